@@ -1,0 +1,126 @@
+# swarm: build, test, install. See README.md.
+#
+#   make deps      install the build dependencies with apt (Debian 12)
+#   make           build ./swarm (release, -O2 -g)
+#   make test      run every unit and CLI test; last line "N passed, N failed"
+#   make asan      build with AddressSanitizer + UBSan and run the same tests
+#   make check     static checks that exist on this machine
+#   make bench     benchmarks (never part of make test)
+#   make install   PREFIX=/usr/local DESTDIR=
+
+PREFIX	?= /usr/local
+BINDIR	?= $(PREFIX)/bin
+MANDIR	?= $(PREFIX)/share/man
+DATADIR	?= $(PREFIX)/share
+
+BUILD	?= build
+CC	?= cc
+OPT	?= -O2
+CFLAGS	?= $(OPT) -g
+SAN	?=
+WARN	= -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes \
+	  -Wmissing-prototypes -Wpointer-arith
+ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SAN) -pthread -Isrc -Icmd \
+	  -D_GNU_SOURCE $(PKG_CFLAGS)
+
+# Libraries: the core needs only libc, libm and PCRE2; the rest is for cmd/,
+# net/, conf/ and ui/.
+PKGS	= yaml-0.1 jansson libcurl ncursesw readline libpcre2-8 libsodium \
+	  libmicrohttpd
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CORE_LIBS  = $(shell pkg-config --libs libpcre2-8 2>/dev/null) -lm -pthread
+LIBS	= $(PKG_LIBS) -lm -pthread
+
+DEPS_APT = build-essential pkg-config libyaml-dev libjansson-dev \
+	   libcurl4-openssl-dev libncurses-dev libreadline-dev libpcre2-dev \
+	   libsodium-dev libmicrohttpd-dev man-db bash-completion zsh fish \
+	   python3
+
+# Files named *-avx2.c / *-avx512.c hold the SIMD fast paths; they are the
+# only ones built with those instruction sets, and are called only after a
+# run-time CPUID check, so the binary runs on any x86-64.
+AVX2_FLAGS   = -mavx2 -mfma -mf16c
+AVX512_FLAGS = -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512dq -mavx512vl \
+	       -mavx512vnni -mavx512bf16
+
+LIB_SRC	= $(sort $(wildcard src/*/*.c))
+CORE_SRC= $(sort $(wildcard src/util/*.c src/core/*.c))
+CMD_SRC	= $(sort $(wildcard cmd/*.c))
+LIB_OBJ	= $(LIB_SRC:%.c=$(BUILD)/%.o)
+CMD_OBJ	= $(CMD_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC= $(sort $(wildcard tests/unit/test-*.c))
+UNIT_BIN= $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+BENCH_SRC = $(sort $(wildcard bench/*.c))
+BENCH_BIN = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
+ifeq ($(BUILD),build)
+SWARM	= swarm
+else
+SWARM	= $(BUILD)/swarm
+endif
+
+.PHONY: all deps test unit asan check bench install uninstall clean
+all: $(SWARM)
+
+deps:
+	@if [ "$$(id -u)" = 0 ]; then s=; else s=sudo; fi; \
+	$$s apt-get update && $$s apt-get install -y $(DEPS_APT)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(if $(findstring -avx512,$*),$(AVX512_FLAGS),$(if $(findstring -avx2,$*),$(AVX2_FLAGS))) -MMD -MP -c $< -o $@
+
+$(BUILD)/libswarm.a: $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(SWARM): $(CMD_OBJ) $(BUILD)/libswarm.a
+	$(CC) $(ALL_CFLAGS) -o $@ $(CMD_OBJ) $(BUILD)/libswarm.a $(LIBS)
+
+# Unit tests link only libswarm.a plus the libraries they need; the core
+# tests need nothing beyond libc, libm and PCRE2.
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(BUILD)/libswarm.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libswarm.a $(LIBS)
+
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libswarm.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libswarm.a $(LIBS)
+
+test: $(SWARM) $(UNIT_BIN)
+	@SWARM_BIN=$(abspath $(SWARM)) BUILD=$(BUILD) sh tests/run-tests.sh
+
+asan:
+	$(MAKE) BUILD=build-asan OPT=-O1 \
+	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test
+
+check:
+	@sh tests/check.sh
+
+bench: $(SWARM) $(BENCH_BIN)
+	@SWARM_BIN=$(abspath $(SWARM)) BUILD=$(BUILD) sh bench/run-bench.sh
+
+install: $(SWARM)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(DATADIR)/bash-completion/completions \
+	    $(DESTDIR)$(DATADIR)/zsh/vendor-completions \
+	    $(DESTDIR)$(DATADIR)/fish/vendor_completions.d
+	install -m 755 $(SWARM) $(DESTDIR)$(BINDIR)/swarm
+	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 completions/swarm.bash \
+	    $(DESTDIR)$(DATADIR)/bash-completion/completions/swarm
+	install -m 644 completions/_swarm $(DESTDIR)$(DATADIR)/zsh/vendor-completions/_swarm
+	install -m 644 completions/swarm.fish \
+	    $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/swarm.fish
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/swarm $(DESTDIR)$(MANDIR)/man1/swarm*.1 \
+	    $(DESTDIR)$(DATADIR)/bash-completion/completions/swarm \
+	    $(DESTDIR)$(DATADIR)/zsh/vendor-completions/_swarm \
+	    $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/swarm.fish
+
+clean:
+	rm -rf build build-asan swarm
+
+-include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d)

@@ -1,0 +1,433 @@
+/*
+ * main(), the command table and the dispatcher. The dispatcher is the only
+ * place that parses options, checks argument counts, prints usage and serves
+ * -h/--help, so every command behaves the same way.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "util/parse.h"
+#include "util/strbuf.h"
+#include "util/xmalloc.h"
+
+extern const struct cmd_entry cmd_help_entry;
+extern const struct cmd_entry cmd_version_entry;
+
+const struct cmd_entry *const cmd_table[] = {
+	&cmd_help_entry,
+	&cmd_version_entry,
+	NULL
+};
+
+static const struct cmd_entry *cmd_running;
+
+static size_t
+cmd_opt_count(const struct cmd_entry *e)
+{
+	size_t n = 0;
+
+	if (e->opts != NULL)
+		while (e->opts[n].name != NULL)
+			n++;
+	return n;
+}
+
+static int
+cmd_opt_index(const struct cmd_entry *e, const char *name)
+{
+	size_t i, n = cmd_opt_count(e);
+
+	for (i = 0; i < n; i++)
+		if (strcmp(e->opts[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int
+cmd_opt_index_checked(const struct cmd_args *a, const char *name)
+{
+	int i = cmd_opt_index(a->entry, name);
+
+	if (i < 0) {
+		fprintf(stderr, "swarm: internal error: option '%s' not in '%s'\n",
+		    name, a->entry->noun);
+		abort();
+	}
+	return i;
+}
+
+const char *
+args_get(const struct cmd_args *a, const char *name)
+{
+	struct cmd_optval *v = &a->vals[cmd_opt_index_checked(a, name)];
+
+	return v->count > 0 && v->values != NULL ? v->values[v->count - 1] : NULL;
+}
+
+int
+args_flag(const struct cmd_args *a, const char *name)
+{
+	return a->vals[cmd_opt_index_checked(a, name)].count;
+}
+
+char **
+args_get_all(const struct cmd_args *a, const char *name, int *n)
+{
+	struct cmd_optval *v = &a->vals[cmd_opt_index_checked(a, name)];
+
+	*n = v->values != NULL ? v->count : 0;
+	return v->values;
+}
+
+static void
+cmd_name(const struct cmd_entry *e, struct strbuf *sb)
+{
+	strbuf_adds(sb, e->noun);
+	if (e->verb != NULL) {
+		strbuf_addc(sb, ' ');
+		strbuf_adds(sb, e->verb);
+	}
+}
+
+void
+cmd_print_usage(const struct cmd_entry *e, FILE *fp)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	cmd_name(e, &sb);
+	fprintf(fp, "usage: swarm %s%s%s\n", sb.buf, *e->usage ? " " : "",
+	    e->usage);
+	strbuf_release(&sb);
+}
+
+void
+cmd_print_help(const struct cmd_entry *e, FILE *fp)
+{
+	size_t i, n = cmd_opt_count(e);
+	struct strbuf sb = STRBUF_INIT;
+
+	cmd_print_usage(e, fp);
+	fprintf(fp, "\n%s\n\noptions:\n", e->summary);
+	for (i = 0; i <= n; i++) {
+		const struct cmd_opt *o;
+		static const struct cmd_opt help_opt = { 'h', "help", NULL,
+		    "show this help and exit" };
+
+		o = i < n ? &e->opts[i] : &help_opt;
+		strbuf_reset(&sb);
+		if (o->ch)
+			strbuf_addf(&sb, "-%c, ", o->ch);
+		else
+			strbuf_adds(&sb, "    ");
+		strbuf_addf(&sb, "--%s", o->name);
+		if (o->arg != NULL)
+			strbuf_addf(&sb, " %s", o->arg);
+		fprintf(fp, "  %-28s %s\n", sb.buf, o->help);
+	}
+	strbuf_release(&sb);
+}
+
+int
+cmd_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("swarm: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return EXIT_ERR;
+}
+
+int
+cmd_fail(char *cause)
+{
+	cmd_error("%s", cause != NULL ? cause : "unknown error");
+	free(cause);
+	return EXIT_ERR;
+}
+
+int
+cmd_usage_error(const struct cmd_args *a, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("swarm: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	cmd_print_usage(a != NULL ? a->entry : cmd_running, stderr);
+	return EXIT_USAGE;
+}
+
+int
+cmd_use_color(FILE *fp)
+{
+	const char *nc = getenv("NO_COLOR");
+
+	if (nc != NULL && *nc != '\0')
+		return 0;
+	return isatty(fileno(fp));
+}
+
+static void
+cmd_args_add(struct cmd_optval *v, const char *value)
+{
+	if (value != NULL) {
+		v->values = xreallocarray(v->values, v->count + 1,
+		    sizeof(*v->values));
+		v->values[v->count] = (char *)value;
+	}
+	v->count++;
+}
+
+/*
+ * Parses argv (the words after the command name) against e->opts. Options
+ * and positional arguments may be interleaved; "--" ends the options and a
+ * lone "-" is positional (stdin). Returns 0, 1 when help was asked, or
+ * EXIT_USAGE after printing the problem.
+ */
+static int
+cmd_parse(const struct cmd_entry *e, int argc, char **argv, struct cmd_args *a)
+{
+	size_t n = cmd_opt_count(e);
+	int i, j, k, only_args = 0;
+
+	a->entry = e;
+	a->argc = 0;
+	a->argv = xcalloc(argc + 1, sizeof(*a->argv));
+	a->vals = xcalloc(n + 1, sizeof(*a->vals));
+	for (i = 0; i < argc; i++) {
+		char *arg = argv[i];
+
+		if (only_args || arg[0] != '-' || arg[1] == '\0') {
+			a->argv[a->argc++] = arg;
+			continue;
+		}
+		if (strcmp(arg, "--") == 0) {
+			only_args = 1;
+			continue;
+		}
+		if (arg[1] == '-') {
+			const char *name = arg + 2, *eq = strchr(name, '=');
+			size_t len = eq ? (size_t)(eq - name) : strlen(name);
+
+			if (len == 4 && strncmp(name, "help", 4) == 0)
+				return 1;
+			for (k = 0; k < (int)n; k++)
+				if (strlen(e->opts[k].name) == len &&
+				    strncmp(e->opts[k].name, name, len) == 0)
+					break;
+			if (k == (int)n)
+				return cmd_usage_error(a, "unknown option '--%.*s'",
+				    (int)len, name);
+			if (e->opts[k].arg == NULL) {
+				if (eq != NULL)
+					return cmd_usage_error(a, "option '--%s' "
+					    "takes no value", e->opts[k].name);
+				cmd_args_add(&a->vals[k], NULL);
+			} else if (eq != NULL) {
+				cmd_args_add(&a->vals[k], eq + 1);
+			} else if (i + 1 < argc) {
+				cmd_args_add(&a->vals[k], argv[++i]);
+			} else {
+				return cmd_usage_error(a, "option '--%s' needs a "
+				    "value", e->opts[k].name);
+			}
+			continue;
+		}
+		for (j = 1; arg[j] != '\0'; j++) {
+			if (arg[j] == 'h')
+				return 1;
+			for (k = 0; k < (int)n; k++)
+				if (e->opts[k].ch == arg[j])
+					break;
+			if (k == (int)n)
+				return cmd_usage_error(a, "unknown option '-%c'",
+				    arg[j]);
+			if (e->opts[k].arg == NULL) {
+				cmd_args_add(&a->vals[k], NULL);
+				continue;
+			}
+			if (arg[j + 1] != '\0')
+				cmd_args_add(&a->vals[k], arg + j + 1);
+			else if (i + 1 < argc)
+				cmd_args_add(&a->vals[k], argv[++i]);
+			else
+				return cmd_usage_error(a, "option '-%c' needs a "
+				    "value", arg[j]);
+			break;
+		}
+	}
+	if (a->argc < e->min_args)
+		return cmd_usage_error(a, "too few arguments");
+	if (e->max_args >= 0 && a->argc > e->max_args)
+		return cmd_usage_error(a, "too many arguments");
+	return 0;
+}
+
+static void
+cmd_args_free(struct cmd_args *a)
+{
+	size_t i, n = a->entry != NULL ? cmd_opt_count(a->entry) : 0;
+
+	if (a->vals != NULL)
+		for (i = 0; i < n; i++)
+			free(a->vals[i].values);
+	free(a->vals);
+	free(a->argv);
+}
+
+static int
+cmd_unknown(int argc, char **argv)
+{
+	struct strbuf typed = STRBUF_INIT, sb = STRBUF_INIT;
+	size_t best = (size_t)-1, d, i;
+	int nmatch = 0;
+
+	strbuf_adds(&typed, argv[0]);
+	if (argc > 1 && argv[1][0] != '-') {
+		strbuf_addc(&typed, ' ');
+		strbuf_adds(&typed, argv[1]);
+	}
+	/* A known noun with a bad verb: list its verbs. */
+	for (i = 0; cmd_table[i] != NULL; i++) {
+		if (strcmp(cmd_table[i]->noun, argv[0]) != 0)
+			continue;
+		if (nmatch++ == 0)
+			fprintf(stderr, "swarm: '%s' is not a swarm command\n"
+			    "usage: swarm %s <", typed.buf, argv[0]);
+		fprintf(stderr, "%s%s", nmatch > 1 ? "|" : "",
+		    cmd_table[i]->verb);
+	}
+	if (nmatch > 0)
+		fputs("> ...\n", stderr);
+	else
+		fprintf(stderr, "swarm: '%s' is not a swarm command; see "
+		    "'swarm help'\n", typed.buf);
+	for (i = 0; cmd_table[i] != NULL; i++) {
+		strbuf_reset(&sb);
+		cmd_name(cmd_table[i], &sb);
+		d = str_distance(typed.buf, sb.buf);
+		if (d < best)
+			best = d;
+	}
+	if (best > typed.len / 3 + 2)
+		goto out;
+	for (i = 0; cmd_table[i] != NULL; i++) {
+		strbuf_reset(&sb);
+		cmd_name(cmd_table[i], &sb);
+		if (str_distance(typed.buf, sb.buf) == best)
+			fprintf(stderr, "did you mean '%s'?\n", sb.buf);
+	}
+out:
+	strbuf_release(&typed);
+	strbuf_release(&sb);
+	return EXIT_USAGE;
+}
+
+static void
+cmd_list(FILE *fp)
+{
+	size_t i;
+
+	for (i = 0; cmd_table[i] != NULL; i++) {
+		if (cmd_table[i]->verb != NULL)
+			fprintf(fp, "%s %s\n", cmd_table[i]->noun,
+			    cmd_table[i]->verb);
+		else
+			fprintf(fp, "%s\n", cmd_table[i]->noun);
+	}
+}
+
+/* Prints "-x --name ARG" rows for one command (for completions and tests). */
+static int
+cmd_list_opts(int argc, char **argv)
+{
+	size_t i, j;
+
+	for (i = 0; cmd_table[i] != NULL; i++) {
+		const struct cmd_entry *e = cmd_table[i];
+
+		if (strcmp(e->noun, argv[0]) != 0)
+			continue;
+		if (e->verb != NULL && (argc < 2 || strcmp(e->verb, argv[1]) != 0))
+			continue;
+		for (j = 0; j < cmd_opt_count(e); j++)
+			printf("%s%c\t--%s\t%s\n", e->opts[j].ch ? "-" : "",
+			    e->opts[j].ch ? e->opts[j].ch : '-', e->opts[j].name,
+			    e->opts[j].arg ? e->opts[j].arg : "");
+		printf("-h\t--help\t\n");
+		return EXIT_OK;
+	}
+	fprintf(stderr, "swarm: no such command\n");
+	return EXIT_USAGE;
+}
+
+static const struct cmd_entry *
+cmd_find(int argc, char **argv, int *used)
+{
+	size_t i;
+
+	for (i = 0; cmd_table[i] != NULL; i++) {
+		const struct cmd_entry *e = cmd_table[i];
+
+		if (strcmp(e->noun, argv[0]) != 0)
+			continue;
+		if (e->verb == NULL) {
+			*used = 1;
+			return e;
+		}
+		if (argc > 1 && strcmp(e->verb, argv[1]) == 0) {
+			*used = 2;
+			return e;
+		}
+	}
+	return NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct cmd_entry *e;
+	struct cmd_args a;
+	int used, rc;
+
+	if (argc < 2) {
+		fputs("usage: swarm <noun> <verb> [options] [args]\n"
+		    "see 'swarm help' for the commands\n", stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)
+		argv[1] = "version";
+	else if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+		argv[1] = "help";
+	else if (strcmp(argv[1], "--list-cmds") == 0) {
+		cmd_list(stdout);
+		return EXIT_OK;
+	} else if (strcmp(argv[1], "--list-opts") == 0) {
+		if (argc < 3)
+			return EXIT_USAGE;
+		return cmd_list_opts(argc - 2, argv + 2);
+	}
+	if ((e = cmd_find(argc - 1, argv + 1, &used)) == NULL)
+		return cmd_unknown(argc - 1, argv + 1);
+	cmd_running = e;
+	memset(&a, 0, sizeof(a));
+	rc = cmd_parse(e, argc - 1 - used, argv + 1 + used, &a);
+	if (rc == 1) {
+		cmd_print_help(e, stdout);
+		rc = EXIT_OK;
+	} else if (rc == 0) {
+		rc = e->exec(&a);
+	}
+	cmd_args_free(&a);
+	if (fflush(stdout) != 0 && rc == EXIT_OK)
+		rc = cmd_error("cannot write to standard output");
+	return rc;
+}

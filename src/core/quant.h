@@ -1,0 +1,113 @@
+/*
+ * Tensor element types (numbered as in GGUF/ggml), their block layouts, and
+ * the kernels that use them. Every type has a plain scalar `_ref` kernel that
+ * is the specification; the fast paths (AVX2, AVX-512) are chosen at run
+ * time from CPUID and are checked against the references by
+ * tests/unit/test-quant.c.
+ *
+ * Matrix products quantize the activations first into the weight type's
+ * "dot type" (F32 -> F32, F16 -> F16, BF16 -> BF16, Q4_0/Q4_1/Q5_0/Q5_1/
+ * Q8_0 -> Q8_0 or Q8_1, K-quants -> Q8_K), as llama.cpp does, so the results
+ * match its reference logits closely.
+ */
+#ifndef SWARM_CORE_QUANT_H
+#define SWARM_CORE_QUANT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum ggml_type {
+	GGML_TYPE_F32 = 0,
+	GGML_TYPE_F16 = 1,
+	GGML_TYPE_Q4_0 = 2,
+	GGML_TYPE_Q4_1 = 3,
+	GGML_TYPE_Q5_0 = 6,
+	GGML_TYPE_Q5_1 = 7,
+	GGML_TYPE_Q8_0 = 8,
+	GGML_TYPE_Q8_1 = 9,
+	GGML_TYPE_Q2_K = 10,
+	GGML_TYPE_Q3_K = 11,
+	GGML_TYPE_Q4_K = 12,
+	GGML_TYPE_Q5_K = 13,
+	GGML_TYPE_Q6_K = 14,
+	GGML_TYPE_Q8_K = 15,
+	GGML_TYPE_BF16 = 30,
+	GGML_TYPE_COUNT = 40,	/* bound for tables indexed by type */
+};
+
+#define QK4_0	32
+#define QK8_0	32
+#define QK_K	256
+
+/* ---- block layouts (filled in by quant.c's owner; sizes pinned) ---- */
+/* BLOCK_STRUCTS */
+
+struct quant_type_info {
+	const char	*name;		/* "Q4_K", as llama.cpp names it */
+	uint32_t	 block_size;	/* elements per block */
+	size_t		 type_size;	/* bytes per block */
+	enum ggml_type	 dot_type;	/* activation type for matrix products */
+	int		 can_matmul;	/* usable as a weight in quant_gemm */
+};
+
+/* NULL for a type number this build does not know. */
+const struct quant_type_info *quant_type_info(uint32_t type);
+/* Bytes of a row of n elements; 0 when n is not a multiple of the block. */
+size_t	quant_row_size(enum ggml_type type, int64_t n);
+
+/* fp16 / bf16 scalar conversions (round to nearest even). */
+float		fp16_to_f32(uint16_t h);
+uint16_t	f32_to_fp16(float f);
+float		bf16_to_f32(uint16_t h);
+uint16_t	f32_to_bf16(float f);
+
+/* ---- reference kernels: the specification ---- */
+/* dst[0..n) = values of a row of `type`; n a multiple of the block size. */
+void	quant_dequantize_row_ref(enum ggml_type type, const void *src, float *dst,
+	    int64_t n);
+/* Quantizes a float row into `type` (every type above except Q8_1 may be
+ * a target; used for activations and by the model generator). */
+void	quant_quantize_row_ref(enum ggml_type type, const float *src, void *dst,
+	    int64_t n);
+/* Dot product of a weight row of `type` with an activation row already in
+ * quant_type_info(type)->dot_type. */
+float	quant_vec_dot_ref(enum ggml_type type, int64_t n, const void *w,
+	    const void *act);
+
+/*
+ * Tile of a matrix product, the hot path of every forward pass:
+ *   out[j * out_stride + i] = dot(row i of w, activation j)
+ * for i in [0, n_rows), j in [0, n_acts); w rows are w_stride bytes apart,
+ * activations act_stride bytes apart (in the dot type), k elements each.
+ * Decode calls it with n_acts = 1, prompt processing with many.
+ */
+typedef void (*quant_gemm_fn)(int64_t k, const void *w, size_t w_stride,
+	    int n_rows, const void *acts, size_t act_stride, int n_acts,
+	    float *out, size_t out_stride);
+typedef void (*quant_quantize_fn)(const float *src, void *dst, int64_t n);
+
+void	quant_gemm_ref(enum ggml_type type, int64_t k, const void *w,
+	    size_t w_stride, int n_rows, const void *acts, size_t act_stride,
+	    int n_acts, float *out, size_t out_stride);
+
+/* ---- dispatched fast paths ---- */
+enum quant_isa {
+	QUANT_ISA_SCALAR = 0,
+	QUANT_ISA_AVX2 = 1,
+	QUANT_ISA_AVX512 = 2,
+};
+
+/* Detects the CPU once; SWARM_ISA=scalar|avx2|avx512 caps the choice. */
+enum quant_isa	 quant_isa(void);
+const char	*quant_isa_name(enum quant_isa);
+/* Forces a level no higher than the CPU supports (tests); returns the level
+ * actually in force. */
+enum quant_isa	 quant_set_isa(enum quant_isa);
+/* Kernels for the level in force; NULL when the type cannot be a weight. */
+quant_gemm_fn	 quant_get_gemm(enum ggml_type weight_type);
+/* Quantizer for an activation (dot) type. */
+quant_quantize_fn quant_get_quantize(enum ggml_type dot_type);
+void		 quant_dequantize_row(enum ggml_type type, const void *src,
+		    float *dst, int64_t n);
+
+#endif

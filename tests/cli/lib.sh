@@ -1,0 +1,53 @@
+# Shared helpers for the CLI tests: a private SWARM_HOME per script, PASS/FAIL
+# lines the runner counts, and cleanup of everything a script starts.
+# Source it first: `. tests/cli/lib.sh`.
+SWARM=${SWARM_BIN:-$PWD/swarm}
+SWARM_HOME=$(mktemp -d)
+export SWARM_HOME
+export NO_COLOR=1
+unset XDG_CONFIG_HOME XDG_DATA_HOME
+MODELS=${SWARM_TEST_MODELS:-$PWD/../shared/models}
+cli_pids=""
+cli_failed=0
+
+cli_cleanup() {
+	for p in $cli_pids; do
+		kill "$p" 2>/dev/null
+	done
+	for p in $cli_pids; do
+		wait "$p" 2>/dev/null
+	done
+	rm -rf "$SWARM_HOME"
+}
+trap cli_cleanup EXIT INT TERM
+
+# Remember a background process so it is stopped when the script ends.
+track() {
+	cli_pids="$cli_pids $1"
+}
+
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1${2:+: $2}"; cli_failed=1; }
+
+# expect NAME WANT_STATUS CMD...: runs CMD, stdout in $out, stderr in $err.
+expect() {
+	name=$1
+	want=$2
+	shift 2
+	out=$("$@" 2>"$SWARM_HOME/.err")
+	status=$?
+	err=$(cat "$SWARM_HOME/.err")
+	if [ "$status" -eq "$want" ]; then
+		pass "$name"
+		return 0
+	fi
+	fail "$name" "exit $status, want $want; stderr: $err"
+	return 1
+}
+
+# check NAME CONDITION...: passes when the shell condition holds.
+check() {
+	name=$1
+	shift
+	if "$@"; then pass "$name"; else fail "$name"; fi
+}

@@ -1,0 +1,86 @@
+/*
+ * Tests for src/util: number parsing ranges, string distance and strbuf.
+ */
+#include <stdint.h>
+
+#include "test.h"
+#include "util/parse.h"
+#include "util/strbuf.h"
+#include "util/xmalloc.h"
+
+static void
+test_parse_uint_ranges(void)
+{
+	const char *err;
+
+	CHECK(parse_uint("42", 0, 100, &err) == 42 && err == NULL);
+	parse_uint("101", 0, 100, &err);
+	CHECK_STR(err, "too large");
+	parse_uint("1", 2, 100, &err);
+	CHECK_STR(err, "too small");
+	parse_uint("-1", 0, 100, &err);
+	CHECK_STR(err, "invalid");
+	parse_uint("12x", 0, 100, &err);
+	CHECK_STR(err, "invalid");
+	parse_uint("", 0, 100, &err);
+	CHECK_STR(err, "invalid");
+	parse_uint("99999999999999999999999", 0, UINT64_MAX, &err);
+	CHECK_STR(err, "too large");
+}
+
+static void
+test_parse_int_and_double(void)
+{
+	const char *err;
+
+	CHECK(parse_int("-5", -10, 10, &err) == -5 && err == NULL);
+	parse_int("-11", -10, 10, &err);
+	CHECK_STR(err, "too small");
+	CHECK(parse_double("0.5", 0, 1, &err) == 0.5 && err == NULL);
+	parse_double("nan", 0, 1, &err);
+	CHECK(err != NULL);
+	parse_double("1.5", 0, 1, &err);
+	CHECK_STR(err, "too large");
+	CHECK(parse_bool("yes") == 1 && parse_bool("Off") == 0);
+	CHECK(parse_bool("maybe") == -1);
+}
+
+static void
+test_str_distance(void)
+{
+	CHECK(str_distance("node join", "node join") == 0);
+	CHECK(str_distance("nod join", "node join") == 1);
+	CHECK(str_distance("", "abc") == 3);
+	CHECK(str_distance("kitten", "sitting") == 3);
+}
+
+static void
+test_strbuf(void)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char *s;
+	size_t len;
+	int i;
+
+	for (i = 0; i < 1000; i++)
+		strbuf_addf(&sb, "%d,", i);
+	CHECK(sb.len == strlen(sb.buf));
+	CHECK(strncmp(sb.buf, "0,1,2,", 6) == 0);
+	strbuf_reset(&sb);
+	CHECK(sb.len == 0 && sb.buf[0] == '\0');
+	strbuf_add(&sb, "a\0b", 3);
+	s = strbuf_detach(&sb, &len);
+	CHECK(len == 3 && s[2] == 'b' && s[3] == '\0');
+	free(s);
+	CHECK(sb.buf == NULL);
+}
+
+int
+main(void)
+{
+	TEST_RUN(test_parse_uint_ranges);
+	TEST_RUN(test_parse_int_and_double);
+	TEST_RUN(test_str_distance);
+	TEST_RUN(test_strbuf);
+	TEST_EXIT();
+}
