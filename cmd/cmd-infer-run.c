@@ -1,0 +1,346 @@
+/*
+ * swarm infer run: generate text from a prompt and stream it to stdout.
+ * With --local every block runs in this process; without it the request
+ * goes through the swarm.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "core/generate.h"
+#include "core/gguf.h"
+#include "core/model.h"
+#include "core/pool.h"
+#include "core/quant.h"
+#include "core/tokenizer.h"
+#include "util/parse.h"
+#include "util/strbuf.h"
+#include "util/xmalloc.h"
+
+static const struct cmd_opt infer_run_opts[] = {
+	{ 'm', "model", "FILE", "the model (GGUF file)" },
+	{ 0, "local", NULL, "run every block in this process" },
+	{ 'n', "max-tokens", "N", "generate at most N tokens (default 256; 0: "
+	    "evaluate the prompt only)" },
+	{ 0, "temp", "T", "sampling temperature; 0 is greedy (default 0.8)" },
+	{ 0, "top-k", "K", "keep the K most likely tokens (default 40; 0: off)" },
+	{ 0, "top-p", "P", "nucleus sampling threshold (default 0.95)" },
+	{ 0, "min-p", "P", "drop tokens below P times the top probability "
+	    "(default 0.05)" },
+	{ 0, "repeat-penalty", "R", "penalty for repeated tokens (default 1: off)" },
+	{ 0, "seed", "N", "random seed (default: from the clock)" },
+	{ 0, "stop", "TEXT", "stop when TEXT is generated (repeatable)" },
+	{ 0, "ignore-eos", NULL, "keep generating past end-of-generation tokens" },
+	{ 'c', "ctx-size", "N", "context length (default: the model's, at most "
+	    "4096)" },
+	{ 0, "tokens", "IDS", "prompt as comma-separated token ids" },
+	{ 0, "dump-logits", "FILE", "write every evaluated row of logits "
+	    "(float32 little-endian)" },
+	{ 't', "threads", "N", "worker threads (default: the number of cores)" },
+	{ 0, "json", NULL, "print one JSON object with text, tokens and timings" },
+	{ 'v', "verbose", NULL, "print load and speed figures on stderr" },
+	{ 0, NULL, NULL, NULL }
+};
+
+struct infer_out {
+	FILE	*dump;
+	int	 stream;
+	int	 dump_failed;
+};
+
+static int
+infer_on_text(void *arg, const char *text, size_t len)
+{
+	struct infer_out *o = arg;
+
+	if (o->stream) {
+		fwrite(text, 1, len, stdout);
+		fflush(stdout);
+	}
+	return 0;
+}
+
+static int
+infer_on_logits(void *arg, const float *row, uint32_t n)
+{
+	struct infer_out *o = arg;
+
+	if (fwrite(row, sizeof(float), n, o->dump) != n) {
+		o->dump_failed = 1;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+infer_parse_tokens(const char *s, int32_t **ids, size_t *n, char **cause)
+{
+	char *copy = xstrdup(s), *p = copy, *tokstr;
+	const char *err;
+	int rc = 0;
+
+	*ids = NULL;
+	*n = 0;
+	while ((tokstr = strsep(&p, ", ")) != NULL) {
+		if (*tokstr == '\0')
+			continue;
+		*ids = xreallocarray(*ids, *n + 1, sizeof(**ids));
+		(*ids)[(*n)++] = (int32_t)parse_uint(tokstr, 0, INT32_MAX, &err);
+		if (err != NULL) {
+			rc = set_cause(cause, "--tokens: '%s' is %s", tokstr, err);
+			break;
+		}
+	}
+	free(copy);
+	return rc;
+}
+
+static char *
+infer_read_stdin(void)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char buf[65536];
+	size_t n;
+
+	while ((n = fread(buf, 1, sizeof(buf), stdin)) > 0)
+		strbuf_add(&sb, buf, n);
+	return strbuf_detach(&sb, NULL);
+}
+
+/* Reads a numeric option into *out; returns EXIT_USAGE on a bad value. */
+static int
+infer_opt_double(struct cmd_args *a, const char *name, double min, double max,
+    float *out)
+{
+	const char *v = args_get(a, name), *err;
+	double d;
+
+	if (v == NULL)
+		return 0;
+	d = parse_double(v, min, max, &err);
+	if (err != NULL)
+		return cmd_usage_error(a, "--%s: '%s' is %s", name, v, err);
+	*out = (float)d;
+	return 0;
+}
+
+static int
+infer_opt_int(struct cmd_args *a, const char *name, int64_t min, int64_t max,
+    int64_t *out)
+{
+	const char *v = args_get(a, name), *err;
+	int64_t d;
+
+	if (v == NULL)
+		return 0;
+	d = parse_int(v, min, max, &err);
+	if (err != NULL)
+		return cmd_usage_error(a, "--%s: '%s' is %s", name, v, err);
+	*out = d;
+	return 0;
+}
+
+static double
+infer_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int
+cmd_infer_run_exec(struct cmd_args *a)
+{
+	struct generate_params gp;
+	struct generate_result res;
+	struct generate_backend be;
+	struct generate_local local;
+	struct model_hparams hp;
+	struct infer_out out = { NULL, 0, 0 };
+	struct gguf_file *gf = NULL;
+	struct model *m = NULL;
+	struct tokenizer *tok = NULL;
+	struct pool *pool = NULL;
+	const char *path = args_get(a, "model"), *v;
+	char *cause = NULL, *prompt = NULL, **stops;
+	int32_t *ids = NULL;
+	size_t n_ids = 0;
+	int64_t max_tokens = 256, threads = 0, n_ctx = 0, seed;
+	double t_load;
+	int rc = EXIT_ERR, n_stop, json = args_flag(a, "json");
+	int verbose = args_flag(a, "verbose");
+
+	memset(&res, 0, sizeof(res));
+	memset(&local, 0, sizeof(local));
+	generate_params_init(&gp);
+	seed = (int64_t)(time(NULL) ^ getpid());
+	if (infer_opt_int(a, "max-tokens", 0, 1 << 24, &max_tokens) ||
+	    infer_opt_int(a, "threads", 1, 256, &threads) ||
+	    infer_opt_int(a, "ctx-size", 1, 1 << 20, &n_ctx) ||
+	    infer_opt_int(a, "seed", 0, INT64_MAX, &seed) ||
+	    infer_opt_double(a, "temp", 0, 100, &gp.sampling.temperature) ||
+	    infer_opt_double(a, "top-p", 0, 1, &gp.sampling.top_p) ||
+	    infer_opt_double(a, "min-p", 0, 1, &gp.sampling.min_p) ||
+	    infer_opt_double(a, "repeat-penalty", 0.01, 100,
+	    &gp.sampling.repeat_penalty))
+		return EXIT_USAGE;
+	if ((v = args_get(a, "top-k")) != NULL) {
+		int64_t k = 0;
+
+		if (infer_opt_int(a, "top-k", 0, INT32_MAX, &k))
+			return EXIT_USAGE;
+		gp.sampling.top_k = (int)k;
+	}
+	gp.sampling.seed = (uint64_t)seed;
+	gp.max_tokens = (int)max_tokens;
+	gp.ignore_eog = args_flag(a, "ignore-eos");
+	stops = args_get_all(a, "stop", &n_stop);
+	gp.stop = (const char *const *)stops;
+	gp.n_stop = n_stop;
+	if (path == NULL)
+		return cmd_usage_error(a, "a model is needed (-m MODEL.gguf)");
+	if (!args_flag(a, "local"))
+		return cmd_error("no swarm to route through yet: run the model in "
+		    "this process with --local");
+	if (a->argc > 0 && args_get(a, "tokens") != NULL)
+		return cmd_usage_error(a, "give a prompt or --tokens, not both");
+
+	t_load = infer_now();
+	if ((gf = gguf_open(path, &cause)) == NULL ||
+	    (tok = tokenizer_load(gf, &cause)) == NULL ||
+	    model_read_hparams(gf, &hp, &cause) != 0 ||
+	    (m = model_load(gf, 0, hp.n_layer, MODEL_LOAD_EMBED |
+	    MODEL_LOAD_HEAD, &cause)) == NULL)
+		goto fail;
+	if ((v = args_get(a, "tokens")) != NULL) {
+		if (infer_parse_tokens(v, &ids, &n_ids, &cause) != 0)
+			goto fail;
+	} else {
+		if (a->argc > 0 && strcmp(a->argv[0], "-") == 0)
+			prompt = infer_read_stdin();
+		else
+			prompt = xstrdup(a->argc > 0 ? a->argv[0] : "");
+		if (tokenizer_encode(tok, prompt, strlen(prompt),
+		    TOKENIZER_ADD_BOS, &ids, &n_ids, &cause) != 0)
+			goto fail;
+		if (n_ids == 0) {
+			/* An empty prompt starts from BOS alone. */
+			int32_t bos = tokenizer_bos(tok);
+
+			if (bos < 0) {
+				cause = xstrdup("the prompt is empty and the "
+				    "model has no BOS token");
+				goto fail;
+			}
+			ids = xmalloc(sizeof(*ids));
+			ids[0] = bos;
+			n_ids = 1;
+		}
+	}
+	if (n_ctx == 0)
+		n_ctx = m->hp.n_ctx_train < 4096 ? m->hp.n_ctx_train : 4096;
+	if ((size_t)n_ctx < n_ids) {
+		cause = xasprintf("the prompt has %zu tokens, more than the "
+		    "context length %lld", n_ids, (long long)n_ctx);
+		goto fail;
+	}
+	pool = pool_new((int)threads);
+	if (generate_local_init(&local, m, pool, (uint32_t)n_ctx, &be,
+	    &cause) != 0)
+		goto fail;
+	t_load = infer_now() - t_load;
+
+	if ((v = args_get(a, "dump-logits")) != NULL) {
+		if ((out.dump = fopen(v, "wb")) == NULL) {
+			cause = xasprintf("cannot open '%s': %s", v,
+			    strerror(errno));
+			goto fail;
+		}
+		gp.on_logits = infer_on_logits;
+		gp.on_logits_arg = &out;
+	}
+	out.stream = !json;
+	gp.on_text = infer_on_text;
+	gp.on_text_arg = &out;
+	if (generate_run(&be, tok, ids, n_ids, &gp, &res, &cause) != 0)
+		goto fail;
+	if (out.dump != NULL) {
+		if (fclose(out.dump) != 0 || out.dump_failed) {
+			out.dump = NULL;
+			cause = xasprintf("cannot write '%s'", v);
+			goto fail;
+		}
+		out.dump = NULL;
+	}
+	if (json) {
+		json_t *o = json_object(), *toks = json_array(), *ptoks =
+		    json_array();
+		size_t i;
+
+		for (i = 0; i < n_ids; i++)
+			json_array_append_new(ptoks, json_integer(ids[i]));
+		for (i = 0; i < res.n_tokens; i++)
+			json_array_append_new(toks, json_integer(res.tokens[i]));
+		json_object_set_new(o, "model", json_string(path));
+		json_object_set_new(o, "text", json_stringn_nocheck(res.text,
+		    res.text_len));
+		json_object_set_new(o, "prompt_tokens", ptoks);
+		json_object_set_new(o, "tokens", toks);
+		json_object_set_new(o, "finish_reason", json_string(res.finish ==
+		    GENERATE_FINISH_STOP ? "stop" : "length"));
+		json_object_set_new(o, "seed", json_integer(seed));
+		json_object_set_new(o, "timings", json_pack("{s:f,s:f,s:f,s:f,"
+		    "s:f}", "load_seconds", t_load, "prompt_seconds",
+		    res.prompt_seconds, "first_token_seconds",
+		    res.first_token_seconds, "generation_seconds",
+		    res.gen_seconds, "prompt_tokens_per_second",
+		    res.prompt_seconds > 0 ? n_ids / res.prompt_seconds : 0.0));
+		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		fputc('\n', stdout);
+		json_decref(o);
+	} else if (isatty(STDOUT_FILENO) && res.text_len > 0) {
+		fputc('\n', stdout);
+	}
+	if (verbose) {
+		fprintf(stderr, "load: %.3f s (%s, %d threads, %s kernels)\n",
+		    t_load, path, pool_size(pool), quant_isa_name(quant_isa()));
+		fprintf(stderr, "prompt: %zu tokens in %.3f s, %.1f tokens/s\n",
+		    n_ids, res.prompt_seconds, res.prompt_seconds > 0 ?
+		    n_ids / res.prompt_seconds : 0.0);
+		fprintf(stderr, "first token: %.3f s\n", res.first_token_seconds);
+		fprintf(stderr, "generation: %zu tokens in %.3f s, %.1f "
+		    "tokens/s\n", res.n_tokens, res.gen_seconds,
+		    res.n_tokens > 1 && res.gen_seconds > 0 ?
+		    (res.n_tokens - 1) / res.gen_seconds : 0.0);
+	}
+	rc = EXIT_OK;
+	goto out;
+fail:
+	rc = cmd_fail(cause);
+out:
+	if (out.dump != NULL)
+		fclose(out.dump);
+	generate_result_release(&res);
+	generate_local_release(&local);
+	pool_free(pool);
+	model_free(m);
+	tokenizer_free(tok);
+	gguf_close(gf);
+	free(prompt);
+	free(ids);
+	return rc;
+}
+
+const struct cmd_entry cmd_infer_run_entry = {
+	.noun = "infer", .verb = "run",
+	.usage = "[--local] -m MODEL.gguf [options] [PROMPT | -]",
+	.summary = "generate text from a prompt, streaming it to stdout",
+	.opts = infer_run_opts,
+	.min_args = 0, .max_args = 1,
+	.exec = cmd_infer_run_exec,
+};

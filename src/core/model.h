@@ -1,0 +1,128 @@
+/*
+ * Transformer models (architectures `llama` and `qwen2`) over a mapped GGUF
+ * file, exposed as the three steps the swarm distributes:
+ *
+ *   model_embed(tokens)                           -> hidden
+ *   model_forward_blocks(a, b, hidden, pos, kv)   -> hidden
+ *   model_head(hidden)                            -> logits
+ *
+ * A node loads only the span of blocks it serves (plus the embedding and head
+ * when it is a client), and keeps one kv_cache per session and span. Running
+ * blocks [0,2) then [2,5) gives bit-identical results to running [0,5).
+ */
+#ifndef SWARM_CORE_MODEL_H
+#define SWARM_CORE_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/quant.h"
+
+struct gguf_file;
+struct pool;
+
+enum model_arch {
+	MODEL_ARCH_LLAMA,
+	MODEL_ARCH_QWEN2,
+};
+
+struct model_hparams {
+	enum model_arch	 arch;
+	char		 arch_name[32];
+	uint32_t	 n_vocab;
+	uint32_t	 n_embd;
+	uint32_t	 n_layer;	/* transformer blocks */
+	uint32_t	 n_head;
+	uint32_t	 n_head_kv;
+	uint32_t	 head_dim;
+	uint32_t	 n_ff;
+	uint32_t	 n_ctx_train;
+	uint32_t	 rope_dim;
+	int		 rope_neox;	/* rotate halves, not adjacent pairs */
+	float		 rope_theta;
+	float		 rms_eps;
+};
+
+/* A matrix of n_out rows of n_in elements, or a vector (n_out = 1). */
+struct model_weight {
+	const void	*data;
+	enum ggml_type	 type;
+	int64_t		 n_in;
+	int64_t		 n_out;
+	size_t		 row_bytes;
+};
+
+struct model_block {
+	struct model_weight	attn_norm;	/* (n_embd) */
+	struct model_weight	wq;		/* (n_embd, n_head * head_dim) */
+	struct model_weight	wk;		/* (n_embd, n_head_kv * head_dim) */
+	struct model_weight	wv;		/* (n_embd, n_head_kv * head_dim) */
+	struct model_weight	wo;		/* (n_head * head_dim, n_embd) */
+	struct model_weight	bq, bk, bv;	/* qwen2 only; data NULL otherwise */
+	struct model_weight	ffn_norm;	/* (n_embd) */
+	struct model_weight	w_gate;		/* (n_embd, n_ff) */
+	struct model_weight	w_up;		/* (n_embd, n_ff) */
+	struct model_weight	w_down;		/* (n_ff, n_embd) */
+};
+
+#define MODEL_LOAD_EMBED	0x1	/* token embedding */
+#define MODEL_LOAD_HEAD		0x2	/* output norm and output matrix */
+
+struct model {
+	struct model_hparams	 hp;
+	const struct gguf_file	*gguf;
+	uint32_t		 block_begin;	/* loaded span [begin, end) */
+	uint32_t		 block_end;
+	int			 flags;
+	struct model_weight	 tok_embd;	/* (n_embd, n_vocab) */
+	struct model_weight	 output_norm;	/* (n_embd) */
+	struct model_weight	 output;	/* (n_embd, n_vocab); may be tok_embd */
+	const float		*rope_freqs;	/* (rope_dim / 2) or NULL */
+	struct model_block	*blocks;	/* n_layer entries; span filled */
+};
+
+/* Reads the hyper-parameters from the file's metadata. */
+int		 model_read_hparams(const struct gguf_file *, struct model_hparams *,
+		    char **cause);
+/* Binds the tensors of blocks [a, b) (and embedding/head per flags). */
+struct model	*model_load(const struct gguf_file *, uint32_t a, uint32_t b,
+		    int flags, char **cause);
+void		 model_free(struct model *);
+
+/* KV cache for one session over blocks [a, b), positions [0, n_ctx). */
+struct kv_cache {
+	uint32_t	 block_begin;
+	uint32_t	 block_end;
+	uint32_t	 n_ctx;
+	uint32_t	 kv_dim;	/* n_head_kv * head_dim */
+	uint32_t	 n_filled;	/* positions [0, n_filled) hold keys */
+	float		*k;		/* [block][n_ctx][kv_dim] */
+	float		*v;
+};
+
+struct kv_cache	*kv_cache_new(const struct model *, uint32_t a, uint32_t b,
+		    uint32_t n_ctx, char **cause);
+void		 kv_cache_free(struct kv_cache *);
+size_t		 kv_cache_bytes(const struct model_hparams *, uint32_t n_blocks,
+		    uint32_t n_ctx);
+
+/* hidden[n][n_embd] = embedding rows of tokens[n]. */
+int	model_embed(const struct model *, const int32_t *tokens, int n,
+	    float *hidden, char **cause);
+/*
+ * Runs blocks [a, b) over hidden[n][n_embd] in place. pos[i] is the position
+ * of row i; positions must continue the cache (pos[0] <= kv->n_filled) and
+ * increase by one. Rows are processed as one batch.
+ */
+int	model_forward_blocks(const struct model *, struct pool *, uint32_t a,
+	    uint32_t b, float *hidden, const int32_t *pos, int n,
+	    struct kv_cache *kv, char **cause);
+/* logits[n][n_vocab] from hidden[n][n_embd] (hidden is not modified). */
+int	model_head(const struct model *, struct pool *, const float *hidden,
+	    int n, float *logits, char **cause);
+
+/* out[n][w->n_out] = in[n][w->n_in] x w^T, threaded. */
+void	model_matmul(struct pool *, const struct model_weight *w,
+	    const float *in, int n, float *out);
+
+#endif

@@ -1,0 +1,52 @@
+# swarm infer run --local on the real tiny Llama: the greedy golden text,
+# JSON output, logits dump, seeded sampling and the usage errors.
+. tests/cli/lib.sh
+M=$MODELS/stories260K.gguf
+
+expect golden 0 "$SWARM" infer run --local -m "$M" -n 200 --temp 0
+check golden-text [ "$out" = "$(cat "$MODELS/golden/stories260K_run_t0_n200.expected.txt")" ]
+
+expect json 0 "$SWARM" infer run --local -m "$M" -n 8 --temp 0 --json "Once upon"
+check json-parses sh -c 'echo "$1" | python3 -c "
+import json,sys
+d=json.load(sys.stdin)
+assert d[\"prompt_tokens\"][:3]==[1,403,407], d[\"prompt_tokens\"]
+assert len(d[\"tokens\"])==8 and d[\"finish_reason\"]==\"length\"
+assert isinstance(d[\"text\"], str) and d[\"timings\"][\"prompt_seconds\"]>=0
+"' _ "$out"
+
+expect tokens 0 "$SWARM" infer run --local -m "$M" -n 8 --temp 0 --tokens 1,403,407
+tokens_out=$out
+expect same-as-text 0 "$SWARM" infer run --local -m "$M" -n 8 --temp 0 "Once upon"
+check tokens-equal-text [ "$tokens_out" = "$out" ]
+
+# -n 0 evaluates the prompt only: one row of logits per prompt token
+expect dump 0 "$SWARM" infer run --local -m "$M" -n 0 --tokens 1,403,407 \
+    --dump-logits "$SWARM_HOME/l.f32"
+check dump-size [ "$(wc -c <"$SWARM_HOME/l.f32")" -eq $((3 * 512 * 4)) ]
+check dump-matches-ref python3 -c "
+import struct,sys
+n=3*512
+a=struct.unpack('<%df'%n, open('$SWARM_HOME/l.f32','rb').read())
+r=struct.unpack('<%df'%n, open('$MODELS/ref/stories260K.logits.f32','rb').read()[33*512*4:(33*512+n)*4])
+d=max(abs(x-y) for x,y in zip(a,r))
+sys.exit(0 if d < 1e-4 else 1)
+"
+expect dump-gen 0 "$SWARM" infer run --local -m "$M" -n 4 --temp 0 --tokens 1,403,407 \
+    --dump-logits "$SWARM_HOME/g.f32"
+check dump-gen-rows [ "$(wc -c <"$SWARM_HOME/g.f32")" -eq $(( (3 + 3) * 512 * 4)) ]
+
+expect seed-a 0 "$SWARM" infer run --local -m "$M" -n 30 --temp 1 --seed 7 "Once"
+a=$out
+expect seed-b 0 "$SWARM" infer run --local -m "$M" -n 30 --temp 1 --seed 7 "Once"
+check same-seed-same-text [ "$a" = "$out" ]
+expect stdin 0 sh -c "echo 'Once upon' | '$SWARM' infer run --local -m '$M' -n 4 --temp 0 -"
+expect stop 0 "$SWARM" infer run --local -m "$M" -n 200 --temp 0 --stop "little"
+check stop-cuts [ "$out" = "Once upon a time, there was a " ]
+
+expect no-model 2 "$SWARM" infer run --local "hi"
+expect bad-temp 2 "$SWARM" infer run --local -m "$M" --temp abc
+expect missing-file 1 "$SWARM" infer run --local -m "$SWARM_HOME/nope.gguf"
+check missing-file-msg sh -c "echo \"\$1\" | grep -q nope.gguf" _ "$err"
+expect bad-token 1 "$SWARM" infer run --local -m "$M" --tokens 1,99999
+exit $cli_failed

@@ -1,0 +1,334 @@
+/*
+ * The forward pass against llama.cpp's reference logits (../shared/models/
+ * ref): for stories260K and every synthetic model, each prompt is evaluated
+ * as one batch and its greedy continuation fed back one token at a time
+ * (teacher forcing); every row must be within the tolerance of its type, and
+ * where the reference's top-1/top-2 margin exceeds the tolerance, the argmax
+ * must agree. Also: splitting the blocks over two calls is bit-identical,
+ * and the KV cache reports an exceeded context.
+ */
+#include <jansson.h>
+#include <math.h>
+
+#include "test.h"
+#include "core/gguf.h"
+#include "core/model.h"
+#include "core/pool.h"
+#include "core/quant.h"
+
+static struct pool *test_pool;
+
+struct ref_case {
+	const char	*stem;
+	float		 tol;
+};
+
+static const struct ref_case ref_cases[] = {
+	{ "stories260K", 1e-4f },
+	{ "synth-llama-F32", 2e-5f },
+	{ "synth-llama-F16", 2e-3f },
+	{ "synth-llama-BF16", 1e-2f },
+	{ "synth-llama-Q8_0", 5e-2f },
+	{ "synth-llama-Q4_0", 5e-2f },
+	{ "synth-llama-Q4_1", 5e-2f },
+	{ "synth-llama-Q5_0", 5e-2f },
+	{ "synth-llama-Q5_1", 5e-2f },
+	{ "synth-llama-Q2_K", 5e-2f },
+	{ "synth-llama-Q3_K_M", 5e-2f },
+	{ "synth-llama-Q4_K_M", 5e-2f },
+	{ "synth-llama-Q5_K_M", 5e-2f },
+	{ "synth-llama-Q6_K", 5e-2f },
+	{ "synth-llama-untied-Q8_0", 5e-2f },
+	{ "synth-llama-untied-Q4_K_M", 5e-2f },
+	{ "synth-llama31-F32", 2e-5f },
+	{ "synth-llama31-Q8_0", 5e-2f },
+	{ "synth-llama31-Q4_K_M", 5e-2f },
+	{ "synth-qwen2-F32", 2e-5f },
+	{ "synth-qwen2-Q8_0", 5e-2f },
+	{ "synth-qwen2-Q4_K_M", 5e-2f },
+};
+
+static char *
+model_path(const char *stem)
+{
+	char buf[512];
+
+	if (strcmp(stem, "stories260K") == 0)
+		snprintf(buf, sizeof(buf), "%s/stories260K.gguf",
+		    test_models_dir());
+	else
+		snprintf(buf, sizeof(buf), "%s/synth/%s.gguf", test_models_dir(),
+		    stem);
+	return strdup(buf);
+}
+
+static float *
+read_floats(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	float *buf;
+	long len;
+
+	if (f == NULL)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc(len);
+	*n = fread(buf, sizeof(float), len / sizeof(float), f);
+	fclose(f);
+	return buf;
+}
+
+static int
+argmax(const float *x, int n)
+{
+	int i, best = 0;
+
+	for (i = 1; i < n; i++)
+		if (x[i] > x[best])
+			best = i;
+	return best;
+}
+
+/* Compares one evaluated row; returns 0 or -1 with a message. */
+static int
+compare_row(const float *got, const float *ref, int n_vocab, float tol,
+    float *maxdiff, int row)
+{
+	float d, m1 = -INFINITY, m2 = -INFINITY;
+	int i;
+
+	for (i = 0; i < n_vocab; i++) {
+		d = fabsf(got[i] - ref[i]);
+		if (!(d <= *maxdiff))
+			*maxdiff = d;
+		if (ref[i] > m1) {
+			m2 = m1;
+			m1 = ref[i];
+		} else if (ref[i] > m2)
+			m2 = ref[i];
+	}
+	if (!(*maxdiff <= tol)) {
+		fprintf(stderr, "  row %d: max difference %g over %g\n", row,
+		    *maxdiff, tol);
+		return -1;
+	}
+	if (m1 - m2 > tol && argmax(got, n_vocab) != argmax(ref, n_vocab)) {
+		fprintf(stderr, "  row %d: argmax %d, reference %d\n", row,
+		    argmax(got, n_vocab), argmax(ref, n_vocab));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+run_ref_case(const struct ref_case *rc)
+{
+	char path[512], *mpath = model_path(rc->stem), *cause = NULL;
+	struct gguf_file *gf = NULL;
+	struct model *m = NULL;
+	struct kv_cache *kv = NULL;
+	json_t *root = NULL, *prompts, *p;
+	json_error_t jerr;
+	float *ref = NULL, *hidden = NULL, *logits = NULL, maxdiff = 0;
+	size_t n_ref, pi, i, nv;
+	int fail = -1;
+
+	snprintf(path, sizeof(path), "%s/ref/%s.json", test_models_dir(),
+	    rc->stem);
+	if ((root = json_load_file(path, 0, &jerr)) == NULL) {
+		fprintf(stderr, "  %s: %s\n", path, jerr.text);
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%s/ref/%s.logits.f32", test_models_dir(),
+	    rc->stem);
+	if ((ref = read_floats(path, &n_ref)) == NULL) {
+		fprintf(stderr, "  cannot read %s\n", path);
+		goto out;
+	}
+	if ((gf = gguf_open(mpath, &cause)) == NULL)
+		goto out;
+	{
+		struct model_hparams hp;
+
+		if (model_read_hparams(gf, &hp, &cause) != 0 ||
+		    (m = model_load(gf, 0, hp.n_layer, MODEL_LOAD_EMBED |
+		    MODEL_LOAD_HEAD, &cause)) == NULL)
+			goto out;
+	}
+	nv = m->hp.n_vocab;
+	hidden = malloc(256 * m->hp.n_embd * sizeof(float));
+	logits = malloc(256 * nv * sizeof(float));
+	prompts = json_object_get(root, "prompts");
+	json_array_foreach(prompts, pi, p) {
+		json_t *toks = json_object_get(p, "tokens");
+		json_t *cont = json_object_get(p, "continuation");
+		size_t off = json_integer_value(json_object_get(p, "row_offset"));
+		int n = (int)json_array_size(toks), k;
+		int32_t ids[256], pos[256];
+
+		if ((kv = kv_cache_new(m, 0, m->hp.n_layer, 256, &cause)) == NULL)
+			goto out;
+		for (k = 0; k < n; k++) {
+			ids[k] = (int32_t)json_integer_value(json_array_get(toks, k));
+			pos[k] = k;
+		}
+		if (model_embed(m, ids, n, hidden, &cause) != 0 ||
+		    model_forward_blocks(m, test_pool, 0, m->hp.n_layer, hidden,
+		    pos, n, kv, &cause) != 0 ||
+		    model_head(m, test_pool, hidden, n, logits, &cause) != 0)
+			goto out;
+		for (k = 0; k < n; k++)
+			if (compare_row(logits + k * nv, ref + (off + k) * nv,
+			    (int)nv, rc->tol, &maxdiff, (int)(off + k)) != 0)
+				goto out;
+		for (i = 0; i < json_array_size(cont); i++) {
+			int32_t t = (int32_t)json_integer_value(json_array_get(cont,
+			    i)), ps = n + (int32_t)i;
+
+			if (model_embed(m, &t, 1, hidden, &cause) != 0 ||
+			    model_forward_blocks(m, test_pool, 0, m->hp.n_layer,
+			    hidden, &ps, 1, kv, &cause) != 0 ||
+			    model_head(m, test_pool, hidden, 1, logits,
+			    &cause) != 0)
+				goto out;
+			if (compare_row(logits, ref + (off + n + i) * nv,
+			    (int)nv, rc->tol, &maxdiff, (int)(off + n + i)) != 0)
+				goto out;
+		}
+		kv_cache_free(kv);
+		kv = NULL;
+	}
+	printf("  %-28s max |diff| %.3g (tolerance %.0e)\n", rc->stem, maxdiff,
+	    rc->tol);
+	fail = 0;
+out:
+	if (cause != NULL)
+		fprintf(stderr, "  %s: %s\n", rc->stem, cause);
+	free(cause);
+	kv_cache_free(kv);
+	model_free(m);
+	gguf_close(gf);
+	json_decref(root);
+	free(ref);
+	free(hidden);
+	free(logits);
+	free(mpath);
+	return fail;
+}
+
+static void
+test_reference_logits(void)
+{
+	size_t i;
+	int failed = 0;
+
+	for (i = 0; i < sizeof(ref_cases) / sizeof(ref_cases[0]); i++)
+		if (run_ref_case(&ref_cases[i]) != 0) {
+			fprintf(stderr, "  %s: FAILED\n", ref_cases[i].stem);
+			failed++;
+		}
+	CHECKF(failed == 0, "%d models off the reference", failed);
+}
+
+/* The swarm relies on it: [0,2) then [2,4) equals [0,4), bit for bit. */
+static void
+test_split_blocks_identical(void)
+{
+	char *path = model_path("synth-llama-Q4_K_M"), *cause = NULL;
+	struct gguf_file *gf = gguf_open(path, &cause);
+	struct model *whole, *front, *back;
+	struct kv_cache *kv, *kv1, *kv2;
+	int32_t toks[5] = { 1, 403, 407, 300, 12 }, pos[5] = { 0, 1, 2, 3, 4 };
+	float *h1, *h2;
+	size_t e;
+
+	free(path);
+	CHECK(gf != NULL);
+	whole = model_load(gf, 0, 4, MODEL_LOAD_EMBED, &cause);
+	front = model_load(gf, 0, 2, MODEL_LOAD_EMBED, &cause);
+	back = model_load(gf, 2, 4, 0, &cause);
+	CHECK(whole != NULL && front != NULL && back != NULL);
+	e = whole->hp.n_embd;
+	h1 = malloc(5 * e * sizeof(float));
+	h2 = malloc(5 * e * sizeof(float));
+	kv = kv_cache_new(whole, 0, 4, 64, &cause);
+	kv1 = kv_cache_new(front, 0, 2, 64, &cause);
+	kv2 = kv_cache_new(back, 2, 4, 64, &cause);
+	CHECK(model_embed(whole, toks, 5, h1, &cause) == 0);
+	memcpy(h2, h1, 5 * e * sizeof(float));
+	/* prompt of 4, then one more position */
+	CHECK(model_forward_blocks(whole, test_pool, 0, 4, h1, pos, 4, kv,
+	    &cause) == 0);
+	CHECK(model_forward_blocks(whole, test_pool, 0, 4, h1 + 4 * e, pos + 4,
+	    1, kv, &cause) == 0);
+	CHECK(model_forward_blocks(front, test_pool, 0, 2, h2, pos, 4, kv1,
+	    &cause) == 0);
+	CHECK(model_forward_blocks(back, test_pool, 2, 4, h2, pos, 4, kv2,
+	    &cause) == 0);
+	CHECK(model_forward_blocks(front, test_pool, 0, 2, h2 + 4 * e, pos + 4,
+	    1, kv1, &cause) == 0);
+	CHECK(model_forward_blocks(back, test_pool, 2, 4, h2 + 4 * e, pos + 4,
+	    1, kv2, &cause) == 0);
+	CHECK(memcmp(h1, h2, 5 * e * sizeof(float)) == 0);
+	/* blocks outside a model's span are refused */
+	CHECK(model_forward_blocks(front, test_pool, 1, 3, h2, pos, 1, kv,
+	    &cause) == -1);
+	CHECK(strstr(cause, "not loaded") != NULL);
+	free(cause);
+	kv_cache_free(kv);
+	kv_cache_free(kv1);
+	kv_cache_free(kv2);
+	model_free(whole);
+	model_free(front);
+	model_free(back);
+	gguf_close(gf);
+	free(h1);
+	free(h2);
+}
+
+static void
+test_context_exceeded(void)
+{
+	char *path = model_path("stories260K"), *cause = NULL;
+	struct gguf_file *gf = gguf_open(path, &cause);
+	struct model *m;
+	struct kv_cache *kv;
+	int32_t toks[4] = { 1, 403, 407, 300 }, pos[4] = { 0, 1, 2, 3 };
+	float h[4 * 64];
+
+	free(path);
+	CHECK(gf != NULL);
+	m = model_load(gf, 0, 5, MODEL_LOAD_EMBED, &cause);
+	CHECK(m != NULL);
+	kv = kv_cache_new(m, 0, 5, 3, &cause);
+	CHECK(model_embed(m, toks, 4, h, &cause) == 0);
+	CHECK(model_forward_blocks(m, test_pool, 0, 5, h, pos, 4, kv,
+	    &cause) == -1);
+	CHECK(strstr(cause, "context length exceeded") != NULL);
+	free(cause);
+	cause = NULL;
+	/* a position that skips ahead of the cache is refused */
+	CHECK(model_forward_blocks(m, test_pool, 0, 5, h, pos + 2, 1, kv,
+	    &cause) == -1);
+	free(cause);
+	cause = NULL;
+	toks[0] = 100000;
+	CHECK(model_embed(m, toks, 1, h, &cause) == -1);
+	free(cause);
+	kv_cache_free(kv);
+	model_free(m);
+	gguf_close(gf);
+}
+
+int
+main(void)
+{
+	test_pool = pool_new(2);
+	TEST_RUN(test_reference_logits);
+	TEST_RUN(test_split_blocks_identical);
+	TEST_RUN(test_context_exceeded);
+	pool_free(test_pool);
+	TEST_EXIT();
+}

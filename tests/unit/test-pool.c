@@ -1,0 +1,75 @@
+/*
+ * Tests for the thread pool: every task runs exactly once per job, across
+ * many back-to-back jobs of varying size (the decode pattern), with thread
+ * indices in range.
+ */
+#include <stdatomic.h>
+
+#include "test.h"
+#include "core/pool.h"
+
+struct count_job {
+	atomic_int	*hits;
+	int		 n_threads;
+	atomic_int	 bad_thread;
+};
+
+static void
+count_task(void *arg, int task, int thread)
+{
+	struct count_job *j = arg;
+
+	atomic_fetch_add(&j->hits[task], 1);
+	if (thread < 0 || thread >= j->n_threads)
+		atomic_store(&j->bad_thread, 1);
+}
+
+static void
+test_pool_every_task_once(void)
+{
+	static atomic_int hits[1000];
+	struct count_job job;
+	struct pool *p = pool_new(4);
+	int round, i, n;
+
+	CHECK(pool_size(p) == 4);
+	job.hits = hits;
+	job.n_threads = 4;
+	atomic_init(&job.bad_thread, 0);
+	for (round = 0; round < 3000; round++) {
+		n = 1 + (round * 7919) % 1000;
+		for (i = 0; i < n; i++)
+			atomic_store(&hits[i], 0);
+		pool_run(p, count_task, &job, n);
+		for (i = 0; i < n; i++)
+			CHECKF(atomic_load(&hits[i]) == 1, "round %d task %d "
+			    "ran %d times", round, i, atomic_load(&hits[i]));
+	}
+	CHECK(atomic_load(&job.bad_thread) == 0);
+	pool_free(p);
+}
+
+static void
+test_pool_single_thread(void)
+{
+	static atomic_int hits[10];
+	struct count_job job;
+	struct pool *p = pool_new(1);
+	int i;
+
+	job.hits = hits;
+	job.n_threads = 1;
+	atomic_init(&job.bad_thread, 0);
+	pool_run(p, count_task, &job, 10);
+	for (i = 0; i < 10; i++)
+		CHECK(atomic_load(&hits[i]) == 1);
+	pool_free(p);
+}
+
+int
+main(void)
+{
+	TEST_RUN(test_pool_every_task_once);
+	TEST_RUN(test_pool_single_thread);
+	TEST_EXIT();
+}
