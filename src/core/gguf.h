@@ -40,7 +40,8 @@ struct gguf_kv {
 	char			*key;		/* NUL-terminated copy */
 	enum gguf_value_type	 type;
 	/* For ARRAY: element type and count; data points at the first
-	 * element in the mapping (strings: use gguf_arr_str()). */
+	 * element in the mapping (strings: use gguf_arr_str()). An array
+	 * of arrays (one level only) has arr_type ARRAY and no accessor. */
 	enum gguf_value_type	 arr_type;
 	uint64_t		 arr_n;
 	const uint8_t		*data;		/* scalar value or array start */
@@ -70,7 +71,7 @@ struct gguf_file {
 	uint64_t		 n_tensors;
 	struct gguf_tensor	*tensors;
 	uint64_t		 alignment;
-	uint64_t		 data_offset;
+	uint64_t		 data_offset;	/* <= map_size */
 
 	/* Private to gguf.c: name lookups (open addressing, index + 1). */
 	int			 mapped;	/* map is ours to munmap */

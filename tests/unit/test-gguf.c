@@ -236,7 +236,8 @@ vocab_ok(const struct gguf_file *f)
 	const struct gguf_kv *kv = gguf_find_kv(f, "tokenizer.ggml.tokens");
 	struct gguf_str s;
 
-	return f->n_tensors == 0 && kv != NULL && kv->arr_n >= 32000 &&
+	return f->n_tensors == 0 && f->data_offset <= f->map_size &&
+	    kv != NULL && kv->arr_n >= 32000 &&
 	    gguf_arr_str(kv, kv->arr_n - 1, &s) == 0 && s.len > 0;
 }
 
@@ -442,6 +443,13 @@ test_writer_rejects(void)
 	CHECK(gguf_writer_write(w, "/nonexistent-dir/x.gguf", &cause) == -1);
 	free(cause);
 	gguf_writer_free(w);
+
+	w = gguf_writer_new();
+	gguf_writer_add_u32(w, "", 1);
+	CHECK(gguf_writer_write_buffer(w, &buf, &size, &cause) == -1);
+	CHECKF(strstr(cause, "empty metadata key"), "%s", cause);
+	free(cause);
+	gguf_writer_free(w);
 }
 
 /* ---- hostile files ---- */
@@ -544,6 +552,11 @@ test_hostile_header(void)
 	CHECK(fails_with(base, 3, "not a GGUF file"));
 	CHECK(fails_with(base, 6, "truncated in the header"));
 	CHECK(fails_with(base, 20, "truncated in the header"));
+	/* Version 2 has the same layout as 3. */
+	RESET(); put32(b + 4, 2);
+	f = gguf_open_buffer(b, size, "x.gguf", &cause);
+	CHECKF(f != NULL && f->version == 2, "%s", cause);
+	gguf_close(f);
 	RESET(); put32(b + 4, 1);
 	CHECK(fails_with(b, size, "version 1 is not supported"));
 	RESET(); put32(b + 4, 4);
