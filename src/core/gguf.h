@@ -109,7 +109,9 @@ int	gguf_get_bool(const struct gguf_file *, const char *key, int *out);
 int	gguf_get_str(const struct gguf_file *, const char *key, struct gguf_str *out);
 /* Allocated NUL-terminated copy of a string value, or NULL. */
 char	*gguf_get_strdup(const struct gguf_file *, const char *key);
-/* Array element access (bounds-checked; -1 when out of range or wrong type). */
+/* Array element access (bounds-checked; -1 when out of range or wrong type).
+ * gguf_arr_f32 reads FLOAT32 and FLOAT64 arrays; gguf_arr_i32 reads any
+ * integer array whose element fits an int32. */
 int	gguf_arr_str(const struct gguf_kv *, uint64_t i, struct gguf_str *out);
 int	gguf_arr_f32(const struct gguf_kv *, uint64_t i, float *out);
 int	gguf_arr_i32(const struct gguf_kv *, uint64_t i, int32_t *out);
