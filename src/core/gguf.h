@@ -40,11 +40,13 @@ struct gguf_kv {
 	char			*key;		/* NUL-terminated copy */
 	enum gguf_value_type	 type;
 	/* For ARRAY: element type and count; data points at the first
-	 * element in the mapping (strings: use gguf_arr_str()). */
+	 * element in the mapping (strings: use gguf_arr_str()). An array
+	 * of arrays (one level only) has arr_type ARRAY and no accessor. */
 	enum gguf_value_type	 arr_type;
 	uint64_t		 arr_n;
 	const uint8_t		*data;		/* scalar value or array start */
 	struct gguf_str		*arr_strs;	/* string arrays: arr_n entries */
+	struct gguf_str		 str;		/* STRING: the value (data = str.ptr) */
 };
 
 struct gguf_tensor {
@@ -69,7 +71,14 @@ struct gguf_file {
 	uint64_t		 n_tensors;
 	struct gguf_tensor	*tensors;
 	uint64_t		 alignment;
-	uint64_t		 data_offset;
+	uint64_t		 data_offset;	/* <= map_size */
+
+	/* Private to gguf.c: name lookups (open addressing, index + 1). */
+	int			 mapped;	/* map is ours to munmap */
+	uint32_t		*kv_slots;
+	uint32_t		*tensor_slots;
+	size_t			 kv_mask;
+	size_t			 tensor_mask;
 };
 
 /*
@@ -100,12 +109,23 @@ int	gguf_get_bool(const struct gguf_file *, const char *key, int *out);
 int	gguf_get_str(const struct gguf_file *, const char *key, struct gguf_str *out);
 /* Allocated NUL-terminated copy of a string value, or NULL. */
 char	*gguf_get_strdup(const struct gguf_file *, const char *key);
-/* Array element access (bounds-checked; -1 when out of range or wrong type). */
+/* Array element access (bounds-checked; -1 when out of range or wrong type).
+ * gguf_arr_f32 reads FLOAT32 and FLOAT64 arrays; gguf_arr_i32 reads any
+ * integer array whose element fits an int32. */
 int	gguf_arr_str(const struct gguf_kv *, uint64_t i, struct gguf_str *out);
 int	gguf_arr_f32(const struct gguf_kv *, uint64_t i, float *out);
 int	gguf_arr_i32(const struct gguf_kv *, uint64_t i, int32_t *out);
 
 const char *gguf_value_type_name(enum gguf_value_type);
+
+/*
+ * The tensor types the reader knows (those of enum ggml_type in
+ * core/quant.h): name ("Q4_K", NULL when unknown), and the bytes of a
+ * tensor of n elements per row and n_rows rows (0 when ne0 is not a
+ * multiple of the block, the type is unknown, or the size overflows).
+ */
+const char *gguf_type_name(uint32_t type);
+uint64_t    gguf_type_nbytes(uint32_t type, uint64_t ne0, uint64_t n_rows);
 
 /*
  * Hints the kernel to read ahead / release the pages of tensors; used by a
