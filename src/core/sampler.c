@@ -270,8 +270,8 @@ sampler_sample(struct sampler *s, float *logits)
 {
 	const struct sampler_params *p = &s->params;
 	struct sampler_cand *c = s->cand;
-	size_t n = s->n_vocab, i, k, keep;
-	double sum, cum, u, inv_t;
+	size_t n = s->n_vocab, i, keep;
+	double total, sum, cum, u, inv_t;
 	float best;
 	int32_t arg;
 
@@ -289,55 +289,59 @@ sampler_sample(struct sampler *s, float *logits)
 		return arg;
 	}
 
+	best = -INFINITY;
 	for (i = 0; i < n; i++) {
 		c[i].logit = isnan(logits[i]) ? -INFINITY : logits[i];
 		c[i].id = (int32_t)i;
+		if (c[i].logit > best)
+			best = c[i].logit;
 	}
-	/* top-k, and the candidates sorted best first */
-	k = n;
 	if (p->top_k > 0 && (size_t)p->top_k < n) {
-		k = (size_t)p->top_k;
-		sampler_select(c, n, k);
+		sampler_select(c, n, (size_t)p->top_k);
+		n = (size_t)p->top_k;
 	}
-	sampler_sort(c, k);
-	n = k;
 
-	/* softmax with the temperature; (l - max) / T cannot overflow */
+	/*
+	 * Softmax with the temperature; (l - max) / T cannot overflow. The
+	 * weights are relative to the best (which has weight 1), total is
+	 * their sum over every candidate left after top-k.
+	 */
 	inv_t = 1.0 / p->temperature;
-	sum = 0.0;
+	total = 0.0;
 	for (i = 0; i < n; i++) {
-		double e = exp(((double)c[i].logit - c[0].logit) * inv_t);
+		double e = exp(((double)c[i].logit - best) * inv_t);
 
-		if (!(e == e))		/* -inf - -inf: nothing to choose */
-			e = i == 0 ? 1.0 : 0.0;
+		if (!(e == e))		/* every logit -inf */
+			e = 1.0;
 		c[i].p = (float)e;
-		sum += e;
+		total += e;
 	}
-	for (i = 0; i < n; i++)
-		c[i].p = (float)(c[i].p / sum);
+	/*
+	 * Min-p keeps weights >= min_p. Dropping the others before top-p
+	 * changes nothing (they are its tail, and top-p measures against
+	 * total), and leaves few candidates to sort.
+	 */
+	if (p->min_p > 0.0f) {
+		for (i = keep = 0; i < n; i++) {
+			if (c[i].p >= p->min_p)
+				sampler_swap(c, i, keep++);
+		}
+		n = keep > 0 ? keep : 1;
+	}
+	sampler_sort(c, n);
 
 	/* top-p: the shortest head whose mass reaches top_p */
 	if (p->top_p < 1.0f) {
 		cum = 0.0;
 		for (keep = 0; keep < n; keep++) {
 			cum += c[keep].p;
-			if (cum >= p->top_p) {
+			if (cum >= p->top_p * total) {
 				keep++;
 				break;
 			}
 		}
-		if (keep < 1)
-			keep = 1;
 		if (keep < n)
-			n = keep;
-	}
-	/* min-p: drop what is less likely than min_p times the best */
-	if (p->min_p > 0.0f) {
-		for (keep = 1; keep < n; keep++) {
-			if (c[keep].p < p->min_p * c[0].p)
-				break;
-		}
-		n = keep;
+			n = keep > 0 ? keep : 1;
 	}
 
 	sum = 0.0;
