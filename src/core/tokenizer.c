@@ -151,28 +151,44 @@ tokenizer_load_bool(const struct gguf_file *gf, const char *key, int *out,
 	return 0;
 }
 
-static const struct gguf_kv *
+static int
+tokenizer_is_int_type(enum gguf_value_type t)
+{
+	return t == GGUF_VALUE_UINT8 || t == GGUF_VALUE_INT8 ||
+	    t == GGUF_VALUE_UINT16 || t == GGUF_VALUE_INT16 ||
+	    t == GGUF_VALUE_UINT32 || t == GGUF_VALUE_INT32 ||
+	    t == GGUF_VALUE_UINT64 || t == GGUF_VALUE_INT64;
+}
+
+/*
+ * Finds an array of the given element type (INT32: any integer type) and
+ * length (0: any). Returns 0 with *kvp NULL when it is absent and not
+ * required.
+ */
+static int
 tokenizer_load_array(const struct gguf_file *gf, const char *key,
-    enum gguf_value_type type, uint32_t n, int required, char **cause)
+    enum gguf_value_type type, uint32_t n, int required,
+    const struct gguf_kv **kvp, char **cause)
 {
 	const struct gguf_kv *kv;
 
+	*kvp = NULL;
 	if ((kv = gguf_find_kv(gf, key)) == NULL) {
 		if (required)
-			set_cause(cause, "'%s': %s is missing", gf->path, key);
-		return NULL;
+			return set_cause(cause, "'%s': %s is missing", gf->path,
+			    key);
+		return 0;
 	}
-	if (kv->type != GGUF_VALUE_ARRAY || kv->arr_type != type) {
-		set_cause(cause, "'%s': %s is not an array of %s", gf->path,
-		    key, gguf_value_type_name(type));
-		return NULL;
-	}
-	if (n != 0 && kv->arr_n != n) {
-		set_cause(cause, "'%s': %s has %llu entries, the vocabulary %u",
-		    gf->path, key, (unsigned long long)kv->arr_n, n);
-		return NULL;
-	}
-	return kv;
+	if (kv->type != GGUF_VALUE_ARRAY || (kv->arr_type != type &&
+	    !(type == GGUF_VALUE_INT32 && tokenizer_is_int_type(kv->arr_type))))
+		return set_cause(cause, "'%s': %s is not an array of %s",
+		    gf->path, key, gguf_value_type_name(type));
+	if (n != 0 && kv->arr_n != n)
+		return set_cause(cause, "'%s': %s has %llu entries, the "
+		    "vocabulary %u", gf->path, key,
+		    (unsigned long long)kv->arr_n, n);
+	*kvp = kv;
+	return 0;
 }
 
 static int
@@ -185,9 +201,8 @@ tokenizer_load_pieces(struct tokenizer *tok, const struct gguf_file *gf,
 	uint32_t i, n;
 	size_t cap;
 
-	kv = tokenizer_load_array(gf, "tokenizer.ggml.tokens",
-	    GGUF_VALUE_STRING, 0, 1, cause);
-	if (kv == NULL)
+	if (tokenizer_load_array(gf, "tokenizer.ggml.tokens",
+	    GGUF_VALUE_STRING, 0, 1, &kv, cause) != 0)
 		return -1;
 	if (kv->arr_n == 0 || kv->arr_n > TOKENIZER_MAX_VOCAB)
 		return set_cause(cause, "'%s': vocabulary of %llu tokens is "
@@ -253,26 +268,19 @@ tokenizer_load_scores_types(struct tokenizer *tok, const struct gguf_file *gf,
 	const struct gguf_kv *kv;
 	uint32_t i;
 	int32_t t;
-	char *why = NULL;
 
-	kv = tokenizer_load_array(gf, "tokenizer.ggml.scores",
-	    GGUF_VALUE_FLOAT32, tok->n_vocab, 0, &why);
-	if (why != NULL) {
-		*cause = why;
+	if (tokenizer_load_array(gf, "tokenizer.ggml.scores",
+	    GGUF_VALUE_FLOAT32, tok->n_vocab, 0, &kv, cause) != 0)
 		return -1;
-	}
 	for (i = 0; kv != NULL && i < tok->n_vocab; i++) {
 		if (gguf_arr_f32(kv, i, &tok->scores[i]) != 0)
 			return set_cause(cause, "'%s': cannot read the score "
 			    "of token %u", gf->path, i);
 	}
 
-	kv = tokenizer_load_array(gf, "tokenizer.ggml.token_type",
-	    GGUF_VALUE_INT32, tok->n_vocab, 0, &why);
-	if (why != NULL) {
-		*cause = why;
+	if (tokenizer_load_array(gf, "tokenizer.ggml.token_type",
+	    GGUF_VALUE_INT32, tok->n_vocab, 0, &kv, cause) != 0)
 		return -1;
-	}
 	for (i = 0; i < tok->n_vocab; i++) {
 		if (kv == NULL) {
 			tok->type[i] = TOKEN_NORMAL;
