@@ -20,7 +20,7 @@
 
 /* A symbol: bytes [start, start + n) of the escaped text; n 0 = merged away. */
 struct spm_sym {
-	size_t		start;
+	uint32_t	start;
 	uint32_t	n;
 	int32_t		prev;
 	int32_t		next;
@@ -202,10 +202,15 @@ spm_encode(const struct tokenizer *tok, const char *text, size_t len,
 			buf[blen++] = text[i];
 	}
 
-	sym = xreallocarray(NULL, blen ? blen : 1, sizeof(*sym));
 	for (i = 0; i < blen; i += n) {
 		n = spm_utf8_len((const unsigned char *)buf + i, blen - i);
-		sym[nsym].start = i;
+		nsym++;
+	}
+	sym = xreallocarray(NULL, nsym ? nsym : 1, sizeof(*sym));
+	nsym = 0;
+	for (i = 0; i < blen; i += n) {
+		n = spm_utf8_len((const unsigned char *)buf + i, blen - i);
+		sym[nsym].start = (uint32_t)i;
 		sym[nsym].n = (uint32_t)n;
 		sym[nsym].prev = (int32_t)nsym - 1;
 		sym[nsym].next = i + n < blen ? (int32_t)nsym + 1 : -1;

@@ -490,50 +490,54 @@ tokenizer_free(struct tokenizer *tok)
 	free(tok);
 }
 
+static void
+tokenizer_frag_push(struct tokenizer_frag **v, size_t *n, size_t *alloc,
+    size_t off, size_t len, int32_t id)
+{
+	if (*n == *alloc) {
+		*alloc *= 2;
+		*v = xreallocarray(*v, *alloc, sizeof(**v));
+	}
+	(*v)[*n].off = off;
+	(*v)[*n].len = len;
+	(*v)[*n].id = id;
+	(*n)++;
+}
+
 /*
- * Splits the raw runs of frags at every occurrence of special token id,
- * writing the result to out (which has room for every split).
+ * Splits the text runs of in[] at every occurrence of special token id,
+ * into *out. A token marked lstrip / rstrip takes the whitespace beside it.
  */
 static size_t
 tokenizer_split(const struct tokenizer *tok, const char *text,
     const struct tokenizer_frag *in, size_t n_in, int32_t id,
-    struct tokenizer_frag **outp, size_t *out_alloc)
+    struct tokenizer_frag **out, size_t *out_alloc)
 {
-	const char *piece = tok->text + tok->off[id];
-	size_t plen = tok->len[id], n = 0, i, off, end, l;
-	struct tokenizer_frag *out = *outp;
-	const char *m;
-
-#define PUSH(o, ln, tid) do {						\
-	if (n == *out_alloc) {						\
-		*out_alloc *= 2;					\
-		out = xreallocarray(out, *out_alloc, sizeof(*out));	\
-	}								\
-	out[n].off = (o);						\
-	out[n].len = (ln);						\
-	out[n].id = (tid);						\
-	n++;								\
-} while (0)
+	const char *piece = tok->text + tok->off[id], *m;
+	size_t plen = tok->len[id], n = 0, i, off, end, at, l;
 
 	for (i = 0; i < n_in; i++) {
 		if (in[i].id >= 0) {
-			PUSH(in[i].off, in[i].len, in[i].id);
+			tokenizer_frag_push(out, &n, out_alloc, in[i].off,
+			    in[i].len, in[i].id);
 			continue;
 		}
 		off = in[i].off;
 		end = in[i].off + in[i].len;
 		while (off < end && (m = memmem(text + off, end - off, piece,
 		    plen)) != NULL) {
-			l = (size_t)(m - text) - off;
+			at = (size_t)(m - text);
+			l = at - off;
 			if (tok->flags[id] & TOKEN_FLAG_LSTRIP) {
-				while (l > 0 && isspace((unsigned char)
-				    text[off + l - 1]))
+				while (l > 0 &&
+				    isspace((unsigned char)text[off + l - 1]))
 					l--;
 			}
 			if (l > 0)
-				PUSH(off, l, -1);
-			PUSH((size_t)(m - text), plen, id);
-			off = (size_t)(m - text) + plen;
+				tokenizer_frag_push(out, &n, out_alloc, off, l,
+				    -1);
+			tokenizer_frag_push(out, &n, out_alloc, at, plen, id);
+			off = at + plen;
 			if (tok->flags[id] & TOKEN_FLAG_RSTRIP) {
 				while (off < end &&
 				    isspace((unsigned char)text[off]))
@@ -541,10 +545,9 @@ tokenizer_split(const struct tokenizer *tok, const char *text,
 			}
 		}
 		if (off < end)
-			PUSH(off, end - off, -1);
+			tokenizer_frag_push(out, &n, out_alloc, off, end - off,
+			    -1);
 	}
-#undef PUSH
-	*outp = out;
 	return n;
 }
 
