@@ -579,6 +579,9 @@ tokenizer_encode(const struct tokenizer *tok, const char *text, size_t len,
 		if (!(flags & TOKENIZER_PARSE_SPECIAL) &&
 		    tok->type[id] != TOKEN_USER_DEFINED)
 			continue;
+		if (memmem(text, len, tok->text + tok->off[id],
+		    tok->len[id]) == NULL)
+			continue;
 		na = tokenizer_split(tok, text, a, na, id, &b, &alloc_b);
 		t = a;
 		a = b;
