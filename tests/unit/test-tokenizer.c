@@ -515,6 +515,11 @@ test_parse_special(void)
 	ids = NULL;
 	free(plain);
 	free(hello);
+	/* Llama keeps the whitespace after a special token (Phi-3 does not) */
+	ok = ok && encode(tok, "<s>\nhi", 6, TOKENIZER_PARSE_SPECIAL, &ids,
+	    &n) == 0 && n >= 3 && ids[0] == 1 && ids[1] == 29871 && ids[2] == 13;
+	free(ids);
+	ids = NULL;
 	/* BOS from the flag and from the text: both stay */
 	ok = ok && encode(tok, "<s> a", 5, TOKENIZER_PARSE_SPECIAL |
 	    TOKENIZER_ADD_BOS, &ids, &n) == 0 && n >= 3 && ids[0] == 1 &&
@@ -548,6 +553,18 @@ test_phi3_special(void)
 	free(ids);
 	ids = NULL;
 	free(hi);
+	/* llama.cpp's ids for a chat turn */
+	{
+		static const int32_t want[] = { 1, 32010, 317, 21554, 13,
+		    17628, 32007, 32001 };
+		const char *turn = "<|user|>\nSYS\nHI<|end|>\n<|assistant|>\n";
+
+		ok = ok && encode(tok, turn, strlen(turn),
+		    TOKENIZER_PARSE_SPECIAL | TOKENIZER_ADD_BOS, &ids, &n) == 0 &&
+		    n == 8 && memcmp(ids, want, sizeof(want)) == 0;
+		free(ids);
+		ids = NULL;
+	}
 	/* "</s>" is user-defined there: split out even without the flag */
 	ok = ok && encode(tok, "a</s>", 5, 0, &ids, &n) == 0 && n >= 2 &&
 	    ids[n - 1] == 2;
