@@ -161,8 +161,8 @@ tokenizer_is_int_type(enum gguf_value_type t)
 }
 
 /*
- * Finds an array of the given element type (INT32: any integer type) and
- * length (0: any). Returns 0 with *kvp NULL when it is absent and not
+ * Finds an array of the given element type (INT32: any integer type,
+ * FLOAT32: FLOAT64 too) and length (0: any). Returns 0 with *kvp NULL when it is absent and not
  * required.
  */
 static int
@@ -180,7 +180,8 @@ tokenizer_load_array(const struct gguf_file *gf, const char *key,
 		return 0;
 	}
 	if (kv->type != GGUF_VALUE_ARRAY || (kv->arr_type != type &&
-	    !(type == GGUF_VALUE_INT32 && tokenizer_is_int_type(kv->arr_type))))
+	    !(type == GGUF_VALUE_INT32 && tokenizer_is_int_type(kv->arr_type)) &&
+	    !(type == GGUF_VALUE_FLOAT32 && kv->arr_type == GGUF_VALUE_FLOAT64)))
 		return set_cause(cause, "'%s': %s is not an array of %s",
 		    gf->path, key, gguf_value_type_name(type));
 	if (n != 0 && kv->arr_n != n)
@@ -578,6 +579,9 @@ tokenizer_encode(const struct tokenizer *tok, const char *text, size_t len,
 		id = tok->special[i];
 		if (!(flags & TOKENIZER_PARSE_SPECIAL) &&
 		    tok->type[id] != TOKEN_USER_DEFINED)
+			continue;
+		if (memmem(text, len, tok->text + tok->off[id],
+		    tok->len[id]) == NULL)
 			continue;
 		na = tokenizer_split(tok, text, a, na, id, &b, &alloc_b);
 		t = a;

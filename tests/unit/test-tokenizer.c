@@ -259,6 +259,63 @@ test_stories_round_trip(void)
 	CHECK(ok);
 }
 
+/*
+ * ref/prompts.txt holds llama.cpp's tokenization of the reference prompts
+ * for stories260K: a line '# "text"', then the ids, BOS first.
+ */
+static void
+test_stories_prompts(void)
+{
+	struct gguf_file *gf;
+	struct tokenizer *tok;
+	char *path, *file, *line, *next, *q, *text = NULL;
+	int32_t *ids = NULL;
+	size_t len, n, i, checked = 0;
+	const char *err;
+	int ok = 1;
+
+	path = xasprintf("%s/ref/prompts.txt", test_models_dir());
+	file = read_file(path, &len);
+	free(path);
+	CHECK(file != NULL);
+	if ((tok = load("stories260K.gguf", &gf)) == NULL) {
+		free(file);
+		CHECK(tok != NULL);
+	}
+	for (line = file; ok && line != NULL && *line != '\0'; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		if (line[0] == '#') {
+			text = NULL;
+			if ((q = strchr(line, '"')) != NULL &&
+			    strrchr(line, '"') > q) {
+				text = q + 1;
+				*strrchr(line, '"') = '\0';
+			}
+			continue;
+		}
+		if (text == NULL)
+			continue;
+		ok = encode(tok, text, strlen(text), TOKENIZER_ADD_BOS, &ids,
+		    &n) == 0;
+		for (i = 0, q = strtok(line, " "); ok && q != NULL;
+		    i++, q = strtok(NULL, " "))
+			ok = i < n && ids[i] == parse_int(q, 0, 511, &err);
+		ok = ok && i == n;
+		if (!ok)
+			fprintf(stderr, "  prompt '%s' differs\n", text);
+		free(ids);
+		ids = NULL;
+		text = NULL;
+		checked++;
+	}
+	tokenizer_free(tok);
+	gguf_close(gf);
+	free(file);
+	CHECK(ok);
+	CHECK(checked >= 3);
+}
+
 static void
 test_awkward_text(void)
 {
@@ -316,6 +373,47 @@ test_awkward_text(void)
 	ids = NULL;
 	CHECK(ok);
 	CHECK_STR(sb.buf, " x ");
+	strbuf_release(&sb);
+	tokenizer_free(tok);
+	gguf_close(gf);
+	CHECK(ok);
+}
+
+/* Random strings over an alphabet rich in spaces, UTF-8 pieces and tags. */
+static void
+test_random_bytes(void)
+{
+	static const char alpha[] = " \n\tas</>\xc3\xa9\xe2\x81\xf0\x9f\x98\x80\xff";
+	struct strbuf sb = STRBUF_INIT;
+	struct gguf_file *gf;
+	struct tokenizer *tok;
+	char text[64];
+	int32_t *ids = NULL;
+	uint64_t x = 12345;
+	size_t len, i, n;
+	int r, ok = 1;
+
+	CHECK((tok = load("vocab/ggml-vocab-llama-spm.gguf", &gf)) != NULL);
+	for (r = 0; ok && r < 3000; r++) {
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+		len = (x >> 33) % sizeof(text);
+		for (i = 0; i < len; i++) {
+			x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+			text[i] = alpha[(x >> 33) % (sizeof(alpha) - 1)];
+		}
+		ok = round_trip(tok, text, len, TOKENIZER_ADD_BOS);
+		/* with special tokens parsed: no failure, ids in range */
+		ok = ok && encode(tok, text, len, TOKENIZER_PARSE_SPECIAL, &ids,
+		    &n) == 0;
+		for (i = 0; ok && i < n; i++)
+			ok = ids[i] >= 0 && (uint32_t)ids[i] < 32000;
+		if (ok) {
+			strbuf_reset(&sb);
+			tokenizer_decode(tok, ids, n, 1, &sb);
+		}
+		free(ids);
+		ids = NULL;
+	}
 	strbuf_release(&sb);
 	tokenizer_free(tok);
 	gguf_close(gf);
@@ -417,6 +515,11 @@ test_parse_special(void)
 	ids = NULL;
 	free(plain);
 	free(hello);
+	/* Llama keeps the whitespace after a special token (Phi-3 does not) */
+	ok = ok && encode(tok, "<s>\nhi", 6, TOKENIZER_PARSE_SPECIAL, &ids,
+	    &n) == 0 && n >= 3 && ids[0] == 1 && ids[1] == 29871 && ids[2] == 13;
+	free(ids);
+	ids = NULL;
 	/* BOS from the flag and from the text: both stay */
 	ok = ok && encode(tok, "<s> a", 5, TOKENIZER_PARSE_SPECIAL |
 	    TOKENIZER_ADD_BOS, &ids, &n) == 0 && n >= 3 && ids[0] == 1 &&
@@ -450,6 +553,18 @@ test_phi3_special(void)
 	free(ids);
 	ids = NULL;
 	free(hi);
+	/* llama.cpp's ids for a chat turn */
+	{
+		static const int32_t want[] = { 1, 32010, 317, 21554, 13,
+		    17628, 32007, 32001 };
+		const char *turn = "<|user|>\nSYS\nHI<|end|>\n<|assistant|>\n";
+
+		ok = ok && encode(tok, turn, strlen(turn),
+		    TOKENIZER_PARSE_SPECIAL | TOKENIZER_ADD_BOS, &ids, &n) == 0 &&
+		    n == 8 && memcmp(ids, want, sizeof(want)) == 0;
+		free(ids);
+		ids = NULL;
+	}
 	/* "</s>" is user-defined there: split out even without the flag */
 	ok = ok && encode(tok, "a</s>", 5, 0, &ids, &n) == 0 && n >= 2 &&
 	    ids[n - 1] == 2;
@@ -712,7 +827,9 @@ main(void)
 	TEST_RUN(test_vocab_phi3);
 	TEST_RUN(test_metadata);
 	TEST_RUN(test_stories_round_trip);
+	TEST_RUN(test_stories_prompts);
 	TEST_RUN(test_awkward_text);
+	TEST_RUN(test_random_bytes);
 	TEST_RUN(test_long_input);
 	TEST_RUN(test_parse_special);
 	TEST_RUN(test_phi3_special);
