@@ -3,6 +3,7 @@
  * place that parses options, checks argument counts, prints usage and serves
  * -h/--help, so every command behaves the same way.
  */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,10 +14,20 @@
 #include "util/strbuf.h"
 #include "util/xmalloc.h"
 
+extern const struct cmd_entry cmd_config_get_entry;
+extern const struct cmd_entry cmd_config_list_entry;
+extern const struct cmd_entry cmd_config_path_entry;
+extern const struct cmd_entry cmd_config_set_entry;
+extern const struct cmd_entry cmd_config_unset_entry;
 extern const struct cmd_entry cmd_help_entry;
 extern const struct cmd_entry cmd_version_entry;
 
 const struct cmd_entry *const cmd_table[] = {
+	&cmd_config_get_entry,
+	&cmd_config_list_entry,
+	&cmd_config_path_entry,
+	&cmd_config_set_entry,
+	&cmd_config_unset_entry,
 	&cmd_help_entry,
 	&cmd_version_entry,
 	NULL
@@ -187,6 +198,24 @@ cmd_args_add(struct cmd_optval *v, const char *value)
 }
 
 /*
+ * "-1" or "-0.5" is a negative number, not an option, unless the command
+ * has a digit option: `swarm config set infer.seed -1` needs no "--".
+ */
+static int
+cmd_is_negative(const struct cmd_entry *e, const char *arg)
+{
+	size_t i, n = cmd_opt_count(e);
+
+	if (!isdigit((unsigned char)arg[1]) && !(arg[1] == '.' &&
+	    isdigit((unsigned char)arg[2])))
+		return 0;
+	for (i = 0; i < n; i++)
+		if (e->opts[i].ch == arg[1])
+			return 0;
+	return 1;
+}
+
+/*
  * Parses argv (the words after the command name) against e->opts. Options
  * and positional arguments may be interleaved; "--" ends the options and a
  * lone "-" is positional (stdin). Returns 0, 1 when help was asked, or
@@ -205,7 +234,8 @@ cmd_parse(const struct cmd_entry *e, int argc, char **argv, struct cmd_args *a)
 	for (i = 0; i < argc; i++) {
 		char *arg = argv[i];
 
-		if (only_args || arg[0] != '-' || arg[1] == '\0') {
+		if (only_args || arg[0] != '-' || arg[1] == '\0' ||
+		    cmd_is_negative(e, arg)) {
 			a->argv[a->argc++] = arg;
 			continue;
 		}
