@@ -111,6 +111,13 @@ config_json_entry(const struct conf *c, const struct schema_key *k, int full)
 		json_object_set_new(o, "env", json_string(env));
 		free(env);
 		json_object_set_new(o, "help", json_string(k->help));
+		if (k->type == SCHEMA_INT) {
+			json_object_set_new(o, "min", json_integer((json_int_t)k->min));
+			json_object_set_new(o, "max", json_integer((json_int_t)k->max));
+		} else if (k->type == SCHEMA_FLOAT) {
+			json_object_set_new(o, "min", json_real(k->min));
+			json_object_set_new(o, "max", json_real(k->max));
+		}
 	}
 	return o;
 }

@@ -36,7 +36,7 @@ const struct schema_key schema_table[] = {
 	{ "node.max_sessions", I, 1, 65536, "16", NULL, "inference sessions served at once" },
 	{ "node.max_context", I, 0, 1048576, "0", NULL, "longest context a session may hold, in tokens; 0: the model's" },
 	{ "node.model", S, 0, 0, NULL, NULL, "model to serve: a GGUF file or a model name" },
-	{ "swarm.bootstrap", L, 0, 0, "", schema_check_hostport, "host:port of peers to join the swarm through" },
+	{ "swarm.bootstrap", L, 0, 0, "", schema_check_hostport, "peers (host:port) to join the swarm through" },
 	{ "swarm.network", S, 0, 0, "public", NULL, "name of the swarm; nodes of other networks are ignored" },
 	{ "infer.threads", I, 0, 1024, "0", NULL, "compute threads for local inference; 0: one per core" },
 	{ "infer.max_tokens", I, 1, 1048576, "256", NULL, "most tokens to generate" },
