@@ -35,33 +35,6 @@ static const struct cmd_opt config_path_opts[] = {
 	{ 0, NULL, NULL, NULL }
 };
 
-static void
-config_warnings(const struct conf *c)
-{
-	char *const *w;
-	size_t i, n;
-
-	w = conf_warnings(c, &n);
-	for (i = 0; i < n; i++)
-		fprintf(stderr, "swarm: warning: %s\n", w[i]);
-}
-
-/* Loads the config; set and unset are lenient so they can repair a file. */
-static struct conf *
-config_load(int lenient, char **cause)
-{
-	struct conf *c;
-	char *path;
-
-	if ((path = conf_default_path(cause)) == NULL)
-		return NULL;
-	c = conf_load_path(path, lenient ? CONF_LENIENT : 0, cause);
-	free(path);
-	if (c != NULL)
-		config_warnings(c);
-	return c;
-}
-
 /* The value as JSON of its type: number, boolean, array, string or null. */
 static json_t *
 config_json_value(const struct conf *c, const struct schema_key *k)
@@ -125,7 +98,8 @@ config_json_entry(const struct conf *c, const struct schema_key *k, int full)
 static int
 config_print_json(json_t *j)
 {
-	int rc = json_dumpf(j, stdout, JSON_INDENT(2)) == 0 ? EXIT_OK : EXIT_ERR;
+	int rc = json_dumpf(j, stdout, JSON_INDENT(2) |
+	    JSON_REAL_PRECISION(15)) == 0 ? EXIT_OK : EXIT_ERR;
 
 	putchar('\n');
 	json_decref(j);
@@ -144,8 +118,8 @@ config_get_exec(struct cmd_args *a)
 
 	if ((k = schema_lookup(a->argv[0], &cause)) == NULL)
 		return cmd_fail(cause);
-	if ((c = config_load(0, &cause)) == NULL)
-		return cmd_fail(cause);
+	if ((c = cmd_conf_load(0)) == NULL)
+		return EXIT_ERR;
 	if (args_flag(a, "json"))
 		rc = config_print_json(config_json_entry(c, k, 0));
 	else if (k->type == SCHEMA_LIST) {
@@ -167,8 +141,9 @@ config_set_exec(struct cmd_args *a)
 	char *cause = NULL, *env;
 	int rc;
 
-	if ((c = config_load(1, &cause)) == NULL)
-		return cmd_fail(cause);
+	/* Lenient, so that set and unset can repair a bad file. */
+	if ((c = cmd_conf_load(CONF_LENIENT)) == NULL)
+		return EXIT_ERR;
 	if (args_flag(a, "add"))
 		rc = conf_add(c, key, value, &cause);
 	else
@@ -194,8 +169,9 @@ config_unset_exec(struct cmd_args *a)
 	struct conf *c;
 	char *cause = NULL;
 
-	if ((c = config_load(1, &cause)) == NULL)
-		return cmd_fail(cause);
+	/* Lenient, so that set and unset can repair a bad file. */
+	if ((c = cmd_conf_load(CONF_LENIENT)) == NULL)
+		return EXIT_ERR;
 	if (conf_unset(c, a->argv[0], &cause) != 0 || conf_save(c, &cause) != 0) {
 		conf_free(c);
 		return cmd_fail(cause);
@@ -227,7 +203,6 @@ config_list_exec(struct cmd_args *a)
 	enum conf_source src;
 	struct conf *c;
 	json_t *j, *e;
-	char *cause = NULL;
 	const char *v;
 	int width = 0, vwidth = 0, color, w;
 
@@ -237,8 +212,8 @@ config_list_exec(struct cmd_args *a)
 			printf("%s\n", k->name);
 		return EXIT_OK;
 	}
-	if ((c = config_load(0, &cause)) == NULL)
-		return cmd_fail(cause);
+	if ((c = cmd_conf_load(0)) == NULL)
+		return EXIT_ERR;
 	if (args_flag(a, "json")) {
 		j = json_object();
 		for (k = schema_table; k->name != NULL; k++) {

@@ -67,6 +67,15 @@ int		 cmd_fail(char *cause);
 /* Colour is used only on a terminal and never when NO_COLOR is set. */
 int		 cmd_use_color(FILE *fp);
 
+struct conf;
+/*
+ * The config every command starts from (src/conf/conf.h; flags as for
+ * conf_load_path, usually 0): prints its warnings on stderr; on error prints
+ * the error and returns NULL, and the command returns EXIT_ERR. A command
+ * then layers its own options on top with conf_set_flag().
+ */
+struct conf	*cmd_conf_load(int flags);
+
 /* The table, for help, completions and tests. */
 extern const struct cmd_entry *const cmd_table[];
 

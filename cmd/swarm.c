@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "conf/conf.h"
 #include "util/parse.h"
 #include "util/strbuf.h"
 #include "util/xmalloc.h"
@@ -186,6 +187,29 @@ cmd_use_color(FILE *fp)
 	return isatty(fileno(fp));
 }
 
+struct conf *
+cmd_conf_load(int flags)
+{
+	struct conf *c;
+	char *cause = NULL, *path, *const *w;
+	size_t i, n;
+
+	if ((path = conf_default_path(&cause)) == NULL) {
+		cmd_fail(cause);
+		return NULL;
+	}
+	c = conf_load_path(path, flags, &cause);
+	free(path);
+	if (c == NULL) {
+		cmd_fail(cause);
+		return NULL;
+	}
+	w = conf_warnings(c, &n);
+	for (i = 0; i < n; i++)
+		fprintf(stderr, "swarm: warning: %s\n", w[i]);
+	return c;
+}
+
 static void
 cmd_args_add(struct cmd_optval *v, const char *value)
 {
@@ -329,7 +353,12 @@ cmd_unknown(int argc, char **argv)
 	for (i = 0; cmd_table[i] != NULL; i++) {
 		if (strcmp(cmd_table[i]->noun, argv[0]) != 0)
 			continue;
-		if (nmatch++ == 0)
+		if (nmatch++ > 0)
+			;
+		else if (strcmp(typed.buf, argv[0]) == 0)
+			fprintf(stderr, "swarm: '%s' needs a verb\n"
+			    "usage: swarm %s <", argv[0], argv[0]);
+		else
 			fprintf(stderr, "swarm: '%s' is not a swarm command\n"
 			    "usage: swarm %s <", typed.buf, argv[0]);
 		fprintf(stderr, "%s%s", nmatch > 1 ? "|" : "",
@@ -340,6 +369,8 @@ cmd_unknown(int argc, char **argv)
 	else
 		fprintf(stderr, "swarm: '%s' is not a swarm command; see "
 		    "'swarm help'\n", typed.buf);
+	if (nmatch > 0 && strcmp(typed.buf, argv[0]) == 0)
+		goto out;	/* the verbs are listed; nothing to guess */
 	for (i = 0; cmd_table[i] != NULL; i++) {
 		strbuf_reset(&sb);
 		cmd_name(cmd_table[i], &sb);

@@ -89,4 +89,14 @@ expect unset-unknown-in-file 0 "$SWARM" config unset node.lisen
 expect repaired 0 "$SWARM" config list
 check repaired-quiet [ -z "$err" ]
 check no-temp-left sh -c '! ls -a "$1" | grep -q tmp' _ "$SWARM_HOME"
+
+expect no-verb 2 "$SWARM" config
+check no-verb-msg has "$err" "'config' needs a verb"
+check no-verb-lists has "$err" '^usage: swarm config <get|list|path|set|unset>'
+expect bad-verb 2 "$SWARM" config sett
+check bad-verb-suggests has "$err" "did you mean 'config set'"
+expect help-config 0 "$SWARM" help config
+check help-config-verbs has "$out" '^  swarm config unset '
+expect float-json 0 "$SWARM" config get --json infer.temperature
+check float-json-short has "$out" '"value": 0.8,'
 exit $cli_failed
