@@ -448,16 +448,18 @@ conf_get(const struct conf *c, const char *key, enum conf_source *src)
 	return v->str;
 }
 
+#define CONF_ANY_TYPE	(-1)
+
 /* The key a typed getter asks for; anything else is a programming error. */
 static const struct schema_key *
-conf_typed(const char *key, enum schema_type type)
+conf_typed(const char *key, int type)
 {
 	const struct schema_key *k = schema_find(key);
 
-	if (k == NULL || (k->type != type && (int)type >= 0)) {
+	if (k == NULL || (type != CONF_ANY_TYPE && (int)k->type != type)) {
 		fprintf(stderr, "swarm: internal error: config key '%s' is not "
-		    "a known %s\n", key, (int)type >= 0 ?
-		    schema_type_name(type) : "key");
+		    "a known %s\n", key, type != CONF_ANY_TYPE ?
+		    schema_type_name((enum schema_type)type) : "key");
 		abort();
 	}
 	return k;
@@ -468,7 +470,7 @@ conf_get_str(const struct conf *c, const char *key)
 {
 	const struct conf_value *v;
 
-	v = conf_effective(c, conf_typed(key, (enum schema_type)-1), NULL);
+	v = conf_effective(c, conf_typed(key, CONF_ANY_TYPE), NULL);
 	return v != NULL ? v->str : NULL;
 }
 

@@ -27,6 +27,7 @@ static int schema_check_hostport(const char *, char **);
 #define H SCHEMA_HOSTPORT
 #define L SCHEMA_LIST
 
+/* clang-format off */
 const struct schema_key schema_table[] = {
 	{ "node.listen", H, 0, 0, "127.0.0.1:7400", NULL, "address the node serves peers on" },
 	{ "node.public_addr", H, 0, 0, NULL, NULL, "address peers dial to reach this node; unset: node.listen" },
@@ -54,6 +55,7 @@ const struct schema_key schema_table[] = {
 	{ "ledger.path", S, 0, 0, "ledger.db", NULL, "accounting ledger file; relative to the data directory" },
 	{ NULL, 0, 0, 0, NULL, NULL, NULL }
 };
+/* clang-format on */
 
 #undef S
 #undef I

@@ -93,6 +93,9 @@ test_types(void)
 	const struct schema_key *top_p = schema_find("infer.top_p");
 	const struct schema_key *blocks = schema_find("node.blocks");
 	const struct schema_key *alias = schema_find("serve.model_aliases");
+	/* No key is a bool yet; the type is checked all the same. */
+	const struct schema_key flag = { "t.flag", SCHEMA_BOOL, 0, 0, "false",
+	    NULL, "a flag" };
 	char *cause = NULL, *host;
 	unsigned int port;
 
@@ -119,6 +122,11 @@ test_types(void)
 	CHECK(schema_check(blocks, "0:12", NULL) == 0);
 	CHECK(schema_check(blocks, "12:4", NULL) == -1);
 	CHECK(schema_check(blocks, "some", NULL) == -1);
+	CHECK(schema_check(&flag, "yes", NULL) == 0);
+	CHECK(schema_check(&flag, "off", NULL) == 0);
+	CHECK(schema_check(&flag, "maybe", &cause) == -1);
+	CHECKF(strstr(cause, "expected true or false") != NULL, "%s", cause);
+	free(cause);
 	CHECK(schema_check(alias, "gpt=stories260K", NULL) == 0);
 	CHECK(schema_check(alias, "=x", NULL) == -1);
 	CHECK(schema_check(alias, "x", NULL) == -1);
