@@ -96,17 +96,6 @@ config_json_entry(const struct conf *c, const struct schema_key *k, int full)
 }
 
 static int
-config_print_json(json_t *j)
-{
-	int rc = json_dumpf(j, stdout, JSON_INDENT(2) |
-	    JSON_REAL_PRECISION(15)) == 0 ? EXIT_OK : EXIT_ERR;
-
-	putchar('\n');
-	json_decref(j);
-	return rc;
-}
-
-static int
 config_get_exec(struct cmd_args *a)
 {
 	const struct schema_key *k;
@@ -121,7 +110,7 @@ config_get_exec(struct cmd_args *a)
 	if ((c = cmd_conf_load(0)) == NULL)
 		return EXIT_ERR;
 	if (args_flag(a, "json"))
-		rc = config_print_json(config_json_entry(c, k, 0));
+		rc = cmd_print_json(config_json_entry(c, k, 0));
 	else if (k->type == SCHEMA_LIST) {
 		list = conf_get_list(c, k->name, &n);
 		for (i = 0; i < n; i++)
@@ -222,7 +211,7 @@ config_list_exec(struct cmd_args *a)
 			json_object_set_new(j, k->name, e);
 		}
 		conf_free(c);
-		return config_print_json(j);
+		return cmd_print_json(j);
 	}
 	color = cmd_use_color(stdout);
 	for (k = schema_table; k->name != NULL; k++) {

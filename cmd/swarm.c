@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "cmd.h"
 #include "conf/conf.h"
 #include "util/parse.h"
@@ -185,6 +187,17 @@ cmd_use_color(FILE *fp)
 	if (nc != NULL && *nc != '\0')
 		return 0;
 	return isatty(fileno(fp));
+}
+
+int
+cmd_print_json(json_t *j)
+{
+	int rc;
+
+	rc = json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
+	putchar('\n');
+	json_decref(j);
+	return rc == 0 ? EXIT_OK : cmd_error("cannot write JSON");
 }
 
 struct conf *
