@@ -324,6 +324,14 @@ qs_k4_mins(const uint8_t *sc)
 	    _mm_unpacklo_epi16(m, m));
 }
 
+/* int16 element e (0..7) of each 128-bit lane, in every position */
+QS_INLINE __m256i
+qs_bcast16(__m256i v, int e)
+{
+	return _mm256_shuffle_epi8(v, _mm256_set1_epi16((short)(
+	    (2 * e) | ((2 * e + 1) << 8))));
+}
+
 #define QS_TILE_K45(name, btype, high)					\
 QS_INLINE void								\
 qs_tile_##name(const int R, const int C, int64_t nb, const void *w,	\
@@ -337,17 +345,20 @@ qs_tile_##name(const int R, const int C, int64_t nb, const void *w,	\
 		QS_UNROLL for (c = 0; c < C; c++)			\
 			acc[r][c] = _mm256_setzero_ps();		\
 	for (ib = 0; ib < nb; ib++) {					\
-		__m256i isum[QS_RB][QS_CB];				\
+		__m256i isum[QS_RB][QS_CB], sv[QS_RB];			\
 		uint8_t sc[QS_RB][16];					\
 		const struct btype *b[QS_RB];				\
 									\
 		QS_UNROLL for (r = 0; r < R; r++) {			\
 			b[r] = QS_ROW(w, ws, r, struct btype) + ib;	\
 			qs_k4_scales(b[r]->scales, sc[r]);		\
+			sv[r] = _mm256_broadcastsi128_si256(		\
+			    _mm_cvtepu8_epi16(_mm_loadl_epi64(		\
+			    (const __m128i *)sc[r])));			\
 			QS_UNROLL for (c = 0; c < C; c++)		\
 				isum[r][c] = _mm256_setzero_si256();	\
 		}							\
-		for (h = 0; h < 4; h++) {				\
+		QS_UNROLL for (h = 0; h < 4; h++) {			\
 			__m256i lo[QS_RB], hi[QS_RB];			\
 			__m256i slo[QS_RB], shi[QS_RB];			\
 									\
@@ -361,9 +372,8 @@ qs_tile_##name(const int R, const int C, int64_t nb, const void *w,	\
 				    _mm256_srli_epi16(q, 4),		\
 				    _mm256_set1_epi8(0x0F));		\
 				high(b[r], h, lo[r], hi[r]);		\
-				slo[r] = _mm256_set1_epi16(sc[r][2 * h]); \
-				shi[r] = _mm256_set1_epi16(		\
-				    sc[r][2 * h + 1]);			\
+				slo[r] = qs_bcast16(sv[r], 2 * h);	\
+				shi[r] = qs_bcast16(sv[r], 2 * h + 1);	\
 			}						\
 			QS_UNROLL for (c = 0; c < C; c++) {		\
 				const struct block_q8_K *y = QS_ROW(	\
@@ -433,17 +443,15 @@ QS_TILE_K45(q5_K, block_q5_K, QS_K5_HIGH)
 
 /* ---- Q6_K (against Q8_K) ---- */
 
-/* int16 scale vector for the 32 elements of (h, j): the first 16 take
- * scale 8h + 2j, the next 16 scale 8h + 2j + 1. */
+/* int16 scale vector for the 32 elements of pair k = 4h + j: the first 16
+ * take scale 2k, the next 16 scale 2k + 1 (sc: the 16 int8 scales). */
 QS_INLINE __m256i
-qs_q6_scale_pair(const int8_t *sc)
+qs_q6_scale_pair(__m128i sc, int k)
 {
-	uint16_t pair;
+	const __m128i mask = _mm_add_epi8(_mm_setr_epi8(0, 0, 0, 0, 0, 0, 0,
+	    0, 1, 1, 1, 1, 1, 1, 1, 1), _mm_set1_epi8((char)(2 * k)));
 
-	memcpy(&pair, sc, 2);
-	return _mm256_cvtepi8_epi16(_mm_shuffle_epi8(
-	    _mm_set1_epi16((short)pair), _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0,
-	    0, 1, 1, 1, 1, 1, 1, 1, 1)));
+	return _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc, mask));
 }
 
 /* biased 6-bit values (0..63) of elements 128h + 32j + [0, 32) */
@@ -480,21 +488,23 @@ qs_tile_q6_K(const int R, const int C, int64_t nb, const void *w, size_t ws,
 			acc[r][c] = _mm256_setzero_ps();
 	for (ib = 0; ib < nb; ib++) {
 		__m256i isum[QS_RB][QS_CB];
+		__m128i sc[QS_RB];
 		const struct block_q6_K *b[QS_RB];
 
 		QS_UNROLL for (r = 0; r < R; r++) {
 			b[r] = QS_ROW(w, ws, r, struct block_q6_K) + ib;
+			sc[r] = _mm_loadu_si128((const __m128i *)b[r]->scales);
 			QS_UNROLL for (c = 0; c < C; c++)
 				isum[r][c] = _mm256_setzero_si256();
 		}
-		for (h = 0; h < 2; h++) {
+		QS_UNROLL for (h = 0; h < 2; h++) {
 			QS_UNROLL for (j = 0; j < 4; j++) {
 				__m256i q[QS_RB], s[QS_RB];
 
 				QS_UNROLL for (r = 0; r < R; r++) {
 					q[r] = qs_q6_values(b[r], h, j);
-					s[r] = qs_q6_scale_pair(b[r]->scales +
-					    8 * h + 2 * j);
+					s[r] = qs_q6_scale_pair(sc[r],
+					    4 * h + j);
 				}
 				QS_UNROLL for (c = 0; c < C; c++) {
 					const struct block_q8_K *y = QS_ROW(
@@ -514,8 +524,7 @@ qs_tile_q6_K(const int R, const int C, int64_t nb, const void *w, size_t ws,
 			}
 		}
 		QS_UNROLL for (r = 0; r < R; r++) {
-			__m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(
-			    (const __m128i *)b[r]->scales));
+			__m256i sc16 = _mm256_cvtepi8_epi16(sc[r]);
 			__m256 d = qs_h2f_v(b[r]->d);
 
 			QS_UNROLL for (c = 0; c < C; c++) {
