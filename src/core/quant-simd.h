@@ -65,7 +65,7 @@ qs_h2f(uint16_t h)
 QS_INLINE __m256
 qs_h2f_v(uint16_t h)
 {
-	return _mm256_set1_ps(_cvtsh_ss(h));
+	return _mm256_cvtph_ps(_mm_set1_epi16((short)h));
 }
 
 /* 16 bytes of nibbles -> 32 values: element j from the low nibble of

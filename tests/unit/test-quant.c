@@ -695,6 +695,34 @@ test_quantize_levels(void)
 			    quant_isa_name((enum quant_isa)lvl));
 		}
 	}
+	/* conversions of special values and of rows that end mid-vector */
+	{
+		static const uint32_t special[] = {
+			0x7f800000, 0xff800000, 0x7fc00000, 0x7f800001,
+			0xffffe000, 0x477ff000, 0x477fefff, 0x33000000,
+			0x33000001, 0x00000001, 0x80000000, 0x3f808000,
+			0x3f818000, 0x49800000, 0x387fe000, 0xc77fe000,
+			0x3f800fff, 0x01000000, 0x7f7fffff,
+		};
+		float sx[19];
+		uint16_t hq[19], hr[19];
+		size_t i, ns = sizeof(special) / sizeof(special[0]);
+
+		for (i = 0; i < ns; i++)
+			memcpy(&sx[i], &special[i], 4);
+		for (t = 1; t < 3; t++) {
+			quant_quantize_row_ref(types[t], sx, hr, (int64_t)ns);
+			for (lvl = 0; lvl < nlvl; lvl++) {
+				quant_set_isa((enum quant_isa)lvl);
+				quant_get_quantize(types[t])(sx, hq,
+				    (int64_t)ns);
+				CHECKF(memcmp(hq, hr, sizeof(hr)) == 0,
+				    "%s specials at %s",
+				    quant_type_info(types[t])->name,
+				    quant_isa_name((enum quant_isa)lvl));
+			}
+		}
+	}
 	quant_set_isa(QUANT_ISA_AVX512);
 }
 
@@ -724,6 +752,19 @@ test_dequantize_levels(void)
 			CHECKF(memcmp(y, r, sizeof(y)) == 0, "%s at %s",
 			    quant_type_info(type)->name,
 			    quant_isa_name((enum quant_isa)lvl));
+		}
+	}
+	/* half-precision rows of a length that is no multiple of 8 */
+	for (t = 1; t < 3; t++) {
+		type = weight_types[t];
+		quant_quantize_row_ref(type, x, q, 21);
+		memset(r, 0, sizeof(r));
+		quant_dequantize_row_ref(type, q, r, 21);
+		for (lvl = 0; lvl < nlvl; lvl++) {
+			quant_set_isa((enum quant_isa)lvl);
+			memset(y, 0, sizeof(y));
+			quant_dequantize_row(type, q, y, 21);
+			CHECK(memcmp(y, r, sizeof(y)) == 0);
 		}
 	}
 	quant_set_isa(QUANT_ISA_AVX512);
