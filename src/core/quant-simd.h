@@ -942,7 +942,8 @@ qs_quantize_q8_0(const float *x, void *dst, int64_t n)
 		__m256 x2 = _mm256_loadu_ps(x + 16), x3 = _mm256_loadu_ps(x + 24);
 		__m256 m = _mm256_max_ps(_mm256_max_ps(qs_abs(x0), qs_abs(x1)),
 		    _mm256_max_ps(qs_abs(x2), qs_abs(x3)));
-		float amax = qs_hmax(m), d = amax / 127, id = d != 0 ? 1 / d : 0;
+		float amax = qs_hmax(m), d = amax / 127;
+		float id = amax != 0 ? 127 / amax : 0;
 
 		b->d = f32_to_fp16(d);
 		_mm256_storeu_si256((__m256i *)b->qs, qs_pack32(x0, x1, x2, x3,
@@ -961,7 +962,8 @@ qs_quantize_q8_1(const float *x, void *dst, int64_t n)
 		__m256 x2 = _mm256_loadu_ps(x + 16), x3 = _mm256_loadu_ps(x + 24);
 		__m256 m = _mm256_max_ps(_mm256_max_ps(qs_abs(x0), qs_abs(x1)),
 		    _mm256_max_ps(qs_abs(x2), qs_abs(x3)));
-		float amax = qs_hmax(m), d = amax / 127, id = d != 0 ? 1 / d : 0;
+		float amax = qs_hmax(m), d = amax / 127;
+		float id = amax != 0 ? 127 / amax : 0;
 		__m256i q = qs_pack32(x0, x1, x2, x3, _mm256_set1_ps(id));
 		__m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(
 		    _mm256_set1_epi8(1), q), _mm256_set1_epi16(1));

@@ -449,8 +449,10 @@ quant_q8_0(const float *x, struct block_q8_0 *b, int64_t nb)
 
 		for (j = 0; j < QK8_0; j++)
 			amax = fmaxf(amax, fabsf(x[j]));
+		/* 127 / amax rather than 1 / d: llama.cpp's x86 build
+		 * quantizes its activations so, and we want its bits */
 		d = amax / 127;
-		id = d != 0 ? 1 / d : 0;
+		id = amax != 0 ? 127 / amax : 0;
 		b->d = f32_to_fp16(d);
 		for (j = 0; j < QK8_0; j++)
 			b->qs[j] = (int8_t)nearest_int(x[j] * id);
@@ -469,7 +471,7 @@ quant_q8_1(const float *x, struct block_q8_1 *b, int64_t nb)
 		for (j = 0; j < QK8_1; j++)
 			amax = fmaxf(amax, fabsf(x[j]));
 		d = amax / 127;
-		id = d != 0 ? 1 / d : 0;
+		id = amax != 0 ? 127 / amax : 0;
 		b->d = f32_to_fp16(d);
 		sum = 0;
 		for (j = 0; j < QK8_1; j++) {
