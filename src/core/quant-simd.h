@@ -106,6 +106,19 @@ qs_offset(__m256i a, int off)
 	return _mm256_sub_epi32(_mm256_setzero_si256(), s);
 }
 
+/*
+ * The legacy types' block scales: the fp16 scales of up to four weight
+ * rows are converted together (wd), and their products with one
+ * activation block's scale are left in memory, where a broadcast load
+ * fetches each without a shuffle.
+ */
+QS_INLINE void
+qs_scales4(float *sc, __m128 wd, uint16_t ad)
+{
+	_mm_storeu_ps(sc, _mm_mul_ps(wd, _mm_cvtph_ps(_mm_set1_epi16(
+	    (short)ad))));
+}
+
 /* ---- Q8_0 ---- */
 
 QS_INLINE void
@@ -154,20 +167,14 @@ qs_tile_q8_0(const int R, const int C, int64_t nb, const void *w, size_t ws,
 /* ---- Q4_0, Q5_0 (against Q8_0): q + off stored unsigned ---- */
 
 QS_INLINE __m256i
-qs_decode_q4_0(const void *blk, float *d)
+qs_decode_q4_0(const struct block_q4_0 *b)
 {
-	const struct block_q4_0 *b = blk;
-
-	*d = qs_h2f(b->d);
 	return qs_nibbles(b->qs);
 }
 
 QS_INLINE __m256i
-qs_decode_q5_0(const void *blk, float *d)
+qs_decode_q5_0(const struct block_q5_0 *b)
 {
-	const struct block_q5_0 *b = blk;
-
-	*d = qs_h2f(b->d);
 	return _mm256_or_si256(qs_nibbles(b->qs), qs_bit4(b->qh));
 }
 
@@ -185,30 +192,33 @@ qs_tile_##name(const int R, const int C, int64_t nb, const void *w,	\
 			acc[r][c] = _mm256_setzero_ps();		\
 	for (ib = 0; ib < nb; ib++) {					\
 		__m256i wu[QS_RB];					\
-		__m256 wd[QS_RB];					\
+		__m128i dh = _mm_setzero_si128();			\
+		__m128 wd;						\
 									\
 		QS_UNROLL for (r = 0; r < R; r++) {			\
-			float d;					\
+			const struct btype *b_ = QS_ROW(w, ws, r,	\
+			    struct btype) + ib;				\
 									\
-			wu[r] = qs_decode_##name(QS_ROW(w, ws, r,	\
-			    struct btype) + ib, &d);			\
-			wd[r] = _mm256_set1_ps(d);			\
+			wu[r] = qs_decode_##name(b_);			\
+			dh = _mm_insert_epi16(dh, b_->d, r);		\
 		}							\
+		wd = _mm_cvtph_ps(dh);					\
 		QS_UNROLL for (c = 0; c < C; c++) {			\
 			const struct block_q8_0 *y = QS_ROW(acts, as,	\
 			    c, struct block_q8_0) + ib;			\
 			__m256i av = _mm256_loadu_si256(		\
 			    (const __m256i *)y->qs);			\
 			__m256i init = qs_offset(av, off);		\
-			__m256 ad = qs_h2f_v(y->d);			\
+			float sc[4];					\
 									\
+			qs_scales4(sc, wd, y->d);			\
 			QS_UNROLL for (r = 0; r < R; r++) {		\
 				__m256i p = qs_dot_u8s8(init, wu[r],	\
 				    av);				\
 									\
 				acc[r][c] = _mm256_fmadd_ps(		\
 				    _mm256_cvtepi32_ps(p),		\
-				    _mm256_mul_ps(wd[r], ad),		\
+				    _mm256_broadcast_ss(&sc[r]),	\
 				    acc[r][c]);				\
 			}						\
 		}							\
@@ -358,7 +368,7 @@ qs_tile_##name(const int R, const int C, int64_t nb, const void *w,	\
 			QS_UNROLL for (c = 0; c < C; c++)		\
 				isum[r][c] = _mm256_setzero_si256();	\
 		}							\
-		QS_UNROLL for (h = 0; h < 4; h++) {			\
+		for (h = 0; h < 4; h++) {				\
 			__m256i lo[QS_RB], hi[QS_RB];			\
 			__m256i slo[QS_RB], shi[QS_RB];			\
 									\
