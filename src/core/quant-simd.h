@@ -192,7 +192,7 @@ qs_tile_##name(const int R, const int C, int64_t nb, const void *w,	\
 			acc[r][c] = _mm256_setzero_ps();		\
 	for (ib = 0; ib < nb; ib++) {					\
 		__m256i wu[QS_RB];					\
-		__m128i dh = _mm_setzero_si128();			\
+		uint16_t dh[4] = { 0, 0, 0, 0 };			\
 		__m128 wd;						\
 									\
 		QS_UNROLL for (r = 0; r < R; r++) {			\
@@ -200,9 +200,11 @@ qs_tile_##name(const int R, const int C, int64_t nb, const void *w,	\
 			    struct btype) + ib;				\
 									\
 			wu[r] = qs_decode_##name(b_);			\
-			dh = _mm_insert_epi16(dh, b_->d, r);		\
+			dh[r] = b_->d;					\
 		}							\
-		wd = _mm_cvtph_ps(dh);					\
+		wd = _mm_cvtph_ps(_mm_setr_epi16((short)dh[0],	\
+		    (short)dh[1], (short)dh[2], (short)dh[3], 0, 0, 0,	\
+		    0));						\
 		QS_UNROLL for (c = 0; c < C; c++) {			\
 			const struct block_q8_0 *y = QS_ROW(acts, as,	\
 			    c, struct block_q8_0) + ib;			\
