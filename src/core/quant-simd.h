@@ -768,7 +768,27 @@ qs_load_bf16(const void *p, int64_t i)
 	    _mm_loadu_si128((const __m128i *)((const uint16_t *)p + i))), 16));
 }
 
-/* two accumulators per pair so that decode keeps the FMA pipes busy */
+/* one element, for the tail of a row that is no multiple of 16 */
+QS_INLINE float
+qs_elem_f32(const void *p, int64_t i)
+{
+	return ((const float *)p)[i];
+}
+
+QS_INLINE float
+qs_elem_f16(const void *p, int64_t i)
+{
+	return _cvtsh_ss(((const uint16_t *)p)[i]);
+}
+
+QS_INLINE float
+qs_elem_bf16(const void *p, int64_t i)
+{
+	return bf16_to_f32(((const uint16_t *)p)[i]);
+}
+
+/* two accumulators per pair so that decode keeps the FMA pipes busy; the
+ * k % 16 tail is summed in scalar */
 #define QS_TILE_FLOAT(name)						\
 QS_INLINE void								\
 qs_tile_##name(const int R, const int C, int64_t k, const void *w,	\
@@ -783,7 +803,7 @@ qs_tile_##name(const int R, const int C, int64_t k, const void *w,	\
 			acc[r][c][0] = _mm256_setzero_ps();		\
 			acc[r][c][1] = _mm256_setzero_ps();		\
 		}							\
-	for (i = 0; i < k; i += 16) {					\
+	for (i = 0; i + 16 <= k; i += 16) {				\
 		QS_UNROLL for (u = 0; u < 2; u++) {			\
 			__m256 wv[QS_RB];				\
 									\
@@ -801,9 +821,17 @@ qs_tile_##name(const int R, const int C, int64_t k, const void *w,	\
 		}							\
 	}								\
 	QS_UNROLL for (r = 0; r < R; r++)				\
-		QS_UNROLL for (c = 0; c < C; c++)			\
-			out[(size_t)c * os + r] = qs_hsum(_mm256_add_ps( \
-			    acc[r][c][0], acc[r][c][1]));		\
+		QS_UNROLL for (c = 0; c < C; c++) {			\
+			float t = qs_hsum(_mm256_add_ps(acc[r][c][0],	\
+			    acc[r][c][1]));				\
+			int64_t l;					\
+									\
+			for (l = i; l < k; l++)				\
+				t += qs_elem_##name(QS_ROW(w, ws, r,	\
+				    uint8_t), l) * qs_elem_##name(	\
+				    QS_ROW(acts, as, c, uint8_t), l);	\
+			out[(size_t)c * os + r] = t;			\
+		}							\
 }
 QS_TILE_FLOAT(f32)
 QS_TILE_FLOAT(f16)
@@ -813,8 +841,8 @@ QS_TILE_FLOAT(bf16)
 
 /*
  * Tiles of QS_RB rows by QS_CB activations, then the leftovers one row or
- * one activation at a time. The float types take k (a multiple of 16 is
- * needed: fall back otherwise), the block types the number of blocks.
+ * one activation at a time. The float types take k, the block types the
+ * number of blocks.
  */
 #define QS_GEMM(name, blk)						\
 static void								\
@@ -861,7 +889,7 @@ QS_GEMM(q4_K, QK_K)
 QS_GEMM(q5_K, QK_K)
 QS_GEMM(q6_K, QK_K)
 
-#define QS_GEMM_FLOAT(name, type)					\
+#define QS_GEMM_FLOAT(name)					\
 static void								\
 qs_gemm_##name(int64_t k, const void *w, size_t ws, int n_rows,	\
     const void *acts, size_t as, int n_acts, float *out, size_t os)	\
@@ -869,11 +897,6 @@ qs_gemm_##name(int64_t k, const void *w, size_t ws, int n_rows,	\
 	const uint8_t *wp = w, *ap = acts;				\
 	int r, c;							\
 									\
-	if (k % 16 != 0) {						\
-		quant_gemm_ref(type, k, w, ws, n_rows, acts, as,	\
-		    n_acts, out, os);					\
-		return;							\
-	}								\
 	for (r = 0; r + QS_RB <= n_rows; r += QS_RB) {			\
 		for (c = 0; c + QS_CB <= n_acts; c += QS_CB)		\
 			qs_tile_##name(QS_RB, QS_CB, k,			\
@@ -899,9 +922,9 @@ qs_gemm_##name(int64_t k, const void *w, size_t ws, int n_rows,	\
 			    out + (size_t)c * os + r, os);		\
 	}								\
 }
-QS_GEMM_FLOAT(f32, GGML_TYPE_F32)
-QS_GEMM_FLOAT(f16, GGML_TYPE_F16)
-QS_GEMM_FLOAT(bf16, GGML_TYPE_BF16)
+QS_GEMM_FLOAT(f32)
+QS_GEMM_FLOAT(f16)
+QS_GEMM_FLOAT(bf16)
 
 /* ---- activation quantizers (bit-identical to the references) ---- */
 
