@@ -455,10 +455,11 @@ QS_TILE_K45(q5_K, block_q5_K, QS_K5_HIGH)
 
 /* ---- Q6_K (against Q8_K) ---- */
 
-/* int16 scale vector for the 32 elements of pair k = 4h + j: the first 16
- * take scale 2k, the next 16 scale 2k + 1 (sc: the 16 int8 scales). */
+/* int16 scale vector for the 32 elements of pair k = 4h + j of a block of
+ * 16 sub-blocks of 16 (Q2_K, Q3_K, Q6_K): the first 16 take scale 2k, the
+ * next 16 scale 2k + 1 (sc: the 16 scales as int8). */
 QS_INLINE __m256i
-qs_q6_scale_pair(__m128i sc, int k)
+qs_scale_pair(__m128i sc, int k)
 {
 	const __m128i mask = _mm_add_epi8(_mm_setr_epi8(0, 0, 0, 0, 0, 0, 0,
 	    0, 1, 1, 1, 1, 1, 1, 1, 1), _mm_set1_epi8((char)(2 * k)));
@@ -515,7 +516,7 @@ qs_tile_q6_K(const int R, const int C, int64_t nb, const void *w, size_t ws,
 
 				QS_UNROLL for (r = 0; r < R; r++) {
 					q[r] = qs_q6_values(b[r], h, j);
-					s[r] = qs_q6_scale_pair(sc[r],
+					s[r] = qs_scale_pair(sc[r],
 					    4 * h + j);
 				}
 				QS_UNROLL for (c = 0; c < C; c++) {
@@ -571,14 +572,6 @@ qs_2bit(const uint8_t *qs, int h, int j)
 	    _mm256_set1_epi8(3));
 }
 
-/* int16 vector: first 16 lanes v0, last 16 v1 (scales of sub-blocks) */
-QS_INLINE __m256i
-qs_pair16(int v0, int v1)
-{
-	return _mm256_set_m128i(_mm_set1_epi16((short)v1),
-	    _mm_set1_epi16((short)v0));
-}
-
 QS_INLINE void
 qs_tile_q2_K(const int R, const int C, int64_t nb, const void *w, size_t ws,
     const void *acts, size_t as, float *out, size_t os)
@@ -592,10 +585,13 @@ qs_tile_q2_K(const int R, const int C, int64_t nb, const void *w, size_t ws,
 			acc[r][c] = _mm256_setzero_ps();
 	for (ib = 0; ib < nb; ib++) {
 		__m256i isum[QS_RB][QS_CB];
+		__m128i sv[QS_RB];
 		const struct block_q2_K *b[QS_RB];
 
 		QS_UNROLL for (r = 0; r < R; r++) {
 			b[r] = QS_ROW(w, ws, r, struct block_q2_K) + ib;
+			sv[r] = _mm_and_si128(_mm_loadu_si128((const __m128i *)
+			    b[r]->scales), _mm_set1_epi8(0x0F));
 			QS_UNROLL for (c = 0; c < C; c++)
 				isum[r][c] = _mm256_setzero_si256();
 		}
@@ -604,12 +600,8 @@ qs_tile_q2_K(const int R, const int C, int64_t nb, const void *w, size_t ws,
 				__m256i q[QS_RB], s[QS_RB];
 
 				QS_UNROLL for (r = 0; r < R; r++) {
-					const uint8_t *sc = b[r]->scales +
-					    8 * h + 2 * j;
-
 					q[r] = qs_2bit(b[r]->qs, h, j);
-					s[r] = qs_pair16(sc[0] & 0xF,
-					    sc[1] & 0xF);
+					s[r] = qs_scale_pair(sv[r], 4 * h + j);
 				}
 				QS_UNROLL for (c = 0; c < C; c++) {
 					const struct block_q8_K *y = QS_ROW(
@@ -679,10 +671,12 @@ qs_tile_q3_K(const int R, const int C, int64_t nb, const void *w, size_t ws,
 		__m256i isum[QS_RB][QS_CB];
 		const struct block_q3_K *b[QS_RB];
 		int8_t sc[QS_RB][16];
+		__m128i sv[QS_RB];
 
 		QS_UNROLL for (r = 0; r < R; r++) {
 			b[r] = QS_ROW(w, ws, r, struct block_q3_K) + ib;
 			quant_k3_scales(b[r]->scales, sc[r]);
+			sv[r] = _mm_loadu_si128((const __m128i *)sc[r]);
 			QS_UNROLL for (c = 0; c < C; c++)
 				isum[r][c] = _mm256_setzero_si256();
 		}
@@ -702,8 +696,7 @@ qs_tile_q3_K(const int R, const int C, int64_t nb, const void *w, size_t ws,
 					    qs_2bit(b[r]->qs, h, j),
 					    _mm256_and_si256(hm,
 					    _mm256_set1_epi8(4)));
-					s[r] = qs_pair16(sc[r][8 * h + 2 * j],
-					    sc[r][8 * h + 2 * j + 1]);
+					s[r] = qs_scale_pair(sv[r], 4 * h + j);
 				}
 				QS_UNROLL for (c = 0; c < C; c++) {
 					const struct block_q8_K *y = QS_ROW(
@@ -723,8 +716,7 @@ qs_tile_q3_K(const int R, const int C, int64_t nb, const void *w, size_t ws,
 			}
 		}
 		QS_UNROLL for (r = 0; r < R; r++) {
-			__m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(
-			    (const __m128i *)sc[r]));
+			__m256i sc16 = _mm256_cvtepi8_epi16(sv[r]);
 			__m256 d = qs_h2f_v(b[r]->d);
 
 			QS_UNROLL for (c = 0; c < C; c++) {
