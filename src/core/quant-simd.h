@@ -325,12 +325,28 @@ qs_k4_scales(const uint8_t *s, uint8_t *sc)
 	memcpy(sc, o, 16);
 }
 
+/* The same in a vector: bytes 0-7 scales, 8-15 mins. Reads 16 bytes from
+ * s, which the fields after the scales of Q4_K and Q5_K cover. */
+QS_INLINE __m128i
+qs_k4_scales_v(const uint8_t *s)
+{
+	__m128i v = _mm_loadu_si128((const __m128i *)s);
+	/* dwords: u0 u2 u1 u2 (low parts), u0 u0 u1 u1 (top two bits) */
+	__m128i lo = _mm_shuffle_epi32(v, 0x98);
+	__m128i hi = _mm_shuffle_epi32(v, 0x50);
+
+	lo = _mm_and_si128(_mm_srlv_epi32(lo, _mm_setr_epi32(0, 0, 0, 4)),
+	    _mm_setr_epi32(0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f));
+	hi = _mm_and_si128(_mm_srli_epi32(hi, 2), _mm_setr_epi32(0,
+	    0x30303030, 0, 0x30303030));
+	return _mm_or_si128(lo, hi);
+}
+
 /* mins as int16 pairs matching the 16 bsums: m0 m0 m1 m1 ... m7 m7 */
 QS_INLINE __m256i
-qs_k4_mins(const uint8_t *sc)
+qs_k4_mins(__m128i scm)
 {
-	__m128i m = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)
-	    (sc + 8)));
+	__m128i m = _mm_cvtepu8_epi16(_mm_srli_si128(scm, 8));
 
 	return _mm256_set_m128i(_mm_unpackhi_epi16(m, m),
 	    _mm_unpacklo_epi16(m, m));
@@ -358,15 +374,14 @@ qs_tile_##name(const int R, const int C, int64_t nb, const void *w,	\
 			acc[r][c] = _mm256_setzero_ps();		\
 	for (ib = 0; ib < nb; ib++) {					\
 		__m256i isum[QS_RB][QS_CB], sv[QS_RB];			\
-		uint8_t sc[QS_RB][16];					\
+		__m128i scm[QS_RB];					\
 		const struct btype *b[QS_RB];				\
 									\
 		QS_UNROLL for (r = 0; r < R; r++) {			\
 			b[r] = QS_ROW(w, ws, r, struct btype) + ib;	\
-			qs_k4_scales(b[r]->scales, sc[r]);		\
+			scm[r] = qs_k4_scales_v(b[r]->scales);		\
 			sv[r] = _mm256_broadcastsi128_si256(		\
-			    _mm_cvtepu8_epi16(_mm_loadl_epi64(		\
-			    (const __m128i *)sc[r])));			\
+			    _mm_cvtepu8_epi16(scm[r]));			\
 			QS_UNROLL for (c = 0; c < C; c++)		\
 				isum[r][c] = _mm256_setzero_si256();	\
 		}							\
@@ -411,7 +426,7 @@ qs_tile_##name(const int R, const int C, int64_t nb, const void *w,	\
 			}						\
 		}							\
 		QS_UNROLL for (r = 0; r < R; r++) {			\
-			__m256i mins = qs_k4_mins(sc[r]);		\
+			__m256i mins = qs_k4_mins(scm[r]);		\
 			__m256 d = qs_h2f_v(b[r]->d);			\
 			__m256 dmin = qs_h2f_v(b[r]->dmin);		\
 									\
