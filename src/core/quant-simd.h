@@ -26,6 +26,9 @@
  * exactly (dequantization), so no multiply-add is fused unless asked. */
 #pragma GCC optimize("fp-contract=off")
 
+/* the legacy types gather the fp16 scales of up to four rows at once */
+_Static_assert(QS_RB >= 1 && QS_RB <= 4 && QS_CB >= 1, "tile geometry");
+
 #define QS_INLINE static inline __attribute__((always_inline))
 #define QS_UNROLL _Pragma("GCC unroll 8")
 
