@@ -15,11 +15,13 @@
 
 extern const struct cmd_entry cmd_help_entry;
 extern const struct cmd_entry cmd_infer_run_entry;
+extern const struct cmd_entry cmd_shard_info_entry;
 extern const struct cmd_entry cmd_version_entry;
 
 const struct cmd_entry *const cmd_table[] = {
 	&cmd_help_entry,
 	&cmd_infer_run_entry,
+	&cmd_shard_info_entry,
 	&cmd_version_entry,
 	NULL
 };

@@ -45,6 +45,7 @@ struct gguf_kv {
 	uint64_t		 arr_n;
 	const uint8_t		*data;		/* scalar value or array start */
 	struct gguf_str		*arr_strs;	/* string arrays: arr_n entries */
+	struct gguf_str		 str;		/* STRING: the value (data = str.ptr) */
 };
 
 struct gguf_tensor {
@@ -70,6 +71,13 @@ struct gguf_file {
 	struct gguf_tensor	*tensors;
 	uint64_t		 alignment;
 	uint64_t		 data_offset;
+
+	/* Private to gguf.c: name lookups (open addressing, index + 1). */
+	int			 mapped;	/* map is ours to munmap */
+	uint32_t		*kv_slots;
+	uint32_t		*tensor_slots;
+	size_t			 kv_mask;
+	size_t			 tensor_mask;
 };
 
 /*
@@ -106,6 +114,15 @@ int	gguf_arr_f32(const struct gguf_kv *, uint64_t i, float *out);
 int	gguf_arr_i32(const struct gguf_kv *, uint64_t i, int32_t *out);
 
 const char *gguf_value_type_name(enum gguf_value_type);
+
+/*
+ * The tensor types the reader knows (those of enum ggml_type in
+ * core/quant.h): name ("Q4_K", NULL when unknown), and the bytes of a
+ * tensor of n elements per row and n_rows rows (0 when ne0 is not a
+ * multiple of the block, the type is unknown, or the size overflows).
+ */
+const char *gguf_type_name(uint32_t type);
+uint64_t    gguf_type_nbytes(uint32_t type, uint64_t ne0, uint64_t n_rows);
 
 /*
  * Hints the kernel to read ahead / release the pages of tensors; used by a
