@@ -40,7 +40,132 @@ enum ggml_type {
 #define QK_K	256
 
 /* ---- block layouts (filled in by quant.c's owner; sizes pinned) ---- */
-/* BLOCK_STRUCTS */
+/*
+ * Byte-for-byte the GGUF on-disk blocks. fp16 fields are raw IEEE half bits.
+ * Within a 32-element block of the legacy types, byte j holds element j in
+ * its low nibble and element j + 16 in its high nibble.
+ */
+#define QK4_1	32
+#define QK5_0	32
+#define QK5_1	32
+#define QK8_1	32
+#define K_SCALE_SIZE 12
+
+struct block_q4_0 {
+	uint16_t	d;		/* scale */
+	uint8_t		qs[QK4_0 / 2];	/* q - 8 in [-8, 7] */
+};
+_Static_assert(sizeof(struct block_q4_0) == 18, "block_q4_0 size");
+
+struct block_q4_1 {
+	uint16_t	d;		/* scale */
+	uint16_t	m;		/* offset: x = q * d + m */
+	uint8_t		qs[QK4_1 / 2];
+};
+_Static_assert(sizeof(struct block_q4_1) == 20, "block_q4_1 size");
+
+struct block_q5_0 {
+	uint16_t	d;
+	uint8_t		qh[4];		/* bit j: fifth bit of element j */
+	uint8_t		qs[QK5_0 / 2];	/* low four bits; q - 16 */
+};
+_Static_assert(sizeof(struct block_q5_0) == 22, "block_q5_0 size");
+
+struct block_q5_1 {
+	uint16_t	d;
+	uint16_t	m;
+	uint8_t		qh[4];
+	uint8_t		qs[QK5_1 / 2];
+};
+_Static_assert(sizeof(struct block_q5_1) == 24, "block_q5_1 size");
+
+struct block_q8_0 {
+	uint16_t	d;
+	int8_t		qs[QK8_0];
+};
+_Static_assert(sizeof(struct block_q8_0) == 34, "block_q8_0 size");
+
+struct block_q8_1 {
+	uint16_t	d;
+	uint16_t	s;		/* d * sum(qs) */
+	int8_t		qs[QK8_1];
+};
+_Static_assert(sizeof(struct block_q8_1) == 36, "block_q8_1 size");
+
+/*
+ * Q2_K: 16 sub-blocks of 16; scales[i] holds sub-block i's scale (low
+ * nibble) and min (high nibble); x = d * sc * q - dmin * m, q in [0, 3].
+ * qs[32 * h + l] holds, in bit pairs 0-1, 2-3, 4-5, 6-7, the elements
+ * 128 * h + l, + 32, + 64, + 96.
+ */
+struct block_q2_K {
+	uint8_t		scales[QK_K / 16];
+	uint8_t		qs[QK_K / 4];
+	uint16_t	d;
+	uint16_t	dmin;
+};
+_Static_assert(sizeof(struct block_q2_K) == 84, "block_q2_K size");
+
+/*
+ * Q3_K: q in [-4, 3] = low two bits (laid out as Q2_K) minus 4 unless the
+ * hmask bit is set (bit h * 4 + j of hmask[l] for element 128 * h + 32 * j
+ * + l); 16 six-bit scales biased by 32: low nibbles in scales[0..7] (low
+ * nibble: sub-blocks 0-7, high nibble: 8-15), top two bits in scales[8..11].
+ */
+struct block_q3_K {
+	uint8_t		hmask[QK_K / 8];
+	uint8_t		qs[QK_K / 4];
+	uint8_t		scales[12];
+	uint16_t	d;
+};
+_Static_assert(sizeof(struct block_q3_K) == 110, "block_q3_K size");
+
+/*
+ * Q4_K: 8 sub-blocks of 32 with six-bit scales and mins packed in 12 bytes;
+ * x = d * sc * q - dmin * m. qs[32 * h + l]: element 64 * h + l in the low
+ * nibble, 64 * h + 32 + l in the high one.
+ */
+struct block_q4_K {
+	uint16_t	d;
+	uint16_t	dmin;
+	uint8_t		scales[K_SCALE_SIZE];
+	uint8_t		qs[QK_K / 2];
+};
+_Static_assert(sizeof(struct block_q4_K) == 144, "block_q4_K size");
+
+/* Q5_K: Q4_K plus a fifth bit: bit 2h of qh[l] for element 64h + l, bit
+ * 2h + 1 for 64h + 32 + l. */
+struct block_q5_K {
+	uint16_t	d;
+	uint16_t	dmin;
+	uint8_t		scales[K_SCALE_SIZE];
+	uint8_t		qh[QK_K / 8];
+	uint8_t		qs[QK_K / 2];
+};
+_Static_assert(sizeof(struct block_q5_K) == 176, "block_q5_K size");
+
+/*
+ * Q6_K: 16 sub-blocks of 16 with int8 scales; q in [-32, 31] stored + 32.
+ * For half h and l in [0, 32): ql[64h + l] low nibble -> element 128h + l,
+ * ql[64h + 32 + l] low -> + 32, ql[64h + l] high -> + 64, ql[64h + 32 + l]
+ * high -> + 96; qh[32h + l] bit pairs 0-1, 2-3, 4-5, 6-7 give the top two
+ * bits of those four.
+ */
+struct block_q6_K {
+	uint8_t		ql[QK_K / 2];
+	uint8_t		qh[QK_K / 4];
+	int8_t		scales[QK_K / 16];
+	uint16_t	d;
+};
+_Static_assert(sizeof(struct block_q6_K) == 210, "block_q6_K size");
+
+/* Q8_K: the K-quants' activation type; bsums[i] = sum of qs[16i..16i+16). */
+struct block_q8_K {
+	float		d;
+	int8_t		qs[QK_K];
+	int16_t		bsums[QK_K / 16];
+};
+_Static_assert(sizeof(struct block_q8_K) == 292, "block_q8_K size");
 
 struct quant_type_info {
 	const char	*name;		/* "Q4_K", as llama.cpp names it */

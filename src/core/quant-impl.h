@@ -1,0 +1,70 @@
+/*
+ * Private to the quant kernels (quant.c, quant-avx2.c, quant-avx512.c): the
+ * hooks through which the dispatcher asks a SIMD level for its kernels, and
+ * the small helpers every level decodes blocks with, so that the bit
+ * layouts are written down once.
+ */
+#ifndef SWARM_CORE_QUANT_IMPL_H
+#define SWARM_CORE_QUANT_IMPL_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "core/quant.h"
+
+typedef void (*quant_dequantize_fn)(const void *src, float *dst, int64_t n);
+
+/* Each returns NULL for a type the level has no kernel for; the dispatcher
+ * then falls back to the level below and finally to the reference. */
+quant_gemm_fn		quant_avx2_gemm(enum ggml_type);
+quant_quantize_fn	quant_avx2_quantize(enum ggml_type);
+quant_dequantize_fn	quant_avx2_dequantize(enum ggml_type);
+quant_gemm_fn		quant_avx512_gemm(enum ggml_type);
+quant_quantize_fn	quant_avx512_quantize(enum ggml_type);
+quant_dequantize_fn	quant_avx512_dequantize(enum ggml_type);
+
+/* Six-bit scale and min of sub-block j (0..7) of a Q4_K/Q5_K block. */
+static inline void
+quant_k4_scale_min(int j, const uint8_t *q, uint8_t *sc, uint8_t *m)
+{
+	if (j < 4) {
+		*sc = q[j] & 63;
+		*m = q[j + 4] & 63;
+	} else {
+		*sc = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
+		*m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+	}
+}
+
+/* The 16 signed scales of a Q3_K block (bias of 32 removed). */
+static inline void
+quant_k3_scales(const uint8_t *s, int8_t *out)
+{
+	int j, lo, hi;
+
+	for (j = 0; j < 16; j++) {
+		lo = j < 8 ? s[j] & 0xF : s[j - 8] >> 4;
+		hi = (s[8 + j % 4] >> (2 * (j / 4))) & 3;
+		out[j] = (int8_t)((lo | (hi << 4)) - 32);
+	}
+}
+
+static inline float
+quant_bits_f32(uint32_t u)
+{
+	float f;
+
+	memcpy(&f, &u, sizeof(f));
+	return f;
+}
+
+static inline uint32_t
+quant_f32_bits(float f)
+{
+	uint32_t u;
+
+	memcpy(&u, &f, sizeof(u));
+	return u;
+}
+
+#endif

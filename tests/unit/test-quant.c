@@ -1,0 +1,728 @@
+/*
+ * Tests for src/core/quant: block sizes, fp16/bf16 rounding, the bit layout
+ * of every block type (hand-built blocks with values worked out from the
+ * format), quantize/dequantize round trips, the reference dot products
+ * against dequantized floats, and every SIMD level's kernels against the
+ * references.
+ */
+#include <stdint.h>
+
+#include "test.h"
+#include "core/quant.h"
+
+static const enum ggml_type weight_types[] = {
+	GGML_TYPE_F32, GGML_TYPE_F16, GGML_TYPE_BF16, GGML_TYPE_Q4_0,
+	GGML_TYPE_Q4_1, GGML_TYPE_Q5_0, GGML_TYPE_Q5_1, GGML_TYPE_Q8_0,
+	GGML_TYPE_Q2_K, GGML_TYPE_Q3_K, GGML_TYPE_Q4_K, GGML_TYPE_Q5_K,
+	GGML_TYPE_Q6_K,
+};
+#define N_WEIGHT_TYPES (sizeof(weight_types) / sizeof(weight_types[0]))
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint32_t
+rng_u32(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (uint32_t)(rng_state >> 16);
+}
+
+/* Roughly normal, with an occasional outlier as real weights have. */
+static float
+rng_normal(void)
+{
+	float s = 0;
+	int i;
+
+	for (i = 0; i < 4; i++)
+		s += (float)rng_u32() / 4294967296.0f - 0.5f;
+	if (rng_u32() % 97 == 0)
+		s *= 6;
+	return s * 1.7f;
+}
+
+static void
+fill_random(float *x, int64_t n, float scale)
+{
+	int64_t i;
+
+	for (i = 0; i < n; i++)
+		x[i] = rng_normal() * scale;
+}
+
+static void
+test_sizes(void)
+{
+	static const struct {
+		enum ggml_type type;
+		const char *name;
+		uint32_t bs;
+		size_t ts;
+		enum ggml_type dot;
+	} want[] = {
+		{ GGML_TYPE_F32, "F32", 1, 4, GGML_TYPE_F32 },
+		{ GGML_TYPE_F16, "F16", 1, 2, GGML_TYPE_F16 },
+		{ GGML_TYPE_BF16, "BF16", 1, 2, GGML_TYPE_BF16 },
+		{ GGML_TYPE_Q4_0, "Q4_0", 32, 18, GGML_TYPE_Q8_0 },
+		{ GGML_TYPE_Q4_1, "Q4_1", 32, 20, GGML_TYPE_Q8_1 },
+		{ GGML_TYPE_Q5_0, "Q5_0", 32, 22, GGML_TYPE_Q8_0 },
+		{ GGML_TYPE_Q5_1, "Q5_1", 32, 24, GGML_TYPE_Q8_1 },
+		{ GGML_TYPE_Q8_0, "Q8_0", 32, 34, GGML_TYPE_Q8_0 },
+		{ GGML_TYPE_Q8_1, "Q8_1", 32, 36, GGML_TYPE_Q8_1 },
+		{ GGML_TYPE_Q2_K, "Q2_K", 256, 84, GGML_TYPE_Q8_K },
+		{ GGML_TYPE_Q3_K, "Q3_K", 256, 110, GGML_TYPE_Q8_K },
+		{ GGML_TYPE_Q4_K, "Q4_K", 256, 144, GGML_TYPE_Q8_K },
+		{ GGML_TYPE_Q5_K, "Q5_K", 256, 176, GGML_TYPE_Q8_K },
+		{ GGML_TYPE_Q6_K, "Q6_K", 256, 210, GGML_TYPE_Q8_K },
+		{ GGML_TYPE_Q8_K, "Q8_K", 256, 292, GGML_TYPE_Q8_K },
+	};
+	const struct quant_type_info *ti;
+	size_t i;
+
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		ti = quant_type_info(want[i].type);
+		CHECK(ti != NULL);
+		CHECK_STR(ti->name, want[i].name);
+		CHECK(ti->block_size == want[i].bs);
+		CHECK(ti->type_size == want[i].ts);
+		CHECK(ti->dot_type == want[i].dot);
+		CHECK(ti->can_matmul == (want[i].type != GGML_TYPE_Q8_1 &&
+		    want[i].type != GGML_TYPE_Q8_K));
+		CHECK(quant_row_size(want[i].type, 4096) ==
+		    4096 / want[i].bs * want[i].ts);
+	}
+	CHECK(quant_type_info(4) == NULL);
+	CHECK(quant_type_info(GGML_TYPE_COUNT) == NULL);
+	CHECK(quant_type_info(0xffffffffu) == NULL);
+	CHECK(quant_row_size(GGML_TYPE_Q4_K, 100) == 0);
+	CHECK(quant_row_size(GGML_TYPE_Q4_0, 33) == 0);
+	CHECK(quant_row_size(GGML_TYPE_Q4_0, -32) == 0);
+	CHECK(quant_get_gemm(GGML_TYPE_Q8_K) == NULL);
+	CHECK(quant_get_gemm(GGML_TYPE_Q4_K) != NULL);
+	CHECK(quant_get_quantize(GGML_TYPE_Q8_K) != NULL);
+}
+
+static float
+bits_f32(uint32_t u)
+{
+	float f;
+
+	memcpy(&f, &u, 4);
+	return f;
+}
+
+__attribute__((target("f16c")))
+static uint16_t
+hw_f32_to_fp16(float f)
+{
+	return (uint16_t)__builtin_ia32_vcvtps2ph((float __attribute__((
+	    vector_size(16)))){ f, 0, 0, 0 }, 0)[0];
+}
+
+static void
+test_fp16(void)
+{
+	uint32_t h, u;
+	int i;
+
+	CHECK(f32_to_fp16(0.0f) == 0x0000);
+	CHECK(f32_to_fp16(-0.0f) == 0x8000);
+	CHECK(f32_to_fp16(1.0f) == 0x3c00);
+	CHECK(f32_to_fp16(-2.0f) == 0xc000);
+	CHECK(f32_to_fp16(65504.0f) == 0x7bff);
+	CHECK(f32_to_fp16(65519.0f) == 0x7bff);
+	CHECK(f32_to_fp16(65520.0f) == 0x7c00);
+	CHECK(f32_to_fp16(1e10f) == 0x7c00);
+	CHECK(f32_to_fp16(-INFINITY) == 0xfc00);
+	CHECK((f32_to_fp16(NAN) & 0x7c00) == 0x7c00 &&
+	    (f32_to_fp16(NAN) & 0x3ff) != 0);
+	/* ties to even */
+	CHECK(f32_to_fp16(1.0f + 0x1p-11f) == 0x3c00);
+	CHECK(f32_to_fp16(1.0f + 3 * 0x1p-11f) == 0x3c02);
+	CHECK(f32_to_fp16(1.0f + 0x1p-11f + 0x1p-20f) == 0x3c01);
+	/* subnormals */
+	CHECK(f32_to_fp16(0x1p-24f) == 0x0001);
+	CHECK(f32_to_fp16(0x1p-25f) == 0x0000);
+	CHECK(f32_to_fp16(0x1.8p-25f) == 0x0001);
+	CHECK(f32_to_fp16(3 * 0x1p-25f) == 0x0002);
+	CHECK(f32_to_fp16(0x1p-14f) == 0x0400);
+	CHECK(f32_to_fp16(0x1p-14f - 0x1p-25f) == 0x0400);
+	CHECK(fp16_to_f32(0x0001) == 0x1p-24f);
+	CHECK(fp16_to_f32(0x03ff) == 1023 * 0x1p-24f);
+	CHECK(fp16_to_f32(0x8000) == 0.0f && signbit(fp16_to_f32(0x8000)));
+	CHECK(isinf(fp16_to_f32(0x7c00)) && isnan(fp16_to_f32(0x7e00)));
+	/* every half survives the round trip */
+	for (h = 0; h < 0x10000; h++) {
+		if ((h & 0x7c00) == 0x7c00 && (h & 0x3ff) != 0)
+			continue;
+		CHECKF(f32_to_fp16(fp16_to_f32((uint16_t)h)) == h, "%04x", h);
+	}
+	/* and random floats round as the F16C instruction does */
+	if (__builtin_cpu_supports("f16c")) {
+		for (i = 0; i < 200000; i++) {
+			u = rng_u32();
+			if ((u & 0x7f800000) == 0x7f800000 && (u & 0x7fffff))
+				continue;
+			/* bias the exponent toward the half range */
+			if (i & 1)
+				u = (u & 0x807fffff) | ((100 + rng_u32() % 45)
+				    << 23);
+			CHECKF(f32_to_fp16(bits_f32(u)) ==
+			    hw_f32_to_fp16(bits_f32(u)), "%08x", u);
+		}
+	}
+}
+
+static void
+test_bf16(void)
+{
+	CHECK(f32_to_bf16(1.0f) == 0x3f80);
+	CHECK(bf16_to_f32(0x3f80) == 1.0f);
+	CHECK(bf16_to_f32(0xc040) == -3.0f);
+	CHECK(f32_to_bf16(bits_f32(0x3f808000)) == 0x3f80);	/* tie, even */
+	CHECK(f32_to_bf16(bits_f32(0x3f818000)) == 0x3f82);	/* tie, up */
+	CHECK(f32_to_bf16(bits_f32(0x3f808001)) == 0x3f81);
+	CHECK(f32_to_bf16(INFINITY) == 0x7f80);
+	CHECK(f32_to_bf16(bits_f32(0x7f7fffff)) == 0x7f80);	/* overflow */
+	CHECK(isnan(bf16_to_f32(f32_to_bf16(NAN))));
+	CHECK(isnan(bf16_to_f32(f32_to_bf16(bits_f32(0x7f800001)))));
+	CHECK(f32_to_bf16(bits_f32(0x00010000)) == 0x0001);	/* subnormal */
+	CHECK(f32_to_bf16(-0.0f) == 0x8000);
+}
+
+static void
+put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+/* Dequantizes one block of `type` from raw bytes. */
+static void
+deq(enum ggml_type type, const uint8_t *raw, float *y)
+{
+	quant_dequantize_row_ref(type, raw, y, quant_type_info(type)->block_size);
+}
+
+static void
+test_layout_legacy(void)
+{
+	uint8_t b[64];
+	float y[32];
+
+	/* Q4_0: d = 2; byte 3 = 0xa1: element 3 = 1 - 8, element 19 = 10 - 8 */
+	memset(b, 0x88, sizeof(b));
+	put16(b, 0x4000);
+	b[2 + 3] = 0xa1;
+	deq(GGML_TYPE_Q4_0, b, y);
+	CHECK(y[3] == -14 && y[19] == 4 && y[0] == 0 && y[31] == 0);
+
+	/* Q4_1: d = 0.5, m = -1 */
+	memset(b, 0, sizeof(b));
+	put16(b, 0x3800);
+	put16(b + 2, 0xbc00);
+	b[4 + 15] = 0xf3;
+	deq(GGML_TYPE_Q4_1, b, y);
+	CHECK(y[15] == 0.5f && y[31] == 6.5f && y[0] == -1);
+
+	/* Q5_0: d = 1; qh bit 2 -> element 2 gains 16, bit 17 -> element 17 */
+	memset(b, 0, sizeof(b));
+	put16(b, 0x3c00);
+	b[2] = 0x04;
+	b[2 + 2] = 0x02;
+	b[6 + 2] = 0x0f;
+	b[6 + 1] = 0x50;
+	deq(GGML_TYPE_Q5_0, b, y);
+	CHECK(y[2] == 15 && y[18] == -16 && y[17] == 5 && y[1] == -16);
+
+	/* Q5_1: d = 1, m = 0.25; qh bit 31 -> element 31 */
+	memset(b, 0, sizeof(b));
+	put16(b, 0x3c00);
+	put16(b + 2, 0x3400);
+	b[4 + 3] = 0x80;
+	b[8 + 15] = 0x20;
+	deq(GGML_TYPE_Q5_1, b, y);
+	CHECK(y[31] == 18.25f && y[15] == 0.25f);
+
+	/* Q8_0: d = 0.25 */
+	memset(b, 0, sizeof(b));
+	put16(b, 0x3400);
+	b[2 + 5] = 0x81;		/* -127 */
+	b[2 + 31] = 100;
+	deq(GGML_TYPE_Q8_0, b, y);
+	CHECK(y[5] == -31.75f && y[31] == 25);
+
+	/* Q8_1: the sum field does not enter the values */
+	memset(b, 0, sizeof(b));
+	put16(b, 0x3c00);
+	put16(b + 2, 0x7bff);
+	b[4 + 7] = 3;
+	deq(GGML_TYPE_Q8_1, b, y);
+	CHECK(y[7] == 3 && y[8] == 0);
+}
+
+static void
+test_layout_k(void)
+{
+	uint8_t b[512];
+	float y[256];
+	int i;
+
+	/* Q2_K: scales[12] = 0x53 (scale 3, min 5) covers elements 192-207;
+	 * qs[32 + 16] bits 4-5 hold element 128 + 64 + 16 = 208 (sub-block
+	 * 13), bits 2-3 of qs[32 + 1] hold element 128 + 32 + 1 = 161. */
+	memset(b, 0, sizeof(b));
+	b[12] = 0x53;
+	b[10] = 0x21;
+	b[13] = 0x02;
+	b[16 + 32 + 0] = 0x30;		/* element 192: q = 3 */
+	b[16 + 32 + 16] = 0x20;		/* element 208: q = 2 */
+	b[16 + 32 + 1] = 0x0c;		/* element 161: q = 3 */
+	put16(b + 80, 0x4000);		/* d = 2 */
+	put16(b + 82, 0x3800);		/* dmin = 0.5 */
+	deq(GGML_TYPE_Q2_K, b, y);
+	CHECK(y[192] == 2 * 3 * 3 - 0.5f * 5);
+	CHECK(y[193] == -2.5f);
+	CHECK(y[208] == 2 * 2 * 2 - 0);
+	CHECK(y[161] == 2 * 1 * 3 - 0.5f * 2);	/* sub-block 10 */
+	CHECK(y[0] == 0);
+
+	/* Q3_K: sub-block 9 (elements 144-159) has six-bit scale
+	 * (scales[1] >> 4) | ((scales[9] >> 4 & 3) << 4) = 0x3 | 0x20 = 35,
+	 * i.e. 3 after the bias; element 150 = 128 + 0 * 32 + 22: low bits
+	 * from qs[32 + 22] bits 0-1, high bit hmask[22] bit 4. */
+	memset(b, 0, sizeof(b));
+	for (i = 0; i < 12; i++)
+		b[96 + i] = 0;
+	b[96 + 1] = 0x30;
+	b[96 + 9] = 0x20;
+	b[32 + 32 + 22] = 0x02;
+	b[22] = 0x10;
+	put16(b + 108, 0x3800);		/* d = 0.5 */
+	deq(GGML_TYPE_Q3_K, b, y);
+	CHECK(y[150] == 0.5f * 3 * 2);
+	CHECK(y[151] == 0.5f * 3 * -4);	/* hmask clear: q = 0 - 4 */
+	CHECK(y[0] == 0.5f * -32 * -4);
+	/* sub-block 0: scale low nibble scales[0] & 0xf, high scales[8] & 3 */
+	b[96 + 0] = 0x01;
+	b[96 + 8] = 0x02;		/* 0x21 - 32 = 1 */
+	deq(GGML_TYPE_Q3_K, b, y);
+	CHECK(y[0] == 0.5f * 1 * -4);
+	CHECK(y[150] == 0.5f * 3 * 2);
+
+	/* Q4_K: sub-block 1 uses scales[1] & 63 and mins scales[5] & 63;
+	 * sub-block 6 uses scales[10] nibbles and the top bits of scales[2]
+	 * and scales[6]. Element 32 + 5 = high nibble of qs[5]; element
+	 * 192 + 7 = low nibble of qs[96 + 7]. */
+	memset(b, 0, sizeof(b));
+	put16(b, 0x3c00);		/* d = 1 */
+	put16(b + 2, 0x3800);		/* dmin = 0.5 */
+	b[4 + 1] = 7;
+	b[4 + 5] = 4;
+	b[4 + 10] = 0x32;		/* scale low 2, min low 3 */
+	b[4 + 2] = 0x40;		/* scale of 6 += 16 */
+	b[4 + 6] = 0x80;		/* min of 6 += 32 */
+	b[16 + 5] = 0x90;
+	b[16 + 96 + 7] = 0x0b;
+	deq(GGML_TYPE_Q4_K, b, y);
+	CHECK(y[37] == 7 * 9 - 0.5f * 4);
+	CHECK(y[199] == 18 * 11 - 0.5f * 35);
+	CHECK(y[200] == -0.5f * 35);
+	CHECK(y[0] == 0);
+
+	/* Q5_K: as Q4_K plus qh[l] bit j for sub-block j */
+	memset(b, 0, sizeof(b));
+	put16(b, 0x3c00);
+	b[4 + 3] = 1;			/* scale of sub-block 3 */
+	b[4 + 11] = 0x01;		/* scale of sub-block 7: 1 */
+	b[16 + 4] = 0x08;		/* sub-block 3 (elements 96..), l 4: bit 3 */
+	b[48 + 32 + 4] = 0x20;		/* qs[32 + 4] high nibble: element 100 */
+	b[16 + 31] = 0x80;		/* sub-block 7, l 31 */
+	deq(GGML_TYPE_Q5_K, b, y);
+	CHECK(y[100] == 16 + 2);
+	CHECK(y[255] == 16);
+	CHECK(y[99] == 0);
+
+	/* Q6_K: element 128 + 64 + 3 = 195 is ql[64 + 3] high nibble with
+	 * qh[32 + 3] bits 4-5; scale index 8 + 4 = 12. */
+	memset(b, 0, sizeof(b));
+	for (i = 0; i < 128; i++)
+		b[i] = 0;
+	b[64 + 3] = 0x50;
+	b[128 + 32 + 3] = 0x30;		/* top bits 3: q = 0x35 - 32 = 21 */
+	b[192 + 12] = (uint8_t)-3;
+	b[192 + 0] = 2;
+	put16(b + 208, 0x3800);		/* d = 0.5 */
+	deq(GGML_TYPE_Q6_K, b, y);
+	CHECK(y[195] == 0.5f * -3 * 21);
+	CHECK(y[0] == 0.5f * 2 * -32);
+	CHECK(y[196] == 0.5f * -3 * -32);
+
+	/* Q8_K: float d, then qs, then bsums */
+	memset(b, 0, sizeof(b));
+	{
+		float d = 0.125f;
+
+		memcpy(b, &d, 4);
+	}
+	b[4 + 255] = 0x80;
+	deq(GGML_TYPE_Q8_K, b, y);
+	CHECK(y[255] == -16 && y[0] == 0);
+}
+
+static void
+test_round_trip(void)
+{
+	static const struct {
+		enum ggml_type type;
+		double max_rel_rms;
+	} cases[] = {
+		{ GGML_TYPE_F32, 0 },
+		{ GGML_TYPE_F16, 5e-4 },
+		{ GGML_TYPE_BF16, 4e-3 },
+		{ GGML_TYPE_Q8_0, 0.01 },
+		{ GGML_TYPE_Q8_1, 0.01 },
+		{ GGML_TYPE_Q8_K, 0.05 },
+		{ GGML_TYPE_Q6_K, 0.03 },
+		{ GGML_TYPE_Q5_0, 0.08 },
+		{ GGML_TYPE_Q5_1, 0.07 },
+		{ GGML_TYPE_Q5_K, 0.06 },
+		{ GGML_TYPE_Q4_0, 0.15 },
+		{ GGML_TYPE_Q4_1, 0.12 },
+		{ GGML_TYPE_Q4_K, 0.11 },
+		{ GGML_TYPE_Q3_K, 0.22 },
+		{ GGML_TYPE_Q2_K, 0.36 },
+	};
+	enum { N = 4096 };
+	static float x[N], y[N];
+	static uint8_t q[N * 4];
+	size_t c;
+	double err, ref;
+	int i;
+
+	fill_random(x, N, 0.02f);
+	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		memset(q, 0xa5, sizeof(q));
+		quant_quantize_row_ref(cases[c].type, x, q, N);
+		quant_dequantize_row_ref(cases[c].type, q, y, N);
+		err = ref = 0;
+		for (i = 0; i < N; i++) {
+			err += (double)(y[i] - x[i]) * (y[i] - x[i]);
+			ref += (double)x[i] * x[i];
+		}
+		err = sqrt(err / ref);
+		if (getenv("QUANT_VERBOSE"))
+			printf("# %s %g\n", quant_type_info(cases[c].type)->name, err);
+		CHECKF(err <= cases[c].max_rel_rms, "%s: relative rms %g",
+		    quant_type_info(cases[c].type)->name, err);
+	}
+	/* all-zero input quantizes to zeros without dividing by zero */
+	memset(x, 0, sizeof(x));
+	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		quant_quantize_row_ref(cases[c].type, x, q, N);
+		quant_dequantize_row_ref(cases[c].type, q, y, N);
+		for (i = 0; i < N; i++)
+			CHECKF(y[i] == 0, "%s", quant_type_info(
+			    cases[c].type)->name);
+	}
+}
+
+/* Q8_1's s and Q8_K's bsums are what the dot products trust. */
+static void
+test_activation_sums(void)
+{
+	enum { N = 512 };
+	float x[N];
+	uint8_t q[N * 2];
+	const uint8_t *b;
+	int i, j, s;
+
+	fill_random(x, N, 1);
+	quant_quantize_row_ref(GGML_TYPE_Q8_1, x, q, N);
+	for (i = 0; i < N / 32; i++) {
+		uint16_t d, hs;
+
+		b = q + 36 * i;
+		memcpy(&d, b, 2);
+		memcpy(&hs, b + 2, 2);
+		for (s = 0, j = 0; j < 32; j++)
+			s += (int8_t)b[4 + j];
+		CHECK(fabsf(fp16_to_f32(hs) - fp16_to_f32(d) * s) <=
+		    1e-3f * fabsf(fp16_to_f32(d) * s) + 1e-6f);
+	}
+	quant_quantize_row_ref(GGML_TYPE_Q8_K, x, q, N);
+	for (i = 0; i < N / 256; i++) {
+		int16_t bs[16];
+		int mn = 0, mx = 0;
+
+		b = q + 292 * i;
+		memcpy(bs, b + 4 + 256, sizeof(bs));
+		for (j = 0; j < 256; j++) {
+			int v = (int8_t)b[4 + j];
+
+			mn = v < mn ? v : mn;
+			mx = v > mx ? v : mx;
+		}
+		CHECK(mn == -127 || mx == 127);
+		for (j = 0; j < 16; j++) {
+			int l;
+
+			for (s = 0, l = 0; l < 16; l++)
+				s += (int8_t)b[4 + 16 * j + l];
+			CHECK(bs[j] == s);
+		}
+	}
+}
+
+/*
+ * The reference dot products agree with the float dot product of the
+ * dequantized operands: the integer sums and scales use the same layout
+ * as dequantization.
+ */
+static void
+test_vec_dot_ref(void)
+{
+	enum { N = 1024 };
+	static float w[N], x[N], wd[N], xd[N];
+	static uint8_t wq[N * 4], xq[N * 4];
+	const struct quant_type_info *ti;
+	double want, mag;
+	float got;
+	size_t t;
+	int i;
+
+	fill_random(w, N, 0.05f);
+	fill_random(x, N, 3);
+	for (t = 0; t < N_WEIGHT_TYPES; t++) {
+		ti = quant_type_info(weight_types[t]);
+		quant_quantize_row_ref(weight_types[t], w, wq, N);
+		quant_quantize_row_ref(ti->dot_type, x, xq, N);
+		quant_dequantize_row_ref(weight_types[t], wq, wd, N);
+		quant_dequantize_row_ref(ti->dot_type, xq, xd, N);
+		want = mag = 0;
+		for (i = 0; i < N; i++) {
+			want += (double)wd[i] * xd[i];
+			mag += fabs((double)wd[i] * xd[i]);
+		}
+		got = quant_vec_dot_ref(weight_types[t], N, wq, xq);
+		/* Q8_1's s is stored in fp16, so allow its rounding */
+		CHECKF(fabs(got - want) <= 2e-4 * mag, "%s: %g vs %g",
+		    ti->name, got, want);
+		if (ti->dot_type != GGML_TYPE_Q8_1)
+			CHECKF(fabs(got - want) <= 2e-6 * mag, "%s: %g vs %g",
+			    ti->name, got, want);
+	}
+}
+
+static int
+isa_count(void)
+{
+	enum quant_isa best = quant_set_isa(QUANT_ISA_AVX512);
+
+	return (int)best + 1;
+}
+
+static void
+test_gemm_levels(void)
+{
+	static const int64_t ks[] = { 256, 512, 2048 };
+	static const int rows[] = { 1, 3, 16, 17 };
+	static const int nacts[] = { 1, 2, 7, 64 };
+	enum { KMAX = 2048, RMAX = 17, AMAX = 64, OSTRIDE = RMAX + 3 };
+	const struct quant_type_info *ti;
+	float *wf, *af, *wd, *ad, *out, *ref, *mag;
+	uint8_t *w, *a;
+	size_t t, ws, as, ki, ri, ai;
+	int lvl, nlvl = isa_count(), i, j, l;
+	quant_gemm_fn fn;
+
+	wf = malloc(sizeof(float) * KMAX * RMAX);
+	af = malloc(sizeof(float) * KMAX * AMAX);
+	wd = malloc(sizeof(float) * KMAX * RMAX);
+	ad = malloc(sizeof(float) * KMAX * AMAX);
+	w = malloc((size_t)(KMAX * 4 + 16) * RMAX);
+	a = malloc((size_t)(KMAX * 4 + 16) * AMAX);
+	out = malloc(sizeof(float) * OSTRIDE * AMAX);
+	ref = malloc(sizeof(float) * OSTRIDE * AMAX);
+	mag = malloc(sizeof(float) * OSTRIDE * AMAX);
+	fill_random(wf, KMAX * RMAX, 0.05f);
+	fill_random(af, KMAX * AMAX, 2);
+	for (t = 0; t < N_WEIGHT_TYPES; t++) {
+		ti = quant_type_info(weight_types[t]);
+		for (ki = 0; ki < sizeof(ks) / sizeof(ks[0]); ki++) {
+			int64_t k = ks[ki];
+
+			/* strides off the vector width: rows need only
+			 * their element alignment */
+			ws = quant_row_size(weight_types[t], k) + 4;
+			as = quant_row_size(ti->dot_type, k) + 12;
+			for (i = 0; i < RMAX; i++) {
+				quant_quantize_row_ref(weight_types[t],
+				    wf + k * i, w + ws * i, k);
+				quant_dequantize_row_ref(weight_types[t],
+				    w + ws * i, wd + k * i, k);
+			}
+			for (j = 0; j < AMAX; j++) {
+				quant_quantize_row_ref(ti->dot_type,
+				    af + k * j, a + as * j, k);
+				quant_dequantize_row_ref(ti->dot_type,
+				    a + as * j, ad + k * j, k);
+			}
+			for (j = 0; j < AMAX; j++)
+				for (i = 0; i < RMAX; i++) {
+					double m = 0;
+
+					for (l = 0; l < k; l++)
+						m += fabsf(wd[k * i + l] *
+						    ad[k * j + l]);
+					mag[j * OSTRIDE + i] = (float)m;
+				}
+			for (ri = 0; ri < 4; ri++) for (ai = 0; ai < 4; ai++) {
+				int nr = rows[ri], na = nacts[ai];
+
+				quant_gemm_ref(weight_types[t], k, w, ws, nr,
+				    a, as, na, ref, OSTRIDE);
+				for (lvl = 0; lvl < nlvl; lvl++) {
+					quant_set_isa((enum quant_isa)lvl);
+					fn = quant_get_gemm(weight_types[t]);
+					for (i = 0; i < OSTRIDE * AMAX; i++)
+						out[i] = -1234.5f;
+					fn(k, w, ws, nr, a, as, na, out,
+					    OSTRIDE);
+					for (j = 0; j < na; j++)
+					for (i = 0; i < OSTRIDE; i++) {
+						float g = out[j * OSTRIDE + i];
+						float r = ref[j * OSTRIDE + i];
+						double tol;
+
+						if (i >= nr) {
+							CHECKF(g == -1234.5f,
+							    "%s wrote past row",
+							    ti->name);
+							continue;
+						}
+						tol = 1e-5 * mag[j * OSTRIDE +
+						    i] + 1e-30;
+						CHECKF(fabs(g - r) <= tol,
+						    "%s %s k %lld rows %d acts"
+						    " %d [%d,%d]: %.9g vs %.9g",
+						    ti->name, quant_isa_name(
+						    (enum quant_isa)lvl),
+						    (long long)k, nr, na, i, j,
+						    g, r);
+					}
+				}
+				quant_set_isa(QUANT_ISA_AVX512);
+			}
+		}
+	}
+	quant_set_isa(QUANT_ISA_AVX512);
+	free(wf);
+	free(af);
+	free(wd);
+	free(ad);
+	free(w);
+	free(a);
+	free(out);
+	free(ref);
+	free(mag);
+}
+
+static void
+test_quantize_levels(void)
+{
+	static const enum ggml_type types[] = {
+		GGML_TYPE_F32, GGML_TYPE_F16, GGML_TYPE_BF16, GGML_TYPE_Q8_0,
+		GGML_TYPE_Q8_1, GGML_TYPE_Q8_K,
+	};
+	enum { N = 4096 };
+	static float x[N];
+	static uint8_t q[N * 4 + 64], r[N * 4 + 64];
+	size_t t;
+	int lvl, nlvl = isa_count();
+	quant_quantize_fn fn;
+	size_t sz;
+
+	fill_random(x, N, 5);
+	x[7] = 0;
+	x[100] = -0.0f;
+	for (t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
+		sz = quant_row_size(types[t], N);
+		memset(r, 0x5a, sizeof(r));
+		quant_quantize_row_ref(types[t], x, r, N);
+		for (lvl = 0; lvl < nlvl; lvl++) {
+			quant_set_isa((enum quant_isa)lvl);
+			fn = quant_get_quantize(types[t]);
+			CHECK(fn != NULL);
+			memset(q, 0x5a, sizeof(q));
+			fn(x, q, N);
+			CHECKF(memcmp(q, r, sz + 64) == 0, "%s at %s",
+			    quant_type_info(types[t])->name,
+			    quant_isa_name((enum quant_isa)lvl));
+		}
+	}
+	quant_set_isa(QUANT_ISA_AVX512);
+}
+
+static void
+test_dequantize_levels(void)
+{
+	static const enum ggml_type extra[] = { GGML_TYPE_Q8_1,
+	    GGML_TYPE_Q8_K };
+	enum { N = 2048 };
+	static float x[N], y[N + 16], r[N + 16];
+	static uint8_t q[N * 4];
+	enum ggml_type type;
+	size_t t;
+	int lvl, nlvl = isa_count();
+
+	fill_random(x, N, 1);
+	for (t = 0; t < N_WEIGHT_TYPES + 2; t++) {
+		type = t < N_WEIGHT_TYPES ? weight_types[t] :
+		    extra[t - N_WEIGHT_TYPES];
+		quant_quantize_row_ref(type, x, q, N);
+		memset(r, 0, sizeof(r));
+		quant_dequantize_row_ref(type, q, r, N);
+		for (lvl = 0; lvl < nlvl; lvl++) {
+			quant_set_isa((enum quant_isa)lvl);
+			memset(y, 0, sizeof(y));
+			quant_dequantize_row(type, q, y, N);
+			CHECKF(memcmp(y, r, sizeof(y)) == 0, "%s at %s",
+			    quant_type_info(type)->name,
+			    quant_isa_name((enum quant_isa)lvl));
+		}
+	}
+	quant_set_isa(QUANT_ISA_AVX512);
+}
+
+static void
+test_isa(void)
+{
+	enum quant_isa best = quant_set_isa(QUANT_ISA_AVX512);
+
+	CHECK(quant_set_isa(QUANT_ISA_SCALAR) == QUANT_ISA_SCALAR);
+	CHECK(quant_isa() == QUANT_ISA_SCALAR);
+	CHECK(quant_set_isa(QUANT_ISA_AVX512) == best);
+	CHECK_STR(quant_isa_name(QUANT_ISA_AVX2), "avx2");
+	printf("# isa: %s\n", quant_isa_name(best));
+}
+
+int
+main(void)
+{
+	TEST_RUN(test_sizes);
+	TEST_RUN(test_fp16);
+	TEST_RUN(test_bf16);
+	TEST_RUN(test_layout_legacy);
+	TEST_RUN(test_layout_k);
+	TEST_RUN(test_round_trip);
+	TEST_RUN(test_activation_sums);
+	TEST_RUN(test_vec_dot_ref);
+	TEST_RUN(test_isa);
+	TEST_RUN(test_gemm_levels);
+	TEST_RUN(test_quantize_levels);
+	TEST_RUN(test_dequantize_levels);
+	TEST_EXIT();
+}
