@@ -139,6 +139,91 @@ shard_str(const struct shard_info *si, const char *suffix)
 	return s;
 }
 
+/*
+ * Some architectures give a per-block list instead of one number (the
+ * FFN width or head count of each block). Returns 0 when the key is
+ * absent, 1 for a number (*lo = *hi = it), 2 for a list of integers
+ * (*lo and *hi its range).
+ */
+static int
+shard_dim(const struct shard_info *si, const char *suffix, uint64_t *lo,
+    uint64_t *hi)
+{
+	char *key = shard_key(si, suffix);
+	const struct gguf_kv *kv = gguf_find_kv(si->f, key);
+	uint64_t i;
+	int32_t x;
+	int rc = 0;
+
+	if (gguf_get_u64(si->f, key, lo) == 0) {
+		*hi = *lo;
+		rc = 1;
+	} else if (kv != NULL && kv->type == GGUF_VALUE_ARRAY &&
+	    kv->arr_n > 0) {
+		*lo = UINT64_MAX;
+		*hi = 0;
+		for (i = 0; i < kv->arr_n; i++) {
+			if (gguf_arr_i32(kv, i, &x) != 0 || x < 0)
+				break;
+			if ((uint64_t)x < *lo)
+				*lo = (uint64_t)x;
+			if ((uint64_t)x > *hi)
+				*hi = (uint64_t)x;
+		}
+		rc = i == kv->arr_n ? 2 : 0;
+	}
+	free(key);
+	return rc;
+}
+
+static void
+shard_print_dim(const struct shard_info *si, const char *label,
+    const char *suffix)
+{
+	uint64_t lo, hi;
+
+	switch (shard_dim(si, suffix, &lo, &hi)) {
+	case 1:
+		printf("%-15s %" PRIu64 "\n", label, lo);
+		break;
+	case 2:
+		if (lo == hi)
+			printf("%-15s %" PRIu64 " in every block\n", label, lo);
+		else
+			printf("%-15s %" PRIu64 " to %" PRIu64 " by block\n",
+			    label, lo, hi);
+		break;
+	default:
+		printf("%-15s -\n", label);
+		break;
+	}
+}
+
+static json_t *
+shard_json_dim(const struct shard_info *si, const char *suffix)
+{
+	char *key;
+	const struct gguf_kv *kv;
+	json_t *arr;
+	uint64_t lo, hi, i;
+	int32_t x;
+
+	switch (shard_dim(si, suffix, &lo, &hi)) {
+	case 1:
+		return json_integer((json_int_t)lo);
+	case 2:
+		key = shard_key(si, suffix);
+		kv = gguf_find_kv(si->f, key);
+		free(key);
+		arr = json_array();
+		for (i = 0; i < kv->arr_n; i++)
+			if (gguf_arr_i32(kv, i, &x) == 0)
+				json_array_append_new(arr, json_integer(x));
+		return arr;
+	}
+	return json_null();
+}
+
 /* Classifies a tensor; *block is set for tensors inside a block. */
 static enum shard_group
 shard_classify(const char *name, uint64_t n_blocks, int64_t *block)
@@ -284,7 +369,7 @@ shard_print_text(const struct shard_info *si, const char *path)
 	const struct gguf_file *f = si->f;
 	const struct gguf_kv *kv;
 	char *s, *s2, hb[32], types[128];
-	uint64_t v = 0, heads = 0, kvh = 0, embd = 0, avg, max, maxb;
+	uint64_t v = 0, heads = 0, embd = 0, avg, max, maxb;
 	int has_heads, has_embd, ok, i;
 	uint32_t ft;
 	float x;
@@ -305,12 +390,10 @@ shard_print_text(const struct shard_info *si, const char *path)
 	/* Each getter runs before its print: argument order is unspecified. */
 	has_embd = shard_u64(si, "embedding_length", &embd) == 0;
 	shard_print_u64("embedding", has_embd, embd);
-	ok = shard_u64(si, "feed_forward_length", &v) == 0;
-	shard_print_u64("ffn", ok, v);
+	shard_print_dim(si, "ffn", "feed_forward_length");
+	shard_print_dim(si, "heads", "attention.head_count");
+	shard_print_dim(si, "kv heads", "attention.head_count_kv");
 	has_heads = shard_u64(si, "attention.head_count", &heads) == 0;
-	shard_print_u64("heads", has_heads, heads);
-	ok = shard_u64(si, "attention.head_count_kv", &kvh) == 0;
-	shard_print_u64("kv heads", ok, kvh);
 	if (shard_u64(si, "attention.key_length", &v) == 0)
 		shard_print_u64("head dim", 1, v);
 	else
@@ -462,7 +545,7 @@ shard_print_json(const struct shard_info *si, const char *path)
 	int t, rc;
 
 	root = json_object();
-	json_object_set_new(root, "file", json_string(path));
+	json_object_set_new(root, "file", shard_json_str(xstrdup(path)));
 	json_object_set_new(root, "file_bytes", json_integer(f->map_size));
 	json_object_set_new(root, "gguf_version", json_integer(f->version));
 	json_object_set_new(root, "tensor_count", json_integer(f->n_tensors));
@@ -483,11 +566,11 @@ shard_print_json(const struct shard_info *si, const char *path)
 	json_object_set_new(root, "embedding_length",
 	    shard_json_u64(si, "embedding_length"));
 	json_object_set_new(root, "feed_forward_length",
-	    shard_json_u64(si, "feed_forward_length"));
+	    shard_json_dim(si, "feed_forward_length"));
 	json_object_set_new(root, "head_count",
-	    shard_json_u64(si, "attention.head_count"));
+	    shard_json_dim(si, "attention.head_count"));
 	json_object_set_new(root, "head_count_kv",
-	    shard_json_u64(si, "attention.head_count_kv"));
+	    shard_json_dim(si, "attention.head_count_kv"));
 	if (shard_u64(si, "attention.key_length", &v) == 0)
 		json_object_set_new(root, "head_dim", json_integer(v));
 	else if (shard_u64(si, "attention.head_count", &heads) == 0 &&

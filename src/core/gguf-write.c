@@ -16,6 +16,10 @@
 #include "util/strbuf.h"
 #include "util/xmalloc.h"
 
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the GGUF writer assumes a little-endian host"
+#endif
+
 #define GGUF_WRITER_ALIGNMENT	32
 
 struct gguf_writer_kv {
@@ -272,6 +276,8 @@ gguf_writer_alignment(const struct gguf_writer *w, uint64_t *align,
 
 	*align = GGUF_WRITER_ALIGNMENT;
 	for (i = 0; i < w->n_kv; i++) {
+		if (*w->kv[i].key == '\0')
+			return set_cause(cause, "empty metadata key");
 		if (strcmp(w->kv[i].key, "general.alignment") != 0)
 			continue;
 		memcpy(&type, w->kv[i].val.buf, 4);

@@ -22,6 +22,10 @@
 #include "core/gguf.h"
 #include "util/xmalloc.h"
 
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the GGUF reader assumes a little-endian host"
+#endif
+
 #define GGUF_MAGIC		"GGUF"
 #define GGUF_DEFAULT_ALIGNMENT	32
 #define GGUF_HEADER_SIZE	24	/* magic, version, n_tensors, n_kv */
@@ -512,9 +516,13 @@ gguf_parse_tensors(struct gguf_file *f, struct gguf_cursor *c,
 	/* The data section starts at the next aligned offset. */
 	end = c->pos;
 	f->data_offset = (end + f->alignment - 1) / f->alignment * f->alignment;
-	if (f->n_tensors > 0 && f->data_offset > c->size)
-		return set_cause(cause, "'%s': data section starts past end of "
-		    "file", name);
+	if (f->data_offset > c->size) {
+		if (f->n_tensors > 0)
+			return set_cause(cause, "'%s': data section starts "
+			    "past end of file", name);
+		/* Writers may leave off the padding of an empty section. */
+		f->data_offset = c->size;
+	}
 	for (i = 0; i < f->n_tensors; i++) {
 		t = &f->tensors[i];
 		if (t->offset % f->alignment != 0)
@@ -710,9 +718,9 @@ gguf_find_tensor(const struct gguf_file *f, const char *name)
 }
 
 /*
- * Reads an integer of any GGUF integer type at p. Returns 0 with the value
- * split into sign and magnitude-free forms: *neg says it is negative, *u
- * holds it when not, *s always holds it when it fits an int64.
+ * Reads an integer of any GGUF integer type at p (-1 for other types).
+ * *neg says whether it is negative; *u holds it when it is not (else 0);
+ * *s holds it clamped to INT64_MAX.
  */
 static int
 gguf_read_int(uint32_t t, const uint8_t *p, int *neg, uint64_t *u, int64_t *s)

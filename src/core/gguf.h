@@ -40,7 +40,8 @@ struct gguf_kv {
 	char			*key;		/* NUL-terminated copy */
 	enum gguf_value_type	 type;
 	/* For ARRAY: element type and count; data points at the first
-	 * element in the mapping (strings: use gguf_arr_str()). */
+	 * element in the mapping (strings: use gguf_arr_str()). An array
+	 * of arrays (one level only) has arr_type ARRAY and no accessor. */
 	enum gguf_value_type	 arr_type;
 	uint64_t		 arr_n;
 	const uint8_t		*data;		/* scalar value or array start */
@@ -70,7 +71,7 @@ struct gguf_file {
 	uint64_t		 n_tensors;
 	struct gguf_tensor	*tensors;
 	uint64_t		 alignment;
-	uint64_t		 data_offset;
+	uint64_t		 data_offset;	/* <= map_size */
 
 	/* Private to gguf.c: name lookups (open addressing, index + 1). */
 	int			 mapped;	/* map is ours to munmap */
@@ -108,7 +109,9 @@ int	gguf_get_bool(const struct gguf_file *, const char *key, int *out);
 int	gguf_get_str(const struct gguf_file *, const char *key, struct gguf_str *out);
 /* Allocated NUL-terminated copy of a string value, or NULL. */
 char	*gguf_get_strdup(const struct gguf_file *, const char *key);
-/* Array element access (bounds-checked; -1 when out of range or wrong type). */
+/* Array element access (bounds-checked; -1 when out of range or wrong type).
+ * gguf_arr_f32 reads FLOAT32 and FLOAT64 arrays; gguf_arr_i32 reads any
+ * integer array whose element fits an int32. */
 int	gguf_arr_str(const struct gguf_kv *, uint64_t i, struct gguf_str *out);
 int	gguf_arr_f32(const struct gguf_kv *, uint64_t i, float *out);
 int	gguf_arr_i32(const struct gguf_kv *, uint64_t i, int32_t *out);

@@ -435,21 +435,23 @@ add_bias(float *x, const struct model_weight *b, int n, int dim)
 			x[(size_t)i * dim + j] += bias[j];
 }
 
-/* Rotates each head of x (n_heads * head_dim) for position pos. */
+/*
+ * Rotates each head of x (n_heads * head_dim) for position pos. The angle
+ * is stepped by repeated float multiplication, as llama.cpp does, so the
+ * activations round the same way before they are quantized.
+ */
 static void
 rope(const struct model *m, float *x, int n_heads, int pos)
 {
 	const struct model_hparams *hp = &m->hp;
 	int half = hp->rope_dim / 2, h, i;
+	float theta_scale = powf(hp->rope_theta, -2.0f / hp->rope_dim);
+	float theta = (float)pos;
 
-	for (i = 0; i < half; i++) {
-		double theta = pos * pow(hp->rope_theta, -2.0 * i / hp->rope_dim);
-		float c, s;
+	for (i = 0; i < half; i++, theta *= theta_scale) {
+		float t = m->rope_freqs != NULL ? theta / m->rope_freqs[i] : theta;
+		float c = cosf(t), s = sinf(t);
 
-		if (m->rope_freqs != NULL)
-			theta /= m->rope_freqs[i];
-		c = (float)cos(theta);
-		s = (float)sin(theta);
 		for (h = 0; h < n_heads; h++) {
 			float *v = x + (size_t)h * hp->head_dim, x0, x1;
 			int i0 = hp->rope_neox ? i : 2 * i;
