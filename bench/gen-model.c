@@ -176,7 +176,7 @@ gen_mix(uint64_t x)
  * quantiles at p = i / GEN_NQ, interpolated linearly. One xorshift draw
  * gives two deviates, which makes generating a billion weights a matter of
  * seconds (Box-Muller's log and sin/cos took longer than quantizing); the
- * tails are cut at about 3.9 sigma, which trained weights hardly exceed.
+ * tails are cut at about 3.7 sigma, which trained weights hardly exceed.
  */
 #define GEN_NQ_BITS	12
 #define GEN_NQ		(1 << GEN_NQ_BITS)
