@@ -659,7 +659,7 @@ main(int argc, char **argv)
 	int64_t over[7] = { -1, -1, -1, -1, -1, -1, -1 };
 	struct gen_shape sh = gen_tinyllama;
 	const struct gen_ftype *ft = &gen_ftypes[4];
-	const char *out = NULL, *dir = "bench/models", *preset = NULL;
+	const char *out = NULL, *dir = "bench/models";
 	uint64_t seed = 42, n_params = 0, done = 0;
 	int c, n_threads = 0, force = 0, tied = 0, last = -1;
 	struct gen_tensor *t;
@@ -695,8 +695,7 @@ main(int argc, char **argv)
 				    "(tinyllama)\n", optarg);
 				exit(2);
 			}
-			preset = optarg;
-			break;
+			break;	/* the defaults are TinyLlama's */
 		case 'b': over[0] = gen_num("blocks", optarg, 1, 4096); break;
 		case 'e': over[1] = gen_num("embd", optarg, 2, 1 << 16); break;
 		case 'f': over[2] = gen_num("ffn", optarg, 1, 1 << 18); break;
@@ -722,7 +721,6 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
-	(void)preset;
 	if (over[0] >= 0) sh.n_block = (uint32_t)over[0];
 	if (over[1] >= 0) sh.n_embd = (uint32_t)over[1];
 	if (over[2] >= 0) sh.n_ff = (uint32_t)over[2];

@@ -61,11 +61,18 @@ echo
 # Models first, so generating one does not disturb measuring another.
 for t in $TYPES; do
 	t0=$(now)
-	path=$("$BIN/gen-model" $SHAPE --type "$t" --dir "$MODELS") ||
-	    exit 1
+	"$BIN/gen-model" $SHAPE --type "$t" --dir "$MODELS" >"$tmp/$t.path" \
+	    2>"$tmp/$t.log"
+	rc=$?
 	t1=$(now)
-	echo "$path" >"$tmp/$t.path"
-	echo "$t0 $t1" | awk '{ printf "%.1f\n", $2 - $1 }' >"$tmp/$t.gen"
+	cat "$tmp/$t.log" >&2
+	[ "$rc" -eq 0 ] || exit 1
+	# the seconds it took to make, or "null" when it was cached
+	if grep -q '^gen-model: reusing' "$tmp/$t.log"; then
+		echo null
+	else
+		echo "$t0 $t1" | awk '{ printf "%.1f\n", $2 - $1 }'
+	fi >"$tmp/$t.gen"
 done
 
 header=
@@ -104,7 +111,7 @@ for line in open(os.path.join(tmp, "ref")):
 models = []
 for t in types:
     d = json.load(open(os.path.join(tmp, t + ".json")))
-    d["gen_seconds"] = float(open(os.path.join(tmp, t + ".gen")).read())
+    d["gen_seconds"] = json.loads(open(os.path.join(tmp, t + ".gen")).read())
     d["llama_cpp"] = []
     for run in d["runs"]:
         for test in ("pp", "tg"):
@@ -118,13 +125,15 @@ for t in types:
 json.dump({"load_after": load, "models": models}, open(out, "w"), indent=2)
 
 print()
-print("| type | size | peak RSS | weights/token | make model | GB/s (tg, most threads) |")
+print("| type | size | peak RSS | weights read/token | made in | tg GB/s (threads) |")
 print("| --- | ---: | ---: | ---: | ---: | ---: |")
 for d in models:
-    print("| %s | %.1f MiB | %.1f MiB | %.1f MiB | %.1f s | %.2f |" % (
+    g = d["gen_seconds"]
+    print("| %s | %.1f MiB | %.1f MiB | %.1f MiB | %s | %.2f (%d) |" % (
         d["type"], d["file_bytes"] / 2**20, d["peak_rss_bytes"] / 2**20,
-        d["bytes_per_token"] / 2**20, d["gen_seconds"],
-        d["runs"][-1]["tg_gbps"]))
+        d["bytes_per_token"] / 2**20,
+        "cached" if g is None else "%.1f s" % g,
+        d["runs"][-1]["tg_gbps"], d["runs"][-1]["threads"]))
 if not ref:
     print()
     print("results written to", out)
