@@ -753,6 +753,8 @@ main(int argc, char **argv)
 		if (gen_verbose)
 			fprintf(stderr, "gen-model: reusing %s\n", path);
 		printf("%s\n", path);
+		free(desc);
+		free(path);
 		return 0;
 	}
 
