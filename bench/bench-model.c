@@ -64,6 +64,9 @@ usage(void)
 }
 
 static void
+die(const char *what, char *cause) __attribute__((noreturn));
+
+static void
 die(const char *what, char *cause)
 {
 	fprintf(stderr, "bench-model: %s%s%s\n", what, cause ? ": " : "",
@@ -316,7 +319,7 @@ main(int argc, char **argv)
 		die("cannot load model", cause);
 	load_s = now() - t0;
 	if (stat(path, &sb) != 0)
-		die("cannot stat model", NULL);
+		die(xasprintf("cannot stat '%s'", path), NULL);
 	gguf_get_u32(gf, "general.file_type", &ftype);
 	type = bench_ftype_name(ftype);
 
@@ -443,7 +446,7 @@ main(int argc, char **argv)
 		json_object_set_new(root, "runs", runs);
 		runs = NULL;
 		if (json_dump_file(root, json_path, JSON_INDENT(2)) != 0)
-			die("cannot write the JSON file", xstrdup(json_path));
+			die(xasprintf("cannot write '%s'", json_path), NULL);
 	}
 	json_decref(runs);
 	json_decref(root);
