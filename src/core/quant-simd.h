@@ -65,7 +65,7 @@ qs_h2f(uint16_t h)
 QS_INLINE __m256
 qs_h2f_v(uint16_t h)
 {
-	return _mm256_set1_ps(_cvtsh_ss(h));
+	return _mm256_cvtph_ps(_mm_set1_epi16((short)h));
 }
 
 /* 16 bytes of nibbles -> 32 values: element j from the low nibble of
@@ -104,6 +104,19 @@ qs_offset(__m256i a, int off)
 	    _mm256_set1_epi8((char)off), a), _mm256_set1_epi16(1));
 
 	return _mm256_sub_epi32(_mm256_setzero_si256(), s);
+}
+
+/*
+ * The legacy types' block scales: the fp16 scales of up to four weight
+ * rows are converted together (wd), and their products with one
+ * activation block's scale are left in memory, where a broadcast load
+ * fetches each without a shuffle.
+ */
+QS_INLINE void
+qs_scales4(float *sc, __m128 wd, uint16_t ad)
+{
+	_mm_storeu_ps(sc, _mm_mul_ps(wd, _mm_cvtph_ps(_mm_set1_epi16(
+	    (short)ad))));
 }
 
 /* ---- Q8_0 ---- */
@@ -154,20 +167,14 @@ qs_tile_q8_0(const int R, const int C, int64_t nb, const void *w, size_t ws,
 /* ---- Q4_0, Q5_0 (against Q8_0): q + off stored unsigned ---- */
 
 QS_INLINE __m256i
-qs_decode_q4_0(const void *blk, float *d)
+qs_decode_q4_0(const struct block_q4_0 *b)
 {
-	const struct block_q4_0 *b = blk;
-
-	*d = qs_h2f(b->d);
 	return qs_nibbles(b->qs);
 }
 
 QS_INLINE __m256i
-qs_decode_q5_0(const void *blk, float *d)
+qs_decode_q5_0(const struct block_q5_0 *b)
 {
-	const struct block_q5_0 *b = blk;
-
-	*d = qs_h2f(b->d);
 	return _mm256_or_si256(qs_nibbles(b->qs), qs_bit4(b->qh));
 }
 
@@ -185,30 +192,35 @@ qs_tile_##name(const int R, const int C, int64_t nb, const void *w,	\
 			acc[r][c] = _mm256_setzero_ps();		\
 	for (ib = 0; ib < nb; ib++) {					\
 		__m256i wu[QS_RB];					\
-		__m256 wd[QS_RB];					\
+		uint16_t dh[4] = { 0, 0, 0, 0 };			\
+		__m128 wd;						\
 									\
 		QS_UNROLL for (r = 0; r < R; r++) {			\
-			float d;					\
+			const struct btype *b_ = QS_ROW(w, ws, r,	\
+			    struct btype) + ib;				\
 									\
-			wu[r] = qs_decode_##name(QS_ROW(w, ws, r,	\
-			    struct btype) + ib, &d);			\
-			wd[r] = _mm256_set1_ps(d);			\
+			wu[r] = qs_decode_##name(b_);			\
+			dh[r] = b_->d;					\
 		}							\
+		wd = _mm_cvtph_ps(_mm_setr_epi16((short)dh[0],	\
+		    (short)dh[1], (short)dh[2], (short)dh[3], 0, 0, 0,	\
+		    0));						\
 		QS_UNROLL for (c = 0; c < C; c++) {			\
 			const struct block_q8_0 *y = QS_ROW(acts, as,	\
 			    c, struct block_q8_0) + ib;			\
 			__m256i av = _mm256_loadu_si256(		\
 			    (const __m256i *)y->qs);			\
 			__m256i init = qs_offset(av, off);		\
-			__m256 ad = qs_h2f_v(y->d);			\
+			float sc[4];					\
 									\
+			qs_scales4(sc, wd, y->d);			\
 			QS_UNROLL for (r = 0; r < R; r++) {		\
 				__m256i p = qs_dot_u8s8(init, wu[r],	\
 				    av);				\
 									\
 				acc[r][c] = _mm256_fmadd_ps(		\
 				    _mm256_cvtepi32_ps(p),		\
-				    _mm256_mul_ps(wd[r], ad),		\
+				    _mm256_broadcast_ss(&sc[r]),	\
 				    acc[r][c]);				\
 			}						\
 		}							\
@@ -324,6 +336,14 @@ qs_k4_mins(const uint8_t *sc)
 	    _mm_unpacklo_epi16(m, m));
 }
 
+/* int16 element e (0..7) of each 128-bit lane, in every position */
+QS_INLINE __m256i
+qs_bcast16(__m256i v, int e)
+{
+	return _mm256_shuffle_epi8(v, _mm256_set1_epi16((short)(
+	    (2 * e) | ((2 * e + 1) << 8))));
+}
+
 #define QS_TILE_K45(name, btype, high)					\
 QS_INLINE void								\
 qs_tile_##name(const int R, const int C, int64_t nb, const void *w,	\
@@ -337,13 +357,16 @@ qs_tile_##name(const int R, const int C, int64_t nb, const void *w,	\
 		QS_UNROLL for (c = 0; c < C; c++)			\
 			acc[r][c] = _mm256_setzero_ps();		\
 	for (ib = 0; ib < nb; ib++) {					\
-		__m256i isum[QS_RB][QS_CB];				\
+		__m256i isum[QS_RB][QS_CB], sv[QS_RB];			\
 		uint8_t sc[QS_RB][16];					\
 		const struct btype *b[QS_RB];				\
 									\
 		QS_UNROLL for (r = 0; r < R; r++) {			\
 			b[r] = QS_ROW(w, ws, r, struct btype) + ib;	\
 			qs_k4_scales(b[r]->scales, sc[r]);		\
+			sv[r] = _mm256_broadcastsi128_si256(		\
+			    _mm_cvtepu8_epi16(_mm_loadl_epi64(		\
+			    (const __m128i *)sc[r])));			\
 			QS_UNROLL for (c = 0; c < C; c++)		\
 				isum[r][c] = _mm256_setzero_si256();	\
 		}							\
@@ -361,9 +384,8 @@ qs_tile_##name(const int R, const int C, int64_t nb, const void *w,	\
 				    _mm256_srli_epi16(q, 4),		\
 				    _mm256_set1_epi8(0x0F));		\
 				high(b[r], h, lo[r], hi[r]);		\
-				slo[r] = _mm256_set1_epi16(sc[r][2 * h]); \
-				shi[r] = _mm256_set1_epi16(		\
-				    sc[r][2 * h + 1]);			\
+				slo[r] = qs_bcast16(sv[r], 2 * h);	\
+				shi[r] = qs_bcast16(sv[r], 2 * h + 1);	\
 			}						\
 			QS_UNROLL for (c = 0; c < C; c++) {		\
 				const struct block_q8_K *y = QS_ROW(	\
@@ -433,17 +455,15 @@ QS_TILE_K45(q5_K, block_q5_K, QS_K5_HIGH)
 
 /* ---- Q6_K (against Q8_K) ---- */
 
-/* int16 scale vector for the 32 elements of (h, j): the first 16 take
- * scale 8h + 2j, the next 16 scale 8h + 2j + 1. */
+/* int16 scale vector for the 32 elements of pair k = 4h + j: the first 16
+ * take scale 2k, the next 16 scale 2k + 1 (sc: the 16 int8 scales). */
 QS_INLINE __m256i
-qs_q6_scale_pair(const int8_t *sc)
+qs_q6_scale_pair(__m128i sc, int k)
 {
-	uint16_t pair;
+	const __m128i mask = _mm_add_epi8(_mm_setr_epi8(0, 0, 0, 0, 0, 0, 0,
+	    0, 1, 1, 1, 1, 1, 1, 1, 1), _mm_set1_epi8((char)(2 * k)));
 
-	memcpy(&pair, sc, 2);
-	return _mm256_cvtepi8_epi16(_mm_shuffle_epi8(
-	    _mm_set1_epi16((short)pair), _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0,
-	    0, 1, 1, 1, 1, 1, 1, 1, 1)));
+	return _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc, mask));
 }
 
 /* biased 6-bit values (0..63) of elements 128h + 32j + [0, 32) */
@@ -480,21 +500,23 @@ qs_tile_q6_K(const int R, const int C, int64_t nb, const void *w, size_t ws,
 			acc[r][c] = _mm256_setzero_ps();
 	for (ib = 0; ib < nb; ib++) {
 		__m256i isum[QS_RB][QS_CB];
+		__m128i sc[QS_RB];
 		const struct block_q6_K *b[QS_RB];
 
 		QS_UNROLL for (r = 0; r < R; r++) {
 			b[r] = QS_ROW(w, ws, r, struct block_q6_K) + ib;
+			sc[r] = _mm_loadu_si128((const __m128i *)b[r]->scales);
 			QS_UNROLL for (c = 0; c < C; c++)
 				isum[r][c] = _mm256_setzero_si256();
 		}
-		for (h = 0; h < 2; h++) {
+		QS_UNROLL for (h = 0; h < 2; h++) {
 			QS_UNROLL for (j = 0; j < 4; j++) {
 				__m256i q[QS_RB], s[QS_RB];
 
 				QS_UNROLL for (r = 0; r < R; r++) {
 					q[r] = qs_q6_values(b[r], h, j);
-					s[r] = qs_q6_scale_pair(b[r]->scales +
-					    8 * h + 2 * j);
+					s[r] = qs_q6_scale_pair(sc[r],
+					    4 * h + j);
 				}
 				QS_UNROLL for (c = 0; c < C; c++) {
 					const struct block_q8_K *y = QS_ROW(
@@ -514,8 +536,7 @@ qs_tile_q6_K(const int R, const int C, int64_t nb, const void *w, size_t ws,
 			}
 		}
 		QS_UNROLL for (r = 0; r < R; r++) {
-			__m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(
-			    (const __m128i *)b[r]->scales));
+			__m256i sc16 = _mm256_cvtepi8_epi16(sc[r]);
 			__m256 d = qs_h2f_v(b[r]->d);
 
 			QS_UNROLL for (c = 0; c < C; c++) {
@@ -933,7 +954,8 @@ qs_quantize_q8_0(const float *x, void *dst, int64_t n)
 		__m256 x2 = _mm256_loadu_ps(x + 16), x3 = _mm256_loadu_ps(x + 24);
 		__m256 m = _mm256_max_ps(_mm256_max_ps(qs_abs(x0), qs_abs(x1)),
 		    _mm256_max_ps(qs_abs(x2), qs_abs(x3)));
-		float amax = qs_hmax(m), d = amax / 127, id = d != 0 ? 1 / d : 0;
+		float amax = qs_hmax(m), d = amax / 127;
+		float id = amax != 0 ? 127 / amax : 0;
 
 		b->d = f32_to_fp16(d);
 		_mm256_storeu_si256((__m256i *)b->qs, qs_pack32(x0, x1, x2, x3,
@@ -952,7 +974,8 @@ qs_quantize_q8_1(const float *x, void *dst, int64_t n)
 		__m256 x2 = _mm256_loadu_ps(x + 16), x3 = _mm256_loadu_ps(x + 24);
 		__m256 m = _mm256_max_ps(_mm256_max_ps(qs_abs(x0), qs_abs(x1)),
 		    _mm256_max_ps(qs_abs(x2), qs_abs(x3)));
-		float amax = qs_hmax(m), d = amax / 127, id = d != 0 ? 1 / d : 0;
+		float amax = qs_hmax(m), d = amax / 127;
+		float id = amax != 0 ? 127 / amax : 0;
 		__m256i q = qs_pack32(x0, x1, x2, x3, _mm256_set1_ps(id));
 		__m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(
 		    _mm256_set1_epi8(1), q), _mm256_set1_epi16(1));
