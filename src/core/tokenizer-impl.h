@@ -90,5 +90,6 @@ int32_t	tokenizer_find(const struct tokenizer *, const char *ptr, size_t len);
 int	tokenizer_byte_value(const struct tokenizer *, int32_t id);
 
 extern const struct tokenizer_ops tokenizer_spm_ops;
+extern const struct tokenizer_ops tokenizer_bpe_ops;
 
 #endif
