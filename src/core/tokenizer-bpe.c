@@ -47,9 +47,10 @@
 #define RE_GPT2 RE_GPT2_BASE "|[" WS "]+"
 
 /* cl100k-style, as in Llama 3 (digits in threes) and Qwen2 (one by one). */
-#define RE_CL100K(digits) "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?" \
-	"\\p{L}+|\\p{N}" digits "| ?[^" WS "\\p{L}\\p{N}]+[\\r\\n]*|[" WS \
-	"]*[\\r\\n]+|[" WS "]+(?![^" WS "])|[" WS "]+"
+#define RE_CL100K(digits) "(?i:'s|'t|'re|'ve|'m|'ll|'d)|" \
+	"[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}" digits "| ?[^" WS \
+	"\\p{L}\\p{N}]+[\\r\\n]*|[" WS "]*[\\r\\n]+|[" WS "]+(?![^" WS "])|[" \
+	WS "]+"
 
 #define RE_UPPER "[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]"
 #define RE_LOWER "[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]"
@@ -220,6 +221,14 @@ struct bpe {
 	struct bpe_merge	*merges;	/* open addressing */
 	size_t			 merge_mask;
 
+	/*
+	 * Normal tokens whose text a later special token repeats (DeepSeek
+	 * has "\xc3\xb8" twice): the piece map finds the later one, but the
+	 * merges and the byte alphabet mean the normal one.
+	 */
+	int32_t			*shadowed;
+	size_t			 n_shadowed;
+
 	uint16_t		 byte_cp[256];	/* byte -> its stand-in */
 	int16_t			 cp_byte[BPE_N_CP];	/* and back; -1 */
 	int32_t			 byte_id[256];	/* the stand-in's token, -1 */
@@ -331,6 +340,44 @@ bpe_find_merge(const struct bpe *b, int32_t left, int32_t right)
 	return NULL;
 }
 
+/* The normal token spelled (p, n), or another one when none is; -1: none. */
+static int32_t
+bpe_find(const struct tokenizer *tok, const struct bpe *b, const char *p,
+    size_t n)
+{
+	int32_t id = tokenizer_find(tok, p, n), s;
+	size_t i;
+
+	if (id < 0 || tok->type[id] == TOKEN_NORMAL)
+		return id;
+	for (i = 0; i < b->n_shadowed; i++) {
+		s = b->shadowed[i];
+		if (tok->len[s] == n && memcmp(tok->text + tok->off[s], p,
+		    n) == 0)
+			return s;
+	}
+	return id;
+}
+
+static void
+bpe_find_shadowed(struct tokenizer *tok, struct bpe *b)
+{
+	uint32_t i;
+	size_t alloc = 0;
+
+	for (i = 0; i < tok->n_vocab; i++) {
+		if (tok->type[i] != TOKEN_NORMAL || tokenizer_find(tok,
+		    tok->text + tok->off[i], tok->len[i]) == (int32_t)i)
+			continue;
+		if (b->n_shadowed == alloc) {
+			alloc = alloc ? alloc * 2 : 16;
+			b->shadowed = xreallocarray(b->shadowed, alloc,
+			    sizeof(*b->shadowed));
+		}
+		b->shadowed[b->n_shadowed++] = (int32_t)i;
+	}
+}
+
 /*
  * Reads tokenizer.ggml.merges: "left right", the space after the first
  * character being the separator (a left part may itself start with one).
@@ -376,11 +423,11 @@ bpe_load_merges(struct tokenizer *tok, struct bpe *b,
 		    (size_t)s.len - 1)) == NULL || s.len - 1 > tok->max_len)
 			continue;
 		llen = (size_t)(sp - s.ptr);
-		left = tokenizer_find(tok, s.ptr, llen);
-		right = tokenizer_find(tok, sp + 1, (size_t)s.len - llen - 1);
+		left = bpe_find(tok, b, s.ptr, llen);
+		right = bpe_find(tok, b, sp + 1, (size_t)s.len - llen - 1);
 		memcpy(cat, s.ptr, llen);
 		memcpy(cat + llen, sp + 1, (size_t)s.len - llen - 1);
-		result = tokenizer_find(tok, cat, (size_t)s.len - 1);
+		result = bpe_find(tok, b, cat, (size_t)s.len - 1);
 		if (left < 0 || right < 0 || result < 0)
 			continue;
 		j = bpe_pair_hash(left, right) & b->merge_mask;
@@ -436,6 +483,7 @@ bpe_release(struct tokenizer *tok)
 	for (i = 0; i < b->n_re; i++)
 		pcre2_code_free(b->re[i]);
 	free(b->merges);
+	free(b->shadowed);
 	free(b);
 	tok->priv = NULL;
 }
@@ -477,10 +525,11 @@ bpe_init(struct tokenizer *tok, const struct gguf_file *gf, char **cause)
 	    gguf_find_kv(gf, "tokenizer.ggml.add_bos_token") == NULL)
 		tok->add_bos = 1;
 
+	bpe_find_shadowed(tok, b);
 	bpe_init_alphabet(b);
 	for (i = 0; i < 256; i++) {
 		n = bpe_put_cp(buf, b->byte_cp[i]);
-		b->byte_id[i] = tokenizer_find(tok, buf, n);
+		b->byte_id[i] = bpe_find(tok, b, buf, n);
 	}
 	return bpe_load_merges(tok, b, gf, cause);
 }
@@ -640,14 +689,14 @@ bpe_word(const struct tokenizer *tok, const struct bpe *b,
 	size_t i, n;
 	int32_t id, k;
 
-	if (b->pre->ignore_merges && len * 2 <= tok->max_len) {
+	if (b->pre->ignore_merges && len <= tok->max_len) {
 		if (w->mapped_alloc < len * 2) {
 			w->mapped_alloc = len * 2;
 			w->mapped = xrealloc(w->mapped, w->mapped_alloc);
 		}
 		for (i = n = 0; i < len; i++)
 			n += bpe_put_cp(w->mapped + n, b->byte_cp[s[i]]);
-		if ((id = tokenizer_find(tok, w->mapped, n)) >= 0) {
+		if ((id = bpe_find(tok, b, w->mapped, n)) >= 0) {
 			tokenizer_ids_push(out, id);
 			return;
 		}
