@@ -71,6 +71,30 @@ d = json.loads(sys.argv[1])
 assert 'bytes' in d['tokens'][0] or 'text' in d['tokens'][0], d
 " "$out"
 
+# infer run --chat: the prompt the model sees is the rendered template,
+# with its markers parsed and BOS once
+S260=$MODELS/stories260K.gguf
+expect chat-llama2 0 "$SWARM" infer run --local -m "$S260" -n 1 --temp 0 --json \
+    --template llama2 --system "Be brief." "Once upon"
+chat_out=$out
+expect chat-llama2-ids 0 "$SWARM" infer tokenize -m "$S260" --special --no-bos \
+    "$(printf '<s>[INST] <<SYS>>\nBe brief.\n<</SYS>>\n\nOnce upon [/INST]')"
+check chat-llama2-prompt python3 -c "
+import json, sys
+d = json.loads(sys.argv[1])
+want = [int(x) for x in sys.argv[2].split(',')]
+assert d['prompt_tokens'] == want and want[0] == 1 and want[1] != 1, (d['prompt_tokens'], want)
+" "$chat_out" "$out"
+# no template in the file: ChatML, a warning, and BOS added
+expect chat-fallback 0 "$SWARM" infer run --local -m "$S260" -n 1 --temp 0 --json --chat "Hi"
+check chat-fallback-warns sh -c 'echo "$1" | grep -q "warning: .*chatml"' _ "$err"
+check chat-fallback-bos python3 -c "
+import json, sys
+assert json.loads(sys.argv[1])['prompt_tokens'][0] == 1
+" "$out"
+expect chat-bad-template 1 "$SWARM" infer run --local -m "$S260" --template jinja "Hi"
+expect chat-tokens 2 "$SWARM" infer run --local -m "$S260" --chat --tokens 1,2
+
 # errors
 expect no-model 2 "$SWARM" infer tokenize "hi"
 expect no-text 2 "$SWARM" infer tokenize -m "$L3"
