@@ -193,7 +193,6 @@ infer_chat_prompt(const struct cmd_args *a, const struct gguf_file *gf,
 	struct chat_template t;
 	struct chat_message msgs[2];
 	struct strbuf sb = STRBUF_INIT;
-	const char *bos = tokenizer_piece(tok, tokenizer_bos(tok));
 	char *src, *warning = NULL;
 	size_t n = 0;
 	int rc;
@@ -201,7 +200,8 @@ infer_chat_prompt(const struct cmd_args *a, const struct gguf_file *gf,
 	if (!infer_wants_chat(a))
 		return 0;
 	src = gguf_get_strdup(gf, "tokenizer.chat_template");
-	rc = chat_template_init(&t, src, args_get(a, "template"), bos,
+	rc = chat_template_init(&t, src, args_get(a, "template"),
+	    tokenizer_piece(tok, tokenizer_bos(tok)),
 	    tokenizer_piece(tok, tokenizer_eos(tok)), &warning, cause);
 	free(src);
 	if (rc != 0)
@@ -215,19 +215,16 @@ infer_chat_prompt(const struct cmd_args *a, const struct gguf_file *gf,
 	}
 	msgs[n].role = "user";
 	msgs[n++].content = *prompt;
-	rc = chat_render(&t, msgs, n, 1, &sb, cause);
-	chat_template_release(&t);
-	if (rc != 0) {
+	if (chat_render(&t, msgs, n, 1, &sb, cause) != 0) {
+		chat_template_release(&t);
 		strbuf_release(&sb);
 		return -1;
 	}
 	free(*prompt);
-	*prompt = strbuf_detach(&sb, NULL);
-	if (*prompt == NULL)
+	if ((*prompt = strbuf_detach(&sb, NULL)) == NULL)
 		*prompt = xstrdup("");
-	*flags = TOKENIZER_PARSE_SPECIAL;
-	if (bos == NULL || strncmp(*prompt, bos, strlen(bos)) != 0)
-		*flags |= TOKENIZER_ADD_BOS;
+	*flags = chat_tokenizer_flags(&t, *prompt);
+	chat_template_release(&t);
 	return 0;
 }
 

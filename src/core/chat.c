@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/chat.h"
+#include "core/tokenizer.h"
 #include "util/strbuf.h"
 #include "util/xmalloc.h"
 
@@ -157,6 +158,16 @@ chat_template_release(struct chat_template *t)
 	free(t->bos);
 	free(t->eos);
 	memset(t, 0, sizeof(*t));
+}
+
+int
+chat_tokenizer_flags(const struct chat_template *t, const char *text)
+{
+	int flags = TOKENIZER_PARSE_SPECIAL;
+
+	if (t->bos == NULL || strncmp(text, t->bos, strlen(t->bos)) != 0)
+		flags |= TOKENIZER_ADD_BOS;
+	return flags;
 }
 
 static int

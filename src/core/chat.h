@@ -65,6 +65,13 @@ int	 chat_render(const struct chat_template *, const struct chat_message *,
 	    size_t n, int add_generation_prompt, struct strbuf *out,
 	    char **cause);
 
+/*
+ * The tokenizer flags (core/tokenizer.h) for rendered text: special tokens
+ * parsed, and BOS added unless the text starts with the template's BOS.
+ */
+int		 chat_tokenizer_flags(const struct chat_template *,
+		    const char *text);
+
 const char	*chat_format_name(enum chat_format);
 /* "chatml, llama3, ...": the names --template takes. */
 const char	*chat_format_names(void);

@@ -570,6 +570,10 @@ bpe_split(pcre2_code *re, struct bpe_work *w,
 		while (pos < len) {
 			rc = pcre2_match(re, (PCRE2_SPTR)s, len, pos, 0, w->md,
 			    NULL);
+			/* the interpreter keeps its backtracking on the heap */
+			if (rc == PCRE2_ERROR_JIT_STACKLIMIT)
+				rc = pcre2_match(re, (PCRE2_SPTR)s, len, pos,
+				    PCRE2_NO_JIT, w->md, NULL);
 			if (rc == PCRE2_ERROR_NOMATCH)
 				break;
 			if (rc < 0) {

@@ -400,7 +400,10 @@ test_long_input(void)
 		"\xe6\x97\xa5\xe6\x9c\xac ", "42, ", "  ", "\xf0\x9f\x98\x80",
 		"supercalifragilistic ", "don't ", "\t\n\n", "x=1;",
 	};
-	static const char *runs[] = { "abcdefghij", " ", "\n", "7", "!" };
+	static const char *runs[] = {
+		"abcdefghij", " ", "\n", "7", "!", "\xff", " \t", "\xe6\x97\xa5",
+		"\xcc\x81", "a\xff",
+	};
 	struct strbuf text = STRBUF_INIT, one = STRBUF_INIT;
 	struct gguf_file *gf;
 	struct tokenizer *tok;
