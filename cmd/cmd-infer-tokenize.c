@@ -18,8 +18,8 @@
 
 static const struct cmd_opt infer_tokenize_opts[] = {
 	{ 'm', "model", "FILE", "the model or vocabulary (GGUF file)" },
-	{ 0, "special", NULL, "parse special tokens such as <|im_start|> in the "
-	    "text; print them when decoding" },
+	{ 0, "special", NULL, "parse special tokens such as <|im_start|> in "
+	    "the text; print them when decoding" },
 	{ 0, "no-bos", NULL, "do not add the BOS token the model adds" },
 	{ 0, "decode", "IDS", "print the text of comma-separated token ids" },
 	{ 0, "json", NULL, "print each token's id, piece and text as JSON" },
@@ -143,7 +143,8 @@ cmd_infer_tokenize_exec(struct cmd_args *a)
 {
 	struct gguf_file *gf = NULL;
 	struct tokenizer *tok = NULL;
-	const char *path = args_get(a, "model"), *decode = args_get(a, "decode");
+	const char *path = args_get(a, "model");
+	const char *decode = args_get(a, "decode");
 	char *cause = NULL, *text = NULL;
 	int32_t *ids = NULL;
 	size_t n = 0, len;

@@ -267,7 +267,8 @@ chat_llama3(const struct chat_template *t, const struct chat_message *msgs,
 
 	if (t->format == CHAT_LLAMA31) {
 		strbuf_adds(out, t->bos);
-		strbuf_adds(out, "<|start_header_id|>system<|end_header_id|>\n\n"
+		strbuf_adds(out, "<|start_header_id|>system"
+		    "<|end_header_id|>\n\n"
 		    "Cutting Knowledge Date: December 2023\n"
 		    "Today Date: 26 Jul 2024\n\n");
 		if (n > 0 && chat_is(&msgs[0], "system")) {
@@ -406,7 +407,8 @@ chat_phi3(const struct chat_template *t, const struct chat_message *msgs,
 				strbuf_addf(out, "<|user|>\n%s<|end|>\n"
 				    "<|assistant|>\n", msgs[i].content);
 			else if (chat_is(&msgs[i], "assistant"))
-				strbuf_addf(out, "%s<|end|>\n", msgs[i].content);
+				strbuf_addf(out, "%s<|end|>\n",
+				    msgs[i].content);
 		}
 		return;
 	}
@@ -508,7 +510,8 @@ chat_render(const struct chat_template *t, const struct chat_message *msgs,
 		chat_phi3(t, msgs, n, add_generation_prompt, out);
 		return 0;
 	case CHAT_GEMMA:
-		return chat_gemma(t, msgs, n, add_generation_prompt, out, cause);
+		return chat_gemma(t, msgs, n, add_generation_prompt, out,
+		    cause);
 	case CHAT_ZEPHYR:
 		chat_zephyr(t, msgs, n, add_generation_prompt, out);
 		return 0;

@@ -26,18 +26,20 @@ enum chat_format {
 };
 
 /* Variants read from a template's text. */
-#define CHAT_PHI3_NO_SYSTEM	0x1	/* early Phi-3: system dropped, BOS */
+/* The first Phi-3 template: no system role, BOS first. */
+#define CHAT_PHI3_NO_SYSTEM	0x1
 
 struct chat_template {
 	enum chat_format	 format;
 	int			 flags;
-	char			*default_system;	/* ChatML's, or NULL */
-	char			*bos;	/* the tokens' texts the templates use */
+	char			*default_system; /* ChatML's, or NULL */
+	/* The texts of the model's BOS and EOS, for the templates. */
+	char			*bos;
 	char			*eos;
 };
 
 struct chat_message {
-	const char	*role;		/* "system", "user", "assistant" */
+	const char	*role;	/* "system", "user", "assistant" */
 	const char	*content;
 };
 
@@ -61,9 +63,9 @@ void	 chat_template_release(struct chat_template *);
  * with one. Fails when the template would: roles that do not alternate in
  * the formats that need them to.
  */
-int	 chat_render(const struct chat_template *, const struct chat_message *,
-	    size_t n, int add_generation_prompt, struct strbuf *out,
-	    char **cause);
+int	 chat_render(const struct chat_template *,
+	    const struct chat_message *, size_t n, int add_generation_prompt,
+	    struct strbuf *out, char **cause);
 
 /*
  * The tokenizer flags (core/tokenizer.h) for rendered text: special tokens

@@ -32,7 +32,7 @@
 
 #define BPE_MAX_RE	6
 #define BPE_MAX_MERGES	(1u << 24)
-#define BPE_N_CP	324	/* the byte alphabet's code points: 0 to 323 */
+#define BPE_N_CP	324	/* the byte alphabet's code points: < 324 */
 
 /*
  * Unicode White_Space, which \s means in the engines the expressions were
@@ -67,9 +67,10 @@
 	"\\x{f8}-\\x{1ba}\\x{1bc}-\\x{1bf}\\x{1c4}-\\x{293}\\x{295}-\\x{2af}" \
 	"\\x{370}-\\x{373}\\x{376}\\x{377}\\x{37b}-\\x{37d}\\x{37f}\\x{386}" \
 	"\\x{388}-\\x{38a}\\x{38c}\\x{38e}-\\x{3a1}\\x{3a3}-\\x{3f5}" \
-	"\\x{3f7}-\\x{481}\\x{48a}-\\x{52f}\\x{531}-\\x{556}\\x{10a0}-\\x{10c5}" \
-	"\\x{13a0}-\\x{13f5}\\x{13f8}-\\x{13fd}\\x{1c90}-\\x{1cba}" \
-	"\\x{1cbd}-\\x{1cbf}\\x{1d00}-\\x{1d2b}\\x{1d6b}-\\x{1d77}" \
+	"\\x{3f7}-\\x{481}\\x{48a}-\\x{52f}\\x{531}-\\x{556}" \
+	"\\x{10a0}-\\x{10c5}\\x{13a0}-\\x{13f5}\\x{13f8}-\\x{13fd}" \
+	"\\x{1c90}-\\x{1cba}\\x{1cbd}-\\x{1cbf}\\x{1d00}-\\x{1d2b}" \
+	"\\x{1d6b}-\\x{1d77}" \
 	"\\x{1d79}-\\x{1d9a}\\x{1e00}-\\x{1f15}\\x{1f18}-\\x{1f1d}" \
 	"\\x{1f20}-\\x{1f45}\\x{1f48}-\\x{1f4d}\\x{1f50}-\\x{1f57}\\x{1f59}" \
 	"\\x{1f5b}\\x{1f5d}\\x{1f5f}-\\x{1f7d}\\x{1f80}-\\x{1fb4}" \
@@ -230,8 +231,8 @@ struct bpe {
 	size_t			 n_shadowed;
 
 	uint16_t		 byte_cp[256];	/* byte -> its stand-in */
-	int16_t			 cp_byte[BPE_N_CP];	/* and back; -1 */
-	int32_t			 byte_id[256];	/* the stand-in's token, -1 */
+	int16_t			 cp_byte[BPE_N_CP];	/* back; -1 */
+	int32_t			 byte_id[256];	/* its token */
 };
 
 /* A piece of the text being pre-tokenized. */
@@ -276,7 +277,7 @@ struct bpe_work {
 	struct bpe_sym		*sym;
 	size_t			 sym_alloc;
 	struct bpe_heap		 heap;
-	char			*mapped;	/* a word in the byte alphabet */
+	char			*mapped;	/* a word, as stand-ins */
 	size_t			 mapped_alloc;
 };
 
@@ -397,8 +398,8 @@ bpe_load_merges(struct tokenizer *tok, struct bpe *b,
 	int32_t left, right, result;
 
 	if ((kv = gguf_find_kv(gf, "tokenizer.ggml.merges")) == NULL)
-		return set_cause(cause, "'%s': tokenizer.ggml.merges is missing",
-		    gf->path);
+		return set_cause(cause, "'%s': tokenizer.ggml.merges is "
+		    "missing", gf->path);
 	if (kv->type != GGUF_VALUE_ARRAY || kv->arr_type != GGUF_VALUE_STRING)
 		return set_cause(cause, "'%s': tokenizer.ggml.merges is not an "
 		    "array of strings", gf->path);
@@ -459,8 +460,8 @@ bpe_compile(struct bpe *b, const char *re, const char *path, char **cause)
 	    &erroff, NULL);
 	if (code == NULL) {
 		pcre2_get_error_message(err, msg, sizeof(msg));
-		return set_cause(cause, "'%s': pre-tokenizer expression %zu: %s "
-		    "at offset %zu", path, b->n_re, (char *)msg,
+		return set_cause(cause, "'%s': pre-tokenizer expression %zu: "
+		    "%s at offset %zu", path, b->n_re, (char *)msg,
 		    (size_t)erroff);
 	}
 	/* Without JIT the interpreter does the same work, only slower. */
@@ -805,11 +806,12 @@ bpe_decode_piece(const struct tokenizer *tok, int32_t prev, int32_t id,
     int special, struct strbuf *out)
 {
 	const struct bpe *b = tok->priv;
-	const unsigned char *p = (const unsigned char *)tok->text + tok->off[id];
+	const unsigned char *p;
 	size_t n = tok->len[id], k;
 	unsigned int cp;
 	int v;
 
+	p = (const unsigned char *)tok->text + tok->off[id];
 	switch (tok->type[id]) {
 	case TOKEN_CONTROL:
 	case TOKEN_UNKNOWN:
