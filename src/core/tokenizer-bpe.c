@@ -16,7 +16,9 @@
  * Invalid UTF-8 never fails: the expressions are compiled with
  * PCRE2_MATCH_INVALID_UTF, so a malformed sequence matches nothing and ends
  * up in a piece between matches; its bytes go through the byte alphabet
- * like any other, and decoding gives them back unchanged.
+ * like any other, and decoding gives them back unchanged. (DeepSeek's
+ * vocabularies spell the bytes that cannot occur in UTF-8 with
+ * user-defined tokens, which decode as their text, as in llama.cpp.)
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -223,9 +225,10 @@ struct bpe {
 	size_t			 merge_mask;
 
 	/*
-	 * Normal tokens whose text a later special token repeats (DeepSeek
-	 * has "\xc3\xb8" twice): the piece map finds the later one, but the
-	 * merges and the byte alphabet mean the normal one.
+	 * Normal tokens whose text a later token of another type repeats:
+	 * the piece map finds the later one, but the merges and the byte
+	 * alphabet mean the normal one, as the model's own vocabulary and
+	 * its added tokens are apart in the Hugging Face tokenizers.
 	 */
 	int32_t			*shadowed;
 	size_t			 n_shadowed;

@@ -561,8 +561,17 @@ mini_kv_strs(struct mini *m, const char *key, const char *const *v, size_t n)
 		mini_str(&m->kv, v[i]);
 }
 
+static void
+mini_kv_types(struct mini *m, const int32_t *v, size_t n)
+{
+	mini_key(m, "tokenizer.ggml.token_type", GGUF_VALUE_ARRAY);
+	mini_u32(&m->kv, GGUF_VALUE_INT32);
+	mini_u64(&m->kv, n);
+	strbuf_add(&m->kv, v, n * sizeof(*v));
+}
+
 /*
- * A byte-level vocabulary: the 256 stand-ins of the byte alphabet (in byte
+ * A byte-level vocabulary (after whatever keys m already holds): the 256 stand-ins of the byte alphabet (in byte
  * order), then extra[], with the given merges and pre-tokenizer (NULL:
  * none).
  */
@@ -722,6 +731,31 @@ test_merge_rules(void)
 	ok = ok && !tokenizer_adds_bos(tok);
 	unload(tok, gf);
 	CHECK(ok);
+
+	/*
+	 * A control token spelled like a normal one: the text maps to the
+	 * normal token, so the control one never stands for text.
+	 */
+	{
+		static const char *dup[] = { "ab", "a" };
+		int32_t types[258];
+		size_t i;
+
+		for (i = 0; i < 258; i++)
+			types[i] = 1;
+		types[257] = 3;
+		mini_kv_types(&m, types, 258);
+		tok = mini_bpe(&m, "gpt-2", dup, 2, merges, 7, &gf, &cause);
+		CHECKF(tok != NULL, "%s", cause);
+		want[0] = 'a';
+		ok = encodes_to(tok, "a", 0, want, 1);
+		want[0] = 256;
+		ok = ok && encodes_to(tok, "ab", 0, want, 1);
+		want[0] = 257;
+		ok = ok && encodes_to(tok, "a", TOKENIZER_PARSE_SPECIAL, want, 1);
+		unload(tok, gf);
+		CHECK(ok);
+	}
 
 	/* merges are required */
 	tok = mini_bpe(&m, "gpt-2", extra, 7, NULL, 0, &gf, &cause);
