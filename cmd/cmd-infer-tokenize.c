@@ -21,7 +21,8 @@ static const struct cmd_opt infer_tokenize_opts[] = {
 	{ 0, "special", NULL, "parse special tokens such as <|im_start|> in "
 	    "the text; print them when decoding" },
 	{ 0, "no-bos", NULL, "do not add the BOS token the model adds" },
-	{ 0, "decode", "IDS", "print the text of comma-separated token ids" },
+	{ 0, "decode", "IDS", "print the text of comma-separated token ids (-: "
+	    "read them from standard input)" },
 	{ 0, "json", NULL, "print each token's id, piece and text as JSON" },
 	{ 0, NULL, NULL, NULL }
 };
@@ -161,6 +162,8 @@ cmd_infer_tokenize_exec(struct cmd_args *a)
 	    (tok = tokenizer_load(gf, &cause)) == NULL)
 		goto fail;
 	if (decode != NULL) {
+		if (strcmp(decode, "-") == 0)
+			decode = text = tokenize_read_stdin(&len);
 		if (tokenize_parse_ids(tok, decode, &ids, &n, &cause) != 0)
 			goto fail;
 	} else {

@@ -54,6 +54,13 @@ text=$(printf 'caf\303\251 \360\237\230\200  x')
 expect decode-round 0 sh -c '"$1" infer tokenize -m "$2" --decode "$("$1" infer tokenize -m "$2" "$3")"' _ "$SWARM" "$QW" "$text"
 check decode-round-text [ "$out" = "$text" ]
 
+# 100 KB of random bytes come back byte for byte (ids through --decode -)
+head -c 100000 /dev/urandom >"$SWARM_HOME/rand"
+"$SWARM" infer tokenize -m "$L3" --no-bos - <"$SWARM_HOME/rand" >"$SWARM_HOME/rand.ids"
+expect decode-stdin 0 sh -c '"$1" infer tokenize -m "$2" --decode - <"$3" >"$4"' _ \
+    "$SWARM" "$L3" "$SWARM_HOME/rand.ids" "$SWARM_HOME/rand.out"
+check random-bytes-lossless cmp -s "$SWARM_HOME/rand" "$SWARM_HOME/rand.out"
+
 # JSON: ids with pieces and texts; bytes where a piece is not UTF-8
 expect json 0 "$SWARM" infer tokenize -m "$L3" --json "Hi 😀"
 check json-doc python3 -c "
