@@ -43,8 +43,8 @@ static const struct cmd_opt infer_run_opts[] = {
 	{ 0, "chat", NULL, "wrap the prompt in the model's chat template" },
 	{ 0, "system", "TEXT", "system message for --chat (implies --chat)" },
 	{ 0, "template", "NAME", "chat template instead of the model's: chatml, "
-	    "llama3, llama3.1, llama2, mistral, phi3, gemma, zephyr (implies "
-	    "--chat)" },
+	    "llama3, llama3.1, llama2, mistral, mistral-v3, mistral-tekken, "
+	    "phi3, gemma, zephyr (implies --chat)" },
 	{ 0, "dump-logits", "FILE", "write every evaluated row of logits "
 	    "(float32 little-endian)" },
 	{ 't', "threads", "N", "worker threads (default: the number of cores)" },

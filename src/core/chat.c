@@ -17,25 +17,29 @@
 static const struct {
 	const char		*name;
 	enum chat_format	 format;
+	int			 flags;
 } chat_names[] = {
-	{ "chatml", CHAT_CHATML },
-	{ "llama3", CHAT_LLAMA3 },
-	{ "llama3.1", CHAT_LLAMA31 },
-	{ "llama2", CHAT_LLAMA2 },
-	{ "mistral", CHAT_MISTRAL },
-	{ "phi3", CHAT_PHI3 },
-	{ "gemma", CHAT_GEMMA },
-	{ "zephyr", CHAT_ZEPHYR },
+	{ "chatml", CHAT_CHATML, 0 },
+	{ "llama3", CHAT_LLAMA3, 0 },
+	{ "llama3.1", CHAT_LLAMA31, 0 },
+	{ "llama2", CHAT_LLAMA2, 0 },
+	{ "mistral", CHAT_MISTRAL, 0 },
+	{ "mistral-v3", CHAT_MISTRAL, CHAT_MISTRAL_V3 },
+	{ "mistral-tekken", CHAT_MISTRAL, CHAT_MISTRAL_TEKKEN },
+	{ "phi3", CHAT_PHI3, 0 },
+	{ "gemma", CHAT_GEMMA, 0 },
+	{ "zephyr", CHAT_ZEPHYR, 0 },
 };
 #define CHAT_N_NAMES	(sizeof(chat_names) / sizeof(*chat_names))
 
 const char *
-chat_format_name(enum chat_format f)
+chat_template_name(const struct chat_template *t)
 {
 	size_t i;
 
 	for (i = 0; i < CHAT_N_NAMES; i++) {
-		if (chat_names[i].format == f)
+		if (chat_names[i].format == t->format &&
+		    chat_names[i].flags == (t->flags & ~CHAT_PHI3_NO_SYSTEM))
 			return chat_names[i].name;
 	}
 	return "?";
@@ -44,7 +48,8 @@ chat_format_name(enum chat_format f)
 const char *
 chat_format_names(void)
 {
-	return "chatml, llama3, llama3.1, llama2, mistral, phi3, gemma, zephyr";
+	return "chatml, llama3, llama3.1, llama2, mistral, mistral-v3, "
+	    "mistral-tekken, phi3, gemma, zephyr";
 }
 
 /*
@@ -107,9 +112,15 @@ chat_detect(const char *src, int *flags)
 	}
 	if (strstr(src, "<|user|>") != NULL)
 		return CHAT_ZEPHYR;
-	if (strstr(src, "[INST]") != NULL)
-		return strstr(src, "<<SYS>>") != NULL ? CHAT_LLAMA2 :
-		    CHAT_MISTRAL;
+	if (strstr(src, "[INST]") != NULL) {
+		if (strstr(src, "<<SYS>>") != NULL)
+			return CHAT_LLAMA2;
+		/* v1 writes " [/INST]", v3 "[INST] ", tekken neither */
+		if (strstr(src, " [/INST]") == NULL)
+			*flags |= strstr(src, "[INST] ") != NULL ?
+			    CHAT_MISTRAL_V3 : CHAT_MISTRAL_TEKKEN;
+		return CHAT_MISTRAL;
+	}
 	return -1;
 }
 
@@ -132,6 +143,7 @@ chat_template_init(struct chat_template *t, const char *source,
 			return set_cause(cause, "chat template '%s' is unknown "
 			    "(known: %s)", name, chat_format_names());
 		t->format = chat_names[i].format;
+		t->flags = chat_names[i].flags;
 	} else if (source == NULL || *source == '\0') {
 		t->format = CHAT_CHATML;
 		*warning = xstrdup("the model has no chat template; using "
@@ -342,7 +354,16 @@ chat_llama2(const struct chat_template *t, const struct chat_message *msgs,
  *   {% else %}{{ raise_exception('Only user and assistant roles are
  *   supported!') }}{% endif %}{% endfor %}
  * A system message goes before the first user message, separated by a
- * blank line, as Mistral's later templates put it.
+ * blank line, as the later revisions of that template put it.
+ * The v3 template (Mistral 7B v0.3) and the tekken one (Nemo) put the
+ * system message in the last user turn instead:
+ *   {%- if loop.last and system_message is defined %}{{- "[INST] " +
+ *   system_message + "\n\n" + message["content"] + "[/INST]" }}{%- else %}
+ *   {{- "[INST] " + message["content"] + "[/INST]" }}...{%- elif
+ *   message["role"] == "assistant" %}{{- " " + message["content"]|trim +
+ *   eos_token}}
+ * which tekken writes as "[INST]" + ... + "[/INST]" and, for the
+ * assistant, message["content"] + eos_token.
  */
 static int
 chat_mistral(const struct chat_template *t, const struct chat_message *msgs,
@@ -367,13 +388,22 @@ chat_mistral(const struct chat_template *t, const struct chat_message *msgs,
 	strbuf_adds(out, t->bos);
 	for (i = 0; i < n; i++) {
 		if (!chat_is(&msgs[i], "user")) {
-			strbuf_addf(out, "%s%s", msgs[i].content, t->eos);
+			if (t->flags & CHAT_MISTRAL_V3) {
+				strbuf_addc(out, ' ');
+				chat_add_trimmed(out, msgs[i].content);
+			} else
+				strbuf_adds(out, msgs[i].content);
+			strbuf_adds(out, t->eos);
 			continue;
 		}
-		strbuf_adds(out, "[INST] ");
-		if (i == 0 && sys != NULL)
+		strbuf_adds(out, t->flags & CHAT_MISTRAL_TEKKEN ? "[INST]" :
+		    "[INST] ");
+		if (sys != NULL && (t->flags & (CHAT_MISTRAL_V3 |
+		    CHAT_MISTRAL_TEKKEN) ? i + 1 == n : i == 0))
 			strbuf_addf(out, "%s\n\n", sys);
-		strbuf_addf(out, "%s [/INST]", msgs[i].content);
+		strbuf_addf(out, "%s%s", msgs[i].content, t->flags &
+		    (CHAT_MISTRAL_V3 | CHAT_MISTRAL_TEKKEN) ? "[/INST]" :
+		    " [/INST]");
 	}
 	return 0;
 }

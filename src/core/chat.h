@@ -3,7 +3,8 @@
  * tokenizer.chat_template is recognised by text only its family's
  * templates contain, and a list of messages is rendered the way that
  * family's reference template renders it: ChatML (Qwen, SmolLM), Llama 3
- * and 3.1, Llama 2, Mistral, Phi-3, Gemma and Zephyr. A template that is
+ * and 3.1, Llama 2, Mistral (v1, v3 and tekken), Phi-3, Gemma and
+ * Zephyr. A template that is
  * none of these is rendered as ChatML, with a warning for the caller to
  * show; so is a model without one.
  */
@@ -26,8 +27,9 @@ enum chat_format {
 };
 
 /* Variants read from a template's text. */
-/* The first Phi-3 template: no system role, BOS first. */
-#define CHAT_PHI3_NO_SYSTEM	0x1
+#define CHAT_PHI3_NO_SYSTEM	0x1	/* the first Phi-3: no system role */
+#define CHAT_MISTRAL_V3		0x2	/* "[INST] x[/INST] y</s>" */
+#define CHAT_MISTRAL_TEKKEN	0x4	/* "[INST]x[/INST]y</s>" */
 
 struct chat_template {
 	enum chat_format	 format;
@@ -74,7 +76,8 @@ int	 chat_render(const struct chat_template *,
 int		 chat_tokenizer_flags(const struct chat_template *,
 		    const char *text);
 
-const char	*chat_format_name(enum chat_format);
+/* The --template name of the format chosen. */
+const char	*chat_template_name(const struct chat_template *);
 /* "chatml, llama3, ...": the names --template takes. */
 const char	*chat_format_names(void);
 

@@ -58,6 +58,25 @@ render(const char *source, const char *name, const char *bos,
 	return strbuf_detach(&sb, NULL);
 }
 
+/* 1 when source is recognised as the template --template name gives. */
+static int
+render_name(const char *source, const char *name)
+{
+	struct chat_template t;
+	char *warning = NULL, *cause = NULL;
+	int ok;
+
+	if (chat_template_init(&t, source, NULL, NULL, NULL, &warning,
+	    &cause) != 0) {
+		free(cause);
+		return 0;
+	}
+	ok = warning == NULL && strcmp(chat_template_name(&t), name) == 0;
+	free(warning);
+	chat_template_release(&t);
+	return ok;
+}
+
 static char *
 model_template(const char *stem, char **bos, char **eos)
 {
@@ -269,10 +288,55 @@ test_mistral(void)
 
 	got = render(src, NULL, "<s>", "</s>", conv, N_CONV, 1, &f);
 	CHECK(f == CHAT_MISTRAL);
+	CHECK(render_name(src, "mistral"));
 	CHECK_STR(got, want);
 	free(got);
 	got = render(src, NULL, "<s>", "</s>", tool, 2, 1, NULL);
 	CHECK(got == NULL);
+}
+
+static void
+test_mistral_v3(void)
+{
+	/*
+	 * v3: "[INST] " and "[/INST]" without the space before it; the
+	 * assistant's reply trimmed after a space; the system message in
+	 * the last user turn.
+	 */
+	static const char src[] = "{{- bos_token }}\n{%- for message in "
+	    "loop_messages %}\n    {%- if message[\"role\"] == \"user\" %}\n"
+	    "        {%- if loop.last and system_message is defined %}\n"
+	    "            {{- \"[INST] \" + system_message + \"\\n\\n\" + "
+	    "message[\"content\"] + \"[/INST]\" }}\n        {%- else %}\n"
+	    "            {{- \"[INST] \" + message[\"content\"] + \"[/INST]\" "
+	    "}}\n        {%- endif %}\n    {%- elif message[\"role\"] == "
+	    "\"assistant\" %}\n        {{- \" \" + message[\"content\"]|trim + "
+	    "eos_token}}\n";
+	static const char want[] =
+	    "<s>[INST] Hi there[/INST] Hello! How can I help?</s>"
+	    "[INST] You are terse.\n\nName a colour.[/INST]";
+	/* tekken (Nemo): no spaces at all, the reply as it is */
+	static const char want_tekken[] =
+	    "<s>[INST]Hi there[/INST] Hello! How can I help?\n</s>"
+	    "[INST]You are terse.\n\nName a colour.[/INST]";
+	struct chat_template t;
+	char *got, *warning = NULL, *cause = NULL;
+
+	CHECK(chat_template_init(&t, src, NULL, NULL, NULL, &warning,
+	    &cause) == 0);
+	CHECK_STR(chat_template_name(&t), "mistral-v3");
+	chat_template_release(&t);
+	got = render(src, NULL, "<s>", "</s>", conv, N_CONV, 1, NULL);
+	CHECK_STR(got, want);
+	free(got);
+	got = render(NULL, "mistral-tekken", "<s>", "</s>", conv, N_CONV, 1,
+	    NULL);
+	CHECK_STR(got, want_tekken);
+	free(got);
+	CHECK(chat_template_init(&t, "{{- \"[INST]\" + message[\"content\"] "
+	    "+ \"[/INST]\" }}", NULL, NULL, NULL, &warning, &cause) == 0);
+	CHECK_STR(chat_template_name(&t), "mistral-tekken");
+	chat_template_release(&t);
 }
 
 static void
@@ -432,7 +496,7 @@ test_fallback(void)
 	CHECK(chat_template_init(&t, "<|im_start|>", "gemma", NULL, NULL,
 	    &warning, &cause) == 0);
 	CHECK(t.format == CHAT_GEMMA && warning == NULL);
-	CHECK_STR(chat_format_name(t.format), "gemma");
+	CHECK_STR(chat_template_name(&t), "gemma");
 	chat_template_release(&t);
 	/* an unknown name is an error */
 	CHECK(chat_template_init(&t, NULL, "jinja", NULL, NULL, &warning,
@@ -499,6 +563,7 @@ main(void)
 	TEST_RUN(test_llama31);
 	TEST_RUN(test_llama2);
 	TEST_RUN(test_mistral);
+	TEST_RUN(test_mistral_v3);
 	TEST_RUN(test_phi3);
 	TEST_RUN(test_phi3_template);
 	TEST_RUN(test_gemma);
