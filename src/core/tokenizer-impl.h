@@ -1,7 +1,7 @@
 /*
  * The inside of struct tokenizer, shared by tokenizer.c (loading, the piece
  * map, special-token splitting, decoding) and the files that implement one
- * kind of vocabulary each (tokenizer-spm.c, later tokenizer-bpe.c). Nothing
+ * kind of vocabulary each (tokenizer-spm.c, tokenizer-bpe.c). Nothing
  * outside src/core/tokenizer*.c includes this.
  */
 #ifndef SWARM_CORE_TOKENIZER_IMPL_H
