@@ -26,6 +26,9 @@ static const struct chat_message conv[] = {
 };
 #define N_CONV	(sizeof(conv) / sizeof(*conv))
 
+/* Set around renders that are meant to fail. */
+static int expect_failure;
+
 /* Renders conv with the template chosen by source or name. */
 static char *
 render(const char *source, const char *name, const char *bos,
@@ -46,7 +49,8 @@ render(const char *source, const char *name, const char *bos,
 	if (format != NULL)
 		*format = t.format;
 	if (chat_render(&t, msgs, n, gen, &sb, &cause) != 0) {
-		fprintf(stderr, "  %s\n", cause);
+		if (!expect_failure)
+			fprintf(stderr, "  %s\n", cause);
 		free(cause);
 		chat_template_release(&t);
 		strbuf_release(&sb);
@@ -260,7 +264,9 @@ test_llama2(void)
 	CHECK_STR(got, want);
 	free(got);
 	/* the template raises an exception when roles do not alternate */
+	expect_failure = 1;
 	got = render(src, NULL, "<s>", "</s>", bad, 2, 1, NULL);
+	expect_failure = 0;
 	CHECK(got == NULL);
 }
 
@@ -291,7 +297,9 @@ test_mistral(void)
 	CHECK(render_name(src, "mistral"));
 	CHECK_STR(got, want);
 	free(got);
+	expect_failure = 1;
 	got = render(src, NULL, "<s>", "</s>", tool, 2, 1, NULL);
+	expect_failure = 0;
 	CHECK(got == NULL);
 }
 

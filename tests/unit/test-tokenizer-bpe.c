@@ -550,6 +550,20 @@ mini_kv_str(struct mini *m, const char *key, const char *val)
 }
 
 static void
+mini_kv_u32(struct mini *m, const char *key, uint32_t val)
+{
+	mini_key(m, key, GGUF_VALUE_UINT32);
+	mini_u32(&m->kv, val);
+}
+
+static void
+mini_kv_bool(struct mini *m, const char *key, int val)
+{
+	mini_key(m, key, GGUF_VALUE_BOOL);
+	strbuf_addc(&m->kv, (char)(val != 0));
+}
+
+static void
 mini_kv_strs(struct mini *m, const char *key, const char *const *v, size_t n)
 {
 	size_t i;
@@ -728,6 +742,25 @@ test_merge_rules(void)
 	want[0] = 262;
 	ok = ok && encodes_to(tok, "12", 0, want, 1);
 	/* llama3 adds BOS by default, but this vocabulary has none */
+	ok = ok && !tokenizer_adds_bos(tok);
+	unload(tok, gf);
+	CHECK(ok);
+
+	/* with a BOS: llama3 adds it unless the file says not to, gpt-2 not */
+	mini_kv_u32(&m, "tokenizer.ggml.bos_token_id", 256);
+	tok = mini_bpe(&m, "llama-bpe", extra, 7, merges, 7, &gf, &cause);
+	CHECKF(tok != NULL, "%s", cause);
+	ok = tokenizer_adds_bos(tok) && tokenizer_bos(tok) == 256;
+	unload(tok, gf);
+	mini_kv_u32(&m, "tokenizer.ggml.bos_token_id", 256);
+	mini_kv_bool(&m, "tokenizer.ggml.add_bos_token", 0);
+	tok = mini_bpe(&m, "llama-bpe", extra, 7, merges, 7, &gf, &cause);
+	CHECKF(tok != NULL, "%s", cause);
+	ok = ok && !tokenizer_adds_bos(tok);
+	unload(tok, gf);
+	mini_kv_u32(&m, "tokenizer.ggml.bos_token_id", 256);
+	tok = mini_bpe(&m, "gpt-2", extra, 7, merges, 7, &gf, &cause);
+	CHECKF(tok != NULL, "%s", cause);
 	ok = ok && !tokenizer_adds_bos(tok);
 	unload(tok, gf);
 	CHECK(ok);
