@@ -33,7 +33,7 @@
 #include "util/xmalloc.h"
 
 #define BPE_MAX_RE	6
-#define BPE_MAX_MERGES	(1u << 24)
+#define BPE_MAX_MERGES	(1u << 22)	/* Llama 3 has 280147 */
 #define BPE_N_CP	324	/* the byte alphabet's code points: < 324 */
 
 /*
