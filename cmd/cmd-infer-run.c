@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "core/chat.h"
 #include "core/generate.h"
 #include "core/gguf.h"
 #include "core/model.h"
@@ -39,6 +40,11 @@ static const struct cmd_opt infer_run_opts[] = {
 	{ 'c', "ctx-size", "N", "context length (default: the model's, at most "
 	    "4096)" },
 	{ 0, "tokens", "IDS", "prompt as comma-separated token ids" },
+	{ 0, "chat", NULL, "wrap the prompt in the model's chat template" },
+	{ 0, "system", "TEXT", "system message for --chat (implies --chat)" },
+	{ 0, "template", "NAME", "chat template instead of the model's: chatml, "
+	    "llama3, llama3.1, llama2, mistral, mistral-v3, mistral-tekken, "
+	    "phi3, gemma, zephyr (implies --chat)" },
 	{ 0, "dump-logits", "FILE", "write every evaluated row of logits "
 	    "(float32 little-endian)" },
 	{ 't', "threads", "N", "worker threads (default: the number of cores)" },
@@ -167,6 +173,62 @@ infer_now(void)
 }
 
 static int
+infer_wants_chat(const struct cmd_args *a)
+{
+	return args_flag(a, "chat") || args_get(a, "system") != NULL ||
+	    args_get(a, "template") != NULL;
+}
+
+/*
+ * --chat: the prompt becomes the user turn (after the --system one) of a
+ * conversation rendered with the model's template, or --template's, and
+ * opening the assistant's turn. The markers in the text are parsed as
+ * special tokens, and BOS is added only when the text does not already
+ * start with it (Llama 3's template writes it).
+ */
+static int
+infer_chat_prompt(const struct cmd_args *a, const struct gguf_file *gf,
+    const struct tokenizer *tok, char **prompt, int *flags, char **cause)
+{
+	struct chat_template t;
+	struct chat_message msgs[2];
+	struct strbuf sb = STRBUF_INIT;
+	char *src, *warning = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (!infer_wants_chat(a))
+		return 0;
+	src = gguf_get_strdup(gf, "tokenizer.chat_template");
+	rc = chat_template_init(&t, src, args_get(a, "template"),
+	    tokenizer_piece(tok, tokenizer_bos(tok)),
+	    tokenizer_piece(tok, tokenizer_eos(tok)), &warning, cause);
+	free(src);
+	if (rc != 0)
+		return -1;
+	if (warning != NULL)
+		fprintf(stderr, "swarm: warning: %s\n", warning);
+	free(warning);
+	if (args_get(a, "system") != NULL) {
+		msgs[n].role = "system";
+		msgs[n++].content = args_get(a, "system");
+	}
+	msgs[n].role = "user";
+	msgs[n++].content = *prompt;
+	if (chat_render(&t, msgs, n, 1, &sb, cause) != 0) {
+		chat_template_release(&t);
+		strbuf_release(&sb);
+		return -1;
+	}
+	free(*prompt);
+	if ((*prompt = strbuf_detach(&sb, NULL)) == NULL)
+		*prompt = xstrdup("");
+	*flags = chat_tokenizer_flags(&t, *prompt);
+	chat_template_release(&t);
+	return 0;
+}
+
+static int
 cmd_infer_run_exec(struct cmd_args *a)
 {
 	struct generate_params gp;
@@ -226,6 +288,8 @@ cmd_infer_run_exec(struct cmd_args *a)
 		    "this process with --local");
 	if (a->argc > 0 && args_get(a, "tokens") != NULL)
 		return cmd_usage_error(a, "give a prompt or --tokens, not both");
+	if (infer_wants_chat(a) && args_get(a, "tokens") != NULL)
+		return cmd_usage_error(a, "--chat needs a text prompt, not --tokens");
 
 	t_load = infer_now();
 	if ((gf = gguf_open(path, &cause)) == NULL ||
@@ -238,12 +302,15 @@ cmd_infer_run_exec(struct cmd_args *a)
 		if (infer_parse_tokens(v, &ids, &n_ids, &cause) != 0)
 			goto fail;
 	} else {
+		int flags = TOKENIZER_ADD_BOS;
+
 		if (a->argc > 0 && strcmp(a->argv[0], "-") == 0)
 			prompt = infer_read_stdin();
 		else
 			prompt = xstrdup(a->argc > 0 ? a->argv[0] : "");
-		if (tokenizer_encode(tok, prompt, strlen(prompt),
-		    TOKENIZER_ADD_BOS, &ids, &n_ids, &cause) != 0)
+		if (infer_chat_prompt(a, gf, tok, &prompt, &flags, &cause) != 0 ||
+		    tokenizer_encode(tok, prompt, strlen(prompt), flags, &ids,
+		    &n_ids, &cause) != 0)
 			goto fail;
 		if (n_ids == 0) {
 			/* An empty prompt starts from BOS alone. */
