@@ -7,7 +7,11 @@
  * does once the runner (and so every callback) has stopped. Callbacks only
  * copy bytes and signal; they never block.
  */
+#include <sys/types.h>
+#include <sys/socket.h>
+
 #include <errno.h>
+#include <netdb.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,41 +140,6 @@ dht_network(const struct dht *d)
 	return d->network;
 }
 
-int
-dht_bootstrap(struct dht *d, const char *hostport, char **cause)
-{
-	const char *colon, *errstr;
-	char *host;
-	char service[8];
-	uint64_t port;
-
-	if (hostport[0] == '[') {
-		colon = strchr(hostport, ']');
-		if (colon == NULL || colon[1] != ':')
-			goto bad;
-		host = xstrndup(hostport + 1, colon - hostport - 1);
-		colon++;
-	} else {
-		colon = strrchr(hostport, ':');
-		if (colon == NULL || colon == hostport)
-			goto bad;
-		host = xstrndup(hostport, colon - hostport);
-	}
-	port = parse_uint(colon + 1, 1, 65535, &errstr);
-	if (errstr != NULL) {
-		free(host);
-		return set_cause(cause, "invalid bootstrap address '%s': "
-		    "port %s", hostport, errstr);
-	}
-	snprintf(service, sizeof(service), "%u", (unsigned)port);
-	dht_runner_bootstrap(d->runner, host, service);
-	free(host);
-	return 0;
-bad:
-	return set_cause(cause, "invalid bootstrap address '%s': "
-	    "want host:port", hostport);
-}
-
 /* The infohash of "<network>/<key>". */
 static void
 dht_key_hash(const struct dht *d, const char *key, dht_infohash *h)
@@ -297,6 +266,82 @@ dht_op_wait(struct dht *d, struct dht_op *op, int timeout_ms,
 		op->abandoned = 1;
 	pthread_mutex_unlock(&d->lock);
 	return done;
+}
+
+int
+dht_bootstrap(struct dht *d, const char *hostport, int timeout_ms,
+    char **cause)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	struct dht_op **ops = NULL;
+	const char *colon, *errstr;
+	char *host;
+	char service[8];
+	uint64_t port;
+	size_t i, n = 0;
+	int rc, ok = 0;
+
+	if (hostport[0] == '[') {
+		colon = strchr(hostport, ']');
+		if (colon == NULL || colon[1] != ':')
+			goto bad;
+		host = xstrndup(hostport + 1, colon - hostport - 1);
+		colon++;
+	} else {
+		colon = strrchr(hostport, ':');
+		if (colon == NULL || colon == hostport)
+			goto bad;
+		host = xstrndup(hostport, colon - hostport);
+	}
+	port = parse_uint(colon + 1, 1, 65535, &errstr);
+	if (errstr != NULL) {
+		free(host);
+		return set_cause(cause, "invalid bootstrap address '%s': "
+		    "port %s", hostport, errstr);
+	}
+	snprintf(service, sizeof(service), "%u", (unsigned)port);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_DGRAM;
+	if ((rc = getaddrinfo(host, service, &hints, &res)) != 0) {
+		set_cause(cause, "cannot resolve '%s': %s", hostport,
+		    gai_strerror(rc));
+		goto out;
+	}
+	/*
+	 * Ping first: OpenDHT stalls every operation for seconds on a dead
+	 * bootstrap node, so only nodes that answer are handed to it.
+	 */
+	for (ai = res; ai != NULL; ai = ai->ai_next)
+		n++;
+	ops = xcalloc(n, sizeof(*ops));
+	for (ai = res, i = 0; ai != NULL; ai = ai->ai_next, i++) {
+		ops[i] = dht_op_new(d);
+		dht_runner_ping(d->runner, ai->ai_addr, ai->ai_addrlen,
+		    dht_op_done_cb, ops[i]);
+	}
+	for (i = 0; i < n; i++) {
+		/* The deadline is shared: later waits are short. */
+		if (dht_op_wait(d, ops[i], i == 0 ? timeout_ms : 1, NULL)) {
+			ok |= ops[i]->ok;
+			dht_op_free(ops[i]);
+		}
+	}
+	if (!ok) {
+		set_cause(cause, "bootstrap peer '%s' does not answer",
+		    hostport);
+		goto out;
+	}
+	dht_runner_bootstrap(d->runner, host, service);
+out:
+	free(ops);
+	if (res != NULL)
+		freeaddrinfo(res);
+	free(host);
+	return ok ? 0 : -1;
+bad:
+	return set_cause(cause, "invalid bootstrap address '%s': "
+	    "want host:port", hostport);
 }
 
 int

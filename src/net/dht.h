@@ -40,8 +40,13 @@ void		 dht_free(struct dht *);
 uint16_t	 dht_port(const struct dht *);
 const char	*dht_network(const struct dht *);
 
-/* Joins the swarm through a known node ("host:port", "[v6]:port"). */
-int		 dht_bootstrap(struct dht *, const char *hostport, char **cause);
+/*
+ * Joins the swarm through a known node ("host:port", "[v6]:port"). The node
+ * must answer a ping within timeout_ms, else it is not used and this fails:
+ * OpenDHT would stall every later operation on it for seconds.
+ */
+int		 dht_bootstrap(struct dht *, const char *hostport, int timeout_ms,
+		    char **cause);
 
 /*
  * Stores a value under key for the DHT's lifetime of values (10 minutes),

@@ -47,7 +47,7 @@ test_dht_put_get_loopback(void)
 	CHECKF(b != NULL, "%s", cause);
 	CHECK(dht_port(a) != 0 && dht_port(b) != 0 && dht_port(a) != dht_port(b));
 	snprintf(addr, sizeof(addr), "127.0.0.1:%u", (unsigned)dht_port(a));
-	CHECK(dht_bootstrap(b, addr, &cause) == 0);
+	CHECK(dht_bootstrap(b, addr, 2000, &cause) == 0);
 	CHECK(dht_put(a, "k/one", "hello", 5, 2000, &cause) == 0);
 	CHECK(dht_put(a, "k/one", "world!", 6, 2000, &cause) == 0);
 	CHECK(get_until(b, "k/one", 2, &v) == 2);
@@ -85,10 +85,59 @@ test_dht_networks_apart(void)
 	b = dht_new(NULL, 0, "net-b", &cause);
 	CHECKF(b != NULL, "%s", cause);
 	snprintf(addr, sizeof(addr), "127.0.0.1:%u", (unsigned)dht_port(a));
-	CHECK(dht_bootstrap(b, addr, &cause) == 0);
+	/* Another network does not even answer a ping. */
+	CHECK(dht_bootstrap(b, addr, 500, &cause) == -1);
+	CHECK(strstr(cause, "does not answer") != NULL);
+	free(cause);
+	cause = NULL;
 	CHECK(dht_put(a, "k", "secret", 6, 1000, &cause) == 0);
 	CHECK(dht_get(b, "k", 1500, &v, &cause) == 0);
 	CHECK(v.n == 0);
+	dht_values_release(&v);
+	dht_free(b);
+	dht_free(a);
+}
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* A dead bootstrap peer is refused quickly and does not stall a get. */
+static void
+test_dht_dead_bootstrap(void)
+{
+	struct dht *a, *b, *dead;
+	struct dht_values v;
+	char *cause = NULL, addr[64], dead_addr[64];
+	double t0;
+
+	a = dht_new(NULL, 0, "t", &cause);
+	CHECKF(a != NULL, "%s", cause);
+	b = dht_new(NULL, 0, "t", &cause);
+	CHECKF(b != NULL, "%s", cause);
+	/* A port that was just free: nobody answers there. */
+	dead = dht_new(NULL, 0, "t", &cause);
+	CHECKF(dead != NULL, "%s", cause);
+	snprintf(dead_addr, sizeof(dead_addr), "127.0.0.1:%u",
+	    (unsigned)dht_port(dead));
+	dht_free(dead);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%u", (unsigned)dht_port(a));
+	t0 = now_s();
+	CHECK(dht_bootstrap(b, dead_addr, 300, &cause) == -1);
+	CHECK(now_s() - t0 < 2);
+	free(cause);
+	cause = NULL;
+	CHECK(dht_bootstrap(b, addr, 2000, &cause) == 0);
+	CHECK(dht_put(a, "k", "v", 1, 1000, &cause) == 0);
+	t0 = now_s();
+	CHECK(dht_get(b, "k", 5000, &v, &cause) == 0);
+	CHECKF(now_s() - t0 < 2, "get took %.1f s", now_s() - t0);
+	CHECK(v.n == 1);
 	dht_values_release(&v);
 	dht_free(b);
 	dht_free(a);
@@ -103,11 +152,11 @@ test_dht_bad_input(void)
 
 	a = dht_new(NULL, 0, NULL, &cause);
 	CHECKF(a != NULL, "%s", cause);
-	CHECK(dht_bootstrap(a, "nocolon", &cause) == -1);
+	CHECK(dht_bootstrap(a, "nocolon", 500, &cause) == -1);
 	CHECK(strstr(cause, "nocolon") != NULL);
 	free(cause);
 	cause = NULL;
-	CHECK(dht_bootstrap(a, "127.0.0.1:99999", &cause) == -1);
+	CHECK(dht_bootstrap(a, "127.0.0.1:99999", 500, &cause) == -1);
 	free(cause);
 	cause = NULL;
 	CHECK(dht_put(a, "k", big, sizeof(big), 100, &cause) == -1);
@@ -121,6 +170,7 @@ main(void)
 {
 	TEST_RUN(test_dht_put_get_loopback);
 	TEST_RUN(test_dht_networks_apart);
+	TEST_RUN(test_dht_dead_bootstrap);
 	TEST_RUN(test_dht_bad_input);
 	TEST_EXIT();
 }

@@ -141,7 +141,7 @@ test_directory_dht_lookup(void)
 	b = dht_new(NULL, 0, "test-dir", &cause);
 	CHECKF(b != NULL, "%s", cause);
 	snprintf(addr, sizeof(addr), "127.0.0.1:%u", (unsigned)dht_port(a));
-	CHECK(dht_bootstrap(b, addr, &cause) == 0);
+	CHECK(dht_bootstrap(b, addr, 2000, &cause) == 0);
 	identity_generate(&ida);
 	identity_generate(&idb);
 	node = directory_dht_new(a, &ida);
