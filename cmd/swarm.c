@@ -24,6 +24,7 @@ extern const struct cmd_entry cmd_config_set_entry;
 extern const struct cmd_entry cmd_config_unset_entry;
 extern const struct cmd_entry cmd_help_entry;
 extern const struct cmd_entry cmd_infer_run_entry;
+extern const struct cmd_entry cmd_models_status_entry;
 extern const struct cmd_entry cmd_shard_info_entry;
 extern const struct cmd_entry cmd_version_entry;
 
@@ -35,6 +36,7 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_config_unset_entry,
 	&cmd_help_entry,
 	&cmd_infer_run_entry,
+	&cmd_models_status_entry,
 	&cmd_shard_info_entry,
 	&cmd_version_entry,
 	NULL

@@ -316,3 +316,31 @@ directory_dht_set_timeout(struct directory *dir, int timeout_ms)
 {
 	((struct directory_dht *)dir)->timeout_ms = timeout_ms;
 }
+
+size_t
+directory_dht_bootstrap(struct dht *dht, char *const *peers, size_t n,
+    int timeout_ms, char **cause)
+{
+	char *first = NULL, *c;
+	size_t i, ok = 0;
+
+	for (i = 0; i < n; i++) {
+		c = NULL;
+		if (dht_bootstrap(dht, peers[i], timeout_ms, &c) == 0)
+			ok++;
+		else if (first == NULL)
+			first = c;
+		else
+			free(c);
+	}
+	if (ok == 0) {
+		if (first == NULL)
+			first = xstrdup("no bootstrap peer given");
+		if (cause != NULL)
+			*cause = first;
+		else
+			free(first);
+	} else
+		free(first);
+	return ok;
+}

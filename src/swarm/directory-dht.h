@@ -46,6 +46,14 @@ void	directory_dht_set_timeout(struct directory *, int timeout_ms);
 int	directory_dht_entries(struct directory *, const char *model_id,
 	    struct directory_dht_entry **out, size_t *n, char **cause);
 
+/*
+ * Bootstraps dht off each of peers (host:port) that answers within
+ * timeout_ms. Returns how many answered; when none did (or n is 0), also
+ * sets *cause naming the first failure.
+ */
+size_t	directory_dht_bootstrap(struct dht *, char *const *peers, size_t n,
+	    int timeout_ms, char **cause);
+
 /* The signed DHT value for a record (allocated JSON text). */
 char	*directory_dht_encode(const struct peer_record *, uint32_t n_block,
 	    uint32_t refresh, const struct identity *);
