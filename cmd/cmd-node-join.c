@@ -1,0 +1,210 @@
+/*
+ * swarm node join: serve a span of a model's blocks to the swarm until told
+ * to leave (SIGINT, SIGTERM or `swarm node leave`), then drain and exit 0.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "core/gguf.h"
+#include "core/model.h"
+#include "swarm/node.h"
+#include "util/parse.h"
+#include "util/xmalloc.h"
+
+static const struct cmd_opt node_join_opts[] = {
+	{ 'm', "model", "FILE", "the model (GGUF file)" },
+	{ 'b', "blocks", "A:B", "serve blocks A to B-1" },
+	{ 'l', "listen", "HOST:PORT", "listen address (default "
+	    "127.0.0.1:7400; port 0: any free port)" },
+	{ 0, "public-addr", "HOST:PORT", "the address announced to others "
+	    "(default: the listen address)" },
+	{ 't', "threads", "N", "worker threads (default: the number of cores)" },
+	{ 0, "max-sessions", "N", "clients served at once (default 16)" },
+	{ 0, "max-context", "N", "positions per session (default 4096)" },
+	{ 0, "session-timeout", "SECONDS", "free sessions idle this long "
+	    "(default 300)" },
+	{ 0, "port-file", "FILE", "write the port listened on to FILE" },
+	{ 0, NULL, NULL, NULL }
+};
+
+static void
+node_join_log(void *arg, const char *msg)
+{
+	struct tm tm;
+	time_t t = time(NULL);
+	char ts[32];
+
+	gmtime_r(&t, &tm);
+	strftime(ts, sizeof(ts), "%H:%M:%S", &tm);
+	fprintf(stderr, "%s swarm node: %s\n", ts, msg);
+}
+
+struct node_join_signals {
+	sigset_t	 set;
+	struct node	*node;
+};
+
+static void *
+node_join_sigwait(void *arg)
+{
+	struct node_join_signals *s = arg;
+	int sig;
+
+	for (;;) {
+		if (sigwait(&s->set, &sig) != 0)
+			continue;
+		node_join_log(NULL, sig == SIGINT ? "interrupted" :
+		    "terminated");
+		node_drain(s->node);
+	}
+	return NULL;
+}
+
+static int
+node_join_parse_blocks(const char *v, uint32_t *a, uint32_t *b)
+{
+	const char *colon = strchr(v, ':'), *err;
+	char *first;
+
+	if (colon == NULL)
+		return -1;
+	first = xstrndup(v, (size_t)(colon - v));
+	*a = (uint32_t)parse_uint(first, 0, 1 << 20, &err);
+	free(first);
+	if (err != NULL)
+		return -1;
+	*b = (uint32_t)parse_uint(colon + 1, 1, 1 << 20, &err);
+	return err != NULL || *a >= *b ? -1 : 0;
+}
+
+static int
+node_join_uint(struct cmd_args *a, const char *name, uint64_t min,
+    uint64_t max, uint64_t *out)
+{
+	const char *v = args_get(a, name), *err;
+
+	if (v == NULL)
+		return 0;
+	*out = parse_uint(v, min, max, &err);
+	if (err != NULL)
+		return cmd_usage_error(a, "--%s: '%s' is %s", name, v, err);
+	return 0;
+}
+
+static int
+cmd_node_join_exec(struct cmd_args *a)
+{
+	struct node_config cfg;
+	struct node_join_signals sigs;
+	struct node *n = NULL;
+	pthread_t sigthread;
+	const char *path = args_get(a, "model"), *v, *err;
+	char *cause = NULL, *data_dir = NULL, *delay;
+	uint64_t threads = 0, max_sessions, max_context, timeout;
+	int rc = EXIT_ERR, have_thread = 0;
+	FILE *fp;
+
+	node_config_init(&cfg);
+	max_sessions = cfg.max_sessions;
+	max_context = cfg.max_context;
+	timeout = (uint64_t)cfg.session_timeout;
+	if (path == NULL)
+		return cmd_usage_error(a, "a model is needed (-m MODEL.gguf)");
+	if ((v = args_get(a, "blocks")) == NULL)
+		return cmd_usage_error(a, "which blocks to serve? (--blocks "
+		    "A:B)");
+	if (node_join_parse_blocks(v, &cfg.block_begin, &cfg.block_end) != 0)
+		return cmd_usage_error(a, "--blocks: '%s' is not A:B with "
+		    "A < B", v);
+	if (node_join_uint(a, "threads", 1, 256, &threads) ||
+	    node_join_uint(a, "max-sessions", 1, 1 << 16, &max_sessions) ||
+	    node_join_uint(a, "max-context", 1, 1 << 20, &max_context) ||
+	    node_join_uint(a, "session-timeout", 1, 1 << 30, &timeout))
+		return EXIT_USAGE;
+	cfg.model_path = path;
+	cfg.threads = (int)threads;
+	cfg.max_sessions = (uint32_t)max_sessions;
+	cfg.max_context = (uint32_t)max_context;
+	cfg.session_timeout = (double)timeout;
+	if ((v = args_get(a, "listen")) != NULL)
+		cfg.listen = v;
+	cfg.public_addr = args_get(a, "public-addr");
+	/* Tests slow steps down to kill a node in the middle of a run. */
+	if ((delay = getenv("SWARM_TEST_STEP_DELAY_MS")) != NULL) {
+		cfg.step_delay = parse_uint(delay, 0, 10000, &err) / 1000.0;
+		if (err != NULL)
+			cfg.step_delay = 0;
+	}
+	cfg.data_dir = data_dir = node_data_dir();
+	cfg.log = node_join_log;
+
+	/* Every thread inherits the mask; one thread takes the signals. */
+	sigemptyset(&sigs.set);
+	sigaddset(&sigs.set, SIGINT);
+	sigaddset(&sigs.set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs.set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((n = node_new(&cfg, &cause)) == NULL)
+		goto fail;
+	sigs.node = n;
+	if (pthread_create(&sigthread, NULL, node_join_sigwait, &sigs) != 0) {
+		cause = xstrdup("cannot start a thread");
+		goto fail;
+	}
+	have_thread = 1;
+	if ((v = args_get(a, "port-file")) != NULL) {
+		char *tmp = xasprintf("%s.tmp", v);
+
+		/* Written whole, then renamed: a reader never sees half. */
+		if ((fp = fopen(tmp, "w")) == NULL ||
+		    fprintf(fp, "%u\n", node_port(n)) < 0 || fclose(fp) != 0 ||
+		    rename(tmp, v) != 0) {
+			cause = xasprintf("cannot write '%s': %s", v,
+			    strerror(errno));
+			free(tmp);
+			goto fail;
+		}
+		free(tmp);
+	}
+	{
+		char *msg = xasprintf("serving blocks %u:%u of %s on %s "
+		    "(model %s, %.0f tokens/s per block)", cfg.block_begin,
+		    cfg.block_end, path, node_addr(n), node_model_id(n),
+		    node_throughput(n));
+
+		node_join_log(NULL, msg);
+		free(msg);
+	}
+	if (node_wait(n, &cause) != 0)
+		goto fail;
+	node_join_log(NULL, "stopped");
+	rc = EXIT_OK;
+	goto out;
+fail:
+	rc = cmd_fail(cause);
+out:
+	if (have_thread) {
+		pthread_cancel(sigthread);
+		pthread_join(sigthread, NULL);
+	}
+	node_free(n);
+	free(data_dir);
+	return rc;
+}
+
+const struct cmd_entry cmd_node_join_entry = {
+	.noun = "node", .verb = "join",
+	.usage = "-m MODEL.gguf --blocks A:B [--listen HOST:PORT] [options]",
+	.summary = "serve a span of a model's blocks to the swarm",
+	.opts = node_join_opts,
+	.min_args = 0, .max_args = 0,
+	.exec = cmd_node_join_exec,
+};
