@@ -192,7 +192,7 @@ static int
 models_status_file(const char *path, char *id, uint32_t *n_block)
 {
 	struct gguf_file *f;
-	char *cause = NULL, *arch, *key;
+	char *cause = NULL;
 
 	if ((f = gguf_open(path, &cause)) == NULL)
 		return cmd_fail(cause);
@@ -200,14 +200,8 @@ models_status_file(const char *path, char *id, uint32_t *n_block)
 		gguf_close(f);
 		return cmd_error("cannot compute the model id of '%s'", path);
 	}
-	*n_block = 0;
-	if ((arch = gguf_get_strdup(f, "general.architecture")) != NULL) {
-		key = xasprintf("%s.block_count", arch);
-		if (gguf_get_u32(f, key, n_block) != 0)
-			*n_block = 0;
-		free(key);
-		free(arch);
-	}
+	if (model_id_block_count(f, n_block) != 0)
+		*n_block = 0;
 	gguf_close(f);
 	return EXIT_OK;
 }

@@ -20,6 +20,7 @@
 
 #define DIRECTORY_DHT_DOMAIN	"swarm-record-v1\n"
 #define DIRECTORY_DHT_PUT_MS	2000
+#define DIRECTORY_DHT_RETRY_MS	500
 #define DIRECTORY_DHT_N_BLOCK_MAX (1u << 20)
 /* Clocks differ: tolerate records this far in the future. */
 #define DIRECTORY_DHT_SKEW	300
@@ -31,7 +32,11 @@ struct directory_dht {
 	uint32_t		 n_block;
 	uint32_t		 refresh;
 	int			 timeout_ms;
+	char			**retry;	/* bootstrap peers to try again */
+	size_t			 nretry;
 };
+
+static void	directory_dht_clear_retry(struct directory_dht *);
 
 static char *
 directory_dht_payload(json_t *o)
@@ -262,6 +267,9 @@ directory_dht_announce(struct directory *dir, const struct peer_record *r,
 		return set_cause(cause, "cannot announce without an identity");
 	if (rec.timestamp == 0)
 		rec.timestamp = (int64_t)time(NULL);
+	if (d->nretry > 0 && directory_dht_bootstrap(d->dht, d->retry,
+	    d->nretry, DIRECTORY_DHT_RETRY_MS, NULL) > 0)
+		directory_dht_clear_retry(d);
 	value = directory_dht_encode(&rec, d->n_block, d->refresh, d->id);
 	key = xasprintf("model/%s", rec.model_id);
 	rc = dht_put(d->dht, key, value, strlen(value), DIRECTORY_DHT_PUT_MS,
@@ -275,8 +283,36 @@ directory_dht_announce(struct directory *dir, const struct peer_record *r,
 }
 
 static void
+directory_dht_clear_retry(struct directory_dht *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->nretry; i++)
+		free(d->retry[i]);
+	free(d->retry);
+	d->retry = NULL;
+	d->nretry = 0;
+}
+
+void
+directory_dht_set_retry(struct directory *dir, char *const *peers, size_t n)
+{
+	struct directory_dht *d = (struct directory_dht *)dir;
+	size_t i;
+
+	directory_dht_clear_retry(d);
+	if (n == 0)
+		return;
+	d->retry = xreallocarray(NULL, n, sizeof(*d->retry));
+	for (i = 0; i < n; i++)
+		d->retry[i] = xstrdup(peers[i]);
+	d->nretry = n;
+}
+
+static void
 directory_dht_free(struct directory *dir)
 {
+	directory_dht_clear_retry((struct directory_dht *)dir);
 	free(dir);
 }
 

@@ -37,6 +37,13 @@ struct directory *directory_dht_new(struct dht *, const struct identity *);
 /* What announce adds to each record: the model's block count, the interval. */
 void	directory_dht_set_model(struct directory *, uint32_t n_block,
 	    uint32_t refresh);
+/*
+ * Bootstrap peers that did not answer when the node started: announce
+ * tries them again until one answers, so a node may start before its
+ * bootstrap peer does.
+ */
+void	directory_dht_set_retry(struct directory *, char *const *peers,
+	    size_t n);
 /* How long a lookup waits for the DHT (default 5000 ms). */
 void	directory_dht_set_timeout(struct directory *, int timeout_ms);
 /*

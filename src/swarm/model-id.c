@@ -233,3 +233,19 @@ model_id_valid(const char *s)
 	}
 	return n > 0 && n < MODEL_ID_MAX;
 }
+
+int
+model_id_block_count(const struct gguf_file *f, uint32_t *n)
+{
+	char *arch, *key;
+	int rc = -1;
+
+	if ((arch = gguf_get_strdup(f, "general.architecture")) == NULL)
+		return -1;
+	key = xasprintf("%s.block_count", arch);
+	if (gguf_get_u32(f, key, n) == 0 && *n > 0)
+		rc = 0;
+	free(key);
+	free(arch);
+	return rc;
+}

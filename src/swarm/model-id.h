@@ -10,6 +10,7 @@
 #define SWARM_SWARM_MODEL_ID_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct gguf_file;
 
@@ -18,6 +19,9 @@ struct gguf_file;
  * into out. Returns -1 when it does not fit in size.
  */
 int	model_id_compute(const struct gguf_file *, char *out, size_t size);
+
+/* The model's transformer blocks ("<arch>.block_count"); -1 if absent. */
+int	model_id_block_count(const struct gguf_file *, uint32_t *n);
 
 /* Is s shaped like a model id (and not a file name)? */
 int	model_id_valid(const char *s);

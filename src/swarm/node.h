@@ -35,6 +35,7 @@ struct node_config {
 	double		 drain_timeout;	/* seconds running steps may take */
 	const char	*data_dir;	/* control token file; NULL: no control */
 	double		 step_delay;	/* seconds added to each step (tests) */
+	double		 announce_interval;	/* seconds; tests shorten it */
 	/* Log lines (no newline); called from any thread. */
 	void		(*log)(void *arg, const char *msg);
 	void		*log_arg;
