@@ -50,7 +50,8 @@ int		 dht_bootstrap(struct dht *, const char *hostport, int timeout_ms,
 
 /*
  * Stores a value under key for the DHT's lifetime of values (10 minutes),
- * waiting at most timeout_ms for the storing nodes to acknowledge. A node
+ * waiting at most timeout_ms (0: not at all) for the storing nodes to
+ * acknowledge. A node
  * alone in its swarm keeps the value itself: that is not an error.
  */
 int		 dht_put(struct dht *, const char *key, const void *data,

@@ -19,7 +19,12 @@
 #include "util/xmalloc.h"
 
 #define DIRECTORY_DHT_DOMAIN	"swarm-record-v1\n"
-#define DIRECTORY_DHT_PUT_MS	2000
+/*
+ * Announcements do not wait for storing nodes to acknowledge: with dead
+ * nodes in the routing table a put takes seconds to settle, and waiting
+ * would stretch the refresh interval past the readers' staleness limit.
+ */
+#define DIRECTORY_DHT_PUT_MS	0
 #define DIRECTORY_DHT_RETRY_MS	500
 #define DIRECTORY_DHT_N_BLOCK_MAX (1u << 20)
 /* Clocks differ: tolerate records this far in the future. */
@@ -211,9 +216,13 @@ directory_dht_entries(struct directory *dir, const char *model_id,
 		    now - e.rec.timestamp >
 		    (int64_t)e.refresh * DIRECTORY_DHT_STALE_MULT)
 			continue;
-		/* The newest per peer and model. */
+		/*
+		 * The newest per node: peer, address and model. One key may
+		 * run several nodes (processes sharing a data directory).
+		 */
 		for (j = 0; j < count; j++) {
 			if (strcmp(list[j].rec.peer_id, e.rec.peer_id) == 0 &&
+			    strcmp(list[j].rec.addr, e.rec.addr) == 0 &&
 			    strcmp(list[j].rec.model_id, e.rec.model_id) == 0)
 				break;
 		}

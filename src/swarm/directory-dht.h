@@ -4,7 +4,7 @@
  * "models" (what `swarm models status` lists); both carry the record, the
  * model's block count and the node's refresh interval. Values cannot be
  * updated in place, so a node puts a new one every refresh and readers keep
- * the newest per peer, dropping what fails to verify and what is older than
+ * the newest per node, dropping what fails to verify and what is older than
  * DIRECTORY_DHT_STALE_MULT refresh intervals.
  */
 #ifndef SWARM_SWARM_DIRECTORY_DHT_H
@@ -48,7 +48,8 @@ void	directory_dht_set_retry(struct directory *, char *const *peers,
 void	directory_dht_set_timeout(struct directory *, int timeout_ms);
 /*
  * Every fresh, verified entry for model_id, or for every model when
- * model_id is NULL; newest per peer and model, sorted by model then span.
+ * model_id is NULL; the newest per peer, address and model, sorted by
+ * model then span.
  */
 int	directory_dht_entries(struct directory *, const char *model_id,
 	    struct directory_dht_entry **out, size_t *n, char **cause);
