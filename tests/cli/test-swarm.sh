@@ -46,11 +46,6 @@ start_stub() {
 	eval "port_$1=$(cat "$SWARM_HOME/$1.port")"
 }
 
-# tokens_of JSON: the generated token ids, one line
-tokens_of() {
-	printf '%s\n' "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["tokens"])'
-}
-
 # --- three nodes, the golden text -------------------------------------------
 start_node a "$M" 0:2
 start_node b "$M" 2:4
@@ -67,7 +62,7 @@ check f16-wire-text [ -n "$out" ]
 
 # --- node status ----------------------------------------------------------------
 expect status-json 0 "$SWARM" node status --json 127.0.0.1:$port_b
-check status-fields sh -c 'printf '%s\n' "$1" | python3 -c "
+check status-fields sh -c 'printf "%s\n" "$1" | python3 -c "
 import json,sys
 d=json.load(sys.stdin)
 r=d[\"record\"]; s=d[\"status\"]
@@ -128,13 +123,15 @@ for q in synth-qwen2-Q8_0 synth-llama-Q4_K_M; do
 	Q=$MODELS/synth/$q.gguf
 	start_node q1 "$Q" 0:2
 	start_node q2 "$Q" 2:4
+	# Every row of logits, byte for byte, and the text.
 	expect "$q-local" 0 "$SWARM" infer run --local -m "$Q" -n 40 --temp 0 \
-	    --json --ignore-eos "Once upon a time"
-	want=$(tokens_of "$out")
-	expect "$q-swarm" 0 "$SWARM" infer run -m "$Q" -n 40 --temp 0 --json \
-	    --ignore-eos --peer 127.0.0.1:$port_q1 --peer 127.0.0.1:$port_q2 \
-	    "Once upon a time"
-	check "$q-identical" [ "$(tokens_of "$out")" = "$want" ]
+	    --ignore-eos --dump-logits "$SWARM_HOME/local.f32" "Once upon a time"
+	local_text=$out
+	expect "$q-swarm" 0 "$SWARM" infer run -m "$Q" -n 40 --temp 0 \
+	    --ignore-eos --dump-logits "$SWARM_HOME/swarm.f32" \
+	    --peer 127.0.0.1:$port_q1 --peer 127.0.0.1:$port_q2 "Once upon a time"
+	check "$q-same-text" [ "$out" = "$local_text" ]
+	check "$q-same-logits" cmp -s "$SWARM_HOME/local.f32" "$SWARM_HOME/swarm.f32"
 	kill $pid_q1 $pid_q2
 	wait $pid_q1 $pid_q2
 done
@@ -150,7 +147,7 @@ check no-peer-named sh -c 'echo "$1" | grep -q "blocks 0-4: no peer"' _ "$err"
 
 # --- peers answering garbage are refused and routed around ---------------------
 expect local-30 0 "$SWARM" infer run --local -m "$M" -n 30 --temp 0
-want30=$out
+text30=$out
 # A slow real node for [2,4), so that the stubs' promises win the routing.
 export SWARM_TEST_STEP_DELAY_MS=20
 start_node slow "$M" 2:4
@@ -165,7 +162,7 @@ for mode in garbage width; do
 	expect "stub-$mode" 0 "$SWARM" infer run -m "$M" -n 30 --temp 0 -v \
 	    --peer 127.0.0.1:$port_a --peer 127.0.0.1:$port_junk \
 	    --peer 127.0.0.1:$sp --peer 127.0.0.1:$SLOW --peer 127.0.0.1:$port_c
-	check "stub-$mode-text" [ "$out" = "$want30" ]
+	check "stub-$mode-text" [ "$out" = "$text30" ]
 	check "stub-$mode-refused" sh -c 'echo "$1" | grep -q "peer 127.0.0.1:$2 refused"' \
 	    _ "$err" "$sp"
 done
