@@ -18,7 +18,10 @@
 #include "core/quant.h"
 #include "core/tokenizer.h"
 #include "net/protocol.h"
+#include "conf/conf.h"
+#include "net/dht.h"
 #include "swarm/client.h"
+#include "swarm/directory-dht.h"
 #include "swarm/directory-static.h"
 #include "swarm/model-id.h"
 #include "swarm/record.h"
@@ -31,6 +34,9 @@ static const struct cmd_opt infer_run_opts[] = {
 	{ 0, "local", NULL, "run every block in this process" },
 	{ 0, "peer", "HOST:PORT", "a node of the swarm to route through "
 	    "(repeatable)" },
+	{ 0, "bootstrap", "HOST:PORT", "find the swarm's nodes through the "
+	    "DHT, joining at this node (repeatable; default: swarm.bootstrap)" },
+	{ 0, "network", "NAME", "the swarm's name (default: swarm.network)" },
 	{ 0, "wire-dtype", "TYPE", "hidden states on the wire: f32 (default, "
 	    "exact), f16 or bf16" },
 	{ 0, "connect-timeout", "SECONDS", "to connect to a peer (default 5)" },
@@ -57,6 +63,77 @@ static const struct cmd_opt infer_run_opts[] = {
 	{ 'v', "verbose", NULL, "print load and speed figures on stderr" },
 	{ 0, NULL, NULL, NULL }
 };
+
+/*
+ * The config with --bootstrap and --network layered on; NULL after printing
+ * why when they are bad.
+ */
+static struct conf *
+infer_conf(struct cmd_args *a)
+{
+	struct conf *c;
+	char **boots, *cause = NULL;
+	const char *v;
+	int i, n, rc = 0;
+
+	if ((c = cmd_conf_load(0)) == NULL)
+		return NULL;
+	boots = args_get_all(a, "bootstrap", &n);
+	for (i = 0; i < n && rc == 0; i++)
+		rc = i == 0 ? conf_set_flag(c, "swarm.bootstrap", boots[i],
+		    &cause) : conf_add(c, "swarm.bootstrap", boots[i], &cause);
+	if (rc == 0 && (v = args_get(a, "network")) != NULL)
+		rc = conf_set_flag(c, "swarm.network", v, &cause);
+	if (rc != 0) {
+		cmd_usage_error(a, "%s", cause);
+		free(cause);
+		conf_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* Is there a bootstrap peer to find the swarm through? -1: bad options. */
+static int
+infer_has_bootstrap(struct cmd_args *a)
+{
+	struct conf *c;
+	size_t n;
+
+	if ((c = infer_conf(a)) == NULL)
+		return -1;
+	conf_get_list(c, "swarm.bootstrap", &n);
+	conf_free(c);
+	return n > 0;
+}
+
+/* A client directory over the DHT, joined through the bootstrap peers. */
+static struct directory *
+infer_dht_directory(struct cmd_args *a, struct dht **dht, int verbose,
+    char **cause)
+{
+	struct conf *c;
+	struct directory *dir = NULL;
+	char *const *boots;
+	const char *network;
+	size_t n;
+
+	if ((c = infer_conf(a)) == NULL) {
+		*cause = xstrdup("bad discovery options");
+		return NULL;
+	}
+	network = conf_get_str(c, "swarm.network");
+	boots = conf_get_list(c, "swarm.bootstrap", &n);
+	if ((*dht = dht_new(NULL, 0, network, cause)) != NULL &&
+	    directory_dht_bootstrap(*dht, boots, n, 2000, cause) > 0) {
+		dir = directory_dht_new(*dht, NULL);
+		if (verbose)
+			fprintf(stderr, "swarm: finding peers through the DHT "
+			    "of network '%s'\n", network);
+	}
+	conf_free(c);
+	return dir;
+}
 
 struct infer_out {
 	FILE	*dump;
@@ -195,8 +272,9 @@ cmd_infer_run_exec(struct cmd_args *a)
 	struct client_config cc;
 	struct client *client = NULL;
 	struct directory *dir = NULL;
+	struct dht *dht = NULL;
 	char **peers;
-	int n_peers, use_local = args_flag(a, "local");
+	int n_peers, n_boots, use_local = args_flag(a, "local");
 	struct model_hparams hp;
 	struct infer_out out = { NULL, 0, 0 };
 	struct gguf_file *gf = NULL;
@@ -243,11 +321,23 @@ cmd_infer_run_exec(struct cmd_args *a)
 		return cmd_usage_error(a, "a model is needed (-m MODEL.gguf)");
 	client_config_init(&cc);
 	peers = args_get_all(a, "peer", &n_peers);
-	if (use_local && n_peers > 0)
-		return cmd_usage_error(a, "give --local or --peer, not both");
-	if (!use_local && n_peers == 0)
-		return cmd_usage_error(a, "no swarm to route through: give "
-		    "--peer HOST:PORT, or run every block here with --local");
+	args_get_all(a, "bootstrap", &n_boots);
+	if (use_local && n_peers + n_boots > 0)
+		return cmd_usage_error(a, "give --local or --peer/--bootstrap, "
+		    "not both");
+	if (n_peers > 0 && n_boots > 0)
+		return cmd_usage_error(a, "give --peer or --bootstrap, not both");
+	if (!use_local && n_peers == 0) {
+		int have = infer_has_bootstrap(a);
+
+		if (have < 0)
+			return EXIT_USAGE;
+		if (have == 0)
+			return cmd_usage_error(a, "no swarm to route through: "
+			    "give --bootstrap HOST:PORT (or set "
+			    "swarm.bootstrap) or --peer HOST:PORT, or run "
+			    "every block here with --local");
+	}
 	if ((v = args_get(a, "wire-dtype")) != NULL &&
 	    proto_dtype_parse(v, &cc.wire) != 0)
 		return cmd_usage_error(a, "--wire-dtype: '%s' is not f32, f16 "
@@ -311,8 +401,12 @@ cmd_infer_run_exec(struct cmd_args *a)
 			    "'%s'", path);
 			goto fail;
 		}
-		dir = directory_static_new((const char *const *)peers,
-		    (size_t)n_peers);
+		if (n_peers > 0)
+			dir = directory_static_new((const char *const *)peers,
+			    (size_t)n_peers);
+		else if ((dir = infer_dht_directory(a, &dht, verbose,
+		    &cause)) == NULL)
+			goto fail;
 		cc.dir = dir;
 		cc.model_id = model_id;
 		cc.n_layer = hp.n_layer;
@@ -419,6 +513,7 @@ out:
 	client_free(client);
 	if (dir != NULL)
 		dir->ops->free(dir);
+	dht_free(dht);
 	pool_free(pool);
 	model_free(m);
 	tokenizer_free(tok);

@@ -1,12 +1,18 @@
 # Discovery through the DHT, all on 127.0.0.1: three nodes serve
 # stories260K as [0,2) [2,5) and a replica of [0,2); the later ones
-# bootstrap off the first. `models status` (through either node) shows
-# complete coverage and the replica counts; a node killed with kill -9
-# leaves it within the staleness window (nodes announce every 2 s here, so
-# a record is stale after 6 s), and a killed span shows as a gap.
+# bootstrap off the first. `models status` (through any node) shows
+# complete coverage and the replica counts; a client that knows one node
+# finds the others and prints the golden text; the [0,2) node in use is
+# killed with kill -9 in the middle of a run, which still prints the golden
+# text and leaves `models status` within the staleness window (nodes
+# announce every 2 s here, so a record is stale after 6 s); a killed span
+# shows as a gap.
 . tests/cli/lib.sh
 M=$MODELS/stories260K.gguf
+G=$MODELS/golden/stories260K_run_t0_n200.expected.txt
 export SWARM_ANNOUNCE_INTERVAL=2
+# Slow steps a little, so that a run lasts long enough to kill a node in it.
+export SWARM_TEST_STEP_DELAY_MS=3
 
 # start_node NAME ARGS...: a node with its own data directory (its own
 # key), listening on a free port; $port gets the port.
@@ -41,7 +47,7 @@ poll_status() {
 	secs=$2
 	i=0
 	while [ $i -lt $((secs * 5)) ]; do
-		out=$("$SWARM" models status --json --bootstrap "127.0.0.1:$p1" \
+		out=$("$SWARM" models status --json --bootstrap "127.0.0.1:$bs" \
 		    "$M" 2>"$SWARM_HOME/.err")
 		if json_check "$3" 2>/dev/null; then
 			pass "$name"
@@ -64,6 +70,7 @@ p2=$port
 start_node n3 --blocks 0:2 --bootstrap "127.0.0.1:$p1"
 p3=$port
 check nodes-started test -n "$p2" -a -n "$p3" -a "$p2" != "$p3"
+bs=$p2		# the node models status bootstraps from
 
 poll_status complete 10 "
 m = d['models'][0]
@@ -75,6 +82,14 @@ assert sorted(p['addr'] for p in m['peers']) == sorted(
 assert all(p['state'] == 'online' and p['throughput'] > 0
     for p in m['peers'])
 assert len(set(p['peer_id'] for p in m['peers'])) == 3"
+
+# A client that knows only one node finds the others.
+expect infer-dht 0 "$SWARM" infer run -m "$M" --bootstrap "127.0.0.1:$p3" \
+    -n 200 --temp 0
+check infer-dht-golden [ "$out" = "$(cat "$G")" ]
+expect infer-no-swarm 2 "$SWARM" infer run -m "$M" -n 5
+expect infer-both 2 "$SWARM" infer run -m "$M" --peer "127.0.0.1:$p1" \
+    --bootstrap "127.0.0.1:$p1" -n 5
 
 # A client that knows only the last node finds them all.
 expect via-n3 0 "$SWARM" models status --bootstrap "127.0.0.1:$p3"
@@ -99,25 +114,46 @@ check other-network-msg sh -c 'printf "%s\n" "$1" | grep -q "does not answer"' _
 expect no-bootstrap 2 "$SWARM" models status
 expect bad-arg 1 "$SWARM" models status --bootstrap "127.0.0.1:$p1" nosuch.gguf
 
-# kill -9 the replica: gone within the staleness window (6 s, plus slack).
-kill -9 "$pid_n3"
-poll_status replica-gone 12 "
+# kill -9 the [0,2) node in use mid-run: the run fails over to the
+# replica, and the dead node is gone within the staleness window (6 s, plus
+# slack).
+"$SWARM" infer run -m "$M" --bootstrap "127.0.0.1:$p2" -n 200 --temp 0 -v \
+    >"$SWARM_HOME/run.out" 2>"$SWARM_HOME/run.err" &
+run=$!
+track $run
+i=0
+while ! grep -q 'chain:' "$SWARM_HOME/run.err" && [ $i -lt 100 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+used=$(sed -n 's/.*chain: 127\.0\.0\.1:\([0-9]*\) \[0,2).*/\1/p' "$SWARM_HOME/run.err")
+sleep 0.3
+if [ "$used" = "$p1" ]; then kill -9 "$pid_n1"; dead=$p1; live=$p3; else
+	kill -9 "$pid_n3"; dead=$p3; live=$p1; fi
+wait $run
+check failover-exit0 [ $? -eq 0 ]
+check failover-golden cmp -s "$SWARM_HOME/run.out" "$G"
+check failover-counted grep -q 'failovers: [1-9]' "$SWARM_HOME/run.err"
+poll_status dead-node-gone 12 "
 m = d['models'][0]
 assert m['complete'] and m['replicas'] == [1, 1, 1, 1, 1], m['replicas']
-assert len(m['peers']) == 2"
+assert sorted(p['addr'] for p in m['peers']) == sorted(
+    ['127.0.0.1:$live', '127.0.0.1:$p2'])"
 
 # kill -9 the only node of [2,5): a gap, named.
 kill -9 "$pid_n2"
+bs=$live
 poll_status gap 12 "
 m = d['models'][0]
 assert not m['complete']
 assert m['gaps'] == [{'begin': 2, 'end': 5}], m['gaps']"
-expect gap-text 0 "$SWARM" models status --bootstrap "127.0.0.1:$p1" "$M"
+expect gap-text 0 "$SWARM" models status --bootstrap "127.0.0.1:$bs" "$M"
 check gap-named sh -c 'printf "%s\n" "$1" | grep -q "blocks 2-4: no peer"' _ "$out"
 check gap-incomplete sh -c 'printf "%s\n" "$1" | grep -q "blocks 5, incomplete"' _ "$out"
 
-# SIGTERM drains: the last announcement says so.
-kill -TERM "$pid_n1"
-wait "$pid_n1"
+# SIGTERM drains: the node exits 0.
+if [ "$live" = "$p1" ]; then pid=$pid_n1; else pid=$pid_n3; fi
+kill -TERM "$pid"
+wait "$pid"
 check drained-exit0 [ $? -eq 0 ]
 exit $cli_failed
