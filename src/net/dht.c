@@ -90,8 +90,9 @@ dht_new(const char *bind_host, uint16_t port, const char *network,
 	}
 	d->port = dht_runner_get_bound_port(d->runner, AF_INET);
 	if (d->port == 0) {
+		/* OpenDHT only logs a failed bind; this is what shows. */
 		set_cause(cause, "cannot start the dht on udp port %u: "
-		    "no ipv4 socket", (unsigned)port);
+		    "the port is in use or cannot be bound", (unsigned)port);
 		goto fail;
 	}
 	return d;
