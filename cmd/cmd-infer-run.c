@@ -430,7 +430,8 @@ out:
 
 const struct cmd_entry cmd_infer_run_entry = {
 	.noun = "infer", .verb = "run",
-	.usage = "[--local | --peer HOST:PORT ...] -m MODEL.gguf [options] [PROMPT | -]",
+	.usage = "[--local | --peer HOST:PORT ...] -m MODEL.gguf [options] "
+	    "[PROMPT | -]",
 	.summary = "generate text from a prompt, streaming it to stdout",
 	.opts = infer_run_opts,
 	.min_args = 0, .max_args = 1,
