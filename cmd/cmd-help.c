@@ -34,10 +34,14 @@ cmd_help_exec(struct cmd_args *a)
 		if (a->argc > 1 && (e->verb == NULL ||
 		    strcmp(e->verb, a->argv[1]) != 0))
 			continue;
-		if (shown++ > 0)
-			putchar('\n');
-		if (a->argc > 1 || e->verb == NULL)
+		if (a->argc > 1 || e->verb == NULL) {
+			if (shown++ > 0)
+				putchar('\n');
 			cmd_print_help(e, stdout);
+		} else if (shown++ == 0)
+			printf("usage: swarm %s <verb> [options] [args]\n\n"
+			    "verbs:\n  swarm %s %-12s %s\n", e->noun, e->noun,
+			    e->verb, e->summary);
 		else
 			printf("  swarm %s %-12s %s\n", e->noun, e->verb,
 			    e->summary);

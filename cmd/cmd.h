@@ -67,6 +67,36 @@ int		 cmd_fail(char *cause);
 /* Colour is used only on a terminal and never when NO_COLOR is set. */
 int		 cmd_use_color(FILE *fp);
 
+struct json_t;
+/*
+ * The --json output of every command: one document on stdout, indented,
+ * reals with 15 significant digits (0.8, not 0.80000000000000004). Takes
+ * the reference; returns EXIT_OK or EXIT_ERR.
+ */
+int		 cmd_print_json(struct json_t *);
+
+struct conf;
+/*
+ * The config every command starts from (src/conf/conf.h; flags as for
+ * conf_load_path, usually 0): prints its warnings on stderr; on error prints
+ * the error and returns NULL, and the command returns EXIT_ERR. A command
+ * then layers its own options on top with conf_set_flag().
+ */
+struct conf	*cmd_conf_load(int flags);
+
+/* An option that overrides a config key: { "threads", "infer.threads" }. */
+struct cmd_conf_flag {
+	const char	*opt;
+	const char	*key;
+};
+/*
+ * Layers every given option of the table (ending with a zero row) onto the
+ * config as a flag, so flag > env > file > default holds for the command.
+ * A value of the wrong type is a usage error: returns EXIT_USAGE, else 0.
+ */
+int		 cmd_conf_flags(struct cmd_args *, struct conf *,
+		    const struct cmd_conf_flag *);
+
 /* The table, for help, completions and tests. */
 extern const struct cmd_entry *const cmd_table[];
 

@@ -3,16 +3,25 @@
  * place that parses options, checks argument counts, prints usage and serves
  * -h/--help, so every command behaves the same way.
  */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "cmd.h"
+#include "conf/conf.h"
 #include "util/parse.h"
 #include "util/strbuf.h"
 #include "util/xmalloc.h"
 
+extern const struct cmd_entry cmd_config_get_entry;
+extern const struct cmd_entry cmd_config_list_entry;
+extern const struct cmd_entry cmd_config_path_entry;
+extern const struct cmd_entry cmd_config_set_entry;
+extern const struct cmd_entry cmd_config_unset_entry;
 extern const struct cmd_entry cmd_help_entry;
 extern const struct cmd_entry cmd_infer_run_entry;
 extern const struct cmd_entry cmd_node_join_entry;
@@ -22,6 +31,11 @@ extern const struct cmd_entry cmd_shard_info_entry;
 extern const struct cmd_entry cmd_version_entry;
 
 const struct cmd_entry *const cmd_table[] = {
+	&cmd_config_get_entry,
+	&cmd_config_list_entry,
+	&cmd_config_path_entry,
+	&cmd_config_set_entry,
+	&cmd_config_unset_entry,
 	&cmd_help_entry,
 	&cmd_infer_run_entry,
 	&cmd_node_join_entry,
@@ -185,6 +199,60 @@ cmd_use_color(FILE *fp)
 	return isatty(fileno(fp));
 }
 
+int
+cmd_print_json(json_t *j)
+{
+	int rc;
+
+	rc = json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
+	putchar('\n');
+	json_decref(j);
+	return rc == 0 ? EXIT_OK : cmd_error("cannot write JSON");
+}
+
+struct conf *
+cmd_conf_load(int flags)
+{
+	struct conf *c;
+	char *cause = NULL, *path, *const *w;
+	size_t i, n;
+
+	if ((path = conf_default_path(&cause)) == NULL) {
+		cmd_fail(cause);
+		return NULL;
+	}
+	c = conf_load_path(path, flags, &cause);
+	free(path);
+	if (c == NULL) {
+		cmd_fail(cause);
+		return NULL;
+	}
+	w = conf_warnings(c, &n);
+	for (i = 0; i < n; i++)
+		fprintf(stderr, "swarm: warning: %s\n", w[i]);
+	return c;
+}
+
+int
+cmd_conf_flags(struct cmd_args *a, struct conf *c,
+    const struct cmd_conf_flag *map)
+{
+	const char *v;
+	char *cause = NULL;
+	int rc;
+
+	for (; map->opt != NULL; map++) {
+		if ((v = args_get(a, map->opt)) == NULL)
+			continue;
+		if (conf_set_flag(c, map->key, v, &cause) != 0) {
+			rc = cmd_usage_error(a, "--%s: %s", map->opt, cause);
+			free(cause);
+			return rc;
+		}
+	}
+	return 0;
+}
+
 static void
 cmd_args_add(struct cmd_optval *v, const char *value)
 {
@@ -194,6 +262,24 @@ cmd_args_add(struct cmd_optval *v, const char *value)
 		v->values[v->count] = (char *)value;
 	}
 	v->count++;
+}
+
+/*
+ * "-1" or "-0.5" is a negative number, not an option, unless the command
+ * has a digit option: `swarm config set infer.seed -1` needs no "--".
+ */
+static int
+cmd_is_negative(const struct cmd_entry *e, const char *arg)
+{
+	size_t i, n = cmd_opt_count(e);
+
+	if (!isdigit((unsigned char)arg[1]) && !(arg[1] == '.' &&
+	    isdigit((unsigned char)arg[2])))
+		return 0;
+	for (i = 0; i < n; i++)
+		if (e->opts[i].ch == arg[1])
+			return 0;
+	return 1;
 }
 
 /*
@@ -215,7 +301,8 @@ cmd_parse(const struct cmd_entry *e, int argc, char **argv, struct cmd_args *a)
 	for (i = 0; i < argc; i++) {
 		char *arg = argv[i];
 
-		if (only_args || arg[0] != '-' || arg[1] == '\0') {
+		if (only_args || arg[0] != '-' || arg[1] == '\0' ||
+		    cmd_is_negative(e, arg)) {
 			a->argv[a->argc++] = arg;
 			continue;
 		}
@@ -309,7 +396,12 @@ cmd_unknown(int argc, char **argv)
 	for (i = 0; cmd_table[i] != NULL; i++) {
 		if (strcmp(cmd_table[i]->noun, argv[0]) != 0)
 			continue;
-		if (nmatch++ == 0)
+		if (nmatch++ > 0)
+			;
+		else if (strcmp(typed.buf, argv[0]) == 0)
+			fprintf(stderr, "swarm: '%s' needs a verb\n"
+			    "usage: swarm %s <", argv[0], argv[0]);
+		else
 			fprintf(stderr, "swarm: '%s' is not a swarm command\n"
 			    "usage: swarm %s <", typed.buf, argv[0]);
 		fprintf(stderr, "%s%s", nmatch > 1 ? "|" : "",
@@ -320,6 +412,8 @@ cmd_unknown(int argc, char **argv)
 	else
 		fprintf(stderr, "swarm: '%s' is not a swarm command; see "
 		    "'swarm help'\n", typed.buf);
+	if (nmatch > 0 && strcmp(typed.buf, argv[0]) == 0)
+		goto out;	/* the verbs are listed; nothing to guess */
 	for (i = 0; cmd_table[i] != NULL; i++) {
 		strbuf_reset(&sb);
 		cmd_name(cmd_table[i], &sb);

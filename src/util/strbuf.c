@@ -46,6 +46,8 @@ strbuf_grow(struct strbuf *sb, size_t extra)
 	if (need < 64)
 		need = 64;
 	sb->buf = xrealloc(sb->buf, need);
+	if (sb->alloc == 0)
+		sb->buf[0] = '\0';	/* a new buffer is an empty string */
 	sb->alloc = need;
 }
 

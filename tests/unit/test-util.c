@@ -75,6 +75,17 @@ test_strbuf(void)
 	CHECK(sb.buf == NULL);
 }
 
+/* Detaching a buffer nothing was added to gives "", not garbage. */
+static void
+test_strbuf_detach_empty(void)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char *p = strbuf_detach(&sb, NULL);
+
+	CHECK(p != NULL && p[0] == '\0');
+	free(p);
+}
+
 int
 main(void)
 {
@@ -82,5 +93,6 @@ main(void)
 	TEST_RUN(test_parse_int_and_double);
 	TEST_RUN(test_str_distance);
 	TEST_RUN(test_strbuf);
+	TEST_RUN(test_strbuf_detach_empty);
 	TEST_EXIT();
 }

@@ -1,0 +1,102 @@
+# swarm config: set/get/unset/list/path, precedence, errors, --json.
+. tests/cli/lib.sh
+
+cfg=$SWARM_HOME/config.yaml
+json_ok() { printf '%s' "$1" | python3 -c 'import json,sys; json.load(sys.stdin)'; }
+has() { printf '%s\n' "$1" | grep -q -- "$2"; }
+
+expect path 0 "$SWARM" config path
+check path-is-home [ "$out" = "$cfg" ]
+expect path-data 0 "$SWARM" config path --data
+check path-data-is-home [ "$out" = "$SWARM_HOME" ]
+check path-xdg sh -c 'unset SWARM_HOME; XDG_CONFIG_HOME=/x/c "$1" config path | grep -qx /x/c/swarm/config.yaml' _ "$SWARM"
+
+expect set 0 "$SWARM" config set node.listen 127.0.0.1:7400
+expect get 0 "$SWARM" config get node.listen
+check get-value [ "$out" = "127.0.0.1:7400" ]
+check file-holds grep -q 'listen: 127.0.0.1:7400' "$cfg"
+check file-private [ "$(stat -c %a "$cfg")" = 600 ]
+
+expect set-other 0 "$SWARM" config set serve.listen 127.0.0.1:8100
+check set-keeps-node grep -q 'listen: 127.0.0.1:7400' "$cfg"
+expect list 0 "$SWARM" config list
+check list-file-source has "$out" '^node.listen  *127.0.0.1:7400  *file$'
+check list-default-source has "$out" '^swarm.network  *public  *default$'
+
+expect list-env 0 env SWARM_NODE_LISTEN=10.1.2.3:9 "$SWARM" config list
+check list-env-source has "$out" '^node.listen  *10.1.2.3:9  *env$'
+expect get-env 0 env SWARM_NODE_LISTEN=10.1.2.3:9 "$SWARM" config get node.listen
+check get-env-value [ "$out" = "10.1.2.3:9" ]
+expect bad-env 1 env SWARM_NODE_THREADS=lots "$SWARM" config get node.threads
+check bad-env-names has "$err" SWARM_NODE_THREADS
+
+expect unknown-key 1 "$SWARM" config set no.such.key 1
+check unknown-key-msg has "$err" "unknown config key 'no.such.key'"
+expect near-key 1 "$SWARM" config set node.lisen 1
+check near-key-suggests has "$err" "did you mean 'node.listen'"
+expect get-unknown 1 "$SWARM" config get serve.lsten
+check get-unknown-suggests has "$err" "'serve.listen'"
+expect bad-type 1 "$SWARM" config set node.threads many
+check bad-type-msg has "$err" "invalid value 'many' for 'node.threads'"
+expect bad-range 1 "$SWARM" config set infer.top_p 2
+expect bad-hostport 1 "$SWARM" config set node.listen localhost
+expect missing-value 2 "$SWARM" config set node.listen
+check missing-value-usage has "$err" '^usage: swarm config set'
+check file-unchanged grep -q 'listen: 127.0.0.1:7400' "$cfg"
+expect negative 0 "$SWARM" config set infer.seed -1
+
+expect list-set 0 "$SWARM" config set swarm.bootstrap 10.0.0.1:7400,10.0.0.2:7400
+expect add 0 "$SWARM" config set --add swarm.bootstrap 10.0.0.3:7400
+expect add-short 0 "$SWARM" config set -a swarm.bootstrap 10.0.0.1:7400
+expect get-list 0 "$SWARM" config get swarm.bootstrap
+check add-appends [ "$(printf '%s' "$out" | tr '\n' ' ')" = "10.0.0.1:7400 10.0.0.2:7400 10.0.0.3:7400" ]
+expect add-scalar 1 "$SWARM" config set --add node.threads 2
+expect add-bad 1 "$SWARM" config set --add swarm.bootstrap nohost
+
+expect get-json 0 "$SWARM" config get --json swarm.bootstrap
+check get-json-parses json_ok "$out"
+check get-json-list sh -c 'printf "%s" "$1" | python3 -c "import json,sys; d=json.load(sys.stdin); assert d[\"value\"][2] == \"10.0.0.3:7400\" and d[\"source\"] == \"file\""' _ "$out"
+expect list-json 0 env SWARM_INFER_TOP_K=7 "$SWARM" config list --json
+check list-json-parses json_ok "$out"
+check list-json-typed sh -c 'printf "%s" "$1" | python3 -c "import json,sys; d=json.load(sys.stdin); assert d[\"infer.top_k\"] == {\"value\": 7, \"source\": \"env\", \"type\": \"int\"}, d[\"infer.top_k\"]; assert d[\"node.public_addr\"][\"value\"] is None"' _ "$out"
+expect list-long-json 0 "$SWARM" config list --long --json
+check list-long-json-parses json_ok "$out"
+expect list-keys 0 "$SWARM" config list --keys
+check list-keys-all [ "$(printf '%s\n' "$out" | wc -l)" -ge 24 ]
+
+expect unset 0 "$SWARM" config unset node.listen
+check unset-gone sh -c '! grep -q "127.0.0.1:7400" "$1"' _ "$cfg"
+check unset-keeps grep -q 'listen: 127.0.0.1:8100' "$cfg"
+expect get-default 0 "$SWARM" config get --json node.listen
+check get-default-source has "$out" '"source": "default"'
+expect unset-unknown 1 "$SWARM" config unset nope.nope
+
+# A YAML syntax error: file:line:col, exit 1, and the file left alone.
+printf 'node:\n  listen: [1\n' >"$cfg"
+cp "$cfg" "$SWARM_HOME/before"
+expect syntax-error 1 "$SWARM" config get node.listen
+check syntax-error-where has "$err" 'config.yaml:3:1: '
+expect syntax-error-set 1 "$SWARM" config set node.threads 2
+check syntax-error-kept cmp -s "$cfg" "$SWARM_HOME/before"
+
+# A bad value: other commands refuse it, set can repair it.
+printf 'node:\n  threads: lots\n  lisen: 1\n' >"$cfg"
+expect bad-value 1 "$SWARM" config list
+check bad-value-where has "$err" 'config.yaml:2:12: '
+expect repair 0 "$SWARM" config set node.threads 2
+check repair-warns has "$err" "unknown config key 'node.lisen'"
+expect unset-unknown-in-file 0 "$SWARM" config unset node.lisen
+expect repaired 0 "$SWARM" config list
+check repaired-quiet [ -z "$err" ]
+check no-temp-left sh -c '! ls -a "$1" | grep -q tmp' _ "$SWARM_HOME"
+
+expect no-verb 2 "$SWARM" config
+check no-verb-msg has "$err" "'config' needs a verb"
+check no-verb-lists has "$err" '^usage: swarm config <get|list|path|set|unset>'
+expect bad-verb 2 "$SWARM" config sett
+check bad-verb-suggests has "$err" "did you mean 'config set'"
+expect help-config 0 "$SWARM" help config
+check help-config-verbs has "$out" '^  swarm config unset '
+expect float-json 0 "$SWARM" config get --json infer.temperature
+check float-json-short has "$out" '"value": 0.8,'
+exit $cli_failed
