@@ -122,46 +122,6 @@ node_config_init(struct node_config *c)
 }
 
 char *
-node_data_dir(void)
-{
-	const char *e;
-
-	if ((e = getenv("SWARM_HOME")) != NULL && *e != '\0')
-		return xstrdup(e);
-	if ((e = getenv("XDG_DATA_HOME")) != NULL && *e != '\0')
-		return xasprintf("%s/swarm", e);
-	if ((e = getenv("HOME")) != NULL && *e != '\0')
-		return xasprintf("%s/.local/share/swarm", e);
-	return xstrdup(".swarm");
-}
-
-/* mkdir -p, for the data directory. */
-static int
-node_mkdirs(const char *path, char **cause)
-{
-	char *p = xstrdup(path), *s;
-	int rc = 0;
-
-	for (s = p + 1; ; s++) {
-		if (*s == '/' || *s == '\0') {
-			char c = *s;
-
-			*s = '\0';
-			if (mkdir(p, 0700) == -1 && errno != EEXIST) {
-				rc = set_cause(cause, "cannot create '%s': %s",
-				    p, strerror(errno));
-				break;
-			}
-			*s = c;
-			if (c == '\0')
-				break;
-		}
-	}
-	free(p);
-	return rc;
-}
-
-char *
 node_token_path(const char *data_dir, uint16_t port)
 {
 	return xasprintf("%s/node-%u.token", data_dir, port);
@@ -731,8 +691,6 @@ node_write_token(struct node *n, char **cause)
 	size_t i;
 	int fd;
 
-	if (node_mkdirs(n->data_dir, cause) != 0)
-		return -1;
 	if (getrandom(raw, sizeof(raw), 0) != sizeof(raw))
 		return set_cause(cause, "no randomness for the control token");
 	n->token = xmalloc(2 * sizeof(raw) + 1);
@@ -777,9 +735,8 @@ node_new(const struct node_config *cfg, char **cause)
 	pthread_cond_init(&n->cond, NULL);
 	pthread_mutex_init(&n->compute, NULL);
 
-	if (cfg->max_sessions == 0 || cfg->max_context == 0) {
-		set_cause(cause, "max sessions and max context must be at "
-		    "least 1");
+	if (cfg->max_sessions == 0) {
+		set_cause(cause, "max sessions must be at least 1");
 		goto fail;
 	}
 	if (proto_parse_addr(cfg->listen, &host, &port, cause) != 0)
@@ -794,6 +751,8 @@ node_new(const struct node_config *cfg, char **cause)
 		    hp.n_layer);
 		goto fail;
 	}
+	if (n->cfg.max_context == 0)
+		n->cfg.max_context = hp.n_ctx_train > 0 ? hp.n_ctx_train : 4096;
 	if (model_id_compute(n->gguf, n->model_id, sizeof(n->model_id))
 	    != 0) {
 		set_cause(cause, "cannot compute the model id of '%s'",
