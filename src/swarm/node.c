@@ -74,6 +74,7 @@ struct node {
 	uint32_t		 in_flight;
 	uint64_t		 tokens_processed;
 	uint64_t		 steps;
+	double			 compute_seconds;	/* in the forward pass */
 	enum peer_state		 state;
 	int			 drain_asked;
 	int			 stopping;
@@ -233,13 +234,14 @@ node_handle_info(struct node *n, struct http_response *resp)
 		    "length", (json_int_t)s->kv->n_filled,
 		    "max_length", (json_int_t)s->max_length,
 		    "idle_seconds", now - s->last_used));
-	st = json_pack("{s:f,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:I,s:I,s:o}",
+	st = json_pack("{s:f,s:I,s:I,s:I,s:I,s:I,s:f,s:I,s:i,s:I,s:I,s:o}",
 	    "uptime_seconds", now - n->started,
 	    "sessions", (json_int_t)n->n_sessions,
 	    "max_sessions", (json_int_t)n->cfg.max_sessions,
 	    "max_context", (json_int_t)n->cfg.max_context,
 	    "tokens_processed", (json_int_t)n->tokens_processed,
 	    "steps", (json_int_t)n->steps,
+	    "compute_seconds", n->compute_seconds,
 	    "steps_running", (json_int_t)n->in_flight,
 	    "threads", pool_size(n->pool),
 	    "n_layer", (json_int_t)n->model->hp.n_layer,
@@ -411,6 +413,7 @@ node_handle_step(struct node *n, uint64_t id, const struct http_request *req,
 	char *cause = NULL;
 	struct strbuf out = STRBUF_INIT;
 	uint32_t i;
+	double t0;
 	int rc;
 
 	pthread_mutex_lock(&n->mu);
@@ -465,8 +468,10 @@ node_handle_step(struct node *n, uint64_t id, const struct http_request *req,
 	pthread_mutex_lock(&n->compute);
 	if (n->cfg.step_delay > 0)
 		node_sleep(n->cfg.step_delay);
+	t0 = node_now();
 	rc = model_forward_blocks(n->model, n->pool, s->block_begin,
 	    s->block_end, hidden, pos, (int)st.n_tokens, s->kv, &cause);
+	t0 = node_now() - t0;
 	pthread_mutex_unlock(&n->compute);
 	if (rc != 0) {
 		http_response_error(resp, 500, "compute", "%s", cause);
@@ -482,6 +487,7 @@ node_handle_step(struct node *n, uint64_t id, const struct http_request *req,
 	pthread_mutex_lock(&n->mu);
 	n->tokens_processed += st.n_tokens;
 	n->steps++;
+	n->compute_seconds += t0;
 	pthread_mutex_unlock(&n->mu);
 done:
 	pthread_mutex_lock(&n->mu);
