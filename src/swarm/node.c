@@ -837,6 +837,8 @@ node_drain(struct node *n)
 {
 	pthread_mutex_lock(&n->mu);
 	n->drain_asked = 1;
+	/* At once: a session opened after the answer to leave is refused. */
+	n->state = PEER_STATE_DRAINING;
 	pthread_cond_broadcast(&n->cond);
 	pthread_mutex_unlock(&n->mu);
 }
