@@ -16,6 +16,7 @@
 #include "core/model.h"
 #include "core/pool.h"
 #include "core/quant.h"
+#include "conf/conf.h"
 #include "core/tokenizer.h"
 #include "net/protocol.h"
 #include "conf/conf.h"
@@ -200,23 +201,19 @@ infer_read_stdin(void)
 	return strbuf_detach(&sb, NULL);
 }
 
-/* Reads a numeric option into *out; returns EXIT_USAGE on a bad value. */
-static int
-infer_opt_double(struct cmd_args *a, const char *name, double min, double max,
-    float *out)
-{
-	const char *v = args_get(a, name), *err;
-	double d;
+/* Options that stand for config keys (flag > env > file > default). */
+static const struct cmd_conf_flag infer_run_conf[] = {
+	{ "max-tokens", "infer.max_tokens" },
+	{ "temp", "infer.temperature" },
+	{ "top-k", "infer.top_k" },
+	{ "top-p", "infer.top_p" },
+	{ "min-p", "infer.min_p" },
+	{ "seed", "infer.seed" },
+	{ "threads", "infer.threads" },
+	{ NULL, NULL }
+};
 
-	if (v == NULL)
-		return 0;
-	d = parse_double(v, min, max, &err);
-	if (err != NULL)
-		return cmd_usage_error(a, "--%s: '%s' is %s", name, v, err);
-	*out = (float)d;
-	return 0;
-}
-
+/* Reads an option that has no config key; EXIT_USAGE on a bad value. */
 static int
 infer_opt_int(struct cmd_args *a, const char *name, int64_t min, int64_t max,
     int64_t *out)
@@ -230,6 +227,22 @@ infer_opt_int(struct cmd_args *a, const char *name, int64_t min, int64_t max,
 	if (err != NULL)
 		return cmd_usage_error(a, "--%s: '%s' is %s", name, v, err);
 	*out = d;
+	return 0;
+}
+
+static int
+infer_opt_double(struct cmd_args *a, const char *name, double min, double max,
+    float *out)
+{
+	const char *v = args_get(a, name), *err;
+	double d;
+
+	if (v == NULL)
+		return 0;
+	d = parse_double(v, min, max, &err);
+	if (err != NULL)
+		return cmd_usage_error(a, "--%s: '%s' is %s", name, v, err);
+	*out = (float)d;
 	return 0;
 }
 
@@ -285,7 +298,8 @@ cmd_infer_run_exec(struct cmd_args *a)
 	char *cause = NULL, *prompt = NULL, **stops;
 	int32_t *ids = NULL;
 	size_t n_ids = 0;
-	int64_t max_tokens = 256, threads = 0, n_ctx = 0, seed;
+	int64_t max_tokens, threads, n_ctx = 0, seed;
+	struct conf *conf;
 	double t_load;
 	int rc = EXIT_ERR, n_stop, json = args_flag(a, "json");
 	int verbose = args_flag(a, "verbose");
@@ -293,24 +307,27 @@ cmd_infer_run_exec(struct cmd_args *a)
 	memset(&res, 0, sizeof(res));
 	memset(&local, 0, sizeof(local));
 	generate_params_init(&gp);
-	seed = (int64_t)(time(NULL) ^ getpid());
-	if (infer_opt_int(a, "max-tokens", 0, 1 << 24, &max_tokens) ||
-	    infer_opt_int(a, "threads", 1, 256, &threads) ||
-	    infer_opt_int(a, "ctx-size", 1, 1 << 20, &n_ctx) ||
-	    infer_opt_int(a, "seed", 0, INT64_MAX, &seed) ||
-	    infer_opt_double(a, "temp", 0, 100, &gp.sampling.temperature) ||
-	    infer_opt_double(a, "top-p", 0, 1, &gp.sampling.top_p) ||
-	    infer_opt_double(a, "min-p", 0, 1, &gp.sampling.min_p) ||
-	    infer_opt_double(a, "repeat-penalty", 0.01, 100,
-	    &gp.sampling.repeat_penalty))
-		return EXIT_USAGE;
-	if ((v = args_get(a, "top-k")) != NULL) {
-		int64_t k = 0;
-
-		if (infer_opt_int(a, "top-k", 0, INT32_MAX, &k))
-			return EXIT_USAGE;
-		gp.sampling.top_k = (int)k;
+	if ((conf = cmd_conf_load(0)) == NULL)
+		return EXIT_ERR;
+	if ((rc = cmd_conf_flags(a, conf, infer_run_conf)) != 0 ||
+	    (rc = infer_opt_int(a, "ctx-size", 1, 1 << 20, &n_ctx)) != 0 ||
+	    (rc = infer_opt_double(a, "repeat-penalty", 0.01, 100,
+	    &gp.sampling.repeat_penalty)) != 0) {
+		conf_free(conf);
+		return rc;
 	}
+	max_tokens = conf_get_int(conf, "infer.max_tokens");
+	threads = conf_get_int(conf, "infer.threads");
+	gp.sampling.temperature = (float)conf_get_float(conf,
+	    "infer.temperature");
+	gp.sampling.top_k = (int)conf_get_int(conf, "infer.top_k");
+	gp.sampling.top_p = (float)conf_get_float(conf, "infer.top_p");
+	gp.sampling.min_p = (float)conf_get_float(conf, "infer.min_p");
+	seed = conf_get_int(conf, "infer.seed");
+	if (seed < 0)
+		seed = (int64_t)((uint64_t)time(NULL) ^ ((uint64_t)getpid() << 16));
+	conf_free(conf);
+	conf = NULL;
 	gp.sampling.seed = (uint64_t)seed;
 	gp.max_tokens = (int)max_tokens;
 	gp.ignore_eog = args_flag(a, "ignore-eos");
@@ -525,7 +542,8 @@ out:
 
 const struct cmd_entry cmd_infer_run_entry = {
 	.noun = "infer", .verb = "run",
-	.usage = "[--local] -m MODEL.gguf [options] [PROMPT | -]",
+	.usage = "[--local | --peer HOST:PORT ...] -m MODEL.gguf [options] "
+	    "[PROMPT | -]",
 	.summary = "generate text from a prompt, streaming it to stdout",
 	.opts = infer_run_opts,
 	.min_args = 0, .max_args = 1,

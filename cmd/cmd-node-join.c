@@ -32,7 +32,8 @@ static const struct cmd_opt node_join_opts[] = {
 	    "(default: the listen address)" },
 	{ 't', "threads", "N", "worker threads (default: the number of cores)" },
 	{ 0, "max-sessions", "N", "clients served at once (default 16)" },
-	{ 0, "max-context", "N", "positions per session (default 4096)" },
+	{ 0, "max-context", "N", "positions per session (default: the "
+	    "model's)" },
 	{ 0, "session-timeout", "SECONDS", "free sessions idle this long "
 	    "(default 300)" },
 	{ 0, "port-file", "FILE", "write the port listened on to FILE" },
@@ -41,6 +42,18 @@ static const struct cmd_opt node_join_opts[] = {
 	{ 0, "new-swarm", NULL, "start a new swarm instead of joining one" },
 	{ 0, "network", "NAME", "the swarm's name (default: swarm.network)" },
 	{ 0, NULL, NULL, NULL }
+};
+
+/* Options that stand for config keys (flag > env > file > default). */
+static const struct cmd_conf_flag node_join_conf[] = {
+	{ "model", "node.model" },
+	{ "blocks", "node.blocks" },
+	{ "listen", "node.listen" },
+	{ "public-addr", "node.public_addr" },
+	{ "threads", "node.threads" },
+	{ "max-sessions", "node.max_sessions" },
+	{ "max-context", "node.max_context" },
+	{ NULL, NULL }
 };
 
 static void
@@ -213,65 +226,75 @@ node_join_parse_blocks(const char *v, uint32_t *a, uint32_t *b)
 }
 
 static int
-node_join_uint(struct cmd_args *a, const char *name, uint64_t min,
-    uint64_t max, uint64_t *out)
-{
-	const char *v = args_get(a, name), *err;
-
-	if (v == NULL)
-		return 0;
-	*out = parse_uint(v, min, max, &err);
-	if (err != NULL)
-		return cmd_usage_error(a, "--%s: '%s' is %s", name, v, err);
-	return 0;
-}
-
-static int
 cmd_node_join_exec(struct cmd_args *a)
 {
 	struct node_config cfg;
 	struct node_join_signals sigs;
 	struct node_join_dht disc;
 	struct node *n = NULL;
+	struct conf *conf;
 	pthread_t sigthread;
-	const char *path = args_get(a, "model"), *v, *err;
-	char *cause = NULL, *data_dir = NULL, *delay;
-	uint64_t threads = 0, max_sessions, max_context, timeout;
+	const char *path, *v, *err;
+	char *cause = NULL, *data_dir = NULL, *delay, *model = NULL;
+	char *listen = NULL, *public_addr = NULL;
+	uint64_t timeout = 300;
 	int rc = EXIT_ERR, have_thread = 0;
 	FILE *fp;
 
 	node_config_init(&cfg);
-	max_sessions = cfg.max_sessions;
-	max_context = cfg.max_context;
-	timeout = (uint64_t)cfg.session_timeout;
-	if (path == NULL)
-		return cmd_usage_error(a, "a model is needed (-m MODEL.gguf)");
-	if ((v = args_get(a, "blocks")) == NULL)
-		return cmd_usage_error(a, "which blocks to serve? (--blocks "
-		    "A:B)");
-	if (node_join_parse_blocks(v, &cfg.block_begin, &cfg.block_end) != 0)
-		return cmd_usage_error(a, "--blocks: '%s' is not A:B with "
-		    "A < B", v);
-	if (node_join_uint(a, "threads", 1, 256, &threads) ||
-	    node_join_uint(a, "max-sessions", 1, 1 << 16, &max_sessions) ||
-	    node_join_uint(a, "max-context", 1, 1 << 20, &max_context) ||
-	    node_join_uint(a, "session-timeout", 1, 1 << 30, &timeout))
-		return EXIT_USAGE;
+	memset(&disc, 0, sizeof(disc));
+	if ((conf = cmd_conf_load(0)) == NULL)
+		return EXIT_ERR;
+	if ((rc = cmd_conf_flags(a, conf, node_join_conf)) != 0) {
+		conf_free(conf);
+		return rc;
+	}
+	if ((v = args_get(a, "session-timeout")) != NULL) {
+		timeout = parse_uint(v, 1, 1 << 30, &err);
+		if (err != NULL) {
+			conf_free(conf);
+			return cmd_usage_error(a, "--session-timeout: '%s' is "
+			    "%s", v, err);
+		}
+	}
+	if ((v = conf_get_str(conf, "node.model")) != NULL)
+		model = xstrdup(v);
+	v = conf_get_str(conf, "node.blocks");
+	if (v == NULL || strcmp(v, "auto") == 0)
+		rc = cmd_usage_error(a, "which blocks to serve? (--blocks A:B)");
+	else if (node_join_parse_blocks(v, &cfg.block_begin,
+	    &cfg.block_end) != 0)
+		rc = cmd_usage_error(a, "--blocks: '%s' is not A:B with A < B",
+		    v);
+	else if (model == NULL)
+		rc = cmd_usage_error(a, "a model is needed (-m MODEL.gguf)");
+	else
+		rc = 0;
+	listen = xstrdup(conf_get_str(conf, "node.listen"));
+	if ((v = conf_get_str(conf, "node.public_addr")) != NULL)
+		public_addr = xstrdup(v);
+	cfg.threads = (int)conf_get_int(conf, "node.threads");
+	cfg.max_sessions = (uint32_t)conf_get_int(conf, "node.max_sessions");
+	cfg.max_context = (uint32_t)conf_get_int(conf, "node.max_context");
+	conf_free(conf);
+	if (rc != 0)
+		goto out;
+	rc = EXIT_ERR;
+	path = model;
 	cfg.model_path = path;
-	cfg.threads = (int)threads;
-	cfg.max_sessions = (uint32_t)max_sessions;
-	cfg.max_context = (uint32_t)max_context;
 	cfg.session_timeout = (double)timeout;
-	if ((v = args_get(a, "listen")) != NULL)
-		cfg.listen = v;
-	cfg.public_addr = args_get(a, "public-addr");
+	cfg.listen = listen;
+	cfg.public_addr = public_addr;
 	/* Tests slow steps down to kill a node in the middle of a run. */
 	if ((delay = getenv("SWARM_TEST_STEP_DELAY_MS")) != NULL) {
 		cfg.step_delay = parse_uint(delay, 0, 10000, &err) / 1000.0;
 		if (err != NULL)
 			cfg.step_delay = 0;
 	}
-	cfg.data_dir = data_dir = node_data_dir();
+	if ((data_dir = conf_data_dir(&cause)) == NULL ||
+	    conf_mkdirs(data_dir, 0700, &cause) != 0)
+		goto fail;
+	cfg.data_dir = data_dir;
 	cfg.log = node_join_log;
 	if ((rc = node_join_dht_init(a, &disc, &cfg)) != EXIT_OK)
 		goto out;
@@ -332,6 +355,9 @@ out:
 	node_free(n);
 	node_join_dht_release(&disc);
 	free(data_dir);
+	free(model);
+	free(listen);
+	free(public_addr);
 	return rc;
 }
 

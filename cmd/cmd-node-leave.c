@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "cmd.h"
+#include "conf/conf.h"
 #include "net/http-client.h"
 #include "net/protocol.h"
 #include "swarm/node.h"
@@ -26,7 +27,8 @@ cmd_node_leave_exec(struct cmd_args *a)
 {
 	struct http_client *hc = NULL;
 	struct strbuf body = STRBUF_INIT;
-	const char *addr = a->argc > 0 ? a->argv[0] : "127.0.0.1:7400";
+	const char *addr;
+	char *addr_buf = NULL;
 	char *cause = NULL, *host = NULL, *dir = NULL, *path = NULL;
 	char *code = NULL, *msg = NULL, token[128];
 	uint16_t port;
@@ -35,9 +37,21 @@ cmd_node_leave_exec(struct cmd_args *a)
 	int rc = EXIT_ERR, i;
 	FILE *fp;
 
+	/* Without an address, the node this machine's config describes. */
+	if (a->argc > 0)
+		addr = a->argv[0];
+	else {
+		struct conf *conf;
+
+		if ((conf = cmd_conf_load(0)) == NULL)
+			return EXIT_ERR;
+		addr = addr_buf = xstrdup(conf_get_str(conf, "node.listen"));
+		conf_free(conf);
+	}
 	if (proto_parse_addr(addr, &host, &port, &cause) != 0)
 		goto fail;
-	dir = node_data_dir();
+	if ((dir = conf_data_dir(&cause)) == NULL)
+		goto fail;
 	path = node_token_path(dir, port);
 	if ((fp = fopen(path, "r")) == NULL) {
 		cause = xasprintf("cannot read '%s': %s (is a node on port %u "
@@ -95,6 +109,7 @@ out:
 	free(path);
 	strbuf_release(&body);
 	http_client_free(hc);
+	free(addr_buf);
 	return rc;
 }
 

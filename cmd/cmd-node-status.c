@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "conf/conf.h"
 #include "net/http-client.h"
 #include "net/protocol.h"
 #include "swarm/node.h"
@@ -31,14 +32,28 @@ cmd_node_status_exec(struct cmd_args *a)
 	struct http_client *hc;
 	struct strbuf body = STRBUF_INIT;
 	struct peer_record r;
-	const char *addr = a->argc > 0 ? a->argv[0] : "127.0.0.1:7400";
+	const char *addr;
+	char *addr_buf = NULL;
 	char *cause = NULL;
 	json_t *o = NULL, *st;
 	long status;
 	int rc = EXIT_ERR;
 
-	if ((hc = http_client_new(addr, 5)) == NULL)
+	/* Without an address, the node this machine's config describes. */
+	if (a->argc > 0)
+		addr = a->argv[0];
+	else {
+		struct conf *conf;
+
+		if ((conf = cmd_conf_load(0)) == NULL)
+			return EXIT_ERR;
+		addr = addr_buf = xstrdup(conf_get_str(conf, "node.listen"));
+		conf_free(conf);
+	}
+	if ((hc = http_client_new(addr, 5)) == NULL) {
+		free(addr_buf);
 		return cmd_error("cannot start an HTTP client");
+	}
 	if (http_client_request(hc, "GET", "/info", NULL, NULL, 0, NULL, 10,
 	    1 << 20, &status, &body, &cause) != 0)
 		goto fail;
@@ -54,8 +69,8 @@ cmd_node_status_exec(struct cmd_args *a)
 		goto fail;
 	}
 	if (args_flag(a, "json")) {
-		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		fputc('\n', stdout);
+		rc = cmd_print_json(json_incref(o));
+		goto out;
 	} else {
 		printf("node        %s (%s, version %s)\n", r.addr,
 		    peer_state_name(r.state), r.version);
@@ -82,6 +97,7 @@ out:
 	json_decref(o);
 	strbuf_release(&body);
 	http_client_free(hc);
+	free(addr_buf);
 	return rc;
 }
 

@@ -84,6 +84,19 @@ struct conf;
  */
 struct conf	*cmd_conf_load(int flags);
 
+/* An option that overrides a config key: { "threads", "infer.threads" }. */
+struct cmd_conf_flag {
+	const char	*opt;
+	const char	*key;
+};
+/*
+ * Layers every given option of the table (ending with a zero row) onto the
+ * config as a flag, so flag > env > file > default holds for the command.
+ * A value of the wrong type is a usage error: returns EXIT_USAGE, else 0.
+ */
+int		 cmd_conf_flags(struct cmd_args *, struct conf *,
+		    const struct cmd_conf_flag *);
+
 /* The table, for help, completions and tests. */
 extern const struct cmd_entry *const cmd_table[];
 

@@ -235,6 +235,26 @@ cmd_conf_load(int flags)
 	return c;
 }
 
+int
+cmd_conf_flags(struct cmd_args *a, struct conf *c,
+    const struct cmd_conf_flag *map)
+{
+	const char *v;
+	char *cause = NULL;
+	int rc;
+
+	for (; map->opt != NULL; map++) {
+		if ((v = args_get(a, map->opt)) == NULL)
+			continue;
+		if (conf_set_flag(c, map->key, v, &cause) != 0) {
+			rc = cmd_usage_error(a, "--%s: %s", map->opt, cause);
+			free(cause);
+			return rc;
+		}
+	}
+	return 0;
+}
+
 static void
 cmd_args_add(struct cmd_optval *v, const char *value)
 {

@@ -40,7 +40,7 @@ const struct schema_key schema_table[] = {
 	{ "swarm.bootstrap", L, 0, 0, "", schema_check_hostport, "peers (host:port) to join the swarm through" },
 	{ "swarm.network", S, 0, 0, "public", NULL, "name of the swarm; nodes of other networks are ignored" },
 	{ "infer.threads", I, 0, 1024, "0", NULL, "compute threads for local inference; 0: one per core" },
-	{ "infer.max_tokens", I, 1, 1048576, "256", NULL, "most tokens to generate" },
+	{ "infer.max_tokens", I, 0, 1048576, "256", NULL, "most tokens to generate; 0: evaluate the prompt only" },
 	{ "infer.temperature", F, 0, 10, "0.8", NULL, "sampling temperature; 0: greedy" },
 	{ "infer.top_k", I, 0, 1000000, "40", NULL, "sample from the k likeliest tokens; 0: off" },
 	{ "infer.top_p", F, 0, 1, "0.95", NULL, "nucleus sampling mass; 1: off" },

@@ -1,23 +1,12 @@
 /*
- * avx2 fast paths of the quant kernels (placeholder: every type falls back
- * to the reference kernels).
+ * The AVX2 (with FMA and F16C) build of the SIMD kernels in quant-simd.h:
+ * tiles of 4 weight rows by 2 activations fit the 16 vector registers.
  */
-#include "core/quant-impl.h"
+#define QS_VNNI	0
+#define QS_RB	4
+#define QS_CB	2
+#define QS_GEMM_GETTER		quant_avx2_gemm
+#define QS_QUANTIZE_GETTER	quant_avx2_quantize
+#define QS_DEQUANTIZE_GETTER	quant_avx2_dequantize
 
-quant_gemm_fn
-quant_avx2_gemm(enum ggml_type type)
-{
-	return NULL;
-}
-
-quant_quantize_fn
-quant_avx2_quantize(enum ggml_type type)
-{
-	return NULL;
-}
-
-quant_dequantize_fn
-quant_avx2_dequantize(enum ggml_type type)
-{
-	return NULL;
-}
+#include "core/quant-simd.h"

@@ -1,23 +1,14 @@
 /*
- * avx512 fast paths of the quant kernels (placeholder: every type falls back
- * to the reference kernels).
+ * The AVX-512 build of the SIMD kernels in quant-simd.h: the same 256-bit
+ * arithmetic with vpdpbusd (AVX512-VNNI on 256-bit vectors) for the byte
+ * dot products, and 32 vector registers for tiles of 4 rows by 4
+ * activations.
  */
-#include "core/quant-impl.h"
+#define QS_VNNI	1
+#define QS_RB	4
+#define QS_CB	4
+#define QS_GEMM_GETTER		quant_avx512_gemm
+#define QS_QUANTIZE_GETTER	quant_avx512_quantize
+#define QS_DEQUANTIZE_GETTER	quant_avx512_dequantize
 
-quant_gemm_fn
-quant_avx512_gemm(enum ggml_type type)
-{
-	return NULL;
-}
-
-quant_quantize_fn
-quant_avx512_quantize(enum ggml_type type)
-{
-	return NULL;
-}
-
-quant_dequantize_fn
-quant_avx512_dequantize(enum ggml_type type)
-{
-	return NULL;
-}
+#include "core/quant-simd.h"

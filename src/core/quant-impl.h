@@ -36,17 +36,23 @@ quant_k4_scale_min(int j, const uint8_t *q, uint8_t *sc, uint8_t *m)
 	}
 }
 
-/* The 16 signed scales of a Q3_K block (bias of 32 removed). */
+/* The 16 signed scales of a Q3_K block (bias of 32 removed): low nibbles
+ * from bytes 0-7 (low halves first), top two bits from bytes 8-11. */
 static inline void
 quant_k3_scales(const uint8_t *s, int8_t *out)
 {
-	int j, lo, hi;
+	uint32_t a[3], o[4];
+	uint8_t u[16];
+	int j;
 
-	for (j = 0; j < 16; j++) {
-		lo = j < 8 ? s[j] & 0xF : s[j - 8] >> 4;
-		hi = (s[8 + j % 4] >> (2 * (j / 4))) & 3;
-		out[j] = (int8_t)((lo | (hi << 4)) - 32);
-	}
+	memcpy(a, s, 12);
+	o[0] = (a[0] & 0x0f0f0f0f) | ((a[2] & 0x03030303) << 4);
+	o[1] = (a[1] & 0x0f0f0f0f) | (((a[2] >> 2) & 0x03030303) << 4);
+	o[2] = ((a[0] >> 4) & 0x0f0f0f0f) | (((a[2] >> 4) & 0x03030303) << 4);
+	o[3] = ((a[1] >> 4) & 0x0f0f0f0f) | (((a[2] >> 6) & 0x03030303) << 4);
+	memcpy(u, o, 16);
+	for (j = 0; j < 16; j++)
+		out[j] = (int8_t)(u[j] - 32);
 }
 
 static inline float

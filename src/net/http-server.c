@@ -21,6 +21,9 @@
 #include "util/strbuf.h"
 #include "util/xmalloc.h"
 
+/* One thread each: a bound on threads as much as on sockets. */
+#define HTTP_SERVER_MAX_CONNECTIONS	256
+
 struct http_server {
 	struct MHD_Daemon	*mhd;
 	http_handler		 handler;
@@ -202,6 +205,7 @@ http_server_new(const char *host, uint16_t port, size_t max_body,
 	    MHD_OPTION_NOTIFY_COMPLETED, http_server_completed, s,
 	    MHD_OPTION_NOTIFY_CONNECTION, http_server_notify, s,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_SERVER_MAX_CONNECTIONS,
 	    MHD_OPTION_END);
 	err = errno;
 	freeaddrinfo(ai);

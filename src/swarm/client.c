@@ -35,7 +35,6 @@ struct client_peer {
 	double			 rtt;		/* < 0: not measured */
 	double			 ban;		/* last ban length */
 	double			 banned_until;
-	int			 bad;		/* refused for good */
 };
 
 struct client_input {
@@ -66,6 +65,7 @@ struct client {
 	uint32_t		 max_length;
 	double			 deadline;
 	unsigned		 failovers;
+	long			 last_status;	/* of the last failed request */
 	struct strbuf		 frame;
 	struct strbuf		 answer;
 };
@@ -284,7 +284,7 @@ client_candidates(struct client *c, struct route_peer **out, size_t *n_out,
 		usable = strcmp(r->model_id, c->model_id) == 0 &&
 		    r->state == PEER_STATE_ONLINE &&
 		    r->timestamp + CLIENT_STALE_SECONDS >= wall &&
-		    r->block_end <= c->cfg.n_layer && !p->bad &&
+		    r->block_end <= c->cfg.n_layer &&
 		    p->banned_until <= now;
 		if (usable && p->rtt < 0 && client_peer_probe(c, p) != 0)
 			usable = 0;
@@ -303,6 +303,7 @@ client_http_error(struct client *c, long status, char **cause)
 {
 	char *code = NULL, *msg = NULL;
 
+	c->last_status = status;
 	if (proto_error_parse(c->answer.buf, c->answer.len, &code, &msg) == 0)
 		set_cause(cause, "HTTP %ld: %s", status, msg);
 	else
@@ -600,13 +601,22 @@ client_forward(struct client *c, float *hidden, int n, int32_t pos0,
 		struct client_hop *hop = &c->hops[h];
 
 		memcpy(in, hidden, bytes);
+		c->last_status = 0;
 		if (client_hop_step(c, hop, hidden, n, pos0, &err) == 0) {
 			client_hop_keep(c, hop, in, n, pos0);
 			h++;
 			continue;
 		}
 		memcpy(hidden, in, bytes);
-		client_ban(c, hop->peer, err);
+		/*
+		 * A node that forgot the session (it was idle too long) is
+		 * fine: open a new one there and replay. Anything else bans.
+		 */
+		if (c->last_status == 404)
+			client_log(c, "peer %s: %s: reopening", hop->peer->rec.addr,
+			    err);
+		else
+			client_ban(c, hop->peer, err);
 		free(err);
 		err = NULL;
 		if (++c->failovers > (unsigned)c->cfg.max_failovers) {

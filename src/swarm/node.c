@@ -74,6 +74,7 @@ struct node {
 	uint32_t		 in_flight;
 	uint64_t		 tokens_processed;
 	uint64_t		 steps;
+	double			 compute_seconds;	/* in the forward pass */
 	enum peer_state		 state;
 	int			 drain_asked;
 	int			 stopping;
@@ -120,46 +121,6 @@ node_config_init(struct node_config *c)
 	c->session_timeout = 300;
 	c->drain_timeout = 10;
 	c->announce_interval = NODE_ANNOUNCE_INTERVAL;
-}
-
-char *
-node_data_dir(void)
-{
-	const char *e;
-
-	if ((e = getenv("SWARM_HOME")) != NULL && *e != '\0')
-		return xstrdup(e);
-	if ((e = getenv("XDG_DATA_HOME")) != NULL && *e != '\0')
-		return xasprintf("%s/swarm", e);
-	if ((e = getenv("HOME")) != NULL && *e != '\0')
-		return xasprintf("%s/.local/share/swarm", e);
-	return xstrdup(".swarm");
-}
-
-/* mkdir -p, for the data directory. */
-static int
-node_mkdirs(const char *path, char **cause)
-{
-	char *p = xstrdup(path), *s;
-	int rc = 0;
-
-	for (s = p + 1; ; s++) {
-		if (*s == '/' || *s == '\0') {
-			char c = *s;
-
-			*s = '\0';
-			if (mkdir(p, 0700) == -1 && errno != EEXIST) {
-				rc = set_cause(cause, "cannot create '%s': %s",
-				    p, strerror(errno));
-				break;
-			}
-			*s = c;
-			if (c == '\0')
-				break;
-		}
-	}
-	free(p);
-	return rc;
 }
 
 char *
@@ -274,13 +235,14 @@ node_handle_info(struct node *n, struct http_response *resp)
 		    "length", (json_int_t)s->kv->n_filled,
 		    "max_length", (json_int_t)s->max_length,
 		    "idle_seconds", now - s->last_used));
-	st = json_pack("{s:f,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:I,s:I,s:o}",
+	st = json_pack("{s:f,s:I,s:I,s:I,s:I,s:I,s:f,s:I,s:i,s:I,s:I,s:o}",
 	    "uptime_seconds", now - n->started,
 	    "sessions", (json_int_t)n->n_sessions,
 	    "max_sessions", (json_int_t)n->cfg.max_sessions,
 	    "max_context", (json_int_t)n->cfg.max_context,
 	    "tokens_processed", (json_int_t)n->tokens_processed,
 	    "steps", (json_int_t)n->steps,
+	    "compute_seconds", n->compute_seconds,
 	    "steps_running", (json_int_t)n->in_flight,
 	    "threads", pool_size(n->pool),
 	    "n_layer", (json_int_t)n->model->hp.n_layer,
@@ -452,6 +414,7 @@ node_handle_step(struct node *n, uint64_t id, const struct http_request *req,
 	char *cause = NULL;
 	struct strbuf out = STRBUF_INIT;
 	uint32_t i;
+	double t0;
 	int rc;
 
 	pthread_mutex_lock(&n->mu);
@@ -506,8 +469,10 @@ node_handle_step(struct node *n, uint64_t id, const struct http_request *req,
 	pthread_mutex_lock(&n->compute);
 	if (n->cfg.step_delay > 0)
 		node_sleep(n->cfg.step_delay);
+	t0 = node_now();
 	rc = model_forward_blocks(n->model, n->pool, s->block_begin,
 	    s->block_end, hidden, pos, (int)st.n_tokens, s->kv, &cause);
+	t0 = node_now() - t0;
 	pthread_mutex_unlock(&n->compute);
 	if (rc != 0) {
 		http_response_error(resp, 500, "compute", "%s", cause);
@@ -523,6 +488,7 @@ node_handle_step(struct node *n, uint64_t id, const struct http_request *req,
 	pthread_mutex_lock(&n->mu);
 	n->tokens_processed += st.n_tokens;
 	n->steps++;
+	n->compute_seconds += t0;
 	pthread_mutex_unlock(&n->mu);
 done:
 	pthread_mutex_lock(&n->mu);
@@ -707,14 +673,12 @@ node_measure(struct node *n, char **cause)
 	t0 = node_now();
 	for (s = 1; s <= steps; s++) {
 		pos = s;
-		/* A node slowed down for a test reports itself slow. */
-		if (n->cfg.step_delay > 0)
-			node_sleep(n->cfg.step_delay);
 		if (model_forward_blocks(n->model, n->pool, a, b, x, &pos, 1,
 		    kv, cause) != 0)
 			goto out;
 	}
-	t = node_now() - t0;
+	/* A node slowed down for a test reports itself slow. */
+	t = node_now() - t0 + steps * n->cfg.step_delay;
 	if (t < 1e-9)
 		t = 1e-9;
 	n->throughput = steps * (double)(b - a) / t;
@@ -732,8 +696,6 @@ node_write_token(struct node *n, char **cause)
 	size_t i;
 	int fd;
 
-	if (node_mkdirs(n->data_dir, cause) != 0)
-		return -1;
 	if (getrandom(raw, sizeof(raw), 0) != sizeof(raw))
 		return set_cause(cause, "no randomness for the control token");
 	n->token = xmalloc(2 * sizeof(raw) + 1);
@@ -778,9 +740,8 @@ node_new(const struct node_config *cfg, char **cause)
 	pthread_cond_init(&n->cond, NULL);
 	pthread_mutex_init(&n->compute, NULL);
 
-	if (cfg->max_sessions == 0 || cfg->max_context == 0) {
-		set_cause(cause, "max sessions and max context must be at "
-		    "least 1");
+	if (cfg->max_sessions == 0) {
+		set_cause(cause, "max sessions must be at least 1");
 		goto fail;
 	}
 	if (proto_parse_addr(cfg->listen, &host, &port, cause) != 0)
@@ -795,6 +756,8 @@ node_new(const struct node_config *cfg, char **cause)
 		    hp.n_layer);
 		goto fail;
 	}
+	if (n->cfg.max_context == 0)
+		n->cfg.max_context = hp.n_ctx_train > 0 ? hp.n_ctx_train : 4096;
 	if (model_id_compute(n->gguf, n->model_id, sizeof(n->model_id))
 	    != 0) {
 		set_cause(cause, "cannot compute the model id of '%s'",
@@ -873,6 +836,8 @@ node_drain(struct node *n)
 {
 	pthread_mutex_lock(&n->mu);
 	n->drain_asked = 1;
+	/* At once: a session opened after the answer to leave is refused. */
+	n->state = PEER_STATE_DRAINING;
 	pthread_cond_broadcast(&n->cond);
 	pthread_mutex_unlock(&n->mu);
 }

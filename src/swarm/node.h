@@ -30,10 +30,11 @@ struct node_config {
 	const char	*peer_id;	/* NULL: none (no identity) */
 	int		 threads;	/* <= 0: every core */
 	uint32_t	 max_sessions;
-	uint32_t	 max_context;	/* positions per session */
+	uint32_t	 max_context;	/* positions per session; 0: the model's */
 	double		 session_timeout;	/* idle seconds before freeing */
 	double		 drain_timeout;	/* seconds running steps may take */
-	const char	*data_dir;	/* control token file; NULL: no control */
+	const char	*data_dir;	/* existing directory for the control token
+					   file; NULL: no control endpoint */
 	double		 step_delay;	/* seconds added to each step (tests) */
 	double		 announce_interval;	/* seconds; tests shorten it */
 	/* Log lines (no newline); called from any thread. */
@@ -61,8 +62,6 @@ void		 node_drain(struct node *);
 /* Serves until a drain is asked for, then drains and stops listening. */
 int		 node_wait(struct node *, char **cause);
 
-/* $SWARM_HOME, else $XDG_DATA_HOME/swarm, else ~/.local/share/swarm. */
-char		*node_data_dir(void);
 /* The control token file for the node on port (allocated path). */
 char		*node_token_path(const char *data_dir, uint16_t port);
 

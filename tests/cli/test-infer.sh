@@ -49,4 +49,13 @@ expect bad-temp 2 "$SWARM" infer run --local -m "$M" --temp abc
 expect missing-file 1 "$SWARM" infer run --local -m "$SWARM_HOME/nope.gguf"
 check missing-file-msg sh -c "echo \"\$1\" | grep -q nope.gguf" _ "$err"
 expect bad-token 1 "$SWARM" infer run --local -m "$M" --tokens 1,99999
+# precedence: flag > environment > file > default
+"$SWARM" config set infer.temperature 0 >/dev/null
+"$SWARM" config set infer.max_tokens 5 >/dev/null
+expect conf-file 0 "$SWARM" infer run --local -m "$M" --json
+check conf-file-tokens sh -c 'echo "$1" | python3 -c "import json,sys; assert len(json.load(sys.stdin)[\"tokens\"])==5"' _ "$out"
+expect conf-env 0 env SWARM_INFER_MAX_TOKENS=3 "$SWARM" infer run --local -m "$M" --json
+check conf-env-tokens sh -c 'echo "$1" | python3 -c "import json,sys; assert len(json.load(sys.stdin)[\"tokens\"])==3"' _ "$out"
+expect conf-flag 0 env SWARM_INFER_MAX_TOKENS=3 "$SWARM" infer run --local -m "$M" --json -n 2
+check conf-flag-tokens sh -c 'echo "$1" | python3 -c "import json,sys; assert len(json.load(sys.stdin)[\"tokens\"])==2"' _ "$out"
 exit $cli_failed

@@ -198,6 +198,22 @@ check failover-replayed grep -q "replayed" "$SWARM_HOME/fo.err"
 check failover-killed-mid-run sh -c '! grep -q "failovers: 0" "$1"' _ \
     "$SWARM_HOME/fo.err"
 
+# --- a node that freed an idle session: reopened there and replayed ----------
+# Node "sl" is slow, so the session on "ta" idles past its timeout.
+start_node ta "$M" 0:2 --session-timeout 1
+export SWARM_TEST_STEP_DELAY_MS=1600
+start_node sl "$M" 2:5
+unset SWARM_TEST_STEP_DELAY_MS
+expect local-3 0 "$SWARM" infer run --local -m "$M" -n 3 --temp 0
+text3=$out
+expect idle-reopen 0 "$SWARM" infer run -m "$M" -n 3 --temp 0 -v \
+    --peer 127.0.0.1:$port_ta --peer 127.0.0.1:$port_sl
+check idle-reopen-text [ "$out" = "$text3" ]
+check idle-reopen-replayed sh -c 'echo "$1" | grep -q "reopening" &&
+    echo "$1" | grep -q "replayed"' _ "$err"
+kill $pid_ta $pid_sl
+wait $pid_ta $pid_sl
+
 # --- drain: SIGTERM, and node leave with a session open ------------------------
 kill -TERM $survivor
 wait $survivor

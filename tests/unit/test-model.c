@@ -232,6 +232,27 @@ test_reference_logits(void)
 	CHECKF(failed == 0, "%d models off the reference", failed);
 }
 
+/* The plain scalar kernels, which every x86-64 runs, give the same answers. */
+static void
+test_reference_logits_scalar(void)
+{
+	static const char *stems[] = { "stories260K", "synth-llama-F16",
+	    "synth-llama-Q8_0", "synth-llama-Q4_K_M", "synth-qwen2-Q4_K_M" };
+	enum quant_isa was = quant_isa();
+	size_t i, j;
+	int failed = 0;
+
+	CHECK(quant_set_isa(QUANT_ISA_SCALAR) == QUANT_ISA_SCALAR);
+	for (i = 0; i < sizeof(stems) / sizeof(stems[0]); i++)
+		for (j = 0; j < sizeof(ref_cases) / sizeof(ref_cases[0]); j++)
+			if (strcmp(ref_cases[j].stem, stems[i]) == 0 &&
+			    run_ref_case(&ref_cases[j]) != 0)
+				failed++;
+	quant_set_isa(was);
+	CHECKF(failed == 0, "%d models off the reference on the scalar path",
+	    failed);
+}
+
 /* The swarm relies on it: [0,2) then [2,4) equals [0,4), bit for bit. */
 static void
 test_split_blocks_identical(void)
@@ -327,6 +348,7 @@ main(void)
 {
 	test_pool = pool_new(2);
 	TEST_RUN(test_reference_logits);
+	TEST_RUN(test_reference_logits_scalar);
 	TEST_RUN(test_split_blocks_identical);
 	TEST_RUN(test_context_exceeded);
 	pool_free(test_pool);

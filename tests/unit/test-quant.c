@@ -9,6 +9,27 @@
 
 #include "test.h"
 #include "core/quant.h"
+#include "core/quant-impl.h"
+
+/*
+ * The AVX-512 build of the kernels uses tiles of 4 x 4, which the AVX2
+ * build does not; compile that geometry here for AVX2 so that it is
+ * checked on machines without AVX-512 too (vpdpbusd is the one difference
+ * left, and it computes the same integers).
+ */
+#pragma GCC push_options
+#pragma GCC target("avx2,fma,f16c")
+#define QS_VNNI	0
+#define QS_RB	4
+#define QS_CB	4
+#define QS_GEMM_GETTER		test_wide_gemm
+#define QS_QUANTIZE_GETTER	test_wide_quantize
+#define QS_DEQUANTIZE_GETTER	test_wide_dequantize
+quant_gemm_fn		test_wide_gemm(enum ggml_type);
+quant_quantize_fn	test_wide_quantize(enum ggml_type);
+quant_dequantize_fn	test_wide_dequantize(enum ggml_type);
+#include "core/quant-simd.h"
+#pragma GCC pop_options
 
 static const enum ggml_type weight_types[] = {
 	GGML_TYPE_F32, GGML_TYPE_F16, GGML_TYPE_BF16, GGML_TYPE_Q4_0,
@@ -584,9 +605,19 @@ test_gemm_levels(void)
 
 				quant_gemm_ref(weight_types[t], k, w, ws, nr,
 				    a, as, na, ref, OSTRIDE);
-				for (lvl = 0; lvl < nlvl; lvl++) {
-					quant_set_isa((enum quant_isa)lvl);
-					fn = quant_get_gemm(weight_types[t]);
+				for (lvl = 0; lvl <= nlvl; lvl++) {
+					if (lvl == nlvl) {
+						/* the 4 x 4 tiles, if AVX2 runs */
+						if (nlvl < 2)
+							continue;
+						fn = test_wide_gemm(
+						    weight_types[t]);
+					} else {
+						quant_set_isa(
+						    (enum quant_isa)lvl);
+						fn = quant_get_gemm(
+						    weight_types[t]);
+					}
 					for (i = 0; i < OSTRIDE * AMAX; i++)
 						out[i] = -1234.5f;
 					fn(k, w, ws, nr, a, as, na, out,
@@ -608,7 +639,8 @@ test_gemm_levels(void)
 						CHECKF(fabs(g - r) <= tol,
 						    "%s %s k %lld rows %d acts"
 						    " %d [%d,%d]: %.9g vs %.9g",
-						    ti->name, quant_isa_name(
+						    ti->name, lvl == nlvl ?
+						    "avx2 4x4" : quant_isa_name(
 						    (enum quant_isa)lvl),
 						    (long long)k, nr, na, i, j,
 						    g, r);

@@ -1,0 +1,151 @@
+/*
+ * Times the gemm kernels per weight type and SIMD level on a 2048 x 2048
+ * matrix, with one activation (decode: memory bound, reported as GB/s of
+ * weights streamed) and 64 (prompt processing: compute bound, GFLOP/s).
+ * The weights are cycled through enough copies to exceed the last-level
+ * cache, so decode figures are memory bandwidth, not cache bandwidth.
+ *
+ * usage: bench-kernels [type ...]
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/quant.h"
+
+#define DIM	2048
+#define BYTES_COLD (256u << 20)
+
+static const enum ggml_type bench_types[] = {
+	GGML_TYPE_F32, GGML_TYPE_F16, GGML_TYPE_BF16, GGML_TYPE_Q8_0,
+	GGML_TYPE_Q4_0, GGML_TYPE_Q4_1, GGML_TYPE_Q5_0, GGML_TYPE_Q5_1,
+	GGML_TYPE_Q2_K, GGML_TYPE_Q3_K, GGML_TYPE_Q4_K, GGML_TYPE_Q5_K,
+	GGML_TYPE_Q6_K,
+};
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static uint64_t rng = 88172645463325252ull;
+
+static float
+frand(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (float)(rng >> 40) / (float)(1 << 24) - 0.5f;
+}
+
+static int
+wanted(int argc, char **argv, const char *name)
+{
+	int i;
+
+	if (argc < 2)
+		return 1;
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const int nacts[] = { 1, 64 };
+	enum quant_isa best = quant_set_isa(QUANT_ISA_AVX512), isa;
+	float *wf, *af, *out;
+	size_t t, ws, as, wbytes;
+	int ncopies, a, i, iters, it;
+
+	wf = malloc(sizeof(float) * DIM * DIM);
+	af = malloc(sizeof(float) * DIM * 64);
+	out = malloc(sizeof(float) * DIM * 64);
+	for (i = 0; i < DIM * DIM; i++)
+		wf[i] = frand() * 0.1f;
+	for (i = 0; i < DIM * 64; i++)
+		af[i] = frand();
+	printf("%-5s %-7s %6s %10s %10s %10s\n", "type", "isa", "n_acts",
+	    "ms/call", "GB/s", "GFLOP/s");
+	for (t = 0; t < sizeof(bench_types) / sizeof(bench_types[0]); t++) {
+		enum ggml_type type = bench_types[t];
+		const struct quant_type_info *ti = quant_type_info(type);
+		uint8_t **w, *act;
+
+		if (!wanted(argc, argv, ti->name))
+			continue;
+		ws = quant_row_size(type, DIM);
+		as = quant_row_size(ti->dot_type, DIM);
+		wbytes = ws * DIM;
+		ncopies = getenv("BENCH_HOT") ? 1 :
+		    (int)(BYTES_COLD / wbytes) + 1;
+		w = malloc(sizeof(*w) * ncopies);
+		w[0] = malloc(wbytes);
+		for (i = 0; i < DIM; i++)
+			quant_quantize_row_ref(type, wf + (size_t)i * DIM,
+			    w[0] + ws * i, DIM);
+		for (i = 1; i < ncopies; i++) {
+			w[i] = malloc(wbytes);
+			memcpy(w[i], w[0], wbytes);
+		}
+		act = malloc(as * 64);
+		for (i = 0; i < 64; i++)
+			quant_quantize_row_ref(ti->dot_type,
+			    af + (size_t)i * DIM, act + as * i, DIM);
+		for (isa = QUANT_ISA_SCALAR; isa <= best; isa++) {
+			quant_gemm_fn fn;
+
+			quant_set_isa(isa);
+			fn = quant_get_gemm(type);
+			for (a = 0; a < 2; a++) {
+				double t0, dt, best_dt, flops;
+				int rep;
+
+				/* best of five runs of ~0.1 s: the figures
+				 * are for the kernel, not for a busy host */
+				t0 = now();
+				fn(DIM, w[0], ws, DIM, act, as, nacts[a], out,
+				    DIM);
+				dt = now() - t0;
+				iters = (int)(0.1 / (dt > 1e-6 ? dt : 1e-6));
+				if (iters < 2)
+					iters = 2;
+				best_dt = 1e30;
+				for (rep = 0; rep < 5; rep++) {
+					t0 = now();
+					for (it = 0; it < iters; it++)
+						fn(DIM, w[(rep * iters + it) %
+						    ncopies], ws, DIM, act, as,
+						    nacts[a], out, DIM);
+					dt = (now() - t0) / iters;
+					if (dt < best_dt)
+						best_dt = dt;
+				}
+				dt = best_dt;
+				flops = 2.0 * DIM * DIM * nacts[a];
+				printf("%-5s %-7s %6d %10.3f %10.2f %10.2f\n",
+				    ti->name, quant_isa_name(isa), nacts[a],
+				    dt * 1e3, wbytes / dt * 1e-9,
+				    flops / dt * 1e-9);
+				fflush(stdout);
+			}
+		}
+		for (i = 0; i < ncopies; i++)
+			free(w[i]);
+		free(w);
+		free(act);
+	}
+	free(wf);
+	free(af);
+	free(out);
+	return 0;
+}

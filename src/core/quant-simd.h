@@ -1,0 +1,1264 @@
+/*
+ * The SIMD kernels, written once on 256-bit vectors and compiled twice: by
+ * quant-avx2.c with AVX2/FMA/F16C, and by quant-avx512.c with AVX-512
+ * (VL, VNNI), where the unsigned-by-signed byte dot product becomes one
+ * vpdpbusd and the compiler has 32 vector registers for larger tiles. The
+ * two builds compute the same integers, so a level tested on one machine
+ * is the same arithmetic on the other.
+ *
+ * The including file defines QS_VNNI (0 or 1), QS_RB and QS_CB (rows and
+ * activations per tile) and the names of the three entry points.
+ *
+ * A gemm tile decodes a block of each of its weight rows once and uses it
+ * for every activation of the tile (prompt processing); with one
+ * activation the rows of the tile are independent streams that keep
+ * several loads and accumulators in flight (decode). Within a block the
+ * products are summed as integers and scaled once, as the references do.
+ */
+#include <immintrin.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "core/quant.h"
+#include "core/quant-impl.h"
+
+/* Rounding must match the references bit for bit where they are compared
+ * exactly (dequantization), so no multiply-add is fused unless asked. */
+#pragma GCC optimize("fp-contract=off")
+
+#define QS_INLINE static inline __attribute__((always_inline))
+#define QS_UNROLL _Pragma("GCC unroll 8")
+
+#define QS_ROW(base, stride, i, type) \
+	((const type *)((const uint8_t *)(base) + (size_t)(i) * (stride)))
+
+/* acc + sum of four adjacent u8 * s8 products per int32 lane; u <= 127 or
+ * products small enough that the AVX2 pairwise int16 sum cannot saturate */
+QS_INLINE __m256i
+qs_dot_u8s8(__m256i acc, __m256i u, __m256i s)
+{
+#if QS_VNNI
+	return _mm256_dpbusd_epi32(acc, u, s);
+#else
+	return _mm256_add_epi32(acc, _mm256_madd_epi16(
+	    _mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
+#endif
+}
+
+QS_INLINE float
+qs_hsum(__m256 v)
+{
+	__m128 x = _mm_add_ps(_mm256_castps256_ps128(v),
+	    _mm256_extractf128_ps(v, 1));
+
+	x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+	x = _mm_add_ss(x, _mm_movehdup_ps(x));
+	return _mm_cvtss_f32(x);
+}
+
+QS_INLINE float
+qs_h2f(uint16_t h)
+{
+	return _cvtsh_ss(h);
+}
+
+QS_INLINE __m256
+qs_h2f_v(uint16_t h)
+{
+	return _mm256_set1_ps(_cvtsh_ss(h));
+}
+
+/* 16 bytes of nibbles -> 32 values: element j from the low nibble of
+ * byte j, element j + 16 from its high nibble. */
+QS_INLINE __m256i
+qs_nibbles(const uint8_t *qs)
+{
+	__m128i x = _mm_loadu_si128((const __m128i *)qs);
+
+	return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(x, 4), x),
+	    _mm256_set1_epi8(0x0F));
+}
+
+/* 32 bits -> 32 bytes of 0x10 where the bit is set (the fifth bit). */
+QS_INLINE __m256i
+qs_bit4(const uint8_t *qh)
+{
+	const __m256i shuf = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0,
+	    1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2,
+	    3, 3, 3, 3, 3, 3, 3, 3);
+	const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ull);
+	uint32_t bits;
+	__m256i v;
+
+	memcpy(&bits, qh, 4);
+	v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)bits), shuf);
+	v = _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
+	return _mm256_and_si256(v, _mm256_set1_epi8(0x10));
+}
+
+/* -off * sum(a) in int32 lanes, the start of a dot with q + off stored */
+QS_INLINE __m256i
+qs_offset(__m256i a, int off)
+{
+	__m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(
+	    _mm256_set1_epi8((char)off), a), _mm256_set1_epi16(1));
+
+	return _mm256_sub_epi32(_mm256_setzero_si256(), s);
+}
+
+/* ---- Q8_0 ---- */
+
+QS_INLINE void
+qs_tile_q8_0(const int R, const int C, int64_t nb, const void *w, size_t ws,
+    const void *acts, size_t as, float *out, size_t os)
+{
+	__m256 acc[QS_RB][QS_CB];
+	int64_t ib;
+	int r, c;
+
+	QS_UNROLL for (r = 0; r < R; r++)
+		QS_UNROLL for (c = 0; c < C; c++)
+			acc[r][c] = _mm256_setzero_ps();
+	for (ib = 0; ib < nb; ib++) {
+		__m256i wv[QS_RB], wu[QS_RB];
+		__m256 wd[QS_RB];
+
+		QS_UNROLL for (r = 0; r < R; r++) {
+			const struct block_q8_0 *b = QS_ROW(w, ws, r,
+			    struct block_q8_0) + ib;
+
+			wv[r] = _mm256_loadu_si256((const __m256i *)b->qs);
+			wu[r] = _mm256_abs_epi8(wv[r]);
+			wd[r] = qs_h2f_v(b->d);
+		}
+		QS_UNROLL for (c = 0; c < C; c++) {
+			const struct block_q8_0 *y = QS_ROW(acts, as, c,
+			    struct block_q8_0) + ib;
+			__m256i av = _mm256_loadu_si256((const __m256i *)y->qs);
+			__m256 ad = qs_h2f_v(y->d);
+
+			QS_UNROLL for (r = 0; r < R; r++) {
+				__m256i p = qs_dot_u8s8(_mm256_setzero_si256(),
+				    wu[r], _mm256_sign_epi8(av, wv[r]));
+
+				acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p),
+				    _mm256_mul_ps(wd[r], ad), acc[r][c]);
+			}
+		}
+	}
+	QS_UNROLL for (r = 0; r < R; r++)
+		QS_UNROLL for (c = 0; c < C; c++)
+			out[(size_t)c * os + r] = qs_hsum(acc[r][c]);
+}
+
+/* ---- Q4_0, Q5_0 (against Q8_0): q + off stored unsigned ---- */
+
+QS_INLINE __m256i
+qs_decode_q4_0(const void *blk, float *d)
+{
+	const struct block_q4_0 *b = blk;
+
+	*d = qs_h2f(b->d);
+	return qs_nibbles(b->qs);
+}
+
+QS_INLINE __m256i
+qs_decode_q5_0(const void *blk, float *d)
+{
+	const struct block_q5_0 *b = blk;
+
+	*d = qs_h2f(b->d);
+	return _mm256_or_si256(qs_nibbles(b->qs), qs_bit4(b->qh));
+}
+
+#define QS_TILE_OFFSET(name, btype, off)				\
+QS_INLINE void								\
+qs_tile_##name(const int R, const int C, int64_t nb, const void *w,	\
+    size_t ws, const void *acts, size_t as, float *out, size_t os)	\
+{									\
+	__m256 acc[QS_RB][QS_CB];					\
+	int64_t ib;							\
+	int r, c;							\
+									\
+	QS_UNROLL for (r = 0; r < R; r++)				\
+		QS_UNROLL for (c = 0; c < C; c++)			\
+			acc[r][c] = _mm256_setzero_ps();		\
+	for (ib = 0; ib < nb; ib++) {					\
+		__m256i wu[QS_RB];					\
+		__m256 wd[QS_RB];					\
+									\
+		QS_UNROLL for (r = 0; r < R; r++) {			\
+			float d;					\
+									\
+			wu[r] = qs_decode_##name(QS_ROW(w, ws, r,	\
+			    struct btype) + ib, &d);			\
+			wd[r] = _mm256_set1_ps(d);			\
+		}							\
+		QS_UNROLL for (c = 0; c < C; c++) {			\
+			const struct block_q8_0 *y = QS_ROW(acts, as,	\
+			    c, struct block_q8_0) + ib;			\
+			__m256i av = _mm256_loadu_si256(		\
+			    (const __m256i *)y->qs);			\
+			__m256i init = qs_offset(av, off);		\
+			__m256 ad = qs_h2f_v(y->d);			\
+									\
+			QS_UNROLL for (r = 0; r < R; r++) {		\
+				__m256i p = qs_dot_u8s8(init, wu[r],	\
+				    av);				\
+									\
+				acc[r][c] = _mm256_fmadd_ps(		\
+				    _mm256_cvtepi32_ps(p),		\
+				    _mm256_mul_ps(wd[r], ad),		\
+				    acc[r][c]);				\
+			}						\
+		}							\
+	}								\
+	QS_UNROLL for (r = 0; r < R; r++)				\
+		QS_UNROLL for (c = 0; c < C; c++)			\
+			out[(size_t)c * os + r] = qs_hsum(acc[r][c]);	\
+}
+QS_TILE_OFFSET(q4_0, block_q4_0, 8)
+QS_TILE_OFFSET(q5_0, block_q5_0, 16)
+
+/* ---- Q4_1, Q5_1 (against Q8_1): x = d q + m ---- */
+
+QS_INLINE __m256i
+qs_decode_q4_1(const void *blk, float *d, float *m)
+{
+	const struct block_q4_1 *b = blk;
+
+	*d = qs_h2f(b->d);
+	*m = qs_h2f(b->m);
+	return qs_nibbles(b->qs);
+}
+
+QS_INLINE __m256i
+qs_decode_q5_1(const void *blk, float *d, float *m)
+{
+	const struct block_q5_1 *b = blk;
+
+	*d = qs_h2f(b->d);
+	*m = qs_h2f(b->m);
+	return _mm256_or_si256(qs_nibbles(b->qs), qs_bit4(b->qh));
+}
+
+#define QS_TILE_MIN(name, btype)					\
+QS_INLINE void								\
+qs_tile_##name(const int R, const int C, int64_t nb, const void *w,	\
+    size_t ws, const void *acts, size_t as, float *out, size_t os)	\
+{									\
+	__m256 acc[QS_RB][QS_CB];					\
+	float accm[QS_RB][QS_CB];					\
+	int64_t ib;							\
+	int r, c;							\
+									\
+	QS_UNROLL for (r = 0; r < R; r++)				\
+		QS_UNROLL for (c = 0; c < C; c++) {			\
+			acc[r][c] = _mm256_setzero_ps();		\
+			accm[r][c] = 0;					\
+		}							\
+	for (ib = 0; ib < nb; ib++) {					\
+		__m256i wu[QS_RB];					\
+		__m256 wd[QS_RB];					\
+		float wm[QS_RB];					\
+									\
+		QS_UNROLL for (r = 0; r < R; r++) {			\
+			float d;					\
+									\
+			wu[r] = qs_decode_##name(QS_ROW(w, ws, r,	\
+			    struct btype) + ib, &d, &wm[r]);		\
+			wd[r] = _mm256_set1_ps(d);			\
+		}							\
+		QS_UNROLL for (c = 0; c < C; c++) {			\
+			const struct block_q8_1 *y = QS_ROW(acts, as,	\
+			    c, struct block_q8_1) + ib;			\
+			__m256i av = _mm256_loadu_si256(		\
+			    (const __m256i *)y->qs);			\
+			__m256 ad = qs_h2f_v(y->d);			\
+			float ys = qs_h2f(y->s);			\
+									\
+			QS_UNROLL for (r = 0; r < R; r++) {		\
+				__m256i p = qs_dot_u8s8(		\
+				    _mm256_setzero_si256(), wu[r], av);	\
+									\
+				acc[r][c] = _mm256_fmadd_ps(		\
+				    _mm256_cvtepi32_ps(p),		\
+				    _mm256_mul_ps(wd[r], ad),		\
+				    acc[r][c]);				\
+				accm[r][c] += wm[r] * ys;		\
+			}						\
+		}							\
+	}								\
+	QS_UNROLL for (r = 0; r < R; r++)				\
+		QS_UNROLL for (c = 0; c < C; c++)			\
+			out[(size_t)c * os + r] = qs_hsum(acc[r][c]) +	\
+			    accm[r][c];					\
+}
+QS_TILE_MIN(q4_1, block_q4_1)
+QS_TILE_MIN(q5_1, block_q5_1)
+
+/* ---- Q4_K, Q5_K (against Q8_K) ---- */
+
+/* Unpacks the twelve scale bytes: sc[0..7] scales, sc[8..15] mins. */
+QS_INLINE void
+qs_k4_scales(const uint8_t *s, uint8_t *sc)
+{
+	uint32_t u[3], o[4];
+
+	memcpy(u, s, 12);
+	o[0] = u[0] & 0x3f3f3f3f;
+	o[1] = (u[2] & 0x0f0f0f0f) | ((u[0] >> 6) & 0x03030303) << 4;
+	o[2] = u[1] & 0x3f3f3f3f;
+	o[3] = ((u[2] >> 4) & 0x0f0f0f0f) | ((u[1] >> 6) & 0x03030303) << 4;
+	memcpy(sc, o, 16);
+}
+
+/* mins as int16 pairs matching the 16 bsums: m0 m0 m1 m1 ... m7 m7 */
+QS_INLINE __m256i
+qs_k4_mins(const uint8_t *sc)
+{
+	__m128i m = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)
+	    (sc + 8)));
+
+	return _mm256_set_m128i(_mm_unpackhi_epi16(m, m),
+	    _mm_unpacklo_epi16(m, m));
+}
+
+/* int16 element e (0..7) of each 128-bit lane, in every position */
+QS_INLINE __m256i
+qs_bcast16(__m256i v, int e)
+{
+	return _mm256_shuffle_epi8(v, _mm256_set1_epi16((short)(
+	    (2 * e) | ((2 * e + 1) << 8))));
+}
+
+#define QS_TILE_K45(name, btype, high)					\
+QS_INLINE void								\
+qs_tile_##name(const int R, const int C, int64_t nb, const void *w,	\
+    size_t ws, const void *acts, size_t as, float *out, size_t os)	\
+{									\
+	__m256 acc[QS_RB][QS_CB];					\
+	int64_t ib;							\
+	int r, c, h;							\
+									\
+	QS_UNROLL for (r = 0; r < R; r++)				\
+		QS_UNROLL for (c = 0; c < C; c++)			\
+			acc[r][c] = _mm256_setzero_ps();		\
+	for (ib = 0; ib < nb; ib++) {					\
+		__m256i isum[QS_RB][QS_CB], sv[QS_RB];			\
+		uint8_t sc[QS_RB][16];					\
+		const struct btype *b[QS_RB];				\
+									\
+		QS_UNROLL for (r = 0; r < R; r++) {			\
+			b[r] = QS_ROW(w, ws, r, struct btype) + ib;	\
+			qs_k4_scales(b[r]->scales, sc[r]);		\
+			sv[r] = _mm256_broadcastsi128_si256(		\
+			    _mm_cvtepu8_epi16(_mm_loadl_epi64(		\
+			    (const __m128i *)sc[r])));			\
+			QS_UNROLL for (c = 0; c < C; c++)		\
+				isum[r][c] = _mm256_setzero_si256();	\
+		}							\
+		QS_UNROLL for (h = 0; h < 4; h++) {			\
+			__m256i lo[QS_RB], hi[QS_RB];			\
+			__m256i slo[QS_RB], shi[QS_RB];			\
+									\
+			QS_UNROLL for (r = 0; r < R; r++) {		\
+				__m256i q = _mm256_loadu_si256(		\
+				    (const __m256i *)(b[r]->qs + 32 * h)); \
+									\
+				lo[r] = _mm256_and_si256(q,		\
+				    _mm256_set1_epi8(0x0F));		\
+				hi[r] = _mm256_and_si256(		\
+				    _mm256_srli_epi16(q, 4),		\
+				    _mm256_set1_epi8(0x0F));		\
+				high(b[r], h, lo[r], hi[r]);		\
+				slo[r] = qs_bcast16(sv[r], 2 * h);	\
+				shi[r] = qs_bcast16(sv[r], 2 * h + 1);	\
+			}						\
+			QS_UNROLL for (c = 0; c < C; c++) {		\
+				const struct block_q8_K *y = QS_ROW(	\
+				    acts, as, c, struct block_q8_K) + ib; \
+				__m256i alo = _mm256_loadu_si256(	\
+				    (const __m256i *)(y->qs + 64 * h));	\
+				__m256i ahi = _mm256_loadu_si256(	\
+				    (const __m256i *)(y->qs + 64 * h +	\
+				    32));				\
+									\
+				QS_UNROLL for (r = 0; r < R; r++) {	\
+					__m256i p0 = _mm256_madd_epi16(	\
+					    _mm256_maddubs_epi16(lo[r],	\
+					    alo), slo[r]);		\
+					__m256i p1 = _mm256_madd_epi16(	\
+					    _mm256_maddubs_epi16(hi[r],	\
+					    ahi), shi[r]);		\
+									\
+					isum[r][c] = _mm256_add_epi32(	\
+					    isum[r][c],			\
+					    _mm256_add_epi32(p0, p1));	\
+				}					\
+			}						\
+		}							\
+		QS_UNROLL for (r = 0; r < R; r++) {			\
+			__m256i mins = qs_k4_mins(sc[r]);		\
+			__m256 d = qs_h2f_v(b[r]->d);			\
+			__m256 dmin = qs_h2f_v(b[r]->dmin);		\
+									\
+			QS_UNROLL for (c = 0; c < C; c++) {		\
+				const struct block_q8_K *y = QS_ROW(	\
+				    acts, as, c, struct block_q8_K) + ib; \
+				__m256 yd = _mm256_set1_ps(y->d);	\
+				__m256i m = _mm256_madd_epi16(mins,	\
+				    _mm256_loadu_si256((const __m256i *) \
+				    y->bsums));				\
+									\
+				acc[r][c] = _mm256_fmadd_ps(		\
+				    _mm256_cvtepi32_ps(isum[r][c]),	\
+				    _mm256_mul_ps(d, yd), acc[r][c]);	\
+				acc[r][c] = _mm256_fnmadd_ps(		\
+				    _mm256_cvtepi32_ps(m),		\
+				    _mm256_mul_ps(dmin, yd), acc[r][c]); \
+			}						\
+		}							\
+	}								\
+	QS_UNROLL for (r = 0; r < R; r++)				\
+		QS_UNROLL for (c = 0; c < C; c++)			\
+			out[(size_t)c * os + r] = qs_hsum(acc[r][c]);	\
+}
+
+/* Q5_K's fifth bits: bit 2h of qh[l] for the low half, 2h + 1 high. */
+#define QS_K5_HIGH(blk, h, lo, hi) do {					\
+	__m256i qh_ = _mm256_loadu_si256((const __m256i *)(blk)->qh);	\
+	__m256i b0_ = _mm256_set1_epi8((char)(1 << (2 * (h))));		\
+	__m256i b1_ = _mm256_set1_epi8((char)(2 << (2 * (h))));		\
+	(lo) = _mm256_or_si256((lo), _mm256_and_si256(_mm256_cmpeq_epi8( \
+	    _mm256_and_si256(qh_, b0_), b0_), _mm256_set1_epi8(0x10)));	\
+	(hi) = _mm256_or_si256((hi), _mm256_and_si256(_mm256_cmpeq_epi8( \
+	    _mm256_and_si256(qh_, b1_), b1_), _mm256_set1_epi8(0x10)));	\
+} while (0)
+
+#define QS_K5_NONE(blk, h, lo, hi) do { } while (0)
+
+QS_TILE_K45(q4_K, block_q4_K, QS_K5_NONE)
+QS_TILE_K45(q5_K, block_q5_K, QS_K5_HIGH)
+
+/* ---- Q6_K (against Q8_K) ---- */
+
+/* int16 scale vector for the 32 elements of pair k = 4h + j: the first 16
+ * take scale 2k, the next 16 scale 2k + 1 (sc: the 16 int8 scales). */
+QS_INLINE __m256i
+qs_q6_scale_pair(__m128i sc, int k)
+{
+	const __m128i mask = _mm_add_epi8(_mm_setr_epi8(0, 0, 0, 0, 0, 0, 0,
+	    0, 1, 1, 1, 1, 1, 1, 1, 1), _mm_set1_epi8((char)(2 * k)));
+
+	return _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc, mask));
+}
+
+/* biased 6-bit values (0..63) of elements 128h + 32j + [0, 32) */
+QS_INLINE __m256i
+qs_q6_values(const struct block_q6_K *b, int h, int j)
+{
+	__m256i ql = _mm256_loadu_si256((const __m256i *)(b->ql + 64 * h +
+	    32 * (j & 1)));
+	__m256i qh = _mm256_loadu_si256((const __m256i *)(b->qh + 32 * h));
+	__m256i lo, hi;
+
+	lo = j < 2 ? ql : _mm256_srli_epi16(ql, 4);
+	lo = _mm256_and_si256(lo, _mm256_set1_epi8(0x0F));
+	switch (j) {
+	case 0: hi = _mm256_slli_epi16(qh, 4); break;
+	case 1: hi = _mm256_slli_epi16(qh, 2); break;
+	case 2: hi = qh; break;
+	default: hi = _mm256_srli_epi16(qh, 2); break;
+	}
+	return _mm256_or_si256(lo, _mm256_and_si256(hi,
+	    _mm256_set1_epi8(0x30)));
+}
+
+QS_INLINE void
+qs_tile_q6_K(const int R, const int C, int64_t nb, const void *w, size_t ws,
+    const void *acts, size_t as, float *out, size_t os)
+{
+	__m256 acc[QS_RB][QS_CB];
+	int64_t ib;
+	int r, c, h, j;
+
+	QS_UNROLL for (r = 0; r < R; r++)
+		QS_UNROLL for (c = 0; c < C; c++)
+			acc[r][c] = _mm256_setzero_ps();
+	for (ib = 0; ib < nb; ib++) {
+		__m256i isum[QS_RB][QS_CB];
+		__m128i sc[QS_RB];
+		const struct block_q6_K *b[QS_RB];
+
+		QS_UNROLL for (r = 0; r < R; r++) {
+			b[r] = QS_ROW(w, ws, r, struct block_q6_K) + ib;
+			sc[r] = _mm_loadu_si128((const __m128i *)b[r]->scales);
+			QS_UNROLL for (c = 0; c < C; c++)
+				isum[r][c] = _mm256_setzero_si256();
+		}
+		QS_UNROLL for (h = 0; h < 2; h++) {
+			QS_UNROLL for (j = 0; j < 4; j++) {
+				__m256i q[QS_RB], s[QS_RB];
+
+				QS_UNROLL for (r = 0; r < R; r++) {
+					q[r] = qs_q6_values(b[r], h, j);
+					s[r] = qs_q6_scale_pair(sc[r],
+					    4 * h + j);
+				}
+				QS_UNROLL for (c = 0; c < C; c++) {
+					const struct block_q8_K *y = QS_ROW(
+					    acts, as, c, struct block_q8_K) +
+					    ib;
+					__m256i a = _mm256_loadu_si256(
+					    (const __m256i *)(y->qs +
+					    128 * h + 32 * j));
+
+					QS_UNROLL for (r = 0; r < R; r++)
+						isum[r][c] = _mm256_add_epi32(
+						    isum[r][c],
+						    _mm256_madd_epi16(
+						    _mm256_maddubs_epi16(q[r],
+						    a), s[r]));
+				}
+			}
+		}
+		QS_UNROLL for (r = 0; r < R; r++) {
+			__m256i sc16 = _mm256_cvtepi8_epi16(sc[r]);
+			__m256 d = qs_h2f_v(b[r]->d);
+
+			QS_UNROLL for (c = 0; c < C; c++) {
+				const struct block_q8_K *y = QS_ROW(acts, as,
+				    c, struct block_q8_K) + ib;
+				/* the stored values carry +32 */
+				__m256i corr = _mm256_slli_epi32(
+				    _mm256_madd_epi16(sc16, _mm256_loadu_si256(
+				    (const __m256i *)y->bsums)), 5);
+
+				acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(
+				    _mm256_sub_epi32(isum[r][c], corr)),
+				    _mm256_mul_ps(d, _mm256_set1_ps(y->d)),
+				    acc[r][c]);
+			}
+		}
+	}
+	QS_UNROLL for (r = 0; r < R; r++)
+		QS_UNROLL for (c = 0; c < C; c++)
+			out[(size_t)c * os + r] = qs_hsum(acc[r][c]);
+}
+
+/* ---- Q2_K, Q3_K (against Q8_K): 16 sub-blocks of 16 ---- */
+
+/* two-bit values of elements 128h + 32j + [0, 32) */
+QS_INLINE __m256i
+qs_2bit(const uint8_t *qs, int h, int j)
+{
+	__m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * h));
+
+	return _mm256_and_si256(_mm256_srli_epi16(q, 2 * j),
+	    _mm256_set1_epi8(3));
+}
+
+/* int16 vector: first 16 lanes v0, last 16 v1 (scales of sub-blocks) */
+QS_INLINE __m256i
+qs_pair16(int v0, int v1)
+{
+	return _mm256_set_m128i(_mm_set1_epi16((short)v1),
+	    _mm_set1_epi16((short)v0));
+}
+
+QS_INLINE void
+qs_tile_q2_K(const int R, const int C, int64_t nb, const void *w, size_t ws,
+    const void *acts, size_t as, float *out, size_t os)
+{
+	__m256 acc[QS_RB][QS_CB];
+	int64_t ib;
+	int r, c, h, j;
+
+	QS_UNROLL for (r = 0; r < R; r++)
+		QS_UNROLL for (c = 0; c < C; c++)
+			acc[r][c] = _mm256_setzero_ps();
+	for (ib = 0; ib < nb; ib++) {
+		__m256i isum[QS_RB][QS_CB];
+		const struct block_q2_K *b[QS_RB];
+
+		QS_UNROLL for (r = 0; r < R; r++) {
+			b[r] = QS_ROW(w, ws, r, struct block_q2_K) + ib;
+			QS_UNROLL for (c = 0; c < C; c++)
+				isum[r][c] = _mm256_setzero_si256();
+		}
+		for (h = 0; h < 2; h++) {
+			for (j = 0; j < 4; j++) {
+				__m256i q[QS_RB], s[QS_RB];
+
+				QS_UNROLL for (r = 0; r < R; r++) {
+					const uint8_t *sc = b[r]->scales +
+					    8 * h + 2 * j;
+
+					q[r] = qs_2bit(b[r]->qs, h, j);
+					s[r] = qs_pair16(sc[0] & 0xF,
+					    sc[1] & 0xF);
+				}
+				QS_UNROLL for (c = 0; c < C; c++) {
+					const struct block_q8_K *y = QS_ROW(
+					    acts, as, c, struct block_q8_K) +
+					    ib;
+					__m256i a = _mm256_loadu_si256(
+					    (const __m256i *)(y->qs +
+					    128 * h + 32 * j));
+
+					QS_UNROLL for (r = 0; r < R; r++)
+						isum[r][c] = _mm256_add_epi32(
+						    isum[r][c],
+						    _mm256_madd_epi16(
+						    _mm256_maddubs_epi16(q[r],
+						    a), s[r]));
+				}
+			}
+		}
+		QS_UNROLL for (r = 0; r < R; r++) {
+			__m128i s8 = _mm_loadu_si128((const __m128i *)
+			    b[r]->scales);
+			__m256i mins = _mm256_cvtepu8_epi16(
+			    _mm_and_si128(_mm_srli_epi16(s8, 4),
+			    _mm_set1_epi8(0x0F)));
+			__m256 d = qs_h2f_v(b[r]->d);
+			__m256 dmin = qs_h2f_v(b[r]->dmin);
+
+			QS_UNROLL for (c = 0; c < C; c++) {
+				const struct block_q8_K *y = QS_ROW(acts, as,
+				    c, struct block_q8_K) + ib;
+				__m256 yd = _mm256_set1_ps(y->d);
+				__m256i m = _mm256_madd_epi16(mins,
+				    _mm256_loadu_si256((const __m256i *)
+				    y->bsums));
+
+				acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(
+				    isum[r][c]), _mm256_mul_ps(d, yd),
+				    acc[r][c]);
+				acc[r][c] = _mm256_fnmadd_ps(
+				    _mm256_cvtepi32_ps(m),
+				    _mm256_mul_ps(dmin, yd), acc[r][c]);
+			}
+		}
+	}
+	QS_UNROLL for (r = 0; r < R; r++)
+		QS_UNROLL for (c = 0; c < C; c++)
+			out[(size_t)c * os + r] = qs_hsum(acc[r][c]);
+}
+
+/*
+ * Q3_K: q = low two bits + 4 * hmask bit - 4; the unsigned part (0..7)
+ * goes through the byte dot product and the -4 comes back through the
+ * bsums, as Q6_K's bias does.
+ */
+QS_INLINE void
+qs_tile_q3_K(const int R, const int C, int64_t nb, const void *w, size_t ws,
+    const void *acts, size_t as, float *out, size_t os)
+{
+	__m256 acc[QS_RB][QS_CB];
+	int64_t ib;
+	int r, c, h, j;
+
+	QS_UNROLL for (r = 0; r < R; r++)
+		QS_UNROLL for (c = 0; c < C; c++)
+			acc[r][c] = _mm256_setzero_ps();
+	for (ib = 0; ib < nb; ib++) {
+		__m256i isum[QS_RB][QS_CB];
+		const struct block_q3_K *b[QS_RB];
+		int8_t sc[QS_RB][16];
+
+		QS_UNROLL for (r = 0; r < R; r++) {
+			b[r] = QS_ROW(w, ws, r, struct block_q3_K) + ib;
+			quant_k3_scales(b[r]->scales, sc[r]);
+			QS_UNROLL for (c = 0; c < C; c++)
+				isum[r][c] = _mm256_setzero_si256();
+		}
+		for (h = 0; h < 2; h++) {
+			for (j = 0; j < 4; j++) {
+				__m256i q[QS_RB], s[QS_RB];
+
+				QS_UNROLL for (r = 0; r < R; r++) {
+					__m256i hm = _mm256_loadu_si256(
+					    (const __m256i *)b[r]->hmask);
+					__m256i bit = _mm256_set1_epi8(
+					    (char)(1 << (4 * h + j)));
+
+					hm = _mm256_cmpeq_epi8(
+					    _mm256_and_si256(hm, bit), bit);
+					q[r] = _mm256_or_si256(
+					    qs_2bit(b[r]->qs, h, j),
+					    _mm256_and_si256(hm,
+					    _mm256_set1_epi8(4)));
+					s[r] = qs_pair16(sc[r][8 * h + 2 * j],
+					    sc[r][8 * h + 2 * j + 1]);
+				}
+				QS_UNROLL for (c = 0; c < C; c++) {
+					const struct block_q8_K *y = QS_ROW(
+					    acts, as, c, struct block_q8_K) +
+					    ib;
+					__m256i a = _mm256_loadu_si256(
+					    (const __m256i *)(y->qs +
+					    128 * h + 32 * j));
+
+					QS_UNROLL for (r = 0; r < R; r++)
+						isum[r][c] = _mm256_add_epi32(
+						    isum[r][c],
+						    _mm256_madd_epi16(
+						    _mm256_maddubs_epi16(q[r],
+						    a), s[r]));
+				}
+			}
+		}
+		QS_UNROLL for (r = 0; r < R; r++) {
+			__m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(
+			    (const __m128i *)sc[r]));
+			__m256 d = qs_h2f_v(b[r]->d);
+
+			QS_UNROLL for (c = 0; c < C; c++) {
+				const struct block_q8_K *y = QS_ROW(acts, as,
+				    c, struct block_q8_K) + ib;
+				__m256i corr = _mm256_slli_epi32(
+				    _mm256_madd_epi16(sc16, _mm256_loadu_si256(
+				    (const __m256i *)y->bsums)), 2);
+
+				acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(
+				    _mm256_sub_epi32(isum[r][c], corr)),
+				    _mm256_mul_ps(d, _mm256_set1_ps(y->d)),
+				    acc[r][c]);
+			}
+		}
+	}
+	QS_UNROLL for (r = 0; r < R; r++)
+		QS_UNROLL for (c = 0; c < C; c++)
+			out[(size_t)c * os + r] = qs_hsum(acc[r][c]);
+}
+
+/* ---- F32, F16, BF16 ---- */
+
+QS_INLINE __m256
+qs_load_f32(const void *p, int64_t i)
+{
+	return _mm256_loadu_ps((const float *)p + i);
+}
+
+QS_INLINE __m256
+qs_load_f16(const void *p, int64_t i)
+{
+	return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)
+	    ((const uint16_t *)p + i)));
+}
+
+QS_INLINE __m256
+qs_load_bf16(const void *p, int64_t i)
+{
+	return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(
+	    _mm_loadu_si128((const __m128i *)((const uint16_t *)p + i))), 16));
+}
+
+/* two accumulators per pair so that decode keeps the FMA pipes busy */
+#define QS_TILE_FLOAT(name)						\
+QS_INLINE void								\
+qs_tile_##name(const int R, const int C, int64_t k, const void *w,	\
+    size_t ws, const void *acts, size_t as, float *out, size_t os)	\
+{									\
+	__m256 acc[QS_RB][QS_CB][2];					\
+	int64_t i;							\
+	int r, c, u;							\
+									\
+	QS_UNROLL for (r = 0; r < R; r++)				\
+		QS_UNROLL for (c = 0; c < C; c++) {			\
+			acc[r][c][0] = _mm256_setzero_ps();		\
+			acc[r][c][1] = _mm256_setzero_ps();		\
+		}							\
+	for (i = 0; i < k; i += 16) {					\
+		QS_UNROLL for (u = 0; u < 2; u++) {			\
+			__m256 wv[QS_RB];				\
+									\
+			QS_UNROLL for (r = 0; r < R; r++)		\
+				wv[r] = qs_load_##name(QS_ROW(w, ws, r,	\
+				    uint8_t), i + 8 * u);		\
+			QS_UNROLL for (c = 0; c < C; c++) {		\
+				__m256 av = qs_load_##name(QS_ROW(acts,	\
+				    as, c, uint8_t), i + 8 * u);	\
+									\
+				QS_UNROLL for (r = 0; r < R; r++)	\
+					acc[r][c][u] = _mm256_fmadd_ps(	\
+					    wv[r], av, acc[r][c][u]);	\
+			}						\
+		}							\
+	}								\
+	QS_UNROLL for (r = 0; r < R; r++)				\
+		QS_UNROLL for (c = 0; c < C; c++)			\
+			out[(size_t)c * os + r] = qs_hsum(_mm256_add_ps( \
+			    acc[r][c][0], acc[r][c][1]));		\
+}
+QS_TILE_FLOAT(f32)
+QS_TILE_FLOAT(f16)
+QS_TILE_FLOAT(bf16)
+
+/* ---- gemm drivers ---- */
+
+/*
+ * Tiles of QS_RB rows by QS_CB activations, then the leftovers one row or
+ * one activation at a time. The float types take k (a multiple of 16 is
+ * needed: fall back otherwise), the block types the number of blocks.
+ */
+#define QS_GEMM(name, blk)						\
+static void								\
+qs_gemm_##name(int64_t k, const void *w, size_t ws, int n_rows,	\
+    const void *acts, size_t as, int n_acts, float *out, size_t os)	\
+{									\
+	const uint8_t *wp = w, *ap = acts;				\
+	int64_t n = k / (blk);						\
+	int r, c;							\
+									\
+	for (r = 0; r + QS_RB <= n_rows; r += QS_RB) {			\
+		for (c = 0; c + QS_CB <= n_acts; c += QS_CB)		\
+			qs_tile_##name(QS_RB, QS_CB, n,			\
+			    wp + (size_t)r * ws, ws,			\
+			    ap + (size_t)c * as, as,			\
+			    out + (size_t)c * os + r, os);		\
+		for (; c < n_acts; c++)					\
+			qs_tile_##name(QS_RB, 1, n,			\
+			    wp + (size_t)r * ws, ws,			\
+			    ap + (size_t)c * as, as,			\
+			    out + (size_t)c * os + r, os);		\
+	}								\
+	for (; r < n_rows; r++) {					\
+		for (c = 0; c + QS_CB <= n_acts; c += QS_CB)		\
+			qs_tile_##name(1, QS_CB, n,			\
+			    wp + (size_t)r * ws, ws,			\
+			    ap + (size_t)c * as, as,			\
+			    out + (size_t)c * os + r, os);		\
+		for (; c < n_acts; c++)					\
+			qs_tile_##name(1, 1, n,				\
+			    wp + (size_t)r * ws, ws,			\
+			    ap + (size_t)c * as, as,			\
+			    out + (size_t)c * os + r, os);		\
+	}								\
+}
+QS_GEMM(q8_0, QK8_0)
+QS_GEMM(q4_0, QK4_0)
+QS_GEMM(q5_0, QK5_0)
+QS_GEMM(q4_1, QK4_1)
+QS_GEMM(q5_1, QK5_1)
+QS_GEMM(q2_K, QK_K)
+QS_GEMM(q3_K, QK_K)
+QS_GEMM(q4_K, QK_K)
+QS_GEMM(q5_K, QK_K)
+QS_GEMM(q6_K, QK_K)
+
+#define QS_GEMM_FLOAT(name, type)					\
+static void								\
+qs_gemm_##name(int64_t k, const void *w, size_t ws, int n_rows,	\
+    const void *acts, size_t as, int n_acts, float *out, size_t os)	\
+{									\
+	const uint8_t *wp = w, *ap = acts;				\
+	int r, c;							\
+									\
+	if (k % 16 != 0) {						\
+		quant_gemm_ref(type, k, w, ws, n_rows, acts, as,	\
+		    n_acts, out, os);					\
+		return;							\
+	}								\
+	for (r = 0; r + QS_RB <= n_rows; r += QS_RB) {			\
+		for (c = 0; c + QS_CB <= n_acts; c += QS_CB)		\
+			qs_tile_##name(QS_RB, QS_CB, k,			\
+			    wp + (size_t)r * ws, ws,			\
+			    ap + (size_t)c * as, as,			\
+			    out + (size_t)c * os + r, os);		\
+		for (; c < n_acts; c++)					\
+			qs_tile_##name(QS_RB, 1, k,			\
+			    wp + (size_t)r * ws, ws,			\
+			    ap + (size_t)c * as, as,			\
+			    out + (size_t)c * os + r, os);		\
+	}								\
+	for (; r < n_rows; r++) {					\
+		for (c = 0; c + QS_CB <= n_acts; c += QS_CB)		\
+			qs_tile_##name(1, QS_CB, k,			\
+			    wp + (size_t)r * ws, ws,			\
+			    ap + (size_t)c * as, as,			\
+			    out + (size_t)c * os + r, os);		\
+		for (; c < n_acts; c++)					\
+			qs_tile_##name(1, 1, k,				\
+			    wp + (size_t)r * ws, ws,			\
+			    ap + (size_t)c * as, as,			\
+			    out + (size_t)c * os + r, os);		\
+	}								\
+}
+QS_GEMM_FLOAT(f32, GGML_TYPE_F32)
+QS_GEMM_FLOAT(f16, GGML_TYPE_F16)
+QS_GEMM_FLOAT(bf16, GGML_TYPE_BF16)
+
+/* ---- activation quantizers (bit-identical to the references) ---- */
+
+QS_INLINE float
+qs_hmax(__m256 v)
+{
+	__m128 x = _mm_max_ps(_mm256_castps256_ps128(v),
+	    _mm256_extractf128_ps(v, 1));
+
+	x = _mm_max_ps(x, _mm_movehl_ps(x, x));
+	x = _mm_max_ss(x, _mm_movehdup_ps(x));
+	return _mm_cvtss_f32(x);
+}
+
+QS_INLINE __m256
+qs_abs(__m256 v)
+{
+	return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v);
+}
+
+/* four vectors of 8 rounded int32 -> 32 int8 in element order */
+QS_INLINE __m256i
+qs_pack32(__m256 x0, __m256 x1, __m256 x2, __m256 x3, __m256 scale)
+{
+	const int rnd = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+	__m256i i0 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(x0,
+	    scale), rnd));
+	__m256i i1 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(x1,
+	    scale), rnd));
+	__m256i i2 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(x2,
+	    scale), rnd));
+	__m256i i3 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(x3,
+	    scale), rnd));
+	__m256i p = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1),
+	    _mm256_packs_epi32(i2, i3));
+
+	/* the packs interleave 128-bit lanes: restore the order */
+	return _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5,
+	    2, 6, 3, 7));
+}
+
+static void
+qs_quantize_q8_0(const float *x, void *dst, int64_t n)
+{
+	struct block_q8_0 *b = dst;
+	int64_t i, nb = n / QK8_0;
+
+	for (i = 0; i < nb; i++, b++, x += QK8_0) {
+		__m256 x0 = _mm256_loadu_ps(x), x1 = _mm256_loadu_ps(x + 8);
+		__m256 x2 = _mm256_loadu_ps(x + 16), x3 = _mm256_loadu_ps(x + 24);
+		__m256 m = _mm256_max_ps(_mm256_max_ps(qs_abs(x0), qs_abs(x1)),
+		    _mm256_max_ps(qs_abs(x2), qs_abs(x3)));
+		float amax = qs_hmax(m), d = amax / 127, id = d != 0 ? 1 / d : 0;
+
+		b->d = f32_to_fp16(d);
+		_mm256_storeu_si256((__m256i *)b->qs, qs_pack32(x0, x1, x2, x3,
+		    _mm256_set1_ps(id)));
+	}
+}
+
+static void
+qs_quantize_q8_1(const float *x, void *dst, int64_t n)
+{
+	struct block_q8_1 *b = dst;
+	int64_t i, nb = n / QK8_1;
+
+	for (i = 0; i < nb; i++, b++, x += QK8_1) {
+		__m256 x0 = _mm256_loadu_ps(x), x1 = _mm256_loadu_ps(x + 8);
+		__m256 x2 = _mm256_loadu_ps(x + 16), x3 = _mm256_loadu_ps(x + 24);
+		__m256 m = _mm256_max_ps(_mm256_max_ps(qs_abs(x0), qs_abs(x1)),
+		    _mm256_max_ps(qs_abs(x2), qs_abs(x3)));
+		float amax = qs_hmax(m), d = amax / 127, id = d != 0 ? 1 / d : 0;
+		__m256i q = qs_pack32(x0, x1, x2, x3, _mm256_set1_ps(id));
+		__m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(
+		    _mm256_set1_epi8(1), q), _mm256_set1_epi16(1));
+		__m128i t = _mm_add_epi32(_mm256_castsi256_si128(s),
+		    _mm256_extracti128_si256(s, 1));
+		int sum;
+
+		t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0x4e));
+		t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0xb1));
+		sum = _mm_cvtsi128_si32(t);
+		b->d = f32_to_fp16(d);
+		_mm256_storeu_si256((__m256i *)b->qs, q);
+		b->s = f32_to_fp16(d * (float)sum);
+	}
+}
+
+static void
+qs_quantize_q8_K(const float *x, void *dst, int64_t n)
+{
+	struct block_q8_K *b = dst;
+	int64_t i, nb = n / QK_K;
+	int j;
+
+	for (i = 0; i < nb; i++, b++, x += QK_K) {
+		__m256 m = _mm256_setzero_ps(), sv;
+		float amax, max = 0, iscale;
+
+		for (j = 0; j < QK_K; j += 8)
+			m = _mm256_max_ps(m, qs_abs(_mm256_loadu_ps(x + j)));
+		amax = qs_hmax(m);
+		if (amax == 0) {
+			memset(b, 0, sizeof(*b));
+			continue;
+		}
+		/* the first element of largest magnitude sets the sign */
+		for (j = 0; j < QK_K; j++) {
+			if (x[j] == amax || x[j] == -amax) {
+				max = x[j];
+				break;
+			}
+		}
+		iscale = -127.f / max;
+		sv = _mm256_set1_ps(iscale);
+		for (j = 0; j < QK_K; j += 32) {
+			__m256i q = qs_pack32(_mm256_loadu_ps(x + j),
+			    _mm256_loadu_ps(x + j + 8),
+			    _mm256_loadu_ps(x + j + 16),
+			    _mm256_loadu_ps(x + j + 24), sv);
+			__m256i s16;
+
+			/* +128 saturated to 127 by the packs: the clip */
+			_mm256_storeu_si256((__m256i *)(b->qs + j), q);
+			s16 = _mm256_madd_epi16(_mm256_cvtepi8_epi16(
+			    _mm256_castsi256_si128(q)), _mm256_set1_epi16(1));
+			s16 = _mm256_hadd_epi32(s16, _mm256_madd_epi16(
+			    _mm256_cvtepi8_epi16(_mm256_extracti128_si256(q,
+			    1)), _mm256_set1_epi16(1)));
+			/* lanes: a01 a23 b01 b23 | a45 a67 b45 b67 */
+			s16 = _mm256_hadd_epi32(s16, s16);
+			/* a0123 b0123 . . | a4567 b4567 . . */
+			{
+				__m128i lo = _mm256_castsi256_si128(s16);
+				__m128i hi = _mm256_extracti128_si256(s16, 1);
+				__m128i t = _mm_add_epi32(lo, hi);
+
+				b->bsums[j / 16] = (int16_t)_mm_cvtsi128_si32(t);
+				b->bsums[j / 16 + 1] = (int16_t)
+				    _mm_extract_epi32(t, 1);
+			}
+		}
+		b->d = 1 / iscale;
+	}
+}
+
+static void
+qs_quantize_f16(const float *x, void *dst, int64_t n)
+{
+	uint16_t *h = dst;
+	int64_t i;
+
+	for (i = 0; i + 8 <= n; i += 8)
+		_mm_storeu_si128((__m128i *)(h + i), _mm256_cvtps_ph(
+		    _mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+	for (; i < n; i++)
+		h[i] = f32_to_fp16(x[i]);
+}
+
+static void
+qs_quantize_bf16(const float *x, void *dst, int64_t n)
+{
+	uint16_t *h = dst;
+	int64_t i;
+
+	for (i = 0; i + 8 <= n; i += 8) {
+		__m256i u = _mm256_loadu_si256((const __m256i *)(x + i));
+		__m256i odd = _mm256_and_si256(_mm256_srli_epi32(u, 16),
+		    _mm256_set1_epi32(1));
+		__m256i r = _mm256_srli_epi32(_mm256_add_epi32(u,
+		    _mm256_add_epi32(odd, _mm256_set1_epi32(0x7fff))), 16);
+		__m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(u,
+		    _mm256_set1_epi32(0x7fffffff)),
+		    _mm256_set1_epi32(0x7f800000));
+		__m256i q = _mm256_or_si256(_mm256_srli_epi32(u, 16),
+		    _mm256_set1_epi32(64));
+		__m128i p;
+
+		r = _mm256_blendv_epi8(r, q, nan);
+		p = _mm_packus_epi32(_mm256_castsi256_si128(r),
+		    _mm256_extracti128_si256(r, 1));
+		_mm_storeu_si128((__m128i *)(h + i), p);
+	}
+	for (; i < n; i++)
+		h[i] = f32_to_bf16(x[i]);
+}
+
+/* ---- dequantization (bit-identical to the references) ---- */
+
+static void
+qs_dequantize_f16(const void *src, float *y, int64_t n)
+{
+	int64_t i;
+
+	for (i = 0; i + 8 <= n; i += 8)
+		_mm256_storeu_ps(y + i, qs_load_f16(src, i));
+	for (; i < n; i++)
+		y[i] = fp16_to_f32(((const uint16_t *)src)[i]);
+}
+
+static void
+qs_dequantize_bf16(const void *src, float *y, int64_t n)
+{
+	int64_t i;
+
+	for (i = 0; i + 8 <= n; i += 8)
+		_mm256_storeu_ps(y + i, qs_load_bf16(src, i));
+	for (; i < n; i++)
+		y[i] = bf16_to_f32(((const uint16_t *)src)[i]);
+}
+
+/* 32 bytes (u8 or s8) times d -> 32 floats */
+QS_INLINE void
+qs_store_scaled(float *y, __m256i q, int is_signed, __m256 d, __m256 m)
+{
+	__m128i lo = _mm256_castsi256_si128(q), hi =
+	    _mm256_extracti128_si256(q, 1);
+	__m256i v[4];
+	int i;
+
+	if (is_signed) {
+		v[0] = _mm256_cvtepi8_epi32(lo);
+		v[1] = _mm256_cvtepi8_epi32(_mm_srli_si128(lo, 8));
+		v[2] = _mm256_cvtepi8_epi32(hi);
+		v[3] = _mm256_cvtepi8_epi32(_mm_srli_si128(hi, 8));
+	} else {
+		v[0] = _mm256_cvtepu8_epi32(lo);
+		v[1] = _mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8));
+		v[2] = _mm256_cvtepu8_epi32(hi);
+		v[3] = _mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8));
+	}
+	QS_UNROLL for (i = 0; i < 4; i++)
+		_mm256_storeu_ps(y + 8 * i, _mm256_sub_ps(_mm256_mul_ps(d,
+		    _mm256_cvtepi32_ps(v[i])), m));
+}
+
+static void
+qs_dequantize_q8_0(const void *src, float *y, int64_t n)
+{
+	const struct block_q8_0 *b = src;
+	int64_t i, nb = n / QK8_0;
+
+	for (i = 0; i < nb; i++, b++, y += QK8_0)
+		qs_store_scaled(y, _mm256_loadu_si256((const __m256i *)b->qs), 1,
+		    qs_h2f_v(b->d), _mm256_setzero_ps());
+}
+
+static void
+qs_dequantize_q4_0(const void *src, float *y, int64_t n)
+{
+	const struct block_q4_0 *b = src;
+	int64_t i, nb = n / QK4_0;
+
+	for (i = 0; i < nb; i++, b++, y += QK4_0)
+		qs_store_scaled(y, _mm256_sub_epi8(qs_nibbles(b->qs),
+		    _mm256_set1_epi8(8)), 1, qs_h2f_v(b->d),
+		    _mm256_setzero_ps());
+}
+
+static void
+qs_dequantize_q4_K(const void *src, float *y, int64_t n)
+{
+	const struct block_q4_K *b = src;
+	int64_t i, nb = n / QK_K;
+	uint8_t sc[16];
+	int h;
+
+	for (i = 0; i < nb; i++, b++) {
+		float d = qs_h2f(b->d), dmin = qs_h2f(b->dmin);
+
+		qs_k4_scales(b->scales, sc);
+		for (h = 0; h < 4; h++, y += 64) {
+			__m256i q = _mm256_loadu_si256((const __m256i *)
+			    (b->qs + 32 * h));
+
+			qs_store_scaled(y, _mm256_and_si256(q,
+			    _mm256_set1_epi8(0x0F)), 0,
+			    _mm256_set1_ps(d * sc[2 * h]),
+			    _mm256_set1_ps(dmin * sc[8 + 2 * h]));
+			qs_store_scaled(y + 32, _mm256_and_si256(
+			    _mm256_srli_epi16(q, 4), _mm256_set1_epi8(0x0F)), 0,
+			    _mm256_set1_ps(d * sc[2 * h + 1]),
+			    _mm256_set1_ps(dmin * sc[8 + 2 * h + 1]));
+		}
+	}
+}
+
+QS_INLINE void
+qs_store16(float *y, __m128i q, float d)
+{
+	__m256 dv = _mm256_set1_ps(d);
+
+	_mm256_storeu_ps(y, _mm256_mul_ps(dv, _mm256_cvtepi32_ps(
+	    _mm256_cvtepi8_epi32(q))));
+	_mm256_storeu_ps(y + 8, _mm256_mul_ps(dv, _mm256_cvtepi32_ps(
+	    _mm256_cvtepi8_epi32(_mm_srli_si128(q, 8)))));
+}
+
+static void
+qs_dequantize_q6_K(const void *src, float *y, int64_t n)
+{
+	const struct block_q6_K *b = src;
+	int64_t i, nb = n / QK_K;
+	int h, j;
+
+	for (i = 0; i < nb; i++, b++) {
+		float d = qs_h2f(b->d);
+
+		for (h = 0; h < 2; h++) {
+			for (j = 0; j < 4; j++, y += 32) {
+				__m256i q = _mm256_sub_epi8(qs_q6_values(b, h,
+				    j), _mm256_set1_epi8(32));
+				const int8_t *sc = b->scales + 8 * h + 2 * j;
+
+				qs_store16(y, _mm256_castsi256_si128(q),
+				    d * sc[0]);
+				qs_store16(y + 16, _mm256_extracti128_si256(q,
+				    1), d * sc[1]);
+			}
+		}
+	}
+}
+
+/* ---- entry points ---- */
+
+quant_gemm_fn
+QS_GEMM_GETTER(enum ggml_type type)
+{
+	switch (type) {
+	case GGML_TYPE_F32: return qs_gemm_f32;
+	case GGML_TYPE_F16: return qs_gemm_f16;
+	case GGML_TYPE_BF16: return qs_gemm_bf16;
+	case GGML_TYPE_Q4_0: return qs_gemm_q4_0;
+	case GGML_TYPE_Q4_1: return qs_gemm_q4_1;
+	case GGML_TYPE_Q5_0: return qs_gemm_q5_0;
+	case GGML_TYPE_Q5_1: return qs_gemm_q5_1;
+	case GGML_TYPE_Q8_0: return qs_gemm_q8_0;
+	case GGML_TYPE_Q2_K: return qs_gemm_q2_K;
+	case GGML_TYPE_Q3_K: return qs_gemm_q3_K;
+	case GGML_TYPE_Q4_K: return qs_gemm_q4_K;
+	case GGML_TYPE_Q5_K: return qs_gemm_q5_K;
+	case GGML_TYPE_Q6_K: return qs_gemm_q6_K;
+	default: return NULL;
+	}
+}
+
+quant_quantize_fn
+QS_QUANTIZE_GETTER(enum ggml_type type)
+{
+	switch (type) {
+	case GGML_TYPE_F16: return qs_quantize_f16;
+	case GGML_TYPE_BF16: return qs_quantize_bf16;
+	case GGML_TYPE_Q8_0: return qs_quantize_q8_0;
+	case GGML_TYPE_Q8_1: return qs_quantize_q8_1;
+	case GGML_TYPE_Q8_K: return qs_quantize_q8_K;
+	default: return NULL;
+	}
+}
+
+quant_dequantize_fn
+QS_DEQUANTIZE_GETTER(enum ggml_type type)
+{
+	switch (type) {
+	case GGML_TYPE_F16: return qs_dequantize_f16;
+	case GGML_TYPE_BF16: return qs_dequantize_bf16;
+	case GGML_TYPE_Q4_0: return qs_dequantize_q4_0;
+	case GGML_TYPE_Q8_0: return qs_dequantize_q8_0;
+	case GGML_TYPE_Q4_K: return qs_dequantize_q4_K;
+	case GGML_TYPE_Q6_K: return qs_dequantize_q6_K;
+	default: return NULL;
+	}
+}
