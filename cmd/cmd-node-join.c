@@ -165,6 +165,8 @@ node_join_dht_start(struct node_join_dht *d, struct node *n,
 	struct gguf_file *f;
 	uint32_t n_block = 0;
 	char *c = NULL, *msg;
+	size_t joined = 0;
+	int tries;
 
 	if (!d->on) {
 		node_join_log(NULL, "not in a DHT: use --new-swarm or "
@@ -181,17 +183,29 @@ node_join_dht_start(struct node_join_dht *d, struct node *n,
 	d->dir = directory_dht_new(d->dht, &d->id);
 	directory_dht_set_model(d->dir, n_block,
 	    (uint32_t)cfg->announce_interval);
-	if (d->new_swarm)
+	if (d->new_swarm) {
 		msg = xasprintf("new swarm '%s': others join with "
 		    "--bootstrap %s", d->network, node_addr(n));
-	else if (directory_dht_bootstrap(d->dht, d->peers, d->npeers, 2000,
-	    &c) == 0) {
+		goto done;
+	}
+	/*
+	 * Nodes started together: the bootstrap node may be a moment behind.
+	 * After that, announcements keep trying.
+	 */
+	for (tries = 0; tries < 10 && joined == 0; tries++) {
+		free(c);
+		c = NULL;
+		joined = directory_dht_bootstrap(d->dht, d->peers, d->npeers,
+		    1000, &c);
+	}
+	if (joined == 0) {
 		msg = xasprintf("%s; trying again at each announcement", c);
 		directory_dht_set_retry(d->dir, d->peers, d->npeers);
 		free(c);
 	} else
 		msg = xasprintf("joined swarm '%s' as peer %.16s",
 		    d->network, d->id.peer_id);
+done:
 	node_join_log(NULL, msg);
 	free(msg);
 	node_set_announcer(n, d->dir);
