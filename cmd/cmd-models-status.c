@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -217,7 +218,7 @@ models_status_exec(struct cmd_args *a)
 	char id[MODEL_ID_MAX], *cause = NULL, **vals, *const *peers;
 	const char *arg, *network, *errstr, *want = NULL;
 	uint32_t file_n_block = 0;
-	size_t i, j, n = 0, nmodels = 0, npeers;
+	size_t i, j, n = 0, nmodels = 0, npeers, len;
 	int64_t now;
 	int rc = EXIT_ERR, nv, timeout_ms = 5000;
 	json_t *root, *list;
@@ -227,7 +228,10 @@ models_status_exec(struct cmd_args *a)
 		return EXIT_ERR;
 	if (a->argc == 1) {
 		arg = a->argv[0];
-		if (model_id_valid(arg) && strstr(arg, ".gguf") == NULL)
+		/* A file by its name or existence; else it names an id. */
+		len = strlen(arg);
+		if (access(arg, F_OK) != 0 && model_id_valid(arg) &&
+		    (len < 5 || strcmp(arg + len - 5, ".gguf") != 0))
 			want = arg;
 		else {
 			if ((rc = models_status_file(arg, id,

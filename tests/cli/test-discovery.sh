@@ -107,6 +107,12 @@ print(json.load(sys.stdin)['models'][0]['model_id'])")
 expect by-id 0 "$SWARM" models status --json --bootstrap "127.0.0.1:$p2" "$id"
 check by-id-complete json_check "assert d['models'][0]['complete']"
 
+# The bootstrap list can come from the config.
+expect config-set 0 "$SWARM" config set swarm.bootstrap "127.0.0.1:$p2"
+expect via-config 0 "$SWARM" models status --json "$id"
+check via-config-complete json_check "assert d['models'][0]['complete']"
+expect config-unset 0 "$SWARM" config unset swarm.bootstrap
+
 # Another network sees nothing of this one.
 expect other-network 1 "$SWARM" models status --network elsewhere \
     --bootstrap "127.0.0.1:$p1"
