@@ -19,6 +19,14 @@
 #include "core/quant.h"
 #include "conf/conf.h"
 #include "core/tokenizer.h"
+#include "net/protocol.h"
+#include "conf/conf.h"
+#include "net/dht.h"
+#include "swarm/client.h"
+#include "swarm/directory-dht.h"
+#include "swarm/directory-static.h"
+#include "swarm/model-id.h"
+#include "swarm/record.h"
 #include "util/parse.h"
 #include "util/strbuf.h"
 #include "util/xmalloc.h"
@@ -26,6 +34,16 @@
 static const struct cmd_opt infer_run_opts[] = {
 	{ 'm', "model", "FILE", "the model (GGUF file)" },
 	{ 0, "local", NULL, "run every block in this process" },
+	{ 0, "peer", "HOST:PORT", "a node of the swarm to route through "
+	    "(repeatable)" },
+	{ 0, "bootstrap", "HOST:PORT", "find the swarm's nodes through the "
+	    "DHT, joining at this node (repeatable; default: swarm.bootstrap)" },
+	{ 0, "network", "NAME", "the swarm's name (default: swarm.network)" },
+	{ 0, "wire-dtype", "TYPE", "hidden states on the wire: f32 (default, "
+	    "exact), f16 or bf16" },
+	{ 0, "connect-timeout", "SECONDS", "to connect to a peer (default 5)" },
+	{ 0, "step-timeout", "SECONDS", "for one step on one peer (default 60)" },
+	{ 0, "timeout", "SECONDS", "for the whole run (default: none)" },
 	{ 'n', "max-tokens", "N", "generate at most N tokens (default 256; 0: "
 	    "evaluate the prompt only)" },
 	{ 0, "temp", "T", "sampling temperature; 0 is greedy (default 0.8)" },
@@ -52,6 +70,77 @@ static const struct cmd_opt infer_run_opts[] = {
 	{ 'v', "verbose", NULL, "print load and speed figures on stderr" },
 	{ 0, NULL, NULL, NULL }
 };
+
+/*
+ * The config with --bootstrap and --network layered on; NULL after printing
+ * why when they are bad.
+ */
+static struct conf *
+infer_conf(struct cmd_args *a)
+{
+	struct conf *c;
+	char **boots, *cause = NULL;
+	const char *v;
+	int i, n, rc = 0;
+
+	if ((c = cmd_conf_load(0)) == NULL)
+		return NULL;
+	boots = args_get_all(a, "bootstrap", &n);
+	for (i = 0; i < n && rc == 0; i++)
+		rc = i == 0 ? conf_set_flag(c, "swarm.bootstrap", boots[i],
+		    &cause) : conf_add(c, "swarm.bootstrap", boots[i], &cause);
+	if (rc == 0 && (v = args_get(a, "network")) != NULL)
+		rc = conf_set_flag(c, "swarm.network", v, &cause);
+	if (rc != 0) {
+		cmd_usage_error(a, "%s", cause);
+		free(cause);
+		conf_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* Is there a bootstrap peer to find the swarm through? -1: bad options. */
+static int
+infer_has_bootstrap(struct cmd_args *a)
+{
+	struct conf *c;
+	size_t n;
+
+	if ((c = infer_conf(a)) == NULL)
+		return -1;
+	conf_get_list(c, "swarm.bootstrap", &n);
+	conf_free(c);
+	return n > 0;
+}
+
+/* A client directory over the DHT, joined through the bootstrap peers. */
+static struct directory *
+infer_dht_directory(struct cmd_args *a, struct dht **dht, int verbose,
+    char **cause)
+{
+	struct conf *c;
+	struct directory *dir = NULL;
+	char *const *boots;
+	const char *network;
+	size_t n;
+
+	if ((c = infer_conf(a)) == NULL) {
+		*cause = xstrdup("bad discovery options");
+		return NULL;
+	}
+	network = conf_get_str(c, "swarm.network");
+	boots = conf_get_list(c, "swarm.bootstrap", &n);
+	if ((*dht = dht_new(NULL, 0, network, cause)) != NULL &&
+	    directory_dht_bootstrap(*dht, boots, n, 2000, cause) > 0) {
+		dir = directory_dht_new(*dht, NULL);
+		if (verbose)
+			fprintf(stderr, "swarm: finding peers through the DHT "
+			    "of network '%s'\n", network);
+	}
+	conf_free(c);
+	return dir;
+}
 
 struct infer_out {
 	FILE	*dump;
@@ -163,6 +252,25 @@ infer_opt_double(struct cmd_args *a, const char *name, double min, double max,
 	return 0;
 }
 
+static void
+infer_log(void *arg, const char *msg)
+{
+	fprintf(stderr, "swarm: %s\n", msg);
+}
+
+static int
+infer_opt_seconds(struct cmd_args *a, const char *name, double *out)
+{
+	const char *v = args_get(a, name), *err;
+
+	if (v == NULL)
+		return 0;
+	*out = parse_double(v, 0.001, 1e6, &err);
+	if (err != NULL)
+		return cmd_usage_error(a, "--%s: '%s' is %s", name, v, err);
+	return 0;
+}
+
 static double
 infer_now(void)
 {
@@ -235,6 +343,13 @@ cmd_infer_run_exec(struct cmd_args *a)
 	struct generate_result res;
 	struct generate_backend be;
 	struct generate_local local;
+	struct client_backend cb;
+	struct client_config cc;
+	struct client *client = NULL;
+	struct directory *dir = NULL;
+	struct dht *dht = NULL;
+	char **peers;
+	int n_peers, n_boots, use_local = args_flag(a, "local");
 	struct model_hparams hp;
 	struct infer_out out = { NULL, 0, 0 };
 	struct gguf_file *gf = NULL;
@@ -283,9 +398,33 @@ cmd_infer_run_exec(struct cmd_args *a)
 	gp.n_stop = n_stop;
 	if (path == NULL)
 		return cmd_usage_error(a, "a model is needed (-m MODEL.gguf)");
-	if (!args_flag(a, "local"))
-		return cmd_error("no swarm to route through yet: run the model in "
-		    "this process with --local");
+	client_config_init(&cc);
+	peers = args_get_all(a, "peer", &n_peers);
+	args_get_all(a, "bootstrap", &n_boots);
+	if (use_local && n_peers + n_boots > 0)
+		return cmd_usage_error(a, "give --local or --peer/--bootstrap, "
+		    "not both");
+	if (n_peers > 0 && n_boots > 0)
+		return cmd_usage_error(a, "give --peer or --bootstrap, not both");
+	if (!use_local && n_peers == 0) {
+		int have = infer_has_bootstrap(a);
+
+		if (have < 0)
+			return EXIT_USAGE;
+		if (have == 0)
+			return cmd_usage_error(a, "no swarm to route through: "
+			    "give --bootstrap HOST:PORT (or set "
+			    "swarm.bootstrap) or --peer HOST:PORT, or run "
+			    "every block here with --local");
+	}
+	if ((v = args_get(a, "wire-dtype")) != NULL &&
+	    proto_dtype_parse(v, &cc.wire) != 0)
+		return cmd_usage_error(a, "--wire-dtype: '%s' is not f32, f16 "
+		    "or bf16", v);
+	if (infer_opt_seconds(a, "connect-timeout", &cc.connect_timeout) ||
+	    infer_opt_seconds(a, "step-timeout", &cc.step_timeout) ||
+	    infer_opt_seconds(a, "timeout", &cc.run_timeout))
+		return EXIT_USAGE;
 	if (a->argc > 0 && args_get(a, "tokens") != NULL)
 		return cmd_usage_error(a, "give a prompt or --tokens, not both");
 	if (infer_wants_chat(a) && args_get(a, "tokens") != NULL)
@@ -295,8 +434,8 @@ cmd_infer_run_exec(struct cmd_args *a)
 	if ((gf = gguf_open(path, &cause)) == NULL ||
 	    (tok = tokenizer_load(gf, &cause)) == NULL ||
 	    model_read_hparams(gf, &hp, &cause) != 0 ||
-	    (m = model_load(gf, 0, hp.n_layer, MODEL_LOAD_EMBED |
-	    MODEL_LOAD_HEAD, &cause)) == NULL)
+	    (m = model_load(gf, 0, use_local ? hp.n_layer : 0,
+	    MODEL_LOAD_EMBED | MODEL_LOAD_HEAD, &cause)) == NULL)
 		goto fail;
 	if ((v = args_get(a, "tokens")) != NULL) {
 		if (infer_parse_tokens(v, &ids, &n_ids, &cause) != 0)
@@ -334,9 +473,38 @@ cmd_infer_run_exec(struct cmd_args *a)
 		goto fail;
 	}
 	pool = pool_new((int)threads);
-	if (generate_local_init(&local, m, pool, (uint32_t)n_ctx, &be,
-	    &cause) != 0)
-		goto fail;
+	if (use_local) {
+		if (generate_local_init(&local, m, pool, (uint32_t)n_ctx, &be,
+		    &cause) != 0)
+			goto fail;
+	} else {
+		char model_id[MODEL_ID_MAX];
+
+		if (model_id_compute(gf, model_id, sizeof(model_id)) != 0) {
+			cause = xasprintf("cannot compute the model id of "
+			    "'%s'", path);
+			goto fail;
+		}
+		if (n_peers > 0)
+			dir = directory_static_new((const char *const *)peers,
+			    (size_t)n_peers);
+		else if ((dir = infer_dht_directory(a, &dht, verbose,
+		    &cause)) == NULL)
+			goto fail;
+		cc.dir = dir;
+		cc.model_id = model_id;
+		cc.n_layer = hp.n_layer;
+		cc.n_embd = hp.n_embd;
+		if (verbose) {
+			cc.log = infer_log;
+			fprintf(stderr, "swarm: model %s, %u blocks\n",
+			    model_id, hp.n_layer);
+		}
+		client = client_new(&cc);
+		if (client_backend_init(&cb, m, pool, client, (uint32_t)n_ctx,
+		    &be, &cause) != 0)
+			goto fail;
+	}
 	t_load = infer_now() - t_load;
 
 	if ((v = args_get(a, "dump-logits")) != NULL) {
@@ -401,6 +569,21 @@ cmd_infer_run_exec(struct cmd_args *a)
 		    "tokens/s\n", res.n_tokens, res.gen_seconds,
 		    res.n_tokens > 1 && res.gen_seconds > 0 ?
 		    (res.n_tokens - 1) / res.gen_seconds : 0.0);
+		if (client != NULL) {
+			struct client_hop_stats *hs;
+			size_t i, nh = client_stats(client, &hs);
+
+			for (i = 0; i < nh; i++)
+				fprintf(stderr, "hop %zu: %s blocks [%u,%u), "
+				    "%llu steps, %.3f ms per step\n", i,
+				    hs[i].addr, hs[i].begin, hs[i].end,
+				    (unsigned long long)hs[i].steps,
+				    hs[i].steps > 0 ? hs[i].seconds * 1e3 /
+				    hs[i].steps : 0.0);
+			fprintf(stderr, "failovers: %u\n",
+			    client_failovers(client));
+			free(hs);
+		}
 	}
 	rc = EXIT_OK;
 	goto out;
@@ -411,6 +594,10 @@ out:
 		fclose(out.dump);
 	generate_result_release(&res);
 	generate_local_release(&local);
+	client_free(client);
+	if (dir != NULL)
+		dir->ops->free(dir);
+	dht_free(dht);
 	pool_free(pool);
 	model_free(m);
 	tokenizer_free(tok);
@@ -422,7 +609,8 @@ out:
 
 const struct cmd_entry cmd_infer_run_entry = {
 	.noun = "infer", .verb = "run",
-	.usage = "[--local] -m MODEL.gguf [options] [PROMPT | -]",
+	.usage = "[--local | --peer HOST:PORT ...] -m MODEL.gguf [options] "
+	    "[PROMPT | -]",
 	.summary = "generate text from a prompt, streaming it to stdout",
 	.opts = infer_run_opts,
 	.min_args = 0, .max_args = 1,

@@ -25,6 +25,10 @@ extern const struct cmd_entry cmd_config_unset_entry;
 extern const struct cmd_entry cmd_help_entry;
 extern const struct cmd_entry cmd_infer_run_entry;
 extern const struct cmd_entry cmd_infer_tokenize_entry;
+extern const struct cmd_entry cmd_models_status_entry;
+extern const struct cmd_entry cmd_node_join_entry;
+extern const struct cmd_entry cmd_node_leave_entry;
+extern const struct cmd_entry cmd_node_status_entry;
 extern const struct cmd_entry cmd_shard_info_entry;
 extern const struct cmd_entry cmd_version_entry;
 
@@ -37,6 +41,10 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_help_entry,
 	&cmd_infer_run_entry,
 	&cmd_infer_tokenize_entry,
+	&cmd_models_status_entry,
+	&cmd_node_join_entry,
+	&cmd_node_leave_entry,
+	&cmd_node_status_entry,
 	&cmd_shard_info_entry,
 	&cmd_version_entry,
 	NULL

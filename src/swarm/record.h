@@ -38,6 +38,18 @@ const char	*peer_state_name(enum peer_state);
 int		 peer_state_parse(const char *, enum peer_state *);
 
 /*
+ * The record as JSON (the node's info endpoint and the DHT value). Decoding
+ * checks every field's type, range and length and fails naming the field.
+ */
+struct json_t;
+struct json_t	*record_to_json(const struct peer_record *);
+int		 record_from_json(const struct json_t *, struct peer_record *,
+		    char **cause);
+char		*record_encode(const struct peer_record *);	/* allocated */
+int		 record_decode(const char *, size_t, struct peer_record *,
+		    char **cause);
+
+/*
  * Where a client learns which peers serve a model. Implementations: the DHT
  * (src/swarm/directory-dht.c) and a fixed list of node addresses asked
  * directly over HTTP (src/swarm/directory-static.c), for tests and for

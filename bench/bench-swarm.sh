@@ -1,0 +1,131 @@
+#!/bin/sh
+# The swarm's overhead on loopback: a TinyLlama-1.1B-shaped model split over
+# three nodes on this machine against the same model run with --local, the
+# same thread count for the compute in both. Prints generation tokens/s for
+# both, their ratio, each hop's round trip, and the latency the swarm adds
+# per hop. Not part of `make test`.
+#
+#   sh bench/bench-swarm.sh [MODEL.gguf]
+#
+# Without MODEL it asks bench/gen-model (make bench) for the 1.1B shape in
+# Q4_0; without either it says so and exits 0. BENCH_THREADS (default 2),
+# BENCH_TOKENS (default 64) and BENCH_REPS (default 3) can be set.
+SWARM=${SWARM_BIN:-$PWD/swarm}
+BUILD=${BUILD:-build}
+THREADS=${BENCH_THREADS:-2}
+TOKENS=${BENCH_TOKENS:-64}
+REPS=${BENCH_REPS:-3}
+M=${1:-$BENCH_MODEL}
+
+if [ -z "$M" ]; then
+	if [ -x "$BUILD/bench/gen-model" ]; then
+		M=$("$BUILD/bench/gen-model" --shape tinyllama --type Q4_0) || exit 1
+	else
+		echo "bench-swarm: no model (give one, or build bench/gen-model)"
+		exit 0
+	fi
+fi
+
+tmp=$(mktemp -d)
+pids=
+cleanup() {
+	for p in $pids; do kill "$p" 2>/dev/null; done
+	for p in $pids; do wait "$p" 2>/dev/null; done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+export SWARM_HOME=$tmp
+
+n_layer=$("$SWARM" shard info "$M" | awk '$1 == "blocks" { print $2; exit }')
+[ -n "$n_layer" ] || { echo "bench-swarm: cannot read the block count" >&2; exit 1; }
+b1=$((n_layer / 3))
+b2=$((2 * n_layer / 3))
+
+# gen_tps FILE: tokens/s from the "generation:" line of -v
+gen_tps() {
+	sed -n 's/^generation: .*, \([0-9.]*\) tokens\/s$/\1/p' "$1"
+}
+
+best() { sort -g | tail -1; }
+
+# node_stats: "compute_seconds steps" of each node, one line per node
+node_stats() {
+	for p in $ports; do
+		"$SWARM" node status --json 127.0.0.1:$p | python3 -c '
+import json, sys
+s = json.load(sys.stdin)["status"]
+print(s["compute_seconds"], s["steps"])'
+	done
+}
+
+echo "model: $M ($n_layer blocks), $THREADS threads, $TOKENS tokens, best of $REPS"
+echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) cores"
+
+i=0
+for span in 0:$b1 $b1:$b2 $b2:$n_layer; do
+	i=$((i + 1))
+	"$SWARM" node join -m "$M" --blocks "$span" --listen 127.0.0.1:0 \
+	    --port-file "$tmp/p$i" -t "$THREADS" 2>"$tmp/node$i.log" &
+	pids="$pids $!"
+done
+for i in 1 2 3; do
+	n=0
+	while [ ! -s "$tmp/p$i" ]; do
+		n=$((n + 1))
+		if [ $n -gt 1200 ]; then
+			echo "bench-swarm: node $i did not start" >&2
+			cat "$tmp/node$i.log" >&2
+			exit 1
+		fi
+		sleep 0.05
+	done
+done
+peers="--peer 127.0.0.1:$(cat "$tmp/p1") --peer 127.0.0.1:$(cat "$tmp/p2")"
+peers="$peers --peer 127.0.0.1:$(cat "$tmp/p3")"
+ports="$(cat "$tmp/p1") $(cat "$tmp/p2") $(cat "$tmp/p3")"
+
+# Local and swarm runs alternate, so that a load change on the machine hits
+# both; the idle nodes stay up during the local runs (their workers sleep).
+for r in $(seq "$REPS"); do
+	"$SWARM" infer run --local -m "$M" -t "$THREADS" -n "$TOKENS" --temp 0 \
+	    --ignore-eos -v "Once upon a time" >/dev/null 2>"$tmp/local.err" || {
+		cat "$tmp/local.err" >&2
+		exit 1
+	}
+	gen_tps "$tmp/local.err" >>"$tmp/local.all"
+	node_stats >"$tmp/before$r"
+	"$SWARM" infer run -m "$M" $peers -t "$THREADS" -n "$TOKENS" --temp 0 \
+	    --ignore-eos -v "Once upon a time" >/dev/null 2>"$tmp/swarm$r.err" || {
+		cat "$tmp/swarm$r.err" >&2
+		exit 1
+	}
+	node_stats >"$tmp/after$r"
+	echo "$(gen_tps "$tmp/swarm$r.err") $r" >>"$tmp/swarm.all"
+	echo "run $r: local $(tail -1 "$tmp/local.all"), swarm $(tail -1 "$tmp/swarm.all" | cut -d' ' -f1) tokens/s"
+done
+sort -g "$tmp/swarm.all" | tail -1 >"$tmp/swarm.best"
+read -r swarm_tps r <"$tmp/swarm.best"
+local_tps=$(best <"$tmp/local.all")
+
+# Each hop's round trip against the time its node spent computing: what
+# remains is the transport (HTTP, copies, scheduling) added per hop.
+paste "$tmp/before$r" "$tmp/after$r" | awk '{
+	printf "%.3f\n", ($4 > $2 ? 1e3 * ($3 - $1) / ($4 - $2) : 0) }' \
+    >"$tmp/compute"
+grep '^hop ' "$tmp/swarm$r.err" | tr ',' ' ' | paste - "$tmp/compute" |
+    awk '{ printf "hop %s %s %s,%s %.3f ms per step: compute %.3f ms, " \
+	"transport %.3f ms\n", $2, $3, $5, $6, $9, $13, $9 - $13 }'
+awk -v l="$local_tps" -v s="$swarm_tps" -v h=3 'BEGIN {
+	printf "local: %.2f tokens/s\n", l
+	printf "swarm: %.2f tokens/s over %d hops\n", s, h
+	printf "ratio: %.3f (goal >= 0.95)\n", s / l
+	printf "added latency per hop (from tokens/s): %.3f ms (goal < 0.3)\n",
+	    (1000 / s - 1000 / l) / h
+}'
+
+# The same on the tiny model, where compute is small and the transport shows.
+tiny=${BENCH_TINY_MODEL:-../shared/models/stories260K.gguf}
+if [ "${BENCH_TINY:-1}" = 1 ] && [ -f "$tiny" ]; then
+	echo
+	BENCH_TINY=0 BENCH_TOKENS=500 BENCH_THREADS=1 sh "$0" "$tiny"
+fi

@@ -1,0 +1,31 @@
+/*
+ * An HTTP client for one peer over libcurl: one easy handle reused for every
+ * request, so the connection stays open (keep-alive) and small frames go out
+ * at once (TCP_NODELAY). Not thread-safe: one client per thread and peer.
+ */
+#ifndef SWARM_NET_HTTP_CLIENT_H
+#define SWARM_NET_HTTP_CLIENT_H
+
+#include <stddef.h>
+
+struct strbuf;
+struct http_client;
+
+/* addr is host:port; timeouts in seconds. */
+struct http_client	*http_client_new(const char *addr,
+			    double connect_timeout);
+void			 http_client_free(struct http_client *);
+const char		*http_client_addr(const struct http_client *);
+
+/*
+ * Sends a request (body may be NULL for none) and collects the answer, at
+ * most max_answer bytes. Returns -1 with *cause on a transport failure
+ * (refused, reset, timeout, answer too long); an HTTP error status is not a
+ * failure here: it is in *status.
+ */
+int	http_client_request(struct http_client *, const char *method,
+	    const char *path, const char *token, const void *body, size_t len,
+	    const char *content_type, double timeout, size_t max_answer,
+	    long *status, struct strbuf *answer, char **cause);
+
+#endif

@@ -1,0 +1,78 @@
+/*
+ * The swarm client: drives hidden states through a chain of peers that
+ * covers blocks [0, n_layer) of a model. It finds peers in a directory,
+ * picks the chain (src/swarm/route.c), opens a session on each hop, and for
+ * every evaluation sends the rows hop by hop. It keeps every input it sent
+ * to each hop; when a peer fails it bans the peer (doubling back-off),
+ * routes around it over the failed hop's blocks, replays the kept inputs to
+ * rebuild the new peers' caches, and carries on: the output is the same as
+ * if nothing had failed.
+ *
+ * As a generate_backend the embedding and output head run here, from the
+ * client's own copy of the model (loaded with MODEL_LOAD_EMBED and
+ * MODEL_LOAD_HEAD only).
+ */
+#ifndef SWARM_SWARM_CLIENT_H
+#define SWARM_SWARM_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "net/protocol.h"
+
+struct directory;
+struct generate_backend;
+struct model;
+struct pool;
+
+struct client_config {
+	struct directory	*dir;		/* borrowed */
+	const char		*model_id;
+	uint32_t		 n_layer;
+	uint32_t		 n_embd;
+	enum proto_dtype	 wire;		/* default f32: bit-identical */
+	double			 connect_timeout;	/* seconds */
+	double			 step_timeout;
+	double			 run_timeout;	/* 0: none */
+	int			 max_failovers;
+	/* Progress lines (chain chosen, failures); may be NULL. */
+	void			(*log)(void *arg, const char *msg);
+	void			*log_arg;
+};
+
+void		 client_config_init(struct client_config *);
+
+struct client	*client_new(const struct client_config *);
+void		 client_free(struct client *);
+/* Finds a chain and opens sessions of max_length positions. */
+int		 client_open(struct client *, uint32_t max_length, char **cause);
+/* Runs hidden[n][n_embd] (positions pos0..) through every block, in place. */
+int		 client_forward(struct client *, float *hidden, int n,
+		    int32_t pos0, char **cause);
+/* Closes the sessions (best effort). */
+void		 client_close(struct client *);
+
+struct client_hop_stats {
+	char		 addr[256];
+	uint32_t	 begin;
+	uint32_t	 end;
+	uint64_t	 steps;
+	double		 seconds;	/* round trips, summed */
+};
+
+/* The current chain with its latency figures (allocated array). */
+size_t		 client_stats(const struct client *, struct client_hop_stats **);
+unsigned	 client_failovers(const struct client *);
+
+/* A generate_backend: embedding and head here, blocks through the swarm. */
+struct client_backend {
+	const struct model	*model;
+	struct pool		*pool;
+	struct client		*client;
+};
+
+int	client_backend_init(struct client_backend *, const struct model *,
+	    struct pool *, struct client *, uint32_t n_ctx,
+	    struct generate_backend *, char **cause);
+
+#endif

@@ -1,0 +1,926 @@
+/*
+ * The node runtime: the HTTP endpoints of the protocol over a span of a
+ * model, the session table, the housekeeping thread (idle sessions, the
+ * announcer) and the drain.
+ *
+ * Locking: node->mu guards the session table, the counters and the state;
+ * node->compute serializes forward passes on the one thread pool. A session
+ * being stepped is marked busy so that it is neither freed nor stepped twice
+ * while node->mu is released for the computation.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/gguf.h"
+#include "core/model.h"
+#include "core/pool.h"
+#include "net/http-server.h"
+#include "net/protocol.h"
+#include "swarm/model-id.h"
+#include "swarm/node.h"
+#include "util/parse.h"
+#include "util/strbuf.h"
+#include "util/xmalloc.h"
+
+#define NODE_VERSION	"0.1.0"
+
+struct node_session {
+	uint64_t		 id;
+	uint32_t		 block_begin;
+	uint32_t		 block_end;
+	uint32_t		 max_length;
+	struct kv_cache		*kv;
+	double			 last_used;
+	int			 busy;
+	uint64_t		 next_step;
+	struct strbuf		 answer;	/* the answer to next_step - 1 */
+	struct node_session	*next;
+};
+
+struct node {
+	struct node_config	 cfg;
+	char			*model_path;
+	char			*public_addr;
+	char			*peer_id;
+	char			*data_dir;
+	char			*token;
+	char			*token_path;
+	char			 model_id[MODEL_ID_MAX];
+	struct gguf_file	*gguf;
+	struct model		*model;
+	struct pool		*pool;
+	struct http_server	*http;
+	uint16_t		 port;
+	double			 throughput;
+	double			 started;
+
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cond;
+	pthread_mutex_t		 compute;
+	struct node_session	*sessions;
+	uint32_t		 n_sessions;
+	uint64_t		 reserved_tokens;	/* sum of max_length */
+	uint32_t		 in_flight;
+	uint64_t		 tokens_processed;
+	uint64_t		 steps;
+	double			 compute_seconds;	/* in the forward pass */
+	enum peer_state		 state;
+	int			 drain_asked;
+	int			 stopping;
+	struct directory	*announcer;
+	pthread_t		 housekeeper;
+	int			 housekeeper_running;
+};
+
+static double
+node_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void
+node_log(struct node *n, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+node_log(struct node *n, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	if (n->cfg.log == NULL)
+		return;
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	n->cfg.log(n->cfg.log_arg, msg);
+	free(msg);
+}
+
+void
+node_config_init(struct node_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->listen = "127.0.0.1:7400";
+	c->max_sessions = 16;
+	c->max_context = 4096;
+	c->session_timeout = 300;
+	c->drain_timeout = 10;
+	c->announce_interval = NODE_ANNOUNCE_INTERVAL;
+}
+
+char *
+node_token_path(const char *data_dir, uint16_t port)
+{
+	return xasprintf("%s/node-%u.token", data_dir, port);
+}
+
+static void
+node_session_free(struct node_session *s)
+{
+	kv_cache_free(s->kv);
+	strbuf_release(&s->answer);
+	free(s);
+}
+
+/* Called with n->mu held. */
+static struct node_session *
+node_session_find(struct node *n, uint64_t id)
+{
+	struct node_session *s;
+
+	for (s = n->sessions; s != NULL; s = s->next)
+		if (s->id == id)
+			return s;
+	return NULL;
+}
+
+/* Called with n->mu held; s must not be busy. */
+static void
+node_session_remove(struct node *n, struct node_session *s)
+{
+	struct node_session **pp;
+
+	for (pp = &n->sessions; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == s) {
+			*pp = s->next;
+			n->n_sessions--;
+			n->reserved_tokens -= s->max_length;
+			node_session_free(s);
+			return;
+		}
+	}
+}
+
+/* Called with n->mu held. */
+static void
+node_record_locked(struct node *n, struct peer_record *r)
+{
+	uint64_t total;
+
+	memset(r, 0, sizeof(*r));
+	snprintf(r->peer_id, sizeof(r->peer_id), "%s",
+	    n->peer_id != NULL ? n->peer_id : "");
+	snprintf(r->addr, sizeof(r->addr), "%s", n->public_addr);
+	snprintf(r->model_id, sizeof(r->model_id), "%s", n->model_id);
+	r->block_begin = n->cfg.block_begin;
+	r->block_end = n->cfg.block_end;
+	r->throughput = n->throughput;
+	r->load = n->cfg.max_sessions > 0 ? (double)n->n_sessions /
+	    n->cfg.max_sessions : 1;
+	if (r->load > 1)
+		r->load = 1;
+	r->free_sessions = n->cfg.max_sessions > n->n_sessions ?
+	    n->cfg.max_sessions - n->n_sessions : 0;
+	total = (uint64_t)n->cfg.max_sessions * n->cfg.max_context;
+	r->free_cache_tokens = total > n->reserved_tokens ? total -
+	    n->reserved_tokens : 0;
+	r->state = n->state;
+	snprintf(r->version, sizeof(r->version), "%s", NODE_VERSION);
+	r->timestamp = (int64_t)time(NULL);
+}
+
+void
+node_get_record(struct node *n, struct peer_record *r)
+{
+	pthread_mutex_lock(&n->mu);
+	node_record_locked(n, r);
+	pthread_mutex_unlock(&n->mu);
+}
+
+static void
+node_respond_json(struct http_response *resp, int status, json_t *o)
+{
+	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+	json_decref(o);
+	if (s == NULL)
+		abort();
+	resp->status = status;
+	resp->content_type = "application/json";
+	resp->body = xstrdup(s);
+	resp->len = strlen(s);
+	free(s);
+}
+
+static void
+node_handle_info(struct node *n, struct http_response *resp)
+{
+	struct peer_record r;
+	json_t *o, *st, *list;
+	struct node_session *s;
+	double now = node_now();
+
+	list = json_array();
+	pthread_mutex_lock(&n->mu);
+	node_record_locked(n, &r);
+	for (s = n->sessions; s != NULL; s = s->next)
+		json_array_append_new(list, json_pack("{s:I,s:I,s:I,s:I,s:f}",
+		    "block_begin", (json_int_t)s->block_begin,
+		    "block_end", (json_int_t)s->block_end,
+		    "length", (json_int_t)s->kv->n_filled,
+		    "max_length", (json_int_t)s->max_length,
+		    "idle_seconds", now - s->last_used));
+	st = json_pack("{s:f,s:I,s:I,s:I,s:I,s:I,s:f,s:I,s:i,s:I,s:I,s:o}",
+	    "uptime_seconds", now - n->started,
+	    "sessions", (json_int_t)n->n_sessions,
+	    "max_sessions", (json_int_t)n->cfg.max_sessions,
+	    "max_context", (json_int_t)n->cfg.max_context,
+	    "tokens_processed", (json_int_t)n->tokens_processed,
+	    "steps", (json_int_t)n->steps,
+	    "compute_seconds", n->compute_seconds,
+	    "steps_running", (json_int_t)n->in_flight,
+	    "threads", pool_size(n->pool),
+	    "n_layer", (json_int_t)n->model->hp.n_layer,
+	    "n_embd", (json_int_t)n->model->hp.n_embd,
+	    "session_list", list);
+	pthread_mutex_unlock(&n->mu);
+	o = json_pack("{s:i,s:o,s:o}", "protocol", PROTO_VERSION,
+	    "record", record_to_json(&r), "status", st);
+	node_respond_json(resp, 200, o);
+}
+
+static uint64_t
+node_random_id(void)
+{
+	uint64_t id = 0;
+
+	while (id == 0) {
+		if (getrandom(&id, sizeof(id), 0) != sizeof(id))
+			id = (uint64_t)(node_now() * 1e9) ^ (uint64_t)getpid();
+	}
+	return id;
+}
+
+static void
+node_handle_open(struct node *n, const struct http_request *req,
+    struct http_response *resp)
+{
+	json_t *o, *v;
+	json_error_t jerr;
+	const char *model_id;
+	uint64_t a, b, len;
+	struct node_session *s;
+	struct kv_cache *kv;
+	char *cause = NULL, idstr[17];
+
+	if ((o = json_loadb(req->body, req->body_len, 0, &jerr)) == NULL) {
+		http_response_error(resp, 400, "malformed", "open: %s",
+		    jerr.text);
+		return;
+	}
+	v = json_object_get(o, "model_id");
+	model_id = json_is_string(v) ? json_string_value(v) : NULL;
+	if (model_id == NULL || !json_is_integer(json_object_get(o,
+	    "block_begin")) || !json_is_integer(json_object_get(o,
+	    "block_end")) || !json_is_integer(json_object_get(o,
+	    "max_length"))) {
+		http_response_error(resp, 400, "malformed", "open: needs "
+		    "model_id, block_begin, block_end and max_length");
+		goto out;
+	}
+	a = (uint64_t)json_integer_value(json_object_get(o, "block_begin"));
+	b = (uint64_t)json_integer_value(json_object_get(o, "block_end"));
+	len = (uint64_t)json_integer_value(json_object_get(o, "max_length"));
+	if (strcmp(model_id, n->model_id) != 0) {
+		http_response_error(resp, 404, "wrong_model", "this node "
+		    "serves '%s', not '%s'", n->model_id, model_id);
+		goto out;
+	}
+	if (a >= b || a < n->cfg.block_begin || b > n->cfg.block_end) {
+		http_response_error(resp, 400, "wrong_span", "blocks %lld:%lld "
+		    "are not within the served %u:%u",
+		    (long long)json_integer_value(json_object_get(o,
+		    "block_begin")), (long long)json_integer_value(
+		    json_object_get(o, "block_end")), n->cfg.block_begin,
+		    n->cfg.block_end);
+		goto out;
+	}
+	if (len == 0 || len > (1u << 20)) {
+		http_response_error(resp, 400, "malformed", "open: max_length "
+		    "out of range");
+		goto out;
+	}
+	if (len > n->cfg.max_context) {
+		http_response_error(resp, 503, "context", "max_length %llu is "
+		    "over this node's limit of %u", (unsigned long long)len,
+		    n->cfg.max_context);
+		goto out;
+	}
+
+	pthread_mutex_lock(&n->mu);
+	if (n->state == PEER_STATE_DRAINING) {
+		pthread_mutex_unlock(&n->mu);
+		http_response_error(resp, 503, "draining", "the node is "
+		    "draining");
+		goto out;
+	}
+	if (n->n_sessions >= n->cfg.max_sessions) {
+		pthread_mutex_unlock(&n->mu);
+		http_response_error(resp, 503, "full", "at the session limit "
+		    "(%u)", n->cfg.max_sessions);
+		goto out;
+	}
+	/* Reserve before allocating so that racing opens cannot overshoot. */
+	n->n_sessions++;
+	n->reserved_tokens += len;
+	pthread_mutex_unlock(&n->mu);
+
+	kv = kv_cache_new(n->model, (uint32_t)a, (uint32_t)b, (uint32_t)len,
+	    &cause);
+	pthread_mutex_lock(&n->mu);
+	if (kv == NULL) {
+		n->n_sessions--;
+		n->reserved_tokens -= len;
+		pthread_mutex_unlock(&n->mu);
+		http_response_error(resp, 503, "memory", "%s", cause);
+		free(cause);
+		goto out;
+	}
+	s = xcalloc(1, sizeof(*s));
+	do
+		s->id = node_random_id();
+	while (node_session_find(n, s->id) != NULL);
+	s->block_begin = (uint32_t)a;
+	s->block_end = (uint32_t)b;
+	s->max_length = (uint32_t)len;
+	s->kv = kv;
+	s->last_used = node_now();
+	strbuf_init(&s->answer);
+	s->next = n->sessions;
+	n->sessions = s;
+	pthread_mutex_unlock(&n->mu);
+
+	snprintf(idstr, sizeof(idstr), "%016llx", (unsigned long long)s->id);
+	node_respond_json(resp, 200, json_pack("{s:s,s:I,s:I,s:I,s:I}",
+	    "session_id", idstr, "block_begin", (json_int_t)a, "block_end",
+	    (json_int_t)b, "max_length", (json_int_t)len, "width",
+	    (json_int_t)n->model->hp.n_embd));
+out:
+	json_decref(o);
+}
+
+static int
+node_parse_session_id(const char *s, size_t len, uint64_t *id)
+{
+	char buf[17];
+	const char *p;
+
+	if (len != 16)
+		return -1;
+	for (p = s; p < s + len; p++)
+		if (strchr("0123456789abcdef", *p) == NULL || *p == '\0')
+			return -1;
+	memcpy(buf, s, 16);
+	buf[16] = '\0';
+	*id = strtoull(buf, NULL, 16);
+	return *id == 0 ? -1 : 0;
+}
+
+static void
+node_sleep(double seconds)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)seconds;
+	ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+static void
+node_handle_step(struct node *n, uint64_t id, const struct http_request *req,
+    struct http_response *resp)
+{
+	struct proto_limits lim;
+	struct proto_step st;
+	struct node_session *s;
+	float *hidden = NULL;
+	int32_t *pos = NULL;
+	char *cause = NULL;
+	struct strbuf out = STRBUF_INIT;
+	uint32_t i;
+	double t0;
+	int rc;
+
+	pthread_mutex_lock(&n->mu);
+	if ((s = node_session_find(n, id)) == NULL) {
+		pthread_mutex_unlock(&n->mu);
+		http_response_error(resp, 404, "unknown_session", "no session "
+		    "%016llx", (unsigned long long)id);
+		return;
+	}
+	if (s->busy) {
+		pthread_mutex_unlock(&n->mu);
+		http_response_error(resp, 409, "busy", "a step of this session "
+		    "is running");
+		return;
+	}
+	lim.width = n->model->hp.n_embd;
+	lim.max_tokens = s->max_length;
+	lim.max_pos = s->max_length;
+	s->busy = 1;
+	s->last_used = node_now();
+	n->in_flight++;
+	pthread_mutex_unlock(&n->mu);
+
+	if (proto_step_decode(req->body, req->body_len, &lim, &st, &hidden,
+	    &cause) != 0) {
+		http_response_error(resp, 400, "malformed", "%s", cause);
+		goto done;
+	}
+	if (st.step + 1 == s->next_step && s->answer.len > 0) {
+		/* A retry: the same answer, the cache untouched. */
+		resp->status = 200;
+		resp->content_type = PROTO_CONTENT_TYPE;
+		resp->body = xmalloc(s->answer.len);
+		memcpy(resp->body, s->answer.buf, s->answer.len);
+		resp->len = s->answer.len;
+		goto done;
+	}
+	if (st.step != s->next_step) {
+		http_response_error(resp, 409, "wrong_step", "step %llu, "
+		    "expected %llu", (unsigned long long)st.step,
+		    (unsigned long long)s->next_step);
+		goto done;
+	}
+	if (st.pos0 != s->kv->n_filled) {
+		http_response_error(resp, 409, "wrong_position", "position %u, "
+		    "expected %u", st.pos0, s->kv->n_filled);
+		goto done;
+	}
+	pos = xreallocarray(NULL, st.n_tokens, sizeof(*pos));
+	for (i = 0; i < st.n_tokens; i++)
+		pos[i] = (int32_t)(st.pos0 + i);
+	pthread_mutex_lock(&n->compute);
+	if (n->cfg.step_delay > 0)
+		node_sleep(n->cfg.step_delay);
+	t0 = node_now();
+	rc = model_forward_blocks(n->model, n->pool, s->block_begin,
+	    s->block_end, hidden, pos, (int)st.n_tokens, s->kv, &cause);
+	t0 = node_now() - t0;
+	pthread_mutex_unlock(&n->compute);
+	if (rc != 0) {
+		http_response_error(resp, 500, "compute", "%s", cause);
+		goto done;
+	}
+	proto_step_encode(&st, hidden, &out);
+	strbuf_reset(&s->answer);
+	strbuf_add(&s->answer, out.buf, out.len);
+	s->next_step++;
+	resp->status = 200;
+	resp->content_type = PROTO_CONTENT_TYPE;
+	resp->body = strbuf_detach(&out, &resp->len);
+	pthread_mutex_lock(&n->mu);
+	n->tokens_processed += st.n_tokens;
+	n->steps++;
+	n->compute_seconds += t0;
+	pthread_mutex_unlock(&n->mu);
+done:
+	pthread_mutex_lock(&n->mu);
+	s->busy = 0;
+	s->last_used = node_now();
+	n->in_flight--;
+	pthread_cond_broadcast(&n->cond);
+	pthread_mutex_unlock(&n->mu);
+	strbuf_release(&out);
+	free(cause);
+	free(hidden);
+	free(pos);
+}
+
+static void
+node_handle_close(struct node *n, uint64_t id, struct http_response *resp)
+{
+	struct node_session *s;
+
+	pthread_mutex_lock(&n->mu);
+	if ((s = node_session_find(n, id)) == NULL) {
+		pthread_mutex_unlock(&n->mu);
+		http_response_error(resp, 404, "unknown_session", "no session "
+		    "%016llx", (unsigned long long)id);
+		return;
+	}
+	if (s->busy) {
+		pthread_mutex_unlock(&n->mu);
+		http_response_error(resp, 409, "busy", "a step of this session "
+		    "is running");
+		return;
+	}
+	node_session_remove(n, s);
+	pthread_mutex_unlock(&n->mu);
+	node_respond_json(resp, 200, json_pack("{s:b}", "closed", 1));
+}
+
+static void
+node_handle_leave(struct node *n, const struct http_request *req,
+    struct http_response *resp)
+{
+	if (!req->loopback || n->token == NULL) {
+		http_response_error(resp, 403, "forbidden", "control is for "
+		    "loopback clients only");
+		return;
+	}
+	if (req->token == NULL || strlen(req->token) != strlen(n->token) ||
+	    strcmp(req->token, n->token) != 0) {
+		http_response_error(resp, 403, "forbidden", "wrong control "
+		    "token");
+		return;
+	}
+	node_drain(n);
+	node_respond_json(resp, 202, json_pack("{s:s}", "state", "draining"));
+}
+
+static void
+node_handler(void *arg, const struct http_request *req,
+    struct http_response *resp)
+{
+	struct node *n = arg;
+	const char *p = req->path, *rest;
+	uint64_t id;
+
+	if (strcmp(p, "/info") == 0) {
+		if (strcmp(req->method, "GET") != 0)
+			goto method;
+		node_handle_info(n, resp);
+		return;
+	}
+	if (strcmp(p, "/sessions") == 0) {
+		if (strcmp(req->method, "POST") != 0)
+			goto method;
+		node_handle_open(n, req, resp);
+		return;
+	}
+	if (strcmp(p, "/control/leave") == 0) {
+		if (strcmp(req->method, "POST") != 0)
+			goto method;
+		node_handle_leave(n, req, resp);
+		return;
+	}
+	if (strncmp(p, "/sessions/", 10) == 0) {
+		p += 10;
+		rest = strchr(p, '/');
+		if (node_parse_session_id(p, rest != NULL ? (size_t)(rest - p) :
+		    strlen(p), &id) != 0) {
+			http_response_error(resp, 404, "unknown_session",
+			    "malformed session id");
+			return;
+		}
+		if (rest == NULL) {
+			if (strcmp(req->method, "DELETE") != 0)
+				goto method;
+			node_handle_close(n, id, resp);
+			return;
+		}
+		if (strcmp(rest, "/step") == 0) {
+			if (strcmp(req->method, "POST") != 0)
+				goto method;
+			node_handle_step(n, id, req, resp);
+			return;
+		}
+	}
+	http_response_error(resp, 404, "not_found", "no endpoint '%s'",
+	    req->path);
+	return;
+method:
+	http_response_error(resp, 405, "method", "%s not allowed on '%s'",
+	    req->method, req->path);
+}
+
+/* Frees idle sessions and announces; sleeps between rounds. */
+static void *
+node_housekeeper(void *arg)
+{
+	struct node *n = arg;
+	struct node_session *s, *next;
+	struct peer_record r;
+	struct timespec ts;
+	double now, next_announce = 0;
+	char *cause = NULL;
+
+	pthread_mutex_lock(&n->mu);
+	while (!n->stopping) {
+		now = node_now();
+		for (s = n->sessions; s != NULL; s = next) {
+			next = s->next;
+			if (!s->busy && now - s->last_used >
+			    n->cfg.session_timeout) {
+				node_log(n, "session %016llx idle for %.0f s: "
+				    "freed", (unsigned long long)s->id,
+				    now - s->last_used);
+				node_session_remove(n, s);
+			}
+		}
+		if (n->announcer != NULL && now >= next_announce &&
+		    !n->drain_asked) {
+			node_record_locked(n, &r);
+			pthread_mutex_unlock(&n->mu);
+			if (n->announcer->ops->announce != NULL &&
+			    n->announcer->ops->announce(n->announcer, &r,
+			    &cause) != 0) {
+				node_log(n, "announce: %s", cause);
+				free(cause);
+				cause = NULL;
+			}
+			pthread_mutex_lock(&n->mu);
+			next_announce = now + n->cfg.announce_interval;
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&n->cond, &n->mu, &ts);
+	}
+	pthread_mutex_unlock(&n->mu);
+	return NULL;
+}
+
+/* Tokens per second through one block, from a few single-token steps. */
+static int
+node_measure(struct node *n, char **cause)
+{
+	const struct model_hparams *hp = &n->model->hp;
+	uint32_t a = n->cfg.block_begin, b = n->cfg.block_end, i;
+	const int steps = 8;
+	struct kv_cache *kv;
+	float *x;
+	double t0, t;
+	int32_t pos;
+	int s, rc = -1;
+
+	if ((kv = kv_cache_new(n->model, a, b, (uint32_t)steps + 1,
+	    cause)) == NULL)
+		return -1;
+	x = xmalloc(hp->n_embd * sizeof(float));
+	for (i = 0; i < hp->n_embd; i++)
+		x[i] = sinf((float)i) * 0.1f;
+	pos = 0;
+	if (model_forward_blocks(n->model, n->pool, a, b, x, &pos, 1, kv,
+	    cause) != 0)
+		goto out;
+	t0 = node_now();
+	for (s = 1; s <= steps; s++) {
+		pos = s;
+		if (model_forward_blocks(n->model, n->pool, a, b, x, &pos, 1,
+		    kv, cause) != 0)
+			goto out;
+	}
+	/* A node slowed down for a test reports itself slow. */
+	t = node_now() - t0 + steps * n->cfg.step_delay;
+	if (t < 1e-9)
+		t = 1e-9;
+	n->throughput = steps * (double)(b - a) / t;
+	rc = 0;
+out:
+	free(x);
+	kv_cache_free(kv);
+	return rc;
+}
+
+static int
+node_write_token(struct node *n, char **cause)
+{
+	uint8_t raw[32];
+	size_t i;
+	int fd;
+
+	if (getrandom(raw, sizeof(raw), 0) != sizeof(raw))
+		return set_cause(cause, "no randomness for the control token");
+	n->token = xmalloc(2 * sizeof(raw) + 1);
+	for (i = 0; i < sizeof(raw); i++)
+		snprintf(n->token + 2 * i, 3, "%02x", raw[i]);
+	n->token_path = node_token_path(n->data_dir, n->port);
+	unlink(n->token_path);
+	fd = open(n->token_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600);
+	if (fd == -1 || write(fd, n->token, strlen(n->token)) !=
+	    (ssize_t)strlen(n->token)) {
+		set_cause(cause, "cannot write '%s': %s", n->token_path,
+		    strerror(errno));
+		if (fd != -1)
+			close(fd);
+		free(n->token_path);
+		n->token_path = NULL;
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+struct node *
+node_new(const struct node_config *cfg, char **cause)
+{
+	struct model_hparams hp;
+	struct node *n;
+	char *host = NULL;
+	uint16_t port;
+
+	n = xcalloc(1, sizeof(*n));
+	n->cfg = *cfg;
+	n->model_path = xstrdup(cfg->model_path);
+	n->peer_id = cfg->peer_id != NULL ? xstrdup(cfg->peer_id) : NULL;
+	n->data_dir = cfg->data_dir != NULL ? xstrdup(cfg->data_dir) : NULL;
+	n->cfg.model_path = n->cfg.peer_id = n->cfg.data_dir = NULL;
+	n->cfg.listen = n->cfg.public_addr = NULL;
+	n->state = PEER_STATE_JOINING;
+	n->started = node_now();
+	pthread_mutex_init(&n->mu, NULL);
+	pthread_cond_init(&n->cond, NULL);
+	pthread_mutex_init(&n->compute, NULL);
+
+	if (cfg->max_sessions == 0) {
+		set_cause(cause, "max sessions must be at least 1");
+		goto fail;
+	}
+	if (proto_parse_addr(cfg->listen, &host, &port, cause) != 0)
+		goto fail;
+	if ((n->gguf = gguf_open(cfg->model_path, cause)) == NULL ||
+	    model_read_hparams(n->gguf, &hp, cause) != 0)
+		goto fail;
+	if (cfg->block_begin >= cfg->block_end || cfg->block_end >
+	    hp.n_layer) {
+		set_cause(cause, "blocks %u:%u out of range: '%s' has %u",
+		    cfg->block_begin, cfg->block_end, cfg->model_path,
+		    hp.n_layer);
+		goto fail;
+	}
+	if (n->cfg.max_context == 0)
+		n->cfg.max_context = hp.n_ctx_train > 0 ? hp.n_ctx_train : 4096;
+	if (model_id_compute(n->gguf, n->model_id, sizeof(n->model_id))
+	    != 0) {
+		set_cause(cause, "cannot compute the model id of '%s'",
+		    cfg->model_path);
+		goto fail;
+	}
+	if ((n->model = model_load(n->gguf, cfg->block_begin, cfg->block_end,
+	    0, cause)) == NULL)
+		goto fail;
+	n->pool = pool_new(cfg->threads);
+	if (node_measure(n, cause) != 0)
+		goto fail;
+	if ((n->http = http_server_new(host, port, PROTO_MAX_BODY,
+	    node_handler, n, cause)) == NULL)
+		goto fail;
+	n->port = http_server_port(n->http);
+	if (cfg->public_addr != NULL)
+		n->public_addr = xstrdup(cfg->public_addr);
+	else if (strchr(host, ':') != NULL)
+		n->public_addr = xasprintf("[%s]:%u", host, n->port);
+	else
+		n->public_addr = xasprintf("%s:%u", host, n->port);
+	if (n->data_dir != NULL && node_write_token(n, cause) != 0)
+		goto fail;
+	if (pthread_create(&n->housekeeper, NULL, node_housekeeper, n) != 0) {
+		set_cause(cause, "cannot start a thread");
+		goto fail;
+	}
+	n->housekeeper_running = 1;
+	pthread_mutex_lock(&n->mu);
+	n->state = PEER_STATE_ONLINE;
+	pthread_mutex_unlock(&n->mu);
+	free(host);
+	return n;
+fail:
+	free(host);
+	node_free(n);
+	return NULL;
+}
+
+uint16_t
+node_port(const struct node *n)
+{
+	return n->port;
+}
+
+const char *
+node_addr(const struct node *n)
+{
+	return n->public_addr;
+}
+
+const char *
+node_model_id(const struct node *n)
+{
+	return n->model_id;
+}
+
+double
+node_throughput(const struct node *n)
+{
+	return n->throughput;
+}
+
+void
+node_set_announcer(struct node *n, struct directory *d)
+{
+	pthread_mutex_lock(&n->mu);
+	n->announcer = d;
+	pthread_cond_broadcast(&n->cond);
+	pthread_mutex_unlock(&n->mu);
+}
+
+void
+node_drain(struct node *n)
+{
+	pthread_mutex_lock(&n->mu);
+	n->drain_asked = 1;
+	/* At once: a session opened after the answer to leave is refused. */
+	n->state = PEER_STATE_DRAINING;
+	pthread_cond_broadcast(&n->cond);
+	pthread_mutex_unlock(&n->mu);
+}
+
+int
+node_wait(struct node *n, char **cause)
+{
+	struct peer_record r;
+	struct timespec ts;
+	char *err = NULL;
+	double deadline;
+
+	pthread_mutex_lock(&n->mu);
+	while (!n->drain_asked)
+		pthread_cond_wait(&n->cond, &n->mu);
+	n->state = PEER_STATE_DRAINING;
+	node_record_locked(n, &r);
+	pthread_mutex_unlock(&n->mu);
+	node_log(n, "draining");
+	if (n->announcer != NULL && n->announcer->ops->announce != NULL &&
+	    n->announcer->ops->announce(n->announcer, &r, &err) != 0) {
+		node_log(n, "announce: %s", err);
+		free(err);
+	}
+
+	/*
+	 * Open sessions may finish their generation, within the bound; the
+	 * short floor lets the answer to a leave request go out first.
+	 */
+	deadline = node_now() + n->cfg.drain_timeout;
+	node_sleep(0.05);
+	pthread_mutex_lock(&n->mu);
+	while ((n->in_flight > 0 || n->n_sessions > 0) &&
+	    node_now() < deadline) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 100 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000 * 1000 * 1000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000 * 1000 * 1000;
+		}
+		pthread_cond_timedwait(&n->cond, &n->mu, &ts);
+	}
+	if (n->in_flight > 0 || n->n_sessions > 0)
+		node_log(n, "%u sessions still open after %.0f s: closing "
+		    "them", n->n_sessions, n->cfg.drain_timeout);
+	pthread_mutex_unlock(&n->mu);
+	(void)cause;
+	return 0;
+}
+
+void
+node_free(struct node *n)
+{
+	struct node_session *s;
+
+	if (n == NULL)
+		return;
+	/* Stop the server first: no handler runs after this. */
+	http_server_free(n->http);
+	if (n->housekeeper_running) {
+		pthread_mutex_lock(&n->mu);
+		n->stopping = 1;
+		pthread_cond_broadcast(&n->cond);
+		pthread_mutex_unlock(&n->mu);
+		pthread_join(n->housekeeper, NULL);
+	}
+	while ((s = n->sessions) != NULL) {
+		n->sessions = s->next;
+		node_session_free(s);
+	}
+	if (n->token_path != NULL)
+		unlink(n->token_path);
+	free(n->token_path);
+	free(n->token);
+	pool_free(n->pool);
+	model_free(n->model);
+	gguf_close(n->gguf);
+	pthread_mutex_destroy(&n->mu);
+	pthread_cond_destroy(&n->cond);
+	pthread_mutex_destroy(&n->compute);
+	free(n->model_path);
+	free(n->public_addr);
+	free(n->peer_id);
+	free(n->data_dir);
+	free(n);
+}

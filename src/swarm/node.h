@@ -1,0 +1,68 @@
+/*
+ * A node: serves blocks [a, b) of one model over HTTP (man/swarm-protocol.7).
+ * It maps only its span's tensors, measures its throughput at start, keeps
+ * one KV cache per client session, frees sessions left idle, and drains on
+ * request: refuses new sessions, lets running steps finish (bounded), stops.
+ *
+ * Discovery plugs in through an announcer: a directory whose announce() the
+ * node calls with its current record every NODE_ANNOUNCE_INTERVAL seconds
+ * and once more when it starts draining.
+ */
+#ifndef SWARM_SWARM_NODE_H
+#define SWARM_SWARM_NODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "swarm/record.h"
+
+#define NODE_ANNOUNCE_INTERVAL	30	/* seconds */
+#define NODE_DEFAULT_PORT	7400
+
+struct directory;
+
+struct node_config {
+	const char	*model_path;
+	uint32_t	 block_begin;	/* served span [begin, end) */
+	uint32_t	 block_end;
+	const char	*listen;	/* host:port; port 0: any */
+	const char	*public_addr;	/* announced; NULL: the bound address */
+	const char	*peer_id;	/* NULL: none (no identity) */
+	int		 threads;	/* <= 0: every core */
+	uint32_t	 max_sessions;
+	uint32_t	 max_context;	/* positions per session; 0: the model's */
+	double		 session_timeout;	/* idle seconds before freeing */
+	double		 drain_timeout;	/* seconds running steps may take */
+	const char	*data_dir;	/* existing directory for the control token
+					   file; NULL: no control endpoint */
+	double		 step_delay;	/* seconds added to each step (tests) */
+	double		 announce_interval;	/* seconds; tests shorten it */
+	/* Log lines (no newline); called from any thread. */
+	void		(*log)(void *arg, const char *msg);
+	void		*log_arg;
+};
+
+void		 node_config_init(struct node_config *);
+
+struct node	*node_new(const struct node_config *, char **cause);
+void		 node_free(struct node *);
+
+uint16_t	 node_port(const struct node *);
+/* The address announced: host:port. */
+const char	*node_addr(const struct node *);
+const char	*node_model_id(const struct node *);
+/* Tokens per second through one block, measured at start. */
+double		 node_throughput(const struct node *);
+/* The announcer, or NULL for none; call before node_wait. */
+void		 node_set_announcer(struct node *, struct directory *);
+/* The node's record as of now. */
+void		 node_get_record(struct node *, struct peer_record *);
+/* Asks the node to drain; safe from any thread, not from a signal handler. */
+void		 node_drain(struct node *);
+/* Serves until a drain is asked for, then drains and stops listening. */
+int		 node_wait(struct node *, char **cause);
+
+/* The control token file for the node on port (allocated path). */
+char		*node_token_path(const char *data_dir, uint16_t port);
+
+#endif
