@@ -6,6 +6,7 @@
 #include "test.h"
 #include "util/parse.h"
 #include "util/strbuf.h"
+#include "util/utf8.h"
 #include "util/xmalloc.h"
 
 static void
@@ -86,6 +87,26 @@ test_strbuf_detach_empty(void)
 	free(p);
 }
 
+static void
+test_utf8_sanitize(void)
+{
+	size_t n;
+	char *s;
+
+	s = utf8_sanitize("h\xc3\xa9llo", 6, &n);
+	CHECK(n == 6 && memcmp(s, "h\xc3\xa9llo", 6) == 0);
+	free(s);
+	/* a lone continuation byte, a cut sequence, an overlong, a surrogate */
+	s = utf8_sanitize("a\x80" "b\xe2\x82", 5, &n);
+	CHECK_STR(s, "a\xef\xbf\xbd" "b\xef\xbf\xbd\xef\xbf\xbd");
+	free(s);
+	s = utf8_sanitize("\xc0\xaf\xed\xa0\x80", 5, &n);
+	CHECK(n == 5 * 3);
+	free(s);
+	CHECK(utf8_seq_len((const unsigned char *)"\xf0\x9f\x98\x80", 4) == 4);
+	CHECK(utf8_seq_len((const unsigned char *)"\xf4\x90\x80\x80", 4) == 0);
+}
+
 int
 main(void)
 {
@@ -93,6 +114,7 @@ main(void)
 	TEST_RUN(test_parse_int_and_double);
 	TEST_RUN(test_str_distance);
 	TEST_RUN(test_strbuf);
+	TEST_RUN(test_utf8_sanitize);
 	TEST_RUN(test_strbuf_detach_empty);
 	TEST_EXIT();
 }
