@@ -50,7 +50,7 @@ expect missing-file 1 "$SWARM" infer run --local -m "$SWARM_HOME/nope.gguf"
 check missing-file-msg sh -c "echo \"\$1\" | grep -q nope.gguf" _ "$err"
 expect bad-token 1 "$SWARM" infer run --local -m "$M" --tokens 1,99999
 # --json stays valid JSON when byte tokens make invalid UTF-8 (random model)
-make -s build/bench/gen-model >/dev/null 2>&1
+make -s "${BUILD:-build}/bench/gen-model" >/dev/null 2>&1
 G=$SWARM_HOME/tiny.gguf
 "${BUILD:-build}"/bench/gen-model --blocks 2 --embd 64 --ffn 128 --heads 4 \
     --kv-heads 4 --vocab 300 --type Q8_0 --seed 3 --out "$G" --quiet >/dev/null
