@@ -32,6 +32,8 @@ static const struct cmd_opt node_join_opts[] = {
 	    "model's)" },
 	{ 0, "session-timeout", "SECONDS", "free sessions idle this long "
 	    "(default 300)" },
+	{ 0, "drain-timeout", "SECONDS", "when leaving, wait this long for "
+	    "open sessions (default 10)" },
 	{ 0, "port-file", "FILE", "write the port listened on to FILE" },
 	{ 0, NULL, NULL, NULL }
 };
@@ -126,6 +128,14 @@ cmd_node_join_exec(struct cmd_args *a)
 			conf_free(conf);
 			return cmd_usage_error(a, "--session-timeout: '%s' is "
 			    "%s", v, err);
+		}
+	}
+	if ((v = args_get(a, "drain-timeout")) != NULL) {
+		cfg.drain_timeout = (double)parse_uint(v, 0, 3600, &err);
+		if (err != NULL) {
+			conf_free(conf);
+			return cmd_usage_error(a, "--drain-timeout: '%s' is %s",
+			    v, err);
 		}
 	}
 	if ((v = conf_get_str(conf, "node.model")) != NULL)
