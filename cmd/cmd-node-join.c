@@ -216,6 +216,10 @@ cmd_node_join_exec(struct cmd_args *a)
 		node_join_log(NULL, msg);
 		free(msg);
 	}
+	if (public_addr == NULL && (strncmp(listen, "0.0.0.0:", 8) == 0 ||
+	    strncmp(listen, "[::]:", 5) == 0))
+		node_join_log(NULL, "listening on every interface: give others "
+		    "a reachable address with --public-addr HOST:PORT");
 	if (node_wait(n, &cause) != 0)
 		goto fail;
 	node_join_log(NULL, "stopped");
