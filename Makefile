@@ -26,7 +26,7 @@ ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SAN) -pthread -Isrc -Icmd \
 # Libraries: the core needs only libc, libm and PCRE2; the rest is for cmd/,
 # net/, conf/ and ui/.
 PKGS	= yaml-0.1 jansson libcurl ncursesw readline libpcre2-8 libsodium \
-	  libmicrohttpd
+	  libmicrohttpd opendht-c
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CORE_LIBS  = $(shell pkg-config --libs libpcre2-8 2>/dev/null) -lm -pthread
@@ -34,7 +34,7 @@ LIBS	= $(PKG_LIBS) -lm -pthread
 
 DEPS_APT = build-essential pkg-config libyaml-dev libjansson-dev \
 	   libcurl4-openssl-dev libncurses-dev libreadline-dev libpcre2-dev \
-	   libsodium-dev libmicrohttpd-dev man-db bash-completion zsh fish \
+	   libsodium-dev libmicrohttpd-dev libopendht-c-dev man-db bash-completion zsh fish \
 	   python3
 
 # Files named *-avx2.c / *-avx512.c hold the SIMD fast paths; they are the

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "core/chat.h"
 #include "core/generate.h"
 #include "core/gguf.h"
 #include "core/model.h"
@@ -19,7 +20,10 @@
 #include "conf/conf.h"
 #include "core/tokenizer.h"
 #include "net/protocol.h"
+#include "conf/conf.h"
+#include "net/dht.h"
 #include "swarm/client.h"
+#include "swarm/directory-dht.h"
 #include "swarm/directory-static.h"
 #include "swarm/model-id.h"
 #include "swarm/record.h"
@@ -32,6 +36,9 @@ static const struct cmd_opt infer_run_opts[] = {
 	{ 0, "local", NULL, "run every block in this process" },
 	{ 0, "peer", "HOST:PORT", "a node of the swarm to route through "
 	    "(repeatable)" },
+	{ 0, "bootstrap", "HOST:PORT", "find the swarm's nodes through the "
+	    "DHT, joining at this node (repeatable; default: swarm.bootstrap)" },
+	{ 0, "network", "NAME", "the swarm's name (default: swarm.network)" },
 	{ 0, "wire-dtype", "TYPE", "hidden states on the wire: f32 (default, "
 	    "exact), f16 or bf16" },
 	{ 0, "connect-timeout", "SECONDS", "to connect to a peer (default 5)" },
@@ -51,6 +58,11 @@ static const struct cmd_opt infer_run_opts[] = {
 	{ 'c', "ctx-size", "N", "context length (default: the model's, at most "
 	    "4096)" },
 	{ 0, "tokens", "IDS", "prompt as comma-separated token ids" },
+	{ 0, "chat", NULL, "wrap the prompt in the model's chat template" },
+	{ 0, "system", "TEXT", "system message for --chat (implies --chat)" },
+	{ 0, "template", "NAME", "chat template instead of the model's: chatml, "
+	    "llama3, llama3.1, llama2, mistral, mistral-v3, mistral-tekken, "
+	    "phi3, gemma, zephyr (implies --chat)" },
 	{ 0, "dump-logits", "FILE", "write every evaluated row of logits "
 	    "(float32 little-endian)" },
 	{ 't', "threads", "N", "worker threads (default: the number of cores)" },
@@ -58,6 +70,77 @@ static const struct cmd_opt infer_run_opts[] = {
 	{ 'v', "verbose", NULL, "print load and speed figures on stderr" },
 	{ 0, NULL, NULL, NULL }
 };
+
+/*
+ * The config with --bootstrap and --network layered on; NULL after printing
+ * why when they are bad.
+ */
+static struct conf *
+infer_conf(struct cmd_args *a)
+{
+	struct conf *c;
+	char **boots, *cause = NULL;
+	const char *v;
+	int i, n, rc = 0;
+
+	if ((c = cmd_conf_load(0)) == NULL)
+		return NULL;
+	boots = args_get_all(a, "bootstrap", &n);
+	for (i = 0; i < n && rc == 0; i++)
+		rc = i == 0 ? conf_set_flag(c, "swarm.bootstrap", boots[i],
+		    &cause) : conf_add(c, "swarm.bootstrap", boots[i], &cause);
+	if (rc == 0 && (v = args_get(a, "network")) != NULL)
+		rc = conf_set_flag(c, "swarm.network", v, &cause);
+	if (rc != 0) {
+		cmd_usage_error(a, "%s", cause);
+		free(cause);
+		conf_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* Is there a bootstrap peer to find the swarm through? -1: bad options. */
+static int
+infer_has_bootstrap(struct cmd_args *a)
+{
+	struct conf *c;
+	size_t n;
+
+	if ((c = infer_conf(a)) == NULL)
+		return -1;
+	conf_get_list(c, "swarm.bootstrap", &n);
+	conf_free(c);
+	return n > 0;
+}
+
+/* A client directory over the DHT, joined through the bootstrap peers. */
+static struct directory *
+infer_dht_directory(struct cmd_args *a, struct dht **dht, int verbose,
+    char **cause)
+{
+	struct conf *c;
+	struct directory *dir = NULL;
+	char *const *boots;
+	const char *network;
+	size_t n;
+
+	if ((c = infer_conf(a)) == NULL) {
+		*cause = xstrdup("bad discovery options");
+		return NULL;
+	}
+	network = conf_get_str(c, "swarm.network");
+	boots = conf_get_list(c, "swarm.bootstrap", &n);
+	if ((*dht = dht_new(NULL, 0, network, cause)) != NULL &&
+	    directory_dht_bootstrap(*dht, boots, n, 2000, cause) > 0) {
+		dir = directory_dht_new(*dht, NULL);
+		if (verbose)
+			fprintf(stderr, "swarm: finding peers through the DHT "
+			    "of network '%s'\n", network);
+	}
+	conf_free(c);
+	return dir;
+}
 
 struct infer_out {
 	FILE	*dump;
@@ -198,6 +281,62 @@ infer_now(void)
 }
 
 static int
+infer_wants_chat(const struct cmd_args *a)
+{
+	return args_flag(a, "chat") || args_get(a, "system") != NULL ||
+	    args_get(a, "template") != NULL;
+}
+
+/*
+ * --chat: the prompt becomes the user turn (after the --system one) of a
+ * conversation rendered with the model's template, or --template's, and
+ * opening the assistant's turn. The markers in the text are parsed as
+ * special tokens, and BOS is added only when the text does not already
+ * start with it (Llama 3's template writes it).
+ */
+static int
+infer_chat_prompt(const struct cmd_args *a, const struct gguf_file *gf,
+    const struct tokenizer *tok, char **prompt, int *flags, char **cause)
+{
+	struct chat_template t;
+	struct chat_message msgs[2];
+	struct strbuf sb = STRBUF_INIT;
+	char *src, *warning = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (!infer_wants_chat(a))
+		return 0;
+	src = gguf_get_strdup(gf, "tokenizer.chat_template");
+	rc = chat_template_init(&t, src, args_get(a, "template"),
+	    tokenizer_piece(tok, tokenizer_bos(tok)),
+	    tokenizer_piece(tok, tokenizer_eos(tok)), &warning, cause);
+	free(src);
+	if (rc != 0)
+		return -1;
+	if (warning != NULL)
+		fprintf(stderr, "swarm: warning: %s\n", warning);
+	free(warning);
+	if (args_get(a, "system") != NULL) {
+		msgs[n].role = "system";
+		msgs[n++].content = args_get(a, "system");
+	}
+	msgs[n].role = "user";
+	msgs[n++].content = *prompt;
+	if (chat_render(&t, msgs, n, 1, &sb, cause) != 0) {
+		chat_template_release(&t);
+		strbuf_release(&sb);
+		return -1;
+	}
+	free(*prompt);
+	if ((*prompt = strbuf_detach(&sb, NULL)) == NULL)
+		*prompt = xstrdup("");
+	*flags = chat_tokenizer_flags(&t, *prompt);
+	chat_template_release(&t);
+	return 0;
+}
+
+static int
 cmd_infer_run_exec(struct cmd_args *a)
 {
 	struct generate_params gp;
@@ -208,8 +347,9 @@ cmd_infer_run_exec(struct cmd_args *a)
 	struct client_config cc;
 	struct client *client = NULL;
 	struct directory *dir = NULL;
+	struct dht *dht = NULL;
 	char **peers;
-	int n_peers, use_local = args_flag(a, "local");
+	int n_peers, n_boots, use_local = args_flag(a, "local");
 	struct model_hparams hp;
 	struct infer_out out = { NULL, 0, 0 };
 	struct gguf_file *gf = NULL;
@@ -260,11 +400,23 @@ cmd_infer_run_exec(struct cmd_args *a)
 		return cmd_usage_error(a, "a model is needed (-m MODEL.gguf)");
 	client_config_init(&cc);
 	peers = args_get_all(a, "peer", &n_peers);
-	if (use_local && n_peers > 0)
-		return cmd_usage_error(a, "give --local or --peer, not both");
-	if (!use_local && n_peers == 0)
-		return cmd_usage_error(a, "no swarm to route through: give "
-		    "--peer HOST:PORT, or run every block here with --local");
+	args_get_all(a, "bootstrap", &n_boots);
+	if (use_local && n_peers + n_boots > 0)
+		return cmd_usage_error(a, "give --local or --peer/--bootstrap, "
+		    "not both");
+	if (n_peers > 0 && n_boots > 0)
+		return cmd_usage_error(a, "give --peer or --bootstrap, not both");
+	if (!use_local && n_peers == 0) {
+		int have = infer_has_bootstrap(a);
+
+		if (have < 0)
+			return EXIT_USAGE;
+		if (have == 0)
+			return cmd_usage_error(a, "no swarm to route through: "
+			    "give --bootstrap HOST:PORT (or set "
+			    "swarm.bootstrap) or --peer HOST:PORT, or run "
+			    "every block here with --local");
+	}
 	if ((v = args_get(a, "wire-dtype")) != NULL &&
 	    proto_dtype_parse(v, &cc.wire) != 0)
 		return cmd_usage_error(a, "--wire-dtype: '%s' is not f32, f16 "
@@ -275,6 +427,8 @@ cmd_infer_run_exec(struct cmd_args *a)
 		return EXIT_USAGE;
 	if (a->argc > 0 && args_get(a, "tokens") != NULL)
 		return cmd_usage_error(a, "give a prompt or --tokens, not both");
+	if (infer_wants_chat(a) && args_get(a, "tokens") != NULL)
+		return cmd_usage_error(a, "--chat needs a text prompt, not --tokens");
 
 	t_load = infer_now();
 	if ((gf = gguf_open(path, &cause)) == NULL ||
@@ -287,12 +441,15 @@ cmd_infer_run_exec(struct cmd_args *a)
 		if (infer_parse_tokens(v, &ids, &n_ids, &cause) != 0)
 			goto fail;
 	} else {
+		int flags = TOKENIZER_ADD_BOS;
+
 		if (a->argc > 0 && strcmp(a->argv[0], "-") == 0)
 			prompt = infer_read_stdin();
 		else
 			prompt = xstrdup(a->argc > 0 ? a->argv[0] : "");
-		if (tokenizer_encode(tok, prompt, strlen(prompt),
-		    TOKENIZER_ADD_BOS, &ids, &n_ids, &cause) != 0)
+		if (infer_chat_prompt(a, gf, tok, &prompt, &flags, &cause) != 0 ||
+		    tokenizer_encode(tok, prompt, strlen(prompt), flags, &ids,
+		    &n_ids, &cause) != 0)
 			goto fail;
 		if (n_ids == 0) {
 			/* An empty prompt starts from BOS alone. */
@@ -328,8 +485,12 @@ cmd_infer_run_exec(struct cmd_args *a)
 			    "'%s'", path);
 			goto fail;
 		}
-		dir = directory_static_new((const char *const *)peers,
-		    (size_t)n_peers);
+		if (n_peers > 0)
+			dir = directory_static_new((const char *const *)peers,
+			    (size_t)n_peers);
+		else if ((dir = infer_dht_directory(a, &dht, verbose,
+		    &cause)) == NULL)
+			goto fail;
 		cc.dir = dir;
 		cc.model_id = model_id;
 		cc.n_layer = hp.n_layer;
@@ -436,6 +597,7 @@ out:
 	client_free(client);
 	if (dir != NULL)
 		dir->ops->free(dir);
+	dht_free(dht);
 	pool_free(pool);
 	model_free(m);
 	tokenizer_free(tok);

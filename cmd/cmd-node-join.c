@@ -15,6 +15,10 @@
 #include "conf/conf.h"
 #include "core/gguf.h"
 #include "core/model.h"
+#include "net/dht.h"
+#include "swarm/directory-dht.h"
+#include "swarm/identity.h"
+#include "swarm/model-id.h"
 #include "swarm/node.h"
 #include "util/parse.h"
 #include "util/xmalloc.h"
@@ -35,6 +39,10 @@ static const struct cmd_opt node_join_opts[] = {
 	{ 0, "drain-timeout", "SECONDS", "when leaving, wait this long for "
 	    "open sessions (default 10)" },
 	{ 0, "port-file", "FILE", "write the port listened on to FILE" },
+	{ 0, "bootstrap", "HOST:PORT", "join the swarm through this node "
+	    "(repeatable; default: swarm.bootstrap)" },
+	{ 0, "new-swarm", NULL, "start a new swarm instead of joining one" },
+	{ 0, "network", "NAME", "the swarm's name (default: swarm.network)" },
 	{ 0, NULL, NULL, NULL }
 };
 
@@ -83,6 +91,139 @@ node_join_sigwait(void *arg)
 	return NULL;
 }
 
+/*
+ * Discovery: a DHT node on UDP at the HTTP port's number, announcing the
+ * node's signed record. Off unless --new-swarm or a bootstrap peer is given
+ * (flag or swarm.bootstrap), so a node can also serve a fixed peer list.
+ */
+struct node_join_dht {
+	struct conf		*conf;
+	int			 on;
+	int			 new_swarm;
+	const char		*network;
+	char *const		*peers;
+	size_t			 npeers;
+	struct identity		 id;
+	struct dht		*dht;
+	struct directory	*dir;
+};
+
+static int
+node_join_dht_init(struct cmd_args *a, struct node_join_dht *d,
+    struct node_config *cfg)
+{
+	char *cause = NULL, **vals;
+	const char *v, *err;
+	int i, nv, rc;
+
+	memset(d, 0, sizeof(*d));
+	if ((d->conf = cmd_conf_load(0)) == NULL)
+		return EXIT_ERR;
+	vals = args_get_all(a, "bootstrap", &nv);
+	d->new_swarm = args_flag(a, "new-swarm");
+	if (d->new_swarm && nv > 0)
+		return cmd_usage_error(a, "--new-swarm starts alone: no "
+		    "--bootstrap with it");
+	for (i = 0; i < nv; i++) {
+		rc = i == 0 ? conf_set_flag(d->conf, "swarm.bootstrap",
+		    vals[i], &cause) : conf_add(d->conf, "swarm.bootstrap",
+		    vals[i], &cause);
+		if (rc != 0) {
+			rc = cmd_usage_error(a, "%s", cause);
+			free(cause);
+			return rc;
+		}
+	}
+	if ((v = args_get(a, "network")) != NULL &&
+	    conf_set_flag(d->conf, "swarm.network", v, &cause) != 0) {
+		rc = cmd_usage_error(a, "%s", cause);
+		free(cause);
+		return rc;
+	}
+	d->network = conf_get_str(d->conf, "swarm.network");
+	if (!d->new_swarm)
+		d->peers = conf_get_list(d->conf, "swarm.bootstrap", &d->npeers);
+	d->on = d->new_swarm || d->npeers > 0;
+	if (!d->on)
+		return EXIT_OK;
+	if (identity_load(cfg->data_dir, &d->id, &cause) != 0)
+		return cmd_fail(cause);
+	cfg->peer_id = d->id.peer_id;
+	/* Tests announce every second to see dead nodes go in seconds. */
+	if ((v = getenv("SWARM_ANNOUNCE_INTERVAL")) != NULL) {
+		cfg->announce_interval = (double)parse_uint(v, 1,
+		    DIRECTORY_DHT_REFRESH_MAX, &err);
+		if (err != NULL)
+			return cmd_error("SWARM_ANNOUNCE_INTERVAL '%s' is %s",
+			    v, err);
+	}
+	return EXIT_OK;
+}
+
+static int
+node_join_dht_start(struct node_join_dht *d, struct node *n,
+    const struct node_config *cfg, char **cause)
+{
+	struct gguf_file *f;
+	uint32_t n_block = 0;
+	char *c = NULL, *msg;
+	size_t joined = 0;
+	int tries;
+
+	if (!d->on) {
+		node_join_log(NULL, "not in a DHT: use --new-swarm or "
+		    "--bootstrap HOST:PORT to be found by clients");
+		return 0;
+	}
+	if ((f = gguf_open(cfg->model_path, cause)) == NULL)
+		return -1;
+	if (model_id_block_count(f, &n_block) != 0)
+		n_block = 0;
+	gguf_close(f);
+	if ((d->dht = dht_new(NULL, node_port(n), d->network, cause)) == NULL)
+		return -1;
+	d->dir = directory_dht_new(d->dht, &d->id);
+	directory_dht_set_model(d->dir, n_block,
+	    (uint32_t)cfg->announce_interval);
+	if (d->new_swarm) {
+		msg = xasprintf("new swarm '%s': others join with "
+		    "--bootstrap %s", d->network, node_addr(n));
+		goto done;
+	}
+	/*
+	 * Nodes started together: the bootstrap node may be a moment behind.
+	 * After that, announcements keep trying.
+	 */
+	for (tries = 0; tries < 10 && joined == 0; tries++) {
+		free(c);
+		c = NULL;
+		joined = directory_dht_bootstrap(d->dht, d->peers, d->npeers,
+		    1000, &c);
+	}
+	if (joined == 0) {
+		msg = xasprintf("%s; trying again at each announcement", c);
+		directory_dht_set_retry(d->dir, d->peers, d->npeers);
+		free(c);
+	} else
+		msg = xasprintf("joined swarm '%s' as peer %.16s",
+		    d->network, d->id.peer_id);
+done:
+	node_join_log(NULL, msg);
+	free(msg);
+	node_set_announcer(n, d->dir);
+	return 0;
+}
+
+static void
+node_join_dht_release(struct node_join_dht *d)
+{
+	if (d->dir != NULL)
+		d->dir->ops->free(d->dir);
+	dht_free(d->dht);
+	identity_release(&d->id);
+	conf_free(d->conf);
+}
+
 static int
 node_join_parse_blocks(const char *v, uint32_t *a, uint32_t *b)
 {
@@ -105,6 +246,7 @@ cmd_node_join_exec(struct cmd_args *a)
 {
 	struct node_config cfg;
 	struct node_join_signals sigs;
+	struct node_join_dht disc;
 	struct node *n = NULL;
 	struct conf *conf;
 	pthread_t sigthread;
@@ -116,6 +258,7 @@ cmd_node_join_exec(struct cmd_args *a)
 	FILE *fp;
 
 	node_config_init(&cfg);
+	memset(&disc, 0, sizeof(disc));
 	if ((conf = cmd_conf_load(0)) == NULL)
 		return EXIT_ERR;
 	if ((rc = cmd_conf_flags(a, conf, node_join_conf)) != 0) {
@@ -177,6 +320,9 @@ cmd_node_join_exec(struct cmd_args *a)
 		goto fail;
 	cfg.data_dir = data_dir;
 	cfg.log = node_join_log;
+	if ((rc = node_join_dht_init(a, &disc, &cfg)) != EXIT_OK)
+		goto out;
+	rc = EXIT_ERR;
 
 	/* Every thread inherits the mask; one thread takes the signals. */
 	sigemptyset(&sigs.set);
@@ -220,6 +366,8 @@ cmd_node_join_exec(struct cmd_args *a)
 	    strncmp(listen, "[::]:", 5) == 0))
 		node_join_log(NULL, "listening on every interface: give others "
 		    "a reachable address with --public-addr HOST:PORT");
+	if (node_join_dht_start(&disc, n, &cfg, &cause) != 0)
+		goto fail;
 	if (node_wait(n, &cause) != 0)
 		goto fail;
 	node_join_log(NULL, "stopped");
@@ -233,6 +381,7 @@ out:
 		pthread_join(sigthread, NULL);
 	}
 	node_free(n);
+	node_join_dht_release(&disc);
 	free(data_dir);
 	free(model);
 	free(listen);

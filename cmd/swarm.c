@@ -24,6 +24,8 @@ extern const struct cmd_entry cmd_config_set_entry;
 extern const struct cmd_entry cmd_config_unset_entry;
 extern const struct cmd_entry cmd_help_entry;
 extern const struct cmd_entry cmd_infer_run_entry;
+extern const struct cmd_entry cmd_infer_tokenize_entry;
+extern const struct cmd_entry cmd_models_status_entry;
 extern const struct cmd_entry cmd_node_join_entry;
 extern const struct cmd_entry cmd_node_leave_entry;
 extern const struct cmd_entry cmd_node_status_entry;
@@ -38,6 +40,8 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_config_unset_entry,
 	&cmd_help_entry,
 	&cmd_infer_run_entry,
+	&cmd_infer_tokenize_entry,
+	&cmd_models_status_entry,
 	&cmd_node_join_entry,
 	&cmd_node_leave_entry,
 	&cmd_node_status_entry,

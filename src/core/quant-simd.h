@@ -26,6 +26,9 @@
  * exactly (dequantization), so no multiply-add is fused unless asked. */
 #pragma GCC optimize("fp-contract=off")
 
+/* the legacy types gather the fp16 scales of up to four rows at once */
+_Static_assert(QS_RB >= 1 && QS_RB <= 4 && QS_CB >= 1, "tile geometry");
+
 #define QS_INLINE static inline __attribute__((always_inline))
 #define QS_UNROLL _Pragma("GCC unroll 8")
 
@@ -65,7 +68,7 @@ qs_h2f(uint16_t h)
 QS_INLINE __m256
 qs_h2f_v(uint16_t h)
 {
-	return _mm256_set1_ps(_cvtsh_ss(h));
+	return _mm256_cvtph_ps(_mm_set1_epi16((short)h));
 }
 
 /* 16 bytes of nibbles -> 32 values: element j from the low nibble of
@@ -104,6 +107,19 @@ qs_offset(__m256i a, int off)
 	    _mm256_set1_epi8((char)off), a), _mm256_set1_epi16(1));
 
 	return _mm256_sub_epi32(_mm256_setzero_si256(), s);
+}
+
+/*
+ * The legacy types' block scales: the fp16 scales of up to four weight
+ * rows are converted together (wd), and their products with one
+ * activation block's scale are left in memory, where a broadcast load
+ * fetches each without a shuffle.
+ */
+QS_INLINE void
+qs_scales4(float *sc, __m128 wd, uint16_t ad)
+{
+	_mm_storeu_ps(sc, _mm_mul_ps(wd, _mm_cvtph_ps(_mm_set1_epi16(
+	    (short)ad))));
 }
 
 /* ---- Q8_0 ---- */
@@ -154,20 +170,14 @@ qs_tile_q8_0(const int R, const int C, int64_t nb, const void *w, size_t ws,
 /* ---- Q4_0, Q5_0 (against Q8_0): q + off stored unsigned ---- */
 
 QS_INLINE __m256i
-qs_decode_q4_0(const void *blk, float *d)
+qs_decode_q4_0(const struct block_q4_0 *b)
 {
-	const struct block_q4_0 *b = blk;
-
-	*d = qs_h2f(b->d);
 	return qs_nibbles(b->qs);
 }
 
 QS_INLINE __m256i
-qs_decode_q5_0(const void *blk, float *d)
+qs_decode_q5_0(const struct block_q5_0 *b)
 {
-	const struct block_q5_0 *b = blk;
-
-	*d = qs_h2f(b->d);
 	return _mm256_or_si256(qs_nibbles(b->qs), qs_bit4(b->qh));
 }
 
@@ -185,30 +195,35 @@ qs_tile_##name(const int R, const int C, int64_t nb, const void *w,	\
 			acc[r][c] = _mm256_setzero_ps();		\
 	for (ib = 0; ib < nb; ib++) {					\
 		__m256i wu[QS_RB];					\
-		__m256 wd[QS_RB];					\
+		uint16_t dh[4] = { 0, 0, 0, 0 };			\
+		__m128 wd;						\
 									\
 		QS_UNROLL for (r = 0; r < R; r++) {			\
-			float d;					\
+			const struct btype *b_ = QS_ROW(w, ws, r,	\
+			    struct btype) + ib;				\
 									\
-			wu[r] = qs_decode_##name(QS_ROW(w, ws, r,	\
-			    struct btype) + ib, &d);			\
-			wd[r] = _mm256_set1_ps(d);			\
+			wu[r] = qs_decode_##name(b_);			\
+			dh[r] = b_->d;					\
 		}							\
+		wd = _mm_cvtph_ps(_mm_setr_epi16((short)dh[0],	\
+		    (short)dh[1], (short)dh[2], (short)dh[3], 0, 0, 0,	\
+		    0));						\
 		QS_UNROLL for (c = 0; c < C; c++) {			\
 			const struct block_q8_0 *y = QS_ROW(acts, as,	\
 			    c, struct block_q8_0) + ib;			\
 			__m256i av = _mm256_loadu_si256(		\
 			    (const __m256i *)y->qs);			\
 			__m256i init = qs_offset(av, off);		\
-			__m256 ad = qs_h2f_v(y->d);			\
+			float sc[4];					\
 									\
+			qs_scales4(sc, wd, y->d);			\
 			QS_UNROLL for (r = 0; r < R; r++) {		\
 				__m256i p = qs_dot_u8s8(init, wu[r],	\
 				    av);				\
 									\
 				acc[r][c] = _mm256_fmadd_ps(		\
 				    _mm256_cvtepi32_ps(p),		\
-				    _mm256_mul_ps(wd[r], ad),		\
+				    _mm256_broadcast_ss(&sc[r]),	\
 				    acc[r][c]);				\
 			}						\
 		}							\
@@ -313,12 +328,28 @@ qs_k4_scales(const uint8_t *s, uint8_t *sc)
 	memcpy(sc, o, 16);
 }
 
+/* The same in a vector: bytes 0-7 scales, 8-15 mins. Reads 16 bytes from
+ * s, which the fields after the scales of Q4_K and Q5_K cover. */
+QS_INLINE __m128i
+qs_k4_scales_v(const uint8_t *s)
+{
+	__m128i v = _mm_loadu_si128((const __m128i *)s);
+	/* dwords: u0 u2 u1 u2 (low parts), u0 u0 u1 u1 (top two bits) */
+	__m128i lo = _mm_shuffle_epi32(v, 0x98);
+	__m128i hi = _mm_shuffle_epi32(v, 0x50);
+
+	lo = _mm_and_si128(_mm_srlv_epi32(lo, _mm_setr_epi32(0, 0, 0, 4)),
+	    _mm_setr_epi32(0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f));
+	hi = _mm_and_si128(_mm_srli_epi32(hi, 2), _mm_setr_epi32(0,
+	    0x30303030, 0, 0x30303030));
+	return _mm_or_si128(lo, hi);
+}
+
 /* mins as int16 pairs matching the 16 bsums: m0 m0 m1 m1 ... m7 m7 */
 QS_INLINE __m256i
-qs_k4_mins(const uint8_t *sc)
+qs_k4_mins(__m128i scm)
 {
-	__m128i m = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)
-	    (sc + 8)));
+	__m128i m = _mm_cvtepu8_epi16(_mm_srli_si128(scm, 8));
 
 	return _mm256_set_m128i(_mm_unpackhi_epi16(m, m),
 	    _mm_unpacklo_epi16(m, m));
@@ -346,19 +377,18 @@ qs_tile_##name(const int R, const int C, int64_t nb, const void *w,	\
 			acc[r][c] = _mm256_setzero_ps();		\
 	for (ib = 0; ib < nb; ib++) {					\
 		__m256i isum[QS_RB][QS_CB], sv[QS_RB];			\
-		uint8_t sc[QS_RB][16];					\
+		__m128i scm[QS_RB];					\
 		const struct btype *b[QS_RB];				\
 									\
 		QS_UNROLL for (r = 0; r < R; r++) {			\
 			b[r] = QS_ROW(w, ws, r, struct btype) + ib;	\
-			qs_k4_scales(b[r]->scales, sc[r]);		\
+			scm[r] = qs_k4_scales_v(b[r]->scales);		\
 			sv[r] = _mm256_broadcastsi128_si256(		\
-			    _mm_cvtepu8_epi16(_mm_loadl_epi64(		\
-			    (const __m128i *)sc[r])));			\
+			    _mm_cvtepu8_epi16(scm[r]));			\
 			QS_UNROLL for (c = 0; c < C; c++)		\
 				isum[r][c] = _mm256_setzero_si256();	\
 		}							\
-		QS_UNROLL for (h = 0; h < 4; h++) {			\
+		for (h = 0; h < 4; h++) {				\
 			__m256i lo[QS_RB], hi[QS_RB];			\
 			__m256i slo[QS_RB], shi[QS_RB];			\
 									\
@@ -399,7 +429,7 @@ qs_tile_##name(const int R, const int C, int64_t nb, const void *w,	\
 			}						\
 		}							\
 		QS_UNROLL for (r = 0; r < R; r++) {			\
-			__m256i mins = qs_k4_mins(sc[r]);		\
+			__m256i mins = qs_k4_mins(scm[r]);		\
 			__m256 d = qs_h2f_v(b[r]->d);			\
 			__m256 dmin = qs_h2f_v(b[r]->dmin);		\
 									\
@@ -443,10 +473,11 @@ QS_TILE_K45(q5_K, block_q5_K, QS_K5_HIGH)
 
 /* ---- Q6_K (against Q8_K) ---- */
 
-/* int16 scale vector for the 32 elements of pair k = 4h + j: the first 16
- * take scale 2k, the next 16 scale 2k + 1 (sc: the 16 int8 scales). */
+/* int16 scale vector for the 32 elements of pair k = 4h + j of a block of
+ * 16 sub-blocks of 16 (Q2_K, Q3_K, Q6_K): the first 16 take scale 2k, the
+ * next 16 scale 2k + 1 (sc: the 16 scales as int8). */
 QS_INLINE __m256i
-qs_q6_scale_pair(__m128i sc, int k)
+qs_scale_pair(__m128i sc, int k)
 {
 	const __m128i mask = _mm_add_epi8(_mm_setr_epi8(0, 0, 0, 0, 0, 0, 0,
 	    0, 1, 1, 1, 1, 1, 1, 1, 1), _mm_set1_epi8((char)(2 * k)));
@@ -503,7 +534,7 @@ qs_tile_q6_K(const int R, const int C, int64_t nb, const void *w, size_t ws,
 
 				QS_UNROLL for (r = 0; r < R; r++) {
 					q[r] = qs_q6_values(b[r], h, j);
-					s[r] = qs_q6_scale_pair(sc[r],
+					s[r] = qs_scale_pair(sc[r],
 					    4 * h + j);
 				}
 				QS_UNROLL for (c = 0; c < C; c++) {
@@ -559,14 +590,6 @@ qs_2bit(const uint8_t *qs, int h, int j)
 	    _mm256_set1_epi8(3));
 }
 
-/* int16 vector: first 16 lanes v0, last 16 v1 (scales of sub-blocks) */
-QS_INLINE __m256i
-qs_pair16(int v0, int v1)
-{
-	return _mm256_set_m128i(_mm_set1_epi16((short)v1),
-	    _mm_set1_epi16((short)v0));
-}
-
 QS_INLINE void
 qs_tile_q2_K(const int R, const int C, int64_t nb, const void *w, size_t ws,
     const void *acts, size_t as, float *out, size_t os)
@@ -580,10 +603,13 @@ qs_tile_q2_K(const int R, const int C, int64_t nb, const void *w, size_t ws,
 			acc[r][c] = _mm256_setzero_ps();
 	for (ib = 0; ib < nb; ib++) {
 		__m256i isum[QS_RB][QS_CB];
+		__m128i sv[QS_RB];
 		const struct block_q2_K *b[QS_RB];
 
 		QS_UNROLL for (r = 0; r < R; r++) {
 			b[r] = QS_ROW(w, ws, r, struct block_q2_K) + ib;
+			sv[r] = _mm_and_si128(_mm_loadu_si128((const __m128i *)
+			    b[r]->scales), _mm_set1_epi8(0x0F));
 			QS_UNROLL for (c = 0; c < C; c++)
 				isum[r][c] = _mm256_setzero_si256();
 		}
@@ -592,12 +618,8 @@ qs_tile_q2_K(const int R, const int C, int64_t nb, const void *w, size_t ws,
 				__m256i q[QS_RB], s[QS_RB];
 
 				QS_UNROLL for (r = 0; r < R; r++) {
-					const uint8_t *sc = b[r]->scales +
-					    8 * h + 2 * j;
-
 					q[r] = qs_2bit(b[r]->qs, h, j);
-					s[r] = qs_pair16(sc[0] & 0xF,
-					    sc[1] & 0xF);
+					s[r] = qs_scale_pair(sv[r], 4 * h + j);
 				}
 				QS_UNROLL for (c = 0; c < C; c++) {
 					const struct block_q8_K *y = QS_ROW(
@@ -667,10 +689,12 @@ qs_tile_q3_K(const int R, const int C, int64_t nb, const void *w, size_t ws,
 		__m256i isum[QS_RB][QS_CB];
 		const struct block_q3_K *b[QS_RB];
 		int8_t sc[QS_RB][16];
+		__m128i sv[QS_RB];
 
 		QS_UNROLL for (r = 0; r < R; r++) {
 			b[r] = QS_ROW(w, ws, r, struct block_q3_K) + ib;
 			quant_k3_scales(b[r]->scales, sc[r]);
+			sv[r] = _mm_loadu_si128((const __m128i *)sc[r]);
 			QS_UNROLL for (c = 0; c < C; c++)
 				isum[r][c] = _mm256_setzero_si256();
 		}
@@ -690,8 +714,7 @@ qs_tile_q3_K(const int R, const int C, int64_t nb, const void *w, size_t ws,
 					    qs_2bit(b[r]->qs, h, j),
 					    _mm256_and_si256(hm,
 					    _mm256_set1_epi8(4)));
-					s[r] = qs_pair16(sc[r][8 * h + 2 * j],
-					    sc[r][8 * h + 2 * j + 1]);
+					s[r] = qs_scale_pair(sv[r], 4 * h + j);
 				}
 				QS_UNROLL for (c = 0; c < C; c++) {
 					const struct block_q8_K *y = QS_ROW(
@@ -711,8 +734,7 @@ qs_tile_q3_K(const int R, const int C, int64_t nb, const void *w, size_t ws,
 			}
 		}
 		QS_UNROLL for (r = 0; r < R; r++) {
-			__m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(
-			    (const __m128i *)sc[r]));
+			__m256i sc16 = _mm256_cvtepi8_epi16(sv[r]);
 			__m256 d = qs_h2f_v(b[r]->d);
 
 			QS_UNROLL for (c = 0; c < C; c++) {
@@ -756,7 +778,27 @@ qs_load_bf16(const void *p, int64_t i)
 	    _mm_loadu_si128((const __m128i *)((const uint16_t *)p + i))), 16));
 }
 
-/* two accumulators per pair so that decode keeps the FMA pipes busy */
+/* one element, for the tail of a row that is no multiple of 16 */
+QS_INLINE float
+qs_elem_f32(const void *p, int64_t i)
+{
+	return ((const float *)p)[i];
+}
+
+QS_INLINE float
+qs_elem_f16(const void *p, int64_t i)
+{
+	return _cvtsh_ss(((const uint16_t *)p)[i]);
+}
+
+QS_INLINE float
+qs_elem_bf16(const void *p, int64_t i)
+{
+	return bf16_to_f32(((const uint16_t *)p)[i]);
+}
+
+/* two accumulators per pair so that decode keeps the FMA pipes busy; the
+ * k % 16 tail is summed in scalar */
 #define QS_TILE_FLOAT(name)						\
 QS_INLINE void								\
 qs_tile_##name(const int R, const int C, int64_t k, const void *w,	\
@@ -771,7 +813,7 @@ qs_tile_##name(const int R, const int C, int64_t k, const void *w,	\
 			acc[r][c][0] = _mm256_setzero_ps();		\
 			acc[r][c][1] = _mm256_setzero_ps();		\
 		}							\
-	for (i = 0; i < k; i += 16) {					\
+	for (i = 0; i + 16 <= k; i += 16) {				\
 		QS_UNROLL for (u = 0; u < 2; u++) {			\
 			__m256 wv[QS_RB];				\
 									\
@@ -789,9 +831,17 @@ qs_tile_##name(const int R, const int C, int64_t k, const void *w,	\
 		}							\
 	}								\
 	QS_UNROLL for (r = 0; r < R; r++)				\
-		QS_UNROLL for (c = 0; c < C; c++)			\
-			out[(size_t)c * os + r] = qs_hsum(_mm256_add_ps( \
-			    acc[r][c][0], acc[r][c][1]));		\
+		QS_UNROLL for (c = 0; c < C; c++) {			\
+			float t = qs_hsum(_mm256_add_ps(acc[r][c][0],	\
+			    acc[r][c][1]));				\
+			int64_t l;					\
+									\
+			for (l = i; l < k; l++)				\
+				t += qs_elem_##name(QS_ROW(w, ws, r,	\
+				    uint8_t), l) * qs_elem_##name(	\
+				    QS_ROW(acts, as, c, uint8_t), l);	\
+			out[(size_t)c * os + r] = t;			\
+		}							\
 }
 QS_TILE_FLOAT(f32)
 QS_TILE_FLOAT(f16)
@@ -801,8 +851,8 @@ QS_TILE_FLOAT(bf16)
 
 /*
  * Tiles of QS_RB rows by QS_CB activations, then the leftovers one row or
- * one activation at a time. The float types take k (a multiple of 16 is
- * needed: fall back otherwise), the block types the number of blocks.
+ * one activation at a time. The float types take k, the block types the
+ * number of blocks.
  */
 #define QS_GEMM(name, blk)						\
 static void								\
@@ -849,7 +899,7 @@ QS_GEMM(q4_K, QK_K)
 QS_GEMM(q5_K, QK_K)
 QS_GEMM(q6_K, QK_K)
 
-#define QS_GEMM_FLOAT(name, type)					\
+#define QS_GEMM_FLOAT(name)					\
 static void								\
 qs_gemm_##name(int64_t k, const void *w, size_t ws, int n_rows,	\
     const void *acts, size_t as, int n_acts, float *out, size_t os)	\
@@ -857,11 +907,6 @@ qs_gemm_##name(int64_t k, const void *w, size_t ws, int n_rows,	\
 	const uint8_t *wp = w, *ap = acts;				\
 	int r, c;							\
 									\
-	if (k % 16 != 0) {						\
-		quant_gemm_ref(type, k, w, ws, n_rows, acts, as,	\
-		    n_acts, out, os);					\
-		return;							\
-	}								\
 	for (r = 0; r + QS_RB <= n_rows; r += QS_RB) {			\
 		for (c = 0; c + QS_CB <= n_acts; c += QS_CB)		\
 			qs_tile_##name(QS_RB, QS_CB, k,			\
@@ -887,9 +932,9 @@ qs_gemm_##name(int64_t k, const void *w, size_t ws, int n_rows,	\
 			    out + (size_t)c * os + r, os);		\
 	}								\
 }
-QS_GEMM_FLOAT(f32, GGML_TYPE_F32)
-QS_GEMM_FLOAT(f16, GGML_TYPE_F16)
-QS_GEMM_FLOAT(bf16, GGML_TYPE_BF16)
+QS_GEMM_FLOAT(f32)
+QS_GEMM_FLOAT(f16)
+QS_GEMM_FLOAT(bf16)
 
 /* ---- activation quantizers (bit-identical to the references) ---- */
 
@@ -942,7 +987,8 @@ qs_quantize_q8_0(const float *x, void *dst, int64_t n)
 		__m256 x2 = _mm256_loadu_ps(x + 16), x3 = _mm256_loadu_ps(x + 24);
 		__m256 m = _mm256_max_ps(_mm256_max_ps(qs_abs(x0), qs_abs(x1)),
 		    _mm256_max_ps(qs_abs(x2), qs_abs(x3)));
-		float amax = qs_hmax(m), d = amax / 127, id = d != 0 ? 1 / d : 0;
+		float amax = qs_hmax(m), d = amax / 127;
+		float id = amax != 0 ? 127 / amax : 0;
 
 		b->d = f32_to_fp16(d);
 		_mm256_storeu_si256((__m256i *)b->qs, qs_pack32(x0, x1, x2, x3,
@@ -961,7 +1007,8 @@ qs_quantize_q8_1(const float *x, void *dst, int64_t n)
 		__m256 x2 = _mm256_loadu_ps(x + 16), x3 = _mm256_loadu_ps(x + 24);
 		__m256 m = _mm256_max_ps(_mm256_max_ps(qs_abs(x0), qs_abs(x1)),
 		    _mm256_max_ps(qs_abs(x2), qs_abs(x3)));
-		float amax = qs_hmax(m), d = amax / 127, id = d != 0 ? 1 / d : 0;
+		float amax = qs_hmax(m), d = amax / 127;
+		float id = amax != 0 ? 127 / amax : 0;
 		__m256i q = qs_pack32(x0, x1, x2, x3, _mm256_set1_ps(id));
 		__m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(
 		    _mm256_set1_epi8(1), q), _mm256_set1_epi16(1));

@@ -133,6 +133,8 @@ f32_to_bf16(float f)
 	return (uint16_t)((u + (0x7fff + ((u >> 16) & 1))) >> 16);
 }
 
+static const float *quant_fp16_lut(void);
+
 /* ---- dequantization ---- */
 
 static void
@@ -402,10 +404,13 @@ quant_dequantize_row_ref(enum ggml_type type, const void *src, float *dst,
 	case GGML_TYPE_F32:
 		memcpy(dst, src, (size_t)n * sizeof(float));
 		break;
-	case GGML_TYPE_F16:
+	case GGML_TYPE_F16: {
+		const float *lut = quant_fp16_lut();
+
 		for (i = 0; i < n; i++)
-			dst[i] = fp16_to_f32(h[i]);
+			dst[i] = lut[h[i]];
 		break;
+	}
 	case GGML_TYPE_BF16:
 		for (i = 0; i < n; i++)
 			dst[i] = bf16_to_f32(h[i]);
@@ -449,8 +454,10 @@ quant_q8_0(const float *x, struct block_q8_0 *b, int64_t nb)
 
 		for (j = 0; j < QK8_0; j++)
 			amax = fmaxf(amax, fabsf(x[j]));
+		/* 127 / amax rather than 1 / d: llama.cpp's x86 build
+		 * quantizes its activations so, and we want its bits */
 		d = amax / 127;
-		id = d != 0 ? 1 / d : 0;
+		id = amax != 0 ? 127 / amax : 0;
 		b->d = f32_to_fp16(d);
 		for (j = 0; j < QK8_0; j++)
 			b->qs[j] = (int8_t)nearest_int(x[j] * id);
@@ -469,7 +476,7 @@ quant_q8_1(const float *x, struct block_q8_1 *b, int64_t nb)
 		for (j = 0; j < QK8_1; j++)
 			amax = fmaxf(amax, fabsf(x[j]));
 		d = amax / 127;
-		id = d != 0 ? 1 / d : 0;
+		id = amax != 0 ? 127 / amax : 0;
 		b->d = f32_to_fp16(d);
 		sum = 0;
 		for (j = 0; j < QK8_1; j++) {
@@ -1023,38 +1030,71 @@ quant_quantize_row_ref(enum ggml_type type, const float *src, void *dst,
 
 /* ---- dot products ---- */
 
-static float
-dot_f32(int64_t n, const float *x, const float *y)
-{
-	double s = 0;
-	int64_t i;
+/*
+ * The float dot products sum in double, four partial sums so that the
+ * scalar level is not bound by the latency of one chain; fp16 goes
+ * through a table built once (the same values fp16_to_f32 gives).
+ */
+static float quant_fp16_table[1 << 16];
+static pthread_once_t quant_fp16_once = PTHREAD_ONCE_INIT;
 
-	for (i = 0; i < n; i++)
-		s += x[i] * y[i];
-	return (float)s;
+static void
+quant_fp16_init(void)
+{
+	uint32_t h;
+
+	for (h = 0; h < (1u << 16); h++)
+		quant_fp16_table[h] = fp16_to_f32((uint16_t)h);
 }
 
-/* fp16 and bf16 products are exact in float; the sum is kept in double. */
+static const float *
+quant_fp16_lut(void)
+{
+	pthread_once(&quant_fp16_once, quant_fp16_init);
+	return quant_fp16_table;
+}
+
+#define DOT_FLOAT(name, type, conv)					\
+static float								\
+name(int64_t n, const type *x, const type *y)				\
+{									\
+	double s0 = 0, s1 = 0, s2 = 0, s3 = 0;				\
+	int64_t i;							\
+									\
+	for (i = 0; i + 4 <= n; i += 4) {				\
+		s0 += conv(x[i]) * conv(y[i]);				\
+		s1 += conv(x[i + 1]) * conv(y[i + 1]);			\
+		s2 += conv(x[i + 2]) * conv(y[i + 2]);			\
+		s3 += conv(x[i + 3]) * conv(y[i + 3]);			\
+	}								\
+	for (; i < n; i++)						\
+		s0 += conv(x[i]) * conv(y[i]);				\
+	return (float)((s0 + s1) + (s2 + s3));				\
+}
+#define CONV_F32(v)	(v)
+#define CONV_BF16(v)	bf16_to_f32(v)
+#define CONV_F16(v)	lut[v]
+
+/* fp16 and bf16 products are exact in float */
+DOT_FLOAT(dot_f32, float, CONV_F32)
+DOT_FLOAT(dot_bf16, uint16_t, CONV_BF16)
+
 static float
 dot_f16(int64_t n, const uint16_t *x, const uint16_t *y)
 {
-	double s = 0;
+	const float *lut = quant_fp16_lut();
+	double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
 	int64_t i;
 
-	for (i = 0; i < n; i++)
-		s += fp16_to_f32(x[i]) * fp16_to_f32(y[i]);
-	return (float)s;
-}
-
-static float
-dot_bf16(int64_t n, const uint16_t *x, const uint16_t *y)
-{
-	double s = 0;
-	int64_t i;
-
-	for (i = 0; i < n; i++)
-		s += bf16_to_f32(x[i]) * bf16_to_f32(y[i]);
-	return (float)s;
+	for (i = 0; i + 4 <= n; i += 4) {
+		s0 += CONV_F16(x[i]) * CONV_F16(y[i]);
+		s1 += CONV_F16(x[i + 1]) * CONV_F16(y[i + 1]);
+		s2 += CONV_F16(x[i + 2]) * CONV_F16(y[i + 2]);
+		s3 += CONV_F16(x[i + 3]) * CONV_F16(y[i + 3]);
+	}
+	for (; i < n; i++)
+		s0 += CONV_F16(x[i]) * CONV_F16(y[i]);
+	return (float)((s0 + s1) + (s2 + s3));
 }
 
 static float

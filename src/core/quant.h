@@ -190,8 +190,9 @@ uint16_t	f32_to_bf16(float f);
 /* dst[0..n) = values of a row of `type`; n a multiple of the block size. */
 void	quant_dequantize_row_ref(enum ggml_type type, const void *src, float *dst,
 	    int64_t n);
-/* Quantizes a float row into `type` (every type above except Q8_1 may be
- * a target; used for activations and by the model generator). */
+/* Quantizes a float row into `type` (every type above may be a target;
+ * used for activations and by the model generator). The K-quant weight
+ * quantizers fit sub-block scales by a small search: sound, not tuned. */
 void	quant_quantize_row_ref(enum ggml_type type, const float *src, void *dst,
 	    int64_t n);
 /* Dot product of a weight row of `type` with an activation row already in
@@ -204,7 +205,9 @@ float	quant_vec_dot_ref(enum ggml_type type, int64_t n, const void *w,
  *   out[j * out_stride + i] = dot(row i of w, activation j)
  * for i in [0, n_rows), j in [0, n_acts); w rows are w_stride bytes apart,
  * activations act_stride bytes apart (in the dot type), k elements each.
- * Decode calls it with n_acts = 1, prompt processing with many.
+ * Decode calls it with n_acts = 1, prompt processing with many. k is a
+ * multiple of the weight type's block; rows and activations need only
+ * the alignment of their fields (2 bytes, 4 for F32 and Q8_K).
  */
 typedef void (*quant_gemm_fn)(int64_t k, const void *w, size_t w_stride,
 	    int n_rows, const void *acts, size_t act_stride, int n_acts,

@@ -1,7 +1,7 @@
 /*
  * The inside of struct tokenizer, shared by tokenizer.c (loading, the piece
  * map, special-token splitting, decoding) and the files that implement one
- * kind of vocabulary each (tokenizer-spm.c, later tokenizer-bpe.c). Nothing
+ * kind of vocabulary each (tokenizer-spm.c, tokenizer-bpe.c). Nothing
  * outside src/core/tokenizer*.c includes this.
  */
 #ifndef SWARM_CORE_TOKENIZER_IMPL_H
@@ -90,5 +90,6 @@ int32_t	tokenizer_find(const struct tokenizer *, const char *ptr, size_t len);
 int	tokenizer_byte_value(const struct tokenizer *, int32_t id);
 
 extern const struct tokenizer_ops tokenizer_spm_ops;
+extern const struct tokenizer_ops tokenizer_bpe_ops;
 
 #endif

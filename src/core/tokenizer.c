@@ -19,6 +19,7 @@
 
 static const struct tokenizer_ops *tokenizer_kinds[] = {
 	&tokenizer_spm_ops,
+	&tokenizer_bpe_ops,
 };
 
 /* Texts that end a turn in the chat formats llama.cpp knows. */

@@ -1,8 +1,9 @@
 /*
  * Tokenizers built from a GGUF's tokenizer.ggml.* metadata. The interface is
  * shared by every kind of vocabulary; the SentencePiece-style one
- * (tokenizer.ggml.model = "llama") is implemented in tokenizer-spm.c and the
- * byte-level BPE kinds slot in beside it through struct tokenizer_ops.
+ * (tokenizer.ggml.model = "llama") is implemented in tokenizer-spm.c, the
+ * byte-level BPE one ("gpt2") in tokenizer-bpe.c, both behind struct
+ * tokenizer_ops.
  */
 #ifndef SWARM_CORE_TOKENIZER_H
 #define SWARM_CORE_TOKENIZER_H

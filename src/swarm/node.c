@@ -120,6 +120,7 @@ node_config_init(struct node_config *c)
 	c->max_context = 4096;
 	c->session_timeout = 300;
 	c->drain_timeout = 10;
+	c->announce_interval = NODE_ANNOUNCE_INTERVAL;
 }
 
 char *
@@ -636,7 +637,7 @@ node_housekeeper(void *arg)
 				cause = NULL;
 			}
 			pthread_mutex_lock(&n->mu);
-			next_announce = now + NODE_ANNOUNCE_INTERVAL;
+			next_announce = now + n->cfg.announce_interval;
 		}
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += 1;

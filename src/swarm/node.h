@@ -36,6 +36,7 @@ struct node_config {
 	const char	*data_dir;	/* existing directory for the control token
 					   file; NULL: no control endpoint */
 	double		 step_delay;	/* seconds added to each step (tests) */
+	double		 announce_interval;	/* seconds; tests shorten it */
 	/* Log lines (no newline); called from any thread. */
 	void		(*log)(void *arg, const char *msg);
 	void		*log_arg;

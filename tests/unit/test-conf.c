@@ -185,9 +185,9 @@ test_precedence(void)
 	struct conf *c;
 	enum conf_source src;
 
-	test_write(path, "node:\n  listen: 10.0.0.1:1\n  threads: 3\n"
+	test_write(path, "node:\n  listen: 127.0.0.1:1\n  threads: 3\n"
 	    "infer:\n  top_k: 7\n");
-	setenv("SWARM_NODE_LISTEN", "10.0.0.2:2", 1);
+	setenv("SWARM_NODE_LISTEN", "127.0.0.2:2", 1);
 	setenv("SWARM_INFER_TOP_K", "", 1);	/* empty: not set */
 	setenv("SWARM_SWARM_BOOTSTRAP", "x:1,y:2", 1);
 	c = conf_load_path(path, 0, &cause);
@@ -196,7 +196,7 @@ test_precedence(void)
 	unsetenv("SWARM_SWARM_BOOTSTRAP");
 	free(path);
 	CHECKF(c != NULL, "%s", cause);
-	CHECK_STR(conf_get(c, "node.listen", &src), "10.0.0.2:2");
+	CHECK_STR(conf_get(c, "node.listen", &src), "127.0.0.2:2");
 	CHECK(src == CONF_ENV);
 	CHECK(conf_get_int(c, "node.threads") == 3);
 	conf_get(c, "node.threads", &src);
@@ -204,14 +204,14 @@ test_precedence(void)
 	CHECK(conf_get_int(c, "infer.top_k") == 7);
 	CHECK_STR(conf_get(c, "swarm.bootstrap", &src), "x:1,y:2");
 	CHECK(src == CONF_ENV);
-	CHECK(conf_set_flag(c, "node.listen", "10.0.0.3:3", NULL) == 0);
-	CHECK_STR(conf_get(c, "node.listen", &src), "10.0.0.3:3");
+	CHECK(conf_set_flag(c, "node.listen", "127.0.0.3:3", NULL) == 0);
+	CHECK_STR(conf_get(c, "node.listen", &src), "127.0.0.3:3");
 	CHECK(src == CONF_FLAG);
 	CHECK(conf_set_flag(c, "node.listen", "nope", &cause) == -1);
 	free(cause);
 	CHECK(conf_set_flag(c, "node.nope", "1", &cause) == -1);
 	free(cause);
-	CHECK_STR(conf_get(c, "node.listen", NULL), "10.0.0.3:3");
+	CHECK_STR(conf_get(c, "node.listen", NULL), "127.0.0.3:3");
 	conf_free(c);
 }
 
@@ -244,7 +244,7 @@ test_round_trip(void)
 	struct conf *c;
 	size_t n;
 
-	test_write(path, "# comment\nnode:\n  listen: 10.0.0.1:1\n"
+	test_write(path, "# comment\nnode:\n  listen: 127.0.0.1:1\n"
 	    "  future_key: {a: 1, b: [x, y]}\n"
 	    "serve.api_keys: [k1, k2]\n"
 	    "other:\n  thing: \"007\"\n");
@@ -268,7 +268,7 @@ test_round_trip(void)
 	text = test_read(path);
 	CHECK(text != NULL);
 	/* The untouched and the unknown keys are still there. */
-	CHECKF(strstr(text, "listen: 10.0.0.1:1") != NULL, "%s", text);
+	CHECKF(strstr(text, "listen: 127.0.0.1:1") != NULL, "%s", text);
 	CHECKF(strstr(text, "future_key") != NULL, "%s", text);
 	CHECKF(strstr(text, "\"007\"") != NULL, "%s", text);
 	/* The flat key was edited in place, not added again nested. */
@@ -280,7 +280,7 @@ test_round_trip(void)
 	free(path);
 	CHECKF(c != NULL, "%s", cause);
 	CHECK(conf_get_int(c, "node.threads") == 4);
-	CHECK_STR(conf_get(c, "node.listen", NULL), "10.0.0.1:1");
+	CHECK_STR(conf_get(c, "node.listen", NULL), "127.0.0.1:1");
 	CHECK_STR(conf_get(c, "serve.api_keys", NULL), "k3");
 	CHECK_STR(conf_get(c, "swarm.network", NULL), "123");
 	CHECK_STR(conf_get(c, "swarm.bootstrap", NULL), "h:1,h:2,h:3");
@@ -414,7 +414,7 @@ test_atomic_save(void)
 	struct stat st;
 	int rc;
 
-	test_write(path, "node:\n  listen: 10.0.0.1:1\n");
+	test_write(path, "node:\n  listen: 127.0.0.1:1\n");
 	chmod(path, 0640);
 	before = xstrdup(test_read(path));
 	c = conf_load_path(path, CONF_NOENV, &cause);

@@ -548,7 +548,7 @@ isa_count(void)
 static void
 test_gemm_levels(void)
 {
-	static const int64_t ks[] = { 256, 512, 2048 };
+	static const int64_t ks[] = { 256, 512, 2048, 172, 40 };
 	static const int rows[] = { 1, 3, 16, 17 };
 	static const int nacts[] = { 1, 2, 7, 64 };
 	enum { KMAX = 2048, RMAX = 17, AMAX = 64, OSTRIDE = RMAX + 3 };
@@ -574,6 +574,10 @@ test_gemm_levels(void)
 		ti = quant_type_info(weight_types[t]);
 		for (ki = 0; ki < sizeof(ks) / sizeof(ks[0]); ki++) {
 			int64_t k = ks[ki];
+
+			/* rows that end mid-vector: the float types only */
+			if (k % ti->block_size != 0)
+				continue;
 
 			/* strides off the vector width: rows need only
 			 * their element alignment */
@@ -695,6 +699,34 @@ test_quantize_levels(void)
 			    quant_isa_name((enum quant_isa)lvl));
 		}
 	}
+	/* conversions of special values and of rows that end mid-vector */
+	{
+		static const uint32_t special[] = {
+			0x7f800000, 0xff800000, 0x7fc00000, 0x7f800001,
+			0xffffe000, 0x477ff000, 0x477fefff, 0x33000000,
+			0x33000001, 0x00000001, 0x80000000, 0x3f808000,
+			0x3f818000, 0x49800000, 0x387fe000, 0xc77fe000,
+			0x3f800fff, 0x01000000, 0x7f7fffff,
+		};
+		float sx[19];
+		uint16_t hq[19], hr[19];
+		size_t i, ns = sizeof(special) / sizeof(special[0]);
+
+		for (i = 0; i < ns; i++)
+			memcpy(&sx[i], &special[i], 4);
+		for (t = 1; t < 3; t++) {
+			quant_quantize_row_ref(types[t], sx, hr, (int64_t)ns);
+			for (lvl = 0; lvl < nlvl; lvl++) {
+				quant_set_isa((enum quant_isa)lvl);
+				quant_get_quantize(types[t])(sx, hq,
+				    (int64_t)ns);
+				CHECKF(memcmp(hq, hr, sizeof(hr)) == 0,
+				    "%s specials at %s",
+				    quant_type_info(types[t])->name,
+				    quant_isa_name((enum quant_isa)lvl));
+			}
+		}
+	}
 	quant_set_isa(QUANT_ISA_AVX512);
 }
 
@@ -724,6 +756,19 @@ test_dequantize_levels(void)
 			CHECKF(memcmp(y, r, sizeof(y)) == 0, "%s at %s",
 			    quant_type_info(type)->name,
 			    quant_isa_name((enum quant_isa)lvl));
+		}
+	}
+	/* half-precision rows of a length that is no multiple of 8 */
+	for (t = 1; t < 3; t++) {
+		type = weight_types[t];
+		quant_quantize_row_ref(type, x, q, 21);
+		memset(r, 0, sizeof(r));
+		quant_dequantize_row_ref(type, q, r, 21);
+		for (lvl = 0; lvl < nlvl; lvl++) {
+			quant_set_isa((enum quant_isa)lvl);
+			memset(y, 0, sizeof(y));
+			quant_dequantize_row(type, q, y, 21);
+			CHECK(memcmp(y, r, sizeof(y)) == 0);
 		}
 	}
 	quant_set_isa(QUANT_ISA_AVX512);

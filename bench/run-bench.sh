@@ -1,0 +1,158 @@
+#!/bin/sh
+# What `make bench` runs: makes (or reuses) TinyLlama-1.1B-shaped models
+# with random weights in several types, measures each with bench-model
+# (pp64 and tg32 at 1 and 2 threads, like llama-bench), prints one table,
+# compares it with llama.cpp's figures for the same shape on the same kind
+# of machine, and writes everything to bench/results.json.
+#
+#   make bench                          all types, 5 repetitions
+#   make bench BENCH_TYPES="Q4_0 Q8_0"  some types only
+#   make bench BENCH_REPS=2             fewer repetitions
+#   make bench BENCH=kernels            the kernel benchmark instead
+#   make bench BENCH=all                both
+#
+# BENCH_THREADS (default 1,2), BENCH_MODELS (the model cache, default
+# bench/models), BENCH_JSON (default bench/results.json) and BENCH_SHAPE
+# (gen-model's shape options, default --shape tinyllama; the llama.cpp
+# figures only hold for that one) can be set too.
+BUILD=${BUILD:-build}
+BIN=$BUILD/bench
+TYPES=${BENCH_TYPES:-F16 Q8_0 Q4_0 Q4_K_M}
+REPS=${BENCH_REPS:-5}
+THREADS=${BENCH_THREADS:-1,2}
+MODELS=${BENCH_MODELS:-bench/models}
+JSON=${BENCH_JSON:-bench/results.json}
+SHAPE=${BENCH_SHAPE:---shape tinyllama}
+WHAT=${1:-${BENCH:-models}}
+
+case $WHAT in
+models|kernels|all) ;;
+*)	echo "run-bench.sh: unknown benchmark '$WHAT' (models, kernels, all)" >&2
+	exit 2 ;;
+esac
+
+if [ "$WHAT" = kernels ] || [ "$WHAT" = all ]; then
+	if [ -x "$BIN/bench-kernels" ]; then
+		"$BIN/bench-kernels" || exit 1
+	else
+		echo "run-bench.sh: no $BIN/bench-kernels" >&2
+		[ "$WHAT" = kernels ] && exit 1
+	fi
+	[ "$WHAT" = kernels ] && exit 0
+fi
+
+for b in gen-model bench-model; do
+	if [ ! -x "$BIN/$b" ]; then
+		echo "run-bench.sh: no $BIN/$b (run make bench)" >&2
+		exit 1
+	fi
+done
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT INT TERM
+
+now() { date +%s.%N; }
+
+echo "load average before: $(cat /proc/loadavg)"
+echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) cores"
+echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+echo
+
+# Models first, so generating one does not disturb measuring another.
+for t in $TYPES; do
+	t0=$(now)
+	"$BIN/gen-model" $SHAPE --type "$t" --dir "$MODELS" >"$tmp/$t.path" \
+	    2>"$tmp/$t.log"
+	rc=$?
+	t1=$(now)
+	cat "$tmp/$t.log" >&2
+	[ "$rc" -eq 0 ] || exit 1
+	# the seconds it took to make, or "null" when it was cached
+	if grep -q '^gen-model: reusing' "$tmp/$t.log"; then
+		echo null
+	else
+		echo "$t0 $t1" | awk '{ printf "%.1f\n", $2 - $1 }'
+	fi >"$tmp/$t.gen"
+done
+
+header=
+for t in $TYPES; do
+	"$BIN/bench-model" -r "$REPS" -t "$THREADS" $header \
+	    --json "$tmp/$t.json" "$(cat "$tmp/$t.path")" || exit 1
+	header=--no-header
+done
+echo
+echo "load average after: $(cat /proc/loadavg)"
+
+# llama.cpp on the same shape and kind of machine (t/s):
+# type, tg32 at 2 threads, pp64 at 2 threads, tg32 at 1 thread.
+cat >"$tmp/ref" <<'EOF'
+F16 15.6 91 12.7
+Q8_0 22.7 100 14.4
+Q4_0 47.6 112 28.5
+Q4_K_M 38.3 65 26.0
+EOF
+
+# The reference figures hold for TinyLlama's shape only.
+[ "$SHAPE" = "--shape tinyllama" ] || : >"$tmp/ref"
+
+if ! command -v python3 >/dev/null 2>&1; then
+	echo "run-bench.sh: python3 not found; results not combined" >&2
+	exit 0
+fi
+python3 - "$tmp" "$JSON" "$(cat /proc/loadavg)" $TYPES <<'EOF'
+import json, sys, os
+tmp, out, load, types = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+ref = {}
+for line in open(os.path.join(tmp, "ref")):
+    t, tg2, pp2, tg1 = line.split()
+    ref[t] = {("tg", 2): float(tg2), ("pp", 2): float(pp2),
+              ("tg", 1): float(tg1)}
+models = []
+for t in types:
+    d = json.load(open(os.path.join(tmp, t + ".json")))
+    d["gen_seconds"] = json.loads(open(os.path.join(tmp, t + ".gen")).read())
+    d["llama_cpp"] = []
+    for run in d["runs"]:
+        for test in ("pp", "tg"):
+            r = ref.get(t, {}).get((test, run["threads"]))
+            if r is None:
+                continue
+            ours = run[test]["median"]
+            d["llama_cpp"].append({"threads": run["threads"], "test": test,
+                                   "tps": r, "ratio": ours / r,
+                                   "ratio_best": run[test]["max"] / r})
+    models.append(d)
+json.dump({"load_after": load, "models": models}, open(out, "w"), indent=2)
+
+print()
+print("| type | size | peak RSS | weights read/token | made in | tg GB/s (threads) |")
+print("| --- | ---: | ---: | ---: | ---: | ---: |")
+for d in models:
+    g = d["gen_seconds"]
+    print("| %s | %.1f MiB | %.1f MiB | %.1f MiB | %s | %.2f (%d) |" % (
+        d["type"], d["file_bytes"] / 2**20, d["peak_rss_bytes"] / 2**20,
+        d["bytes_per_token"] / 2**20,
+        "cached" if g is None else "%.1f s" % g,
+        d["runs"][-1]["tg_gbps"], d["runs"][-1]["threads"]))
+if not ref:
+    print()
+    print("results written to", out)
+    sys.exit(0)
+print()
+print("compared with llama.cpp (same shape, same kind of machine):")
+print()
+print("(median and best run; the best shows what a busy machine hides)")
+print()
+print("| type | threads | test | ours t/s | best | llama.cpp t/s | ours / llama.cpp | best / llama.cpp |")
+print("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |")
+for d in models:
+    n = {"pp": d["n_prompt"], "tg": d["n_gen"]}
+    for c in d["llama_cpp"]:
+        print("| %s | %d | %s%d | %.2f | %.2f | %.1f | %.2f | %.2f |" % (
+            d["type"], c["threads"], c["test"], n[c["test"]],
+            c["tps"] * c["ratio"], c["tps"] * c["ratio_best"], c["tps"],
+            c["ratio"], c["ratio_best"]))
+print()
+print("results written to", out)
+EOF

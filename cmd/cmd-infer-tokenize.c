@@ -1,0 +1,206 @@
+/*
+ * swarm infer tokenize: the token ids a model sees for a text, or the text
+ * of a list of ids. Only the GGUF metadata and the tokenizer are read, so
+ * any GGUF with a vocabulary works, vocabulary-only files included.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cmd.h"
+#include "core/gguf.h"
+#include "core/tokenizer.h"
+#include "util/parse.h"
+#include "util/strbuf.h"
+#include "util/xmalloc.h"
+
+static const struct cmd_opt infer_tokenize_opts[] = {
+	{ 'm', "model", "FILE", "the model or vocabulary (GGUF file)" },
+	{ 0, "special", NULL, "parse special tokens such as <|im_start|> in "
+	    "the text; print them when decoding" },
+	{ 0, "no-bos", NULL, "do not add the BOS token the model adds" },
+	{ 0, "decode", "IDS", "print the text of comma-separated token ids (-: "
+	    "read them from standard input)" },
+	{ 0, "json", NULL, "print each token's id, piece and text as JSON" },
+	{ 0, NULL, NULL, NULL }
+};
+
+static int
+tokenize_parse_ids(const struct tokenizer *tok, const char *s, int32_t **ids,
+    size_t *n, char **cause)
+{
+	char *copy = xstrdup(s), *p = copy, *t;
+	const char *err;
+	uint64_t v;
+	int rc = 0;
+
+	*ids = NULL;
+	*n = 0;
+	while ((t = strsep(&p, ", \t\n")) != NULL) {
+		if (*t == '\0')
+			continue;
+		v = parse_uint(t, 0, INT32_MAX, &err);
+		if (err != NULL) {
+			rc = set_cause(cause, "--decode: '%s' is %s", t, err);
+			break;
+		}
+		if (v >= tokenizer_n_vocab(tok)) {
+			rc = set_cause(cause, "--decode: token %llu is out of "
+			    "range (vocabulary of %u)", (unsigned long long)v,
+			    tokenizer_n_vocab(tok));
+			break;
+		}
+		*ids = xreallocarray(*ids, *n + 1, sizeof(**ids));
+		(*ids)[(*n)++] = (int32_t)v;
+	}
+	free(copy);
+	return rc;
+}
+
+static char *
+tokenize_read_stdin(size_t *len)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char buf[65536];
+	size_t n;
+
+	while ((n = fread(buf, 1, sizeof(buf), stdin)) > 0)
+		strbuf_add(&sb, buf, n);
+	strbuf_addc(&sb, '\0');
+	sb.len--;
+	return strbuf_detach(&sb, len);
+}
+
+/* Text that is not UTF-8 goes out as its byte values. */
+static void
+tokenize_json_text(json_t *o, const char *key, const struct strbuf *sb)
+{
+	json_t *s, *bytes;
+	size_t i;
+
+	if ((s = json_stringn(sb->len ? sb->buf : "", sb->len)) != NULL) {
+		json_object_set_new(o, key, s);
+		return;
+	}
+	bytes = json_array();
+	for (i = 0; i < sb->len; i++)
+		json_array_append_new(bytes,
+		    json_integer((unsigned char)sb->buf[i]));
+	json_object_set_new(o, "bytes", bytes);
+}
+
+static int
+tokenize_print(const struct tokenizer *tok, const int32_t *ids, size_t n,
+    int special, int json, int decoding)
+{
+	struct strbuf sb = STRBUF_INIT;
+	json_t *o, *arr, *t, *js;
+	const char *piece;
+	size_t i;
+
+	if (!json) {
+		if (decoding) {
+			tokenizer_decode(tok, ids, n, special, &sb);
+			fwrite(sb.buf ? sb.buf : "", 1, sb.len, stdout);
+			if (isatty(STDOUT_FILENO) && sb.len > 0)
+				putchar('\n');
+			strbuf_release(&sb);
+		} else {
+			for (i = 0; i < n; i++)
+				printf("%s%d", i > 0 ? "," : "", ids[i]);
+			putchar('\n');
+		}
+		return fflush(stdout) == 0 ? EXIT_OK :
+		    cmd_error("cannot write the output");
+	}
+	o = json_object();
+	arr = json_array();
+	for (i = 0; i < n; i++) {
+		t = json_object();
+		json_object_set_new(t, "id", json_integer(ids[i]));
+		piece = tokenizer_piece(tok, ids[i]);
+		if ((js = json_string(piece)) == NULL)
+			js = json_null();
+		json_object_set_new(t, "piece", js);
+		strbuf_reset(&sb);
+		tokenizer_decode_piece(tok, i > 0 ? ids[i - 1] : -1, ids[i], 1,
+		    &sb);
+		tokenize_json_text(t, "text", &sb);
+		json_array_append_new(arr, t);
+	}
+	strbuf_reset(&sb);
+	tokenizer_decode(tok, ids, n, special, &sb);
+	tokenize_json_text(o, "text", &sb);
+	strbuf_release(&sb);
+	json_object_set_new(o, "n_tokens", json_integer((json_int_t)n));
+	json_object_set_new(o, "tokens", arr);
+	return cmd_print_json(o);
+}
+
+static int
+cmd_infer_tokenize_exec(struct cmd_args *a)
+{
+	struct gguf_file *gf = NULL;
+	struct tokenizer *tok = NULL;
+	const char *path = args_get(a, "model");
+	const char *decode = args_get(a, "decode");
+	char *cause = NULL, *text = NULL;
+	int32_t *ids = NULL;
+	size_t n = 0, len;
+	int special = args_flag(a, "special"), flags = 0, rc;
+
+	if (path == NULL)
+		return cmd_usage_error(a, "a model is needed (-m MODEL.gguf)");
+	if (decode != NULL && a->argc > 0)
+		return cmd_usage_error(a, "give a text or --decode, not both");
+	if (decode == NULL && a->argc == 0)
+		return cmd_usage_error(a, "give a text, or - to read standard "
+		    "input");
+	if ((gf = gguf_open(path, &cause)) == NULL ||
+	    (tok = tokenizer_load(gf, &cause)) == NULL)
+		goto fail;
+	if (decode != NULL) {
+		if (strcmp(decode, "-") == 0)
+			decode = text = tokenize_read_stdin(&len);
+		if (tokenize_parse_ids(tok, decode, &ids, &n, &cause) != 0)
+			goto fail;
+	} else {
+		if (strcmp(a->argv[0], "-") == 0)
+			text = tokenize_read_stdin(&len);
+		else {
+			text = xstrdup(a->argv[0]);
+			len = strlen(text);
+		}
+		if (!args_flag(a, "no-bos"))
+			flags |= TOKENIZER_ADD_BOS;
+		if (special)
+			flags |= TOKENIZER_PARSE_SPECIAL;
+		if (tokenizer_encode(tok, text, len, flags, &ids, &n,
+		    &cause) != 0)
+			goto fail;
+	}
+	rc = tokenize_print(tok, ids, n, special, args_flag(a, "json"),
+	    decode != NULL);
+	goto out;
+fail:
+	rc = cmd_fail(cause);
+out:
+	free(ids);
+	free(text);
+	tokenizer_free(tok);
+	gguf_close(gf);
+	return rc;
+}
+
+const struct cmd_entry cmd_infer_tokenize_entry = {
+	.noun = "infer", .verb = "tokenize",
+	.usage = "-m MODEL.gguf [--special] [--no-bos] [--json] TEXT | - | "
+	    "--decode IDS",
+	.summary = "show the token ids a model sees for a text, or the text of "
+	    "ids",
+	.opts = infer_tokenize_opts,
+	.min_args = 0, .max_args = 1,
+	.exec = cmd_infer_tokenize_exec,
+};
