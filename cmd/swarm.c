@@ -29,6 +29,7 @@ extern const struct cmd_entry cmd_models_status_entry;
 extern const struct cmd_entry cmd_node_join_entry;
 extern const struct cmd_entry cmd_node_leave_entry;
 extern const struct cmd_entry cmd_node_status_entry;
+extern const struct cmd_entry cmd_serve_entry;
 extern const struct cmd_entry cmd_shard_info_entry;
 extern const struct cmd_entry cmd_version_entry;
 
@@ -45,6 +46,7 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_node_join_entry,
 	&cmd_node_leave_entry,
 	&cmd_node_status_entry,
+	&cmd_serve_entry,
 	&cmd_shard_info_entry,
 	&cmd_version_entry,
 	NULL

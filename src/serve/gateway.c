@@ -1,0 +1,1261 @@
+/*
+ * The OpenAI-compatible API. Requests are read whole (up to max_body),
+ * checked field by field so a 400 names what is wrong, rendered with the
+ * model's chat template and run on a backend of their own. A streamed
+ * answer is produced by a thread per request into a buffer that
+ * libmicrohttpd drains through a content-reader callback; the callback
+ * sends an empty delta while the first token is slow to come (clients time
+ * out on silence, and SSE comments do not count for some of them), and
+ * when the client hangs up the free callback cancels the generation.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/chat.h"
+#include "core/generate.h"
+#include "core/tokenizer.h"
+#include "serve/gateway.h"
+#include "util/strbuf.h"
+#include "util/utf8.h"
+#include "util/xmalloc.h"
+
+#define GATEWAY_MAX_CONNECTIONS	512
+#define GATEWAY_MAX_STOP	16
+#define GATEWAY_NSTATUS		600
+
+static const double gateway_ttft_le[] = {
+	0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60
+};
+#define GATEWAY_NTTFT	(sizeof(gateway_ttft_le) / sizeof(gateway_ttft_le[0]))
+
+struct gateway {
+	struct gateway_config	 cfg;
+	struct MHD_Daemon	*mhd;
+	uint16_t		 port;
+	uint32_t		 salt;
+	pthread_mutex_t		 mu;	/* everything below */
+	uint64_t		 next_id;
+	int			 active;
+	int			 active_streams;
+	uint64_t		 by_status[GATEWAY_NSTATUS];
+	uint64_t		 tokens_in;
+	uint64_t		 tokens_out;
+	uint64_t		 ttft_count[GATEWAY_NTTFT + 1];
+	uint64_t		 ttft_n;
+	double			 ttft_sum;
+};
+
+/* Per-request state between MHD's calls. */
+struct gateway_conn {
+	struct strbuf	 body;
+	int		 too_large;
+};
+
+/* A generation request, parsed. */
+struct gateway_req {
+	int			 chat;		/* else /v1/completions */
+	int			 stream;
+	int			 include_usage;
+	int32_t			*ids;
+	size_t			 n_ids;
+	int			 max_tokens;	/* < 0: to the context */
+	struct generate_params	 gp;
+	char			*stops[GATEWAY_MAX_STOP];
+	int			 n_stop;
+	char			 id[64];
+	long long		 created;
+	double			 t0;
+};
+
+struct gateway_stream {
+	struct gateway		*gw;
+	struct gateway_req	 req;
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cv;
+	struct strbuf		 out;	/* SSE bytes not yet sent */
+	size_t			 off;
+	struct strbuf		 hold;	/* a UTF-8 sequence cut short */
+	int			 done;
+	int			 cancel;
+	int			 got_text;
+	pthread_t		 thread;
+};
+
+static double
+gateway_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void
+gateway_req_release(struct gateway_req *r)
+{
+	int i;
+
+	free(r->ids);
+	for (i = 0; i < r->n_stop; i++)
+		free(r->stops[i]);
+	memset(r, 0, sizeof(*r));
+}
+
+static void
+gateway_count_status(struct gateway *gw, int status)
+{
+	pthread_mutex_lock(&gw->mu);
+	if (status >= 0 && status < GATEWAY_NSTATUS)
+		gw->by_status[status]++;
+	pthread_mutex_unlock(&gw->mu);
+}
+
+static void
+gateway_count_done(struct gateway *gw, size_t in, size_t out, double ttft)
+{
+	size_t i;
+
+	pthread_mutex_lock(&gw->mu);
+	gw->tokens_in += in;
+	gw->tokens_out += out;
+	if (ttft >= 0) {
+		for (i = 0; i < GATEWAY_NTTFT && ttft > gateway_ttft_le[i]; i++)
+			;
+		gw->ttft_count[i]++;
+		gw->ttft_n++;
+		gw->ttft_sum += ttft;
+	}
+	pthread_mutex_unlock(&gw->mu);
+}
+
+/* Queues a whole answer; takes the JSON reference (NULL: text body). */
+static enum MHD_Result
+gateway_send(struct gateway *gw, struct MHD_Connection *c, int status,
+    const char *type, char *body, int retry_after)
+{
+	struct MHD_Response *mr;
+	enum MHD_Result ret;
+	char ra[16];
+
+	mr = MHD_create_response_from_buffer(strlen(body), body,
+	    MHD_RESPMEM_MUST_FREE);
+	if (mr == NULL) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	if (retry_after > 0) {
+		snprintf(ra, sizeof(ra), "%d", retry_after);
+		MHD_add_response_header(mr, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+	}
+	gateway_count_status(gw, status);
+	ret = MHD_queue_response(c, (unsigned)status, mr);
+	MHD_destroy_response(mr);
+	return ret;
+}
+
+static enum MHD_Result
+gateway_send_json(struct gateway *gw, struct MHD_Connection *c, int status,
+    json_t *o)
+{
+	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+	json_decref(o);
+	if (s == NULL)
+		return MHD_NO;
+	return gateway_send(gw, c, status, "application/json", s, 0);
+}
+
+static json_t *
+gateway_error_json(const char *type, const char *param, const char *code,
+    const char *msg)
+{
+	return json_pack("{s:{s:s,s:s,s:s?,s:s?}}", "error", "message", msg,
+	    "type", type, "param", param, "code", code);
+}
+
+/* OpenAI's error shape: {"error":{"message","type","param","code"}}. */
+static enum MHD_Result
+gateway_error(struct gateway *gw, struct MHD_Connection *c, int status,
+    int retry_after, const char *param, const char *code, const char *fmt,
+    ...) __attribute__((format(printf, 7, 8)));
+
+static enum MHD_Result
+gateway_error(struct gateway *gw, struct MHD_Connection *c, int status,
+    int retry_after, const char *param, const char *code, const char *fmt,
+    ...)
+{
+	va_list ap;
+	char *msg, *s;
+	const char *type;
+	json_t *o;
+
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	switch (status) {
+	case 401:
+		type = "authentication_error";
+		break;
+	case 404:
+		type = "not_found_error";
+		break;
+	case 429:
+		type = "rate_limit_error";
+		break;
+	default:
+		type = status >= 500 ? "server_error" : "invalid_request_error";
+		break;
+	}
+	o = gateway_error_json(type, param, code, msg);
+	free(msg);
+	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	return gateway_send(gw, c, status, "application/json", s, retry_after);
+}
+
+static int
+gateway_known_model(const struct gateway *gw, const char *name)
+{
+	size_t i;
+
+	if (strcmp(name, gw->cfg.model_name) == 0)
+		return 1;
+	for (i = 0; i < gw->cfg.n_aliases; i++)
+		if (strcmp(name, gw->cfg.aliases[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static json_t *
+gateway_model_json(const struct gateway *gw, const char *id)
+{
+	return json_pack("{s:s,s:s,s:I,s:s,s:I}", "id", id, "object", "model",
+	    "created", (json_int_t)0, "owned_by", "swarm", "max_model_len",
+	    (json_int_t)gw->cfg.n_ctx);
+}
+
+static enum MHD_Result
+gateway_models(struct gateway *gw, struct MHD_Connection *c, const char *id)
+{
+	json_t *list;
+	size_t i;
+
+	if (id != NULL) {
+		if (!gateway_known_model(gw, id))
+			return gateway_error(gw, c, 404, 0, "model",
+			    "model_not_found", "The model '%s' does not exist",
+			    id);
+		return gateway_send_json(gw, c, 200, gateway_model_json(gw,
+		    id));
+	}
+	list = json_array();
+	json_array_append_new(list, gateway_model_json(gw,
+	    gw->cfg.model_name));
+	for (i = 0; i < gw->cfg.n_aliases; i++)
+		json_array_append_new(list, gateway_model_json(gw,
+		    gw->cfg.aliases[i]));
+	return gateway_send_json(gw, c, 200, json_pack("{s:s,s:o}", "object",
+	    "list", "data", list));
+}
+
+static enum MHD_Result
+gateway_metrics(struct gateway *gw, struct MHD_Connection *c)
+{
+	struct strbuf sb = STRBUF_INIT;
+	uint64_t cum = 0;
+	size_t i;
+
+	pthread_mutex_lock(&gw->mu);
+	strbuf_adds(&sb, "# HELP swarm_serve_requests_total HTTP requests "
+	    "answered, by status\n# TYPE swarm_serve_requests_total counter\n");
+	for (i = 0; i < GATEWAY_NSTATUS; i++)
+		if (gw->by_status[i] > 0)
+			strbuf_addf(&sb, "swarm_serve_requests_total{status="
+			    "\"%zu\"} %llu\n", i,
+			    (unsigned long long)gw->by_status[i]);
+	strbuf_addf(&sb, "# HELP swarm_serve_prompt_tokens_total prompt "
+	    "tokens evaluated\n# TYPE swarm_serve_prompt_tokens_total counter\n"
+	    "swarm_serve_prompt_tokens_total %llu\n"
+	    "# HELP swarm_serve_completion_tokens_total tokens generated\n"
+	    "# TYPE swarm_serve_completion_tokens_total counter\n"
+	    "swarm_serve_completion_tokens_total %llu\n"
+	    "# HELP swarm_serve_active_requests generations running\n"
+	    "# TYPE swarm_serve_active_requests gauge\n"
+	    "swarm_serve_active_requests %d\n"
+	    "# HELP swarm_serve_active_streams streamed answers open\n"
+	    "# TYPE swarm_serve_active_streams gauge\n"
+	    "swarm_serve_active_streams %d\n",
+	    (unsigned long long)gw->tokens_in,
+	    (unsigned long long)gw->tokens_out, gw->active,
+	    gw->active_streams);
+	strbuf_adds(&sb, "# HELP swarm_serve_time_to_first_token_seconds from "
+	    "the request to the first token\n# TYPE "
+	    "swarm_serve_time_to_first_token_seconds histogram\n");
+	for (i = 0; i < GATEWAY_NTTFT; i++) {
+		cum += gw->ttft_count[i];
+		strbuf_addf(&sb, "swarm_serve_time_to_first_token_seconds_bucket"
+		    "{le=\"%g\"} %llu\n", gateway_ttft_le[i],
+		    (unsigned long long)cum);
+	}
+	strbuf_addf(&sb, "swarm_serve_time_to_first_token_seconds_bucket"
+	    "{le=\"+Inf\"} %llu\n"
+	    "swarm_serve_time_to_first_token_seconds_sum %.6f\n"
+	    "swarm_serve_time_to_first_token_seconds_count %llu\n",
+	    (unsigned long long)gw->ttft_n, gw->ttft_sum,
+	    (unsigned long long)gw->ttft_n);
+	pthread_mutex_unlock(&gw->mu);
+	return gateway_send(gw, c, 200, "text/plain; version=0.0.4",
+	    strbuf_detach(&sb, NULL), 0);
+}
+
+/* --- request parsing ------------------------------------------------------ */
+
+/* A message's content: a string, null, or an array of text parts. */
+static int
+gateway_content(json_t *v, size_t i, struct strbuf *sb, char **param,
+    char **cause)
+{
+	json_t *part, *t;
+	size_t j;
+	const char *type;
+
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (json_is_string(v)) {
+		strbuf_add(sb, json_string_value(v), json_string_length(v));
+		return 0;
+	}
+	if (!json_is_array(v)) {
+		*param = xasprintf("messages[%zu].content", i);
+		return set_cause(cause, "messages[%zu].content must be a string "
+		    "or an array of content parts", i);
+	}
+	json_array_foreach(v, j, part) {
+		type = json_string_value(json_object_get(part, "type"));
+		if (type == NULL) {
+			*param = xasprintf("messages[%zu].content[%zu].type", i,
+			    j);
+			return set_cause(cause, "messages[%zu].content[%zu] has "
+			    "no type", i, j);
+		}
+		if (strcmp(type, "text") != 0) {
+			*param = xasprintf("messages[%zu].content[%zu].type", i,
+			    j);
+			return set_cause(cause, "content part type '%s' is not "
+			    "supported (messages[%zu].content[%zu]): this model "
+			    "takes text only", type, i, j);
+		}
+		if (!json_is_string(t = json_object_get(part, "text"))) {
+			*param = xasprintf("messages[%zu].content[%zu].text", i,
+			    j);
+			return set_cause(cause, "messages[%zu].content[%zu].text "
+			    "must be a string", i, j);
+		}
+		strbuf_add(sb, json_string_value(t), json_string_length(t));
+	}
+	return 0;
+}
+
+/*
+ * An assistant turn's tool calls, written the way Hermes-style templates
+ * show them, so the model sees its own earlier calls.
+ */
+static int
+gateway_tool_calls(json_t *calls, size_t i, struct strbuf *sb, char **param,
+    char **cause)
+{
+	json_t *call, *fn, *name, *args;
+	size_t j;
+
+	if (calls == NULL || json_is_null(calls))
+		return 0;
+	if (!json_is_array(calls)) {
+		*param = xasprintf("messages[%zu].tool_calls", i);
+		return set_cause(cause, "messages[%zu].tool_calls must be an "
+		    "array", i);
+	}
+	json_array_foreach(calls, j, call) {
+		fn = json_object_get(call, "function");
+		name = json_object_get(fn, "name");
+		args = json_object_get(fn, "arguments");
+		if (!json_is_string(name)) {
+			*param = xasprintf("messages[%zu].tool_calls[%zu]."
+			    "function.name", i, j);
+			return set_cause(cause, "messages[%zu].tool_calls[%zu] "
+			    "has no function name", i, j);
+		}
+		if (sb->len > 0)
+			strbuf_addc(sb, '\n');
+		strbuf_addf(sb, "<tool_call>\n{\"name\": \"%s\", \"arguments\": "
+		    "%s}\n</tool_call>", json_string_value(name),
+		    json_is_string(args) ? json_string_value(args) : "{}");
+	}
+	return 0;
+}
+
+/* Renders messages with the template into the request's prompt ids. */
+static int
+gateway_parse_messages(struct gateway *gw, json_t *msgs,
+    struct gateway_req *r, char **param, char **cause)
+{
+	struct chat_message *cm = NULL;
+	struct strbuf *texts = NULL, prompt = STRBUF_INIT;
+	const char *role;
+	json_t *m;
+	size_t i, n;
+	int rc = -1;
+
+	if (!json_is_array(msgs) || (n = json_array_size(msgs)) == 0) {
+		*param = xstrdup("messages");
+		return set_cause(cause, "messages must be a non-empty array");
+	}
+	cm = xcalloc(n, sizeof(*cm));
+	texts = xcalloc(n, sizeof(*texts));
+	json_array_foreach(msgs, i, m) {
+		strbuf_init(&texts[i]);
+		if (!json_is_object(m) || (role = json_string_value(
+		    json_object_get(m, "role"))) == NULL) {
+			*param = xasprintf("messages[%zu].role", i);
+			set_cause(cause, "messages[%zu] must be an object with "
+			    "a role", i);
+			goto out;
+		}
+		if (strcmp(role, "system") == 0 ||
+		    strcmp(role, "developer") == 0)
+			cm[i].role = "system";
+		else if (strcmp(role, "user") == 0)
+			cm[i].role = "user";
+		else if (strcmp(role, "assistant") == 0)
+			cm[i].role = "assistant";
+		else if (strcmp(role, "tool") == 0)
+			cm[i].role = "user";
+		else {
+			*param = xasprintf("messages[%zu].role", i);
+			set_cause(cause, "messages[%zu].role '%s' is not one of "
+			    "system, developer, user, assistant, tool", i, role);
+			goto out;
+		}
+		if (strcmp(role, "tool") == 0)
+			strbuf_adds(&texts[i], "<tool_response>\n");
+		if (gateway_content(json_object_get(m, "content"), i, &texts[i],
+		    param, cause) != 0)
+			goto out;
+		if (strcmp(role, "tool") == 0)
+			strbuf_adds(&texts[i], "\n</tool_response>");
+		if (strcmp(role, "assistant") == 0 && gateway_tool_calls(
+		    json_object_get(m, "tool_calls"), i, &texts[i], param,
+		    cause) != 0)
+			goto out;
+		cm[i].content = texts[i].buf != NULL ? texts[i].buf : "";
+	}
+	if (chat_render(gw->cfg.tmpl, cm, n, 1, &prompt, cause) != 0) {
+		*param = xstrdup("messages");
+		goto out;
+	}
+	if (tokenizer_encode(gw->cfg.tok, prompt.buf ? prompt.buf : "",
+	    prompt.len, chat_tokenizer_flags(gw->cfg.tmpl, prompt.buf ?
+	    prompt.buf : ""), &r->ids, &r->n_ids, cause) != 0)
+		goto out;
+	rc = 0;
+out:
+	for (i = 0; i < n; i++)
+		strbuf_release(&texts[i]);
+	free(texts);
+	free(cm);
+	strbuf_release(&prompt);
+	return rc;
+}
+
+static int
+gateway_parse_prompt(struct gateway *gw, json_t *p, struct gateway_req *r,
+    char **param, char **cause)
+{
+	json_t *v;
+	size_t i, n;
+	json_int_t id;
+	uint32_t n_vocab = tokenizer_n_vocab(gw->cfg.tok);
+
+	*param = xstrdup("prompt");
+	if (json_is_array(p) && json_array_size(p) == 1 &&
+	    json_is_string(json_array_get(p, 0)))
+		p = json_array_get(p, 0);
+	if (json_is_string(p))
+		return tokenizer_encode(gw->cfg.tok, json_string_value(p),
+		    json_string_length(p), TOKENIZER_ADD_BOS, &r->ids,
+		    &r->n_ids, cause);
+	if (!json_is_array(p))
+		return set_cause(cause, "prompt must be a string or an array "
+		    "of token ids");
+	n = json_array_size(p);
+	r->ids = xcalloc(n > 0 ? n : 1, sizeof(*r->ids));
+	json_array_foreach(p, i, v) {
+		if (!json_is_integer(v) || (id = json_integer_value(v)) < 0 ||
+		    id >= (json_int_t)n_vocab)
+			return set_cause(cause, "prompt[%zu] is not a token id "
+			    "below %u", i, n_vocab);
+		r->ids[i] = (int32_t)id;
+	}
+	r->n_ids = n;
+	return 0;
+}
+
+/* A number field in [min, max]; absent and null leave *out alone. */
+static int
+gateway_number(json_t *o, const char *key, double min, double max,
+    double *out, char **param, char **cause)
+{
+	json_t *v = json_object_get(o, key);
+	double d;
+
+	if (v == NULL || json_is_null(v))
+		return 0;
+	d = json_number_value(v);
+	if (!json_is_number(v) || !isfinite(d) || d < min || d > max) {
+		*param = xstrdup(key);
+		return set_cause(cause, "%s must be a number from %g to %g",
+		    key, min, max);
+	}
+	*out = d;
+	return 0;
+}
+
+static int
+gateway_integer(json_t *o, const char *key, json_int_t min, json_int_t max,
+    json_int_t *out, char **param, char **cause)
+{
+	json_t *v = json_object_get(o, key);
+	json_int_t d;
+
+	if (v == NULL || json_is_null(v))
+		return 0;
+	/* 3.0 is an integer to a JavaScript client. */
+	if (json_is_real(v) && json_real_value(v) ==
+	    floor(json_real_value(v)) && fabs(json_real_value(v)) < 9e15)
+		d = (json_int_t)json_real_value(v);
+	else if (json_is_integer(v))
+		d = json_integer_value(v);
+	else
+		d = min - 1;
+	if (d < min || d > max) {
+		*param = xstrdup(key);
+		return set_cause(cause, "%s must be an integer from %lld to "
+		    "%lld", key, (long long)min, (long long)max);
+	}
+	*out = d;
+	return 0;
+}
+
+static int
+gateway_parse_stop(json_t *v, struct gateway_req *r, char **param,
+    char **cause)
+{
+	json_t *s;
+	size_t i;
+
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (json_is_string(v)) {
+		if (json_string_length(v) > 0)
+			r->stops[r->n_stop++] = xstrdup(json_string_value(v));
+		return 0;
+	}
+	if (!json_is_array(v) || json_array_size(v) > GATEWAY_MAX_STOP) {
+		*param = xstrdup("stop");
+		return set_cause(cause, "stop must be a string or an array of "
+		    "at most %d strings", GATEWAY_MAX_STOP);
+	}
+	json_array_foreach(v, i, s) {
+		if (!json_is_string(s)) {
+			*param = xstrdup("stop");
+			return set_cause(cause, "stop[%zu] must be a string", i);
+		}
+		if (json_string_length(s) > 0)
+			r->stops[r->n_stop++] = xstrdup(json_string_value(s));
+	}
+	return 0;
+}
+
+/*
+ * Everything but the prompt: sampling, limits, streaming. OpenAI's
+ * defaults (temperature 1, top_p 1) rather than the terminal's.
+ */
+static int
+gateway_parse_params(json_t *o, struct gateway_req *r, char **param,
+    char **cause)
+{
+	struct sampler_params *sp = &r->gp.sampling;
+	double temp = 1, top_p = 1, min_p = 0, pres = 0, freq = 0;
+	json_int_t max = -1, n = 1, top_k = 0, seed = -1;
+	json_t *v, *so;
+
+	generate_params_init(&r->gp);
+	sampler_params_default(sp);
+	if (gateway_integer(o, "max_tokens", 1, 1 << 24, &max, param,
+	    cause) != 0 || gateway_integer(o, "max_completion_tokens", 1,
+	    1 << 24, &max, param, cause) != 0 ||
+	    gateway_integer(o, "n", 1, 128, &n, param, cause) != 0 ||
+	    gateway_integer(o, "top_k", 0, 1 << 24, &top_k, param,
+	    cause) != 0 ||
+	    gateway_integer(o, "seed", INT64_MIN, INT64_MAX, &seed, param,
+	    cause) != 0 ||
+	    gateway_number(o, "temperature", 0, 2, &temp, param, cause) != 0 ||
+	    gateway_number(o, "top_p", 0, 1, &top_p, param, cause) != 0 ||
+	    gateway_number(o, "min_p", 0, 1, &min_p, param, cause) != 0 ||
+	    gateway_number(o, "presence_penalty", -2, 2, &pres, param,
+	    cause) != 0 ||
+	    gateway_number(o, "frequency_penalty", -2, 2, &freq, param,
+	    cause) != 0 ||
+	    gateway_parse_stop(json_object_get(o, "stop"), r, param,
+	    cause) != 0)
+		return -1;
+	if (n != 1) {
+		*param = xstrdup("n");
+		return set_cause(cause, "n must be 1: one choice per request");
+	}
+	if ((v = json_object_get(o, "stream")) != NULL && !json_is_null(v)) {
+		if (!json_is_boolean(v)) {
+			*param = xstrdup("stream");
+			return set_cause(cause, "stream must be a boolean");
+		}
+		r->stream = json_is_true(v);
+	}
+	if ((so = json_object_get(o, "stream_options")) != NULL &&
+	    !json_is_null(so)) {
+		if (!json_is_object(so)) {
+			*param = xstrdup("stream_options");
+			return set_cause(cause, "stream_options must be an "
+			    "object");
+		}
+		r->include_usage = json_is_true(json_object_get(so,
+		    "include_usage"));
+	}
+	r->max_tokens = (int)max;
+	sp->temperature = (float)temp;
+	sp->top_p = (float)top_p;
+	sp->top_k = (int)top_k;
+	sp->min_p = (float)min_p;
+	sp->presence_penalty = (float)pres;
+	sp->frequency_penalty = (float)freq;
+	sp->seed = seed >= 0 ? (uint64_t)seed : (uint64_t)time(NULL) ^
+	    ((uint64_t)getpid() << 16) ^ (uint64_t)(gateway_now() * 1e9);
+	r->gp.max_tokens = r->max_tokens;
+	r->gp.stop = (const char *const *)r->stops;
+	r->gp.n_stop = r->n_stop;
+	return 0;
+}
+
+/* --- generation ----------------------------------------------------------- */
+
+static const char *
+gateway_finish_name(enum generate_finish f)
+{
+	return f == GENERATE_FINISH_STOP ? "stop" : "length";
+}
+
+/* Runs the request on a backend of its own; *ttft in seconds. */
+static int
+gateway_generate(struct gateway *gw, struct gateway_req *r,
+    struct generate_result *res, double *ttft, char **cause)
+{
+	struct generate_backend be;
+	void *state = NULL;
+	uint32_t n_ctx = gw->cfg.n_ctx;
+	int rc;
+
+	/* Only the positions this request can use: KV memory is per request. */
+	if (r->max_tokens > 0 && r->n_ids + (size_t)r->max_tokens < n_ctx)
+		n_ctx = (uint32_t)(r->n_ids + (size_t)r->max_tokens);
+	memset(res, 0, sizeof(*res));
+	*ttft = -1;
+	if (gw->cfg.open(gw->cfg.arg, n_ctx, &be, &state, cause) != 0)
+		return -1;
+	rc = generate_run(&be, gw->cfg.tok, r->ids, r->n_ids, &r->gp, res,
+	    cause);
+	gw->cfg.close(gw->cfg.arg, state);
+	if (rc == 0)
+		*ttft = gateway_now() - r->t0 - res->gen_seconds;
+	return rc;
+}
+
+static json_t *
+gateway_usage(const struct gateway_req *r, const struct generate_result *res)
+{
+	return json_pack("{s:I,s:I,s:I}", "prompt_tokens",
+	    (json_int_t)r->n_ids, "completion_tokens",
+	    (json_int_t)res->n_tokens, "total_tokens",
+	    (json_int_t)(r->n_ids + res->n_tokens));
+}
+
+static enum MHD_Result
+gateway_answer(struct gateway *gw, struct MHD_Connection *c,
+    struct gateway_req *r)
+{
+	struct generate_result res;
+	json_t *o, *choice;
+	char *cause = NULL, *text;
+	size_t len;
+	double ttft;
+	enum MHD_Result ret;
+
+	if (gateway_generate(gw, r, &res, &ttft, &cause) != 0) {
+		ret = gateway_error(gw, c, 503, 1, NULL, "backend_error",
+		    "generation failed: %s", cause);
+		free(cause);
+		generate_result_release(&res);
+		return ret;
+	}
+	gateway_count_done(gw, r->n_ids, res.n_tokens, ttft);
+	text = utf8_sanitize(res.text ? res.text : "", res.text_len, &len);
+	if (r->chat)
+		choice = json_pack("{s:i,s:{s:s,s:s%},s:n,s:s}", "index", 0,
+		    "message", "role", "assistant", "content", text, len,
+		    "logprobs", "finish_reason",
+		    gateway_finish_name(res.finish));
+	else
+		choice = json_pack("{s:s%,s:i,s:n,s:s}", "text", text, len,
+		    "index", 0, "logprobs", "finish_reason",
+		    gateway_finish_name(res.finish));
+	free(text);
+	o = json_pack("{s:s,s:s,s:I,s:s,s:[o],s:o}", "id", r->id, "object",
+	    r->chat ? "chat.completion" : "text_completion", "created",
+	    (json_int_t)r->created, "model", gw->cfg.model_name, "choices",
+	    choice, "usage", gateway_usage(r, &res));
+	generate_result_release(&res);
+	return gateway_send_json(gw, c, 200, o);
+}
+
+/* --- streaming ------------------------------------------------------------ */
+
+/* Appends one SSE event (takes the reference). Called with s->mu held. */
+static void
+gateway_stream_event(struct gateway_stream *s, json_t *o)
+{
+	char *d = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+	json_decref(o);
+	if (d == NULL)
+		return;
+	strbuf_adds(&s->out, "data: ");
+	strbuf_adds(&s->out, d);
+	strbuf_adds(&s->out, "\n\n");
+	free(d);
+	pthread_cond_broadcast(&s->cv);
+}
+
+/* A chunk: delta text (NULL: none), finish reason (NULL: null). */
+static json_t *
+gateway_chunk(struct gateway_stream *s, const char *role, const char *text,
+    size_t len, const char *finish)
+{
+	const struct gateway_req *r = &s->req;
+	json_t *delta, *choice;
+
+	if (r->chat) {
+		delta = json_object();
+		if (role != NULL)
+			json_object_set_new(delta, "role", json_string(role));
+		if (role != NULL || text != NULL)
+			json_object_set_new(delta, "content",
+			    json_stringn(text ? text : "", text ? len : 0));
+		choice = json_pack("{s:i,s:o,s:n,s:s?}", "index", 0, "delta",
+		    delta, "logprobs", "finish_reason", finish);
+	} else
+		choice = json_pack("{s:s%,s:i,s:n,s:s?}", "text", text ? text :
+		    "", text ? len : 0, "index", 0, "logprobs",
+		    "finish_reason", finish);
+	if (finish == NULL)
+		json_object_set_new(choice, "finish_reason", json_null());
+	return json_pack("{s:s,s:s,s:I,s:s,s:[o]}", "id", r->id, "object",
+	    r->chat ? "chat.completion.chunk" : "text_completion", "created",
+	    (json_int_t)r->created, "model", s->gw->cfg.model_name,
+	    "choices", choice);
+}
+
+/* Emits the complete UTF-8 prefix of the held text (all of it at the end). */
+static void
+gateway_stream_flush(struct gateway_stream *s, int all)
+{
+	const unsigned char *p = (const unsigned char *)s->hold.buf;
+	size_t i = 0, l, n = s->hold.len, clean_len;
+	char *clean;
+
+	while (i < n && !all) {
+		if ((l = utf8_seq_len(p + i, n - i)) == 0) {
+			/* A lead byte whose sequence runs past the end waits. */
+			if (n - i < 4 && p[i] >= 0xc2 && p[i] <= 0xf4 &&
+			    utf8_seq_len(p + i, 4) == 0) {
+				size_t k;
+
+				for (k = i + 1; k < n && (p[k] & 0xc0) == 0x80;
+				    k++)
+					;
+				if (k == n)
+					break;
+			}
+			l = 1;
+		}
+		i += l;
+	}
+	if (all)
+		i = n;
+	if (i == 0)
+		return;
+	clean = utf8_sanitize(s->hold.buf, i, &clean_len);
+	gateway_stream_event(s, gateway_chunk(s, NULL, clean, clean_len,
+	    NULL));
+	free(clean);
+	memmove(s->hold.buf, s->hold.buf + i, n - i);
+	s->hold.len = n - i;
+	s->hold.buf[s->hold.len] = '\0';
+}
+
+static int
+gateway_stream_text(void *arg, const char *text, size_t len)
+{
+	struct gateway_stream *s = arg;
+	int cancel;
+
+	pthread_mutex_lock(&s->mu);
+	if (!(cancel = s->cancel)) {
+		s->got_text = 1;
+		strbuf_add(&s->hold, text, len);
+		gateway_stream_flush(s, 0);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return cancel;
+}
+
+static void *
+gateway_stream_main(void *arg)
+{
+	struct gateway_stream *s = arg;
+	struct generate_result res;
+	char *cause = NULL;
+	double ttft;
+	int rc;
+
+	s->req.gp.on_text = gateway_stream_text;
+	s->req.gp.on_text_arg = s;
+	rc = gateway_generate(s->gw, &s->req, &res, &ttft, &cause);
+	pthread_mutex_lock(&s->mu);
+	if (rc != 0) {
+		json_t *e = gateway_error_json("server_error", NULL,
+		    "backend_error", cause);
+
+		gateway_stream_event(s, e);
+	} else {
+		gateway_count_done(s->gw, s->req.n_ids, res.n_tokens, ttft);
+		if (s->hold.len > 0)
+			gateway_stream_flush(s, 1);
+		gateway_stream_event(s, gateway_chunk(s, NULL, NULL, 0,
+		    gateway_finish_name(res.finish)));
+		if (s->req.include_usage) {
+			json_t *u = gateway_chunk(s, NULL, NULL, 0, NULL);
+
+			json_object_set_new(u, "choices", json_array());
+			json_object_set_new(u, "usage", gateway_usage(&s->req,
+			    &res));
+			gateway_stream_event(s, u);
+		}
+	}
+	strbuf_adds(&s->out, "data: [DONE]\n\n");
+	s->done = 1;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	free(cause);
+	generate_result_release(&res);
+	return NULL;
+}
+
+/*
+ * MHD asks for more of the body. Blocking here is allowed: each connection
+ * has its own thread.
+ */
+static ssize_t
+gateway_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct gateway_stream *s = cls;
+	int hb = s->gw->cfg.heartbeat_seconds;
+	struct timespec ts;
+	size_t n;
+
+	pthread_mutex_lock(&s->mu);
+	while (s->off == s->out.len && !s->done) {
+		if (hb > 0 && !s->got_text) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += hb;
+			if (pthread_cond_timedwait(&s->cv, &s->mu, &ts) ==
+			    ETIMEDOUT && s->off == s->out.len && !s->done &&
+			    !s->got_text)
+				gateway_stream_event(s, gateway_chunk(s, NULL,
+				    NULL, 0, NULL));
+		} else
+			pthread_cond_wait(&s->cv, &s->mu);
+	}
+	if (s->off < s->out.len) {
+		n = s->out.len - s->off;
+		if (n > max)
+			n = max;
+		memcpy(buf, s->out.buf + s->off, n);
+		s->off += n;
+		if (s->off == s->out.len) {
+			strbuf_reset(&s->out);
+			s->off = 0;
+		}
+		pthread_mutex_unlock(&s->mu);
+		return (ssize_t)n;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+/* The answer is over, or the client went away: stop and clean up. */
+static void
+gateway_stream_free(void *cls)
+{
+	struct gateway_stream *s = cls;
+	struct gateway *gw = s->gw;
+
+	pthread_mutex_lock(&s->mu);
+	s->cancel = 1;
+	pthread_mutex_unlock(&s->mu);
+	pthread_join(s->thread, NULL);
+	gateway_req_release(&s->req);
+	strbuf_release(&s->out);
+	strbuf_release(&s->hold);
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+	pthread_mutex_lock(&gw->mu);
+	gw->active--;
+	gw->active_streams--;
+	pthread_mutex_unlock(&gw->mu);
+}
+
+/* Takes r over; returns with the slot handed to the stream. */
+static enum MHD_Result
+gateway_stream_start(struct gateway *gw, struct MHD_Connection *c,
+    struct gateway_req *r)
+{
+	struct gateway_stream *s = xcalloc(1, sizeof(*s));
+	struct MHD_Response *mr;
+	enum MHD_Result ret;
+
+	s->gw = gw;
+	s->req = *r;
+	memset(r, 0, sizeof(*r));
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	strbuf_init(&s->out);
+	strbuf_init(&s->hold);
+	/* The role first, at once: the client knows the request is live. */
+	if (s->req.chat)
+		gateway_stream_event(s, gateway_chunk(s, "assistant", NULL, 0,
+		    NULL));
+	pthread_mutex_lock(&gw->mu);
+	gw->active_streams++;
+	pthread_mutex_unlock(&gw->mu);
+	if (pthread_create(&s->thread, NULL, gateway_stream_main, s) != 0) {
+		/* No thread to join: undo by hand. */
+		gateway_req_release(&s->req);
+		strbuf_release(&s->out);
+		strbuf_release(&s->hold);
+		pthread_cond_destroy(&s->cv);
+		pthread_mutex_destroy(&s->mu);
+		free(s);
+		pthread_mutex_lock(&gw->mu);
+		gw->active--;
+		gw->active_streams--;
+		pthread_mutex_unlock(&gw->mu);
+		return gateway_error(gw, c, 503, 1, NULL, "overloaded",
+		    "cannot start a thread for the stream");
+	}
+	mr = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096,
+	    gateway_stream_read, s, gateway_stream_free);
+	if (mr == NULL) {
+		gateway_stream_free(s);
+		return MHD_NO;
+	}
+	MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    "text/event-stream");
+	MHD_add_response_header(mr, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+	gateway_count_status(gw, 200);
+	ret = MHD_queue_response(c, 200, mr);
+	MHD_destroy_response(mr);
+	return ret;
+}
+
+/* --- dispatch ------------------------------------------------------------- */
+
+static int
+gateway_authorized(const struct gateway *gw, struct MHD_Connection *c)
+{
+	const char *h;
+	size_t i;
+
+	if (gw->cfg.n_api_keys == 0)
+		return 1;
+	h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_AUTHORIZATION);
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+		return 0;
+	h += 7;
+	while (*h == ' ')
+		h++;
+	for (i = 0; i < gw->cfg.n_api_keys; i++)
+		if (strcmp(h, gw->cfg.api_keys[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static enum MHD_Result
+gateway_completion(struct gateway *gw, struct MHD_Connection *c, int chat,
+    const char *body, size_t len)
+{
+	struct gateway_req r;
+	json_error_t jerr;
+	json_t *o, *mv;
+	char *param = NULL, *cause = NULL;
+	enum MHD_Result ret;
+	int busy;
+
+	memset(&r, 0, sizeof(r));
+	if ((o = json_loadb(body, len, 0, &jerr)) == NULL)
+		return gateway_error(gw, c, 400, 0, NULL, "invalid_json",
+		    "the body is not valid JSON: %s (line %d, column %d)",
+		    jerr.text, jerr.line, jerr.column);
+	if (!json_is_object(o)) {
+		json_decref(o);
+		return gateway_error(gw, c, 400, 0, NULL, "invalid_json",
+		    "the body must be a JSON object");
+	}
+	mv = json_object_get(o, "model");
+	if (!json_is_string(mv)) {
+		json_decref(o);
+		return gateway_error(gw, c, 400, 0, "model", "invalid_value",
+		    "model must be a string naming a model of GET /v1/models");
+	}
+	if (!gateway_known_model(gw, json_string_value(mv))) {
+		ret = gateway_error(gw, c, 404, 0, "model", "model_not_found",
+		    "The model '%s' does not exist", json_string_value(mv));
+		json_decref(o);
+		return ret;
+	}
+	r.chat = chat;
+	if (gateway_parse_params(o, &r, &param, &cause) != 0 ||
+	    (chat ? gateway_parse_messages(gw, json_object_get(o, "messages"),
+	    &r, &param, &cause) : gateway_parse_prompt(gw, json_object_get(o,
+	    "prompt"), &r, &param, &cause)) != 0) {
+		ret = gateway_error(gw, c, 400, 0, param, "invalid_value",
+		    "%s", cause);
+		goto out;
+	}
+	free(param);
+	param = NULL;
+	if (r.n_ids == 0) {
+		int32_t bos = tokenizer_bos(gw->cfg.tok);
+
+		if (bos < 0) {
+			ret = gateway_error(gw, c, 400, 0, chat ? "messages" :
+			    "prompt", "invalid_value", "the prompt is empty");
+			goto out;
+		}
+		free(r.ids);
+		r.ids = xmalloc(sizeof(*r.ids));
+		r.ids[0] = bos;
+		r.n_ids = 1;
+	}
+	if (r.n_ids > gw->cfg.n_ctx) {
+		ret = gateway_error(gw, c, 400, 0, chat ? "messages" : "prompt",
+		    "context_length_exceeded", "This model's maximum context "
+		    "length is %u tokens. However, your messages resulted in "
+		    "%zu tokens.", gw->cfg.n_ctx, r.n_ids);
+		goto out;
+	}
+	pthread_mutex_lock(&gw->mu);
+	if (!(busy = gw->active >= gw->cfg.max_concurrent))
+		gw->active++;
+	r.created = (long long)time(NULL);
+	snprintf(r.id, sizeof(r.id), "%s-%08x%016llx", chat ? "chatcmpl" :
+	    "cmpl", gw->salt, (unsigned long long)++gw->next_id);
+	pthread_mutex_unlock(&gw->mu);
+	if (busy) {
+		ret = gateway_error(gw, c, 429, 1, NULL, "rate_limit_exceeded",
+		    "%d requests are running, the most this server takes at "
+		    "once; retry later", gw->cfg.max_concurrent);
+		goto out;
+	}
+	r.t0 = gateway_now();
+	if (r.stream) {
+		ret = gateway_stream_start(gw, c, &r);
+	} else {
+		ret = gateway_answer(gw, c, &r);
+		pthread_mutex_lock(&gw->mu);
+		gw->active--;
+		pthread_mutex_unlock(&gw->mu);
+	}
+out:
+	free(param);
+	free(cause);
+	gateway_req_release(&r);
+	json_decref(o);
+	return ret;
+}
+
+static enum MHD_Result
+gateway_route(struct gateway *gw, struct MHD_Connection *c, const char *url,
+    const char *method, struct gateway_conn *hc)
+{
+	int get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
+	const char *body = hc->body.buf != NULL ? hc->body.buf : "";
+
+	if (strcmp(url, "/health") == 0 && get)
+		return gateway_send_json(gw, c, 200, json_pack("{s:s,s:s}",
+		    "status", "ok", "model", gw->cfg.model_name));
+	if (strcmp(url, "/metrics") == 0 && get)
+		return gateway_metrics(gw, c);
+	if (strncmp(url, "/v1/", 4) != 0)
+		return gateway_error(gw, c, 404, 0, NULL, "not_found",
+		    "no endpoint %s %s", method, url);
+	if (!gateway_authorized(gw, c))
+		return gateway_error(gw, c, 401, 0, NULL, "invalid_api_key",
+		    "a valid API key is needed: send Authorization: Bearer "
+		    "KEY");
+	if (hc->too_large)
+		return gateway_error(gw, c, 413, 0, NULL, "request_too_large",
+		    "the request body is over %zu bytes", gw->cfg.max_body);
+	if (strcmp(url, "/v1/models") == 0 && get)
+		return gateway_models(gw, c, NULL);
+	if (strncmp(url, "/v1/models/", 11) == 0 && get)
+		return gateway_models(gw, c, url + 11);
+	if (strcmp(url, "/v1/chat/completions") == 0 && post)
+		return gateway_completion(gw, c, 1, body, hc->body.len);
+	if (strcmp(url, "/v1/completions") == 0 && post)
+		return gateway_completion(gw, c, 0, body, hc->body.len);
+	if (strcmp(url, "/v1/models") == 0 ||
+	    strncmp(url, "/v1/models/", 11) == 0 ||
+	    strcmp(url, "/v1/chat/completions") == 0 ||
+	    strcmp(url, "/v1/completions") == 0)
+		return gateway_error(gw, c, 405, 0, NULL, "method_not_allowed",
+		    "%s is not allowed on %s", method, url);
+	return gateway_error(gw, c, 404, 0, NULL, "not_found",
+	    "no endpoint %s %s", method, url);
+}
+
+static enum MHD_Result
+gateway_access(void *cls, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls)
+{
+	struct gateway *gw = cls;
+	struct gateway_conn *hc = *con_cls;
+
+	if (hc == NULL) {
+		hc = xcalloc(1, sizeof(*hc));
+		strbuf_init(&hc->body);
+		*con_cls = hc;
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		if (hc->too_large || hc->body.len + *upload_data_size >
+		    gw->cfg.max_body) {
+			hc->too_large = 1;
+			strbuf_release(&hc->body);
+		} else
+			strbuf_add(&hc->body, upload_data, *upload_data_size);
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	return gateway_route(gw, c, url, method, hc);
+}
+
+static void
+gateway_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct gateway_conn *hc = *con_cls;
+
+	if (hc != NULL) {
+		strbuf_release(&hc->body);
+		free(hc);
+		*con_cls = NULL;
+	}
+}
+
+struct gateway *
+gateway_new(const struct gateway_config *cfg, char **cause)
+{
+	struct gateway *gw;
+	struct addrinfo hints, *ai = NULL;
+	const union MHD_DaemonInfo *di;
+	char portstr[8];
+	unsigned flags;
+	int err;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	snprintf(portstr, sizeof(portstr), "%u", cfg->port);
+	if ((err = getaddrinfo(cfg->host, portstr, &hints, &ai)) != 0) {
+		set_cause(cause, "cannot resolve '%s': %s", cfg->host,
+		    gai_strerror(err));
+		return NULL;
+	}
+	gw = xcalloc(1, sizeof(*gw));
+	gw->cfg = *cfg;
+	if (gw->cfg.max_concurrent < 1)
+		gw->cfg.max_concurrent = 1;
+	gw->salt = (uint32_t)time(NULL) ^ ((uint32_t)getpid() << 12);
+	pthread_mutex_init(&gw->mu, NULL);
+	flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+	    MHD_USE_POLL | MHD_USE_ITC;
+	if (ai->ai_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	gw->mhd = MHD_start_daemon(flags, cfg->port, NULL, NULL, gateway_access,
+	    gw, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+	    MHD_OPTION_NOTIFY_COMPLETED, gateway_completed, gw,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)GATEWAY_MAX_CONNECTIONS,
+	    MHD_OPTION_END);
+	err = errno;
+	freeaddrinfo(ai);
+	if (gw->mhd == NULL) {
+		set_cause(cause, "cannot listen on %s:%u: %s", cfg->host,
+		    cfg->port, strerror(err != 0 ? err : EADDRINUSE));
+		pthread_mutex_destroy(&gw->mu);
+		free(gw);
+		return NULL;
+	}
+	di = MHD_get_daemon_info(gw->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	gw->port = di != NULL && di->port != 0 ? di->port : cfg->port;
+	return gw;
+}
+
+uint16_t
+gateway_port(const struct gateway *gw)
+{
+	return gw->port;
+}
+
+void
+gateway_free(struct gateway *gw)
+{
+	if (gw == NULL)
+		return;
+	MHD_stop_daemon(gw->mhd);
+	pthread_mutex_destroy(&gw->mu);
+	free(gw);
+}
