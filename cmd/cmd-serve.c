@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "conf/conf.h"
@@ -74,6 +75,9 @@ struct serve {
 	int			 local;
 	struct client_config	 cc;	/* swarm: the template of each client */
 	int			 verbose;
+	/* Tests slow evaluations down to hold requests open. */
+	unsigned		 test_delay_ms;
+	unsigned		 test_prompt_delay_ms;
 };
 
 /* One request's backend, wrapped so evaluations take turns on the pool. */
@@ -96,8 +100,12 @@ serve_eval(void *ctx, const int32_t *tokens, int n, int32_t pos0,
     int all_logits, float *logits, char **cause)
 {
 	struct serve_state *st = ctx;
+	unsigned delay = pos0 == 0 ? st->sv->test_prompt_delay_ms :
+	    st->sv->test_delay_ms;
 	int rc;
 
+	if (delay > 0)
+		usleep(delay * 1000);
 	pthread_mutex_lock(&st->sv->pool_mu);
 	rc = st->inner.eval(st->inner.ctx, tokens, n, pos0, all_logits,
 	    logits, cause);
@@ -211,6 +219,14 @@ cmd_serve_exec(struct cmd_args *a)
 	pthread_mutex_init(&sv.pool_mu, NULL);
 	sv.local = args_flag(a, "local");
 	sv.verbose = args_flag(a, "verbose");
+	if ((v = getenv("SWARM_TEST_EVAL_DELAY_MS")) != NULL &&
+	    (sv.test_delay_ms = (unsigned)parse_uint(v, 0, 10000, &err),
+	    err != NULL))
+		sv.test_delay_ms = 0;
+	if ((v = getenv("SWARM_TEST_PROMPT_DELAY_MS")) != NULL &&
+	    (sv.test_prompt_delay_ms = (unsigned)parse_uint(v, 0, 10000,
+	    &err), err != NULL))
+		sv.test_prompt_delay_ms = 0;
 	peers = args_get_all(a, "peer", &n_peers);
 	boots = args_get_all(a, "bootstrap", &n_boots);
 	keys = args_get_all(a, "api-key", &n_keys);

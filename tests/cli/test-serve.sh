@@ -1,0 +1,350 @@
+# swarm serve: the OpenAI-compatible API on loopback over stories260K run
+# locally (no chat template: ChatML). Endpoints, a greedy answer equal to
+# `infer run --chat`, streams, every error status, API keys, the context
+# limit, heartbeats while the first token is slow, 429 when full, and a
+# client hanging up mid-stream.
+. tests/cli/lib.sh
+M=$MODELS/stories260K.gguf
+
+wait_file() {
+	i=0
+	while [ ! -s "$1" ]; do
+		i=$((i + 1))
+		[ $i -gt 200 ] && return 1
+		sleep 0.05
+	done
+	return 0
+}
+
+# start_serve NAME [ARGS...]: a server on a free port, its port in $port.
+start_serve() {
+	ss_name=$1
+	shift
+	rm -f "$SWARM_HOME/$ss_name.port"
+	"$SWARM" serve -m "$M" --local --listen 127.0.0.1:0 \
+	    --port-file "$SWARM_HOME/$ss_name.port" --threads 1 "$@" \
+	    2>"$SWARM_HOME/$ss_name.log" &
+	track $!
+	wait_file "$SWARM_HOME/$ss_name.port" || {
+		fail "start-$ss_name" "$(cat "$SWARM_HOME/$ss_name.log")"
+		exit 1
+	}
+	port=$(cat "$SWARM_HOME/$ss_name.port")
+}
+
+# --- the usage ------------------------------------------------------------------
+expect no-model 2 "$SWARM" serve --local
+expect local-and-peer 2 "$SWARM" serve -m "$M" --local --peer 127.0.0.1:1
+expect no-swarm 2 "$SWARM" serve -m "$M"
+
+start_serve a --ctx-size 256 --api-key k1 --api-key k2 --max-body 4096
+A=$port
+GREEDY=$("$SWARM" infer run --local -m "$M" --chat --temp 0 -n 20 \
+    "Once upon a time" 2>/dev/null)
+PLAIN=$("$SWARM" infer run --local -m "$M" --temp 0 -n 20 \
+    "Once upon a time" 2>/dev/null)
+export A GREEDY PLAIN
+
+check serve-api python3 - <<'PYEOF'
+import http.client, json, os, re, sys, threading
+
+port = int(os.environ["A"])
+ok = True
+
+def req(method, path, body=None, key="k1", raw=None):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    h = {"Content-Type": "application/json"}
+    if key:
+        h["Authorization"] = "Bearer " + key
+    data = raw if raw is not None else (json.dumps(body) if body is not None else None)
+    c.request(method, path, body=data, headers=h)
+    r = c.getresponse()
+    d = r.read()
+    c.close()
+    return r.status, dict(r.getheaders()), d
+
+def jreq(*a, **k):
+    s, h, d = req(*a, **k)
+    return s, h, json.loads(d)
+
+def want(name, cond, info=""):
+    global ok
+    if not cond:
+        ok = False
+        print("  %s: %s" % (name, info), file=sys.stderr)
+
+def err(name, status, want_status, d, param=None, code=None, msg=None):
+    want(name, status == want_status, "status %d, want %d: %r" % (status, want_status, d))
+    e = d.get("error", {}) if isinstance(d, dict) else {}
+    want(name + "-shape", set(e) == {"message", "type", "param", "code"}, d)
+    if param is not None:
+        want(name + "-param", e.get("param") == param, d)
+    if code is not None:
+        want(name + "-code", e.get("code") == code, d)
+    if msg is not None:
+        want(name + "-msg", msg in e.get("message", ""), d)
+
+chat = lambda **k: dict({"model": "stories260K", "messages": [
+    {"role": "user", "content": "Once upon a time"}]}, **k)
+
+# models and health
+s, _, d = jreq("GET", "/health", key=None)
+want("health", s == 200 and d["status"] == "ok", d)
+s, _, d = jreq("GET", "/v1/models")
+want("models", s == 200 and d["object"] == "list" and d["data"][0]["id"] == "stories260K"
+     and d["data"][0]["max_model_len"] == 256 and d["data"][0]["owned_by"], d)
+s, _, d = jreq("GET", "/v1/models/stories260K")
+want("model", s == 200 and d["id"] == "stories260K" and d["object"] == "model", d)
+s, _, d = jreq("GET", "/v1/models/nope")
+err("model-404", s, 404, d, code="model_not_found")
+
+# API keys
+s, _, d = jreq("GET", "/v1/models", key=None)
+err("no-key", s, 401, d, code="invalid_api_key")
+s, _, d = jreq("POST", "/v1/chat/completions", chat(), key="wrong")
+err("wrong-key", s, 401, d)
+s, _, d = jreq("GET", "/v1/models", key="k2")
+want("second-key", s == 200, d)
+
+# a greedy answer: the text of infer run --chat, twice the same
+s, _, d = jreq("POST", "/v1/chat/completions", chat(temperature=0, max_tokens=20,
+               some_unknown_field={"x": 1}))
+want("greedy", s == 200, d)
+c = d["choices"][0]
+want("greedy-text", c["message"]["content"] == os.environ["GREEDY"],
+     "%r vs %r" % (c["message"]["content"], os.environ["GREEDY"]))
+want("greedy-shape", d["object"] == "chat.completion" and d["id"].startswith("chatcmpl-")
+     and c["message"]["role"] == "assistant" and c["finish_reason"] in ("stop", "length")
+     and d["usage"]["completion_tokens"] <= 20
+     and d["usage"]["total_tokens"] == d["usage"]["prompt_tokens"] + d["usage"]["completion_tokens"], d)
+s, _, d2 = jreq("POST", "/v1/chat/completions", chat(temperature=0, max_completion_tokens=20))
+want("greedy-again", d2["choices"][0]["message"]["content"] == c["message"]["content"], d2)
+greedy = c["message"]["content"]
+prompt_tokens = d["usage"]["prompt_tokens"]
+
+# content parts, developer, assistant with tool calls, tool results
+s, _, d = jreq("POST", "/v1/chat/completions", {"model": "stories260K", "temperature": 0,
+    "max_tokens": 5, "messages": [
+    {"role": "developer", "content": "Be brief."},
+    {"role": "user", "content": [{"type": "text", "text": "Once upon "}, {"type": "text", "text": "a time"}]},
+    {"role": "assistant", "content": None, "tool_calls": [{"id": "call_1", "type": "function",
+        "function": {"name": "f", "arguments": "{\"a\":1}"}}]},
+    {"role": "tool", "tool_call_id": "call_1", "content": "42"}]})
+want("roles", s == 200 and d["usage"]["prompt_tokens"] > prompt_tokens, d)
+
+# a stop string
+words = greedy.split()
+if len(words) > 2:
+    s, _, d = jreq("POST", "/v1/chat/completions", chat(temperature=0, max_tokens=20, stop=[words[2]]))
+    want("stop", s == 200 and words[2] not in d["choices"][0]["message"]["content"]
+         and d["choices"][0]["finish_reason"] == "stop"
+         and greedy.startswith(d["choices"][0]["message"]["content"]), d)
+
+# text completions: a string and a token list
+s, _, d = jreq("POST", "/v1/completions", {"model": "stories260K", "prompt": "Once upon a time",
+               "temperature": 0, "max_tokens": 20})
+want("completion", s == 200 and d["object"] == "text_completion"
+     and d["choices"][0]["text"] == os.environ["PLAIN"], d)
+s, _, d = jreq("POST", "/v1/completions", {"model": "stories260K", "prompt": [1, 403, 407],
+               "temperature": 0, "max_tokens": 5})
+want("completion-ids", s == 200 and d["usage"]["prompt_tokens"] == 3, d)
+s, _, d = jreq("POST", "/v1/completions", {"model": "stories260K", "prompt": [1, 99999]})
+err("completion-bad-id", s, 400, d, param="prompt")
+
+# a stream: the role first, the text, the finish, the usage, [DONE]
+def stream(body, close_after=None):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    c.request("POST", "/v1/chat/completions", body=json.dumps(body),
+              headers={"Authorization": "Bearer k1"})
+    r = c.getresponse()
+    ev = []
+    ctype = r.getheader("Content-Type")
+    while True:
+        line = r.readline()
+        if not line:
+            break
+        line = line.decode().rstrip("\n")
+        if not line.startswith("data: "):
+            continue
+        ev.append(line[6:])
+        if close_after is not None and len(ev) >= close_after:
+            c.sock.close()
+            break
+    c.close()
+    return r.status, ctype, ev
+
+s, ctype, ev = stream(chat(temperature=0, max_tokens=20, stream=True,
+                           stream_options={"include_usage": True}))
+want("stream", s == 200 and ctype.startswith("text/event-stream") and ev[-1] == "[DONE]", ev)
+chunks = [json.loads(e) for e in ev[:-1]]
+want("stream-role", chunks[0]["choices"][0]["delta"].get("role") == "assistant", chunks[0])
+text = "".join(ch["choices"][0]["delta"].get("content", "") for ch in chunks if ch["choices"])
+want("stream-text", text == greedy, "%r vs %r" % (text, greedy))
+fin = [ch for ch in chunks if ch["choices"] and ch["choices"][0]["finish_reason"]]
+want("stream-finish", len(fin) == 1 and fin[0]["choices"][0]["finish_reason"] in ("stop", "length"), fin)
+want("stream-usage", chunks[-1]["choices"] == [] and chunks[-1]["usage"]["completion_tokens"] > 0, chunks[-1])
+want("stream-object", all(ch["object"] == "chat.completion.chunk" for ch in chunks), chunks[0])
+s, ctype, ev = stream({"model": "stories260K", "prompt": "Once", "max_tokens": 3, "stream": True})
+s, ctype, ev = stream(chat(max_tokens=3, stream=True))
+want("stream-no-usage", ev[-1] == "[DONE]" and all("usage" not in json.loads(e) for e in ev[:-1]), ev)
+
+# errors, each naming what is wrong
+s, _, d = jreq("POST", "/v1/chat/completions", raw="{not json")
+err("bad-json", s, 400, d, code="invalid_json")
+s, _, d = jreq("POST", "/v1/chat/completions", {"model": "stories260K"})
+err("no-messages", s, 400, d, param="messages")
+s, _, d = jreq("POST", "/v1/chat/completions", {"messages": []})
+err("no-model", s, 400, d, param="model")
+s, _, d = jreq("POST", "/v1/chat/completions", dict(chat(), model="gpt-4"))
+err("unknown-model", s, 404, d, code="model_not_found")
+s, _, d = jreq("POST", "/v1/chat/completions", {"model": "stories260K", "messages": [
+    {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]})
+err("image-part", s, 400, d, param="messages[0].content[0].type", msg="image_url")
+s, _, d = jreq("POST", "/v1/chat/completions", {"model": "stories260K", "messages": [
+    {"role": "wizard", "content": "x"}]})
+err("bad-role", s, 400, d, param="messages[0].role", msg="wizard")
+s, _, d = jreq("POST", "/v1/chat/completions", chat(n=2))
+err("n-2", s, 400, d, param="n")
+s, _, d = jreq("POST", "/v1/chat/completions", chat(temperature="hot"))
+err("bad-temperature", s, 400, d, param="temperature")
+s, _, d = jreq("POST", "/v1/chat/completions", chat(max_tokens=-1))
+err("bad-max-tokens", s, 400, d, param="max_tokens")
+s, _, d = jreq("POST", "/v1/chat/completions", chat(stop=[1]))
+err("bad-stop", s, 400, d, param="stop")
+s, _, d = jreq("POST", "/v1/chat/completions", raw=json.dumps(chat()) + " " * 5000)
+err("too-large", s, 413, d)
+s, _, d = jreq("GET", "/v1/chat/completions")
+err("method", s, 405, d)
+s, _, d = jreq("GET", "/v2/nothing", key=None)
+err("no-endpoint", s, 404, d)
+s, _, d = jreq("POST", "/v1/chat/completions", raw="[1,2]")
+err("not-object", s, 400, d)
+
+# the context: the prompt alone too long, and prompt plus max_tokens
+long_prompt = "Once upon a time " * 80
+s, _, d = jreq("POST", "/v1/chat/completions", {"model": "stories260K", "messages": [
+    {"role": "user", "content": long_prompt}]})
+m = re.fullmatch(r"This model's maximum context length is 256 tokens\. However, your messages "
+                 r"resulted in (\d+) tokens\.", d.get("error", {}).get("message", ""))
+err("context-exceeded", s, 400, d, code="context_length_exceeded")
+want("context-message", m is not None and int(m.group(1)) > 256, d)
+s, _, d = jreq("POST", "/v1/chat/completions", chat(temperature=0, max_tokens=1000, stop=None))
+u = d.get("usage", {})
+want("context-length", s == 200 and d["choices"][0]["finish_reason"] == "length"
+     and u["prompt_tokens"] + u["completion_tokens"] <= 257 and u["completion_tokens"] > 20, d)
+
+# many streams at once, all whole
+res = [None] * 8
+def one(i):
+    res[i] = stream(chat(temperature=0, max_tokens=20, stream=True))
+th = [threading.Thread(target=one, args=(i,)) for i in range(8)]
+for t in th: t.start()
+for t in th: t.join()
+for i, r in enumerate(res):
+    txt = "".join(json.loads(e)["choices"][0]["delta"].get("content", "") for e in r[2][:-1])
+    want("concurrent-%d" % i, r[0] == 200 and r[2][-1] == "[DONE]" and txt == greedy, r)
+
+# metrics
+s, _, d = req("GET", "/metrics", key=None)
+d = d.decode()
+want("metrics", s == 200 and 'swarm_serve_requests_total{status="200"}' in d
+     and 'swarm_serve_requests_total{status="400"}' in d
+     and "swarm_serve_time_to_first_token_seconds_bucket" in d
+     and re.search(r"^swarm_serve_completion_tokens_total [1-9]", d, re.M)
+     and re.search(r"^swarm_serve_active_streams 0$", d, re.M), d)
+sys.exit(0 if ok else 1)
+PYEOF
+
+# --- slow first tokens: heartbeats, 429, a client hanging up ------------------
+SWARM_TEST_PROMPT_DELAY_MS=1500 SWARM_TEST_EVAL_DELAY_MS=100 \
+    start_serve b --heartbeat 1 --max-concurrent 1
+B=$port
+export B
+check serve-slow python3 - <<'PYEOF'
+import http.client, json, os, re, sys, threading, time
+
+port = int(os.environ["B"])
+ok = True
+
+def want(name, cond, info=""):
+    global ok
+    if not cond:
+        ok = False
+        print("  %s: %s" % (name, info), file=sys.stderr)
+
+body = lambda n: json.dumps({"model": "stories260K", "max_tokens": n, "stream": True,
+    "temperature": 0, "messages": [{"role": "user", "content": "Once upon a time"}]})
+
+def open_stream(n):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    c.request("POST", "/v1/chat/completions", body=body(n))
+    return c, c.getresponse()
+
+def events(r, upto=None):
+    ev = []
+    while True:
+        line = r.readline()
+        if not line:
+            break
+        line = line.decode().rstrip("\n")
+        if line.startswith("data: "):
+            ev.append(line[6:])
+            if upto is not None and upto(ev):
+                break
+    return ev
+
+got = {}
+def run():
+    c, r = open_stream(3)
+    got["ev"] = events(r)
+    c.close()
+t = threading.Thread(target=run)
+t.start()
+time.sleep(0.5)
+# the one slot is taken: 429 with Retry-After
+c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+c.request("POST", "/v1/chat/completions", body=json.dumps({"model": "stories260K",
+    "messages": [{"role": "user", "content": "hi"}]}))
+r = c.getresponse()
+d = json.loads(r.read())
+want("busy-429", r.status == 429 and r.getheader("Retry-After") == "1"
+     and d["error"]["code"] == "rate_limit_exceeded", (r.status, d))
+c.close()
+t.join()
+ev = got["ev"]
+chunks = [json.loads(e) for e in ev[:-1]]
+want("hb-done", ev[-1] == "[DONE]", ev)
+want("hb-role", chunks[0]["choices"][0]["delta"].get("role") == "assistant", chunks[0])
+# between the role and the first text: empty deltas, one a second
+first = next(i for i, ch in enumerate(chunks) if ch["choices"][0]["delta"].get("content"))
+hb = [ch for ch in chunks[1:first] if ch["choices"][0]["delta"] == {}
+      and ch["choices"][0]["finish_reason"] is None]
+want("heartbeat", len(hb) >= 1 and len(hb) == first - 1, chunks[:first + 1])
+
+# a client hanging up mid-stream: its generation stops, the slot frees
+c, r = open_stream(100)
+ev = events(r, upto=lambda ev: any('"content":"' in e and '"content":""' not in e for e in ev))
+c.sock.close()
+c.close()
+deadline = time.time() + 5
+metrics = ""
+while time.time() < deadline:
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    c.request("GET", "/metrics")
+    metrics = c.getresponse().read().decode()
+    c.close()
+    if re.search(r"^swarm_serve_active_requests 0$", metrics, re.M):
+        break
+    time.sleep(0.1)
+want("hangup-frees", re.search(r"^swarm_serve_active_streams 0$", metrics, re.M), metrics)
+out = int(re.search(r"^swarm_serve_completion_tokens_total (\d+)", metrics, re.M).group(1))
+# 3 from the first stream and a few before the hang-up was seen, not 100
+want("hangup-stops", out < 40, out)
+c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+c.request("POST", "/v1/chat/completions", body=json.dumps({"model": "stories260K",
+    "max_tokens": 2, "messages": [{"role": "user", "content": "hi"}]}))
+r = c.getresponse()
+want("after-hangup", r.status == 200 and json.loads(r.read())["choices"], r.status)
+sys.exit(0 if ok else 1)
+PYEOF
+exit $cli_failed
