@@ -189,7 +189,9 @@ pool_run(struct pool *p, pool_fn fn, void *arg, int n_tasks)
 	atomic_store_explicit(&p->arg, arg, memory_order_relaxed);
 	atomic_store_explicit(&p->n_tasks, n_tasks, memory_order_relaxed);
 	atomic_store_explicit(&p->done_tasks, 0, memory_order_relaxed);
-	atomic_store_explicit(&p->generation, gen, memory_order_release);
+	/* seq_cst: the store must be visible before `sleeping` is read, or a
+	 * worker going to sleep right now could miss this job's wake-up. */
+	atomic_store(&p->generation, gen);
 	if (atomic_load(&p->sleeping) > 0) {
 		pthread_mutex_lock(&p->lock);
 		pthread_cond_broadcast(&p->wake);
