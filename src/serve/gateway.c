@@ -536,7 +536,8 @@ gateway_integer(json_t *o, const char *key, json_int_t min, json_int_t max,
     json_int_t *out, char **param, char **cause)
 {
 	json_t *v = json_object_get(o, key);
-	json_int_t d;
+	json_int_t d = 0;
+	int is_int = 1;
 
 	if (v == NULL || json_is_null(v))
 		return 0;
@@ -547,8 +548,8 @@ gateway_integer(json_t *o, const char *key, json_int_t min, json_int_t max,
 	else if (json_is_integer(v))
 		d = json_integer_value(v);
 	else
-		d = min - 1;
-	if (d < min || d > max) {
+		is_int = 0;
+	if (!is_int || d < min || d > max) {
 		*param = xstrdup(key);
 		return set_cause(cause, "%s must be an integer from %lld to "
 		    "%lld", key, (long long)min, (long long)max);
@@ -648,7 +649,9 @@ gateway_parse_params(json_t *o, struct gateway_req *r, char **param,
 	sp->min_p = (float)min_p;
 	sp->presence_penalty = (float)pres;
 	sp->frequency_penalty = (float)freq;
-	sp->seed = seed >= 0 ? (uint64_t)seed : (uint64_t)time(NULL) ^
+	v = json_object_get(o, "seed");
+	sp->seed = v != NULL && !json_is_null(v) ? (uint64_t)seed :
+	    (uint64_t)time(NULL) ^
 	    ((uint64_t)getpid() << 16) ^ (uint64_t)(gateway_now() * 1e9);
 	r->gp.max_tokens = r->max_tokens;
 	r->gp.stop = (const char *const *)r->stops;
@@ -876,6 +879,10 @@ gateway_stream_main(void *arg)
 	pthread_mutex_unlock(&s->mu);
 	free(cause);
 	generate_result_release(&res);
+	/* The slot is free once generation is, not when the client reads. */
+	pthread_mutex_lock(&s->gw->mu);
+	s->gw->active--;
+	pthread_mutex_unlock(&s->gw->mu);
 	return NULL;
 }
 
@@ -939,7 +946,6 @@ gateway_stream_free(void *cls)
 	pthread_mutex_destroy(&s->mu);
 	free(s);
 	pthread_mutex_lock(&gw->mu);
-	gw->active--;
 	gw->active_streams--;
 	pthread_mutex_unlock(&gw->mu);
 }
