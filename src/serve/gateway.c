@@ -26,6 +26,7 @@
 #include "core/generate.h"
 #include "core/tokenizer.h"
 #include "serve/gateway.h"
+#include "serve/tools.h"
 #include "util/strbuf.h"
 #include "util/utf8.h"
 #include "util/xmalloc.h"
@@ -67,6 +68,9 @@ struct gateway_req {
 	int			 chat;		/* else /v1/completions */
 	int			 stream;
 	int			 include_usage;
+	json_t			*tools;		/* NULL: no function calling */
+	const char		*must;		/* tool_choice: see tools_check */
+	enum tools_family	 family;
 	int32_t			*ids;
 	size_t			 n_ids;
 	int			 max_tokens;	/* < 0: to the context */
@@ -107,6 +111,7 @@ gateway_req_release(struct gateway_req *r)
 	int i;
 
 	free(r->ids);
+	json_decref(r->tools);
 	for (i = 0; i < r->n_stop; i++)
 		free(r->stops[i]);
 	memset(r, 0, sizeof(*r));
@@ -368,15 +373,13 @@ gateway_content(json_t *v, size_t i, struct strbuf *sb, char **param,
 	return 0;
 }
 
-/*
- * An assistant turn's tool calls, written the way Hermes-style templates
- * show them, so the model sees its own earlier calls.
- */
+/* An assistant turn's tool calls, the way the model writes them. */
 static int
-gateway_tool_calls(json_t *calls, size_t i, struct strbuf *sb, char **param,
-    char **cause)
+gateway_tool_calls(const struct gateway_req *r, json_t *calls, size_t i,
+    struct strbuf *sb, char **param, char **cause)
 {
-	json_t *call, *fn, *name, *args;
+	struct strbuf fc = STRBUF_INIT;
+	json_t *call;
 	size_t j;
 
 	if (calls == NULL || json_is_null(calls))
@@ -387,22 +390,68 @@ gateway_tool_calls(json_t *calls, size_t i, struct strbuf *sb, char **param,
 		    "array", i);
 	}
 	json_array_foreach(calls, j, call) {
-		fn = json_object_get(call, "function");
-		name = json_object_get(fn, "name");
-		args = json_object_get(fn, "arguments");
-		if (!json_is_string(name)) {
+		if (!json_is_string(json_object_get(json_object_get(call,
+		    "function"), "name"))) {
 			*param = xasprintf("messages[%zu].tool_calls[%zu]."
 			    "function.name", i, j);
 			return set_cause(cause, "messages[%zu].tool_calls[%zu] "
 			    "has no function name", i, j);
 		}
-		if (sb->len > 0)
-			strbuf_addc(sb, '\n');
-		strbuf_addf(sb, "<tool_call>\n{\"name\": \"%s\", \"arguments\": "
-		    "%s}\n</tool_call>", json_string_value(name),
-		    json_is_string(args) ? json_string_value(args) : "{}");
 	}
+	tools_format_calls(r->family, calls, &fc);
+	if (sb->len > 0 && fc.len > 0)
+		strbuf_addc(sb, '\n');
+	if (fc.len > 0)
+		strbuf_add(sb, fc.buf, fc.len);
+	strbuf_release(&fc);
 	return 0;
+}
+
+/*
+ * Presents the tools: Hermes in the system turn (after the template's
+ * default system message when the request has none), Llama 3.1 before the
+ * first user message. May add a message at the front.
+ */
+static void
+gateway_add_tools(struct gateway *gw, const struct gateway_req *r,
+    struct chat_message **cm, struct strbuf **texts, size_t *n)
+{
+	struct strbuf tp = STRBUF_INIT, *t;
+	const char *def = gw->cfg.tmpl->default_system;
+	size_t i;
+
+	tools_prompt(r->family, r->tools, r->must, &tp);
+	if (r->family == TOOLS_LLAMA31) {
+		for (i = 0; i < *n && strcmp((*cm)[i].role, "user") != 0; i++)
+			;
+		if (i < *n) {
+			t = &(*texts)[i];
+			strbuf_adds(&tp, t->buf != NULL ? t->buf : "");
+			strbuf_release(t);
+			*t = tp;
+			(*cm)[i].content = t->buf;
+			return;
+		}
+		/* No user turn: the tools go in the system turn instead. */
+	}
+	if (*n == 0 || strcmp((*cm)[0].role, "system") != 0) {
+		*cm = xreallocarray(*cm, *n + 1, sizeof(**cm));
+		*texts = xreallocarray(*texts, *n + 1, sizeof(**texts));
+		memmove(*cm + 1, *cm, *n * sizeof(**cm));
+		memmove(*texts + 1, *texts, *n * sizeof(**texts));
+		(*n)++;
+		strbuf_init(&(*texts)[0]);
+		(*cm)[0].role = "system";
+		if (def != NULL)
+			strbuf_adds(&(*texts)[0], def);
+		/* The moved strbufs' buffers did not move. */
+	}
+	t = &(*texts)[0];
+	if (t->len > 0)
+		strbuf_adds(t, "\n\n");
+	strbuf_add(t, tp.buf != NULL ? tp.buf : "", tp.len);
+	(*cm)[0].content = t->buf;
+	strbuf_release(&tp);
 }
 
 /* Renders messages with the template into the request's prompt ids. */
@@ -415,7 +464,7 @@ gateway_parse_messages(struct gateway *gw, json_t *msgs,
 	const char *role;
 	json_t *m;
 	size_t i, n;
-	int rc = -1;
+	int rc = -1, tool;
 
 	if (!json_is_array(msgs) || (n = json_array_size(msgs)) == 0) {
 		*param = xstrdup("messages");
@@ -440,26 +489,30 @@ gateway_parse_messages(struct gateway *gw, json_t *msgs,
 		else if (strcmp(role, "assistant") == 0)
 			cm[i].role = "assistant";
 		else if (strcmp(role, "tool") == 0)
-			cm[i].role = "user";
+			cm[i].role = r->family == TOOLS_LLAMA31 ? "ipython" :
+			    "user";
 		else {
 			*param = xasprintf("messages[%zu].role", i);
 			set_cause(cause, "messages[%zu].role '%s' is not one of "
 			    "system, developer, user, assistant, tool", i, role);
 			goto out;
 		}
-		if (strcmp(role, "tool") == 0)
+		tool = strcmp(role, "tool") == 0 && r->family == TOOLS_HERMES;
+		if (tool)
 			strbuf_adds(&texts[i], "<tool_response>\n");
 		if (gateway_content(json_object_get(m, "content"), i, &texts[i],
 		    param, cause) != 0)
 			goto out;
-		if (strcmp(role, "tool") == 0)
+		if (tool)
 			strbuf_adds(&texts[i], "\n</tool_response>");
-		if (strcmp(role, "assistant") == 0 && gateway_tool_calls(
+		if (strcmp(role, "assistant") == 0 && gateway_tool_calls(r,
 		    json_object_get(m, "tool_calls"), i, &texts[i], param,
 		    cause) != 0)
 			goto out;
 		cm[i].content = texts[i].buf != NULL ? texts[i].buf : "";
 	}
+	if (r->tools != NULL)
+		gateway_add_tools(gw, r, &cm, &texts, &n);
 	if (chat_render(gw->cfg.tmpl, cm, n, 1, &prompt, cause) != 0) {
 		*param = xstrdup("messages");
 		goto out;
@@ -706,8 +759,8 @@ gateway_answer(struct gateway *gw, struct MHD_Connection *c,
     struct gateway_req *r)
 {
 	struct generate_result res;
-	json_t *o, *choice;
-	char *cause = NULL, *text;
+	json_t *o, *choice, *calls;
+	char *cause = NULL, *text, *content = NULL;
 	size_t len;
 	double ttft;
 	enum MHD_Result ret;
@@ -721,7 +774,13 @@ gateway_answer(struct gateway *gw, struct MHD_Connection *c,
 	}
 	gateway_count_done(gw, r->n_ids, res.n_tokens, ttft);
 	text = utf8_sanitize(res.text ? res.text : "", res.text_len, &len);
-	if (r->chat)
+	if (r->chat && r->tools != NULL &&
+	    (calls = tools_parse(r->family, text, r->id + 9, &content)) != NULL)
+		choice = json_pack("{s:i,s:{s:s,s:s?,s:o},s:n,s:s}", "index", 0,
+		    "message", "role", "assistant", "content", content,
+		    "tool_calls", calls, "logprobs", "finish_reason",
+		    "tool_calls");
+	else if (r->chat)
 		choice = json_pack("{s:i,s:{s:s,s:s%},s:n,s:s}", "index", 0,
 		    "message", "role", "assistant", "content", text, len,
 		    "logprobs", "finish_reason",
@@ -731,6 +790,7 @@ gateway_answer(struct gateway *gw, struct MHD_Connection *c,
 		    "index", 0, "logprobs", "finish_reason",
 		    gateway_finish_name(res.finish));
 	free(text);
+	free(content);
 	o = json_pack("{s:s,s:s,s:I,s:s,s:[o],s:o}", "id", r->id, "object",
 	    r->chat ? "chat.completion" : "text_completion", "created",
 	    (json_int_t)r->created, "model", gw->cfg.model_name, "choices",
@@ -830,6 +890,13 @@ gateway_stream_text(void *arg, const char *text, size_t len)
 	struct gateway_stream *s = arg;
 	int cancel;
 
+	/* Calls are read from the whole text: nothing goes out before. */
+	if (s->req.tools != NULL) {
+		pthread_mutex_lock(&s->mu);
+		cancel = s->cancel;
+		pthread_mutex_unlock(&s->mu);
+		return cancel;
+	}
 	pthread_mutex_lock(&s->mu);
 	if (!(cancel = s->cancel)) {
 		s->got_text = 1;
@@ -838,6 +905,38 @@ gateway_stream_text(void *arg, const char *text, size_t len)
 	}
 	pthread_mutex_unlock(&s->mu);
 	return cancel;
+}
+
+/*
+ * The whole text of a request with tools: its calls as tool-call deltas,
+ * or its text as content when it holds none. Called with s->mu held.
+ */
+static int
+gateway_stream_calls(struct gateway_stream *s, struct generate_result *res)
+{
+	json_t *calls, *call, *ch, *delta;
+	char *content = NULL;
+	size_t i;
+
+	calls = tools_parse(s->req.family, res->text ? res->text : "",
+	    s->req.id + 9, &content);
+	if (calls == NULL) {
+		strbuf_add(&s->hold, res->text ? res->text : "",
+		    res->text_len);
+		return 0;
+	}
+	if (content != NULL)
+		strbuf_adds(&s->hold, content);
+	free(content);
+	gateway_stream_flush(s, 1);
+	json_array_foreach(calls, i, call)
+		json_object_set_new(call, "index", json_integer((json_int_t)i));
+	ch = gateway_chunk(s, NULL, NULL, 0, NULL);
+	delta = json_object_get(json_array_get(json_object_get(ch, "choices"),
+	    0), "delta");
+	json_object_set_new(delta, "tool_calls", calls);
+	gateway_stream_event(s, ch);
+	return 1;
 }
 
 static void *
@@ -859,11 +958,15 @@ gateway_stream_main(void *arg)
 
 		gateway_stream_event(s, e);
 	} else {
+		const char *finish = gateway_finish_name(res.finish);
+
 		gateway_count_done(s->gw, s->req.n_ids, res.n_tokens, ttft);
+		if (s->req.tools != NULL && gateway_stream_calls(s, &res))
+			finish = "tool_calls";
 		if (s->hold.len > 0)
 			gateway_stream_flush(s, 1);
 		gateway_stream_event(s, gateway_chunk(s, NULL, NULL, 0,
-		    gateway_finish_name(res.finish)));
+		    finish));
 		if (s->req.include_usage) {
 			json_t *u = gateway_chunk(s, NULL, NULL, 0, NULL);
 
@@ -1060,6 +1163,20 @@ gateway_completion(struct gateway *gw, struct MHD_Connection *c, int chat,
 		return ret;
 	}
 	r.chat = chat;
+	r.family = tools_family(gw->cfg.tmpl);
+	if (chat) {
+		json_t *tools = json_object_get(o, "tools");
+		int none;
+
+		if (tools_check(tools, json_object_get(o, "tool_choice"),
+		    &r.must, &none, &param, &cause) != 0) {
+			ret = gateway_error(gw, c, 400, 0, param,
+			    "invalid_value", "%s", cause);
+			goto out;
+		}
+		if (!none && json_array_size(tools) > 0)
+			r.tools = json_incref(tools);
+	}
 	if (gateway_parse_params(o, &r, &param, &cause) != 0 ||
 	    (chat ? gateway_parse_messages(gw, json_object_get(o, "messages"),
 	    &r, &param, &cause) : gateway_parse_prompt(gw, json_object_get(o,

@@ -2,7 +2,7 @@
 # locally (no chat template: ChatML). Endpoints, a greedy answer equal to
 # `infer run --chat`, streams, every error status, API keys, the context
 # limit, heartbeats while the first token is slow, 429 when full, and a
-# client hanging up mid-stream.
+# client hanging up mid-stream, and requests with tools.
 . tests/cli/lib.sh
 M=$MODELS/stories260K.gguf
 
@@ -350,6 +350,70 @@ c.request("POST", "/v1/chat/completions", body=json.dumps({"model": "stories260K
     "max_tokens": 2, "messages": [{"role": "user", "content": "hi"}]}))
 r = c.getresponse()
 want("after-hangup", r.status == 200 and json.loads(r.read())["choices"], r.status)
+sys.exit(0 if ok else 1)
+PYEOF
+# --- tools: rendered into the prompt, the answer well-formed either way ------
+start_serve c
+C=$port
+export C
+check serve-tools python3 - <<'PYEOF'
+import http.client, json, os, sys
+
+port = int(os.environ["C"])
+ok = True
+
+def want(name, cond, info=""):
+    global ok
+    if not cond:
+        ok = False
+        print("  %s: %s" % (name, info), file=sys.stderr)
+
+def post(body):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    c.request("POST", "/v1/chat/completions", body=json.dumps(body))
+    r = c.getresponse()
+    d = r.read().decode()
+    c.close()
+    return r.status, d
+
+tools = [{"type": "function", "function": {"name": "get_weather", "description": "the weather",
+          "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]
+base = {"model": "stories260K", "temperature": 0, "max_tokens": 16,
+        "messages": [{"role": "user", "content": "Once upon a time"}]}
+s, d = post(base)
+plain = json.loads(d)
+for choice in ("auto", "required", {"type": "function", "function": {"name": "get_weather"}}):
+    s, d = post(dict(base, tools=tools, tool_choice=choice))
+    d = json.loads(d)
+    want("tools-%s" % choice, s == 200, d)
+    c = d["choices"][0]
+    m = c["message"]
+    want("tools-rendered-%s" % choice, d["usage"]["prompt_tokens"] > plain["usage"]["prompt_tokens"] + 50, d)
+    if m.get("tool_calls"):
+        want("tools-calls", c["finish_reason"] == "tool_calls" and all(
+            t["id"].startswith("call_") and t["type"] == "function"
+            and isinstance(json.loads(t["function"]["arguments"]), dict) for t in m["tool_calls"]), d)
+    else:
+        want("tools-text", isinstance(m["content"], str) and c["finish_reason"] in ("stop", "length"), d)
+s, d = post(dict(base, tools=tools, tool_choice="none"))
+want("tools-none", json.loads(d)["usage"]["prompt_tokens"] == plain["usage"]["prompt_tokens"], d)
+s, d = post(dict(base, tools=tools, tool_choice="sometimes"))
+want("tools-bad-choice", s == 400 and json.loads(d)["error"]["param"] == "tool_choice", d)
+s, d = post(dict(base, tools=[{"type": "retrieval"}]))
+want("tools-bad", s == 400 and json.loads(d)["error"]["param"] == "tools[0]", d)
+s, d = post(dict(base, tools=tools, tool_choice={"type": "function", "function": {"name": "nope"}}))
+want("tools-unknown-fn", s == 400 and "nope" in json.loads(d)["error"]["message"], d)
+# streamed with tools: the same answer, whole, then the finish
+s, d = post(dict(base, tools=tools))
+whole = json.loads(d)["choices"][0]
+s, d = post(dict(base, tools=tools, stream=True))
+ev = [l[6:] for l in d.split("\n") if l.startswith("data: ")]
+want("tools-stream-done", ev[-1] == "[DONE]", ev)
+ch = [json.loads(e) for e in ev[:-1]]
+text = "".join(c["choices"][0]["delta"].get("content") or "" for c in ch)
+fin = [c["choices"][0]["finish_reason"] for c in ch if c["choices"][0]["finish_reason"]]
+want("tools-stream-same", text == (whole["message"]["content"] or "") and fin == [whole["finish_reason"]],
+     (text, fin, whole))
 sys.exit(0 if ok else 1)
 PYEOF
 exit $cli_failed
