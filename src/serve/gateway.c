@@ -71,6 +71,9 @@ struct gateway_req {
 	json_t			*tools;		/* NULL: no function calling */
 	const char		*must;		/* tool_choice: see tools_check */
 	enum tools_family	 family;
+	struct generate_backend	 be;		/* when opened */
+	void			*state;
+	int			 opened;
 	int32_t			*ids;
 	size_t			 n_ids;
 	int			 max_tokens;	/* < 0: to the context */
@@ -720,26 +723,45 @@ gateway_finish_name(enum generate_finish f)
 	return f == GENERATE_FINISH_STOP ? "stop" : "length";
 }
 
-/* Runs the request on a backend of its own; *ttft in seconds. */
+/*
+ * The request's own backend, opened before any answer goes out so that a
+ * swarm that cannot serve the model is a 503, not a broken stream.
+ */
 static int
-gateway_generate(struct gateway *gw, struct gateway_req *r,
-    struct generate_result *res, double *ttft, char **cause)
+gateway_open(struct gateway *gw, struct gateway_req *r, char **cause)
 {
-	struct generate_backend be;
-	void *state = NULL;
 	uint32_t n_ctx = gw->cfg.n_ctx;
-	int rc;
 
 	/* Only the positions this request can use: KV memory is per request. */
 	if (r->max_tokens > 0 && r->n_ids + (size_t)r->max_tokens < n_ctx)
 		n_ctx = (uint32_t)(r->n_ids + (size_t)r->max_tokens);
+	if (gw->cfg.open(gw->cfg.arg, n_ctx, &r->be, &r->state, cause) != 0)
+		return -1;
+	r->opened = 1;
+	return 0;
+}
+
+static void
+gateway_close(struct gateway *gw, struct gateway_req *r)
+{
+	if (r->opened)
+		gw->cfg.close(gw->cfg.arg, r->state);
+	r->opened = 0;
+	r->state = NULL;
+}
+
+/* Runs the request on its backend, then closes it; *ttft in seconds. */
+static int
+gateway_generate(struct gateway *gw, struct gateway_req *r,
+    struct generate_result *res, double *ttft, char **cause)
+{
+	int rc;
+
 	memset(res, 0, sizeof(*res));
 	*ttft = -1;
-	if (gw->cfg.open(gw->cfg.arg, n_ctx, &be, &state, cause) != 0)
-		return -1;
-	rc = generate_run(&be, gw->cfg.tok, r->ids, r->n_ids, &r->gp, res,
+	rc = generate_run(&r->be, gw->cfg.tok, r->ids, r->n_ids, &r->gp, res,
 	    cause);
-	gw->cfg.close(gw->cfg.arg, state);
+	gateway_close(gw, r);
 	if (rc == 0)
 		*ttft = gateway_now() - r->t0 - res->gen_seconds;
 	return rc;
@@ -1078,6 +1100,7 @@ gateway_stream_start(struct gateway *gw, struct MHD_Connection *c,
 	pthread_mutex_unlock(&gw->mu);
 	if (pthread_create(&s->thread, NULL, gateway_stream_main, s) != 0) {
 		/* No thread to join: undo by hand. */
+		gateway_close(gw, &s->req);
 		gateway_req_release(&s->req);
 		strbuf_release(&s->out);
 		strbuf_release(&s->hold);
@@ -1221,6 +1244,14 @@ gateway_completion(struct gateway *gw, struct MHD_Connection *c, int chat,
 		goto out;
 	}
 	r.t0 = gateway_now();
+	if (gateway_open(gw, &r, &cause) != 0) {
+		pthread_mutex_lock(&gw->mu);
+		gw->active--;
+		pthread_mutex_unlock(&gw->mu);
+		ret = gateway_error(gw, c, 503, 1, NULL, "model_unavailable",
+		    "cannot run the model now: %s", cause);
+		goto out;
+	}
 	if (r.stream) {
 		ret = gateway_stream_start(gw, c, &r);
 	} else {

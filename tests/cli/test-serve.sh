@@ -416,4 +416,65 @@ want("tools-stream-same", text == (whole["message"]["content"] or "") and fin ==
      (text, fin, whole))
 sys.exit(0 if ok else 1)
 PYEOF
+# --- through the swarm: the same text as --local; a gap answers 503 ---------
+start_node() {
+	rm -f "$SWARM_HOME/$1.port"
+	"$SWARM" node join -m "$M" --blocks "$2" --listen 127.0.0.1:0 \
+	    --port-file "$SWARM_HOME/$1.port" --threads 1 \
+	    2>"$SWARM_HOME/$1.log" &
+	track $!
+	wait_file "$SWARM_HOME/$1.port" || { fail "start-$1"; exit 1; }
+	port=$(cat "$SWARM_HOME/$1.port")
+}
+start_node n1 0:2
+N1=$port
+start_node n2 2:5
+N2=$port
+rm -f "$SWARM_HOME/d.port"
+"$SWARM" serve -m "$M" --listen 127.0.0.1:0 --port-file "$SWARM_HOME/d.port" \
+    --peer 127.0.0.1:$N1 --peer 127.0.0.1:$N2 --threads 1 \
+    2>"$SWARM_HOME/d.log" &
+track $!
+wait_file "$SWARM_HOME/d.port" || { fail start-d "$(cat "$SWARM_HOME/d.log")"; exit 1; }
+D=$(cat "$SWARM_HOME/d.port")
+rm -f "$SWARM_HOME/e.port"
+"$SWARM" serve -m "$M" --listen 127.0.0.1:0 --port-file "$SWARM_HOME/e.port" \
+    --peer 127.0.0.1:$N1 --threads 1 2>"$SWARM_HOME/e.log" &
+track $!
+wait_file "$SWARM_HOME/e.port" || { fail start-e "$(cat "$SWARM_HOME/e.log")"; exit 1; }
+E=$(cat "$SWARM_HOME/e.port")
+export D E
+check serve-swarm python3 - <<'PYEOF'
+import http.client, json, os, sys
+
+ok = True
+def want(name, cond, info=""):
+    global ok
+    if not cond:
+        ok = False
+        print("  %s: %s" % (name, info), file=sys.stderr)
+
+def post(port, body):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    c.request("POST", "/v1/chat/completions", body=json.dumps(body))
+    r = c.getresponse()
+    d = r.read().decode()
+    c.close()
+    return r.status, r.getheader("Retry-After"), d
+
+body = {"model": "stories260K", "temperature": 0, "max_tokens": 20,
+        "messages": [{"role": "user", "content": "Once upon a time"}]}
+s, _, d = post(int(os.environ["D"]), body)
+want("swarm-text", s == 200 and json.loads(d)["choices"][0]["message"]["content"] == os.environ["GREEDY"],
+     (d, os.environ["GREEDY"]))
+s, _, d = post(int(os.environ["D"]), dict(body, stream=True))
+ev = [l[6:] for l in d.split("\n") if l.startswith("data: ")]
+text = "".join(json.loads(e)["choices"][0]["delta"].get("content", "") for e in ev[:-1])
+want("swarm-stream", ev[-1] == "[DONE]" and text == os.environ["GREEDY"], ev)
+s, ra, d = post(int(os.environ["E"]), body)
+s2, ra2, d2 = post(int(os.environ["E"]), dict(body, stream=True))
+want("swarm-gap-stream", s2 == 503 and ra2 == "1", (s2, d2))
+want("swarm-gap", s == 503 and ra is not None and "blocks 2-4: no peer" in json.loads(d)["error"]["message"], (s, d))
+sys.exit(0 if ok else 1)
+PYEOF
 exit $cli_failed
