@@ -37,7 +37,8 @@ expect no-model 2 "$SWARM" serve --local
 expect local-and-peer 2 "$SWARM" serve -m "$M" --local --peer 127.0.0.1:1
 expect no-swarm 2 "$SWARM" serve -m "$M"
 
-start_serve a --ctx-size 256 --api-key k1 --api-key k2 --max-body 4096
+start_serve a --ctx-size 256 --api-key k1 --api-key k2 --max-body 4096 \
+    --max-concurrent 32
 A=$port
 GREEDY=$("$SWARM" infer run --local -m "$M" --chat --temp 0 -n 20 \
     "Once upon a time" 2>/dev/null)
@@ -234,10 +235,10 @@ want("context-length", s == 200 and d["choices"][0]["finish_reason"] == "length"
      and u["prompt_tokens"] + u["completion_tokens"] <= 257 and u["completion_tokens"] > 20, d)
 
 # many streams at once, all whole
-res = [None] * 8
+res = [None] * 32
 def one(i):
     res[i] = stream(chat(temperature=0, max_tokens=20, stream=True))
-th = [threading.Thread(target=one, args=(i,)) for i in range(8)]
+th = [threading.Thread(target=one, args=(i,)) for i in range(32)]
 for t in th: t.start()
 for t in th: t.join()
 for i, r in enumerate(res):
