@@ -3,6 +3,7 @@
 #   make deps      install the build dependencies with apt (Debian 12)
 #   make           build ./swarm (release, -O2 -g)
 #   make test      run every unit and CLI test; last line "N passed, N failed"
+#   make test-e2e  end-to-end tests with real clients (node, npm)
 #   make asan      build with AddressSanitizer + UBSan and run the same tests
 #   make check     static checks that exist on this machine
 #   make bench     benchmarks (never part of make test)
@@ -60,7 +61,7 @@ else
 SWARM	= $(BUILD)/swarm
 endif
 
-.PHONY: all deps test unit asan check bench install uninstall clean
+.PHONY: all deps test test-e2e unit asan check bench install uninstall clean
 all: $(SWARM)
 
 deps:
@@ -90,6 +91,10 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libswarm.a
 
 test: $(SWARM) $(UNIT_BIN)
 	@SWARM_BIN=$(abspath $(SWARM)) BUILD=$(BUILD) sh tests/run-tests.sh
+
+# End-to-end tests with real clients (need node and the npm registry).
+test-e2e: $(SWARM)
+	@SWARM_BIN=$(abspath $(SWARM)) sh tests/e2e/run-e2e.sh
 
 asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 \
