@@ -350,7 +350,8 @@ gateway_content(json_t *v, size_t i, struct strbuf *sb, char **param,
 		return set_cause(cause, "messages[%zu].content must be a string "
 		    "or an array of content parts", i);
 	}
-	json_array_foreach(v, j, part) {
+	for (j = 0; j < json_array_size(v); j++) {
+		part = json_array_get(v, j);
 		type = json_string_value(json_object_get(part, "type"));
 		if (type == NULL) {
 			*param = xasprintf("messages[%zu].content[%zu].type", i,
@@ -392,7 +393,8 @@ gateway_tool_calls(const struct gateway_req *r, json_t *calls, size_t i,
 		return set_cause(cause, "messages[%zu].tool_calls must be an "
 		    "array", i);
 	}
-	json_array_foreach(calls, j, call) {
+	for (j = 0; j < json_array_size(calls); j++) {
+		call = json_array_get(calls, j);
 		if (!json_is_string(json_object_get(json_object_get(call,
 		    "function"), "name"))) {
 			*param = xasprintf("messages[%zu].tool_calls[%zu]."
@@ -475,7 +477,8 @@ gateway_parse_messages(struct gateway *gw, json_t *msgs,
 	}
 	cm = xcalloc(n, sizeof(*cm));
 	texts = xcalloc(n, sizeof(*texts));
-	json_array_foreach(msgs, i, m) {
+	for (i = 0; i < json_array_size(msgs); i++) {
+		m = json_array_get(msgs, i);
 		strbuf_init(&texts[i]);
 		if (!json_is_object(m) || (role = json_string_value(
 		    json_object_get(m, "role"))) == NULL) {
@@ -556,7 +559,8 @@ gateway_parse_prompt(struct gateway *gw, json_t *p, struct gateway_req *r,
 		    "of token ids");
 	n = json_array_size(p);
 	r->ids = xcalloc(n > 0 ? n : 1, sizeof(*r->ids));
-	json_array_foreach(p, i, v) {
+	for (i = 0; i < json_array_size(p); i++) {
+		v = json_array_get(p, i);
 		if (!json_is_integer(v) || (id = json_integer_value(v)) < 0 ||
 		    id >= (json_int_t)n_vocab)
 			return set_cause(cause, "prompt[%zu] is not a token id "
@@ -633,7 +637,8 @@ gateway_parse_stop(json_t *v, struct gateway_req *r, char **param,
 		return set_cause(cause, "stop must be a string or an array of "
 		    "at most %d strings", GATEWAY_MAX_STOP);
 	}
-	json_array_foreach(v, i, s) {
+	for (i = 0; i < json_array_size(v); i++) {
+		s = json_array_get(v, i);
 		if (!json_is_string(s)) {
 			*param = xstrdup("stop");
 			return set_cause(cause, "stop[%zu] must be a string", i);
@@ -951,8 +956,10 @@ gateway_stream_calls(struct gateway_stream *s, struct generate_result *res)
 		strbuf_adds(&s->hold, content);
 	free(content);
 	gateway_stream_flush(s, 1);
-	json_array_foreach(calls, i, call)
+	for (i = 0; i < json_array_size(calls); i++) {
+		call = json_array_get(calls, i);
 		json_object_set_new(call, "index", json_integer((json_int_t)i));
+	}
 	ch = gateway_chunk(s, NULL, NULL, 0, NULL);
 	delta = json_object_get(json_array_get(json_object_get(ch, "choices"),
 	    0), "delta");

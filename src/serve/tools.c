@@ -36,7 +36,8 @@ tools_check(json_t *tools, json_t *choice, const char **must, int *none,
 			*param = xstrdup("tools");
 			return set_cause(cause, "tools must be an array");
 		}
-		json_array_foreach(tools, i, t) {
+		for (i = 0; i < json_array_size(tools); i++) {
+			t = json_array_get(tools, i);
 			fn = json_object_get(t, "function");
 			s = json_string_value(json_object_get(t, "type"));
 			if (s == NULL || strcmp(s, "function") != 0 ||
@@ -71,11 +72,13 @@ tools_check(json_t *tools, json_t *choice, const char **must, int *none,
 			    "or {\"type\":\"function\",\"function\":"
 			    "{\"name\":...}}");
 		}
-		json_array_foreach(tools, i, t)
+		for (i = 0; i < json_array_size(tools); i++) {
+			t = json_array_get(tools, i);
 			if (strcmp(json_string_value(json_object_get(
 			    json_object_get(t, "function"), "name")),
 			    want) == 0)
 				break;
+		}
 		if (!json_is_array(tools) || i == json_array_size(tools)) {
 			*param = xstrdup("tool_choice");
 			return set_cause(cause, "tool_choice names '%s', which "
@@ -132,7 +135,8 @@ tools_prompt(enum tools_family f, json_t *tools, const char *must,
 		    "variables.");
 		tools_must(must, out);
 		strbuf_adds(out, "\n\n");
-		json_array_foreach(tools, i, t) {
+		for (i = 0; i < json_array_size(tools); i++) {
+			t = json_array_get(tools, i);
 			tools_add_json(out, t);
 			strbuf_adds(out, "\n\n");
 		}
@@ -141,7 +145,8 @@ tools_prompt(enum tools_family f, json_t *tools, const char *must,
 	strbuf_adds(out, "# Tools\n\nYou may call one or more functions to "
 	    "assist with the user query.\n\nYou are provided with function "
 	    "signatures within <tools></tools> XML tags:\n<tools>");
-	json_array_foreach(tools, i, t) {
+	for (i = 0; i < json_array_size(tools); i++) {
+		t = json_array_get(tools, i);
 		strbuf_addc(out, '\n');
 		tools_add_json(out, t);
 	}
@@ -160,7 +165,8 @@ tools_format_calls(enum tools_family f, json_t *calls, struct strbuf *out)
 	const char *name;
 	size_t i;
 
-	json_array_foreach(calls, i, c) {
+	for (i = 0; i < json_array_size(calls); i++) {
+		c = json_array_get(calls, i);
 		fn = json_object_get(c, "function");
 		if ((name = json_string_value(json_object_get(fn,
 		    "name"))) == NULL)
