@@ -28,6 +28,7 @@
 #include "swarm/directory-static.h"
 #include "swarm/model-id.h"
 #include "util/parse.h"
+#include "util/strbuf.h"
 #include "util/xmalloc.h"
 
 static const struct cmd_opt serve_opts[] = {
@@ -68,6 +69,15 @@ static const struct cmd_conf_flag serve_conf[] = {
 	{ NULL, NULL }
 };
 
+/* Round trips to one peer for one span, summed over closed requests. */
+struct serve_peer {
+	char		 addr[256];
+	uint32_t	 begin;
+	uint32_t	 end;
+	uint64_t	 steps;
+	double		 seconds;
+};
+
 struct serve {
 	const struct model	*model;
 	struct pool		*pool;
@@ -78,6 +88,9 @@ struct serve {
 	/* Tests slow evaluations down to hold requests open. */
 	unsigned		 test_delay_ms;
 	unsigned		 test_prompt_delay_ms;
+	pthread_mutex_t		 peers_mu;
+	struct serve_peer	*peers;
+	size_t			 n_peers;
 };
 
 /* One request's backend, wrapped so evaluations take turns on the pool. */
@@ -146,12 +159,77 @@ serve_open(void *arg, uint32_t n_ctx, struct generate_backend *be,
 }
 
 static void
+serve_add_stats(struct serve *sv, struct client *c)
+{
+	struct client_hop_stats *hs;
+	struct serve_peer *p;
+	size_t i, j, n = client_stats(c, &hs);
+
+	pthread_mutex_lock(&sv->peers_mu);
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < sv->n_peers; j++) {
+			p = &sv->peers[j];
+			if (strcmp(p->addr, hs[i].addr) == 0 &&
+			    p->begin == hs[i].begin && p->end == hs[i].end)
+				break;
+		}
+		if (j == sv->n_peers) {
+			sv->peers = xreallocarray(sv->peers, sv->n_peers + 1,
+			    sizeof(*sv->peers));
+			p = &sv->peers[sv->n_peers++];
+			memset(p, 0, sizeof(*p));
+			snprintf(p->addr, sizeof(p->addr), "%s", hs[i].addr);
+			p->begin = hs[i].begin;
+			p->end = hs[i].end;
+		}
+		sv->peers[j].steps += hs[i].steps;
+		sv->peers[j].seconds += hs[i].seconds;
+	}
+	pthread_mutex_unlock(&sv->peers_mu);
+	free(hs);
+}
+
+/* Per-peer step latency for /metrics. */
+static void
+serve_metrics(void *arg, struct strbuf *out)
+{
+	struct serve *sv = arg;
+	const struct serve_peer *p;
+	size_t i;
+
+	if (sv->local)
+		return;
+	pthread_mutex_lock(&sv->peers_mu);
+	strbuf_adds(out, "# HELP swarm_serve_peer_steps_total steps sent to "
+	    "a peer for a span of blocks\n# TYPE swarm_serve_peer_steps_total "
+	    "counter\n");
+	for (i = 0; i < sv->n_peers; i++) {
+		p = &sv->peers[i];
+		strbuf_addf(out, "swarm_serve_peer_steps_total{peer=\"%s\","
+		    "blocks=\"%u:%u\"} %llu\n", p->addr, p->begin, p->end,
+		    (unsigned long long)p->steps);
+	}
+	strbuf_adds(out, "# HELP swarm_serve_peer_step_seconds_total round "
+	    "trips of those steps, summed\n# TYPE "
+	    "swarm_serve_peer_step_seconds_total counter\n");
+	for (i = 0; i < sv->n_peers; i++) {
+		p = &sv->peers[i];
+		strbuf_addf(out, "swarm_serve_peer_step_seconds_total{peer="
+		    "\"%s\",blocks=\"%u:%u\"} %.6f\n", p->addr, p->begin,
+		    p->end, p->seconds);
+	}
+	pthread_mutex_unlock(&sv->peers_mu);
+}
+
+static void
 serve_close(void *arg, void *state)
 {
 	struct serve_state *st = state;
 
 	if (st == NULL)
 		return;
+	if (st->client != NULL)
+		serve_add_stats(st->sv, st->client);
 	if (st->sv->local)
 		generate_local_release(&st->local);
 	client_free(st->client);
@@ -217,6 +295,7 @@ cmd_serve_exec(struct cmd_args *a)
 	memset(&sv, 0, sizeof(sv));
 	memset(&gc, 0, sizeof(gc));
 	pthread_mutex_init(&sv.pool_mu, NULL);
+	pthread_mutex_init(&sv.peers_mu, NULL);
 	sv.local = args_flag(a, "local");
 	sv.verbose = args_flag(a, "verbose");
 	if ((v = getenv("SWARM_TEST_EVAL_DELAY_MS")) != NULL &&
@@ -364,6 +443,7 @@ cmd_serve_exec(struct cmd_args *a)
 	gc.n_ctx = (uint32_t)n_ctx;
 	gc.open = serve_open;
 	gc.close = serve_close;
+	gc.metrics = serve_metrics;
 	gc.arg = &sv;
 
 	/* Every thread inherits the mask; this one takes the signals. */
@@ -405,6 +485,8 @@ out:
 	gguf_close(gf);
 	conf_free(conf);
 	pthread_mutex_destroy(&sv.pool_mu);
+	pthread_mutex_destroy(&sv.peers_mu);
+	free(sv.peers);
 	free(host);
 	free(name);
 	return rc;

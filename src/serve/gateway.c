@@ -38,7 +38,23 @@
 static const double gateway_ttft_le[] = {
 	0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60
 };
-#define GATEWAY_NTTFT	(sizeof(gateway_ttft_le) / sizeof(gateway_ttft_le[0]))
+static const double gateway_tps_le[] = {
+	1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000
+};
+#define GATEWAY_HIST_MAX	16
+_Static_assert(sizeof(gateway_ttft_le) / sizeof(double) < GATEWAY_HIST_MAX,
+    "ttft buckets");
+_Static_assert(sizeof(gateway_tps_le) / sizeof(double) < GATEWAY_HIST_MAX,
+    "tps buckets");
+
+/* A Prometheus histogram over fixed bucket bounds. */
+struct gateway_hist {
+	const double	*le;
+	size_t		 n;
+	uint64_t	 count[GATEWAY_HIST_MAX];	/* per bucket, +Inf last */
+	uint64_t	 total;
+	double		 sum;
+};
 
 struct gateway {
 	struct gateway_config	 cfg;
@@ -52,9 +68,8 @@ struct gateway {
 	uint64_t		 by_status[GATEWAY_NSTATUS];
 	uint64_t		 tokens_in;
 	uint64_t		 tokens_out;
-	uint64_t		 ttft_count[GATEWAY_NTTFT + 1];
-	uint64_t		 ttft_n;
-	double			 ttft_sum;
+	struct gateway_hist	 ttft;		/* seconds */
+	struct gateway_hist	 tps;		/* generated tokens/s */
 };
 
 /* Per-request state between MHD's calls. */
@@ -130,20 +145,48 @@ gateway_count_status(struct gateway *gw, int status)
 }
 
 static void
-gateway_count_done(struct gateway *gw, size_t in, size_t out, double ttft)
+gateway_hist_add(struct gateway_hist *h, double v)
 {
 	size_t i;
 
+	for (i = 0; i < h->n && v > h->le[i]; i++)
+		;
+	h->count[i]++;
+	h->total++;
+	h->sum += v;
+}
+
+static void
+gateway_hist_print(const struct gateway_hist *h, const char *name,
+    const char *help, struct strbuf *sb)
+{
+	uint64_t cum = 0;
+	size_t i;
+
+	strbuf_addf(sb, "# HELP %s %s\n# TYPE %s histogram\n", name, help,
+	    name);
+	for (i = 0; i < h->n; i++) {
+		cum += h->count[i];
+		strbuf_addf(sb, "%s_bucket{le=\"%g\"} %llu\n", name, h->le[i],
+		    (unsigned long long)cum);
+	}
+	strbuf_addf(sb, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n"
+	    "%s_count %llu\n", name, (unsigned long long)h->total, name,
+	    h->sum, name, (unsigned long long)h->total);
+}
+
+static void
+gateway_count_done(struct gateway *gw, size_t in,
+    const struct generate_result *res, double ttft)
+{
 	pthread_mutex_lock(&gw->mu);
 	gw->tokens_in += in;
-	gw->tokens_out += out;
-	if (ttft >= 0) {
-		for (i = 0; i < GATEWAY_NTTFT && ttft > gateway_ttft_le[i]; i++)
-			;
-		gw->ttft_count[i]++;
-		gw->ttft_n++;
-		gw->ttft_sum += ttft;
-	}
+	gw->tokens_out += res->n_tokens;
+	if (ttft >= 0)
+		gateway_hist_add(&gw->ttft, ttft);
+	if (res->n_tokens > 1 && res->gen_seconds > 0)
+		gateway_hist_add(&gw->tps, (double)(res->n_tokens - 1) /
+		    res->gen_seconds);
 	pthread_mutex_unlock(&gw->mu);
 }
 
@@ -282,7 +325,6 @@ static enum MHD_Result
 gateway_metrics(struct gateway *gw, struct MHD_Connection *c)
 {
 	struct strbuf sb = STRBUF_INIT;
-	uint64_t cum = 0;
 	size_t i;
 
 	pthread_mutex_lock(&gw->mu);
@@ -308,22 +350,13 @@ gateway_metrics(struct gateway *gw, struct MHD_Connection *c)
 	    (unsigned long long)gw->tokens_in,
 	    (unsigned long long)gw->tokens_out, gw->active,
 	    gw->active_streams);
-	strbuf_adds(&sb, "# HELP swarm_serve_time_to_first_token_seconds from "
-	    "the request to the first token\n# TYPE "
-	    "swarm_serve_time_to_first_token_seconds histogram\n");
-	for (i = 0; i < GATEWAY_NTTFT; i++) {
-		cum += gw->ttft_count[i];
-		strbuf_addf(&sb, "swarm_serve_time_to_first_token_seconds_bucket"
-		    "{le=\"%g\"} %llu\n", gateway_ttft_le[i],
-		    (unsigned long long)cum);
-	}
-	strbuf_addf(&sb, "swarm_serve_time_to_first_token_seconds_bucket"
-	    "{le=\"+Inf\"} %llu\n"
-	    "swarm_serve_time_to_first_token_seconds_sum %.6f\n"
-	    "swarm_serve_time_to_first_token_seconds_count %llu\n",
-	    (unsigned long long)gw->ttft_n, gw->ttft_sum,
-	    (unsigned long long)gw->ttft_n);
+	gateway_hist_print(&gw->ttft, "swarm_serve_time_to_first_token_seconds",
+	    "from the request to the first token", &sb);
+	gateway_hist_print(&gw->tps, "swarm_serve_generation_tokens_per_second",
+	    "a request's generation speed after its first token", &sb);
 	pthread_mutex_unlock(&gw->mu);
+	if (gw->cfg.metrics != NULL)
+		gw->cfg.metrics(gw->cfg.arg, &sb);
 	return gateway_send(gw, c, 200, "text/plain; version=0.0.4",
 	    strbuf_detach(&sb, NULL), 0);
 }
@@ -799,7 +832,7 @@ gateway_answer(struct gateway *gw, struct MHD_Connection *c,
 		generate_result_release(&res);
 		return ret;
 	}
-	gateway_count_done(gw, r->n_ids, res.n_tokens, ttft);
+	gateway_count_done(gw, r->n_ids, &res, ttft);
 	text = utf8_sanitize(res.text ? res.text : "", res.text_len, &len);
 	if (r->chat && r->tools != NULL &&
 	    (calls = tools_parse(r->family, text, r->id + 9, &content)) != NULL)
@@ -989,7 +1022,7 @@ gateway_stream_main(void *arg)
 	} else {
 		const char *finish = gateway_finish_name(res.finish);
 
-		gateway_count_done(s->gw, s->req.n_ids, res.n_tokens, ttft);
+		gateway_count_done(s->gw, s->req.n_ids, &res, ttft);
 		if (s->req.tools != NULL && gateway_stream_calls(s, &res))
 			finish = "tool_calls";
 		if (s->hold.len > 0)
@@ -1381,6 +1414,10 @@ gateway_new(const struct gateway_config *cfg, char **cause)
 		gw->cfg.max_concurrent = 1;
 	gw->salt = (uint32_t)time(NULL) ^ ((uint32_t)getpid() << 12);
 	pthread_mutex_init(&gw->mu, NULL);
+	gw->ttft.le = gateway_ttft_le;
+	gw->ttft.n = sizeof(gateway_ttft_le) / sizeof(gateway_ttft_le[0]);
+	gw->tps.le = gateway_tps_le;
+	gw->tps.n = sizeof(gateway_tps_le) / sizeof(gateway_tps_le[0]);
 	flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
 	    MHD_USE_POLL | MHD_USE_ITC;
 	if (ai->ai_family == AF_INET6)

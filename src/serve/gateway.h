@@ -15,6 +15,7 @@
 
 struct chat_template;
 struct generate_backend;
+struct strbuf;
 struct tokenizer;
 
 struct gateway_config {
@@ -39,6 +40,8 @@ struct gateway_config {
 				    struct generate_backend *, void **state,
 				    char **cause);
 	void			(*close)(void *arg, void *state);
+	/* Appends the backend's own lines to /metrics; may be NULL. */
+	void			(*metrics)(void *arg, struct strbuf *out);
 	void			*arg;
 };
 

@@ -255,6 +255,7 @@ for i in range(50):
 want("metrics", s == 200 and 'swarm_serve_requests_total{status="200"}' in d
      and 'swarm_serve_requests_total{status="400"}' in d
      and "swarm_serve_time_to_first_token_seconds_bucket" in d
+     and re.search(r"^swarm_serve_generation_tokens_per_second_count [1-9]", d, re.M)
      and re.search(r"^swarm_serve_completion_tokens_total [1-9]", d, re.M)
      and re.search(r"^swarm_serve_active_streams 0$", d, re.M), d)
 sys.exit(0 if ok else 1)
@@ -444,9 +445,9 @@ rm -f "$SWARM_HOME/e.port"
 track $!
 wait_file "$SWARM_HOME/e.port" || { fail start-e "$(cat "$SWARM_HOME/e.log")"; exit 1; }
 E=$(cat "$SWARM_HOME/e.port")
-export D E
+export D E N1 N2
 check serve-swarm python3 - <<'PYEOF'
-import http.client, json, os, sys
+import http.client, json, os, re, sys
 
 ok = True
 def want(name, cond, info=""):
@@ -473,6 +474,13 @@ ev = [l[6:] for l in d.split("\n") if l.startswith("data: ")]
 text = "".join(json.loads(e)["choices"][0]["delta"].get("content", "") for e in ev[:-1])
 want("swarm-stream", ev[-1] == "[DONE]" and text == os.environ["GREEDY"], ev)
 s, ra, d = post(int(os.environ["E"]), body)
+c = http.client.HTTPConnection("127.0.0.1", int(os.environ["D"]), timeout=60)
+c.request("GET", "/metrics")
+m = c.getresponse().read().decode()
+c.close()
+want("swarm-peer-metrics", re.search(r'^swarm_serve_peer_steps_total\{peer="127\.0\.0\.1:%s",blocks="0:2"\} [1-9]'
+     % os.environ["N1"], m, re.M) and re.search(r'^swarm_serve_peer_step_seconds_total\{peer="127\.0\.0\.1:%s",blocks="2:5"\} '
+     % os.environ["N2"], m, re.M), m)
 s2, ra2, d2 = post(int(os.environ["E"]), dict(body, stream=True))
 want("swarm-gap-stream", s2 == 503 and ra2 == "1", (s2, d2))
 want("swarm-gap", s == 503 and ra is not None and "blocks 2-4: no peer" in json.loads(d)["error"]["message"], (s, d))
