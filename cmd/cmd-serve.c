@@ -27,6 +27,7 @@
 #include "swarm/directory-dht.h"
 #include "swarm/directory-static.h"
 #include "swarm/model-id.h"
+#include "swarm/record.h"
 #include "util/parse.h"
 #include "util/strbuf.h"
 #include "util/xmalloc.h"
@@ -92,6 +93,57 @@ struct serve {
 	struct serve_peer	*peers;
 	size_t			 n_peers;
 };
+
+/*
+ * The directory every request's client looks peers up in. The static one
+ * reuses one HTTP handle per node, which two threads must not share, so
+ * lookups take turns.
+ */
+struct serve_dir {
+	struct directory	 base;
+	struct directory	*inner;
+	pthread_mutex_t		 mu;
+};
+
+static int
+serve_dir_lookup(struct directory *d, const char *model_id,
+    struct peer_record **out, size_t *n, char **cause)
+{
+	struct serve_dir *sd = (struct serve_dir *)d;
+	int rc;
+
+	pthread_mutex_lock(&sd->mu);
+	rc = sd->inner->ops->lookup(sd->inner, model_id, out, n, cause);
+	pthread_mutex_unlock(&sd->mu);
+	return rc;
+}
+
+static void
+serve_dir_free(struct directory *d)
+{
+	struct serve_dir *sd = (struct serve_dir *)d;
+
+	sd->inner->ops->free(sd->inner);
+	pthread_mutex_destroy(&sd->mu);
+	free(sd);
+}
+
+static const struct directory_ops serve_dir_ops = {
+	.lookup = serve_dir_lookup,
+	.announce = NULL,
+	.free = serve_dir_free,
+};
+
+static struct directory *
+serve_dir_new(struct directory *inner)
+{
+	struct serve_dir *sd = xcalloc(1, sizeof(*sd));
+
+	sd->base.ops = &serve_dir_ops;
+	sd->inner = inner;
+	pthread_mutex_init(&sd->mu, NULL);
+	return &sd->base;
+}
 
 /* One request's backend, wrapped so evaluations take turns on the pool. */
 struct serve_state {
@@ -429,6 +481,7 @@ cmd_serve_exec(struct cmd_args *a)
 				goto fail;
 			dir = directory_dht_new(dht, NULL);
 		}
+		dir = serve_dir_new(dir);
 		client_config_init(&sv.cc);
 		sv.cc.dir = dir;
 		sv.cc.model_id = model_id;

@@ -447,7 +447,7 @@ wait_file "$SWARM_HOME/e.port" || { fail start-e "$(cat "$SWARM_HOME/e.log")"; e
 E=$(cat "$SWARM_HOME/e.port")
 export D E N1 N2
 check serve-swarm python3 - <<'PYEOF'
-import http.client, json, os, re, sys
+import http.client, json, os, re, sys, threading
 
 ok = True
 def want(name, cond, info=""):
@@ -473,7 +473,20 @@ s, _, d = post(int(os.environ["D"]), dict(body, stream=True))
 ev = [l[6:] for l in d.split("\n") if l.startswith("data: ")]
 text = "".join(json.loads(e)["choices"][0]["delta"].get("content", "") for e in ev[:-1])
 want("swarm-stream", ev[-1] == "[DONE]" and text == os.environ["GREEDY"], ev)
-s, ra, d = post(int(os.environ["E"]), body)
+# requests at once, each with its own sessions
+res = [None] * 6
+def one(i):
+    res[i] = post(int(os.environ["D"]), dict(body, stream=(i % 2 == 0)))
+th = [threading.Thread(target=one, args=(i,)) for i in range(6)]
+for t in th: t.start()
+for t in th: t.join()
+for i, (s, _, d) in enumerate(res):
+    if i % 2:
+        txt = json.loads(d)["choices"][0]["message"]["content"]
+    else:
+        txt = "".join(json.loads(l[6:])["choices"][0]["delta"].get("content", "")
+                      for l in d.split("\n") if l.startswith("data: {"))
+    want("swarm-concurrent-%d" % i, s == 200 and txt == os.environ["GREEDY"], d)
 c = http.client.HTTPConnection("127.0.0.1", int(os.environ["D"]), timeout=60)
 c.request("GET", "/metrics")
 m = c.getresponse().read().decode()
@@ -483,6 +496,7 @@ want("swarm-peer-metrics", re.search(r'^swarm_serve_peer_steps_total\{peer="127\
      % os.environ["N2"], m, re.M), m)
 s2, ra2, d2 = post(int(os.environ["E"]), dict(body, stream=True))
 want("swarm-gap-stream", s2 == 503 and ra2 == "1", (s2, d2))
+s, ra, d = post(int(os.environ["E"]), body)
 want("swarm-gap", s == 503 and ra is not None and "blocks 2-4: no peer" in json.loads(d)["error"]["message"], (s, d))
 sys.exit(0 if ok else 1)
 PYEOF
