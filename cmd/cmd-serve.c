@@ -28,6 +28,7 @@
 #include "swarm/directory-static.h"
 #include "swarm/model-id.h"
 #include "swarm/record.h"
+#include "swarm/route.h"
 #include "util/parse.h"
 #include "util/strbuf.h"
 #include "util/xmalloc.h"
@@ -239,6 +240,38 @@ serve_add_stats(struct serve *sv, struct client *c)
 	}
 	pthread_mutex_unlock(&sv->peers_mu);
 	free(hs);
+}
+
+/*
+ * /health: through a swarm, is every block served by an online node? The
+ * records alone are asked, no node is dialled.
+ */
+static int
+serve_health(void *arg, char **detail)
+{
+	struct serve *sv = arg;
+	struct peer_record *recs = NULL;
+	struct route_peer *rp;
+	struct route_hop *hops = NULL;
+	size_t i, n = 0, n_hops;
+	int rc;
+
+	if (sv->local)
+		return 0;
+	if (sv->cc.dir->ops->lookup(sv->cc.dir, sv->cc.model_id, &recs, &n,
+	    detail) != 0)
+		return -1;
+	rp = xcalloc(n ? n : 1, sizeof(*rp));
+	for (i = 0; i < n; i++) {
+		rp[i].rec = &recs[i];
+		rp[i].usable = recs[i].state == PEER_STATE_ONLINE &&
+		    recs[i].block_end <= sv->cc.n_layer;
+	}
+	rc = route_find(rp, n, 0, sv->cc.n_layer, &hops, &n_hops, detail);
+	free(hops);
+	free(rp);
+	free(recs);
+	return rc;
 }
 
 /* Per-peer step latency for /metrics. */
@@ -497,6 +530,7 @@ cmd_serve_exec(struct cmd_args *a)
 	gc.open = serve_open;
 	gc.close = serve_close;
 	gc.metrics = serve_metrics;
+	gc.health = serve_health;
 	gc.arg = &sv;
 
 	/* Every thread inherits the mask; this one takes the signals. */

@@ -1308,6 +1308,26 @@ out:
 	return ret;
 }
 
+/* 200 when the model can run now, 503 naming what is missing when not. */
+static enum MHD_Result
+gateway_health(struct gateway *gw, struct MHD_Connection *c)
+{
+	char *detail = NULL, *s;
+	json_t *o;
+
+	if (gw->cfg.health == NULL || gw->cfg.health(gw->cfg.arg,
+	    &detail) == 0)
+		return gateway_send_json(gw, c, 200, json_pack("{s:s,s:s,s:s}",
+		    "status", "ok", "model", gw->cfg.model_name, "coverage",
+		    "complete"));
+	o = json_pack("{s:s,s:s,s:s}", "status", "unavailable", "model",
+	    gw->cfg.model_name, "error", detail ? detail : "unknown");
+	free(detail);
+	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	return gateway_send(gw, c, 503, "application/json", s, 5);
+}
+
 static enum MHD_Result
 gateway_route(struct gateway *gw, struct MHD_Connection *c, const char *url,
     const char *method, struct gateway_conn *hc)
@@ -1316,8 +1336,7 @@ gateway_route(struct gateway *gw, struct MHD_Connection *c, const char *url,
 	const char *body = hc->body.buf != NULL ? hc->body.buf : "";
 
 	if (strcmp(url, "/health") == 0 && get)
-		return gateway_send_json(gw, c, 200, json_pack("{s:s,s:s}",
-		    "status", "ok", "model", gw->cfg.model_name));
+		return gateway_health(gw, c);
 	if (strcmp(url, "/metrics") == 0 && get)
 		return gateway_metrics(gw, c);
 	if (strncmp(url, "/v1/", 4) != 0)

@@ -40,6 +40,11 @@ struct gateway_config {
 				    struct generate_backend *, void **state,
 				    char **cause);
 	void			(*close)(void *arg, void *state);
+	/*
+	 * Can the model run now? -1 with *detail (allocated) saying why
+	 * not, for /health; may be NULL.
+	 */
+	int			(*health)(void *arg, char **detail);
 	/* Appends the backend's own lines to /metrics; may be NULL. */
 	void			(*metrics)(void *arg, struct strbuf *out);
 	void			*arg;

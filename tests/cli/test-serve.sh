@@ -494,6 +494,17 @@ c.close()
 want("swarm-peer-metrics", re.search(r'^swarm_serve_peer_steps_total\{peer="127\.0\.0\.1:%s",blocks="0:2"\} [1-9]'
      % os.environ["N1"], m, re.M) and re.search(r'^swarm_serve_peer_step_seconds_total\{peer="127\.0\.0\.1:%s",blocks="2:5"\} '
      % os.environ["N2"], m, re.M), m)
+def get(port, path):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    c.request("GET", path)
+    r = c.getresponse()
+    d = r.read().decode()
+    c.close()
+    return r.status, d
+s, d = get(int(os.environ["D"]), "/health")
+want("swarm-health", s == 200 and json.loads(d)["coverage"] == "complete", d)
+s, d = get(int(os.environ["E"]), "/health")
+want("swarm-health-gap", s == 503 and "blocks 2-4: no peer" in json.loads(d)["error"], d)
 s2, ra2, d2 = post(int(os.environ["E"]), dict(body, stream=True))
 want("swarm-gap-stream", s2 == 503 and ra2 == "1", (s2, d2))
 s, ra, d = post(int(os.environ["E"]), body)
