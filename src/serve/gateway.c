@@ -13,6 +13,7 @@
 #include <math.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -814,10 +815,35 @@ gateway_usage(const struct gateway_req *r, const struct generate_result *res)
 	    (json_int_t)(r->n_ids + res->n_tokens));
 }
 
+/*
+ * A whole answer's client is waiting in recv: when it hangs up (a client
+ * timeout), the socket reads as closed and the generation stops.
+ */
+static int
+gateway_answer_text(void *arg, const char *text, size_t len)
+{
+	const int *fd = arg;
+	struct pollfd pfd;
+	char b;
+
+	pfd.fd = *fd;
+	pfd.events = POLLIN | POLLRDHUP;
+	pfd.revents = 0;
+	if (poll(&pfd, 1, 0) <= 0)
+		return 0;
+	if (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR))
+		return 1;
+	/* Bytes of a pipelined request are no hang-up; end of file is. */
+	return (pfd.revents & POLLIN) && recv(*fd, &b, 1, MSG_PEEK |
+	    MSG_DONTWAIT) == 0;
+}
+
 static enum MHD_Result
 gateway_answer(struct gateway *gw, struct MHD_Connection *c,
     struct gateway_req *r)
 {
+	const union MHD_ConnectionInfo *ci;
+	int fd = -1;
 	struct generate_result res;
 	json_t *o, *choice, *calls;
 	char *cause = NULL, *text, *content = NULL;
@@ -825,6 +851,11 @@ gateway_answer(struct gateway *gw, struct MHD_Connection *c,
 	double ttft;
 	enum MHD_Result ret;
 
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci != NULL && (fd = ci->connect_fd) >= 0) {
+		r->gp.on_text = gateway_answer_text;
+		r->gp.on_text_arg = &fd;
+	}
 	if (gateway_generate(gw, r, &res, &ttft, &cause) != 0) {
 		ret = gateway_error(gw, c, 503, 1, NULL, "backend_error",
 		    "generation failed: %s", cause);

@@ -347,6 +347,28 @@ want("hangup-frees", re.search(r"^swarm_serve_active_streams 0$", metrics, re.M)
 out = int(re.search(r"^swarm_serve_completion_tokens_total (\d+)", metrics, re.M).group(1))
 # 3 from the first stream and a few before the hang-up was seen, not 100
 want("hangup-stops", out < 40, out)
+# a whole answer's client timing out stops its generation too
+c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+c.request("POST", "/v1/chat/completions", body=json.dumps({"model": "stories260K",
+    "max_tokens": 100, "messages": [{"role": "user", "content": "hi"}]}))
+try:
+    c.getresponse().read()
+    want("timeout-client", False, "answered within 2 s")
+except OSError:
+    pass
+c.close()
+deadline = time.time() + 5
+while time.time() < deadline:
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    c.request("GET", "/metrics")
+    metrics = c.getresponse().read().decode()
+    c.close()
+    if re.search(r"^swarm_serve_active_requests 0$", metrics, re.M):
+        break
+    time.sleep(0.1)
+want("timeout-frees", re.search(r"^swarm_serve_active_requests 0$", metrics, re.M), metrics)
+out2 = int(re.search(r"^swarm_serve_completion_tokens_total (\d+)", metrics, re.M).group(1))
+want("timeout-stops", out2 - out < 20, (out, out2))
 c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
 c.request("POST", "/v1/chat/completions", body=json.dumps({"model": "stories260K",
     "max_tokens": 2, "messages": [{"role": "user", "content": "hi"}]}))
