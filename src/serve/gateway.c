@@ -1363,7 +1363,8 @@ static enum MHD_Result
 gateway_route(struct gateway *gw, struct MHD_Connection *c, const char *url,
     const char *method, struct gateway_conn *hc)
 {
-	int get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
+	int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+	int post = strcmp(method, "POST") == 0;
 	const char *body = hc->body.buf != NULL ? hc->body.buf : "";
 
 	if (strcmp(url, "/health") == 0 && get)
