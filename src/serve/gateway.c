@@ -109,6 +109,10 @@ struct gateway_stream {
 	struct strbuf		 out;	/* SSE bytes not yet sent */
 	size_t			 off;
 	struct strbuf		 hold;	/* a UTF-8 sequence cut short */
+	/* With tools: the text so far, how much went out, the rest held. */
+	struct strbuf		 all;
+	size_t			 sent;
+	int			 held;
 	int			 done;
 	int			 cancel;
 	int			 got_text;
@@ -979,28 +983,37 @@ static int
 gateway_stream_text(void *arg, const char *text, size_t len)
 {
 	struct gateway_stream *s = arg;
+	size_t safe;
 	int cancel;
 
-	/* Calls are read from the whole text: nothing goes out before. */
-	if (s->req.tools != NULL) {
-		pthread_mutex_lock(&s->mu);
-		cancel = s->cancel;
-		pthread_mutex_unlock(&s->mu);
-		return cancel;
-	}
 	pthread_mutex_lock(&s->mu);
-	if (!(cancel = s->cancel)) {
-		s->got_text = 1;
-		strbuf_add(&s->hold, text, len);
-		gateway_stream_flush(s, 0);
+	if ((cancel = s->cancel))
+		goto out;
+	if (s->req.tools != NULL) {
+		strbuf_add(&s->all, text, len);
+		safe = tools_stream_safe(s->req.family, s->all.buf,
+		    s->all.len, s->sent, &s->held);
+		if (safe > s->sent) {
+			s->got_text = 1;
+			strbuf_add(&s->hold, s->all.buf + s->sent,
+			    safe - s->sent);
+			s->sent = safe;
+			gateway_stream_flush(s, 0);
+		}
+		goto out;
 	}
+	s->got_text = 1;
+	strbuf_add(&s->hold, text, len);
+	gateway_stream_flush(s, 0);
+out:
 	pthread_mutex_unlock(&s->mu);
 	return cancel;
 }
 
 /*
- * The whole text of a request with tools: its calls as tool-call deltas,
- * or its text as content when it holds none. Called with s->mu held.
+ * The end of a request with tools: its calls as tool-call deltas, or the
+ * text held back as content when it holds none. The text before the
+ * calls went out already. Called with s->mu held.
  */
 static int
 gateway_stream_calls(struct gateway_stream *s, struct generate_result *res)
@@ -1011,14 +1024,14 @@ gateway_stream_calls(struct gateway_stream *s, struct generate_result *res)
 
 	calls = tools_parse(s->req.family, res->text ? res->text : "",
 	    s->req.id + 9, &content);
+	free(content);
 	if (calls == NULL) {
-		strbuf_add(&s->hold, res->text ? res->text : "",
-		    res->text_len);
+		if (s->all.len > s->sent)
+			strbuf_add(&s->hold, s->all.buf + s->sent,
+			    s->all.len - s->sent);
+		s->sent = s->all.len;
 		return 0;
 	}
-	if (content != NULL)
-		strbuf_adds(&s->hold, content);
-	free(content);
 	gateway_stream_flush(s, 1);
 	for (i = 0; i < json_array_size(calls); i++) {
 		call = json_array_get(calls, i);
@@ -1138,6 +1151,7 @@ gateway_stream_free(void *cls)
 	gateway_req_release(&s->req);
 	strbuf_release(&s->out);
 	strbuf_release(&s->hold);
+	strbuf_release(&s->all);
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
@@ -1162,6 +1176,7 @@ gateway_stream_start(struct gateway *gw, struct MHD_Connection *c,
 	pthread_cond_init(&s->cv, NULL);
 	strbuf_init(&s->out);
 	strbuf_init(&s->hold);
+	strbuf_init(&s->all);
 	/* The role first, at once: the client knows the request is live. */
 	if (s->req.chat)
 		gateway_stream_event(s, gateway_chunk(s, "assistant", NULL, 0,
@@ -1175,6 +1190,7 @@ gateway_stream_start(struct gateway *gw, struct MHD_Connection *c,
 		gateway_req_release(&s->req);
 		strbuf_release(&s->out);
 		strbuf_release(&s->hold);
+		strbuf_release(&s->all);
 		pthread_cond_destroy(&s->cv);
 		pthread_mutex_destroy(&s->mu);
 		free(s);

@@ -318,3 +318,34 @@ tools_parse(enum tools_family f, const char *text, const char *id_tag,
 		return tools_parse_llama31(text, id_tag, content);
 	return tools_parse_hermes(text, id_tag, content);
 }
+
+size_t
+tools_stream_safe(enum tools_family f, const char *text, size_t n,
+    size_t sent, int *held)
+{
+	static const char tag[] = "<tool_call>";
+	const char *p;
+	size_t i, k;
+
+	if (*held)
+		return sent;
+	if (f == TOOLS_LLAMA31) {
+		for (i = 0; i < n && tools_space(text[i]); i++)
+			;
+		if (i == n)
+			return sent;
+		if (text[i] == '{' || text[i] == '<') {
+			*held = 1;
+			return sent;
+		}
+		return n;
+	}
+	if ((p = strstr(text + sent, tag)) != NULL) {
+		*held = 1;
+		return (size_t)(p - text);
+	}
+	for (k = sizeof(tag) - 2; k > 0; k--)
+		if (k <= n - sent && memcmp(text + n - k, tag, k) == 0)
+			return n - k;
+	return n;
+}

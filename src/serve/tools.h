@@ -53,4 +53,15 @@ void	tools_format_calls(enum tools_family, json_t *calls, struct strbuf *out);
 json_t	*tools_parse(enum tools_family, const char *text, const char *id_tag,
 	    char **content);
 
+/*
+ * Streaming with tools: how much of text[0, n) (NUL-terminated) can go
+ * out as content now, `sent` bytes having gone. Everything before what may
+ * be a call: Hermes calls start with a tag, so text before it streams and
+ * only a tail that could begin the tag waits; a Llama 3.1 reply that is
+ * calls starts with them, so one that starts otherwise streams whole.
+ * Once a call may have begun, *held is set and nothing more goes out.
+ */
+size_t	tools_stream_safe(enum tools_family, const char *text, size_t n,
+	    size_t sent, int *held);
+
 #endif

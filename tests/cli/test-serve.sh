@@ -436,6 +436,8 @@ want("tools-stream-done", ev[-1] == "[DONE]", ev)
 ch = [json.loads(e) for e in ev[:-1]]
 text = "".join(c["choices"][0]["delta"].get("content") or "" for c in ch)
 fin = [c["choices"][0]["finish_reason"] for c in ch if c["choices"][0]["finish_reason"]]
+pieces = [c for c in ch if c["choices"][0]["delta"].get("content")]
+want("tools-stream-pieces", len(pieces) > 1 or len(text) < 2, ch)
 want("tools-stream-same", text == (whole["message"]["content"] or "") and fin == [whole["finish_reason"]],
      (text, fin, whole))
 sys.exit(0 if ok else 1)

@@ -212,6 +212,35 @@ test_tools_parse_llama31(void)
 	CHECK(tools_parse(TOOLS_LLAMA31, "", "s", &content) == NULL);
 }
 
+static void
+test_tools_stream_safe(void)
+{
+	const char *t;
+	int held = 0;
+
+	t = "Hello";
+	CHECK(tools_stream_safe(TOOLS_HERMES, t, strlen(t), 0, &held) == 5);
+	/* a tail that may begin the tag waits */
+	t = "Hello <tool";
+	CHECK(tools_stream_safe(TOOLS_HERMES, t, strlen(t), 5, &held) == 6 &&
+	    !held);
+	t = "Hello <b>";
+	CHECK(tools_stream_safe(TOOLS_HERMES, t, strlen(t), 6, &held) == 9);
+	t = "Hi <tool_call>\n{\"name\"";
+	CHECK(tools_stream_safe(TOOLS_HERMES, t, strlen(t), 3, &held) == 3 &&
+	    held);
+	CHECK(tools_stream_safe(TOOLS_HERMES, t, strlen(t), 3, &held) == 3);
+	held = 0;
+	t = "  ";
+	CHECK(tools_stream_safe(TOOLS_LLAMA31, t, strlen(t), 0, &held) == 0 &&
+	    !held);
+	t = " The answer";
+	CHECK(tools_stream_safe(TOOLS_LLAMA31, t, strlen(t), 0, &held) == 11);
+	t = " {\"name\"";
+	CHECK(tools_stream_safe(TOOLS_LLAMA31, t, strlen(t), 0, &held) == 0 &&
+	    held);
+}
+
 int
 main(void)
 {
@@ -221,5 +250,6 @@ main(void)
 	TEST_RUN(test_tools_format_calls);
 	TEST_RUN(test_tools_parse_hermes);
 	TEST_RUN(test_tools_parse_llama31);
+	TEST_RUN(test_tools_stream_safe);
 	TEST_EXIT();
 }
