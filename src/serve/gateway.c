@@ -62,6 +62,7 @@ struct gateway {
 	struct MHD_Daemon	*mhd;
 	uint16_t		 port;
 	uint32_t		 salt;
+	int			 stopping;	/* atomic: gateway_free began */
 	pthread_mutex_t		 mu;	/* everything below */
 	uint64_t		 next_id;
 	int			 active;
@@ -118,6 +119,12 @@ struct gateway_stream {
 	int			 got_text;
 	pthread_t		 thread;
 };
+
+static int
+gateway_stopping(struct gateway *gw)
+{
+	return __atomic_load_n(&gw->stopping, __ATOMIC_ACQUIRE);
+}
 
 static double
 gateway_now(void)
@@ -823,14 +830,21 @@ gateway_usage(const struct gateway_req *r, const struct generate_result *res)
  * A whole answer's client is waiting in recv: when it hangs up (a client
  * timeout), the socket reads as closed and the generation stops.
  */
+struct gateway_answer_conn {
+	struct gateway	*gw;
+	int		 fd;
+};
+
 static int
 gateway_answer_text(void *arg, const char *text, size_t len)
 {
-	const int *fd = arg;
+	const struct gateway_answer_conn *ac = arg;
 	struct pollfd pfd;
 	char b;
 
-	pfd.fd = *fd;
+	if (gateway_stopping(ac->gw))
+		return 1;
+	pfd.fd = ac->fd;
 	pfd.events = POLLIN | POLLRDHUP;
 	pfd.revents = 0;
 	if (poll(&pfd, 1, 0) <= 0)
@@ -838,7 +852,7 @@ gateway_answer_text(void *arg, const char *text, size_t len)
 	if (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR))
 		return 1;
 	/* Bytes of a pipelined request are no hang-up; end of file is. */
-	return (pfd.revents & POLLIN) && recv(*fd, &b, 1, MSG_PEEK |
+	return (pfd.revents & POLLIN) && recv(ac->fd, &b, 1, MSG_PEEK |
 	    MSG_DONTWAIT) == 0;
 }
 
@@ -847,7 +861,7 @@ gateway_answer(struct gateway *gw, struct MHD_Connection *c,
     struct gateway_req *r)
 {
 	const union MHD_ConnectionInfo *ci;
-	int fd = -1;
+	struct gateway_answer_conn ac;
 	struct generate_result res;
 	json_t *o, *choice, *calls;
 	char *cause = NULL, *text, *content = NULL;
@@ -855,10 +869,11 @@ gateway_answer(struct gateway *gw, struct MHD_Connection *c,
 	double ttft;
 	enum MHD_Result ret;
 
+	ac.gw = gw;
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-	if (ci != NULL && (fd = ci->connect_fd) >= 0) {
+	if (ci != NULL && (ac.fd = ci->connect_fd) >= 0) {
 		r->gp.on_text = gateway_answer_text;
-		r->gp.on_text_arg = &fd;
+		r->gp.on_text_arg = &ac;
 	}
 	if (gateway_generate(gw, r, &res, &ttft, &cause) != 0) {
 		ret = gateway_error(gw, c, 503, 1, NULL, "backend_error",
@@ -987,7 +1002,7 @@ gateway_stream_text(void *arg, const char *text, size_t len)
 	int cancel;
 
 	pthread_mutex_lock(&s->mu);
-	if ((cancel = s->cancel))
+	if ((cancel = s->cancel || gateway_stopping(s->gw)))
 		goto out;
 	if (s->req.tools != NULL) {
 		strbuf_add(&s->all, text, len);
@@ -1105,20 +1120,36 @@ gateway_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 	struct gateway_stream *s = cls;
 	int hb = s->gw->cfg.heartbeat_seconds;
 	struct timespec ts;
+	double hb_at, wait;
 	size_t n;
 
+	/* Wake at least each second: a stopping server must not wait. */
+	hb_at = gateway_now() + hb;
 	pthread_mutex_lock(&s->mu);
 	while (s->off == s->out.len && !s->done) {
-		if (hb > 0 && !s->got_text) {
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += hb;
-			if (pthread_cond_timedwait(&s->cv, &s->mu, &ts) ==
-			    ETIMEDOUT && s->off == s->out.len && !s->done &&
-			    !s->got_text)
-				gateway_stream_event(s, gateway_chunk(s, NULL,
-				    NULL, 0, NULL));
-		} else
-			pthread_cond_wait(&s->cv, &s->mu);
+		if (gateway_stopping(s->gw)) {
+			pthread_mutex_unlock(&s->mu);
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		}
+		wait = 1;
+		if (hb > 0 && !s->got_text && hb_at - gateway_now() < wait)
+			wait = hb_at - gateway_now();
+		if (wait < 0.001)
+			wait = 0.001;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += (time_t)wait;
+		ts.tv_nsec += (long)((wait - (double)(time_t)wait) * 1e9);
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+		if (hb > 0 && !s->got_text && gateway_now() >= hb_at &&
+		    s->off == s->out.len && !s->done) {
+			gateway_stream_event(s, gateway_chunk(s, NULL, NULL, 0,
+			    NULL));
+			hb_at = gateway_now() + hb;
+		}
 	}
 	if (s->off < s->out.len) {
 		n = s->out.len - s->off;
@@ -1520,6 +1551,8 @@ gateway_free(struct gateway *gw)
 {
 	if (gw == NULL)
 		return;
+	/* Generations and streams see it and end; then the threads join. */
+	__atomic_store_n(&gw->stopping, 1, __ATOMIC_RELEASE);
 	MHD_stop_daemon(gw->mhd);
 	pthread_mutex_destroy(&gw->mu);
 	free(gw);
