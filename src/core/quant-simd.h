@@ -1009,6 +1009,48 @@ QS_DEC_LEGACY(q4_0, block_q4_0, 1)
 #define qs_dec_init_q8_0(nb, y, init) do { } while (0)
 QS_DEC_LEGACY(q8_0, block_q8_0, 0)
 
+/* F16 rows against an activation converted to float once per call;
+ * four accumulators, 32 elements (one cache line of weights) a step */
+#define QS_DEC_F16_K	8192
+
+static void
+qs_dec_f16(int64_t k, const void *w, size_t ws, int n_rows, const void *act,
+    float *out)
+{
+	float a[QS_DEC_F16_K];
+	int64_t i;
+	int r, u;
+
+	for (i = 0; i + 8 <= k; i += 8)
+		_mm256_storeu_ps(a + i, qs_load_f16(act, i));
+	for (; i < k; i++)
+		a[i] = qs_elem_f16(act, i);
+	for (r = 0; r < n_rows; r++) {
+		const uint8_t *x = QS_ROW(w, ws, r, uint8_t);
+		__m256 acc[4];
+		float t;
+
+		QS_UNROLL for (u = 0; u < 4; u++)
+			acc[u] = _mm256_setzero_ps();
+		for (i = 0; i + 32 <= k; i += 32) {
+			_mm_prefetch((const char *)x + 2 * i + QS_DEC_AHEAD,
+			    _MM_HINT_T0);
+			QS_UNROLL for (u = 0; u < 4; u++)
+				acc[u] = _mm256_fmadd_ps(qs_load_f16(x,
+				    i + 8 * u), _mm256_loadu_ps(a + i + 8 * u),
+				    acc[u]);
+		}
+		for (; i + 8 <= k; i += 8)
+			acc[0] = _mm256_fmadd_ps(qs_load_f16(x, i),
+			    _mm256_loadu_ps(a + i), acc[0]);
+		t = qs_hsum(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]),
+		    _mm256_add_ps(acc[2], acc[3])));
+		for (; i < k; i++)
+			t += qs_elem_f16(x, i) * a[i];
+		out[r] = t;
+	}
+}
+
 /* ---- gemm drivers ---- */
 
 typedef void (*qs_dec_fn)(int64_t, const void *, size_t, int, const void *,
@@ -1076,7 +1118,7 @@ QS_GEMM(q4_K, QK_K, QS_NO_DEC)
 QS_GEMM(q5_K, QK_K, QS_NO_DEC)
 QS_GEMM(q6_K, QK_K, QS_NO_DEC)
 
-#define QS_GEMM_FLOAT(name)					\
+#define QS_GEMM_FLOAT(name, dec)				\
 static void								\
 qs_gemm_##name(int64_t k, const void *w, size_t ws, int n_rows,	\
     const void *acts, size_t as, int n_acts, float *out, size_t os)	\
@@ -1084,6 +1126,10 @@ qs_gemm_##name(int64_t k, const void *w, size_t ws, int n_rows,	\
 	const uint8_t *wp = w, *ap = acts;				\
 	int r, c;							\
 									\
+	if (n_acts == 1 && dec != NULL && k <= QS_DEC_F16_K) {		\
+		dec(k, w, ws, n_rows, acts, out);			\
+		return;							\
+	}								\
 	if (n_acts == 1) {						\
 		for (r = 0; r < n_rows; r++)				\
 			qs_tile_##name(1, 1, k, wp + (size_t)r * ws,	\
@@ -1115,9 +1161,9 @@ qs_gemm_##name(int64_t k, const void *w, size_t ws, int n_rows,	\
 			    out + (size_t)c * os + r, os);		\
 	}								\
 }
-QS_GEMM_FLOAT(f32)
-QS_GEMM_FLOAT(f16)
-QS_GEMM_FLOAT(bf16)
+QS_GEMM_FLOAT(f32, QS_NO_DEC)
+QS_GEMM_FLOAT(f16, qs_dec_f16)
+QS_GEMM_FLOAT(bf16, QS_NO_DEC)
 
 /* ---- activation quantizers (bit-identical to the references) ---- */
 
