@@ -59,6 +59,17 @@ qs_hsum(__m256 v)
 	return _mm_cvtss_f32(x);
 }
 
+QS_INLINE int
+qs_hsum_i32(__m256i v)
+{
+	__m128i x = _mm_add_epi32(_mm256_castsi256_si128(v),
+	    _mm256_extracti128_si256(v, 1));
+
+	x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0x4e));
+	x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0xb1));
+	return _mm_cvtsi128_si32(x);
+}
+
 QS_INLINE float
 qs_h2f(uint16_t h)
 {
@@ -919,13 +930,6 @@ qs_dec_scales_q8_0(int64_t nb, const struct block_q8_0 *y, float *ad)
 		ad[i] = qs_h2f(y[i].d);
 }
 
-/* weight block scale times activation block scale, in every lane */
-QS_INLINE __m256
-qs_dec_scale(uint16_t wd, const float *ad)
-{
-	return _mm256_set1_ps(qs_h2f(wd) * *ad);
-}
-
 /* -8 * sum(a) of each Q8_0 activation block, as the int32 lanes a
  * maddubs and madd of the nibbles against it produce, once per call */
 QS_INLINE void
@@ -938,34 +942,53 @@ qs_dec_init_q4_0(int64_t nb, const struct block_q8_0 *y, __m256i *init)
 		    y[i].qs), 8);
 }
 
-QS_INLINE __m256
-qs_dec_block_q4_0(const struct block_q4_0 *x, const struct block_q8_0 *y,
-    const float *ad, const __m256i *init, __m256 acc)
+/* the int32 lanes of one block's dot product, q - 8 by a */
+QS_INLINE __m256i
+qs_dec_int_q4_0(const struct block_q4_0 *x, const struct block_q8_0 *y,
+    const __m256i *init)
 {
 	__m256i q = _mm256_and_si256(_mm256_srlv_epi32(
 	    _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)
 	    x->qs)), _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)),
 	    _mm256_set1_epi8(0x0F));
-	__m256i p = qs_dot_u8s8(*init, q, _mm256_loadu_si256((const __m256i *)
-	    y->qs));
 
-	return _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), qs_dec_scale(x->d, ad),
-	    acc);
+	return qs_dot_u8s8(*init, q, _mm256_loadu_si256((const __m256i *)
+	    y->qs));
 }
 
-QS_INLINE __m256
-qs_dec_block_q8_0(const struct block_q8_0 *x, const struct block_q8_0 *y,
-    const float *ad, const __m256i *init, __m256 acc)
+QS_INLINE __m256i
+qs_dec_int_q8_0(const struct block_q8_0 *x, const struct block_q8_0 *y,
+    const __m256i *init)
 {
 	__m256i w = _mm256_loadu_si256((const __m256i *)x->qs);
 	__m256i a = _mm256_loadu_si256((const __m256i *)y->qs);
-	__m256i p = qs_dot_u8s8(_mm256_setzero_si256(), _mm256_abs_epi8(w),
-	    _mm256_sign_epi8(a, w));
 
-	return _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), qs_dec_scale(x->d, ad),
-	    acc);
+	(void)init;
+	return qs_dot_u8s8(_mm256_setzero_si256(), _mm256_abs_epi8(w),
+	    _mm256_sign_epi8(a, w));
 }
 
+/* the lane sums of four blocks' products, one block per lane */
+QS_INLINE __m128i
+qs_dec_sum4(__m256i p0, __m256i p1, __m256i p2, __m256i p3)
+{
+	__m256i t01 = _mm256_add_epi32(_mm256_unpacklo_epi32(p0, p1),
+	    _mm256_unpackhi_epi32(p0, p1));
+	__m256i t23 = _mm256_add_epi32(_mm256_unpacklo_epi32(p2, p3),
+	    _mm256_unpackhi_epi32(p2, p3));
+	__m256i t = _mm256_add_epi32(_mm256_unpacklo_epi64(t01, t23),
+	    _mm256_unpackhi_epi64(t01, t23));
+
+	return _mm_add_epi32(_mm256_castsi256_si128(t),
+	    _mm256_extracti128_si256(t, 1));
+}
+
+/*
+ * One row: four blocks a step, their integer sums gathered into the four
+ * lanes of one vector so that the conversion, the scales (four fp16
+ * weight scales converted together) and the FMA are paid once per four
+ * blocks rather than once per block.
+ */
 #define QS_DEC_LEGACY(name, btype, has_init)				\
 static void								\
 qs_dec_##name(int64_t nb, const void *w, size_t ws, int n_rows,		\
@@ -973,7 +996,7 @@ qs_dec_##name(int64_t nb, const void *w, size_t ws, int n_rows,		\
 {									\
 	const struct block_q8_0 *y = act;				\
 	float ad[QS_DEC_NB];						\
-	__m256i init[has_init ? QS_DEC_NB : 2];				\
+	__m256i init[has_init ? QS_DEC_NB : 1];				\
 	int64_t ib;							\
 	int r;								\
 									\
@@ -981,28 +1004,41 @@ qs_dec_##name(int64_t nb, const void *w, size_t ws, int n_rows,		\
 	if (has_init)							\
 		qs_dec_init_##name(nb, y, init);			\
 	else								\
-		init[0] = init[1] = _mm256_setzero_si256();		\
+		init[0] = _mm256_setzero_si256();			\
 	for (r = 0; r < n_rows; r++) {					\
 		const struct btype *x = QS_ROW(w, ws, r, struct btype);	\
-		__m256 acc0 = _mm256_setzero_ps();			\
-		__m256 acc1 = _mm256_setzero_ps();			\
+		__m128 acc = _mm_setzero_ps();				\
+		float t;						\
 									\
-		for (ib = 0; ib + 2 <= nb; ib += 2) {			\
-			_mm_prefetch((const char *)(x + ib) +		\
-			    QS_DEC_AHEAD, _MM_HINT_T0);			\
-			if (2 * sizeof(*x) > 64)			\
-				_mm_prefetch((const char *)(x + ib) +	\
-				    QS_DEC_AHEAD + 64, _MM_HINT_T0);	\
-			acc0 = qs_dec_block_##name(x + ib, y + ib,	\
-			    ad + ib, init + (has_init ? ib : 0), acc0);	\
-			acc1 = qs_dec_block_##name(x + ib + 1,		\
-			    y + ib + 1, ad + ib + 1,			\
-			    init + (has_init ? ib + 1 : 1), acc1);	\
+		for (ib = 0; ib + 4 <= nb; ib += 4) {			\
+			const __m256i *in = init + (has_init ? ib : 0);	\
+			__m128i p, h;					\
+			__m128 sc;					\
+									\
+			qs_prefetch(x + ib, 4 * sizeof(*x));		\
+			p = qs_dec_sum4(				\
+			    qs_dec_int_##name(x + ib, y + ib, in),	\
+			    qs_dec_int_##name(x + ib + 1, y + ib + 1,	\
+			    in + (has_init ? 1 : 0)),			\
+			    qs_dec_int_##name(x + ib + 2, y + ib + 2,	\
+			    in + (has_init ? 2 : 0)),			\
+			    qs_dec_int_##name(x + ib + 3, y + ib + 3,	\
+			    in + (has_init ? 3 : 0)));			\
+			h = _mm_setr_epi16((short)x[ib].d,		\
+			    (short)x[ib + 1].d, (short)x[ib + 2].d,	\
+			    (short)x[ib + 3].d, 0, 0, 0, 0);		\
+			sc = _mm_mul_ps(_mm_cvtph_ps(h),		\
+			    _mm_loadu_ps(ad + ib));			\
+			acc = _mm_fmadd_ps(_mm_cvtepi32_ps(p), sc, acc); \
 		}							\
-		if (ib < nb)						\
-			acc0 = qs_dec_block_##name(x + ib, y + ib,	\
-			    ad + ib, init + (has_init ? ib : 0), acc0);	\
-		out[r] = qs_hsum(_mm256_add_ps(acc0, acc1));		\
+		acc = _mm_add_ps(acc, _mm_movehl_ps(acc, acc));	\
+		acc = _mm_add_ss(acc, _mm_movehdup_ps(acc));		\
+		t = _mm_cvtss_f32(acc);					\
+		for (; ib < nb; ib++)					\
+			t += qs_h2f(x[ib].d) * ad[ib] * (float)		\
+			    qs_hsum_i32(qs_dec_int_##name(x + ib,	\
+			    y + ib, init + (has_init ? ib : 0)));	\
+		out[r] = t;						\
 	}								\
 }
 QS_DEC_LEGACY(q4_0, block_q4_0, 1)
