@@ -1089,6 +1089,25 @@ qs_dec_f16(int64_t k, const void *w, size_t ws, int n_rows, const void *act,
 
 /* ---- gemm drivers ---- */
 
+/*
+ * Tile geometry (rows, activations) per family, at most QS_RB by QS_CB;
+ * the including file may choose smaller tiles where they measure faster
+ * (fewer registers spilled).
+ */
+#ifndef QS_GEOM_LEGACY
+#define QS_GEOM_LEGACY	(QS_RB, QS_CB)
+#endif
+#ifndef QS_GEOM_K
+#define QS_GEOM_K	(QS_RB, QS_CB)
+#endif
+#ifndef QS_GEOM_FLOAT
+#define QS_GEOM_FLOAT	(QS_RB, QS_CB)
+#endif
+#define qs_rb_(geom)	qs_first_ geom
+#define qs_cb_(geom)	qs_second_ geom
+#define qs_first_(a, b)		(a)
+#define qs_second_(a, b)	(b)
+
 typedef void (*qs_dec_fn)(int64_t, const void *, size_t, int, const void *,
     float *);
 #define QS_NO_DEC	((qs_dec_fn)NULL)
@@ -1099,13 +1118,14 @@ typedef void (*qs_dec_fn)(int64_t, const void *, size_t, int, const void *,
  * number of blocks. One activation (decode) goes one row at a time (see
  * above), through a decode kernel where the type has one.
  */
-#define QS_GEMM(name, blk, dec)					\
+#define QS_GEMM(name, blk, dec, geom)				\
 static void								\
 qs_gemm_##name(int64_t k, const void *w, size_t ws, int n_rows,	\
     const void *acts, size_t as, int n_acts, float *out, size_t os)	\
 {									\
 	const uint8_t *wp = w, *ap = acts;				\
 	int64_t n = k / (blk);						\
+	const int rb = qs_rb_(geom), cb = qs_cb_(geom);			\
 	int r, c;							\
 									\
 	if (n_acts == 1 && dec != NULL && n <= QS_DEC_NB) {		\
@@ -1118,21 +1138,21 @@ qs_gemm_##name(int64_t k, const void *w, size_t ws, int n_rows,	\
 			    ws, acts, as, out + r, os);			\
 		return;							\
 	}								\
-	for (r = 0; r + QS_RB <= n_rows; r += QS_RB) {			\
-		for (c = 0; c + QS_CB <= n_acts; c += QS_CB)		\
-			qs_tile_##name(QS_RB, QS_CB, n,			\
+	for (r = 0; r + rb <= n_rows; r += rb) {			\
+		for (c = 0; c + cb <= n_acts; c += cb)			\
+			qs_tile_##name(rb, cb, n,			\
 			    wp + (size_t)r * ws, ws,			\
 			    ap + (size_t)c * as, as,			\
 			    out + (size_t)c * os + r, os);		\
 		for (; c < n_acts; c++)					\
-			qs_tile_##name(QS_RB, 1, n,			\
+			qs_tile_##name(rb, 1, n,			\
 			    wp + (size_t)r * ws, ws,			\
 			    ap + (size_t)c * as, as,			\
 			    out + (size_t)c * os + r, os);		\
 	}								\
 	for (; r < n_rows; r++) {					\
-		for (c = 0; c + QS_CB <= n_acts; c += QS_CB)		\
-			qs_tile_##name(1, QS_CB, n,			\
+		for (c = 0; c + cb <= n_acts; c += cb)			\
+			qs_tile_##name(1, cb, n,			\
 			    wp + (size_t)r * ws, ws,			\
 			    ap + (size_t)c * as, as,			\
 			    out + (size_t)c * os + r, os);		\
@@ -1143,23 +1163,24 @@ qs_gemm_##name(int64_t k, const void *w, size_t ws, int n_rows,	\
 			    out + (size_t)c * os + r, os);		\
 	}								\
 }
-QS_GEMM(q8_0, QK8_0, qs_dec_q8_0)
-QS_GEMM(q4_0, QK4_0, qs_dec_q4_0)
-QS_GEMM(q5_0, QK5_0, QS_NO_DEC)
-QS_GEMM(q4_1, QK4_1, QS_NO_DEC)
-QS_GEMM(q5_1, QK5_1, QS_NO_DEC)
-QS_GEMM(q2_K, QK_K, QS_NO_DEC)
-QS_GEMM(q3_K, QK_K, QS_NO_DEC)
-QS_GEMM(q4_K, QK_K, QS_NO_DEC)
-QS_GEMM(q5_K, QK_K, QS_NO_DEC)
-QS_GEMM(q6_K, QK_K, QS_NO_DEC)
+QS_GEMM(q8_0, QK8_0, qs_dec_q8_0, QS_GEOM_LEGACY)
+QS_GEMM(q4_0, QK4_0, qs_dec_q4_0, QS_GEOM_LEGACY)
+QS_GEMM(q5_0, QK5_0, QS_NO_DEC, QS_GEOM_LEGACY)
+QS_GEMM(q4_1, QK4_1, QS_NO_DEC, QS_GEOM_LEGACY)
+QS_GEMM(q5_1, QK5_1, QS_NO_DEC, QS_GEOM_LEGACY)
+QS_GEMM(q2_K, QK_K, QS_NO_DEC, QS_GEOM_K)
+QS_GEMM(q3_K, QK_K, QS_NO_DEC, QS_GEOM_K)
+QS_GEMM(q4_K, QK_K, QS_NO_DEC, QS_GEOM_K)
+QS_GEMM(q5_K, QK_K, QS_NO_DEC, QS_GEOM_K)
+QS_GEMM(q6_K, QK_K, QS_NO_DEC, QS_GEOM_K)
 
-#define QS_GEMM_FLOAT(name, dec)				\
+#define QS_GEMM_FLOAT(name, dec, geom)				\
 static void								\
 qs_gemm_##name(int64_t k, const void *w, size_t ws, int n_rows,	\
     const void *acts, size_t as, int n_acts, float *out, size_t os)	\
 {									\
 	const uint8_t *wp = w, *ap = acts;				\
+	const int rb = qs_rb_(geom), cb = qs_cb_(geom);			\
 	int r, c;							\
 									\
 	if (n_acts == 1 && dec != NULL && k <= QS_DEC_F16_K) {		\
@@ -1172,21 +1193,21 @@ qs_gemm_##name(int64_t k, const void *w, size_t ws, int n_rows,	\
 			    ws, acts, as, out + r, os);			\
 		return;							\
 	}								\
-	for (r = 0; r + QS_RB <= n_rows; r += QS_RB) {			\
-		for (c = 0; c + QS_CB <= n_acts; c += QS_CB)		\
-			qs_tile_##name(QS_RB, QS_CB, k,			\
+	for (r = 0; r + rb <= n_rows; r += rb) {			\
+		for (c = 0; c + cb <= n_acts; c += cb)			\
+			qs_tile_##name(rb, cb, k,			\
 			    wp + (size_t)r * ws, ws,			\
 			    ap + (size_t)c * as, as,			\
 			    out + (size_t)c * os + r, os);		\
 		for (; c < n_acts; c++)					\
-			qs_tile_##name(QS_RB, 1, k,			\
+			qs_tile_##name(rb, 1, k,			\
 			    wp + (size_t)r * ws, ws,			\
 			    ap + (size_t)c * as, as,			\
 			    out + (size_t)c * os + r, os);		\
 	}								\
 	for (; r < n_rows; r++) {					\
-		for (c = 0; c + QS_CB <= n_acts; c += QS_CB)		\
-			qs_tile_##name(1, QS_CB, k,			\
+		for (c = 0; c + cb <= n_acts; c += cb)			\
+			qs_tile_##name(1, cb, k,			\
 			    wp + (size_t)r * ws, ws,			\
 			    ap + (size_t)c * as, as,			\
 			    out + (size_t)c * os + r, os);		\
@@ -1197,9 +1218,9 @@ qs_gemm_##name(int64_t k, const void *w, size_t ws, int n_rows,	\
 			    out + (size_t)c * os + r, os);		\
 	}								\
 }
-QS_GEMM_FLOAT(f32, QS_NO_DEC)
-QS_GEMM_FLOAT(f16, qs_dec_f16)
-QS_GEMM_FLOAT(bf16, QS_NO_DEC)
+QS_GEMM_FLOAT(f32, QS_NO_DEC, QS_GEOM_FLOAT)
+QS_GEMM_FLOAT(f16, qs_dec_f16, QS_GEOM_FLOAT)
+QS_GEMM_FLOAT(bf16, QS_NO_DEC, QS_GEOM_FLOAT)
 
 /* ---- activation quantizers (bit-identical to the references) ---- */
 
