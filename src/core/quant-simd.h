@@ -433,7 +433,7 @@ qs_tile_##name(const int R, const int C, int64_t nb, const void *w,	\
 			QS_UNROLL for (c = 0; c < C; c++)		\
 				isum[r][c] = _mm256_setzero_si256();	\
 		}							\
-		for (h = 0; h < 4; h++) {				\
+		QS_UNROLL for (h = 0; h < 4; h++) {		\
 			__m256i lo[QS_RB], hi[QS_RB];			\
 			__m256i slo[QS_RB], shi[QS_RB];			\
 									\
@@ -666,8 +666,8 @@ qs_tile_q2_K(const int R, const int C, int64_t nb, const void *w, size_t ws,
 			QS_UNROLL for (c = 0; c < C; c++)
 				isum[r][c] = _mm256_setzero_si256();
 		}
-		for (h = 0; h < 2; h++) {
-			for (j = 0; j < 4; j++) {
+		QS_UNROLL for (h = 0; h < 2; h++) {
+			QS_UNROLL for (j = 0; j < 4; j++) {
 				__m256i q[QS_RB], s[QS_RB];
 
 				QS_UNROLL for (r = 0; r < R; r++) {
@@ -755,8 +755,8 @@ qs_tile_q3_K(const int R, const int C, int64_t nb, const void *w, size_t ws,
 			QS_UNROLL for (c = 0; c < C; c++)
 				isum[r][c] = _mm256_setzero_si256();
 		}
-		for (h = 0; h < 2; h++) {
-			for (j = 0; j < 4; j++) {
+		QS_UNROLL for (h = 0; h < 2; h++) {
+			QS_UNROLL for (j = 0; j < 4; j++) {
 				__m256i q[QS_RB], s[QS_RB];
 
 				QS_UNROLL for (r = 0; r < R; r++) {
