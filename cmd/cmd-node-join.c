@@ -36,6 +36,8 @@ static const struct cmd_opt node_join_opts[] = {
 	    "model's)" },
 	{ 0, "session-timeout", "SECONDS", "free sessions idle this long "
 	    "(default 300)" },
+	{ 0, "drain-timeout", "SECONDS", "when leaving, wait this long for "
+	    "open sessions (default 10)" },
 	{ 0, "port-file", "FILE", "write the port listened on to FILE" },
 	{ 0, "bootstrap", "HOST:PORT", "join the swarm through this node "
 	    "(repeatable; default: swarm.bootstrap)" },
@@ -271,6 +273,14 @@ cmd_node_join_exec(struct cmd_args *a)
 			    "%s", v, err);
 		}
 	}
+	if ((v = args_get(a, "drain-timeout")) != NULL) {
+		cfg.drain_timeout = (double)parse_uint(v, 0, 3600, &err);
+		if (err != NULL) {
+			conf_free(conf);
+			return cmd_usage_error(a, "--drain-timeout: '%s' is %s",
+			    v, err);
+		}
+	}
 	if ((v = conf_get_str(conf, "node.model")) != NULL)
 		model = xstrdup(v);
 	v = conf_get_str(conf, "node.blocks");
@@ -352,6 +362,10 @@ cmd_node_join_exec(struct cmd_args *a)
 		node_join_log(NULL, msg);
 		free(msg);
 	}
+	if (public_addr == NULL && (strncmp(listen, "0.0.0.0:", 8) == 0 ||
+	    strncmp(listen, "[::]:", 5) == 0))
+		node_join_log(NULL, "listening on every interface: give others "
+		    "a reachable address with --public-addr HOST:PORT");
 	if (node_join_dht_start(&disc, n, &cfg, &cause) != 0)
 		goto fail;
 	if (node_wait(n, &cause) != 0)

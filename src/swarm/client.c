@@ -17,6 +17,7 @@
 
 #include "core/generate.h"
 #include "core/model.h"
+#include "core/pool.h"
 #include "net/http-client.h"
 #include "net/protocol.h"
 #include "swarm/client.h"
@@ -66,6 +67,7 @@ struct client {
 	double			 deadline;
 	unsigned		 failovers;
 	long			 last_status;	/* of the last failed request */
+	char			*last_failure;	/* "addr: why", for messages */
 	struct strbuf		 frame;
 	struct strbuf		 answer;
 };
@@ -182,6 +184,7 @@ client_free(struct client *c)
 	free(c->peers);
 	strbuf_release(&c->frame);
 	strbuf_release(&c->answer);
+	free(c->last_failure);
 	free(c->model_id);
 	free(c);
 }
@@ -193,6 +196,8 @@ client_ban(struct client *c, struct client_peer *p, const char *why)
 	if (p->ban > CLIENT_BAN_MAX)
 		p->ban = CLIENT_BAN_MAX;
 	p->banned_until = client_now() + p->ban;
+	free(c->last_failure);
+	c->last_failure = xasprintf("%s: %s", p->rec.addr, why);
 	client_log(c, "peer %s refused for %.0f s: %s", p->rec.addr, p->ban,
 	    why);
 }
@@ -493,10 +498,18 @@ client_build(struct client *c, uint32_t begin, uint32_t end,
 		free(map);
 		free(route);
 		route = NULL;
-		if (client_candidates(c, &cand, &n_cand, &map, cause) != 0 ||
-		    route_find(cand, n_cand, begin, end, &route, &n_route,
-		    cause) != 0)
+		if (client_candidates(c, &cand, &n_cand, &map, cause) != 0)
 			goto out;
+		if (route_find(cand, n_cand, begin, end, &route, &n_route,
+		    &err) != 0) {
+			/* Say why peers that were there are not used. */
+			if (c->last_failure != NULL)
+				set_cause(cause, "%s (last failure: %s)", err,
+				    c->last_failure);
+			else
+				set_cause(cause, "%s", err);
+			goto out;
+		}
 		hops = xcalloc(n_route, sizeof(*hops));
 		for (i = 0; i < n_route; i++) {
 			hops[i].begin = route[i].begin;
@@ -542,6 +555,7 @@ failed:
 	set_cause(cause, "blocks %u-%u: no working peer after %d tries",
 	    begin, end - 1, tries);
 out:
+	free(err);
 	free(x);
 	free(cand);
 	free(map);
@@ -675,6 +689,8 @@ client_backend_eval(void *ctx, const int32_t *tokens, int n, int32_t pos0,
 	else
 		rc = model_head(m, b->pool, hidden + (size_t)(n - 1) * e, 1,
 		    logits, cause);
+	/* Next comes the network: the nodes need the cores more. */
+	pool_idle(b->pool);
 out:
 	free(hidden);
 	return rc;

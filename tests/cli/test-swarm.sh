@@ -118,6 +118,35 @@ st, b = req("DELETE", "/sessions/" + sid); assert st == 200, b
 st, b = req("DELETE", "/sessions/" + sid); assert st == 404, b
 PYEOF
 
+start_node one "$M" 0:5 --max-sessions 1 --max-context 64 --drain-timeout 1
+check session-limit python3 - "$port_one" "$MODEL_ID" <<'PYEOF'
+import http.client, json, sys
+port, mid = int(sys.argv[1]), sys.argv[2]
+c = http.client.HTTPConnection("127.0.0.1", port)
+def req(method, path, body=None):
+    c.request(method, path, body)
+    r = c.getresponse()
+    return r.status, r.read()
+def body(n):
+    return json.dumps({"model_id": mid, "block_begin": 1, "block_end": 3,
+                       "max_length": n})
+st, b = req("POST", "/sessions", body(65))
+assert st == 503 and json.loads(b)["error"]["code"] == "context", b
+st, b = req("POST", "/sessions", body(64)); assert st == 200, b
+st, b = req("POST", "/sessions", body(8))
+assert st == 503 and json.loads(b)["error"]["code"] == "full", b
+st, b = req("GET", "/info")
+assert json.loads(b)["record"]["free_sessions"] == 0, b
+assert json.loads(b)["status"]["session_list"][0]["block_end"] == 3, b
+PYEOF
+# A drain waits for open sessions (up to a bound): this one is left open.
+start=$(date +%s)
+kill $pid_one
+wait $pid_one
+rc=$?
+check drain-bounded [ $rc -eq 0 -a $(( $(date +%s) - start )) -le 4 ]
+check drain-bounded-log grep -q "still open after 1 s" "$SWARM_HOME/one.log"
+
 # --- quantized models: bit-identical to --local ------------------------------
 for q in synth-qwen2-Q8_0 synth-llama-Q4_K_M; do
 	Q=$MODELS/synth/$q.gguf
@@ -174,6 +203,7 @@ export SWARM_TEST_STEP_DELAY_MS=3
 start_node r1 "$M" 2:4
 start_node r2 "$M" 2:4
 unset SWARM_TEST_STEP_DELAY_MS
+: >"$SWARM_HOME/fo.err"
 "$SWARM" infer run -m "$M" -n 200 --temp 0 -v --peer 127.0.0.1:$port_a \
     --peer 127.0.0.1:$port_r1 --peer 127.0.0.1:$port_r2 \
     --peer 127.0.0.1:$port_c >"$SWARM_HOME/fo.out" 2>"$SWARM_HOME/fo.err" &

@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include "test.h"
+#include "util/heap.h"
 #include "util/parse.h"
 #include "util/strbuf.h"
 #include "util/utf8.h"
@@ -107,6 +108,35 @@ test_utf8_sanitize(void)
 	CHECK(utf8_seq_len((const unsigned char *)"\xf4\x90\x80\x80", 4) == 0);
 }
 
+static int
+int_before(const void *a, const void *b)
+{
+	return *(const int *)a < *(const int *)b;
+}
+
+static void
+test_heap_orders(void)
+{
+	struct heap h;
+	unsigned seed = 12345;
+	int i, v, last = -1;
+
+	heap_init(&h, sizeof(int), int_before);
+	for (i = 0; i < 5000; i++) {
+		seed = seed * 1103515245 + 12345;
+		v = (int)((seed >> 8) % 1000);
+		heap_push(&h, &v);
+	}
+	CHECK(h.n == 5000);
+	for (i = 0; i < 5000; i++) {
+		heap_pop(&h, &v);
+		CHECKF(v >= last, "popped %d after %d", v, last);
+		last = v;
+	}
+	CHECK(h.n == 0);
+	heap_release(&h);
+}
+
 int
 main(void)
 {
@@ -115,6 +145,7 @@ main(void)
 	TEST_RUN(test_str_distance);
 	TEST_RUN(test_strbuf);
 	TEST_RUN(test_utf8_sanitize);
+	TEST_RUN(test_heap_orders);
 	TEST_RUN(test_strbuf_detach_empty);
 	TEST_EXIT();
 }
