@@ -930,40 +930,38 @@ qs_dec_scales_q8_0(int64_t nb, const struct block_q8_0 *y, float *ad)
 		ad[i] = qs_h2f(y[i].d);
 }
 
-/* -8 * sum(a) of each Q8_0 activation block, as the int32 lanes a
- * maddubs and madd of the nibbles against it produce, once per call */
+/* -8 * sum(a) of each Q8_0 activation block, once per call: added to
+ * four blocks' sums at once */
 QS_INLINE void
-qs_dec_init_q4_0(int64_t nb, const struct block_q8_0 *y, __m256i *init)
+qs_dec_init_q4_0(int64_t nb, const struct block_q8_0 *y, int32_t *off)
 {
 	int64_t i;
 
 	for (i = 0; i < nb; i++)
-		init[i] = qs_offset(_mm256_loadu_si256((const __m256i *)
-		    y[i].qs), 8);
+		off[i] = qs_hsum_i32(qs_offset(_mm256_loadu_si256(
+		    (const __m256i *)y[i].qs), 8));
 }
 
-/* the int32 lanes of one block's dot product, q - 8 by a */
+/* the int32 lanes of one block's dot product, q + 8 by a (the offset
+ * comes back through qs_dec_init_q4_0) */
 QS_INLINE __m256i
-qs_dec_int_q4_0(const struct block_q4_0 *x, const struct block_q8_0 *y,
-    const __m256i *init)
+qs_dec_int_q4_0(const struct block_q4_0 *x, const struct block_q8_0 *y)
 {
 	__m256i q = _mm256_and_si256(_mm256_srlv_epi32(
 	    _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)
 	    x->qs)), _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)),
 	    _mm256_set1_epi8(0x0F));
 
-	return qs_dot_u8s8(*init, q, _mm256_loadu_si256((const __m256i *)
-	    y->qs));
+	return qs_dot_u8s8(_mm256_setzero_si256(), q, _mm256_loadu_si256(
+	    (const __m256i *)y->qs));
 }
 
 QS_INLINE __m256i
-qs_dec_int_q8_0(const struct block_q8_0 *x, const struct block_q8_0 *y,
-    const __m256i *init)
+qs_dec_int_q8_0(const struct block_q8_0 *x, const struct block_q8_0 *y)
 {
 	__m256i w = _mm256_loadu_si256((const __m256i *)x->qs);
 	__m256i a = _mm256_loadu_si256((const __m256i *)y->qs);
 
-	(void)init;
 	return qs_dot_u8s8(_mm256_setzero_si256(), _mm256_abs_epi8(w),
 	    _mm256_sign_epi8(a, w));
 }
@@ -996,34 +994,33 @@ qs_dec_##name(int64_t nb, const void *w, size_t ws, int n_rows,		\
 {									\
 	const struct block_q8_0 *y = act;				\
 	float ad[QS_DEC_NB];						\
-	__m256i init[has_init ? QS_DEC_NB : 1];				\
+	int32_t off[QS_DEC_NB];						\
 	int64_t ib;							\
 	int r;								\
 									\
 	qs_dec_scales_q8_0(nb, y, ad);					\
 	if (has_init)							\
-		qs_dec_init_##name(nb, y, init);			\
+		qs_dec_init_##name(nb, y, off);				\
 	else								\
-		init[0] = _mm256_setzero_si256();			\
+		memset(off, 0, (size_t)nb * sizeof(off[0]));		\
 	for (r = 0; r < n_rows; r++) {					\
 		const struct btype *x = QS_ROW(w, ws, r, struct btype);	\
 		__m128 acc = _mm_setzero_ps();				\
 		float t;						\
 									\
 		for (ib = 0; ib + 4 <= nb; ib += 4) {			\
-			const __m256i *in = init + (has_init ? ib : 0);	\
 			__m128i p, h;					\
 			__m128 sc;					\
 									\
 			qs_prefetch(x + ib, 4 * sizeof(*x));		\
 			p = qs_dec_sum4(				\
-			    qs_dec_int_##name(x + ib, y + ib, in),	\
-			    qs_dec_int_##name(x + ib + 1, y + ib + 1,	\
-			    in + (has_init ? 1 : 0)),			\
-			    qs_dec_int_##name(x + ib + 2, y + ib + 2,	\
-			    in + (has_init ? 2 : 0)),			\
-			    qs_dec_int_##name(x + ib + 3, y + ib + 3,	\
-			    in + (has_init ? 3 : 0)));			\
+			    qs_dec_int_##name(x + ib, y + ib),		\
+			    qs_dec_int_##name(x + ib + 1, y + ib + 1),	\
+			    qs_dec_int_##name(x + ib + 2, y + ib + 2),	\
+			    qs_dec_int_##name(x + ib + 3, y + ib + 3));	\
+			if (has_init)					\
+				p = _mm_add_epi32(p, _mm_loadu_si128(	\
+				    (const __m128i *)(off + ib)));	\
 			h = _mm_setr_epi16((short)x[ib].d,		\
 			    (short)x[ib + 1].d, (short)x[ib + 2].d,	\
 			    (short)x[ib + 3].d, 0, 0, 0, 0);		\
@@ -1036,8 +1033,8 @@ qs_dec_##name(int64_t nb, const void *w, size_t ws, int n_rows,		\
 		t = _mm_cvtss_f32(acc);					\
 		for (; ib < nb; ib++)					\
 			t += qs_h2f(x[ib].d) * ad[ib] * (float)		\
-			    qs_hsum_i32(qs_dec_int_##name(x + ib,	\
-			    y + ib, init + (has_init ? ib : 0)));	\
+			    (qs_hsum_i32(qs_dec_int_##name(x + ib,	\
+			    y + ib)) + off[ib]);			\
 		out[r] = t;						\
 	}								\
 }
