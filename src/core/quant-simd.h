@@ -6,14 +6,16 @@
  * two builds compute the same integers, so a level tested on one machine
  * is the same arithmetic on the other.
  *
- * The including file defines QS_VNNI (0 or 1), QS_RB and QS_CB (rows and
- * activations per tile) and the names of the three entry points.
+ * The including file defines QS_VNNI (0 or 1), QS_RB and QS_CB (the
+ * largest tile: rows by activations), optionally QS_GEOM_LEGACY,
+ * QS_GEOM_K and QS_GEOM_FLOAT (the tile each family uses), and the names
+ * of the three entry points.
  *
  * A gemm tile decodes a block of each of its weight rows once and uses it
- * for every activation of the tile (prompt processing); with one
- * activation the rows of the tile are independent streams that keep
- * several loads and accumulators in flight (decode). Within a block the
- * products are summed as integers and scaled once, as the references do.
+ * for every activation of the tile (prompt processing). One activation
+ * (decode) streams one row at a time instead, see "decode rows" below.
+ * Within a block the products are summed as integers and scaled once, as
+ * the references do.
  */
 #include <immintrin.h>
 #include <stdint.h>
@@ -168,7 +170,8 @@ qs_tile_q8_0(const int R, const int C, int64_t nb, const void *w, size_t ws,
 		if (C == 1)
 			QS_UNROLL for (r = 0; r < R; r++)
 				qs_prefetch(QS_ROW(w, ws, r,
-				    struct block_q8_0) + ib, sizeof(struct block_q8_0));
+				    struct block_q8_0) + ib,
+				    sizeof(struct block_q8_0));
 		__m256i wv[QS_RB], wu[QS_RB];
 		__m256 wd[QS_RB];
 
@@ -230,7 +233,8 @@ qs_tile_##name(const int R, const int C, int64_t nb, const void *w,	\
 		if (C == 1)						\
 			QS_UNROLL for (r = 0; r < R; r++)		\
 				qs_prefetch(QS_ROW(w, ws, r,		\
-				    struct btype) + ib, sizeof(struct btype)); \
+				    struct btype) + ib,			\
+				    sizeof(struct btype));		\
 		__m256i wu[QS_RB];					\
 		uint16_t dh[4] = { 0, 0, 0, 0 };			\
 		__m128 wd;						\
@@ -313,7 +317,8 @@ qs_tile_##name(const int R, const int C, int64_t nb, const void *w,	\
 		if (C == 1)						\
 			QS_UNROLL for (r = 0; r < R; r++)		\
 				qs_prefetch(QS_ROW(w, ws, r,		\
-				    struct btype) + ib, sizeof(struct btype)); \
+				    struct btype) + ib,			\
+				    sizeof(struct btype));		\
 		__m256i wu[QS_RB];					\
 		__m256 wd[QS_RB];					\
 		float wm[QS_RB];					\
@@ -420,7 +425,8 @@ qs_tile_##name(const int R, const int C, int64_t nb, const void *w,	\
 		if (C == 1)						\
 			QS_UNROLL for (r = 0; r < R; r++)		\
 				qs_prefetch(QS_ROW(w, ws, r,		\
-				    struct btype) + ib, sizeof(struct btype)); \
+				    struct btype) + ib,			\
+				    sizeof(struct btype));		\
 		__m256i isum[QS_RB][QS_CB], sv[QS_RB];			\
 		__m128i scm[QS_RB];					\
 		const struct btype *b[QS_RB];				\
@@ -566,7 +572,8 @@ qs_tile_q6_K(const int R, const int C, int64_t nb, const void *w, size_t ws,
 		if (C == 1)
 			QS_UNROLL for (r = 0; r < R; r++)
 				qs_prefetch(QS_ROW(w, ws, r,
-				    struct block_q6_K) + ib, sizeof(struct block_q6_K));
+				    struct block_q6_K) + ib,
+				    sizeof(struct block_q6_K));
 		__m256i isum[QS_RB][QS_CB];
 		__m128i sc[QS_RB];
 		const struct block_q6_K *b[QS_RB];
@@ -654,7 +661,8 @@ qs_tile_q2_K(const int R, const int C, int64_t nb, const void *w, size_t ws,
 		if (C == 1)
 			QS_UNROLL for (r = 0; r < R; r++)
 				qs_prefetch(QS_ROW(w, ws, r,
-				    struct block_q2_K) + ib, sizeof(struct block_q2_K));
+				    struct block_q2_K) + ib,
+				    sizeof(struct block_q2_K));
 		__m256i isum[QS_RB][QS_CB];
 		__m128i sv[QS_RB];
 		const struct block_q2_K *b[QS_RB];
@@ -742,7 +750,8 @@ qs_tile_q3_K(const int R, const int C, int64_t nb, const void *w, size_t ws,
 		if (C == 1)
 			QS_UNROLL for (r = 0; r < R; r++)
 				qs_prefetch(QS_ROW(w, ws, r,
-				    struct block_q3_K) + ib, sizeof(struct block_q3_K));
+				    struct block_q3_K) + ib,
+				    sizeof(struct block_q3_K));
 		__m256i isum[QS_RB][QS_CB];
 		const struct block_q3_K *b[QS_RB];
 		int8_t sc[QS_RB][16];
