@@ -24,9 +24,6 @@
 #include "util/parse.h"
 #include "util/xmalloc.h"
 
-/* Least time a get waits for more values after the last one. */
-#define DHT_GET_QUIET_MS	200
-
 struct dht_op {
 	struct dht	*dht;
 	int		 done;
@@ -34,9 +31,6 @@ struct dht_op {
 	int		 abandoned;
 	struct dht_values vals;
 	uint64_t	*ids;		/* value ids seen, to drop repeats */
-	double		 start;		/* seconds, CLOCK_REALTIME */
-	double		 first_value;	/* when values came; 0: none yet */
-	double		 last_value;
 	struct dht_op	*next;
 };
 
@@ -87,7 +81,8 @@ dht_new(const char *bind_host, uint16_t port, const char *network,
 	cfg.peer_publish = false;
 	cfg.log = false;
 	cfg.dht_config.node_config.network = dht_network_id(network);
-	cfg.dht_config.node_config.maintain_storage = false;
+	/* Re-replicate stored values when storing nodes leave (clients do). */
+	cfg.dht_config.node_config.maintain_storage = true;
 	rc = dht_runner_run_config(d->runner, port, &cfg);
 	if (rc != 0) {
 		set_cause(cause, "cannot start the dht on udp port %u: %s",
@@ -158,24 +153,6 @@ dht_key_hash(const struct dht *d, const char *key, dht_infohash *h)
 	free(s);
 }
 
-static double
-dht_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void
-dht_timespec(double t, struct timespec *ts)
-{
-	ts->tv_sec = (time_t)t;
-	ts->tv_nsec = (long)((t - (double)ts->tv_sec) * 1e9);
-	if (ts->tv_nsec >= 1000000000L)
-		ts->tv_nsec = 999999999L;
-}
-
 static struct dht_op *
 dht_op_new(struct dht *d)
 {
@@ -183,7 +160,6 @@ dht_op_new(struct dht *d)
 
 	op = xcalloc(1, sizeof(*op));
 	op->dht = d;
-	op->start = dht_now();
 	pthread_mutex_lock(&d->lock);
 	op->next = d->ops;
 	d->ops = op;
@@ -233,10 +209,6 @@ dht_get_value_cb(const dht_value *v, void *arg)
 	op->vals.len[n] = view.size;
 	op->ids[n] = id;
 	op->vals.n = n + 1;
-	op->last_value = dht_now();
-	if (op->first_value == 0)
-		op->first_value = op->last_value;
-	pthread_cond_broadcast(&d->cond);
 out:
 	pthread_mutex_unlock(&d->lock);
 	return true;
@@ -260,38 +232,28 @@ dht_op_done_cb(bool ok, void *arg)
 }
 
 /*
- * Waits for op to finish or the deadline. With quiet set (gets), it also
- * stops once values have come and then none for a while: every storing
- * node holds the same values, and the search itself may wait a second or
- * more on nodes that left (short-lived clients stay in routing tables).
- * The quiet time is twice what the first value took, at least
- * DHT_GET_QUIET_MS. Returns 1 when it finished (op unlinked, the caller
- * frees it), 0 otherwise (op abandoned, not the caller's any more; *vals
- * gets what it had).
+ * Waits for op to finish or the deadline. Returns 1 when it finished (op
+ * unlinked, the caller frees it), 0 on timeout (op abandoned, not the
+ * caller's any more; *vals gets what it had).
  */
 static int
-dht_op_wait(struct dht *d, struct dht_op *op, int timeout_ms, int quiet,
+dht_op_wait(struct dht *d, struct dht_op *op, int timeout_ms,
     struct dht_values *vals)
 {
 	struct timespec ts;
-	double deadline, until, q;
 	int done;
 
-	deadline = op->start + timeout_ms / 1000.0;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
 	pthread_mutex_lock(&d->lock);
 	while (!op->done) {
-		until = deadline;
-		if (quiet && op->first_value != 0) {
-			q = 2 * (op->first_value - op->start);
-			if (q < DHT_GET_QUIET_MS / 1000.0)
-				q = DHT_GET_QUIET_MS / 1000.0;
-			if (op->last_value + q < until)
-				until = op->last_value + q;
-		}
-		if (dht_now() >= until)
+		if (pthread_cond_timedwait(&d->cond, &d->lock, &ts) == ETIMEDOUT)
 			break;
-		dht_timespec(until, &ts);
-		pthread_cond_timedwait(&d->cond, &d->lock, &ts);
 	}
 	done = op->done;
 	if (vals != NULL) {
@@ -361,8 +323,8 @@ dht_bootstrap(struct dht *d, const char *hostport, int timeout_ms,
 		    dht_op_done_cb, ops[i]);
 	}
 	for (i = 0; i < n; i++) {
-		/* Sent together, so the deadlines are all about the same. */
-		if (dht_op_wait(d, ops[i], timeout_ms, 0, NULL)) {
+		/* The deadline is shared: later waits are short. */
+		if (dht_op_wait(d, ops[i], i == 0 ? timeout_ms : 1, NULL)) {
 			ok |= ops[i]->ok;
 			dht_op_free(ops[i]);
 		}
@@ -402,7 +364,7 @@ dht_put(struct dht *d, const char *key, const void *data, size_t len,
 	op = dht_op_new(d);
 	dht_runner_put(d->runner, &h, v, dht_op_done_cb, op, false);
 	dht_value_unref(v);
-	if (dht_op_wait(d, op, timeout_ms, 0, NULL))
+	if (dht_op_wait(d, op, timeout_ms, NULL))
 		dht_op_free(op);
 	/*
 	 * Not acknowledged (nobody else yet, or slow peers) is no failure:
@@ -422,7 +384,7 @@ dht_get(struct dht *d, const char *key, int timeout_ms,
 	dht_key_hash(d, key, &h);
 	op = dht_op_new(d);
 	dht_runner_get(d->runner, &h, dht_get_value_cb, dht_op_done_cb, op);
-	if (dht_op_wait(d, op, timeout_ms, 1, out))
+	if (dht_op_wait(d, op, timeout_ms, out))
 		dht_op_free(op);
 	return 0;
 }

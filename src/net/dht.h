@@ -58,11 +58,8 @@ int		 dht_put(struct dht *, const char *key, const void *data,
 		    size_t len, int timeout_ms, char **cause);
 
 /*
- * The values stored under key. It returns when the DHT's search ends, when
- * values have come and then no more for a short quiet time (the storing
- * nodes hold the same values; the search may linger on departed nodes), or
- * after timeout_ms. A timeout is not an error: the values found so far are
- * returned.
+ * Every value stored under key that the DHT finds within timeout_ms. A
+ * timeout is not an error: the values found so far are returned.
  */
 int		 dht_get(struct dht *, const char *key, int timeout_ms,
 		    struct dht_values *out, char **cause);
