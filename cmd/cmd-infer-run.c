@@ -29,6 +29,7 @@
 #include "swarm/record.h"
 #include "util/parse.h"
 #include "util/strbuf.h"
+#include "util/utf8.h"
 #include "util/xmalloc.h"
 
 static const struct cmd_opt infer_run_opts[] = {
@@ -532,15 +533,17 @@ cmd_infer_run_exec(struct cmd_args *a)
 	if (json) {
 		json_t *o = json_object(), *toks = json_array(), *ptoks =
 		    json_array();
-		size_t i;
+		size_t i, clean_len;
+		/* Byte tokens can leave invalid UTF-8; JSON needs text. */
+		char *clean = utf8_sanitize(res.text, res.text_len, &clean_len);
 
 		for (i = 0; i < n_ids; i++)
 			json_array_append_new(ptoks, json_integer(ids[i]));
 		for (i = 0; i < res.n_tokens; i++)
 			json_array_append_new(toks, json_integer(res.tokens[i]));
 		json_object_set_new(o, "model", json_string(path));
-		json_object_set_new(o, "text", json_stringn_nocheck(res.text,
-		    res.text_len));
+		json_object_set_new(o, "text", json_stringn(clean, clean_len));
+		free(clean);
 		json_object_set_new(o, "prompt_tokens", ptoks);
 		json_object_set_new(o, "tokens", toks);
 		json_object_set_new(o, "finish_reason", json_string(res.finish ==

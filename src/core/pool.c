@@ -3,7 +3,8 @@
  * a compare-and-swap on one 64-bit word holding (generation, next index), so
  * a worker that wakes late with a stale view of an old job can never run a
  * task of the next one. Between jobs a worker spins for a short while (jobs
- * arrive microseconds apart during decode) before it sleeps.
+ * arrive microseconds apart during decode) before it sleeps, unless told
+ * that no job is coming soon (pool_idle).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -35,6 +36,7 @@ struct pool {
 	_Atomic(void *)		 arg;
 	atomic_int		 n_tasks;
 	atomic_bool		 stop;
+	atomic_uint		 nap;		/* bumped by pool_idle */
 };
 
 static void
@@ -67,7 +69,7 @@ pool_main(void *varg)
 {
 	struct pool_worker *w = varg;
 	struct pool *p = w->pool;
-	unsigned seen = 0, gen = 0;
+	unsigned seen = 0, gen = 0, nap_seen = 0, nap;
 	long spins;
 
 	for (;;) {
@@ -77,6 +79,14 @@ pool_main(void *varg)
 			if (gen != seen || atomic_load_explicit(&p->stop,
 			    memory_order_relaxed))
 				break;
+			nap = atomic_load_explicit(&p->nap,
+			    memory_order_relaxed);
+			if (nap != nap_seen) {
+				/* No job soon: sleep now. */
+				nap_seen = nap;
+				spins = POOL_SPIN;
+				break;
+			}
 			__builtin_ia32_pause();
 		}
 		if (spins == POOL_SPIN) {
@@ -145,6 +155,12 @@ pool_free(struct pool *p)
 	free(p);
 }
 
+void
+pool_idle(struct pool *p)
+{
+	atomic_fetch_add_explicit(&p->nap, 1, memory_order_relaxed);
+}
+
 int
 pool_size(const struct pool *p)
 {
@@ -173,7 +189,9 @@ pool_run(struct pool *p, pool_fn fn, void *arg, int n_tasks)
 	atomic_store_explicit(&p->arg, arg, memory_order_relaxed);
 	atomic_store_explicit(&p->n_tasks, n_tasks, memory_order_relaxed);
 	atomic_store_explicit(&p->done_tasks, 0, memory_order_relaxed);
-	atomic_store_explicit(&p->generation, gen, memory_order_release);
+	/* seq_cst: the store must be visible before `sleeping` is read, or a
+	 * worker going to sleep right now could miss this job's wake-up. */
+	atomic_store(&p->generation, gen);
 	if (atomic_load(&p->sleeping) > 0) {
 		pthread_mutex_lock(&p->lock);
 		pthread_cond_broadcast(&p->wake);

@@ -19,5 +19,11 @@ void		 pool_free(struct pool *);
 int		 pool_size(const struct pool *);
 /* Runs fn over every task and returns when all are done. Not reentrant. */
 void		 pool_run(struct pool *, pool_fn fn, void *arg, int n_tasks);
+/*
+ * Says no job is coming soon (a swarm node between steps, a client waiting
+ * on the network): spinning workers go to sleep at once instead of holding
+ * a core that another process on the machine needs.
+ */
+void		 pool_idle(struct pool *);
 
 #endif

@@ -29,6 +29,7 @@
 
 #include "core/gguf.h"
 #include "core/tokenizer-impl.h"
+#include "util/heap.h"
 #include "util/strbuf.h"
 #include "util/xmalloc.h"
 
@@ -267,11 +268,6 @@ struct bpe_pair {
 	int32_t		result;
 };
 
-struct bpe_heap {
-	struct bpe_pair	*v;
-	size_t		 n;
-	size_t		 alloc;
-};
 
 /* What one encode call needs; nothing of it outlives the call. */
 struct bpe_work {
@@ -279,7 +275,7 @@ struct bpe_work {
 	struct bpe_spans	 a, b;
 	struct bpe_sym		*sym;
 	size_t			 sym_alloc;
-	struct bpe_heap		 heap;
+	struct heap		 heap;
 	char			*mapped;	/* a word, as stand-ins */
 	size_t			 mapped_alloc;
 };
@@ -610,59 +606,13 @@ bpe_split(pcre2_code *re, struct bpe_work *w,
 
 /* a leaves the heap before b: lower rank, then further left */
 static int
-bpe_before(const struct bpe_pair *a, const struct bpe_pair *b)
+bpe_before(const void *va, const void *vb)
 {
+	const struct bpe_pair *a = va, *b = vb;
+
 	if (a->rank != b->rank)
 		return a->rank < b->rank;
 	return a->left < b->left;
-}
-
-static void
-bpe_heap_push(struct bpe_heap *h, const struct bpe_pair *p)
-{
-	struct bpe_pair tmp;
-	size_t i, up;
-
-	if (h->n == h->alloc) {
-		h->alloc = h->alloc ? h->alloc * 2 : 64;
-		h->v = xreallocarray(h->v, h->alloc, sizeof(*h->v));
-	}
-	i = h->n++;
-	h->v[i] = *p;
-	while (i > 0) {
-		up = (i - 1) / 2;
-		if (!bpe_before(&h->v[i], &h->v[up]))
-			break;
-		tmp = h->v[i];
-		h->v[i] = h->v[up];
-		h->v[up] = tmp;
-		i = up;
-	}
-}
-
-static void
-bpe_heap_pop(struct bpe_heap *h, struct bpe_pair *out)
-{
-	struct bpe_pair tmp;
-	size_t i = 0, l, r, best;
-
-	*out = h->v[0];
-	h->v[0] = h->v[--h->n];
-	for (;;) {
-		l = 2 * i + 1;
-		r = l + 1;
-		best = i;
-		if (l < h->n && bpe_before(&h->v[l], &h->v[best]))
-			best = l;
-		if (r < h->n && bpe_before(&h->v[r], &h->v[best]))
-			best = r;
-		if (best == i)
-			break;
-		tmp = h->v[i];
-		h->v[i] = h->v[best];
-		h->v[best] = tmp;
-		i = best;
-	}
 }
 
 static void
@@ -683,7 +633,7 @@ bpe_try_pair(const struct bpe *b, struct bpe_work *w, int32_t left)
 	p.left_id = w->sym[left].id;
 	p.right_id = w->sym[right].id;
 	p.result = m->result;
-	bpe_heap_push(&w->heap, &p);
+	heap_push(&w->heap, &p);
 }
 
 /* Encodes one word (a span the pre-tokenizer left). */
@@ -724,7 +674,7 @@ bpe_word(const struct tokenizer *tok, const struct bpe *b,
 	for (i = 0; i + 1 < len; i++)
 		bpe_try_pair(b, w, (int32_t)i);
 	while (w->heap.n > 0) {
-		bpe_heap_pop(&w->heap, &p);
+		heap_pop(&w->heap, &p);
 		l = &w->sym[p.left];
 		/* stale: either side has changed since the pair was queued */
 		if (l->dead || l->id != p.left_id || l->next < 0 ||
@@ -763,6 +713,7 @@ bpe_encode(const struct tokenizer *tok, const char *text, size_t len,
 		return set_cause(cause, "text of %zu bytes is too long to "
 		    "tokenize", len);
 	memset(&w, 0, sizeof(w));
+	heap_init(&w.heap, sizeof(struct bpe_pair), bpe_before);
 	w.md = pcre2_match_data_create(b->max_groups ? b->max_groups : 1, NULL);
 	if (w.md == NULL)
 		return set_cause(cause, "out of memory");
@@ -783,7 +734,7 @@ out:
 	free(w.a.v);
 	free(w.b.v);
 	free(w.sym);
-	free(w.heap.v);
+	heap_release(&w.heap);
 	free(w.mapped);
 	(void)first;
 	return rc;

@@ -12,7 +12,9 @@
 #include <string.h>
 
 #include "core/tokenizer-impl.h"
+#include "util/heap.h"
 #include "util/strbuf.h"
+#include "util/utf8.h"
 #include "util/xmalloc.h"
 
 #define SPM_SPACE	"\xe2\x96\x81"	/* U+2581 LOWER ONE EIGHTH BLOCK */
@@ -33,102 +35,34 @@ struct spm_pair {
 	uint32_t	size;
 };
 
-struct spm_heap {
-	struct spm_pair	*v;
-	size_t		 n;
-	size_t		 alloc;
-};
 
 /* a comes out of the heap before b: higher score, then leftmost */
 static int
-spm_before(const struct spm_pair *a, const struct spm_pair *b)
+spm_before(const void *va, const void *vb)
 {
+	const struct spm_pair *a = va, *b = vb;
+
 	if (a->score != b->score)
 		return a->score > b->score;
 	return a->left < b->left;
 }
 
-static void
-spm_heap_push(struct spm_heap *h, const struct spm_pair *p)
-{
-	struct spm_pair tmp;
-	size_t i, up;
-
-	if (h->n == h->alloc) {
-		h->alloc = h->alloc ? h->alloc * 2 : 64;
-		h->v = xreallocarray(h->v, h->alloc, sizeof(*h->v));
-	}
-	i = h->n++;
-	h->v[i] = *p;
-	while (i > 0) {
-		up = (i - 1) / 2;
-		if (!spm_before(&h->v[i], &h->v[up]))
-			break;
-		tmp = h->v[i];
-		h->v[i] = h->v[up];
-		h->v[up] = tmp;
-		i = up;
-	}
-}
-
-static void
-spm_heap_pop(struct spm_heap *h, struct spm_pair *out)
-{
-	struct spm_pair tmp;
-	size_t i = 0, l, r, best;
-
-	*out = h->v[0];
-	h->v[0] = h->v[--h->n];
-	for (;;) {
-		l = 2 * i + 1;
-		r = l + 1;
-		best = i;
-		if (l < h->n && spm_before(&h->v[l], &h->v[best]))
-			best = l;
-		if (r < h->n && spm_before(&h->v[r], &h->v[best]))
-			best = r;
-		if (best == i)
-			break;
-		tmp = h->v[i];
-		h->v[i] = h->v[best];
-		h->v[best] = tmp;
-		i = best;
-	}
-}
-
 /*
- * The length of the UTF-8 character at p (at most avail bytes). A byte
- * that does not start a well-formed sequence is a character of its own; it
- * ends up as a byte token.
+ * The length of the UTF-8 character at p. A byte that does not start a
+ * well-formed sequence is a character of its own; it ends up as a byte token.
  */
 static size_t
-spm_utf8_len(const unsigned char *p, size_t avail)
+spm_char_len(const unsigned char *p, size_t avail)
 {
-	size_t n, i;
+	size_t n = utf8_seq_len(p, avail);
 
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4;
-	else
-		return 1;
-	if (n > avail)
-		return 1;
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 1;
-	}
-	return n;
+	return n > 0 ? n : 1;
 }
 
 static void
 spm_try_pair(const struct tokenizer *tok, const char *buf,
     const struct spm_sym *sym, int32_t left, int32_t right,
-    struct spm_heap *heap)
+    struct heap *heap)
 {
 	struct spm_pair p;
 	size_t size;
@@ -145,7 +79,7 @@ spm_try_pair(const struct tokenizer *tok, const char *buf,
 	p.left = left;
 	p.right = right;
 	p.size = (uint32_t)size;
-	spm_heap_push(heap, &p);
+	heap_push(heap, &p);
 }
 
 /* A symbol that is not a piece: its bytes, or UNK when they have no tokens. */
@@ -178,13 +112,14 @@ static int
 spm_encode(const struct tokenizer *tok, const char *text, size_t len,
     int first, struct tokenizer_ids *out, char **cause)
 {
-	struct spm_heap heap = { NULL, 0, 0 };
+	struct heap heap;
 	struct spm_sym *sym = NULL;
 	struct spm_pair p;
 	char *buf;
 	size_t blen = 0, i, n, nsym = 0;
 	int32_t id, s;
 
+	heap_init(&heap, sizeof(struct spm_pair), spm_before);
 	if (len > (SIZE_MAX - SPM_SPACE_LEN) / SPM_SPACE_LEN ||
 	    len > INT32_MAX / SPM_SPACE_LEN)
 		return set_cause(cause, "text of %zu bytes is too long to "
@@ -203,13 +138,13 @@ spm_encode(const struct tokenizer *tok, const char *text, size_t len,
 	}
 
 	for (i = 0; i < blen; i += n) {
-		n = spm_utf8_len((const unsigned char *)buf + i, blen - i);
+		n = spm_char_len((const unsigned char *)buf + i, blen - i);
 		nsym++;
 	}
 	sym = xreallocarray(NULL, nsym ? nsym : 1, sizeof(*sym));
 	nsym = 0;
 	for (i = 0; i < blen; i += n) {
-		n = spm_utf8_len((const unsigned char *)buf + i, blen - i);
+		n = spm_char_len((const unsigned char *)buf + i, blen - i);
 		sym[nsym].start = (uint32_t)i;
 		sym[nsym].n = (uint32_t)n;
 		sym[nsym].prev = (int32_t)nsym - 1;
@@ -222,7 +157,7 @@ spm_encode(const struct tokenizer *tok, const char *text, size_t len,
 	while (heap.n > 0) {
 		struct spm_sym *l, *r;
 
-		spm_heap_pop(&heap, &p);
+		heap_pop(&heap, &p);
 		l = &sym[p.left];
 		r = &sym[p.right];
 		/* stale: one side has been merged since the pair was queued */
@@ -244,7 +179,7 @@ spm_encode(const struct tokenizer *tok, const char *text, size_t len,
 		else
 			spm_emit_bytes(tok, buf + sym[s].start, sym[s].n, out);
 	}
-	free(heap.v);
+	heap_release(&heap);
 	free(sym);
 	free(buf);
 	return 0;

@@ -17,6 +17,7 @@
 
 #include "core/generate.h"
 #include "core/model.h"
+#include "core/pool.h"
 #include "net/http-client.h"
 #include "net/protocol.h"
 #include "swarm/client.h"
@@ -688,6 +689,8 @@ client_backend_eval(void *ctx, const int32_t *tokens, int n, int32_t pos0,
 	else
 		rc = model_head(m, b->pool, hidden + (size_t)(n - 1) * e, 1,
 		    logits, cause);
+	/* Next comes the network: the nodes need the cores more. */
+	pool_idle(b->pool);
 out:
 	free(hidden);
 	return rc;

@@ -472,6 +472,8 @@ node_handle_step(struct node *n, uint64_t id, const struct http_request *req,
 	t0 = node_now();
 	rc = model_forward_blocks(n->model, n->pool, s->block_begin,
 	    s->block_end, hidden, pos, (int)st.n_tokens, s->kv, &cause);
+	/* The next step is a round trip away: free the cores for others. */
+	pool_idle(n->pool);
 	t0 = node_now() - t0;
 	pthread_mutex_unlock(&n->compute);
 	if (rc != 0) {
@@ -682,6 +684,7 @@ node_measure(struct node *n, char **cause)
 	if (t < 1e-9)
 		t = 1e-9;
 	n->throughput = steps * (double)(b - a) / t;
+	pool_idle(n->pool);
 	rc = 0;
 out:
 	free(x);

@@ -7,7 +7,7 @@ expect golden 0 "$SWARM" infer run --local -m "$M" -n 200 --temp 0
 check golden-text [ "$out" = "$(cat "$MODELS/golden/stories260K_run_t0_n200.expected.txt")" ]
 
 expect json 0 "$SWARM" infer run --local -m "$M" -n 8 --temp 0 --json "Once upon"
-check json-parses sh -c 'echo "$1" | python3 -c "
+check json-parses sh -c 'printf "%s" "$1" | python3 -c "
 import json,sys
 d=json.load(sys.stdin)
 assert d[\"prompt_tokens\"][:3]==[1,403,407], d[\"prompt_tokens\"]
@@ -49,13 +49,21 @@ expect bad-temp 2 "$SWARM" infer run --local -m "$M" --temp abc
 expect missing-file 1 "$SWARM" infer run --local -m "$SWARM_HOME/nope.gguf"
 check missing-file-msg sh -c "echo \"\$1\" | grep -q nope.gguf" _ "$err"
 expect bad-token 1 "$SWARM" infer run --local -m "$M" --tokens 1,99999
+# --json stays valid JSON when byte tokens make invalid UTF-8 (random model)
+make -s "${BUILD:-build}/bench/gen-model" >/dev/null 2>&1
+G=$SWARM_HOME/tiny.gguf
+"${BUILD:-build}"/bench/gen-model --blocks 2 --embd 64 --ffn 128 --heads 4 \
+    --kv-heads 4 --vocab 300 --type Q8_0 --seed 3 --out "$G" --quiet >/dev/null
+expect json-bytes 0 "$SWARM" infer run --local -m "$G" -n 60 --temp 1 --seed 1 --json hello
+check json-bytes-valid sh -c 'printf "%s" "$1" | python3 -c "import json,sys; assert len(json.load(sys.stdin)[\"tokens\"])>0"' _ "$out"
+
 # precedence: flag > environment > file > default
 "$SWARM" config set infer.temperature 0 >/dev/null
 "$SWARM" config set infer.max_tokens 5 >/dev/null
 expect conf-file 0 "$SWARM" infer run --local -m "$M" --json
-check conf-file-tokens sh -c 'echo "$1" | python3 -c "import json,sys; assert len(json.load(sys.stdin)[\"tokens\"])==5"' _ "$out"
+check conf-file-tokens sh -c 'printf "%s" "$1" | python3 -c "import json,sys; assert len(json.load(sys.stdin)[\"tokens\"])==5"' _ "$out"
 expect conf-env 0 env SWARM_INFER_MAX_TOKENS=3 "$SWARM" infer run --local -m "$M" --json
-check conf-env-tokens sh -c 'echo "$1" | python3 -c "import json,sys; assert len(json.load(sys.stdin)[\"tokens\"])==3"' _ "$out"
+check conf-env-tokens sh -c 'printf "%s" "$1" | python3 -c "import json,sys; assert len(json.load(sys.stdin)[\"tokens\"])==3"' _ "$out"
 expect conf-flag 0 env SWARM_INFER_MAX_TOKENS=3 "$SWARM" infer run --local -m "$M" --json -n 2
-check conf-flag-tokens sh -c 'echo "$1" | python3 -c "import json,sys; assert len(json.load(sys.stdin)[\"tokens\"])==2"' _ "$out"
+check conf-flag-tokens sh -c 'printf "%s" "$1" | python3 -c "import json,sys; assert len(json.load(sys.stdin)[\"tokens\"])==2"' _ "$out"
 exit $cli_failed

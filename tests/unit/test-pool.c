@@ -4,6 +4,7 @@
  * indices in range.
  */
 #include <stdatomic.h>
+#include <time.h>
 
 #include "test.h"
 #include "core/pool.h"
@@ -66,10 +67,67 @@ test_pool_single_thread(void)
 	pool_free(p);
 }
 
+static double
+test_cpu_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* CPU the process burns while the caller sleeps 100 ms after a job. */
+static double
+test_pool_cpu_after_job(struct pool *p, struct count_job *job, int idle)
+{
+	struct timespec nap = { 0, 100 * 1000 * 1000 };
+	double t0;
+
+	pool_run(p, count_task, job, 100);
+	if (idle)
+		pool_idle(p);
+	t0 = test_cpu_seconds();
+	nanosleep(&nap, NULL);
+	return test_cpu_seconds() - t0;
+}
+
+static void
+test_pool_idle(void)
+{
+	static atomic_int hits[100];
+	struct count_job job;
+	struct pool *p = pool_new(3);
+	double spin = 0, idle = 0;
+	int round, i;
+
+	job.hits = hits;
+	job.n_threads = 3;
+	atomic_init(&job.bad_thread, 0);
+	/* Jobs still run whole after any number of naps. */
+	for (round = 0; round < 2000; round++) {
+		for (i = 0; i < 100; i++)
+			atomic_store(&hits[i], 0);
+		pool_run(p, count_task, &job, 1 + round % 100);
+		if (round % 3 == 0)
+			pool_idle(p);
+		for (i = 0; i < 1 + round % 100; i++)
+			CHECK(atomic_load(&hits[i]) == 1);
+	}
+	for (round = 0; round < 3; round++) {
+		spin += test_pool_cpu_after_job(p, &job, 0);
+		idle += test_pool_cpu_after_job(p, &job, 1);
+	}
+	fprintf(stderr, "  cpu after a job: %.2f ms spinning, %.2f ms after "
+	    "pool_idle\n", spin / 3 * 1e3, idle / 3 * 1e3);
+	CHECK(idle < spin);
+	pool_free(p);
+}
+
 int
 main(void)
 {
 	TEST_RUN(test_pool_every_task_once);
 	TEST_RUN(test_pool_single_thread);
+	TEST_RUN(test_pool_idle);
 	TEST_EXIT();
 }

@@ -4,8 +4,10 @@
 #include <stdint.h>
 
 #include "test.h"
+#include "util/heap.h"
 #include "util/parse.h"
 #include "util/strbuf.h"
+#include "util/utf8.h"
 #include "util/xmalloc.h"
 
 static void
@@ -86,6 +88,55 @@ test_strbuf_detach_empty(void)
 	free(p);
 }
 
+static void
+test_utf8_sanitize(void)
+{
+	size_t n;
+	char *s;
+
+	s = utf8_sanitize("h\xc3\xa9llo", 6, &n);
+	CHECK(n == 6 && memcmp(s, "h\xc3\xa9llo", 6) == 0);
+	free(s);
+	/* a lone continuation byte, a cut sequence, an overlong, a surrogate */
+	s = utf8_sanitize("a\x80" "b\xe2\x82", 5, &n);
+	CHECK_STR(s, "a\xef\xbf\xbd" "b\xef\xbf\xbd\xef\xbf\xbd");
+	free(s);
+	s = utf8_sanitize("\xc0\xaf\xed\xa0\x80", 5, &n);
+	CHECK(n == 5 * 3);
+	free(s);
+	CHECK(utf8_seq_len((const unsigned char *)"\xf0\x9f\x98\x80", 4) == 4);
+	CHECK(utf8_seq_len((const unsigned char *)"\xf4\x90\x80\x80", 4) == 0);
+}
+
+static int
+int_before(const void *a, const void *b)
+{
+	return *(const int *)a < *(const int *)b;
+}
+
+static void
+test_heap_orders(void)
+{
+	struct heap h;
+	unsigned seed = 12345;
+	int i, v, last = -1;
+
+	heap_init(&h, sizeof(int), int_before);
+	for (i = 0; i < 5000; i++) {
+		seed = seed * 1103515245 + 12345;
+		v = (int)((seed >> 8) % 1000);
+		heap_push(&h, &v);
+	}
+	CHECK(h.n == 5000);
+	for (i = 0; i < 5000; i++) {
+		heap_pop(&h, &v);
+		CHECKF(v >= last, "popped %d after %d", v, last);
+		last = v;
+	}
+	CHECK(h.n == 0);
+	heap_release(&h);
+}
+
 int
 main(void)
 {
@@ -93,6 +144,8 @@ main(void)
 	TEST_RUN(test_parse_int_and_double);
 	TEST_RUN(test_str_distance);
 	TEST_RUN(test_strbuf);
+	TEST_RUN(test_utf8_sanitize);
+	TEST_RUN(test_heap_orders);
 	TEST_RUN(test_strbuf_detach_empty);
 	TEST_EXIT();
 }
