@@ -16,6 +16,7 @@
 #include "core/gguf.h"
 #include "core/model.h"
 #include "net/dht.h"
+#include "swarm/balance.h"
 #include "swarm/directory-dht.h"
 #include "swarm/identity.h"
 #include "swarm/model-id.h"
@@ -25,7 +26,10 @@
 
 static const struct cmd_opt node_join_opts[] = {
 	{ 'm', "model", "FILE", "the model (GGUF file)" },
-	{ 'b', "blocks", "A:B", "serve blocks A to B-1" },
+	{ 'b', "blocks", "A:B", "serve blocks A to B-1, or auto: the blocks "
+	    "the swarm serves least (default)" },
+	{ 0, "num-blocks", "N", "how many blocks auto picks (default 0: as "
+	    "many as fit in memory)" },
 	{ 'l', "listen", "HOST:PORT", "listen address (default "
 	    "127.0.0.1:7400; port 0: any free port)" },
 	{ 0, "public-addr", "HOST:PORT", "the address announced to others "
@@ -50,6 +54,7 @@ static const struct cmd_opt node_join_opts[] = {
 static const struct cmd_conf_flag node_join_conf[] = {
 	{ "model", "node.model" },
 	{ "blocks", "node.blocks" },
+	{ "num-blocks", "node.num_blocks" },
 	{ "listen", "node.listen" },
 	{ "public-addr", "node.public_addr" },
 	{ "threads", "node.threads" },
@@ -214,6 +219,78 @@ done:
 	return 0;
 }
 
+/*
+ * --blocks auto: the span of the wanted length that the swarm serves least
+ * (every block when num_blocks is 0), looked up with a short-lived client.
+ */
+static int
+node_join_dht_auto(struct node_join_dht *d, struct node_config *cfg,
+    uint32_t num_blocks, char **cause)
+{
+	struct gguf_file *f;
+	struct dht *dht = NULL;
+	struct directory *dir = NULL;
+	struct peer_record *recs = NULL;
+	char model_id[MODEL_ID_MAX], *c = NULL, *msg;
+	uint32_t n_block;
+	size_t n = 0, joined = 0;
+	long page, pages;
+	int tries, rc = -1;
+
+	if ((f = gguf_open(cfg->model_path, cause)) == NULL)
+		return -1;
+	if (model_id_compute(f, model_id, sizeof(model_id)) != 0 ||
+	    model_id_block_count(f, &n_block) != 0) {
+		set_cause(cause, "cannot tell the blocks of '%s'",
+		    cfg->model_path);
+		gguf_close(f);
+		return -1;
+	}
+	/* 0: as many as fit in nine tenths of the memory free now. */
+	if (num_blocks == 0) {
+		page = sysconf(_SC_PAGESIZE);
+		pages = sysconf(_SC_AVPHYS_PAGES);
+		num_blocks = balance_blocks_that_fit(f, n_block,
+		    page > 0 && pages > 0 ? (uint64_t)pages *
+		    (uint64_t)page / 10 * 9 : UINT64_MAX);
+	}
+	gguf_close(f);
+	if (!d->new_swarm) {
+		if ((dht = dht_new(NULL, 0, d->network, cause)) == NULL)
+			return -1;
+		for (tries = 0; tries < 10 && joined == 0; tries++) {
+			free(c);
+			c = NULL;
+			joined = directory_dht_bootstrap(dht, d->peers,
+			    d->npeers, 1000, &c);
+		}
+		if (joined > 0) {
+			dir = directory_dht_new(dht, NULL);
+			if (dir->ops->lookup(dir, model_id, &recs, &n, &c) != 0)
+				n = 0;
+		}
+		if (c != NULL) {
+			msg = xasprintf("blocks auto: %s", c);
+			node_join_log(NULL, msg);
+			free(msg);
+		}
+	}
+	balance_choose_span(recs, n, n_block, num_blocks, &cfg->block_begin,
+	    &cfg->block_end);
+	msg = xasprintf("blocks auto: %u:%u of %u, the least served by the "
+	    "%zu node%s seen", cfg->block_begin, cfg->block_end, n_block, n,
+	    n == 1 ? "" : "s");
+	node_join_log(NULL, msg);
+	free(msg);
+	rc = 0;
+	free(c);
+	free(recs);
+	if (dir != NULL)
+		dir->ops->free(dir);
+	dht_free(dht);
+	return rc;
+}
+
 static void
 node_join_dht_release(struct node_join_dht *d)
 {
@@ -254,7 +331,8 @@ cmd_node_join_exec(struct cmd_args *a)
 	char *cause = NULL, *data_dir = NULL, *delay, *model = NULL;
 	char *listen = NULL, *public_addr = NULL;
 	uint64_t timeout = 300;
-	int rc = EXIT_ERR, have_thread = 0;
+	uint32_t num_blocks;
+	int rc = EXIT_ERR, have_thread = 0, auto_blocks = 0;
 	FILE *fp;
 
 	node_config_init(&cfg);
@@ -284,9 +362,10 @@ cmd_node_join_exec(struct cmd_args *a)
 	if ((v = conf_get_str(conf, "node.model")) != NULL)
 		model = xstrdup(v);
 	v = conf_get_str(conf, "node.blocks");
+	num_blocks = (uint32_t)conf_get_int(conf, "node.num_blocks");
 	if (v == NULL || strcmp(v, "auto") == 0)
-		rc = cmd_usage_error(a, "which blocks to serve? (--blocks A:B)");
-	else if (node_join_parse_blocks(v, &cfg.block_begin,
+		auto_blocks = 1;
+	if (!auto_blocks && node_join_parse_blocks(v, &cfg.block_begin,
 	    &cfg.block_end) != 0)
 		rc = cmd_usage_error(a, "--blocks: '%s' is not A:B with A < B",
 		    v);
@@ -323,6 +402,15 @@ cmd_node_join_exec(struct cmd_args *a)
 	if ((rc = node_join_dht_init(a, &disc, &cfg)) != EXIT_OK)
 		goto out;
 	rc = EXIT_ERR;
+	if (auto_blocks && !disc.on) {
+		rc = cmd_usage_error(a, "which blocks to serve? --blocks auto "
+		    "asks the swarm (--bootstrap HOST:PORT or --new-swarm); "
+		    "else give --blocks A:B");
+		goto out;
+	}
+	if (auto_blocks && node_join_dht_auto(&disc, &cfg, num_blocks,
+	    &cause) != 0)
+		goto fail;
 
 	/* Every thread inherits the mask; one thread takes the signals. */
 	sigemptyset(&sigs.set);

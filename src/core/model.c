@@ -317,21 +317,35 @@ model_embed(const struct model *m, const int32_t *tokens, int n, float *hidden,
 
 /* ---- matrix products ---- */
 
-struct matmul_job {
+/* One matrix of a grouped product: its rows are cut into tasks. */
+struct matmul_part {
 	const struct model_weight	*w;
 	quant_gemm_fn			 gemm;
-	const char			*acts;
-	size_t				 act_row;
-	const float			*in;
 	float				*out;
-	int				 n;
 	int				 rows_per_task;
 	int				 row_tasks;
-	int				 acts_per_task;
-	quant_quantize_fn		 quantize;
+	int				 first_task;
 };
 
-#define MATMUL_ACT_TILE	64
+#define MATMUL_MAX_PARTS	3
+#define MATMUL_ACT_TILE		64
+
+/*
+ * Products of one input with up to three matrices (q/k/v, gate/up): the
+ * input is quantized once and every matrix's tasks go out in one job, so
+ * the threads meet once instead of three times.
+ */
+struct matmul_job {
+	struct matmul_part	 part[MATMUL_MAX_PARTS];
+	int			 n_parts;
+	const char		*acts;
+	size_t			 act_row;
+	const float		*in;
+	int64_t			 n_in;
+	int			 n;
+	int			 acts_per_task;
+	quant_quantize_fn	 quantize;
+};
 
 static void
 matmul_quantize_task(void *arg, int task, int thread)
@@ -339,71 +353,106 @@ matmul_quantize_task(void *arg, int task, int thread)
 	struct matmul_job *j = arg;
 
 	(void)thread;
-	j->quantize(j->in + (size_t)task * j->w->n_in,
-	    (char *)j->acts + (size_t)task * j->act_row, j->w->n_in);
+	j->quantize(j->in + (size_t)task * j->n_in,
+	    (char *)j->acts + (size_t)task * j->act_row, j->n_in);
 }
 
 static void
 matmul_task(void *arg, int task, int thread)
 {
 	struct matmul_job *j = arg;
-	int rt = task % j->row_tasks, at = task / j->row_tasks;
-	int64_t r0 = (int64_t)rt * j->rows_per_task;
-	int a0 = at * j->acts_per_task;
-	int nr = j->rows_per_task, na = j->acts_per_task;
+	const struct matmul_part *p = &j->part[0];
+	int i, rt, at, a0, nr, na;
+	int64_t r0;
 
 	(void)thread;
-	if (r0 + nr > j->w->n_out)
-		nr = (int)(j->w->n_out - r0);
+	for (i = 1; i < j->n_parts && task >= j->part[i].first_task; i++)
+		p = &j->part[i];
+	task -= p->first_task;
+	rt = task % p->row_tasks;
+	at = task / p->row_tasks;
+	r0 = (int64_t)rt * p->rows_per_task;
+	a0 = at * j->acts_per_task;
+	nr = p->rows_per_task;
+	na = j->acts_per_task;
+	if (r0 + nr > p->w->n_out)
+		nr = (int)(p->w->n_out - r0);
 	if (a0 + na > j->n)
 		na = j->n - a0;
-	j->gemm(j->w->n_in, (const char *)j->w->data + (size_t)r0 *
-	    j->w->row_bytes, j->w->row_bytes, nr, j->acts + (size_t)a0 *
-	    j->act_row, j->act_row, na, j->out + (size_t)a0 * j->w->n_out + r0,
-	    (size_t)j->w->n_out);
+	p->gemm(j->n_in, (const char *)p->w->data + (size_t)r0 *
+	    p->w->row_bytes, p->w->row_bytes, nr, j->acts + (size_t)a0 *
+	    j->act_row, j->act_row, na, p->out + (size_t)a0 * p->w->n_out + r0,
+	    (size_t)p->w->n_out);
+}
+
+/* out[i][n][w[i]->n_out] = in[n][n_in] x w[i]^T for every i. */
+static void
+model_matmul_group(struct pool *pool, const struct model_weight *const *w,
+    float *const *out, int n_parts, const float *in, int n)
+{
+	enum ggml_type dot = quant_type_info(w[0]->type)->dot_type;
+	struct matmul_job j;
+	int threads = pool_size(pool), act_tasks, tasks = 0, i;
+	char *buf = NULL;
+
+	for (i = 1; i < n_parts; i++) {
+		if (quant_type_info(w[i]->type)->dot_type != dot ||
+		    w[i]->n_in != w[0]->n_in) {
+			/* different activation types: one job each */
+			for (i = 0; i < n_parts; i++)
+				model_matmul_group(pool, &w[i], &out[i], 1, in, n);
+			return;
+		}
+	}
+	memset(&j, 0, sizeof(j));
+	j.n_parts = n_parts;
+	j.n = n;
+	j.in = in;
+	j.n_in = w[0]->n_in;
+	if (dot == GGML_TYPE_F32) {
+		j.acts = (const char *)in;
+		j.act_row = (size_t)j.n_in * sizeof(float);
+	} else {
+		j.act_row = quant_row_size(dot, j.n_in);
+		buf = xmalloc(j.act_row * (size_t)n);
+		j.acts = buf;
+		j.quantize = quant_get_quantize(dot);
+		pool_run(pool, matmul_quantize_task, &j, n);
+	}
+	j.acts_per_task = n < MATMUL_ACT_TILE ? n : MATMUL_ACT_TILE;
+	act_tasks = (n + j.acts_per_task - 1) / j.acts_per_task;
+	for (i = 0; i < n_parts; i++) {
+		struct matmul_part *p = &j.part[i];
+
+		p->w = w[i];
+		p->out = out[i];
+		p->gemm = quant_get_gemm(w[i]->type);
+		/* Enough row tasks to balance the threads, each a multiple
+		 * of 16 rows so kernels can keep several rows in flight. */
+		p->rows_per_task = (int)((w[i]->n_out + threads * 4 - 1) /
+		    (threads * 4));
+		if (act_tasks > 1)
+			p->rows_per_task = (int)((w[i]->n_out + threads - 1) /
+			    threads);
+		p->rows_per_task = (p->rows_per_task + 15) & ~15;
+		if (p->rows_per_task > 256)
+			p->rows_per_task = 256;
+		if (p->rows_per_task < 16)
+			p->rows_per_task = 16;
+		p->row_tasks = (int)((w[i]->n_out + p->rows_per_task - 1) /
+		    p->rows_per_task);
+		p->first_task = tasks;
+		tasks += p->row_tasks * act_tasks;
+	}
+	pool_run(pool, matmul_task, &j, tasks);
+	free(buf);
 }
 
 void
 model_matmul(struct pool *pool, const struct model_weight *w, const float *in,
     int n, float *out)
 {
-	const struct quant_type_info *ti = quant_type_info(w->type);
-	struct matmul_job j;
-	int threads = pool_size(pool), act_tasks, tasks;
-	char *buf = NULL;
-
-	memset(&j, 0, sizeof(j));
-	j.w = w;
-	j.n = n;
-	j.in = in;
-	j.out = out;
-	j.gemm = quant_get_gemm(w->type);
-	if (ti->dot_type == GGML_TYPE_F32) {
-		j.acts = (const char *)in;
-		j.act_row = (size_t)w->n_in * sizeof(float);
-	} else {
-		j.act_row = quant_row_size(ti->dot_type, w->n_in);
-		buf = xmalloc(j.act_row * (size_t)n);
-		j.acts = buf;
-		j.quantize = quant_get_quantize(ti->dot_type);
-		pool_run(pool, matmul_quantize_task, &j, n);
-	}
-	/* Enough row tasks to balance the threads, each a multiple of 16
-	 * rows so kernels can keep several rows in flight. */
-	j.acts_per_task = n < MATMUL_ACT_TILE ? n : MATMUL_ACT_TILE;
-	act_tasks = (n + j.acts_per_task - 1) / j.acts_per_task;
-	j.rows_per_task = (int)((w->n_out + threads * 4 - 1) / (threads * 4));
-	if (act_tasks > 1)
-		j.rows_per_task = (int)((w->n_out + threads - 1) / threads);
-	j.rows_per_task = (j.rows_per_task + 15) & ~15;
-	if (j.rows_per_task > 256)
-		j.rows_per_task = 256;
-	if (j.rows_per_task < 16)
-		j.rows_per_task = 16;
-	j.row_tasks = (int)((w->n_out + j.rows_per_task - 1) / j.rows_per_task);
-	tasks = j.row_tasks * act_tasks;
-	pool_run(pool, matmul_task, &j, tasks);
-	free(buf);
+	model_matmul_group(pool, &w, &out, 1, in, n);
 }
 
 /* ---- the blocks ---- */
@@ -566,9 +615,13 @@ model_forward_blocks(const struct model *m, struct pool *pool, uint32_t a,
 			rmsnorm(xb + t * e, hidden + t * e, blk->attn_norm.data,
 			    (int)e, hp->rms_eps);
 		/* q, k, v projections (+ biases) */
-		model_matmul(pool, &blk->wq, xb, n, q);
-		model_matmul(pool, &blk->wk, xb, n, k);
-		model_matmul(pool, &blk->wv, xb, n, v);
+		{
+			const struct model_weight *w[3] = { &blk->wq, &blk->wk,
+			    &blk->wv };
+			float *o[3] = { q, k, v };
+
+			model_matmul_group(pool, w, o, 3, xb, n);
+		}
 		add_bias(q, &blk->bq, n, (int)qd);
 		add_bias(k, &blk->bk, n, (int)kvd);
 		add_bias(v, &blk->bv, n, (int)kvd);
@@ -599,8 +652,13 @@ model_forward_blocks(const struct model *m, struct pool *pool, uint32_t a,
 			rmsnorm(xb + t * e, hidden + t * e, blk->ffn_norm.data,
 			    (int)e, hp->rms_eps);
 		/* SwiGLU: down(silu(gate(x)) * up(x)) */
-		model_matmul(pool, &blk->w_gate, xb, n, gate);
-		model_matmul(pool, &blk->w_up, xb, n, up);
+		{
+			const struct model_weight *w[2] = { &blk->w_gate,
+			    &blk->w_up };
+			float *o[2] = { gate, up };
+
+			model_matmul_group(pool, w, o, 2, xb, n);
+		}
 		for (i = 0; i < (int)(n * f); i++)
 			gate[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
 		model_matmul(pool, &blk->w_down, gate, n, xb);

@@ -81,7 +81,8 @@ dht_new(const char *bind_host, uint16_t port, const char *network,
 	cfg.peer_publish = false;
 	cfg.log = false;
 	cfg.dht_config.node_config.network = dht_network_id(network);
-	cfg.dht_config.node_config.maintain_storage = false;
+	/* Re-replicate stored values when storing nodes leave (clients do). */
+	cfg.dht_config.node_config.maintain_storage = true;
 	rc = dht_runner_run_config(d->runner, port, &cfg);
 	if (rc != 0) {
 		set_cause(cause, "cannot start the dht on udp port %u: %s",

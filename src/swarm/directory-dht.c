@@ -8,6 +8,7 @@
  * must name that model.
  */
 #include <jansson.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -23,8 +24,11 @@
  * Announcements do not wait for storing nodes to acknowledge: with dead
  * nodes in the routing table a put takes seconds to settle, and waiting
  * would stretch the refresh interval past the readers' staleness limit.
+ * The draining one does: the node exits right after it, and a put still
+ * queued would die with the process.
  */
 #define DIRECTORY_DHT_PUT_MS	0
+#define DIRECTORY_DHT_LAST_PUT_MS 2000
 #define DIRECTORY_DHT_RETRY_MS	500
 #define DIRECTORY_DHT_N_BLOCK_MAX (1u << 20)
 /* Clocks differ: tolerate records this far in the future. */
@@ -37,6 +41,7 @@ struct directory_dht {
 	uint32_t		 n_block;
 	uint32_t		 refresh;
 	int			 timeout_ms;
+	pthread_mutex_t		 retry_lock;	/* announce runs on two threads */
 	char			**retry;	/* bootstrap peers to try again */
 	size_t			 nretry;
 };
@@ -270,22 +275,25 @@ directory_dht_announce(struct directory *dir, const struct peer_record *r,
 	struct directory_dht *d = (struct directory_dht *)dir;
 	struct peer_record rec = *r;
 	char *value, *key;
-	int rc;
+	int rc, wait_ms;
 
 	if (d->id == NULL)
 		return set_cause(cause, "cannot announce without an identity");
 	if (rec.timestamp == 0)
 		rec.timestamp = (int64_t)time(NULL);
+	pthread_mutex_lock(&d->retry_lock);
 	if (d->nretry > 0 && directory_dht_bootstrap(d->dht, d->retry,
 	    d->nretry, DIRECTORY_DHT_RETRY_MS, NULL) > 0)
 		directory_dht_clear_retry(d);
+	pthread_mutex_unlock(&d->retry_lock);
 	value = directory_dht_encode(&rec, d->n_block, d->refresh, d->id);
 	key = xasprintf("model/%s", rec.model_id);
-	rc = dht_put(d->dht, key, value, strlen(value), DIRECTORY_DHT_PUT_MS,
-	    cause);
+	wait_ms = rec.state == PEER_STATE_DRAINING ?
+	    DIRECTORY_DHT_LAST_PUT_MS : DIRECTORY_DHT_PUT_MS;
+	rc = dht_put(d->dht, key, value, strlen(value), wait_ms, cause);
 	if (rc == 0)
-		rc = dht_put(d->dht, "models", value, strlen(value),
-		    DIRECTORY_DHT_PUT_MS, cause);
+		rc = dht_put(d->dht, "models", value, strlen(value), wait_ms,
+		    cause);
 	free(key);
 	free(value);
 	return rc;
@@ -309,20 +317,25 @@ directory_dht_set_retry(struct directory *dir, char *const *peers, size_t n)
 	struct directory_dht *d = (struct directory_dht *)dir;
 	size_t i;
 
+	pthread_mutex_lock(&d->retry_lock);
 	directory_dht_clear_retry(d);
-	if (n == 0)
-		return;
-	d->retry = xreallocarray(NULL, n, sizeof(*d->retry));
-	for (i = 0; i < n; i++)
-		d->retry[i] = xstrdup(peers[i]);
-	d->nretry = n;
+	if (n > 0) {
+		d->retry = xreallocarray(NULL, n, sizeof(*d->retry));
+		for (i = 0; i < n; i++)
+			d->retry[i] = xstrdup(peers[i]);
+		d->nretry = n;
+	}
+	pthread_mutex_unlock(&d->retry_lock);
 }
 
 static void
 directory_dht_free(struct directory *dir)
 {
-	directory_dht_clear_retry((struct directory_dht *)dir);
-	free(dir);
+	struct directory_dht *d = (struct directory_dht *)dir;
+
+	directory_dht_clear_retry(d);
+	pthread_mutex_destroy(&d->retry_lock);
+	free(d);
 }
 
 static const struct directory_ops directory_dht_ops = {
@@ -338,6 +351,7 @@ directory_dht_new(struct dht *dht, const struct identity *id)
 
 	d = xcalloc(1, sizeof(*d));
 	d->dir.ops = &directory_dht_ops;
+	pthread_mutex_init(&d->retry_lock, NULL);
 	d->dht = dht;
 	d->id = id;
 	d->refresh = DIRECTORY_DHT_REFRESH;
