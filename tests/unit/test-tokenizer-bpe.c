@@ -15,6 +15,7 @@
 #include "util/parse.h"
 #include "util/strbuf.h"
 #include "util/xmalloc.h"
+#include "mini-gguf.h"
 
 #define VOCAB_SEP	"\n__ggml_vocab_test__\n"
 
@@ -508,82 +509,6 @@ test_special(void)
 	CHECK(ok);
 }
 
-/* A GGUF file built in memory. */
-struct mini {
-	struct strbuf	kv;
-	uint64_t	n_kv;
-	struct strbuf	file;
-};
-
-static void
-mini_u32(struct strbuf *sb, uint32_t v)
-{
-	strbuf_add(sb, &v, 4);
-}
-
-static void
-mini_u64(struct strbuf *sb, uint64_t v)
-{
-	strbuf_add(sb, &v, 8);
-}
-
-static void
-mini_str(struct strbuf *sb, const char *s)
-{
-	mini_u64(sb, strlen(s));
-	strbuf_adds(sb, s);
-}
-
-static void
-mini_key(struct mini *m, const char *key, uint32_t type)
-{
-	mini_str(&m->kv, key);
-	mini_u32(&m->kv, type);
-	m->n_kv++;
-}
-
-static void
-mini_kv_str(struct mini *m, const char *key, const char *val)
-{
-	mini_key(m, key, GGUF_VALUE_STRING);
-	mini_str(&m->kv, val);
-}
-
-static void
-mini_kv_u32(struct mini *m, const char *key, uint32_t val)
-{
-	mini_key(m, key, GGUF_VALUE_UINT32);
-	mini_u32(&m->kv, val);
-}
-
-static void
-mini_kv_bool(struct mini *m, const char *key, int val)
-{
-	mini_key(m, key, GGUF_VALUE_BOOL);
-	strbuf_addc(&m->kv, (char)(val != 0));
-}
-
-static void
-mini_kv_strs(struct mini *m, const char *key, const char *const *v, size_t n)
-{
-	size_t i;
-
-	mini_key(m, key, GGUF_VALUE_ARRAY);
-	mini_u32(&m->kv, GGUF_VALUE_STRING);
-	mini_u64(&m->kv, n);
-	for (i = 0; i < n; i++)
-		mini_str(&m->kv, v[i]);
-}
-
-static void
-mini_kv_types(struct mini *m, const int32_t *v, size_t n)
-{
-	mini_key(m, "tokenizer.ggml.token_type", GGUF_VALUE_ARRAY);
-	mini_u32(&m->kv, GGUF_VALUE_INT32);
-	mini_u64(&m->kv, n);
-	strbuf_add(&m->kv, v, n * sizeof(*v));
-}
-
 /*
  * A byte-level vocabulary (after whatever keys m already holds): the 256 stand-ins of the byte alphabet (in byte
  * order), then extra[], with the given merges and pre-tokenizer (NULL:
@@ -625,21 +550,7 @@ mini_bpe(struct mini *m, const char *pre, const char *const *extra,
 	if (merges != NULL)
 		mini_kv_strs(m, "tokenizer.ggml.merges", merges, n_merges);
 
-	strbuf_reset(&m->file);
-	strbuf_add(&m->file, "GGUF", 4);
-	mini_u32(&m->file, 3);
-	mini_u64(&m->file, 0);
-	mini_u64(&m->file, m->n_kv);
-	strbuf_add(&m->file, m->kv.buf, m->kv.len);
-	while (m->file.len % 32 != 0)
-		strbuf_addc(&m->file, 0);
-	*gfp = gguf_open_buffer(m->file.buf, m->file.len, "mini.gguf", cause);
-	if (*gfp != NULL && (tok = tokenizer_load(*gfp, cause)) == NULL) {
-		gguf_close(*gfp);
-		*gfp = NULL;
-	}
-	strbuf_reset(&m->kv);
-	m->n_kv = 0;
+	tok = mini_load(m, gfp, cause);
 	return tok;
 }
 
@@ -658,7 +569,7 @@ test_pre_names(void)
 		"deepseek-llm", "deepseek-coder", "deepseek-v3", "poro-chat",
 		"bloom", "gpt3-finnish", "viking", "chameleon", "",
 	};
-	struct mini m = { STRBUF_INIT, 0, STRBUF_INIT };
+	struct mini m = MINI_INIT;
 	struct gguf_file *gf;
 	struct tokenizer *tok;
 	char *cause = NULL;
@@ -687,8 +598,7 @@ test_pre_names(void)
 	CHECK_STR(cause, "'mini.gguf': pre-tokenizer 'no-such-pre' is not "
 	    "supported");
 	free(cause);
-	strbuf_release(&m.kv);
-	strbuf_release(&m.file);
+	mini_release(&m);
 }
 
 /* Merge order, pre-token boundaries and whole-word lookups. */
@@ -701,7 +611,7 @@ test_merge_rules(void)
 	static const char *merges[] = {
 		"b c", "a b", "a a", "\xc4\xa0 a", "ab c", "1 2", "a 1",
 	};
-	struct mini m = { STRBUF_INIT, 0, STRBUF_INIT };
+	struct mini m = MINI_INIT;
 	struct gguf_file *gf;
 	struct tokenizer *tok;
 	char *cause = NULL;
@@ -795,8 +705,7 @@ test_merge_rules(void)
 	CHECK(tok == NULL && cause != NULL &&
 	    strstr(cause, "tokenizer.ggml.merges is missing") != NULL);
 	free(cause);
-	strbuf_release(&m.kv);
-	strbuf_release(&m.file);
+	mini_release(&m);
 }
 
 int

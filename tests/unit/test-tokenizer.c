@@ -13,6 +13,7 @@
 #include "util/parse.h"
 #include "util/strbuf.h"
 #include "util/xmalloc.h"
+#include "mini-gguf.h"
 
 #define VOCAB_SEP	"\n__ggml_vocab_test__\n"
 
@@ -575,125 +576,6 @@ test_phi3_special(void)
 	CHECK(ok);
 }
 
-/* A GGUF file built in memory, for the metadata checks. */
-struct mini {
-	struct strbuf	sb;		/* the key-value pairs */
-	uint64_t	n_kv;
-	struct strbuf	file;		/* the file gguf_open_buffer reads */
-};
-
-static void
-mini_u32(struct strbuf *sb, uint32_t v)
-{
-	strbuf_add(sb, &v, 4);
-}
-
-static void
-mini_u64(struct strbuf *sb, uint64_t v)
-{
-	strbuf_add(sb, &v, 8);
-}
-
-static void
-mini_str(struct strbuf *sb, const char *s)
-{
-	mini_u64(sb, strlen(s));
-	strbuf_adds(sb, s);
-}
-
-static void
-mini_key(struct mini *m, const char *key, uint32_t type)
-{
-	mini_str(&m->sb, key);
-	mini_u32(&m->sb, type);
-	m->n_kv++;
-}
-
-static void
-mini_kv_str(struct mini *m, const char *key, const char *val)
-{
-	mini_key(m, key, GGUF_VALUE_STRING);
-	mini_str(&m->sb, val);
-}
-
-static void
-mini_kv_u32(struct mini *m, const char *key, uint32_t val)
-{
-	mini_key(m, key, GGUF_VALUE_UINT32);
-	mini_u32(&m->sb, val);
-}
-
-static void
-mini_kv_bool(struct mini *m, const char *key, int val)
-{
-	mini_key(m, key, GGUF_VALUE_BOOL);
-	strbuf_addc(&m->sb, (char)(val != 0));
-}
-
-static void
-mini_kv_tokens(struct mini *m, const char **toks, size_t n)
-{
-	size_t i;
-
-	mini_key(m, "tokenizer.ggml.tokens", GGUF_VALUE_ARRAY);
-	mini_u32(&m->sb, GGUF_VALUE_STRING);
-	mini_u64(&m->sb, n);
-	for (i = 0; i < n; i++)
-		mini_str(&m->sb, toks[i]);
-}
-
-static void
-mini_kv_scores(struct mini *m, const float *v, size_t n)
-{
-	mini_key(m, "tokenizer.ggml.scores", GGUF_VALUE_ARRAY);
-	mini_u32(&m->sb, GGUF_VALUE_FLOAT32);
-	mini_u64(&m->sb, n);
-	strbuf_add(&m->sb, v, n * sizeof(*v));
-}
-
-static void
-mini_kv_types(struct mini *m, const int32_t *v, size_t n)
-{
-	mini_key(m, "tokenizer.ggml.token_type", GGUF_VALUE_ARRAY);
-	mini_u32(&m->sb, GGUF_VALUE_INT32);
-	mini_u64(&m->sb, n);
-	strbuf_add(&m->sb, v, n * sizeof(*v));
-}
-
-/*
- * Loads the tokenizer of the file; NULL with *cause on failure. The buffer
- * lives in m until mini_release (after gguf_close).
- */
-static struct tokenizer *
-mini_load(struct mini *m, struct gguf_file **gfp, char **cause)
-{
-	struct tokenizer *tok = NULL;
-
-	strbuf_reset(&m->file);
-	strbuf_add(&m->file, "GGUF", 4);
-	mini_u32(&m->file, 3);
-	mini_u64(&m->file, 0);
-	mini_u64(&m->file, m->n_kv);
-	strbuf_add(&m->file, m->sb.buf, m->sb.len);
-	while (m->file.len % 32 != 0)
-		strbuf_addc(&m->file, 0);
-	*gfp = gguf_open_buffer(m->file.buf, m->file.len, "mini.gguf", cause);
-	if (*gfp != NULL && (tok = tokenizer_load(*gfp, cause)) == NULL) {
-		gguf_close(*gfp);
-		*gfp = NULL;
-	}
-	strbuf_reset(&m->sb);
-	m->n_kv = 0;
-	return tok;
-}
-
-static void
-mini_release(struct mini *m)
-{
-	strbuf_release(&m->sb);
-	strbuf_release(&m->file);
-}
-
 static const char *mini_toks[] = {
 	"<unk>", "<s>", "</s>", "\xe2\x96\x81", "a", "b", "c", "ab", "bc",
 	"\xe2\x96\x81" "a",
@@ -724,7 +606,7 @@ mini_expect_error(struct mini *m, const char *want)
 static void
 test_bad_metadata(void)
 {
-	struct mini m = { STRBUF_INIT, 0, STRBUF_INIT };
+	struct mini m = MINI_INIT;
 	float scores[MINI_N] = { 0 };
 	int32_t types[MINI_N] = { 2, 3, 3, 1, 1, 1, 1, 1, 1, 1 };
 
@@ -766,7 +648,7 @@ test_bad_metadata(void)
 static void
 test_merge_order(void)
 {
-	struct mini m = { STRBUF_INIT, 0, STRBUF_INIT };
+	struct mini m = MINI_INIT;
 	struct gguf_file *gf;
 	struct tokenizer *tok;
 	float scores[MINI_N] = { 0, 0, 0, -5, -5, -5, -5, 1, 2, 0.5f };
