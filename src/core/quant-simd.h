@@ -19,6 +19,7 @@
  */
 #include <immintrin.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/quant.h"
@@ -1093,6 +1094,304 @@ qs_dec_f16(int64_t k, const void *w, size_t ws, int n_rows, const void *act,
 	}
 }
 
+/* ---- panels (many activations) ---- */
+
+/*
+ * Prompt processing is bound by arithmetic, and the tiles above spend most
+ * of theirs outside the byte products: every (row, activation) pair of a
+ * block needs its own widening, conversion, scale and, at the end, a
+ * horizontal sum. A panel decodes eight weight rows once, side by side:
+ * vector j of a block holds weights 4j..4j+3 of row r in int32 lane r, so
+ * one byte dot product against four broadcast activation bytes gives a
+ * partial sum for each of the eight rows, lane by lane. A block's eight
+ * partial sums stay in int16 (Q4_0: at most 8 * 2 * 15 * 127 = 30480), and
+ * the widening, conversion and scaling are paid once per block for eight
+ * rows together. The panel is then used by every activation of the call.
+ */
+#define QS_PANEL_ROWS	8
+#ifndef QS_PANEL_ACTS
+#define QS_PANEL_ACTS	4	/* activations per pass over a panel */
+#endif
+#define QS_PANEL_MIN	4	/* fewer activations go through the tiles */
+
+struct qs_panel_block {
+	__m256i	q[8];		/* q[j] lane r: weights 4j..4j+3 of row r */
+	float	d[8];		/* the rows' block scales */
+};
+
+/* an activation block's scale and the integer term added to its sums */
+struct qs_act_block {
+	float	d;
+	int32_t	off;
+};
+
+/* rows[r] int32 element j -> out[j] lane r: an 8 x 8 transpose */
+QS_INLINE void
+qs_transpose8(__m256i *v)
+{
+	__m256i t[8], u[8];
+	int i;
+
+	for (i = 0; i < 8; i += 2) {
+		t[i] = _mm256_unpacklo_epi32(v[i], v[i + 1]);
+		t[i + 1] = _mm256_unpackhi_epi32(v[i], v[i + 1]);
+	}
+	for (i = 0; i < 8; i += 4) {
+		u[i] = _mm256_unpacklo_epi64(t[i], t[i + 2]);
+		u[i + 1] = _mm256_unpackhi_epi64(t[i], t[i + 2]);
+		u[i + 2] = _mm256_unpacklo_epi64(t[i + 1], t[i + 3]);
+		u[i + 3] = _mm256_unpackhi_epi64(t[i + 1], t[i + 3]);
+	}
+	for (i = 0; i < 4; i++) {
+		v[i] = _mm256_permute2x128_si256(u[i], u[i + 4], 0x20);
+		v[i + 4] = _mm256_permute2x128_si256(u[i], u[i + 4], 0x31);
+	}
+}
+
+/* The 32 weights of a block as bytes in element order, and its scale:
+ * Q4_0 as q + 8 (unsigned), Q8_0 as stored (signed). */
+QS_INLINE __m256i
+qs_panel_bytes_q4_0(const void *blk, float *d)
+{
+	const struct block_q4_0 *b = blk;
+
+	*d = qs_h2f(b->d);
+	return qs_nibbles(b->qs);
+}
+
+QS_INLINE __m256i
+qs_panel_bytes_q8_0(const void *blk, float *d)
+{
+	const struct block_q8_0 *b = blk;
+
+	*d = qs_h2f(b->d);
+	return _mm256_loadu_si256((const __m256i *)b->qs);
+}
+
+/* Rows past n_rows are zero, so a short panel needs no special case. */
+#define QS_PANEL_PACK(name, btype)					\
+static void								\
+qs_panel_pack_##name(int64_t nb, const void *w, size_t ws, int n_rows,	\
+    struct qs_panel_block *p)						\
+{									\
+	int64_t ib;							\
+	int r;								\
+									\
+	for (ib = 0; ib < nb; ib++) {					\
+		__m256i v[8];						\
+									\
+		for (r = 0; r < QS_PANEL_ROWS; r++) {			\
+			if (r < n_rows) {				\
+				v[r] = qs_panel_bytes_##name(QS_ROW(w,	\
+				    ws, r, struct btype) + ib,		\
+				    &p[ib].d[r]);			\
+			} else {					\
+				v[r] = _mm256_setzero_si256();		\
+				p[ib].d[r] = 0;				\
+			}						\
+		}							\
+		qs_transpose8(v);					\
+		for (r = 0; r < 8; r++)					\
+			_mm256_store_si256(&p[ib].q[r], v[r]);		\
+	}								\
+}
+QS_PANEL_PACK(q4_0, block_q4_0)
+QS_PANEL_PACK(q8_0, block_q8_0)
+
+QS_INLINE __m256i
+qs_bcast4(const void *p)
+{
+	int32_t x;
+
+	memcpy(&x, p, 4);
+	return _mm256_set1_epi32(x);
+}
+
+/*
+ * C activations against one panel: acc[c] lane r ends as the dot product
+ * of row r with activation c. Q4_0's unsigned weights go straight into
+ * the byte products and a block's eight stay in int16; Q8_0's signed ones
+ * lend their sign to the activation (|w| * sign(a, w)), and each product
+ * pair, up to 2 * 127 * 127, is widened at once.
+ */
+QS_INLINE void
+qs_panel_run_q4_0(const int C, int64_t nb, const struct qs_panel_block *p,
+    const void *acts, size_t as, const struct qs_act_block *ab, size_t abs_,
+    __m256 *acc)
+{
+	const __m256i ones = _mm256_set1_epi16(1);
+	int64_t ib;
+	int c, j;
+
+	QS_UNROLL for (c = 0; c < C; c++)
+		acc[c] = _mm256_setzero_ps();
+	for (ib = 0; ib < nb; ib++) {
+		__m256i s[QS_PANEL_ACTS];
+		__m256 d = _mm256_load_ps(p[ib].d);
+
+		QS_UNROLL for (c = 0; c < C; c++)
+			s[c] = _mm256_setzero_si256();
+		QS_UNROLL for (j = 0; j < 8; j++) {
+			__m256i w = _mm256_load_si256(&p[ib].q[j]);
+
+			QS_UNROLL for (c = 0; c < C; c++)
+				s[c] = _mm256_add_epi16(s[c],
+				    _mm256_maddubs_epi16(w, qs_bcast4(
+				    QS_ROW(acts, as, c, struct block_q8_0)[ib].qs
+				    + 4 * j)));
+		}
+		QS_UNROLL for (c = 0; c < C; c++) {
+			const struct qs_act_block *a = &ab[c * abs_ + ib];
+			__m256i i32 = _mm256_add_epi32(_mm256_madd_epi16(s[c],
+			    ones), _mm256_set1_epi32(a->off));
+
+			acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i32),
+			    _mm256_mul_ps(d, _mm256_set1_ps(a->d)), acc[c]);
+		}
+	}
+}
+
+QS_INLINE void
+qs_panel_run_q8_0(const int C, int64_t nb, const struct qs_panel_block *p,
+    const void *acts, size_t as, const struct qs_act_block *ab, size_t abs_,
+    __m256 *acc)
+{
+	const __m256i ones = _mm256_set1_epi16(1);
+	int64_t ib;
+	int c, j;
+
+	QS_UNROLL for (c = 0; c < C; c++)
+		acc[c] = _mm256_setzero_ps();
+	for (ib = 0; ib < nb; ib++) {
+		__m256i s[QS_PANEL_ACTS];
+		__m256 d = _mm256_load_ps(p[ib].d);
+
+		QS_UNROLL for (c = 0; c < C; c++)
+			s[c] = _mm256_setzero_si256();
+		QS_UNROLL for (j = 0; j < 8; j++) {
+			__m256i w = _mm256_load_si256(&p[ib].q[j]);
+			__m256i wa = _mm256_abs_epi8(w);
+
+			QS_UNROLL for (c = 0; c < C; c++)
+				s[c] = _mm256_add_epi32(s[c], _mm256_madd_epi16(
+				    _mm256_maddubs_epi16(wa, _mm256_sign_epi8(
+				    qs_bcast4(QS_ROW(acts, as, c,
+				    struct block_q8_0)[ib].qs + 4 * j), w)),
+				    ones));
+		}
+		QS_UNROLL for (c = 0; c < C; c++)
+			acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s[c]),
+			    _mm256_mul_ps(d, _mm256_set1_ps(
+			    ab[c * abs_ + ib].d)), acc[c]);
+	}
+}
+
+/* Q4_0 is stored as q + 8, so every block's sum carries -8 * sum(a). */
+static void
+qs_panel_acts_q4_0(int64_t nb, const void *acts, size_t as, int n_acts,
+    struct qs_act_block *ab)
+{
+	int64_t ib;
+	int c;
+
+	for (c = 0; c < n_acts; c++) {
+		const struct block_q8_0 *y = QS_ROW(acts, as, c,
+		    struct block_q8_0);
+
+		for (ib = 0; ib < nb; ib++) {
+			ab[c * nb + ib].d = qs_h2f(y[ib].d);
+			ab[c * nb + ib].off = qs_hsum_i32(qs_offset(
+			    _mm256_loadu_si256((const __m256i *)y[ib].qs), 8));
+		}
+	}
+}
+
+static void
+qs_panel_acts_q8_0(int64_t nb, const void *acts, size_t as, int n_acts,
+    struct qs_act_block *ab)
+{
+	int64_t ib;
+	int c;
+
+	for (c = 0; c < n_acts; c++) {
+		const struct block_q8_0 *y = QS_ROW(acts, as, c,
+		    struct block_q8_0);
+
+		for (ib = 0; ib < nb; ib++) {
+			ab[c * nb + ib].d = qs_h2f(y[ib].d);
+			ab[c * nb + ib].off = 0;
+		}
+	}
+}
+
+/* lanes 0..n-1 of v to out */
+QS_INLINE void
+qs_store_rows(float *out, __m256 v, int n)
+{
+	if (n == 8) {
+		_mm256_storeu_ps(out, v);
+	} else {
+		__m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(n),
+		    _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+
+		_mm256_maskstore_ps(out, m, v);
+	}
+}
+
+/*
+ * The driver: the activations' block scales once, then eight rows at a
+ * time, packed and run against every activation, QS_PANEL_ACTS at a time.
+ * Returns -1 (nothing written) when the scratch cannot be had; the caller
+ * falls back to the tiles.
+ */
+#define QS_PANEL_GEMM(name)						\
+static int								\
+qs_panel_gemm_##name(int64_t nb, const void *w, size_t ws, int n_rows,	\
+    const void *acts, size_t as, int n_acts, float *out, size_t os)	\
+{									\
+	struct qs_panel_block *p;					\
+	struct qs_act_block *ab;					\
+	int r, c, i;							\
+									\
+	p = aligned_alloc(32, (size_t)nb * sizeof(*p));			\
+	ab = malloc((size_t)nb * (size_t)n_acts * sizeof(*ab));		\
+	if (p == NULL || ab == NULL) {					\
+		free(p);						\
+		free(ab);						\
+		return -1;						\
+	}								\
+	qs_panel_acts_##name(nb, acts, as, n_acts, ab);			\
+	for (r = 0; r < n_rows; r += QS_PANEL_ROWS) {			\
+		const int nr = n_rows - r < QS_PANEL_ROWS ?		\
+		    n_rows - r : QS_PANEL_ROWS;				\
+		__m256 acc[QS_PANEL_ACTS];				\
+									\
+		qs_panel_pack_##name(nb, (const uint8_t *)w +		\
+		    (size_t)r * ws, ws, nr, p);				\
+		for (c = 0; c + QS_PANEL_ACTS <= n_acts;		\
+		    c += QS_PANEL_ACTS) {				\
+			qs_panel_run_##name(QS_PANEL_ACTS, nb, p,	\
+			    (const uint8_t *)acts + (size_t)c * as, as,	\
+			    ab + (size_t)c * nb, (size_t)nb, acc);	\
+			for (i = 0; i < QS_PANEL_ACTS; i++)		\
+				qs_store_rows(out + (size_t)(c + i) *	\
+				    os + r, acc[i], nr);		\
+		}							\
+		for (; c < n_acts; c++) {				\
+			qs_panel_run_##name(1, nb, p, (const uint8_t *)	\
+			    acts + (size_t)c * as, as, ab +		\
+			    (size_t)c * nb, (size_t)nb, acc);		\
+			qs_store_rows(out + (size_t)c * os + r, acc[0],	\
+			    nr);					\
+		}							\
+	}								\
+	free(p);							\
+	free(ab);							\
+	return 0;							\
+}
+QS_PANEL_GEMM(q4_0)
+QS_PANEL_GEMM(q8_0)
+
 /* ---- gemm drivers ---- */
 
 /*
@@ -1117,6 +1416,9 @@ qs_dec_f16(int64_t k, const void *w, size_t ws, int n_rows, const void *act,
 typedef void (*qs_dec_fn)(int64_t, const void *, size_t, int, const void *,
     float *);
 #define QS_NO_DEC	((qs_dec_fn)NULL)
+typedef int (*qs_panel_fn)(int64_t, const void *, size_t, int, const void *,
+    size_t, int, float *, size_t);
+#define QS_NO_PANEL	((qs_panel_fn)NULL)
 
 /*
  * Tiles of QS_RB rows by QS_CB activations, then the leftovers one row or
@@ -1124,7 +1426,7 @@ typedef void (*qs_dec_fn)(int64_t, const void *, size_t, int, const void *,
  * number of blocks. One activation (decode) goes one row at a time (see
  * above), through a decode kernel where the type has one.
  */
-#define QS_GEMM(name, blk, dec, geom)				\
+#define QS_GEMM(name, blk, dec, geom, panel)				\
 static void								\
 qs_gemm_##name(int64_t k, const void *w, size_t ws, int n_rows,	\
     const void *acts, size_t as, int n_acts, float *out, size_t os)	\
@@ -1138,6 +1440,9 @@ qs_gemm_##name(int64_t k, const void *w, size_t ws, int n_rows,	\
 		dec(n, w, ws, n_rows, acts, out);			\
 		return;							\
 	}								\
+	if (n_acts >= QS_PANEL_MIN && panel != NULL &&			\
+	    panel(n, w, ws, n_rows, acts, as, n_acts, out, os) == 0)	\
+		return;							\
 	if (n_acts == 1) {						\
 		for (r = 0; r < n_rows; r++)				\
 			qs_tile_##name(1, 1, n, wp + (size_t)r * ws,	\
@@ -1169,16 +1474,16 @@ qs_gemm_##name(int64_t k, const void *w, size_t ws, int n_rows,	\
 			    out + (size_t)c * os + r, os);		\
 	}								\
 }
-QS_GEMM(q8_0, QK8_0, qs_dec_q8_0, QS_GEOM_LEGACY)
-QS_GEMM(q4_0, QK4_0, qs_dec_q4_0, QS_GEOM_LEGACY)
-QS_GEMM(q5_0, QK5_0, QS_NO_DEC, QS_GEOM_LEGACY)
-QS_GEMM(q4_1, QK4_1, QS_NO_DEC, QS_GEOM_LEGACY)
-QS_GEMM(q5_1, QK5_1, QS_NO_DEC, QS_GEOM_LEGACY)
-QS_GEMM(q2_K, QK_K, QS_NO_DEC, QS_GEOM_K)
-QS_GEMM(q3_K, QK_K, QS_NO_DEC, QS_GEOM_K)
-QS_GEMM(q4_K, QK_K, QS_NO_DEC, QS_GEOM_K)
-QS_GEMM(q5_K, QK_K, QS_NO_DEC, QS_GEOM_K)
-QS_GEMM(q6_K, QK_K, QS_NO_DEC, QS_GEOM_K)
+QS_GEMM(q8_0, QK8_0, qs_dec_q8_0, QS_GEOM_LEGACY, qs_panel_gemm_q8_0)
+QS_GEMM(q4_0, QK4_0, qs_dec_q4_0, QS_GEOM_LEGACY, qs_panel_gemm_q4_0)
+QS_GEMM(q5_0, QK5_0, QS_NO_DEC, QS_GEOM_LEGACY, QS_NO_PANEL)
+QS_GEMM(q4_1, QK4_1, QS_NO_DEC, QS_GEOM_LEGACY, QS_NO_PANEL)
+QS_GEMM(q5_1, QK5_1, QS_NO_DEC, QS_GEOM_LEGACY, QS_NO_PANEL)
+QS_GEMM(q2_K, QK_K, QS_NO_DEC, QS_GEOM_K, QS_NO_PANEL)
+QS_GEMM(q3_K, QK_K, QS_NO_DEC, QS_GEOM_K, QS_NO_PANEL)
+QS_GEMM(q4_K, QK_K, QS_NO_DEC, QS_GEOM_K, QS_NO_PANEL)
+QS_GEMM(q5_K, QK_K, QS_NO_DEC, QS_GEOM_K, QS_NO_PANEL)
+QS_GEMM(q6_K, QK_K, QS_NO_DEC, QS_GEOM_K, QS_NO_PANEL)
 
 #define QS_GEMM_FLOAT(name, dec, geom)				\
 static void								\
