@@ -514,6 +514,52 @@ rope(const struct model *m, float *x, int n_heads, int pos)
 	}
 }
 
+/* a . b in eight independent partial sums, which the compiler keeps in
+ * vector lanes (one running sum would wait on each addition) */
+static float
+dot_f32(const float *a, const float *b, int n)
+{
+	float acc[8] = { 0, 0, 0, 0, 0, 0, 0, 0 }, t;
+	int i, l;
+
+	for (i = 0; i + 8 <= n; i += 8)
+		for (l = 0; l < 8; l++)
+			acc[l] += a[i + l] * b[i + l];
+	t = ((acc[0] + acc[4]) + (acc[1] + acc[5])) +
+	    ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+	for (; i < n; i++)
+		t += a[i] * b[i];
+	return t;
+}
+
+/* gate = silu(gate) * up, spread over the pool (expf is not cheap) */
+struct swiglu_job {
+	float		*gate;
+	const float	*up;
+	size_t		 n, chunk;
+};
+
+static void
+swiglu_task(void *arg, int task, int thread)
+{
+	struct swiglu_job *j = arg;
+	size_t i = (size_t)task * j->chunk, end = i + j->chunk;
+
+	(void)thread;
+	if (end > j->n)
+		end = j->n;
+	for (; i < end; i++)
+		j->gate[i] = j->gate[i] / (1.0f + expf(-j->gate[i])) * j->up[i];
+}
+
+static void
+swiglu(struct pool *pool, float *gate, const float *up, size_t n)
+{
+	struct swiglu_job j = { gate, up, n, 4096 };
+
+	pool_run(pool, swiglu_task, &j, (int)((n + j.chunk - 1) / j.chunk));
+}
+
 struct attn_job {
 	const struct model	*m;
 	const struct kv_cache	*kv;
@@ -542,11 +588,8 @@ attn_task(void *arg, int task, int thread)
 	for (s = 0; s < len; s++) {
 		const float *k = j->kc + (size_t)s * j->kv->kv_dim +
 		    (size_t)kvh * hd;
-		float d = 0;
 
-		for (i = 0; i < hd; i++)
-			d += q[i] * k[i];
-		sc[s] = d * scale;
+		sc[s] = dot_f32(q, k, hd) * scale;
 		if (sc[s] > max)
 			max = sc[s];
 	}
@@ -659,8 +702,7 @@ model_forward_blocks(const struct model *m, struct pool *pool, uint32_t a,
 
 			model_matmul_group(pool, w, o, 2, xb, n);
 		}
-		for (i = 0; i < (int)(n * f); i++)
-			gate[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
+		swiglu(pool, gate, up, n * f);
 		model_matmul(pool, &blk->w_down, gate, n, xb);
 		/* residual */
 		for (i = 0; i < (int)(n * e); i++)

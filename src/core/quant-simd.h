@@ -1392,6 +1392,218 @@ qs_panel_gemm_##name(int64_t nb, const void *w, size_t ws, int n_rows,	\
 QS_PANEL_GEMM(q4_0)
 QS_PANEL_GEMM(q8_0)
 
+/*
+ * The float types the other way round: sixteen activations side by side
+ * (converted to float once per call, element i of activation c at
+ * [i][c]), and each weight broadcast against them, so that a step of six
+ * rows is twelve multiply-adds on two activation vectors, nothing else;
+ * sums stay per (row, activation) lane until the end. The weights of the
+ * six rows are converted to float QS_FPANEL_KC at a time into a buffer
+ * that stays in the first-level cache.
+ */
+#define QS_FPANEL_ACTS	16
+#define QS_FPANEL_ROWS	6
+#define QS_FPANEL_KC	512
+
+QS_INLINE void
+qs_fpanel_row_f32(const void *w, int64_t i0, int64_t n, float *dst)
+{
+	memcpy(dst, (const float *)w + i0, (size_t)n * sizeof(float));
+}
+
+#define QS_FPANEL_ROW(name)						\
+QS_INLINE void								\
+qs_fpanel_row_##name(const void *w, int64_t i0, int64_t n, float *dst)	\
+{									\
+	int64_t i;							\
+									\
+	for (i = 0; i + 8 <= n; i += 8)					\
+		_mm256_store_ps(dst + i, qs_load_##name(w, i0 + i));	\
+	for (; i < n; i++)						\
+		dst[i] = qs_elem_##name(w, i0 + i);			\
+}
+QS_FPANEL_ROW(f16)
+QS_FPANEL_ROW(bf16)
+
+/* R rows (R <= QS_FPANEL_ROWS, float rows wr) against the sixteen
+ * activations of ap, kc elements, added to the sums in res[r][activation] */
+QS_INLINE void
+qs_fpanel_run(const int R, int64_t kc, const float *const *wr, const float *ap,
+    float *res)
+{
+	__m256 acc[QS_FPANEL_ROWS][2];
+	int64_t i;
+	int r;
+
+	QS_UNROLL for (r = 0; r < R; r++) {
+		acc[r][0] = _mm256_load_ps(res + r * QS_FPANEL_ACTS);
+		acc[r][1] = _mm256_load_ps(res + r * QS_FPANEL_ACTS + 8);
+	}
+	for (i = 0; i < kc; i++) {
+		__m256 a0 = _mm256_load_ps(ap + i * QS_FPANEL_ACTS);
+		__m256 a1 = _mm256_load_ps(ap + i * QS_FPANEL_ACTS + 8);
+
+		QS_UNROLL for (r = 0; r < R; r++) {
+			__m256 wv = _mm256_broadcast_ss(wr[r] + i);
+
+			acc[r][0] = _mm256_fmadd_ps(wv, a0, acc[r][0]);
+			acc[r][1] = _mm256_fmadd_ps(wv, a1, acc[r][1]);
+		}
+	}
+	QS_UNROLL for (r = 0; r < R; r++) {
+		_mm256_store_ps(res + r * QS_FPANEL_ACTS, acc[r][0]);
+		_mm256_store_ps(res + r * QS_FPANEL_ACTS + 8, acc[r][1]);
+	}
+}
+
+/* elements k0 .. k0 + kc - 1 of n activations into ap ([i][c]), eight
+ * elements by eight activations at a time through a transpose; missing
+ * activations are zero */
+#define QS_FPANEL_ACTS_PACK(name)					\
+static void								\
+qs_fpanel_pack_##name(int64_t k0, int64_t kc, const void *acts,	\
+    size_t as, int n, float *ap)					\
+{									\
+	int64_t i;							\
+	int h, c;							\
+									\
+	for (h = 0; h < QS_FPANEL_ACTS; h += 8) {			\
+		for (i = 0; i + 8 <= kc; i += 8) {			\
+			__m256i v[8];					\
+									\
+			for (c = 0; c < 8; c++)				\
+				v[c] = h + c < n ? _mm256_castps_si256(	\
+				    qs_load_##name(QS_ROW(acts, as,	\
+				    h + c, uint8_t), k0 + i)) :		\
+				    _mm256_setzero_si256();		\
+			qs_transpose8(v);				\
+			for (c = 0; c < 8; c++)				\
+				_mm256_store_si256((__m256i *)(ap +	\
+				    (i + c) * QS_FPANEL_ACTS + h),	\
+				    v[c]);				\
+		}							\
+		for (; i < kc; i++)					\
+			for (c = 0; c < 8; c++)				\
+				ap[i * QS_FPANEL_ACTS + h + c] = h + c	\
+				    < n ? qs_elem_##name(QS_ROW(acts,	\
+				    as, h + c, uint8_t), k0 + i) : 0.0f; \
+	}								\
+}
+QS_FPANEL_ACTS_PACK(f32)
+QS_FPANEL_ACTS_PACK(f16)
+QS_FPANEL_ACTS_PACK(bf16)
+
+/*
+ * The driver goes along k in chunks of QS_FPANEL_KC: every activation's
+ * chunk is packed once, then each six rows' chunk is converted once and
+ * run against all the activations, whose partial sums are added up in
+ * out (written by the first chunk).
+ */
+#define QS_FPANEL_GEMM(name, direct)					\
+static int								\
+qs_fpanel_gemm_##name(int64_t k, const void *w, size_t ws, int n_rows,	\
+    const void *acts, size_t as, int n_acts, float *out, size_t os)	\
+{									\
+	const int groups = (n_acts + QS_FPANEL_ACTS - 1) /		\
+	    QS_FPANEL_ACTS;						\
+	const int tiles = (n_rows + QS_FPANEL_ROWS - 1) /		\
+	    QS_FPANEL_ROWS;						\
+	const size_t tsize = QS_FPANEL_ROWS * QS_FPANEL_ACTS;		\
+	const float *wr[QS_FPANEL_ROWS];				\
+	float *ap, *wb, *sums;						\
+	int64_t k0, kc;							\
+	int r, g, c, nc, nr, i, j;					\
+									\
+	ap = aligned_alloc(32, (size_t)groups * QS_FPANEL_KC *		\
+	    QS_FPANEL_ACTS * sizeof(float));				\
+	wb = aligned_alloc(32, QS_FPANEL_ROWS * QS_FPANEL_KC *		\
+	    sizeof(float));						\
+	sums = aligned_alloc(32, (size_t)tiles * (size_t)groups *	\
+	    tsize * sizeof(float));					\
+	if (ap == NULL || wb == NULL || sums == NULL) {			\
+		free(ap);						\
+		free(wb);						\
+		free(sums);						\
+		return -1;						\
+	}								\
+	memset(sums, 0, (size_t)tiles * (size_t)groups * tsize *	\
+	    sizeof(float));						\
+	for (k0 = 0; k0 < k; k0 += QS_FPANEL_KC) {			\
+		kc = k - k0 < QS_FPANEL_KC ? k - k0 : QS_FPANEL_KC;	\
+		for (g = 0; g < groups; g++) {				\
+			c = g * QS_FPANEL_ACTS;				\
+			nc = n_acts - c < QS_FPANEL_ACTS ? n_acts - c :	\
+			    QS_FPANEL_ACTS;				\
+			qs_fpanel_pack_##name(k0, kc, (const uint8_t *)	\
+			    acts + (size_t)c * as, as, nc, ap +		\
+			    (size_t)g * QS_FPANEL_KC * QS_FPANEL_ACTS);	\
+		}							\
+		for (r = 0; r < n_rows; r += QS_FPANEL_ROWS) {		\
+			nr = n_rows - r < QS_FPANEL_ROWS ? n_rows - r :	\
+			    QS_FPANEL_ROWS;				\
+			for (i = 0; i < nr; i++) {			\
+				const uint8_t *row = QS_ROW(w, ws, r + i,	\
+				    uint8_t);				\
+									\
+				if (direct) {				\
+					wr[i] = (const float *)row + k0; \
+				} else {				\
+					qs_fpanel_row_##name(row, k0,	\
+					    kc, wb + i * QS_FPANEL_KC);	\
+					wr[i] = wb + i * QS_FPANEL_KC;	\
+				}					\
+			}						\
+			for (g = 0; g < groups; g++) {			\
+				const float *a = ap + (size_t)g *	\
+				    QS_FPANEL_KC * QS_FPANEL_ACTS;	\
+				float *t = sums + ((size_t)(r /		\
+				    QS_FPANEL_ROWS) * (size_t)groups +	\
+				    (size_t)g) * tsize;			\
+									\
+				switch (nr) {				\
+				case 6: qs_fpanel_run(6, kc, wr, a, t); \
+					break;				\
+				case 5: qs_fpanel_run(5, kc, wr, a, t); \
+					break;				\
+				case 4: qs_fpanel_run(4, kc, wr, a, t); \
+					break;				\
+				case 3: qs_fpanel_run(3, kc, wr, a, t); \
+					break;				\
+				case 2: qs_fpanel_run(2, kc, wr, a, t); \
+					break;				\
+				default: qs_fpanel_run(1, kc, wr, a, t); \
+					break;				\
+				}					\
+			}						\
+		}							\
+	}								\
+	for (r = 0; r < n_rows; r += QS_FPANEL_ROWS) {			\
+		nr = n_rows - r < QS_FPANEL_ROWS ? n_rows - r :		\
+		    QS_FPANEL_ROWS;					\
+		for (g = 0; g < groups; g++) {				\
+			const float *t = sums + ((size_t)(r /		\
+			    QS_FPANEL_ROWS) * (size_t)groups +		\
+			    (size_t)g) * tsize;				\
+									\
+			c = g * QS_FPANEL_ACTS;				\
+			nc = n_acts - c < QS_FPANEL_ACTS ? n_acts - c :	\
+			    QS_FPANEL_ACTS;				\
+			for (j = 0; j < nc; j++)			\
+				for (i = 0; i < nr; i++)		\
+					out[(size_t)(c + j) * os + r +	\
+					    i] = t[i * QS_FPANEL_ACTS +	\
+					    j];				\
+		}							\
+	}								\
+	free(ap);							\
+	free(wb);							\
+	free(sums);							\
+	return 0;							\
+}
+QS_FPANEL_GEMM(f32, 1)
+QS_FPANEL_GEMM(f16, 0)
+QS_FPANEL_GEMM(bf16, 0)
+
 /* ---- gemm drivers ---- */
 
 /*
@@ -1485,7 +1697,7 @@ QS_GEMM(q4_K, QK_K, QS_NO_DEC, QS_GEOM_K, QS_NO_PANEL)
 QS_GEMM(q5_K, QK_K, QS_NO_DEC, QS_GEOM_K, QS_NO_PANEL)
 QS_GEMM(q6_K, QK_K, QS_NO_DEC, QS_GEOM_K, QS_NO_PANEL)
 
-#define QS_GEMM_FLOAT(name, dec, geom)				\
+#define QS_GEMM_FLOAT(name, dec, geom, panel)				\
 static void								\
 qs_gemm_##name(int64_t k, const void *w, size_t ws, int n_rows,	\
     const void *acts, size_t as, int n_acts, float *out, size_t os)	\
@@ -1498,6 +1710,9 @@ qs_gemm_##name(int64_t k, const void *w, size_t ws, int n_rows,	\
 		dec(k, w, ws, n_rows, acts, out);			\
 		return;							\
 	}								\
+	if (n_acts >= QS_PANEL_MIN && panel != NULL &&			\
+	    panel(k, w, ws, n_rows, acts, as, n_acts, out, os) == 0)	\
+		return;							\
 	if (n_acts == 1) {						\
 		for (r = 0; r < n_rows; r++)				\
 			qs_tile_##name(1, 1, k, wp + (size_t)r * ws,	\
@@ -1529,9 +1744,9 @@ qs_gemm_##name(int64_t k, const void *w, size_t ws, int n_rows,	\
 			    out + (size_t)c * os + r, os);		\
 	}								\
 }
-QS_GEMM_FLOAT(f32, QS_NO_DEC, QS_GEOM_FLOAT)
-QS_GEMM_FLOAT(f16, qs_dec_f16, QS_GEOM_FLOAT)
-QS_GEMM_FLOAT(bf16, QS_NO_DEC, QS_GEOM_FLOAT)
+QS_GEMM_FLOAT(f32, QS_NO_DEC, QS_GEOM_FLOAT, qs_fpanel_gemm_f32)
+QS_GEMM_FLOAT(f16, qs_dec_f16, QS_GEOM_FLOAT, qs_fpanel_gemm_f16)
+QS_GEMM_FLOAT(bf16, QS_NO_DEC, QS_GEOM_FLOAT, qs_fpanel_gemm_bf16)
 
 /* ---- activation quantizers (bit-identical to the references) ---- */
 
