@@ -1198,6 +1198,11 @@ qs_panel_pack_##name(int64_t nb, const void *w, size_t ws, int n_rows,	\
 QS_PANEL_PACK(q4_0, block_q4_0)
 QS_PANEL_PACK(q8_0, block_q8_0)
 
+/* Keeps v in a register as computed: without it the compiler reorders a
+ * chain of integer additions into a tree whose partial sums no longer fit
+ * in the sixteen registers, and spills them. */
+#define QS_KEEP(v)	__asm__("" : "+x"(v))
+
 QS_INLINE __m256i
 qs_bcast4(const void *p)
 {
@@ -1217,9 +1222,10 @@ qs_bcast4(const void *p)
 QS_INLINE void
 qs_panel_run_q4_0(const int C, int64_t nb, const struct qs_panel_block *p,
     const void *acts, size_t as, const struct qs_act_block *ab, size_t abs_,
-    __m256 *acc)
+    __m256 *res)
 {
 	const __m256i ones = _mm256_set1_epi16(1);
+	__m256 acc[QS_PANEL_ACTS];
 	int64_t ib;
 	int c, j;
 
@@ -1234,11 +1240,13 @@ qs_panel_run_q4_0(const int C, int64_t nb, const struct qs_panel_block *p,
 		QS_UNROLL for (j = 0; j < 8; j++) {
 			__m256i w = _mm256_load_si256(&p[ib].q[j]);
 
-			QS_UNROLL for (c = 0; c < C; c++)
+			QS_UNROLL for (c = 0; c < C; c++) {
 				s[c] = _mm256_add_epi16(s[c],
 				    _mm256_maddubs_epi16(w, qs_bcast4(
 				    QS_ROW(acts, as, c, struct block_q8_0)[ib].qs
 				    + 4 * j)));
+				QS_KEEP(s[c]);
+			}
 		}
 		QS_UNROLL for (c = 0; c < C; c++) {
 			const struct qs_act_block *a = &ab[c * abs_ + ib];
@@ -1249,14 +1257,17 @@ qs_panel_run_q4_0(const int C, int64_t nb, const struct qs_panel_block *p,
 			    _mm256_mul_ps(d, _mm256_set1_ps(a->d)), acc[c]);
 		}
 	}
+	QS_UNROLL for (c = 0; c < C; c++)
+		res[c] = acc[c];
 }
 
 QS_INLINE void
 qs_panel_run_q8_0(const int C, int64_t nb, const struct qs_panel_block *p,
     const void *acts, size_t as, const struct qs_act_block *ab, size_t abs_,
-    __m256 *acc)
+    __m256 *res)
 {
 	const __m256i ones = _mm256_set1_epi16(1);
+	__m256 acc[QS_PANEL_ACTS];
 	int64_t ib;
 	int c, j;
 
@@ -1272,18 +1283,22 @@ qs_panel_run_q8_0(const int C, int64_t nb, const struct qs_panel_block *p,
 			__m256i w = _mm256_load_si256(&p[ib].q[j]);
 			__m256i wa = _mm256_abs_epi8(w);
 
-			QS_UNROLL for (c = 0; c < C; c++)
+			QS_UNROLL for (c = 0; c < C; c++) {
 				s[c] = _mm256_add_epi32(s[c], _mm256_madd_epi16(
 				    _mm256_maddubs_epi16(wa, _mm256_sign_epi8(
 				    qs_bcast4(QS_ROW(acts, as, c,
 				    struct block_q8_0)[ib].qs + 4 * j), w)),
 				    ones));
+				QS_KEEP(s[c]);
+			}
 		}
 		QS_UNROLL for (c = 0; c < C; c++)
 			acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s[c]),
 			    _mm256_mul_ps(d, _mm256_set1_ps(
 			    ab[c * abs_ + ib].d)), acc[c]);
 	}
+	QS_UNROLL for (c = 0; c < C; c++)
+		res[c] = acc[c];
 }
 
 /* Q4_0 is stored as q + 8, so every block's sum carries -8 * sum(a). */
