@@ -1113,6 +1113,9 @@ qs_dec_f16(int64_t k, const void *w, size_t ws, int n_rows, const void *act,
 #define QS_PANEL_ACTS	4	/* activations per pass over a panel */
 #endif
 #define QS_PANEL_MIN	4	/* fewer activations go through the tiles */
+#ifndef QS_PANEL_KB
+#define QS_PANEL_KB	64	/* blocks a pass, so that they stay in L1 */
+#endif
 
 struct qs_panel_block {
 	__m256i	q[8];		/* q[j] lane r: weights 4j..4j+3 of row r */
@@ -1220,9 +1223,9 @@ qs_bcast4(const void *p)
  * pair, up to 2 * 127 * 127, is widened at once.
  */
 QS_INLINE void
-qs_panel_run_q4_0(const int C, int64_t nb, const struct qs_panel_block *p,
-    const void *acts, size_t as, const struct qs_act_block *ab, size_t abs_,
-    __m256 *res)
+qs_panel_run_q4_0(const int C, int64_t ib0, int64_t ib1,
+    const struct qs_panel_block *p, const void *acts, size_t as,
+    const struct qs_act_block *ab, size_t abs_, __m256 *res)
 {
 	const __m256i ones = _mm256_set1_epi16(1);
 	__m256 acc[QS_PANEL_ACTS];
@@ -1230,8 +1233,8 @@ qs_panel_run_q4_0(const int C, int64_t nb, const struct qs_panel_block *p,
 	int c, j;
 
 	QS_UNROLL for (c = 0; c < C; c++)
-		acc[c] = _mm256_setzero_ps();
-	for (ib = 0; ib < nb; ib++) {
+		acc[c] = res[c];
+	for (ib = ib0; ib < ib1; ib++) {
 		__m256i s[QS_PANEL_ACTS];
 		__m256 d = _mm256_load_ps(p[ib].d);
 
@@ -1262,9 +1265,9 @@ qs_panel_run_q4_0(const int C, int64_t nb, const struct qs_panel_block *p,
 }
 
 QS_INLINE void
-qs_panel_run_q8_0(const int C, int64_t nb, const struct qs_panel_block *p,
-    const void *acts, size_t as, const struct qs_act_block *ab, size_t abs_,
-    __m256 *res)
+qs_panel_run_q8_0(const int C, int64_t ib0, int64_t ib1,
+    const struct qs_panel_block *p, const void *acts, size_t as,
+    const struct qs_act_block *ab, size_t abs_, __m256 *res)
 {
 	const __m256i ones = _mm256_set1_epi16(1);
 	__m256 acc[QS_PANEL_ACTS];
@@ -1272,8 +1275,8 @@ qs_panel_run_q8_0(const int C, int64_t nb, const struct qs_panel_block *p,
 	int c, j;
 
 	QS_UNROLL for (c = 0; c < C; c++)
-		acc[c] = _mm256_setzero_ps();
-	for (ib = 0; ib < nb; ib++) {
+		acc[c] = res[c];
+	for (ib = ib0; ib < ib1; ib++) {
 		__m256i s[QS_PANEL_ACTS];
 		__m256 d = _mm256_load_ps(p[ib].d);
 
@@ -1366,42 +1369,50 @@ qs_panel_gemm_##name(int64_t nb, const void *w, size_t ws, int n_rows,	\
 {									\
 	struct qs_panel_block *p;					\
 	struct qs_act_block *ab;					\
-	int r, c, i;							\
+	__m256 *sums;							\
+	int64_t k0, k1;							\
+	int r, c, nr;							\
 									\
 	p = aligned_alloc(32, (size_t)nb * sizeof(*p));			\
 	ab = malloc((size_t)nb * (size_t)n_acts * sizeof(*ab));		\
-	if (p == NULL || ab == NULL) {					\
+	sums = aligned_alloc(32, (size_t)n_acts * sizeof(*sums));	\
+	if (p == NULL || ab == NULL || sums == NULL) {			\
 		free(p);						\
 		free(ab);						\
+		free(sums);						\
 		return -1;						\
 	}								\
 	qs_panel_acts_##name(nb, acts, as, n_acts, ab);			\
 	for (r = 0; r < n_rows; r += QS_PANEL_ROWS) {			\
-		const int nr = n_rows - r < QS_PANEL_ROWS ?		\
-		    n_rows - r : QS_PANEL_ROWS;				\
-		__m256 acc[QS_PANEL_ACTS];				\
-									\
+		nr = n_rows - r < QS_PANEL_ROWS ? n_rows - r :		\
+		    QS_PANEL_ROWS;					\
 		qs_panel_pack_##name(nb, (const uint8_t *)w +		\
 		    (size_t)r * ws, ws, nr, p);				\
-		for (c = 0; c + QS_PANEL_ACTS <= n_acts;		\
-		    c += QS_PANEL_ACTS) {				\
-			qs_panel_run_##name(QS_PANEL_ACTS, nb, p,	\
-			    (const uint8_t *)acts + (size_t)c * as, as,	\
-			    ab + (size_t)c * nb, (size_t)nb, acc);	\
-			for (i = 0; i < QS_PANEL_ACTS; i++)		\
-				qs_store_rows(out + (size_t)(c + i) *	\
-				    os + r, acc[i], nr);		\
+		for (c = 0; c < n_acts; c++)				\
+			sums[c] = _mm256_setzero_ps();			\
+		for (k0 = 0; k0 < nb; k0 = k1) {			\
+			k1 = nb - k0 < QS_PANEL_KB ? nb : k0 +		\
+			    QS_PANEL_KB;				\
+			for (c = 0; c + QS_PANEL_ACTS <= n_acts;	\
+			    c += QS_PANEL_ACTS)				\
+				qs_panel_run_##name(QS_PANEL_ACTS, k0,	\
+				    k1, p, (const uint8_t *)acts +	\
+				    (size_t)c * as, as, ab +		\
+				    (size_t)c * nb, (size_t)nb,		\
+				    sums + c);				\
+			for (; c < n_acts; c++)				\
+				qs_panel_run_##name(1, k0, k1, p,	\
+				    (const uint8_t *)acts + (size_t)c *	\
+				    as, as, ab + (size_t)c * nb,	\
+				    (size_t)nb, sums + c);		\
 		}							\
-		for (; c < n_acts; c++) {				\
-			qs_panel_run_##name(1, nb, p, (const uint8_t *)	\
-			    acts + (size_t)c * as, as, ab +		\
-			    (size_t)c * nb, (size_t)nb, acc);		\
-			qs_store_rows(out + (size_t)c * os + r, acc[0],	\
+		for (c = 0; c < n_acts; c++)				\
+			qs_store_rows(out + (size_t)c * os + r, sums[c],	\
 			    nr);					\
-		}							\
 	}								\
 	free(p);							\
 	free(ab);							\
+	free(sums);							\
 	return 0;							\
 }
 QS_PANEL_GEMM(q4_0)
