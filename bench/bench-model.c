@@ -13,7 +13,9 @@
  * directly, so no tokenizer or sampler time is counted. Generation is
  * bound by memory bandwidth: every step reads every block's weights and
  * the output matrix, so the bytes read per token times tg speed is the
- * bandwidth the run achieved.
+ * bandwidth the run achieved. To compare it with what the machine gives,
+ * each run also reads those same bytes once with nothing done to them
+ * (the "read" figure): tg cannot beat read GB/s / bytes per token.
  */
 #include <getopt.h>
 #include <jansson.h>
@@ -171,6 +173,68 @@ bench_pp(struct bench_ctx *c, int n_prompt)
 }
 
 /* Generation: tokens per second of n_gen single-token steps. */
+/*
+ * The bandwidth limit: the bytes a generated token reads (every block
+ * tensor, the output norm and matrix), read once with the same pool and
+ * nothing else done to them, in chunks spread over the threads. Generation
+ * cannot beat this reading rate divided by the bytes per token.
+ */
+#define BENCH_READ_CHUNK	(1u << 20)
+
+struct bench_read {
+	const uint8_t	**ptr;		/* chunks of at most BENCH_READ_CHUNK */
+	size_t		 *len;
+	int		  n;
+	uint64_t	  sink[BENCH_MAX_THREADS];
+};
+
+static void
+bench_read_task(void *arg, int task, int thread)
+{
+	struct bench_read *b = arg;
+	const uint8_t *p = b->ptr[task];
+	uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, w[4];
+	size_t i, n = b->len[task];
+
+	for (i = 0; i + 32 <= n; i += 32) {
+		__builtin_prefetch(p + i + 1024);
+		memcpy(w, p + i, 32);
+		a0 += w[0];
+		a1 += w[1];
+		a2 += w[2];
+		a3 += w[3];
+	}
+	b->sink[thread] += a0 ^ a1 ^ a2 ^ a3;
+}
+
+static void
+bench_read_add(struct bench_read *b, const void *data, size_t n)
+{
+	const uint8_t *p = data;
+	size_t o, len;
+
+	for (o = 0; o < n; o += len) {
+		len = n - o < BENCH_READ_CHUNK ? n - o : BENCH_READ_CHUNK;
+		b->ptr = xreallocarray(b->ptr, (size_t)b->n + 1,
+		    sizeof(*b->ptr));
+		b->len = xreallocarray(b->len, (size_t)b->n + 1,
+		    sizeof(*b->len));
+		b->ptr[b->n] = p + o;
+		b->len[b->n] = len;
+		b->n++;
+	}
+}
+
+/* GB/s of one pass over the chunks */
+static double
+bench_read(struct pool *pool, struct bench_read *b, uint64_t bytes)
+{
+	double t0 = now();
+
+	pool_run(pool, bench_read_task, b, b->n);
+	return bytes / (now() - t0) / 1e9;
+}
+
 static double
 bench_tg(struct bench_ctx *c, int n_gen)
 {
@@ -286,9 +350,10 @@ main(int argc, char **argv)
 	struct bench_ctx bc;
 	struct stat sb;
 	struct rusage ru;
+	struct bench_read rd;
 	uint64_t i, n_params = 0, per_token = 0;
 	uint32_t ftype = 0, n_ctx;
-	double *pp, *tg, load_s, t0;
+	double *pp, *tg, *rb, load_s, t0;
 	char size[32], params[32], model_name[64];
 	const char *isa, *type;
 	char *cause = NULL;
@@ -325,14 +390,17 @@ main(int argc, char **argv)
 
 	/* Weights read per generated token: every block tensor, the output
 	 * norm and the output matrix (the embedding costs one row). */
+	memset(&rd, 0, sizeof(rd));
 	for (i = 0; i < gf->n_tensors; i++) {
 		const struct gguf_tensor *t = &gf->tensors[i];
 
 		n_params += t->n_elements;
 		if (strncmp(t->name, "blk.", 4) == 0 ||
 		    strcmp(t->name, "output_norm.weight") == 0 ||
-		    (m->output.data == t->data && t->data != NULL))
+		    (m->output.data == t->data && t->data != NULL)) {
 			per_token += t->n_bytes;
+			bench_read_add(&rd, t->data, t->n_bytes);
+		}
 	}
 	bench_count(params, sizeof(params), (double)n_params, 0);
 	snprintf(model_name, sizeof(model_name), "%s %s", m->hp.arch_name,
@@ -384,10 +452,11 @@ main(int argc, char **argv)
 
 	pp = xcalloc((size_t)reps, sizeof(*pp));
 	tg = xcalloc((size_t)reps, sizeof(*tg));
+	rb = xcalloc((size_t)reps, sizeof(*rb));
 	root = json_object();
 	runs = json_array();
 	for (ti = 0; ti < n_threads; ti++) {
-		struct bench_stat sp, sg;
+		struct bench_stat sp, sg, sr;
 		json_t *run;
 		double gbps;
 
@@ -398,14 +467,21 @@ main(int argc, char **argv)
 		for (r = 0; r < reps; r++) {
 			pp[r] = bench_pp(&bc, n_prompt);
 			tg[r] = bench_tg(&bc, n_gen);
+			rb[r] = bench_read(bc.pool, &rd, per_token);
 			fprintf(stderr, "bench-model: %d threads, run %d: pp%d "
-			    "%.2f t/s, tg%d %.2f t/s\n", threads[ti], r + 1,
-			    n_prompt, pp[r], n_gen, tg[r]);
+			    "%.2f t/s, tg%d %.2f t/s, read %.1f GB/s\n",
+			    threads[ti], r + 1, n_prompt, pp[r], n_gen, tg[r],
+			    rb[r]);
 		}
 		pool_free(bc.pool);
 		bench_stats(pp, reps, &sp);
 		bench_stats(tg, reps, &sg);
+		bench_stats(rb, reps, &sr);
 		gbps = per_token * sg.median / 1e9;
+		fprintf(stderr, "bench-model: %d threads: the weights read at "
+		    "%.1f GB/s, a limit of %.1f t/s; tg%d reaches %.0f%% of "
+		    "it\n", threads[ti], sr.median, sr.median * 1e9 /
+		    per_token, n_gen, 100 * gbps / sr.median);
 		printf("| %s | %s | %s | %s | %s | %d | pp%d | %.2f ± %.2f | |\n",
 		    model_name, type, size, params, isa, threads[ti], n_prompt,
 		    sp.median, (sp.max - sp.min) / 2);
@@ -419,6 +495,8 @@ main(int argc, char **argv)
 		json_object_set_new(run, "pp", bench_stat_json(&sp, pp, reps));
 		json_object_set_new(run, "tg", bench_stat_json(&sg, tg, reps));
 		json_object_set_new(run, "tg_gbps", json_real(gbps));
+		json_object_set_new(run, "read_gbps", bench_stat_json(&sr, rb,
+		    reps));
 		json_array_append_new(runs, run);
 	}
 
@@ -452,6 +530,9 @@ main(int argc, char **argv)
 	json_decref(root);
 	free(pp);
 	free(tg);
+	free(rb);
+	free(rd.ptr);
+	free(rd.len);
 	free(bc.hidden);
 	free(bc.logits);
 	free(bc.pos);

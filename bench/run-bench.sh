@@ -126,15 +126,19 @@ for t in types:
 json.dump({"load_after": load, "models": models}, open(out, "w"), indent=2)
 
 print()
-print("| type | size | peak RSS | weights read/token | made in | tg GB/s (threads) |")
-print("| --- | ---: | ---: | ---: | ---: | ---: |")
+# "read": the same weights read once with nothing done to them, the
+# bandwidth limit of generation on this machine (see bench-model.c)
+print("| type | size | peak RSS | weights read/token | made in | threads | tg GB/s | read GB/s | tg / limit |")
+print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 for d in models:
     g = d["gen_seconds"]
-    print("| %s | %.1f MiB | %.1f MiB | %.1f MiB | %s | %.2f (%d) |" % (
-        d["type"], d["file_bytes"] / 2**20, d["peak_rss_bytes"] / 2**20,
-        d["bytes_per_token"] / 2**20,
-        "cached" if g is None else "%.1f s" % g,
-        d["runs"][-1]["tg_gbps"], d["runs"][-1]["threads"]))
+    for run in d["runs"]:
+        rd = run["read_gbps"]["median"]
+        print("| %s | %.1f MiB | %.1f MiB | %.1f MiB | %s | %d | %.2f | %.2f | %.0f%% |" % (
+            d["type"], d["file_bytes"] / 2**20, d["peak_rss_bytes"] / 2**20,
+            d["bytes_per_token"] / 2**20,
+            "cached" if g is None else "%.1f s" % g, run["threads"],
+            run["tg_gbps"], rd, 100 * run["tg_gbps"] / rd))
 if not ref:
     print()
     print("results written to", out)
