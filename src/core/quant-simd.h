@@ -1572,7 +1572,8 @@ qs_fpanel_gemm_##name(int64_t k, const void *w, size_t ws, int n_rows,	\
 				    uint8_t);				\
 									\
 				if (direct) {				\
-					wr[i] = (const float *)row + k0; \
+					wr[i] = (const float *)(const void *)row \
+					    + k0;				\
 				} else {				\
 					qs_fpanel_row_##name(row, k0,	\
 					    kc, wb + i * QS_FPANEL_KC);	\
