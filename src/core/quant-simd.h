@@ -1304,9 +1304,10 @@ qs_panel_run_q8_0(const int C, int64_t ib0, int64_t ib1,
 		res[c] = acc[c];
 }
 
-/* Q4_0 is stored as q + 8, so every block's sum carries -8 * sum(a). */
+/* Each activation block's scale, and the term its sums carry when the
+ * weights are stored with an offset (Q4_0 as q + 8: -8 * sum(a)). */
 static void
-qs_panel_acts_q4_0(int64_t nb, const void *acts, size_t as, int n_acts,
+qs_panel_acts(int64_t nb, const void *acts, size_t as, int n_acts, int off,
     struct qs_act_block *ab)
 {
 	int64_t ib;
@@ -1318,29 +1319,16 @@ qs_panel_acts_q4_0(int64_t nb, const void *acts, size_t as, int n_acts,
 
 		for (ib = 0; ib < nb; ib++) {
 			ab[c * nb + ib].d = qs_h2f(y[ib].d);
-			ab[c * nb + ib].off = qs_hsum_i32(qs_offset(
-			    _mm256_loadu_si256((const __m256i *)y[ib].qs), 8));
+			ab[c * nb + ib].off = off == 0 ? 0 : qs_hsum_i32(
+			    qs_offset(_mm256_loadu_si256((const __m256i *)
+			    y[ib].qs), off));
 		}
 	}
 }
-
-static void
-qs_panel_acts_q8_0(int64_t nb, const void *acts, size_t as, int n_acts,
-    struct qs_act_block *ab)
-{
-	int64_t ib;
-	int c;
-
-	for (c = 0; c < n_acts; c++) {
-		const struct block_q8_0 *y = QS_ROW(acts, as, c,
-		    struct block_q8_0);
-
-		for (ib = 0; ib < nb; ib++) {
-			ab[c * nb + ib].d = qs_h2f(y[ib].d);
-			ab[c * nb + ib].off = 0;
-		}
-	}
-}
+#define qs_panel_acts_q4_0(nb, acts, as, n, ab) \
+	qs_panel_acts(nb, acts, as, n, 8, ab)
+#define qs_panel_acts_q8_0(nb, acts, as, n, ab) \
+	qs_panel_acts(nb, acts, as, n, 0, ab)
 
 /* lanes 0..n-1 of v to out */
 QS_INLINE void
