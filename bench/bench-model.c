@@ -16,6 +16,8 @@
  * bandwidth the run achieved. To compare it with what the machine gives,
  * each run also reads those same bytes once with nothing done to them
  * (the "read" figure): tg cannot beat read GB/s / bytes per token.
+ * --plain keeps the matrices in the file's layout (no interleaving at
+ * load), to measure what the repacking gives.
  */
 #include <getopt.h>
 #include <jansson.h>
@@ -61,7 +63,7 @@ usage(void)
 	fprintf(stderr,
 	    "usage: bench-model [-t threads,...] [-r reps] [-p n_prompt]"
 	    " [-n n_gen]\n"
-	    "                   [--json FILE] [--no-header] model.gguf\n");
+	    "                   [--json FILE] [--no-header] [--plain] model.gguf\n");
 	exit(2);
 }
 
@@ -338,11 +340,13 @@ main(int argc, char **argv)
 		{ "n-gen", required_argument, NULL, 'n' },
 		{ "json", required_argument, NULL, 'j' },
 		{ "no-header", no_argument, NULL, 'H' },
+		{ "plain", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int threads[BENCH_MAX_THREADS] = { 1, 2 }, n_threads = 2;
-	int reps = 5, n_prompt = 64, n_gen = 32, header = 1, c, ti, r;
+	int reps = 5, n_prompt = 64, n_gen = 32, header = 1, plain = 0, c, ti;
+	int r;
 	const char *json_path = NULL, *path;
 	struct gguf_file *gf;
 	struct model_hparams hp;
@@ -352,14 +356,14 @@ main(int argc, char **argv)
 	struct rusage ru;
 	struct bench_read rd;
 	uint64_t i, n_params = 0, per_token = 0;
-	uint32_t ftype = 0, n_ctx;
+	uint32_t ftype = 0, n_ctx, l;
 	double *pp, *tg, *rb, load_s, t0;
 	char size[32], params[32], model_name[64];
 	const char *isa, *type;
 	char *cause = NULL;
 	json_t *root, *runs;
 
-	while ((c = getopt_long(argc, argv, "t:r:p:n:j:Hh", longopts,
+	while ((c = getopt_long(argc, argv, "t:r:p:n:j:HPh", longopts,
 	    NULL)) != -1) {
 		switch (c) {
 		case 't': bench_parse_threads(optarg, threads, &n_threads); break;
@@ -368,6 +372,7 @@ main(int argc, char **argv)
 		case 'n': n_gen = bench_num("-n", optarg, 1, 4096); break;
 		case 'j': json_path = optarg; break;
 		case 'H': header = 0; break;
+		case 'P': plain = MODEL_LOAD_PLAIN; break;
 		default: usage();
 		}
 	}
@@ -378,10 +383,12 @@ main(int argc, char **argv)
 	t0 = now();
 	if ((gf = gguf_open(path, &cause)) == NULL)
 		die("cannot load model", cause);
+	bc.pool = pool_new(threads[n_threads - 1]);
 	if (model_read_hparams(gf, &hp, &cause) != 0 ||
 	    (m = model_load(gf, 0, hp.n_layer, MODEL_LOAD_EMBED |
-	    MODEL_LOAD_HEAD, &cause)) == NULL)
+	    MODEL_LOAD_HEAD | plain, bc.pool, &cause)) == NULL)
 		die("cannot load model", cause);
+	pool_free(bc.pool);
 	load_s = now() - t0;
 	if (stat(path, &sb) != 0)
 		die(xasprintf("cannot stat '%s'", path), NULL);
@@ -389,17 +396,29 @@ main(int argc, char **argv)
 	type = bench_ftype_name(ftype);
 
 	/* Weights read per generated token: every block tensor, the output
-	 * norm and the output matrix (the embedding costs one row). */
+	 * norm and the output matrix (the embedding costs one row), where
+	 * the products read them (an interleaved copy or the file). */
 	memset(&rd, 0, sizeof(rd));
-	for (i = 0; i < gf->n_tensors; i++) {
-		const struct gguf_tensor *t = &gf->tensors[i];
+	for (i = 0; i < gf->n_tensors; i++)
+		n_params += gf->tensors[i].n_elements;
+	for (l = 0; l <= hp.n_layer; l++) {
+		const struct model_block *b = &m->blocks[l < hp.n_layer ? l : 0];
+		const struct model_weight *bw[] = { &b->attn_norm, &b->wq,
+		    &b->wk, &b->wv, &b->wo, &b->bq, &b->bk, &b->bv,
+		    &b->ffn_norm, &b->w_gate, &b->w_up, &b->w_down };
+		const struct model_weight *hw[] = { &m->output_norm,
+		    &m->output };
+		const struct model_weight *const *w = l < hp.n_layer ? bw : hw;
+		size_t nw = l < hp.n_layer ? sizeof(bw) / sizeof(bw[0]) : 2, k;
 
-		n_params += t->n_elements;
-		if (strncmp(t->name, "blk.", 4) == 0 ||
-		    strcmp(t->name, "output_norm.weight") == 0 ||
-		    (m->output.data == t->data && t->data != NULL)) {
-			per_token += t->n_bytes;
-			bench_read_add(&rd, t->data, t->n_bytes);
+		for (k = 0; k < nw; k++) {
+			size_t n;
+			const void *p = model_weight_bytes(w[k], &n);
+
+			if (p != NULL) {
+				per_token += n;
+				bench_read_add(&rd, p, n);
+			}
 		}
 	}
 	bench_count(params, sizeof(params), (double)n_params, 0);
@@ -513,6 +532,7 @@ main(int argc, char **argv)
 		    json_integer((json_int_t)n_params));
 		json_object_set_new(root, "blocks", json_integer(m->hp.n_layer));
 		json_object_set_new(root, "isa", json_string(isa));
+		json_object_set_new(root, "interleaved", json_boolean(!plain));
 		json_object_set_new(root, "n_prompt", json_integer(n_prompt));
 		json_object_set_new(root, "n_gen", json_integer(n_gen));
 		json_object_set_new(root, "reps", json_integer(reps));

@@ -432,11 +432,12 @@ cmd_infer_run_exec(struct cmd_args *a)
 		return cmd_usage_error(a, "--chat needs a text prompt, not --tokens");
 
 	t_load = infer_now();
+	pool = pool_new((int)threads);
 	if ((gf = gguf_open(path, &cause)) == NULL ||
 	    (tok = tokenizer_load(gf, &cause)) == NULL ||
 	    model_read_hparams(gf, &hp, &cause) != 0 ||
 	    (m = model_load(gf, 0, use_local ? hp.n_layer : 0,
-	    MODEL_LOAD_EMBED | MODEL_LOAD_HEAD, &cause)) == NULL)
+	    MODEL_LOAD_EMBED | MODEL_LOAD_HEAD, pool, &cause)) == NULL)
 		goto fail;
 	if ((v = args_get(a, "tokens")) != NULL) {
 		if (infer_parse_tokens(v, &ids, &n_ids, &cause) != 0)
@@ -473,7 +474,6 @@ cmd_infer_run_exec(struct cmd_args *a)
 		    "context length %lld", n_ids, (long long)n_ctx);
 		goto fail;
 	}
-	pool = pool_new((int)threads);
 	if (use_local) {
 		if (generate_local_init(&local, m, pool, (uint32_t)n_ctx, &be,
 		    &cause) != 0)

@@ -454,12 +454,14 @@ cmd_serve_exec(struct cmd_args *a)
 	/* Aliases are "alias=model"; the ones naming this model count. */
 	aliases = conf_get_list(conf, "serve.model_aliases", &n_aliases);
 
+	sv.pool = pool_new((int)conf_get_int(conf, "infer.threads"));
 	if ((gf = gguf_open(path, &cause)) == NULL ||
 	    (tok = tokenizer_load(gf, &cause)) == NULL ||
 	    model_read_hparams(gf, &hp, &cause) != 0 ||
 	    (m = model_load(gf, 0, sv.local ? hp.n_layer : 0,
-	    MODEL_LOAD_EMBED | MODEL_LOAD_HEAD, &cause)) == NULL)
+	    MODEL_LOAD_EMBED | MODEL_LOAD_HEAD, sv.pool, &cause)) == NULL)
 		goto fail;
+	pool_idle(sv.pool);
 	src = gguf_get_strdup(gf, "tokenizer.chat_template");
 	rc = chat_template_init(&tmpl, src, NULL,
 	    tokenizer_piece(tok, tokenizer_bos(tok)),
@@ -493,7 +495,6 @@ cmd_serve_exec(struct cmd_args *a)
 	if (n_ctx == 0)
 		n_ctx = m->hp.n_ctx_train > 0 ? m->hp.n_ctx_train : 2048;
 	sv.model = m;
-	sv.pool = pool_new((int)conf_get_int(conf, "infer.threads"));
 	if (!sv.local) {
 		if (model_id_compute(gf, model_id, sizeof(model_id)) != 0) {
 			cause = xasprintf("cannot compute the model id of "

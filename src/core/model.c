@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "core/gguf.h"
 #include "core/model.h"
@@ -186,9 +187,106 @@ model_bind_block(const struct gguf_file *gf, const struct model_hparams *hp,
 	return 0;
 }
 
+/*
+ * Repacks a matrix into its interleaved layout when its type has one, then
+ * gives the file's pages of it back (they are read again from the file if
+ * anything touches them). Without memory for the copy the matrix stays as
+ * it is: slower, not wrong.
+ */
+/* Large pages for a large copy where the system gives them on request:
+ * a fraction of the page faults at load, fewer TLB misses when streamed. */
+static void
+model_advise_huge(void *p, size_t n)
+{
+#ifdef MADV_HUGEPAGE
+	uintptr_t page = 4096, a = ((uintptr_t)p + page - 1) & ~(page - 1);
+	uintptr_t e = ((uintptr_t)p + n) & ~(page - 1);
+
+	if (e > a)
+		(void)madvise((void *)a, e - a, MADV_HUGEPAGE);
+#else
+	(void)p;
+	(void)n;
+#endif
+}
+
+/* The rows of one matrix repacked in tasks of whole panels. */
+struct interleave_job {
+	const struct model_weight	*w;
+	int64_t				 rows_per_task;
+};
+#define MODEL_INTERLEAVE_ROWS	256	/* a multiple of QUANT_X8_ROWS */
+
+static void
+interleave_task(void *arg, int task, int thread)
+{
+	const struct interleave_job *j = arg;
+	const struct model_weight *w = j->w;
+	int64_t r0 = (int64_t)task * j->rows_per_task, n = w->n_out - r0;
+	size_t off = (size_t)r0 * w->row_bytes;
+
+	(void)thread;
+	if (n > j->rows_per_task)
+		n = j->rows_per_task;
+	(void)quant_x8_pack(w->type, w->n_in, (const char *)w->data + off,
+	    w->row_bytes, n, (char *)w->x8 + off);
+}
+
+/*
+ * Repacks a matrix into its interleaved layout when its type has one, on
+ * the pool's threads when there is a pool, then gives the file's pages of
+ * it back (they are read again from the file if anything touches them).
+ * Without memory for the copy the matrix stays as it is: slower, not
+ * wrong.
+ */
+static void
+model_interleave(const struct gguf_file *gf, struct pool *pool,
+    struct model_weight *w)
+{
+	struct interleave_job j;
+	int tasks, t;
+	size_t n;
+	uint32_t i;
+
+	if (w->data == NULL || w->n_out < 2 || !quant_x8_supported(w->type) ||
+	    (n = quant_x8_bytes(w->type, w->n_in, w->n_out)) == 0)
+		return;
+	if ((w->x8 = aligned_alloc(64, (n + 63) & ~(size_t)63)) == NULL)
+		return;
+	model_advise_huge(w->x8, n);
+	j.w = w;
+	j.rows_per_task = MODEL_INTERLEAVE_ROWS;
+	tasks = (int)((w->n_out + j.rows_per_task - 1) / j.rows_per_task);
+	if (pool != NULL) {
+		pool_run(pool, interleave_task, &j, tasks);
+	} else {
+		for (t = 0; t < tasks; t++)
+			interleave_task(&j, t, 0);
+	}
+	for (i = 0; i < gf->n_tensors; i++) {
+		if (gf->tensors[i].data == w->data) {
+			gguf_advise_tensor(gf, &gf->tensors[i], 0);
+			break;
+		}
+	}
+}
+
+static void
+model_block_matrices(struct model_block *b, struct model_weight **w)
+{
+	w[0] = &b->wq;
+	w[1] = &b->wk;
+	w[2] = &b->wv;
+	w[3] = &b->wo;
+	w[4] = &b->w_gate;
+	w[5] = &b->w_up;
+	w[6] = &b->w_down;
+}
+#define MODEL_BLOCK_MATRICES	7
+
 struct model *
 model_load(const struct gguf_file *gf, uint32_t a, uint32_t b, int flags,
-    char **cause)
+    struct pool *pool, char **cause)
 {
 	struct model *m = xcalloc(1, sizeof(*m));
 	const struct gguf_tensor *t;
@@ -231,6 +329,20 @@ model_load(const struct gguf_file *gf, uint32_t a, uint32_t b, int flags,
 		}
 		m->rope_freqs = t->data;
 	}
+	if (!(flags & MODEL_LOAD_PLAIN)) {
+		struct model_weight *w[MODEL_BLOCK_MATRICES];
+		int i;
+
+		for (l = a; l < b; l++) {
+			model_block_matrices(&m->blocks[l], w);
+			for (i = 0; i < MODEL_BLOCK_MATRICES; i++)
+				model_interleave(gf, pool, w[i]);
+		}
+		/* a tied output is the embedding too, which needs the rows */
+		if ((flags & MODEL_LOAD_HEAD) &&
+		    m->output.data != m->tok_embd.data)
+			model_interleave(gf, pool, &m->output);
+	}
 	return m;
 fail:
 	model_free(m);
@@ -240,8 +352,18 @@ fail:
 void
 model_free(struct model *m)
 {
+	struct model_weight *w[MODEL_BLOCK_MATRICES];
+	uint32_t l;
+	int i;
+
 	if (m == NULL)
 		return;
+	for (l = m->block_begin; m->blocks != NULL && l < m->block_end; l++) {
+		model_block_matrices(&m->blocks[l], w);
+		for (i = 0; i < MODEL_BLOCK_MATRICES; i++)
+			free(w[i]->x8);
+	}
+	free(m->output.x8);	/* never the embedding's: that stays plain */
 	free(m->blocks);
 	free(m);
 }
@@ -320,6 +442,7 @@ model_embed(const struct model *m, const int32_t *tokens, int n, float *hidden,
 /* One matrix of a grouped product: its rows are cut into tasks. */
 struct matmul_part {
 	const struct model_weight	*w;
+	const void			*data;	/* w's plain or x8 rows */
 	quant_gemm_fn			 gemm;
 	float				*out;
 	int				 rows_per_task;
@@ -379,7 +502,7 @@ matmul_task(void *arg, int task, int thread)
 		nr = (int)(p->w->n_out - r0);
 	if (a0 + na > j->n)
 		na = j->n - a0;
-	p->gemm(j->n_in, (const char *)p->w->data + (size_t)r0 *
+	p->gemm(j->n_in, (const char *)p->data + (size_t)r0 *
 	    p->w->row_bytes, p->w->row_bytes, nr, j->acts + (size_t)a0 *
 	    j->act_row, j->act_row, na, p->out + (size_t)a0 * p->w->n_out + r0,
 	    (size_t)p->w->n_out);
@@ -426,9 +549,12 @@ model_matmul_group(struct pool *pool, const struct model_weight *const *w,
 
 		p->w = w[i];
 		p->out = out[i];
-		p->gemm = quant_get_gemm(w[i]->type);
+		p->data = model_weight_bytes(w[i], NULL);
+		p->gemm = w[i]->x8 != NULL ? quant_get_gemm_x8(w[i]->type) :
+		    quant_get_gemm(w[i]->type);
 		/* Enough row tasks to balance the threads, each a multiple
-		 * of 16 rows so kernels can keep several rows in flight. */
+		 * of 16 rows so kernels can keep several rows in flight (and
+		 * interleaved panels of eight are never cut). */
 		p->rows_per_task = (int)((w[i]->n_out + threads * 4 - 1) /
 		    (threads * 4));
 		if (act_tasks > 1)
@@ -446,6 +572,19 @@ model_matmul_group(struct pool *pool, const struct model_weight *const *w,
 	}
 	pool_run(pool, matmul_task, &j, tasks);
 	free(buf);
+}
+
+const void *
+model_weight_bytes(const struct model_weight *w, size_t *n)
+{
+	if (w->x8 != NULL) {
+		if (n != NULL)
+			*n = quant_x8_bytes(w->type, w->n_in, w->n_out);
+		return w->x8;
+	}
+	if (n != NULL)
+		*n = w->data != NULL ? w->row_bytes * (size_t)w->n_out : 0;
+	return w->data;
 }
 
 void

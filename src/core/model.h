@@ -43,13 +43,19 @@ struct model_hparams {
 	float		 rms_eps;
 };
 
-/* A matrix of n_out rows of n_in elements, or a vector (n_out = 1). */
+/*
+ * A matrix of n_out rows of n_in elements, or a vector (n_out = 1). data
+ * is the tensor as the file has it; x8, when not NULL, the same rows
+ * interleaved by eight (quant.h), owned by the model and used for every
+ * product.
+ */
 struct model_weight {
 	const void	*data;
 	enum ggml_type	 type;
 	int64_t		 n_in;
 	int64_t		 n_out;
 	size_t		 row_bytes;
+	void		*x8;
 };
 
 struct model_block {
@@ -67,6 +73,10 @@ struct model_block {
 
 #define MODEL_LOAD_EMBED	0x1	/* token embedding */
 #define MODEL_LOAD_HEAD		0x2	/* output norm and output matrix */
+/* Use the matrices in the file's layout: by default those of a type with
+ * an interleaved layout are repacked once at load (a copy in memory; the
+ * file's pages are then given back), which decode streams faster. */
+#define MODEL_LOAD_PLAIN	0x4
 
 struct model {
 	struct model_hparams	 hp;
@@ -84,9 +94,10 @@ struct model {
 /* Reads the hyper-parameters from the file's metadata. */
 int		 model_read_hparams(const struct gguf_file *, struct model_hparams *,
 		    char **cause);
-/* Binds the tensors of blocks [a, b) (and embedding/head per flags). */
+/* Binds the tensors of blocks [a, b) (and embedding/head per flags); the
+ * pool, if not NULL, does the load-time repacking. */
 struct model	*model_load(const struct gguf_file *, uint32_t a, uint32_t b,
-		    int flags, char **cause);
+		    int flags, struct pool *pool, char **cause);
 void		 model_free(struct model *);
 
 /* KV cache for one session over blocks [a, b), positions [0, n_ctx). */
@@ -122,6 +133,8 @@ int	model_head(const struct model *, struct pool *, const float *hidden,
 	    int n, float *logits, char **cause);
 
 /* out[n][w->n_out] = in[n][w->n_in] x w^T, threaded. */
+/* The bytes a product over w reads (the interleaved copy if any). */
+const void *model_weight_bytes(const struct model_weight *w, size_t *n);
 void	model_matmul(struct pool *, const struct model_weight *w,
 	    const float *in, int n, float *out);
 

@@ -11,6 +11,7 @@
 #define QS_GEOM_K	(2, 4)
 #define QS_GEOM_FLOAT	(2, 3)
 #define QS_GEMM_GETTER		quant_avx2_gemm
+#define QS_GEMM_X8_GETTER	quant_avx2_gemm_x8
 #define QS_QUANTIZE_GETTER	quant_avx2_quantize
 #define QS_DEQUANTIZE_GETTER	quant_avx2_dequantize
 

@@ -19,7 +19,9 @@ typedef void (*quant_dequantize_fn)(const void *src, float *dst, int64_t n);
 quant_gemm_fn		quant_avx2_gemm(enum ggml_type);
 quant_quantize_fn	quant_avx2_quantize(enum ggml_type);
 quant_dequantize_fn	quant_avx2_dequantize(enum ggml_type);
+quant_gemm_fn		quant_avx2_gemm_x8(enum ggml_type);
 quant_gemm_fn		quant_avx512_gemm(enum ggml_type);
+quant_gemm_fn		quant_avx512_gemm_x8(enum ggml_type);
 quant_quantize_fn	quant_avx512_quantize(enum ggml_type);
 quant_dequantize_fn	quant_avx512_dequantize(enum ggml_type);
 

@@ -9,7 +9,7 @@
  * The including file defines QS_VNNI (0 or 1), QS_RB and QS_CB (the
  * largest tile: rows by activations), optionally QS_GEOM_LEGACY,
  * QS_GEOM_K and QS_GEOM_FLOAT (the tile each family uses), and the names
- * of the three entry points.
+ * of the four entry points.
  *
  * A gemm tile decodes a block of each of its weight rows once and uses it
  * for every activation of the tile (prompt processing). One activation
@@ -1407,6 +1407,187 @@ QS_PANEL_GEMM(q4_0)
 QS_PANEL_GEMM(q8_0)
 
 /*
+ * Q4_0 interleaved at load (struct block_q4_0x8): the four vectors of a
+ * block hold panel vectors 0..3 in their low nibbles and 4..7 in their
+ * high ones, so prompt processing gets its panel with two masks and no
+ * transpose, and decode computes on the vectors as they stream in: per
+ * block of eight rows, eight byte products and one widening instead of
+ * eight rows' worth of products, widenings and lane sums.
+ */
+QS_INLINE void
+qs_x8_bytes_q4_0(const struct block_q4_0x8 *x, int m, __m256i *lo,
+    __m256i *hi)
+{
+	const __m256i mask = _mm256_set1_epi8(0x0F);
+	__m256i v = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * m));
+
+	*lo = _mm256_and_si256(v, mask);
+	*hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask);
+}
+
+/* the padding rows of a last panel are zero, as the pack needs */
+static void
+qs_panel_pack_q4_0x8(int64_t nb, const void *w, size_t ws, int n_rows,
+    struct qs_panel_block *p)
+{
+	const struct block_q4_0x8 *x = w;
+	int64_t ib;
+	int m;
+
+	(void)ws;
+	(void)n_rows;
+	for (ib = 0; ib < nb; ib++, x++) {
+		_mm256_store_ps(p[ib].d, _mm256_cvtph_ps(_mm_loadu_si128(
+		    (const __m128i *)x->d)));
+		for (m = 0; m < 4; m++) {
+			__m256i lo, hi;
+
+			qs_x8_bytes_q4_0(x, m, &lo, &hi);
+			_mm256_store_si256(&p[ib].q[m], lo);
+			_mm256_store_si256(&p[ib].q[m + 4], hi);
+		}
+	}
+}
+#define qs_panel_run_q4_0x8	qs_panel_run_q4_0
+#define qs_panel_acts_q4_0x8	qs_panel_acts_q4_0
+QS_PANEL_GEMM(q4_0x8)
+
+/* lanes 0..n-1 of out as a vector (the rest zero) */
+QS_INLINE __m256
+qs_load_rows(const float *out, int n)
+{
+	if (n == 8)
+		return _mm256_loadu_ps(out);
+	return _mm256_maskload_ps(out, _mm256_cmpgt_epi32(_mm256_set1_epi32(n),
+	    _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)));
+}
+
+/*
+ * C activations (n blocks of each) against one panel streamed from
+ * memory; the block's sums as in qs_panel_run_q4_0 (int16 on AVX2, where
+ * a block's eight byte products per lane cannot overflow them; int32
+ * through vpdpbusd with VNNI). add: out already holds the sums of the
+ * blocks before these.
+ */
+QS_INLINE void
+qs_x8_run_q4_0(const int C, int64_t n, const struct block_q4_0x8 *x,
+    const void *acts, size_t as, const struct qs_act_block *ab,
+    float *out, size_t os, int nr, int add)
+{
+	__m256 acc[QS_PANEL_ACTS];
+	int64_t ib;
+	int c, m;
+
+	QS_UNROLL for (c = 0; c < C; c++)
+		acc[c] = _mm256_setzero_ps();
+	for (ib = 0; ib < n; ib++) {
+		__m256i s[QS_PANEL_ACTS];
+		__m256 d;
+
+		if (C == 1)
+			qs_prefetch(x + ib, sizeof(*x));
+		d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)
+		    x[ib].d));
+		QS_UNROLL for (c = 0; c < C; c++)
+			s[c] = _mm256_setzero_si256();
+		QS_UNROLL for (m = 0; m < 4; m++) {
+			__m256i lo, hi;
+
+			qs_x8_bytes_q4_0(x + ib, m, &lo, &hi);
+			QS_UNROLL for (c = 0; c < C; c++) {
+				const int8_t *a = QS_ROW(acts, as, c,
+				    struct block_q8_0)[ib].qs;
+#if QS_VNNI
+				s[c] = _mm256_dpbusd_epi32(s[c], lo,
+				    qs_bcast4(a + 4 * m));
+				s[c] = _mm256_dpbusd_epi32(s[c], hi,
+				    qs_bcast4(a + 16 + 4 * m));
+#else
+				s[c] = _mm256_add_epi16(s[c],
+				    _mm256_maddubs_epi16(lo, qs_bcast4(a +
+				    4 * m)));
+				QS_KEEP(s[c]);
+				s[c] = _mm256_add_epi16(s[c],
+				    _mm256_maddubs_epi16(hi, qs_bcast4(a +
+				    16 + 4 * m)));
+				QS_KEEP(s[c]);
+#endif
+			}
+		}
+		QS_UNROLL for (c = 0; c < C; c++) {
+			const struct qs_act_block *a = &ab[(size_t)c * n + ib];
+#if QS_VNNI
+			__m256i i32 = s[c];
+#else
+			__m256i i32 = _mm256_madd_epi16(s[c],
+			    _mm256_set1_epi16(1));
+#endif
+			i32 = _mm256_add_epi32(i32, _mm256_set1_epi32(a->off));
+			acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i32),
+			    _mm256_mul_ps(d, _mm256_set1_ps(a->d)), acc[c]);
+		}
+	}
+	QS_UNROLL for (c = 0; c < C; c++) {
+		float *o = out + (size_t)c * os;
+
+		qs_store_rows(o, add ? _mm256_add_ps(acc[c], qs_load_rows(o,
+		    nr)) : acc[c], nr);
+	}
+}
+
+/*
+ * Few activations (decode) run on the panels as stored, up to
+ * QS_PANEL_ACTS at a time, along k in runs of QS_X8_NB blocks so that the
+ * activations' scales fit on the stack; more go through the panel driver.
+ */
+#define QS_X8_NB	512
+
+static void
+qs_gemm_q4_0x8(int64_t k, const void *w, size_t ws, int n_rows,
+    const void *acts, size_t as, int n_acts, float *out, size_t os)
+{
+	struct qs_act_block ab[QS_PANEL_ACTS * QS_X8_NB];
+	const uint8_t *ap = acts;
+	int64_t nb = k / QK4_0, k0, n;
+	int c, cn, r, nr;
+
+	if (n_acts >= QS_PANEL_MIN && qs_panel_gemm_q4_0x8(nb, w, ws, n_rows,
+	    acts, as, n_acts, out, os) == 0)
+		return;
+	for (c = 0; c < n_acts; c += cn) {
+		cn = n_acts - c < QS_PANEL_ACTS ? n_acts - c : QS_PANEL_ACTS;
+		for (k0 = 0; k0 < nb; k0 += n) {
+			const uint8_t *a = ap + (size_t)c * as + (size_t)k0 *
+			    sizeof(struct block_q8_0);
+
+			n = nb - k0 < QS_X8_NB ? nb - k0 : QS_X8_NB;
+			qs_panel_acts(n, a, as, cn, 8, ab);
+			for (r = 0; r < n_rows; r += QUANT_X8_ROWS) {
+				const struct block_q4_0x8 *x = (const struct
+				    block_q4_0x8 *)((const uint8_t *)w +
+				    (size_t)r * ws) + k0;
+				float *o = out + (size_t)c * os + r;
+
+				nr = n_rows - r < QUANT_X8_ROWS ? n_rows - r :
+				    QUANT_X8_ROWS;
+				if (cn == 1)
+					qs_x8_run_q4_0(1, n, x, a, as, ab, o,
+					    os, nr, k0 > 0);
+				else if (cn == 2)
+					qs_x8_run_q4_0(2, n, x, a, as, ab, o,
+					    os, nr, k0 > 0);
+				else if (cn == 3)
+					qs_x8_run_q4_0(3, n, x, a, as, ab, o,
+					    os, nr, k0 > 0);
+				else
+					qs_x8_run_q4_0(QS_PANEL_ACTS, n, x, a,
+					    as, ab, o, os, nr, k0 > 0);
+			}
+		}
+	}
+}
+
+/*
  * The float types the other way round: sixteen activations side by side
  * (converted to float once per call, element i of activation c at
  * [i][c]), and each weight broadcast against them, so that a step of six
@@ -2108,6 +2289,12 @@ QS_GEMM_GETTER(enum ggml_type type)
 	case GGML_TYPE_Q6_K: return qs_gemm_q6_K;
 	default: return NULL;
 	}
+}
+
+quant_gemm_fn
+QS_GEMM_X8_GETTER(enum ggml_type type)
+{
+	return type == GGML_TYPE_Q4_0 ? qs_gemm_q4_0x8 : NULL;
 }
 
 quant_quantize_fn

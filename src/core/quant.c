@@ -15,6 +15,7 @@
 
 #include "core/quant.h"
 #include "core/quant-impl.h"
+#include "util/xmalloc.h"
 
 static const struct quant_type_info quant_types[GGML_TYPE_COUNT] = {
 	[GGML_TYPE_F32] = { "F32", 1, 4, GGML_TYPE_F32, 1 },
@@ -1394,6 +1395,109 @@ quant_gemm_ref(enum ggml_type type, int64_t k, const void *w,
 			    ap + (size_t)j * act_stride);
 }
 
+/* ---- interleaved weights ---- */
+
+int
+quant_x8_supported(enum ggml_type type)
+{
+	return type == GGML_TYPE_Q4_0;
+}
+
+size_t
+quant_x8_bytes(enum ggml_type type, int64_t k, int64_t n_rows)
+{
+	size_t row = quant_row_size(type, k);
+	uint64_t panels;
+
+	if (!quant_x8_supported(type) || row == 0 || n_rows < 0)
+		return 0;
+	panels = ((uint64_t)n_rows + QUANT_X8_ROWS - 1) / QUANT_X8_ROWS;
+	if (panels > SIZE_MAX / QUANT_X8_ROWS / row)
+		return 0;
+	return (size_t)panels * QUANT_X8_ROWS * row;
+}
+
+int
+quant_x8_pack(enum ggml_type type, int64_t k, const void *src,
+    size_t src_stride, int64_t n_rows, void *dst)
+{
+	int64_t nb = k / QK4_0, p, ib, np;
+	struct block_q4_0x8 *x = dst;
+	int r, m;
+
+	if (!quant_x8_supported(type) || quant_row_size(type, k) == 0)
+		return -1;
+	np = (n_rows + QUANT_X8_ROWS - 1) / QUANT_X8_ROWS;
+	for (p = 0; p < np; p++) {
+		for (ib = 0; ib < nb; ib++, x++) {
+			for (r = 0; r < QUANT_X8_ROWS; r++) {
+				int64_t row = p * QUANT_X8_ROWS + r;
+				struct block_q4_0 b;
+
+				if (row < n_rows)
+					memcpy(&b, (const char *)src +
+					    (size_t)row * src_stride + (size_t)
+					    ib * sizeof(b), sizeof(b));
+				else
+					memset(&b, 0, sizeof(b));
+				x->d[r] = b.d;
+				for (m = 0; m < 4; m++)
+					memcpy(x->qs + 4 * (QUANT_X8_ROWS * m +
+					    r), b.qs + 4 * m, 4);
+			}
+		}
+	}
+	return 0;
+}
+
+void
+quant_x8_unpack_row(enum ggml_type type, int64_t k, const void *x8,
+    int64_t row, void *dst)
+{
+	int64_t nb = k / QK4_0, ib;
+	const struct block_q4_0x8 *x = (const struct block_q4_0x8 *)x8 +
+	    (row / QUANT_X8_ROWS) * nb;
+	struct block_q4_0 *b = dst;
+	int r = (int)(row % QUANT_X8_ROWS), m;
+
+	if (type != GGML_TYPE_Q4_0)
+		return;
+	for (ib = 0; ib < nb; ib++, x++, b++) {
+		b->d = x->d[r];
+		for (m = 0; m < 4; m++)
+			memcpy(b->qs + 4 * m, x->qs + 4 * (QUANT_X8_ROWS * m +
+			    r), 4);
+	}
+}
+
+/* The specification: each row unpacked, then the plain reference. */
+void
+quant_gemm_x8_ref(enum ggml_type type, int64_t k, const void *w,
+    size_t w_stride, int n_rows, const void *acts, size_t act_stride,
+    int n_acts, float *out, size_t out_stride)
+{
+	void *row = xmalloc(w_stride > 0 ? w_stride : 1);
+	int i, j;
+
+	for (i = 0; i < n_rows; i++) {
+		quant_x8_unpack_row(type, k, w, i, row);
+		for (j = 0; j < n_acts; j++)
+			out[(size_t)j * out_stride + i] = quant_vec_dot_ref(
+			    type, k, row, (const char *)acts + (size_t)j *
+			    act_stride);
+	}
+	free(row);
+}
+
+static void
+gemm_x8_ref_q4_0(int64_t k, const void *w, size_t w_stride, int n_rows,
+    const void *acts, size_t act_stride, int n_acts, float *out,
+    size_t out_stride)
+{
+	quant_gemm_x8_ref(GGML_TYPE_Q4_0, k, w, w_stride, n_rows, acts,
+	    act_stride, n_acts, out, out_stride);
+}
+
 /* ---- dispatch ---- */
 
 #define REF_GEMM(name, type)						\
@@ -1560,6 +1664,21 @@ quant_get_gemm(enum ggml_type type)
 	if (fn == NULL && isa >= QUANT_ISA_AVX2)
 		fn = quant_avx2_gemm(type);
 	return fn != NULL ? fn : quant_ref_gemms[type];
+}
+
+quant_gemm_fn
+quant_get_gemm_x8(enum ggml_type type)
+{
+	enum quant_isa isa = quant_isa();
+	quant_gemm_fn fn = NULL;
+
+	if (!quant_x8_supported(type))
+		return NULL;
+	if (isa >= QUANT_ISA_AVX512)
+		fn = quant_avx512_gemm_x8(type);
+	if (fn == NULL && isa >= QUANT_ISA_AVX2)
+		fn = quant_avx2_gemm_x8(type);
+	return fn != NULL ? fn : gemm_x8_ref_q4_0;
 }
 
 quant_quantize_fn

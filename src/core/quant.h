@@ -218,6 +218,48 @@ void	quant_gemm_ref(enum ggml_type type, int64_t k, const void *w,
 	    size_t w_stride, int n_rows, const void *acts, size_t act_stride,
 	    int n_acts, float *out, size_t out_stride);
 
+/*
+ * Interleaved weights: a type listed by quant_x8_supported can be repacked
+ * once, at load, into panels of QUANT_X8_ROWS rows whose blocks are stored
+ * side by side, the layout the fast kernels compute on directly (one
+ * vector then holds a little of each of eight rows, so one byte product
+ * serves eight rows and no horizontal sum is needed). Decode streams the
+ * panels without unpacking them. A panel of rows [8p, 8p + 8) starts 8p
+ * rows' worth of bytes into the repacked matrix, as row 8p would in the
+ * plain one, so a caller that cuts the rows at multiples of eight passes
+ * the same offsets and stride (the plain row size) either way. A last
+ * panel with fewer rows is padded with zero rows.
+ *
+ * Q4_0: for block b of the panel, struct block_q4_0x8: the eight rows'
+ * scales, then 32 words of four bytes where word 8m + r is bytes
+ * 4m..4m+3 of row r's qs (low nibbles: elements 4m..4m+3, high nibbles:
+ * 16 + 4m..16 + 4m + 3).
+ */
+#define QUANT_X8_ROWS	8
+
+struct block_q4_0x8 {
+	uint16_t	d[QUANT_X8_ROWS];
+	uint8_t		qs[QUANT_X8_ROWS * QK4_0 / 2];
+};
+_Static_assert(sizeof(struct block_q4_0x8) == 8 * sizeof(struct block_q4_0),
+    "block_q4_0x8 size");
+
+int	quant_x8_supported(enum ggml_type type);
+/* Bytes of n_rows rows of k elements repacked (whole panels). */
+size_t	quant_x8_bytes(enum ggml_type type, int64_t k, int64_t n_rows);
+/* Repacks n_rows rows of k elements, src_stride bytes apart, into dst
+ * (quant_x8_bytes long). -1 for a type without the layout. */
+int	quant_x8_pack(enum ggml_type type, int64_t k, const void *src,
+	    size_t src_stride, int64_t n_rows, void *dst);
+/* Row `row` of a repacked matrix back in the plain layout. */
+void	quant_x8_unpack_row(enum ggml_type type, int64_t k, const void *x8,
+	    int64_t row, void *dst);
+/* quant_gemm over repacked weights: w is the start of a panel, w_stride
+ * the plain row size; rows past n_rows in the last panel are not written. */
+void	quant_gemm_x8_ref(enum ggml_type type, int64_t k, const void *w,
+	    size_t w_stride, int n_rows, const void *acts, size_t act_stride,
+	    int n_acts, float *out, size_t out_stride);
+
 /* ---- dispatched fast paths ---- */
 enum quant_isa {
 	QUANT_ISA_SCALAR = 0,
@@ -234,6 +276,8 @@ enum quant_isa	 quant_set_isa(enum quant_isa);
 /* Kernels for the level in force; NULL when the type cannot be a weight. */
 quant_gemm_fn	 quant_get_gemm(enum ggml_type weight_type);
 /* Quantizer for an activation (dot) type. */
+/* Kernels over repacked weights; NULL without quant_x8_supported. */
+quant_gemm_fn	 quant_get_gemm_x8(enum ggml_type weight_type);
 quant_quantize_fn quant_get_quantize(enum ggml_type dot_type);
 void		 quant_dequantize_row(enum ggml_type type, const void *src,
 		    float *dst, int64_t n);

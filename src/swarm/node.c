@@ -767,10 +767,10 @@ node_new(const struct node_config *cfg, char **cause)
 		    cfg->model_path);
 		goto fail;
 	}
-	if ((n->model = model_load(n->gguf, cfg->block_begin, cfg->block_end,
-	    0, cause)) == NULL)
-		goto fail;
 	n->pool = pool_new(cfg->threads);
+	if ((n->model = model_load(n->gguf, cfg->block_begin, cfg->block_end,
+	    0, n->pool, cause)) == NULL)
+		goto fail;
 	if (node_measure(n, cause) != 0)
 		goto fail;
 	if ((n->http = http_server_new(host, port, PROTO_MAX_BODY,

@@ -62,7 +62,7 @@ test_client_failover(void)
 	snprintf(path, sizeof(path), "%s/stories260K.gguf", test_models_dir());
 	gf = gguf_open(path, &cause);
 	CHECKF(gf != NULL, "%s", cause);
-	m = model_load(gf, 0, 5, MODEL_LOAD_EMBED, &cause);
+	m = model_load(gf, 0, 5, MODEL_LOAD_EMBED, pool, &cause);
 	CHECKF(m != NULL, "%s", cause);
 	CHECK(model_id_compute(gf, model_id, sizeof(model_id)) == 0);
 	e = m->hp.n_embd;

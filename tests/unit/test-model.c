@@ -154,7 +154,7 @@ run_ref_case(const struct ref_case *rc)
 
 		if (model_read_hparams(gf, &hp, &cause) != 0 ||
 		    (m = model_load(gf, 0, hp.n_layer, MODEL_LOAD_EMBED |
-		    MODEL_LOAD_HEAD, &cause)) == NULL)
+		    MODEL_LOAD_HEAD, test_pool, &cause)) == NULL)
 			goto out;
 	}
 	nv = m->hp.n_vocab;
@@ -253,11 +253,12 @@ test_reference_logits_scalar(void)
 	    failed);
 }
 
-/* The swarm relies on it: [0,2) then [2,4) equals [0,4), bit for bit. */
+/* The swarm relies on it: [0,2) then [2,4) equals [0,4), bit for bit
+ * (Q4_0: with its interleaved matrices). */
 static void
-test_split_blocks_identical(void)
+check_split_blocks_identical(const char *name)
 {
-	char *path = model_path("synth-llama-Q4_K_M"), *cause = NULL;
+	char *path = model_path(name), *cause = NULL;
 	struct gguf_file *gf = gguf_open(path, &cause);
 	struct model *whole, *front, *back;
 	struct kv_cache *kv, *kv1, *kv2;
@@ -267,9 +268,9 @@ test_split_blocks_identical(void)
 
 	free(path);
 	CHECK(gf != NULL);
-	whole = model_load(gf, 0, 4, MODEL_LOAD_EMBED, &cause);
-	front = model_load(gf, 0, 2, MODEL_LOAD_EMBED, &cause);
-	back = model_load(gf, 2, 4, 0, &cause);
+	whole = model_load(gf, 0, 4, MODEL_LOAD_EMBED, test_pool, &cause);
+	front = model_load(gf, 0, 2, MODEL_LOAD_EMBED, NULL, &cause);
+	back = model_load(gf, 2, 4, 0, test_pool, &cause);
 	CHECK(whole != NULL && front != NULL && back != NULL);
 	e = whole->hp.n_embd;
 	h1 = malloc(5 * e * sizeof(float));
@@ -310,6 +311,73 @@ test_split_blocks_identical(void)
 }
 
 static void
+test_split_blocks_identical(void)
+{
+	check_split_blocks_identical("synth-llama-Q4_K_M");
+	check_split_blocks_identical("synth-llama-Q4_0");
+}
+
+/*
+ * Q4_0 matrices are interleaved at load unless asked not to be; both
+ * layouts give the same logits up to the order of float sums, for a
+ * prompt (panels) and a step of one position (decode).
+ */
+static void
+test_interleaved_matches_plain(void)
+{
+	char *path = model_path("synth-llama-Q4_0"), *cause = NULL;
+	struct gguf_file *gf = gguf_open(path, &cause);
+	struct model *m[2];
+	struct kv_cache *kv[2];
+	int32_t toks[6] = { 1, 403, 407, 300, 12, 99 };
+	int32_t pos[6] = { 0, 1, 2, 3, 4, 5 };
+	float *h[2], *lg[2];
+	size_t e, v, i;
+	double worst = 0;
+	int k;
+
+	free(path);
+	CHECK(gf != NULL);
+	if (gf == NULL)
+		return;
+	m[0] = model_load(gf, 0, 4, MODEL_LOAD_EMBED | MODEL_LOAD_HEAD |
+	    MODEL_LOAD_PLAIN, NULL, &cause);
+	m[1] = model_load(gf, 0, 4, MODEL_LOAD_EMBED | MODEL_LOAD_HEAD,
+	    test_pool, &cause);
+	CHECK(m[0] != NULL && m[1] != NULL);
+	CHECK(m[0]->blocks[0].wq.x8 == NULL);
+	CHECK(m[1]->blocks[3].w_down.x8 != NULL);
+	CHECK(m[1]->blocks[0].attn_norm.x8 == NULL);
+	e = m[0]->hp.n_embd;
+	v = m[0]->hp.n_vocab;
+	for (k = 0; k < 2; k++) {
+		h[k] = malloc(6 * e * sizeof(float));
+		lg[k] = malloc(6 * v * sizeof(float));
+		kv[k] = kv_cache_new(m[k], 0, 4, 16, &cause);
+		CHECK(model_embed(m[k], toks, 6, h[k], &cause) == 0);
+		CHECK(model_forward_blocks(m[k], test_pool, 0, 4, h[k], pos, 5,
+		    kv[k], &cause) == 0);
+		CHECK(model_forward_blocks(m[k], test_pool, 0, 4, h[k] + 5 * e,
+		    pos + 5, 1, kv[k], &cause) == 0);
+		CHECK(model_head(m[k], test_pool, h[k], 6, lg[k], &cause) == 0);
+	}
+	for (i = 0; i < 6 * v; i++) {
+		double d = fabs((double)lg[0][i] - lg[1][i]);
+
+		if (d > worst)
+			worst = d;
+	}
+	CHECKF(worst < 1e-3, "interleaved vs plain logits differ by %g", worst);
+	for (k = 0; k < 2; k++) {
+		kv_cache_free(kv[k]);
+		model_free(m[k]);
+		free(h[k]);
+		free(lg[k]);
+	}
+	gguf_close(gf);
+}
+
+static void
 test_context_exceeded(void)
 {
 	char *path = model_path("stories260K"), *cause = NULL;
@@ -321,7 +389,7 @@ test_context_exceeded(void)
 
 	free(path);
 	CHECK(gf != NULL);
-	m = model_load(gf, 0, 5, MODEL_LOAD_EMBED, &cause);
+	m = model_load(gf, 0, 5, MODEL_LOAD_EMBED, NULL, &cause);
 	CHECK(m != NULL);
 	kv = kv_cache_new(m, 0, 5, 3, &cause);
 	CHECK(model_embed(m, toks, 4, h, &cause) == 0);
@@ -350,6 +418,7 @@ main(void)
 	TEST_RUN(test_reference_logits);
 	TEST_RUN(test_reference_logits_scalar);
 	TEST_RUN(test_split_blocks_identical);
+	TEST_RUN(test_interleaved_matches_plain);
 	TEST_RUN(test_context_exceeded);
 	pool_free(test_pool);
 	TEST_EXIT();

@@ -23,9 +23,11 @@
 #define QS_RB	4
 #define QS_CB	4
 #define QS_GEMM_GETTER		test_wide_gemm
+#define QS_GEMM_X8_GETTER	test_wide_gemm_x8
 #define QS_QUANTIZE_GETTER	test_wide_quantize
 #define QS_DEQUANTIZE_GETTER	test_wide_dequantize
 quant_gemm_fn		test_wide_gemm(enum ggml_type);
+quant_gemm_fn		test_wide_gemm_x8(enum ggml_type);
 quant_quantize_fn	test_wide_quantize(enum ggml_type);
 quant_dequantize_fn	test_wide_dequantize(enum ggml_type);
 #include "core/quant-simd.h"
@@ -667,6 +669,127 @@ test_gemm_levels(void)
 	free(mag);
 }
 
+/*
+ * Interleaved Q4_0: the layout round-trips, its reference equals the plain
+ * one exactly, and every level's kernel matches the plain reference for
+ * whole and short panels, few and many activations, one run of k and
+ * several (k past QS_X8_NB blocks), and a call that starts at panel 1.
+ */
+static void
+test_gemm_x8(void)
+{
+	static const int64_t ks[] = { 32, 160, 2048, 32 * 1100 };
+	static const int rows[] = { 1, 3, 8, 17, 24 };
+	static const int nacts[] = { 1, 2, 3, 4, 5, 9 };
+	enum { RMAX = 24, AMAX = 9, OSTRIDE = RMAX + 5 };
+	const enum ggml_type type = GGML_TYPE_Q4_0;
+	int64_t kmax = ks[3];
+	float *wf, *af, *out, *ref;
+	uint8_t *w, *x8, *a, *row;
+	size_t ws, as, ki, ri, ai;
+	int lvl, nlvl = isa_count(), i, j, first;
+	quant_gemm_fn fn;
+
+	CHECK(quant_x8_supported(GGML_TYPE_Q4_0));
+	CHECK(!quant_x8_supported(GGML_TYPE_Q8_0));
+	CHECK(quant_get_gemm_x8(GGML_TYPE_Q4_K) == NULL);
+	CHECK(quant_x8_bytes(type, 64, 17) == 24 * 36);
+	CHECK(quant_x8_bytes(type, 33, 8) == 0);
+	CHECK(quant_x8_pack(GGML_TYPE_Q8_0, 32, NULL, 0, 0, NULL) == -1);
+	wf = malloc(sizeof(float) * (size_t)kmax * RMAX);
+	af = malloc(sizeof(float) * (size_t)kmax * AMAX);
+	w = malloc(quant_row_size(type, kmax) * RMAX);
+	x8 = malloc(quant_x8_bytes(type, kmax, RMAX));
+	row = malloc(quant_row_size(type, kmax));
+	a = malloc(quant_row_size(GGML_TYPE_Q8_0, kmax) * AMAX);
+	out = malloc(sizeof(float) * OSTRIDE * AMAX);
+	ref = malloc(sizeof(float) * OSTRIDE * AMAX);
+	fill_random(wf, kmax * RMAX, 0.05f);
+	fill_random(af, kmax * AMAX, 2);
+	for (ki = 0; ki < sizeof(ks) / sizeof(ks[0]); ki++) {
+		int64_t k = ks[ki];
+
+		ws = quant_row_size(type, k);
+		as = quant_row_size(GGML_TYPE_Q8_0, k);
+		for (i = 0; i < RMAX; i++)
+			quant_quantize_row_ref(type, wf + k * i, w + ws * i, k);
+		for (j = 0; j < AMAX; j++)
+			quant_quantize_row_ref(GGML_TYPE_Q8_0, af + k * j,
+			    a + as * j, k);
+		for (ri = 0; ri < sizeof(rows) / sizeof(rows[0]); ri++) {
+			int nr = rows[ri];
+
+			memset(x8, 0xA5, quant_x8_bytes(type, k, RMAX));
+			CHECK(quant_x8_pack(type, k, w, ws, nr, x8) == 0);
+			for (i = 0; i < nr; i++) {
+				quant_x8_unpack_row(type, k, x8, i, row);
+				CHECKF(memcmp(row, w + ws * i, ws) == 0,
+				    "x8 row %d of %d, k %lld", i, nr,
+				    (long long)k);
+			}
+			for (ai = 0; ai < sizeof(nacts) / sizeof(nacts[0]);
+			    ai++) for (first = 0; first <= 8 && first < nr;
+			    first += 8) {
+				int na = nacts[ai], n = nr - first;
+
+				quant_gemm_ref(type, k, w + ws * first, ws, n,
+				    a, as, na, ref, OSTRIDE);
+				quant_set_isa(QUANT_ISA_SCALAR);
+				for (lvl = 0; lvl <= nlvl; lvl++) {
+					if (lvl == nlvl) {
+						if (nlvl < 2)
+							continue;
+						fn = test_wide_gemm_x8(type);
+					} else {
+						quant_set_isa(
+						    (enum quant_isa)lvl);
+						fn = quant_get_gemm_x8(type);
+					}
+					for (i = 0; i < OSTRIDE * AMAX; i++)
+						out[i] = -1234.5f;
+					fn(k, x8 + ws * first, ws, n, a, as,
+					    na, out, OSTRIDE);
+					for (j = 0; j < na; j++)
+					for (i = 0; i < OSTRIDE; i++) {
+						float g = out[j * OSTRIDE + i];
+						float r = ref[j * OSTRIDE + i];
+
+						if (i >= n) {
+							CHECKF(g == -1234.5f,
+							    "x8 wrote past row"
+							    " %d", i);
+							continue;
+						}
+						/* the reference sums
+						 * blocks in the same order:
+						 * exact; the kernels: close */
+						CHECKF(lvl == 0 ? g == r :
+						    fabsf(g - r) <= 1e-4f *
+						    (1 + fabsf(r)),
+						    "x8 %s k %lld rows %d+%d "
+						    "acts %d [%d,%d]: %.9g vs"
+						    " %.9g", lvl == nlvl ?
+						    "avx2 4x4" : quant_isa_name(
+						    (enum quant_isa)lvl),
+						    (long long)k, first, n, na,
+						    i, j, g, r);
+					}
+				}
+				quant_set_isa(QUANT_ISA_AVX512);
+			}
+		}
+	}
+	quant_set_isa(QUANT_ISA_AVX512);
+	free(wf);
+	free(af);
+	free(w);
+	free(x8);
+	free(row);
+	free(a);
+	free(out);
+	free(ref);
+}
+
 static void
 test_quantize_levels(void)
 {
@@ -800,6 +923,7 @@ main(void)
 	TEST_RUN(test_vec_dot_ref);
 	TEST_RUN(test_isa);
 	TEST_RUN(test_gemm_levels);
+	TEST_RUN(test_gemm_x8);
 	TEST_RUN(test_quantize_levels);
 	TEST_RUN(test_dequantize_levels);
 	TEST_EXIT();
