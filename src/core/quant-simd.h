@@ -1220,14 +1220,17 @@ qs_bcast4(const void *p)
  * of row r with activation c. Q4_0's unsigned weights go straight into
  * the byte products and a block's eight stay in int16; Q8_0's signed ones
  * lend their sign to the activation (|w| * sign(a, w)), and each product
- * pair, up to 2 * 127 * 127, is widened at once.
+ * pair, up to 2 * 127 * 127, is widened at once. With VNNI one vpdpbusd
+ * does a step of either straight into int32.
  */
 QS_INLINE void
 qs_panel_run_q4_0(const int C, int64_t ib0, int64_t ib1,
     const struct qs_panel_block *p, const void *acts, size_t as,
     const struct qs_act_block *ab, size_t abs_, __m256 *res)
 {
+#if !QS_VNNI
 	const __m256i ones = _mm256_set1_epi16(1);
+#endif
 	__m256 acc[QS_PANEL_ACTS];
 	int64_t ib;
 	int c, j;
@@ -1244,17 +1247,26 @@ qs_panel_run_q4_0(const int C, int64_t ib0, int64_t ib1,
 			__m256i w = _mm256_load_si256(&p[ib].q[j]);
 
 			QS_UNROLL for (c = 0; c < C; c++) {
+				__m256i a = qs_bcast4(QS_ROW(acts, as, c,
+				    struct block_q8_0)[ib].qs + 4 * j);
+#if QS_VNNI
+				s[c] = _mm256_dpbusd_epi32(s[c], w, a);
+#else
 				s[c] = _mm256_add_epi16(s[c],
-				    _mm256_maddubs_epi16(w, qs_bcast4(
-				    QS_ROW(acts, as, c, struct block_q8_0)[ib].qs
-				    + 4 * j)));
+				    _mm256_maddubs_epi16(w, a));
+#endif
 				QS_KEEP(s[c]);
 			}
 		}
 		QS_UNROLL for (c = 0; c < C; c++) {
 			const struct qs_act_block *a = &ab[c * abs_ + ib];
+#if QS_VNNI
+			__m256i i32 = _mm256_add_epi32(s[c],
+			    _mm256_set1_epi32(a->off));
+#else
 			__m256i i32 = _mm256_add_epi32(_mm256_madd_epi16(s[c],
 			    ones), _mm256_set1_epi32(a->off));
+#endif
 
 			acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i32),
 			    _mm256_mul_ps(d, _mm256_set1_ps(a->d)), acc[c]);
@@ -1269,7 +1281,9 @@ qs_panel_run_q8_0(const int C, int64_t ib0, int64_t ib1,
     const struct qs_panel_block *p, const void *acts, size_t as,
     const struct qs_act_block *ab, size_t abs_, __m256 *res)
 {
+#if !QS_VNNI
 	const __m256i ones = _mm256_set1_epi16(1);
+#endif
 	__m256 acc[QS_PANEL_ACTS];
 	int64_t ib;
 	int c, j;
@@ -1287,11 +1301,15 @@ qs_panel_run_q8_0(const int C, int64_t ib0, int64_t ib1,
 			__m256i wa = _mm256_abs_epi8(w);
 
 			QS_UNROLL for (c = 0; c < C; c++) {
+				__m256i a = _mm256_sign_epi8(qs_bcast4(QS_ROW(
+				    acts, as, c, struct block_q8_0)[ib].qs +
+				    4 * j), w);
+#if QS_VNNI
+				s[c] = _mm256_dpbusd_epi32(s[c], wa, a);
+#else
 				s[c] = _mm256_add_epi32(s[c], _mm256_madd_epi16(
-				    _mm256_maddubs_epi16(wa, _mm256_sign_epi8(
-				    qs_bcast4(QS_ROW(acts, as, c,
-				    struct block_q8_0)[ib].qs + 4 * j), w)),
-				    ones));
+				    _mm256_maddubs_epi16(wa, a), ones));
+#endif
 				QS_KEEP(s[c]);
 			}
 		}

@@ -12,14 +12,33 @@
 #include "core/quant-impl.h"
 
 /*
- * The AVX-512 build of the kernels uses tiles of 4 x 4, which the AVX2
- * build does not; compile that geometry here for AVX2 so that it is
- * checked on machines without AVX-512 too (vpdpbusd is the one difference
- * left, and it computes the same integers).
+ * The AVX-512 build of the kernels uses tiles of 4 x 4 and vpdpbusd, which
+ * the AVX2 build does not; compile that build here for AVX2, with
+ * vpdpbusd computed exactly from AVX2 instructions, so that its geometry
+ * and its VNNI branches are checked on machines without AVX-512 too.
  */
 #pragma GCC push_options
 #pragma GCC target("avx2,fma,f16c")
-#define QS_VNNI	0
+#include <immintrin.h>
+
+/* acc + the four products of unsigned u and signed s bytes per int32
+ * lane, without saturation: each product fits in int16 (255 * 127). */
+static inline __m256i
+test_dpbusd(__m256i acc, __m256i u, __m256i s)
+{
+	const __m256i low = _mm256_set1_epi16(0xFF), ones =
+	    _mm256_set1_epi16(1);
+	__m256i ue = _mm256_and_si256(u, low), uo = _mm256_srli_epi16(u, 8);
+	__m256i se = _mm256_srai_epi16(_mm256_slli_epi16(s, 8), 8);
+	__m256i so = _mm256_srai_epi16(s, 8);
+
+	return _mm256_add_epi32(acc, _mm256_add_epi32(
+	    _mm256_madd_epi16(_mm256_mullo_epi16(ue, se), ones),
+	    _mm256_madd_epi16(_mm256_mullo_epi16(uo, so), ones)));
+}
+#undef _mm256_dpbusd_epi32
+#define _mm256_dpbusd_epi32(acc, u, s)	test_dpbusd(acc, u, s)
+#define QS_VNNI	1
 #define QS_RB	4
 #define QS_CB	4
 #define QS_GEMM_GETTER		test_wide_gemm
@@ -614,7 +633,7 @@ test_gemm_levels(void)
 				    a, as, na, ref, OSTRIDE);
 				for (lvl = 0; lvl <= nlvl; lvl++) {
 					if (lvl == nlvl) {
-						/* the 4 x 4 tiles, if AVX2 runs */
+						/* the AVX-512 build emulated, if AVX2 runs */
 						if (nlvl < 2)
 							continue;
 						fn = test_wide_gemm(
@@ -647,7 +666,7 @@ test_gemm_levels(void)
 						    "%s %s k %lld rows %d acts"
 						    " %d [%d,%d]: %.9g vs %.9g",
 						    ti->name, lvl == nlvl ?
-						    "avx2 4x4" : quant_isa_name(
+						    "4x4 vnni" : quant_isa_name(
 						    (enum quant_isa)lvl),
 						    (long long)k, nr, na, i, j,
 						    g, r);
@@ -769,7 +788,7 @@ test_gemm_x8(void)
 						    "x8 %s k %lld rows %d+%d "
 						    "acts %d [%d,%d]: %.9g vs"
 						    " %.9g", lvl == nlvl ?
-						    "avx2 4x4" : quant_isa_name(
+						    "4x4 vnni" : quant_isa_name(
 						    (enum quant_isa)lvl),
 						    (long long)k, first, n, na,
 						    i, j, g, r);
