@@ -4,6 +4,7 @@
  * weights streamed) and 64 (prompt processing: compute bound, GFLOP/s).
  * The weights are cycled through enough copies to exceed the last-level
  * cache, so decode figures are memory bandwidth, not cache bandwidth.
+ * Types with an interleaved layout are timed in it too ("Q4_0x8").
  *
  * usage: bench-kernels [type ...]
  */
@@ -58,14 +59,51 @@ wanted(int argc, char **argv, const char *name)
 	return 0;
 }
 
+/* One kernel at one activation and at 64: best of five runs of ~0.1 s,
+ * so that the figures are for the kernel, not for a busy host. */
+static void
+bench_kernel(const char *name, enum quant_isa isa, quant_gemm_fn fn,
+    uint8_t **w, int ncopies, size_t ws, const uint8_t *act, size_t as,
+    size_t wbytes, float *out)
+{
+	static const int nacts[] = { 1, 64 };
+	double t0, dt, best_dt, flops;
+	int a, rep, it, iters;
+
+	for (a = 0; a < 2; a++) {
+		t0 = now();
+		fn(DIM, w[0], ws, DIM, act, as, nacts[a], out, DIM);
+		dt = now() - t0;
+		iters = (int)(0.1 / (dt > 1e-6 ? dt : 1e-6));
+		if (iters < 2)
+			iters = 2;
+		best_dt = 1e30;
+		for (rep = 0; rep < 5; rep++) {
+			t0 = now();
+			for (it = 0; it < iters; it++)
+				fn(DIM, w[(rep * iters + it) % ncopies], ws,
+				    DIM, act, as, nacts[a], out, DIM);
+			dt = (now() - t0) / iters;
+			if (dt < best_dt)
+				best_dt = dt;
+		}
+		flops = 2.0 * DIM * DIM * nacts[a];
+		printf("%-6s %-7s %6d %10.3f %10.2f %10.2f\n", name,
+		    quant_isa_name(isa), nacts[a], best_dt * 1e3,
+		    wbytes / best_dt * 1e-9, flops / best_dt * 1e-9);
+		fflush(stdout);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
-	static const int nacts[] = { 1, 64 };
 	enum quant_isa best = quant_set_isa(QUANT_ISA_AVX512), isa;
 	float *wf, *af, *out;
 	size_t t, ws, as, wbytes;
-	int ncopies, a, i, iters, it;
+	uint8_t **x8 = NULL;
+	char name[16];
+	int ncopies, i;
 
 	wf = malloc(sizeof(float) * DIM * DIM);
 	af = malloc(sizeof(float) * DIM * 64);
@@ -74,7 +112,7 @@ main(int argc, char **argv)
 		wf[i] = frand() * 0.1f;
 	for (i = 0; i < DIM * 64; i++)
 		af[i] = frand();
-	printf("%-5s %-7s %6s %10s %10s %10s\n", "type", "isa", "n_acts",
+	printf("%-6s %-7s %6s %10s %10s %10s\n", "type", "isa", "n_acts",
 	    "ms/call", "GB/s", "GFLOP/s");
 	for (t = 0; t < sizeof(bench_types) / sizeof(bench_types[0]); t++) {
 		enum ggml_type type = bench_types[t];
@@ -101,44 +139,28 @@ main(int argc, char **argv)
 		for (i = 0; i < 64; i++)
 			quant_quantize_row_ref(ti->dot_type,
 			    af + (size_t)i * DIM, act + as * i, DIM);
-		for (isa = QUANT_ISA_SCALAR; isa <= best; isa++) {
-			quant_gemm_fn fn;
-
-			quant_set_isa(isa);
-			fn = quant_get_gemm(type);
-			for (a = 0; a < 2; a++) {
-				double t0, dt, best_dt, flops;
-				int rep;
-
-				/* best of five runs of ~0.1 s: the figures
-				 * are for the kernel, not for a busy host */
-				t0 = now();
-				fn(DIM, w[0], ws, DIM, act, as, nacts[a], out,
-				    DIM);
-				dt = now() - t0;
-				iters = (int)(0.1 / (dt > 1e-6 ? dt : 1e-6));
-				if (iters < 2)
-					iters = 2;
-				best_dt = 1e30;
-				for (rep = 0; rep < 5; rep++) {
-					t0 = now();
-					for (it = 0; it < iters; it++)
-						fn(DIM, w[(rep * iters + it) %
-						    ncopies], ws, DIM, act, as,
-						    nacts[a], out, DIM);
-					dt = (now() - t0) / iters;
-					if (dt < best_dt)
-						best_dt = dt;
-				}
-				dt = best_dt;
-				flops = 2.0 * DIM * DIM * nacts[a];
-				printf("%-5s %-7s %6d %10.3f %10.2f %10.2f\n",
-				    ti->name, quant_isa_name(isa), nacts[a],
-				    dt * 1e3, wbytes / dt * 1e-9,
-				    flops / dt * 1e-9);
-				fflush(stdout);
+		if (quant_x8_supported(type)) {
+			/* the same weights interleaved, as a model loads them */
+			x8 = malloc(sizeof(*x8) * ncopies);
+			for (i = 0; i < ncopies; i++) {
+				x8[i] = malloc(quant_x8_bytes(type, DIM, DIM));
+				quant_x8_pack(type, DIM, w[i], ws, DIM, x8[i]);
 			}
 		}
+		for (isa = QUANT_ISA_SCALAR; isa <= best; isa++) {
+			quant_set_isa(isa);
+			bench_kernel(ti->name, isa, quant_get_gemm(type), w,
+			    ncopies, ws, act, as, wbytes, out);
+			if (x8 != NULL) {
+				snprintf(name, sizeof(name), "%sx8", ti->name);
+				bench_kernel(name, isa, quant_get_gemm_x8(type),
+				    x8, ncopies, ws, act, as, wbytes, out);
+			}
+		}
+		for (i = 0; x8 != NULL && i < ncopies; i++)
+			free(x8[i]);
+		free(x8);
+		x8 = NULL;
 		for (i = 0; i < ncopies; i++)
 			free(w[i]);
 		free(w);

@@ -1554,56 +1554,240 @@ qs_x8_run_q4_0(const int C, int64_t n, const struct block_q4_0x8 *x,
 }
 
 /*
- * Few activations (decode) run on the panels as stored, up to
- * QS_PANEL_ACTS at a time, along k in runs of QS_X8_NB blocks so that the
- * activations' scales fit on the stack; more go through the panel driver.
+ * Q4_K interleaved (struct block_q4_Kx8) against Q8_K activations. The
+ * rows' six-bit scales and mins are unpacked for eight rows at once
+ * (byte j & 3 of lane r: sub-block j of row r, j < 4 from the "lo"
+ * vectors), and a sub-block's eight steps of byte products stay in int16
+ * (at most 8 * 2 * 15 * 128 = 30720) until one multiply-add by its
+ * scales widens them. The mins meet the activation's sub-block sums,
+ * two sub-blocks per multiply-add.
  */
-#define QS_X8_NB	512
+struct qs_kact_block {
+	float	d;
+	int32_t	bs[4];	/* sums of sub-blocks 2p and 2p + 1, as int16 */
+};
 
 static void
-qs_gemm_q4_0x8(int64_t k, const void *w, size_t ws, int n_rows,
-    const void *acts, size_t as, int n_acts, float *out, size_t os)
+qs_x8_kacts(int64_t nb, const void *acts, size_t as, int n_acts,
+    struct qs_kact_block *ka)
 {
-	struct qs_act_block ab[QS_PANEL_ACTS * QS_X8_NB];
-	const uint8_t *ap = acts;
-	int64_t nb = k / QK4_0, k0, n;
-	int c, cn, r, nr;
+	int64_t ib;
+	int c, p;
 
-	if (n_acts >= QS_PANEL_MIN && qs_panel_gemm_q4_0x8(nb, w, ws, n_rows,
-	    acts, as, n_acts, out, os) == 0)
-		return;
-	for (c = 0; c < n_acts; c += cn) {
-		cn = n_acts - c < QS_PANEL_ACTS ? n_acts - c : QS_PANEL_ACTS;
-		for (k0 = 0; k0 < nb; k0 += n) {
-			const uint8_t *a = ap + (size_t)c * as + (size_t)k0 *
-			    sizeof(struct block_q8_0);
+	for (c = 0; c < n_acts; c++) {
+		const struct block_q8_K *y = QS_ROW(acts, as, c,
+		    struct block_q8_K);
 
-			n = nb - k0 < QS_X8_NB ? nb - k0 : QS_X8_NB;
-			qs_panel_acts(n, a, as, cn, 8, ab);
-			for (r = 0; r < n_rows; r += QUANT_X8_ROWS) {
-				const struct block_q4_0x8 *x = (const struct
-				    block_q4_0x8 *)((const uint8_t *)w +
-				    (size_t)r * ws) + k0;
-				float *o = out + (size_t)c * os + r;
+		for (ib = 0; ib < nb; ib++) {
+			struct qs_kact_block *k = &ka[c * nb + ib];
+			const int16_t *b = y[ib].bsums;
 
-				nr = n_rows - r < QUANT_X8_ROWS ? n_rows - r :
-				    QUANT_X8_ROWS;
-				if (cn == 1)
-					qs_x8_run_q4_0(1, n, x, a, as, ab, o,
-					    os, nr, k0 > 0);
-				else if (cn == 2)
-					qs_x8_run_q4_0(2, n, x, a, as, ab, o,
-					    os, nr, k0 > 0);
-				else if (cn == 3)
-					qs_x8_run_q4_0(3, n, x, a, as, ab, o,
-					    os, nr, k0 > 0);
-				else
-					qs_x8_run_q4_0(QS_PANEL_ACTS, n, x, a,
-					    as, ab, o, os, nr, k0 > 0);
-			}
+			k->d = y[ib].d;
+			for (p = 0; p < 4; p++)
+				k->bs[p] = (int32_t)((uint32_t)(uint16_t)(
+				    b[4 * p] + b[4 * p + 1]) |
+				    (uint32_t)(uint16_t)(b[4 * p + 2] +
+				    b[4 * p + 3]) << 16);
 		}
 	}
 }
+
+QS_INLINE void
+qs_x8_k4_scales(const struct block_q4_Kx8 *x, __m256i *sc_lo,
+    __m256i *sc_hi, __m256i *m_lo, __m256i *m_hi)
+{
+	const __m256i six = _mm256_set1_epi8(0x3F);
+	const __m256i four = _mm256_set1_epi8(0x0F);
+	const __m256i top = _mm256_set1_epi8(0x30);
+	__m256i w0 = _mm256_loadu_si256((const __m256i *)x->scales);
+	__m256i w1 = _mm256_loadu_si256((const __m256i *)(x->scales + 32));
+	__m256i w2 = _mm256_loadu_si256((const __m256i *)(x->scales + 64));
+
+	*sc_lo = _mm256_and_si256(w0, six);
+	*m_lo = _mm256_and_si256(w1, six);
+	*sc_hi = _mm256_or_si256(_mm256_and_si256(w2, four),
+	    _mm256_and_si256(_mm256_srli_epi16(w0, 2), top));
+	*m_hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(w2, 4),
+	    four), _mm256_and_si256(_mm256_srli_epi16(w1, 2), top));
+}
+
+/* bytes b0, b1 of each int32 lane of v into its two int16 halves */
+QS_INLINE __m256i
+qs_x8_pick16(__m256i v, int b0, int b1)
+{
+	const uint32_t f = 0x80008000u;
+	__m256i idx = _mm256_setr_epi32(
+	    (int)(f | (uint32_t)b0 | (uint32_t)b1 << 16),
+	    (int)(f | (uint32_t)(4 + b0) | (uint32_t)(4 + b1) << 16),
+	    (int)(f | (uint32_t)(8 + b0) | (uint32_t)(8 + b1) << 16),
+	    (int)(f | (uint32_t)(12 + b0) | (uint32_t)(12 + b1) << 16),
+	    (int)(f | (uint32_t)b0 | (uint32_t)b1 << 16),
+	    (int)(f | (uint32_t)(4 + b0) | (uint32_t)(4 + b1) << 16),
+	    (int)(f | (uint32_t)(8 + b0) | (uint32_t)(8 + b1) << 16),
+	    (int)(f | (uint32_t)(12 + b0) | (uint32_t)(12 + b1) << 16));
+
+	return _mm256_shuffle_epi8(v, idx);
+}
+
+QS_INLINE void
+qs_x8_run_q4_K(const int C, int64_t n, const struct block_q4_Kx8 *x,
+    const void *acts, size_t as, const struct qs_kact_block *ka,
+    float *out, size_t os, int nr, int add)
+{
+	const __m256i four = _mm256_set1_epi8(0x0F);
+	__m256 acc[QS_PANEL_ACTS];
+	int64_t ib;
+	int c, j, m;
+
+	QS_UNROLL for (c = 0; c < C; c++)
+		acc[c] = _mm256_setzero_ps();
+	for (ib = 0; ib < n; ib++) {
+		const struct block_q4_Kx8 *b = x + ib;
+		__m256i isum[QS_PANEL_ACTS], sc_lo, sc_hi, m_lo, m_hi;
+		__m256 d, dmin;
+
+		if (C == 1)
+			qs_prefetch(b, sizeof(*b));
+		qs_x8_k4_scales(b, &sc_lo, &sc_hi, &m_lo, &m_hi);
+		QS_UNROLL for (c = 0; c < C; c++)
+			isum[c] = _mm256_setzero_si256();
+		QS_UNROLL for (j = 0; j < 8; j++) {
+			__m256i s[QS_PANEL_ACTS], sc;
+
+			QS_UNROLL for (c = 0; c < C; c++)
+				s[c] = _mm256_setzero_si256();
+			QS_UNROLL for (m = 0; m < 8; m++) {
+				__m256i v = _mm256_loadu_si256((const __m256i *)
+				    (b->qs + 32 * (8 * (j / 2) + m)));
+
+				v = _mm256_and_si256(j & 1 ?
+				    _mm256_srli_epi16(v, 4) : v, four);
+				QS_UNROLL for (c = 0; c < C; c++) {
+					__m256i a = qs_bcast4(QS_ROW(acts, as, c,
+					    struct block_q8_K)[ib].qs + 32 * j +
+					    4 * m);
+#if QS_VNNI
+					s[c] = _mm256_dpbusd_epi32(s[c], v, a);
+#else
+					s[c] = _mm256_add_epi16(s[c],
+					    _mm256_maddubs_epi16(v, a));
+#endif
+					QS_KEEP(s[c]);
+				}
+			}
+			sc = j < 4 ? sc_lo : sc_hi;
+#if QS_VNNI
+			/* sums already int32: the scale as an int32 lane */
+			sc = _mm256_and_si256(qs_x8_pick16(sc, j & 3, j & 3),
+			    _mm256_set1_epi32(0xFF));
+			QS_UNROLL for (c = 0; c < C; c++)
+				isum[c] = _mm256_add_epi32(isum[c],
+				    _mm256_mullo_epi32(s[c], sc));
+#else
+			sc = qs_x8_pick16(sc, j & 3, j & 3);
+			QS_UNROLL for (c = 0; c < C; c++)
+				isum[c] = _mm256_add_epi32(isum[c],
+				    _mm256_madd_epi16(s[c], sc));
+#endif
+		}
+		d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b->d));
+		dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)
+		    b->dmin));
+		QS_UNROLL for (c = 0; c < C; c++) {
+			const struct qs_kact_block *k = &ka[(size_t)c * n + ib];
+			__m256 ad = _mm256_set1_ps(k->d);
+			__m256i ms = _mm256_madd_epi16(qs_x8_pick16(m_lo, 0, 1),
+			    _mm256_set1_epi32(k->bs[0]));
+
+			ms = _mm256_add_epi32(ms, _mm256_madd_epi16(
+			    qs_x8_pick16(m_lo, 2, 3), _mm256_set1_epi32(
+			    k->bs[1])));
+			ms = _mm256_add_epi32(ms, _mm256_madd_epi16(
+			    qs_x8_pick16(m_hi, 0, 1), _mm256_set1_epi32(
+			    k->bs[2])));
+			ms = _mm256_add_epi32(ms, _mm256_madd_epi16(
+			    qs_x8_pick16(m_hi, 2, 3), _mm256_set1_epi32(
+			    k->bs[3])));
+			acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[c]),
+			    _mm256_mul_ps(d, ad), acc[c]);
+			acc[c] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(ms),
+			    _mm256_mul_ps(dmin, ad), acc[c]);
+		}
+	}
+	QS_UNROLL for (c = 0; c < C; c++) {
+		float *o = out + (size_t)c * os;
+
+		qs_store_rows(o, add ? _mm256_add_ps(acc[c], qs_load_rows(o,
+		    nr)) : acc[c], nr);
+	}
+}
+
+/*
+ * Few activations (decode) run on the panels as stored, up to
+ * QS_PANEL_ACTS at a time, along k in runs of QS_X8_NB blocks so that the
+ * activations' per-block terms fit on the stack; Q4_0 sends more through
+ * the panel driver.
+ */
+#define QS_X8_NB	512
+
+#define qs_x8_acts_q4_0(nb, acts, as, n, ab)	\
+	qs_panel_acts(nb, acts, as, n, 8, ab)
+#define qs_x8_acts_q4_K	qs_x8_kacts
+#define qs_x8_panel_q4_0	qs_panel_gemm_q4_0x8
+#define qs_x8_panel_q4_K(nb, w, ws, n_rows, acts, as, n_acts, out, os) (-1)
+
+#define QS_GEMM_X8(name, blk, ablk, aname)				\
+static void								\
+qs_gemm_##name##x8(int64_t k, const void *w, size_t ws, int n_rows,	\
+    const void *acts, size_t as, int n_acts, float *out, size_t os)	\
+{									\
+	struct aname ab[QS_PANEL_ACTS * QS_X8_NB];			\
+	const uint8_t *ap = acts;					\
+	int64_t nb = k / (blk), k0, n;					\
+	int c, cn, r, nr;						\
+									\
+	if (n_acts >= QS_PANEL_MIN && qs_x8_panel_##name(nb, w, ws,	\
+	    n_rows, acts, as, n_acts, out, os) == 0)			\
+		return;							\
+	for (c = 0; c < n_acts; c += cn) {				\
+		cn = n_acts - c < QS_X8_ACTS ? n_acts - c : QS_X8_ACTS;	\
+		for (k0 = 0; k0 < nb; k0 += n) {			\
+			const uint8_t *a = ap + (size_t)c * as +	\
+			    (size_t)k0 * sizeof(struct ablk);		\
+									\
+			n = nb - k0 < QS_X8_NB ? nb - k0 : QS_X8_NB;	\
+			qs_x8_acts_##name(n, a, as, cn, ab);		\
+			for (r = 0; r < n_rows; r += QUANT_X8_ROWS) {	\
+				const struct block_##name##x8 *x =	\
+				    (const struct block_##name##x8 *)	\
+				    ((const uint8_t *)w + (size_t)r *	\
+				    ws) + k0;				\
+				float *o = out + (size_t)c * os + r;	\
+									\
+				nr = n_rows - r < QUANT_X8_ROWS ?	\
+				    n_rows - r : QUANT_X8_ROWS;		\
+				if (cn == 1)				\
+					qs_x8_run_##name(1, n, x, a, as, \
+					    ab, o, os, nr, k0 > 0);	\
+				else if (cn == 2)			\
+					qs_x8_run_##name(2, n, x, a, as, \
+					    ab, o, os, nr, k0 > 0);	\
+				else if (cn == 3)			\
+					qs_x8_run_##name(3, n, x, a, as, \
+					    ab, o, os, nr, k0 > 0);	\
+				else					\
+					qs_x8_run_##name(QS_X8_ACTS, n,	\
+					    x, a, as, ab, o, os, nr,	\
+					    k0 > 0);			\
+			}						\
+		}							\
+	}								\
+}
+#ifndef QS_X8_ACTS
+#define QS_X8_ACTS	4
+#endif
+QS_GEMM_X8(q4_0, QK4_0, block_q8_0, qs_act_block)
+QS_GEMM_X8(q4_K, QK_K, block_q8_K, qs_kact_block)
 
 /*
  * The float types the other way round: sixteen activations side by side
@@ -2312,7 +2496,11 @@ QS_GEMM_GETTER(enum ggml_type type)
 quant_gemm_fn
 QS_GEMM_X8_GETTER(enum ggml_type type)
 {
-	return type == GGML_TYPE_Q4_0 ? qs_gemm_q4_0x8 : NULL;
+	switch (type) {
+	case GGML_TYPE_Q4_0: return qs_gemm_q4_0x8;
+	case GGML_TYPE_Q4_K: return qs_gemm_q4_Kx8;
+	default: return NULL;
+	}
 }
 
 quant_quantize_fn

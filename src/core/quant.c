@@ -1400,7 +1400,7 @@ quant_gemm_ref(enum ggml_type type, int64_t k, const void *w,
 int
 quant_x8_supported(enum ggml_type type)
 {
-	return type == GGML_TYPE_Q4_0;
+	return type == GGML_TYPE_Q4_0 || type == GGML_TYPE_Q4_K;
 }
 
 size_t
@@ -1417,33 +1417,78 @@ quant_x8_bytes(enum ggml_type type, int64_t k, int64_t n_rows)
 	return (size_t)panels * QUANT_X8_ROWS * row;
 }
 
+/* Words of four bytes between a row's array and a panel's: word w of row
+ * r at 32w + 4r of the panel (to_panel) or the other way round. */
+static void
+x8_words(uint8_t *panel, uint8_t *row, int n_words, int r, int to_panel)
+{
+	int w;
+
+	for (w = 0; w < n_words; w++) {
+		if (to_panel)
+			memcpy(panel + 32 * w + 4 * r, row + 4 * w, 4);
+		else
+			memcpy(row + 4 * w, panel + 32 * w + 4 * r, 4);
+	}
+}
+
+/* Row r of panel block x and a plain block b, one way or the other. */
+static void
+x8_block(enum ggml_type type, void *x, void *b, int r, int to_panel)
+{
+	if (type == GGML_TYPE_Q4_0) {
+		struct block_q4_0x8 *p = x;
+		struct block_q4_0 *q = b;
+
+		if (to_panel)
+			p->d[r] = q->d;
+		else
+			q->d = p->d[r];
+		x8_words(p->qs, q->qs, sizeof(q->qs) / 4, r, to_panel);
+	} else {
+		struct block_q4_Kx8 *p = x;
+		struct block_q4_K *q = b;
+
+		if (to_panel) {
+			p->d[r] = q->d;
+			p->dmin[r] = q->dmin;
+		} else {
+			q->d = p->d[r];
+			q->dmin = p->dmin[r];
+		}
+		x8_words(p->scales, q->scales, sizeof(q->scales) / 4, r,
+		    to_panel);
+		x8_words(p->qs, q->qs, sizeof(q->qs) / 4, r, to_panel);
+	}
+}
+
 int
 quant_x8_pack(enum ggml_type type, int64_t k, const void *src,
     size_t src_stride, int64_t n_rows, void *dst)
 {
-	int64_t nb = k / QK4_0, p, ib, np;
-	struct block_q4_0x8 *x = dst;
-	int r, m;
+	const struct quant_type_info *ti = quant_type_info(type);
+	int64_t nb, p, ib, np;
+	uint8_t blk[sizeof(struct block_q4_K)], *x = dst;
+	size_t bs;
+	int r;
 
 	if (!quant_x8_supported(type) || quant_row_size(type, k) == 0)
 		return -1;
+	nb = k / ti->block_size;
+	bs = ti->type_size;
 	np = (n_rows + QUANT_X8_ROWS - 1) / QUANT_X8_ROWS;
 	for (p = 0; p < np; p++) {
-		for (ib = 0; ib < nb; ib++, x++) {
+		for (ib = 0; ib < nb; ib++, x += QUANT_X8_ROWS * bs) {
 			for (r = 0; r < QUANT_X8_ROWS; r++) {
 				int64_t row = p * QUANT_X8_ROWS + r;
-				struct block_q4_0 b;
 
 				if (row < n_rows)
-					memcpy(&b, (const char *)src +
-					    (size_t)row * src_stride + (size_t)
-					    ib * sizeof(b), sizeof(b));
+					memcpy(blk, (const uint8_t *)src +
+					    (size_t)row * src_stride +
+					    (size_t)ib * bs, bs);
 				else
-					memset(&b, 0, sizeof(b));
-				x->d[r] = b.d;
-				for (m = 0; m < 4; m++)
-					memcpy(x->qs + 4 * (QUANT_X8_ROWS * m +
-					    r), b.qs + 4 * m, 4);
+					memset(blk, 0, bs);
+				x8_block(type, x, blk, r, 1);
 			}
 		}
 	}
@@ -1454,20 +1499,21 @@ void
 quant_x8_unpack_row(enum ggml_type type, int64_t k, const void *x8,
     int64_t row, void *dst)
 {
-	int64_t nb = k / QK4_0, ib;
-	const struct block_q4_0x8 *x = (const struct block_q4_0x8 *)x8 +
-	    (row / QUANT_X8_ROWS) * nb;
-	struct block_q4_0 *b = dst;
-	int r = (int)(row % QUANT_X8_ROWS), m;
+	const struct quant_type_info *ti = quant_type_info(type);
+	int64_t nb, ib;
+	const uint8_t *x;
+	uint8_t *b = dst;
+	size_t bs;
 
-	if (type != GGML_TYPE_Q4_0)
+	if (!quant_x8_supported(type) || quant_row_size(type, k) == 0)
 		return;
-	for (ib = 0; ib < nb; ib++, x++, b++) {
-		b->d = x->d[r];
-		for (m = 0; m < 4; m++)
-			memcpy(b->qs + 4 * m, x->qs + 4 * (QUANT_X8_ROWS * m +
-			    r), 4);
-	}
+	nb = k / ti->block_size;
+	bs = ti->type_size;
+	x = (const uint8_t *)x8 + (size_t)(row / QUANT_X8_ROWS) * nb *
+	    QUANT_X8_ROWS * bs;
+	for (ib = 0; ib < nb; ib++, x += QUANT_X8_ROWS * bs, b += bs)
+		x8_block(type, (void *)(uintptr_t)x, b, (int)(row %
+		    QUANT_X8_ROWS), 0);
 }
 
 /* The specification: each row unpacked, then the plain reference. */
@@ -1489,14 +1535,17 @@ quant_gemm_x8_ref(enum ggml_type type, int64_t k, const void *w,
 	free(row);
 }
 
-static void
-gemm_x8_ref_q4_0(int64_t k, const void *w, size_t w_stride, int n_rows,
-    const void *acts, size_t act_stride, int n_acts, float *out,
-    size_t out_stride)
-{
-	quant_gemm_x8_ref(GGML_TYPE_Q4_0, k, w, w_stride, n_rows, acts,
-	    act_stride, n_acts, out, out_stride);
+#define REF_GEMM_X8(name, type)						\
+static void								\
+gemm_x8_ref_##name(int64_t k, const void *w, size_t w_stride,		\
+    int n_rows, const void *acts, size_t act_stride, int n_acts,	\
+    float *out, size_t out_stride)					\
+{									\
+	quant_gemm_x8_ref(type, k, w, w_stride, n_rows, acts,		\
+	    act_stride, n_acts, out, out_stride);			\
 }
+REF_GEMM_X8(q4_0, GGML_TYPE_Q4_0)
+REF_GEMM_X8(q4_K, GGML_TYPE_Q4_K)
 
 /* ---- dispatch ---- */
 
@@ -1678,7 +1727,9 @@ quant_get_gemm_x8(enum ggml_type type)
 		fn = quant_avx512_gemm_x8(type);
 	if (fn == NULL && isa >= QUANT_ISA_AVX2)
 		fn = quant_avx2_gemm_x8(type);
-	return fn != NULL ? fn : gemm_x8_ref_q4_0;
+	if (fn != NULL)
+		return fn;
+	return type == GGML_TYPE_Q4_0 ? gemm_x8_ref_q4_0 : gemm_x8_ref_q4_K;
 }
 
 quant_quantize_fn

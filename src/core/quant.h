@@ -230,10 +230,16 @@ void	quant_gemm_ref(enum ggml_type type, int64_t k, const void *w,
  * the same offsets and stride (the plain row size) either way. A last
  * panel with fewer rows is padded with zero rows.
  *
- * Q4_0: for block b of the panel, struct block_q4_0x8: the eight rows'
- * scales, then 32 words of four bytes where word 8m + r is bytes
- * 4m..4m+3 of row r's qs (low nibbles: elements 4m..4m+3, high nibbles:
- * 16 + 4m..16 + 4m + 3).
+ * Block b of a panel holds block b of each of its eight rows: the rows'
+ * fp16 fields side by side, then their byte arrays cut into words of four
+ * bytes, word w of row r at byte 32w + 4r (so the 32-byte vector w holds
+ * word w of every row).
+ *
+ * Q4_0 (struct block_q4_0x8): vector m of qs (0..3) holds elements 4m..
+ * 4m+3 of each row in its low nibbles and 16 + 4m.. in its high ones.
+ * Q4_K (struct block_q4_Kx8): the three vectors of scales hold the rows'
+ * twelve bytes of packed six-bit scales and mins; vector 8h + m of qs
+ * holds elements 64h + 4m.. (low nibbles) and 64h + 32 + 4m.. (high).
  */
 #define QUANT_X8_ROWS	8
 
@@ -243,6 +249,15 @@ struct block_q4_0x8 {
 };
 _Static_assert(sizeof(struct block_q4_0x8) == 8 * sizeof(struct block_q4_0),
     "block_q4_0x8 size");
+
+struct block_q4_Kx8 {
+	uint16_t	d[QUANT_X8_ROWS];
+	uint16_t	dmin[QUANT_X8_ROWS];
+	uint8_t		scales[QUANT_X8_ROWS * K_SCALE_SIZE];
+	uint8_t		qs[QUANT_X8_ROWS * QK_K / 2];
+};
+_Static_assert(sizeof(struct block_q4_Kx8) == 8 * sizeof(struct block_q4_K),
+    "block_q4_Kx8 size");
 
 int	quant_x8_supported(enum ggml_type type);
 /* Bytes of n_rows rows of k elements repacked (whole panels). */

@@ -318,14 +318,14 @@ test_split_blocks_identical(void)
 }
 
 /*
- * Q4_0 matrices are interleaved at load unless asked not to be; both
- * layouts give the same logits up to the order of float sums, for a
- * prompt (panels) and a step of one position (decode).
+ * Q4_0 and Q4_K matrices are interleaved at load unless asked not to be;
+ * both layouts give the same logits up to the order of float sums, for a
+ * prompt and a step of one position (decode).
  */
 static void
-test_interleaved_matches_plain(void)
+check_interleaved_matches_plain(const char *name)
 {
-	char *path = model_path("synth-llama-Q4_0"), *cause = NULL;
+	char *path = model_path(name), *cause = NULL;
 	struct gguf_file *gf = gguf_open(path, &cause);
 	struct model *m[2];
 	struct kv_cache *kv[2];
@@ -346,7 +346,7 @@ test_interleaved_matches_plain(void)
 	    test_pool, &cause);
 	CHECK(m[0] != NULL && m[1] != NULL);
 	CHECK(m[0]->blocks[0].wq.x8 == NULL);
-	CHECK(m[1]->blocks[3].w_down.x8 != NULL);
+	CHECK(m[1]->blocks[3].wq.x8 != NULL);
 	CHECK(m[1]->blocks[0].attn_norm.x8 == NULL);
 	e = m[0]->hp.n_embd;
 	v = m[0]->hp.n_vocab;
@@ -367,7 +367,8 @@ test_interleaved_matches_plain(void)
 		if (d > worst)
 			worst = d;
 	}
-	CHECKF(worst < 1e-3, "interleaved vs plain logits differ by %g", worst);
+	CHECKF(worst < 1e-3, "%s: interleaved vs plain logits differ by %g",
+	    name, worst);
 	for (k = 0; k < 2; k++) {
 		kv_cache_free(kv[k]);
 		model_free(m[k]);
@@ -375,6 +376,13 @@ test_interleaved_matches_plain(void)
 		free(lg[k]);
 	}
 	gguf_close(gf);
+}
+
+static void
+test_interleaved_matches_plain(void)
+{
+	check_interleaved_matches_plain("synth-llama-Q4_0");
+	check_interleaved_matches_plain("synth-llama-Q4_K_M");
 }
 
 static void

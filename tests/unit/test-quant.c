@@ -689,52 +689,44 @@ test_gemm_levels(void)
 }
 
 /*
- * Interleaved Q4_0: the layout round-trips, its reference equals the plain
- * one exactly, and every level's kernel matches the plain reference for
- * whole and short panels, few and many activations, one run of k and
+ * Interleaved weights: the layout round-trips, its reference equals the
+ * plain one exactly, and every level's kernel matches the plain reference
+ * for whole and short panels, few and many activations, one run of k and
  * several (k past QS_X8_NB blocks), and a call that starts at panel 1.
  */
 static void
-test_gemm_x8(void)
+check_gemm_x8(enum ggml_type type, const int64_t *ks, size_t n_ks)
 {
-	static const int64_t ks[] = { 32, 160, 2048, 32 * 1100 };
 	static const int rows[] = { 1, 3, 8, 17, 24 };
 	static const int nacts[] = { 1, 2, 3, 4, 5, 9 };
 	enum { RMAX = 24, AMAX = 9, OSTRIDE = RMAX + 5 };
-	const enum ggml_type type = GGML_TYPE_Q4_0;
-	int64_t kmax = ks[3];
+	const enum ggml_type dot = quant_type_info(type)->dot_type;
+	int64_t kmax = ks[n_ks - 1];
 	float *wf, *af, *out, *ref;
 	uint8_t *w, *x8, *a, *row;
 	size_t ws, as, ki, ri, ai;
 	int lvl, nlvl = isa_count(), i, j, first;
 	quant_gemm_fn fn;
 
-	CHECK(quant_x8_supported(GGML_TYPE_Q4_0));
-	CHECK(!quant_x8_supported(GGML_TYPE_Q8_0));
-	CHECK(quant_get_gemm_x8(GGML_TYPE_Q4_K) == NULL);
-	CHECK(quant_x8_bytes(type, 64, 17) == 24 * 36);
-	CHECK(quant_x8_bytes(type, 33, 8) == 0);
-	CHECK(quant_x8_pack(GGML_TYPE_Q8_0, 32, NULL, 0, 0, NULL) == -1);
 	wf = malloc(sizeof(float) * (size_t)kmax * RMAX);
 	af = malloc(sizeof(float) * (size_t)kmax * AMAX);
 	w = malloc(quant_row_size(type, kmax) * RMAX);
 	x8 = malloc(quant_x8_bytes(type, kmax, RMAX));
 	row = malloc(quant_row_size(type, kmax));
-	a = malloc(quant_row_size(GGML_TYPE_Q8_0, kmax) * AMAX);
+	a = malloc(quant_row_size(dot, kmax) * AMAX);
 	out = malloc(sizeof(float) * OSTRIDE * AMAX);
 	ref = malloc(sizeof(float) * OSTRIDE * AMAX);
 	fill_random(wf, kmax * RMAX, 0.05f);
 	fill_random(af, kmax * AMAX, 2);
-	for (ki = 0; ki < sizeof(ks) / sizeof(ks[0]); ki++) {
+	for (ki = 0; ki < n_ks; ki++) {
 		int64_t k = ks[ki];
 
 		ws = quant_row_size(type, k);
-		as = quant_row_size(GGML_TYPE_Q8_0, k);
+		as = quant_row_size(dot, k);
 		for (i = 0; i < RMAX; i++)
 			quant_quantize_row_ref(type, wf + k * i, w + ws * i, k);
 		for (j = 0; j < AMAX; j++)
-			quant_quantize_row_ref(GGML_TYPE_Q8_0, af + k * j,
-			    a + as * j, k);
+			quant_quantize_row_ref(dot, af + k * j, a + as * j, k);
 		for (ri = 0; ri < sizeof(rows) / sizeof(rows[0]); ri++) {
 			int nr = rows[ri];
 
@@ -785,9 +777,10 @@ test_gemm_x8(void)
 						CHECKF(lvl == 0 ? g == r :
 						    fabsf(g - r) <= 1e-4f *
 						    (1 + fabsf(r)),
-						    "x8 %s k %lld rows %d+%d "
-						    "acts %d [%d,%d]: %.9g vs"
-						    " %.9g", lvl == nlvl ?
+						    "%s x8 %s k %lld rows %d+%d"
+						    " acts %d [%d,%d]: %.9g vs"
+						    " %.9g", quant_type_info(
+						    type)->name, lvl == nlvl ?
 						    "4x4 vnni" : quant_isa_name(
 						    (enum quant_isa)lvl),
 						    (long long)k, first, n, na,
@@ -807,6 +800,23 @@ test_gemm_x8(void)
 	free(a);
 	free(out);
 	free(ref);
+}
+
+static void
+test_gemm_x8(void)
+{
+	static const int64_t k4_0[] = { 32, 160, 2048, 32 * 1100 };
+	static const int64_t k4_K[] = { 256, 2048, 256 * 520 };
+
+	CHECK(quant_x8_supported(GGML_TYPE_Q4_0));
+	CHECK(quant_x8_supported(GGML_TYPE_Q4_K));
+	CHECK(!quant_x8_supported(GGML_TYPE_Q8_0));
+	CHECK(quant_get_gemm_x8(GGML_TYPE_Q6_K) == NULL);
+	CHECK(quant_x8_bytes(GGML_TYPE_Q4_0, 64, 17) == 24 * 36);
+	CHECK(quant_x8_bytes(GGML_TYPE_Q4_0, 33, 8) == 0);
+	CHECK(quant_x8_pack(GGML_TYPE_Q8_0, 32, NULL, 0, 0, NULL) == -1);
+	check_gemm_x8(GGML_TYPE_Q4_0, k4_0, sizeof(k4_0) / sizeof(k4_0[0]));
+	check_gemm_x8(GGML_TYPE_Q4_K, k4_K, sizeof(k4_K) / sizeof(k4_K[0]));
 }
 
 static void
