@@ -1723,6 +1723,190 @@ qs_x8_run_q4_K(const int C, int64_t n, const struct block_q4_Kx8 *x,
 }
 
 /*
+ * Q6_K interleaved (struct block_q6_Kx8) against Q8_K activations. The
+ * six-bit values are put together as stored (0..63, +32 on the true
+ * value) and a sub-block of 16 elements is four vectors; on AVX2 two
+ * vectors' byte products stay in int16 (at most 2 * 2 * 63 * 128 = 32256)
+ * before one multiply-add by the sub-block's scales widens them. The +32
+ * comes off once per block: 32 times the rows' scales against the
+ * activation's sub-block sums, two sub-blocks per multiply-add.
+ */
+struct qs_k6act_block {
+	float	d;
+	int32_t	bs[8];	/* sums of sub-blocks 4q, 4q+2 and 4q+1, 4q+3 */
+};
+
+static void
+qs_x8_k6acts(int64_t nb, const void *acts, size_t as, int n_acts,
+    struct qs_k6act_block *ka)
+{
+	int64_t ib;
+	int c, q;
+
+	for (c = 0; c < n_acts; c++) {
+		const struct block_q8_K *y = QS_ROW(acts, as, c,
+		    struct block_q8_K);
+
+		for (ib = 0; ib < nb; ib++) {
+			struct qs_k6act_block *k = &ka[c * nb + ib];
+			const int16_t *b = y[ib].bsums;
+
+			k->d = y[ib].d;
+			for (q = 0; q < 4; q++) {
+				k->bs[2 * q] = (int32_t)((uint32_t)(uint16_t)
+				    b[4 * q] | (uint32_t)(uint16_t)b[4 * q + 2]
+				    << 16);
+				k->bs[2 * q + 1] = (int32_t)((uint32_t)
+				    (uint16_t)b[4 * q + 1] | (uint32_t)
+				    (uint16_t)b[4 * q + 3] << 16);
+			}
+		}
+	}
+}
+
+/* byte b of each int32 lane of v at bits 8..15 and 24..31 (the rest 0) */
+QS_INLINE __m256i
+qs_x8_high16(__m256i v, int b)
+{
+	const uint32_t f = 0x00800080u;
+	__m256i idx = _mm256_setr_epi32(
+	    (int)(f | (uint32_t)b << 8 | (uint32_t)b << 24),
+	    (int)(f | (uint32_t)(4 + b) << 8 | (uint32_t)(4 + b) << 24),
+	    (int)(f | (uint32_t)(8 + b) << 8 | (uint32_t)(8 + b) << 24),
+	    (int)(f | (uint32_t)(12 + b) << 8 | (uint32_t)(12 + b) << 24),
+	    (int)(f | (uint32_t)b << 8 | (uint32_t)b << 24),
+	    (int)(f | (uint32_t)(4 + b) << 8 | (uint32_t)(4 + b) << 24),
+	    (int)(f | (uint32_t)(8 + b) << 8 | (uint32_t)(8 + b) << 24),
+	    (int)(f | (uint32_t)(12 + b) << 8 | (uint32_t)(12 + b) << 24));
+
+	return _mm256_shuffle_epi8(v, idx);
+}
+
+/* the stored values of sub-block j's four vectors of the eight rows
+ * (struct block_q6_Kx8) */
+QS_INLINE void
+qs_x8_q6_values(const struct block_q6_Kx8 *b, int j, __m256i v[4])
+{
+	const __m256i six = _mm256_set1_epi8(0x3F);
+	const __m256i top = _mm256_set1_epi8((char)0xC0);
+	const __m256i *q = (const __m256i *)(b->q + 96 * j);
+	__m256i p0 = _mm256_loadu_si256(q), p1 = _mm256_loadu_si256(q + 1);
+	__m256i p2 = _mm256_loadu_si256(q + 2), t;
+
+	v[0] = _mm256_and_si256(p0, six);
+	v[1] = _mm256_and_si256(p1, six);
+	v[2] = _mm256_and_si256(p2, six);
+	/* top bits gathered in bits 2..7 of each byte: no bit crosses a
+	 * byte in the 16-bit shifts */
+	t = _mm256_or_si256(_mm256_and_si256(p2, top), _mm256_srli_epi16(
+	    _mm256_and_si256(p1, top), 2));
+	t = _mm256_or_si256(t, _mm256_srli_epi16(_mm256_and_si256(p0, top),
+	    4));
+	v[3] = _mm256_srli_epi16(t, 2);
+}
+
+QS_INLINE void
+qs_x8_run_q6_K(const int C, int64_t n, const struct block_q6_Kx8 *x,
+    const void *acts, size_t as, const struct qs_k6act_block *ka,
+    float *out, size_t os, int nr, int add)
+{
+	__m256 acc[QS_PANEL_ACTS];
+	int64_t ib;
+	int c, i, jj, q;
+
+	QS_UNROLL for (c = 0; c < C; c++)
+		acc[c] = _mm256_setzero_ps();
+	for (ib = 0; ib < n; ib++) {
+		const struct block_q6_Kx8 *b = x + ib;
+		__m256i isum[QS_PANEL_ACTS], corr[QS_PANEL_ACTS];
+		__m256 d;
+
+		if (C == 1)
+			qs_prefetch(b, sizeof(*b));
+		QS_UNROLL for (c = 0; c < C; c++)
+			isum[c] = _mm256_setzero_si256();
+		/* sub-block j = 4q + jj: scales word q, byte jj */
+		for (q = 0; q < 4; q++) {
+			__m256i w = _mm256_loadu_si256((const __m256i *)
+			    (b->scales + 32 * q));
+
+			QS_UNROLL for (jj = 0; jj < 4; jj++) {
+				const int j = 4 * q + jj;
+				__m256i sc = qs_x8_high16(w, jj), v[4];
+
+				qs_x8_q6_values(b, j, v);
+#if QS_VNNI
+				sc = _mm256_srai_epi32(sc, 24);
+				QS_UNROLL for (c = 0; c < C; c++) {
+					const int8_t *a = QS_ROW(acts, as, c,
+					    struct block_q8_K)[ib].qs + 16 * j;
+					__m256i s = _mm256_setzero_si256();
+
+					QS_UNROLL for (i = 0; i < 4; i++)
+						s = _mm256_dpbusd_epi32(s, v[i],
+						    qs_bcast4(a + 4 * i));
+					isum[c] = _mm256_add_epi32(isum[c],
+					    _mm256_mullo_epi32(s, sc));
+				}
+#else
+				sc = _mm256_srai_epi16(sc, 8);
+				QS_UNROLL for (c = 0; c < C; c++) {
+					const int8_t *a = QS_ROW(acts, as, c,
+					    struct block_q8_K)[ib].qs + 16 * j;
+
+					QS_UNROLL for (i = 0; i < 4; i += 2)
+						isum[c] = _mm256_add_epi32(
+						    isum[c], _mm256_madd_epi16(
+						    _mm256_add_epi16(
+						    _mm256_maddubs_epi16(v[i],
+						    qs_bcast4(a + 4 * i)),
+						    _mm256_maddubs_epi16(v[i + 1],
+						    qs_bcast4(a + 4 * i + 4))),
+						    sc));
+				}
+#endif
+			}
+		}
+		QS_UNROLL for (c = 0; c < C; c++)
+			corr[c] = _mm256_setzero_si256();
+		QS_UNROLL for (q = 0; q < 4; q++) {
+			__m256i w = _mm256_loadu_si256((const __m256i *)
+			    (b->scales + 32 * q));
+			__m256i even = _mm256_srai_epi16(_mm256_slli_epi16(w, 8),
+			    8);
+			__m256i odd = _mm256_srai_epi16(w, 8);
+
+			QS_UNROLL for (c = 0; c < C; c++) {
+				const struct qs_k6act_block *k =
+				    &ka[(size_t)c * n + ib];
+
+				corr[c] = _mm256_add_epi32(corr[c],
+				    _mm256_madd_epi16(even, _mm256_set1_epi32(
+				    k->bs[2 * q])));
+				corr[c] = _mm256_add_epi32(corr[c],
+				    _mm256_madd_epi16(odd, _mm256_set1_epi32(
+				    k->bs[2 * q + 1])));
+			}
+		}
+		d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b->d));
+		QS_UNROLL for (c = 0; c < C; c++) {
+			__m256i t = _mm256_sub_epi32(isum[c],
+			    _mm256_slli_epi32(corr[c], 5));
+
+			acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(t),
+			    _mm256_mul_ps(d, _mm256_set1_ps(
+			    ka[(size_t)c * n + ib].d)), acc[c]);
+		}
+	}
+	QS_UNROLL for (c = 0; c < C; c++) {
+		float *o = out + (size_t)c * os;
+
+		qs_store_rows(o, add ? _mm256_add_ps(acc[c], qs_load_rows(o,
+		    nr)) : acc[c], nr);
+	}
+}
+
+/*
  * Few activations (decode) run on the panels as stored, up to
  * QS_PANEL_ACTS at a time, along k in runs of QS_X8_NB blocks so that the
  * activations' per-block terms fit on the stack; Q4_0 sends more through
@@ -1733,8 +1917,10 @@ qs_x8_run_q4_K(const int C, int64_t n, const struct block_q4_Kx8 *x,
 #define qs_x8_acts_q4_0(nb, acts, as, n, ab)	\
 	qs_panel_acts(nb, acts, as, n, 8, ab)
 #define qs_x8_acts_q4_K	qs_x8_kacts
+#define qs_x8_acts_q6_K	qs_x8_k6acts
 #define qs_x8_panel_q4_0	qs_panel_gemm_q4_0x8
 #define qs_x8_panel_q4_K(nb, w, ws, n_rows, acts, as, n_acts, out, os) (-1)
+#define qs_x8_panel_q6_K(nb, w, ws, n_rows, acts, as, n_acts, out, os) (-1)
 
 #define QS_GEMM_X8(name, blk, ablk, aname)				\
 static void								\
@@ -1788,6 +1974,7 @@ qs_gemm_##name##x8(int64_t k, const void *w, size_t ws, int n_rows,	\
 #endif
 QS_GEMM_X8(q4_0, QK4_0, block_q8_0, qs_act_block)
 QS_GEMM_X8(q4_K, QK_K, block_q8_K, qs_kact_block)
+QS_GEMM_X8(q6_K, QK_K, block_q8_K, qs_k6act_block)
 
 /*
  * The float types the other way round: sixteen activations side by side
@@ -2499,6 +2686,7 @@ QS_GEMM_X8_GETTER(enum ggml_type type)
 	switch (type) {
 	case GGML_TYPE_Q4_0: return qs_gemm_q4_0x8;
 	case GGML_TYPE_Q4_K: return qs_gemm_q4_Kx8;
+	case GGML_TYPE_Q6_K: return qs_gemm_q6_Kx8;
 	default: return NULL;
 	}
 }

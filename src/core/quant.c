@@ -1400,7 +1400,8 @@ quant_gemm_ref(enum ggml_type type, int64_t k, const void *w,
 int
 quant_x8_supported(enum ggml_type type)
 {
-	return type == GGML_TYPE_Q4_0 || type == GGML_TYPE_Q4_K;
+	return type == GGML_TYPE_Q4_0 || type == GGML_TYPE_Q4_K ||
+	    type == GGML_TYPE_Q6_K;
 }
 
 size_t
@@ -1432,6 +1433,81 @@ x8_words(uint8_t *panel, uint8_t *row, int n_words, int r, int to_panel)
 	}
 }
 
+/* The 256 six-bit values of a plain Q6_K block (0..63, +32 on the true
+ * value), out of it and into it. */
+static void
+q6_values_get(const struct block_q6_K *b, uint8_t *v)
+{
+	int h, l;
+
+	for (h = 0; h < 2; h++)
+		for (l = 0; l < 32; l++) {
+			const uint8_t *ql = b->ql + 64 * h + l;
+			int qh = b->qh[32 * h + l];
+
+			v[128 * h + l] = (uint8_t)((ql[0] & 0x0F) |
+			    (qh & 3) << 4);
+			v[128 * h + 32 + l] = (uint8_t)((ql[32] & 0x0F) |
+			    (qh >> 2 & 3) << 4);
+			v[128 * h + 64 + l] = (uint8_t)(ql[0] >> 4 |
+			    (qh >> 4 & 3) << 4);
+			v[128 * h + 96 + l] = (uint8_t)(ql[32] >> 4 |
+			    (qh >> 6 & 3) << 4);
+		}
+}
+
+static void
+q6_values_set(struct block_q6_K *b, const uint8_t *v)
+{
+	int h, l;
+
+	for (h = 0; h < 2; h++)
+		for (l = 0; l < 32; l++) {
+			const uint8_t *x = v + 128 * h + l;
+
+			b->ql[64 * h + l] = (uint8_t)((x[0] & 0x0F) |
+			    (x[64] & 0x0F) << 4);
+			b->ql[64 * h + 32 + l] = (uint8_t)((x[32] & 0x0F) |
+			    (x[96] & 0x0F) << 4);
+			b->qh[32 * h + l] = (uint8_t)(x[0] >> 4 |
+			    (x[32] >> 4) << 2 | (x[64] >> 4) << 4 |
+			    (x[96] >> 4) << 6);
+		}
+}
+
+/* Row r's values between a Q6_K panel's q and a plain block. */
+static void
+x8_q6_values(uint8_t *panel, struct block_q6_K *b, int r, int to_panel)
+{
+	uint8_t v[QK_K];
+	int j, i, k;
+
+	if (to_panel)
+		q6_values_get(b, v);
+	for (j = 0; j < QK_K / 16; j++)
+		for (k = 0; k < 4; k++) {
+			uint8_t *x = v + 16 * j + k;
+			int top = 0;
+
+			for (i = 0; i < 3; i++) {
+				uint8_t *p = panel + 32 * (3 * j + i) + 4 * r +
+				    k;
+
+				if (to_panel) {
+					*p = (uint8_t)(x[4 * i] | (x[12] >>
+					    (2 * i) & 3) << 6);
+				} else {
+					x[4 * i] = *p & 0x3F;
+					top |= (*p >> 6) << (2 * i);
+				}
+			}
+			if (!to_panel)
+				x[12] = (uint8_t)top;
+		}
+	if (!to_panel)
+		q6_values_set(b, v);
+}
+
 /* Row r of panel block x and a plain block b, one way or the other. */
 static void
 x8_block(enum ggml_type type, void *x, void *b, int r, int to_panel)
@@ -1445,6 +1521,17 @@ x8_block(enum ggml_type type, void *x, void *b, int r, int to_panel)
 		else
 			q->d = p->d[r];
 		x8_words(p->qs, q->qs, sizeof(q->qs) / 4, r, to_panel);
+	} else if (type == GGML_TYPE_Q6_K) {
+		struct block_q6_Kx8 *p = x;
+		struct block_q6_K *q = b;
+
+		if (to_panel)
+			p->d[r] = q->d;
+		else
+			q->d = p->d[r];
+		x8_words((uint8_t *)p->scales, (uint8_t *)q->scales,
+		    sizeof(q->scales) / 4, r, to_panel);
+		x8_q6_values(p->q, q, r, to_panel);
 	} else {
 		struct block_q4_Kx8 *p = x;
 		struct block_q4_K *q = b;
@@ -1468,7 +1555,7 @@ quant_x8_pack(enum ggml_type type, int64_t k, const void *src,
 {
 	const struct quant_type_info *ti = quant_type_info(type);
 	int64_t nb, p, ib, np;
-	uint8_t blk[sizeof(struct block_q4_K)], *x = dst;
+	uint8_t blk[sizeof(struct block_q6_K)], *x = dst;
 	size_t bs;
 	int r;
 
@@ -1546,6 +1633,7 @@ gemm_x8_ref_##name(int64_t k, const void *w, size_t w_stride,		\
 }
 REF_GEMM_X8(q4_0, GGML_TYPE_Q4_0)
 REF_GEMM_X8(q4_K, GGML_TYPE_Q4_K)
+REF_GEMM_X8(q6_K, GGML_TYPE_Q6_K)
 
 /* ---- dispatch ---- */
 
@@ -1729,7 +1817,11 @@ quant_get_gemm_x8(enum ggml_type type)
 		fn = quant_avx2_gemm_x8(type);
 	if (fn != NULL)
 		return fn;
-	return type == GGML_TYPE_Q4_0 ? gemm_x8_ref_q4_0 : gemm_x8_ref_q4_K;
+	switch (type) {
+	case GGML_TYPE_Q4_0: return gemm_x8_ref_q4_0;
+	case GGML_TYPE_Q4_K: return gemm_x8_ref_q4_K;
+	default: return gemm_x8_ref_q6_K;
+	}
 }
 
 quant_quantize_fn

@@ -240,6 +240,11 @@ void	quant_gemm_ref(enum ggml_type type, int64_t k, const void *w,
  * Q4_K (struct block_q4_Kx8): the three vectors of scales hold the rows'
  * twelve bytes of packed six-bit scales and mins; vector 8h + m of qs
  * holds elements 64h + 4m.. (low nibbles) and 64h + 32 + 4m.. (high).
+ * Q6_K (struct block_q6_Kx8): the four vectors of scales hold scales
+ * 4q..4q+3 of each row; the six-bit values are regrouped by sub-block:
+ * vectors 3j, 3j+1, 3j+2 of q hold elements 16j + 4i.. (i = 0, 1, 2) in
+ * their low six bits and bits 2i, 2i+1 of elements 16j + 12.. in their
+ * top two, so that a sub-block's four vectors come out in a few masks.
  */
 #define QUANT_X8_ROWS	8
 
@@ -258,6 +263,14 @@ struct block_q4_Kx8 {
 };
 _Static_assert(sizeof(struct block_q4_Kx8) == 8 * sizeof(struct block_q4_K),
     "block_q4_Kx8 size");
+
+struct block_q6_Kx8 {
+	uint16_t	d[QUANT_X8_ROWS];
+	int8_t		scales[QUANT_X8_ROWS * QK_K / 16];
+	uint8_t		q[QUANT_X8_ROWS * QK_K * 3 / 4];
+};
+_Static_assert(sizeof(struct block_q6_Kx8) == 8 * sizeof(struct block_q6_K),
+    "block_q6_Kx8 size");
 
 int	quant_x8_supported(enum ggml_type type);
 /* Bytes of n_rows rows of k elements repacked (whole panels). */
