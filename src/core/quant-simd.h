@@ -1480,6 +1480,21 @@ qs_load_rows(const float *out, int n)
 	    _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)));
 }
 
+/* a run's C sums into out (added to what it holds when add) */
+QS_INLINE void
+qs_x8_store(const int C, const __m256 *acc, float *out, size_t os, int nr,
+    int add)
+{
+	int c;
+
+	QS_UNROLL for (c = 0; c < C; c++) {
+		float *o = out + (size_t)c * os;
+
+		qs_store_rows(o, add ? _mm256_add_ps(acc[c], qs_load_rows(o,
+		    nr)) : acc[c], nr);
+	}
+}
+
 /*
  * C activations (n blocks of each) against one panel streamed from
  * memory; the block's sums as in qs_panel_run_q4_0 (int16 on AVX2, where
@@ -1545,12 +1560,7 @@ qs_x8_run_q4_0(const int C, int64_t n, const struct block_q4_0x8 *x,
 			    _mm256_mul_ps(d, _mm256_set1_ps(a->d)), acc[c]);
 		}
 	}
-	QS_UNROLL for (c = 0; c < C; c++) {
-		float *o = out + (size_t)c * os;
-
-		qs_store_rows(o, add ? _mm256_add_ps(acc[c], qs_load_rows(o,
-		    nr)) : acc[c], nr);
-	}
+	qs_x8_store(C, acc, out, os, nr, add);
 }
 
 /*
@@ -1714,12 +1724,7 @@ qs_x8_run_q4_K(const int C, int64_t n, const struct block_q4_Kx8 *x,
 			    _mm256_mul_ps(dmin, ad), acc[c]);
 		}
 	}
-	QS_UNROLL for (c = 0; c < C; c++) {
-		float *o = out + (size_t)c * os;
-
-		qs_store_rows(o, add ? _mm256_add_ps(acc[c], qs_load_rows(o,
-		    nr)) : acc[c], nr);
-	}
+	qs_x8_store(C, acc, out, os, nr, add);
 }
 
 /*
@@ -1898,12 +1903,7 @@ qs_x8_run_q6_K(const int C, int64_t n, const struct block_q6_Kx8 *x,
 			    ka[(size_t)c * n + ib].d)), acc[c]);
 		}
 	}
-	QS_UNROLL for (c = 0; c < C; c++) {
-		float *o = out + (size_t)c * os;
-
-		qs_store_rows(o, add ? _mm256_add_ps(acc[c], qs_load_rows(o,
-		    nr)) : acc[c], nr);
-	}
+	qs_x8_store(C, acc, out, os, nr, add);
 }
 
 /*
