@@ -1152,7 +1152,8 @@ qs_transpose8(__m256i *v)
 }
 
 /* The 32 weights of a block as bytes in element order, and its scale:
- * Q4_0 as q + 8 (unsigned), Q8_0 as stored (signed). */
+ * Q4_0 as q + 8 (unsigned), Q8_0 as stored (signed) or, with VNNI, as
+ * q + 128 (unsigned). */
 QS_INLINE __m256i
 qs_panel_bytes_q4_0(const void *blk, float *d)
 {
@@ -1166,9 +1167,15 @@ QS_INLINE __m256i
 qs_panel_bytes_q8_0(const void *blk, float *d)
 {
 	const struct block_q8_0 *b = blk;
+	__m256i v = _mm256_loadu_si256((const __m256i *)b->qs);
 
 	*d = qs_h2f(b->d);
-	return _mm256_loadu_si256((const __m256i *)b->qs);
+#if QS_VNNI
+	/* as q + 128: vpdpbusd takes them unsigned, with no sign steps and
+	 * no saturation; the activation's term removes the 128 */
+	v = _mm256_xor_si256(v, _mm256_set1_epi8((char)0x80));
+#endif
+	return v;
 }
 
 /* Rows past n_rows are zero, so a short panel needs no special case. */
@@ -1298,25 +1305,31 @@ qs_panel_run_q8_0(const int C, int64_t ib0, int64_t ib1,
 			s[c] = _mm256_setzero_si256();
 		QS_UNROLL for (j = 0; j < 8; j++) {
 			__m256i w = _mm256_load_si256(&p[ib].q[j]);
+#if !QS_VNNI
 			__m256i wa = _mm256_abs_epi8(w);
+#endif
 
 			QS_UNROLL for (c = 0; c < C; c++) {
-				__m256i a = _mm256_sign_epi8(qs_bcast4(QS_ROW(
-				    acts, as, c, struct block_q8_0)[ib].qs +
-				    4 * j), w);
+				__m256i a = qs_bcast4(QS_ROW(acts, as, c,
+				    struct block_q8_0)[ib].qs + 4 * j);
 #if QS_VNNI
-				s[c] = _mm256_dpbusd_epi32(s[c], wa, a);
+				s[c] = _mm256_dpbusd_epi32(s[c], w, a);
 #else
 				s[c] = _mm256_add_epi32(s[c], _mm256_madd_epi16(
-				    _mm256_maddubs_epi16(wa, a), ones));
+				    _mm256_maddubs_epi16(wa,
+				    _mm256_sign_epi8(a, w)), ones));
 #endif
 				QS_KEEP(s[c]);
 			}
 		}
-		QS_UNROLL for (c = 0; c < C; c++)
+		QS_UNROLL for (c = 0; c < C; c++) {
+			const struct qs_act_block *a = &ab[c * abs_ + ib];
+#if QS_VNNI
+			s[c] = _mm256_add_epi32(s[c], _mm256_set1_epi32(a->off));
+#endif
 			acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s[c]),
-			    _mm256_mul_ps(d, _mm256_set1_ps(
-			    ab[c * abs_ + ib].d)), acc[c]);
+			    _mm256_mul_ps(d, _mm256_set1_ps(a->d)), acc[c]);
+		}
 	}
 	QS_UNROLL for (c = 0; c < C; c++)
 		res[c] = acc[c];
@@ -1346,7 +1359,7 @@ qs_panel_acts(int64_t nb, const void *acts, size_t as, int n_acts, int off,
 #define qs_panel_acts_q4_0(nb, acts, as, n, ab) \
 	qs_panel_acts(nb, acts, as, n, 8, ab)
 #define qs_panel_acts_q8_0(nb, acts, as, n, ab) \
-	qs_panel_acts(nb, acts, as, n, 0, ab)
+	qs_panel_acts(nb, acts, as, n, QS_VNNI ? 128 : 0, ab)
 
 /* lanes 0..n-1 of v to out */
 QS_INLINE void
