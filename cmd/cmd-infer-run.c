@@ -67,6 +67,8 @@ static const struct cmd_opt infer_run_opts[] = {
 	{ 0, "dump-logits", "FILE", "write every evaluated row of logits "
 	    "(float32 little-endian)" },
 	{ 't', "threads", "N", "worker threads (default: the number of cores)" },
+	{ 0, "repack", "on|off", "repack quantized matrices at load for faster "
+	    "kernels (default on; off: load at once, use the file's pages)" },
 	{ 0, "json", NULL, "print one JSON object with text, tokens and timings" },
 	{ 'v', "verbose", NULL, "print load and speed figures on stderr" },
 	{ 0, NULL, NULL, NULL }
@@ -217,6 +219,7 @@ static const struct cmd_conf_flag infer_run_conf[] = {
 	{ "min-p", "infer.min_p" },
 	{ "seed", "infer.seed" },
 	{ "threads", "infer.threads" },
+	{ "repack", "infer.repack" },
 	{ NULL, NULL }
 };
 
@@ -365,7 +368,7 @@ cmd_infer_run_exec(struct cmd_args *a)
 	struct conf *conf;
 	double t_load;
 	int rc = EXIT_ERR, n_stop, json = args_flag(a, "json");
-	int verbose = args_flag(a, "verbose");
+	int verbose = args_flag(a, "verbose"), load_plain;
 
 	memset(&res, 0, sizeof(res));
 	memset(&local, 0, sizeof(local));
@@ -381,6 +384,7 @@ cmd_infer_run_exec(struct cmd_args *a)
 	}
 	max_tokens = conf_get_int(conf, "infer.max_tokens");
 	threads = conf_get_int(conf, "infer.threads");
+	load_plain = conf_get_bool(conf, "infer.repack") ? 0 : MODEL_LOAD_PLAIN;
 	gp.sampling.temperature = (float)conf_get_float(conf,
 	    "infer.temperature");
 	gp.sampling.top_k = (int)conf_get_int(conf, "infer.top_k");
@@ -437,7 +441,8 @@ cmd_infer_run_exec(struct cmd_args *a)
 	    (tok = tokenizer_load(gf, &cause)) == NULL ||
 	    model_read_hparams(gf, &hp, &cause) != 0 ||
 	    (m = model_load(gf, 0, use_local ? hp.n_layer : 0,
-	    MODEL_LOAD_EMBED | MODEL_LOAD_HEAD, pool, &cause)) == NULL)
+	    MODEL_LOAD_EMBED | MODEL_LOAD_HEAD | load_plain, pool, &cause)) ==
+	    NULL)
 		goto fail;
 	if ((v = args_get(a, "tokens")) != NULL) {
 		if (infer_parse_tokens(v, &ids, &n_ids, &cause) != 0)
@@ -562,8 +567,10 @@ cmd_infer_run_exec(struct cmd_args *a)
 		fputc('\n', stdout);
 	}
 	if (verbose) {
-		fprintf(stderr, "load: %.3f s (%s, %d threads, %s kernels)\n",
-		    t_load, path, pool_size(pool), quant_isa_name(quant_isa()));
+		fprintf(stderr, "load: %.3f s (%s, %d threads, %s kernels, "
+		    "%.1f MiB repacked)\n", t_load, path, pool_size(pool),
+		    quant_isa_name(quant_isa()), model_repacked_bytes(m) /
+		    1048576.0);
 		fprintf(stderr, "prompt: %zu tokens in %.3f s, %.1f tokens/s\n",
 		    n_ids, res.prompt_seconds, res.prompt_seconds > 0 ?
 		    n_ids / res.prompt_seconds : 0.0);

@@ -35,6 +35,8 @@ static const struct cmd_opt node_join_opts[] = {
 	{ 0, "public-addr", "HOST:PORT", "the address announced to others "
 	    "(default: the listen address)" },
 	{ 't', "threads", "N", "worker threads (default: the number of cores)" },
+	{ 0, "repack", "on|off", "repack quantized matrices at load for faster "
+	    "kernels (default on; off: load at once, use the file's pages)" },
 	{ 0, "max-sessions", "N", "clients served at once (default 16)" },
 	{ 0, "max-context", "N", "positions per session (default: the "
 	    "model's)" },
@@ -58,6 +60,7 @@ static const struct cmd_conf_flag node_join_conf[] = {
 	{ "listen", "node.listen" },
 	{ "public-addr", "node.public_addr" },
 	{ "threads", "node.threads" },
+	{ "repack", "node.repack" },
 	{ "max-sessions", "node.max_sessions" },
 	{ "max-context", "node.max_context" },
 	{ NULL, NULL }
@@ -377,6 +380,7 @@ cmd_node_join_exec(struct cmd_args *a)
 	if ((v = conf_get_str(conf, "node.public_addr")) != NULL)
 		public_addr = xstrdup(v);
 	cfg.threads = (int)conf_get_int(conf, "node.threads");
+	cfg.repack = conf_get_bool(conf, "node.repack");
 	cfg.max_sessions = (uint32_t)conf_get_int(conf, "node.max_sessions");
 	cfg.max_context = (uint32_t)conf_get_int(conf, "node.max_context");
 	conf_free(conf);

@@ -57,6 +57,8 @@ static const struct cmd_opt serve_opts[] = {
 	{ 0, "max-body", "BYTES", "largest request body (default: "
 	    "serve.max_body_bytes)" },
 	{ 't', "threads", "N", "worker threads (default: the number of cores)" },
+	{ 0, "repack", "on|off", "repack quantized matrices at load for faster "
+	    "kernels (default on; off: load at once, use the file's pages)" },
 	{ 'v', "verbose", NULL, "log requests' backends on stderr" },
 	{ 0, NULL, NULL, NULL }
 };
@@ -67,6 +69,7 @@ static const struct cmd_conf_flag serve_conf[] = {
 	{ "heartbeat", "serve.heartbeat_seconds" },
 	{ "max-body", "serve.max_body_bytes" },
 	{ "threads", "infer.threads" },
+	{ "repack", "infer.repack" },
 	{ "network", "swarm.network" },
 	{ NULL, NULL }
 };
@@ -459,7 +462,8 @@ cmd_serve_exec(struct cmd_args *a)
 	    (tok = tokenizer_load(gf, &cause)) == NULL ||
 	    model_read_hparams(gf, &hp, &cause) != 0 ||
 	    (m = model_load(gf, 0, sv.local ? hp.n_layer : 0,
-	    MODEL_LOAD_EMBED | MODEL_LOAD_HEAD, sv.pool, &cause)) == NULL)
+	    MODEL_LOAD_EMBED | MODEL_LOAD_HEAD | (conf_get_bool(conf,
+	    "infer.repack") ? 0 : MODEL_LOAD_PLAIN), sv.pool, &cause)) == NULL)
 		goto fail;
 	pool_idle(sv.pool);
 	src = gguf_get_strdup(gf, "tokenizer.chat_template");

@@ -368,6 +368,28 @@ model_free(struct model *m)
 	free(m);
 }
 
+static size_t
+model_weight_repacked(const struct model_weight *w)
+{
+	return w->x8 != NULL ? quant_x8_bytes(w->type, w->n_in, w->n_out) : 0;
+}
+
+size_t
+model_repacked_bytes(const struct model *m)
+{
+	struct model_weight *w[MODEL_BLOCK_MATRICES];
+	size_t n = model_weight_repacked(&m->output);
+	uint32_t l;
+	int i;
+
+	for (l = m->block_begin; m->blocks != NULL && l < m->block_end; l++) {
+		model_block_matrices(&m->blocks[l], w);
+		for (i = 0; i < MODEL_BLOCK_MATRICES; i++)
+			n += model_weight_repacked(w[i]);
+	}
+	return n;
+}
+
 size_t
 kv_cache_bytes(const struct model_hparams *hp, uint32_t n_blocks, uint32_t n_ctx)
 {

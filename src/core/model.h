@@ -99,6 +99,8 @@ int		 model_read_hparams(const struct gguf_file *, struct model_hparams *,
 struct model	*model_load(const struct gguf_file *, uint32_t a, uint32_t b,
 		    int flags, struct pool *pool, char **cause);
 void		 model_free(struct model *);
+/* Bytes of the matrices repacked at load (0 with MODEL_LOAD_PLAIN). */
+size_t		 model_repacked_bytes(const struct model *);
 
 /* KV cache for one session over blocks [a, b), positions [0, n_ctx). */
 struct kv_cache {

@@ -121,6 +121,7 @@ node_config_init(struct node_config *c)
 	c->session_timeout = 300;
 	c->drain_timeout = 10;
 	c->announce_interval = NODE_ANNOUNCE_INTERVAL;
+	c->repack = 1;
 }
 
 char *
@@ -769,7 +770,7 @@ node_new(const struct node_config *cfg, char **cause)
 	}
 	n->pool = pool_new(cfg->threads);
 	if ((n->model = model_load(n->gguf, cfg->block_begin, cfg->block_end,
-	    0, n->pool, cause)) == NULL)
+	    cfg->repack ? 0 : MODEL_LOAD_PLAIN, n->pool, cause)) == NULL)
 		goto fail;
 	if (node_measure(n, cause) != 0)
 		goto fail;

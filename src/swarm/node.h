@@ -29,6 +29,7 @@ struct node_config {
 	const char	*public_addr;	/* announced; NULL: the bound address */
 	const char	*peer_id;	/* NULL: none (no identity) */
 	int		 threads;	/* <= 0: every core */
+	int		 repack;	/* matrices repacked at load */
 	uint32_t	 max_sessions;
 	uint32_t	 max_context;	/* positions per session; 0: the model's */
 	double		 session_timeout;	/* idle seconds before freeing */

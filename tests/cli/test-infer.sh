@@ -57,6 +57,28 @@ G=$SWARM_HOME/tiny.gguf
 expect json-bytes 0 "$SWARM" infer run --local -m "$G" -n 60 --temp 1 --seed 1 --json hello
 check json-bytes-valid sh -c 'printf "%s" "$1" | python3 -c "import json,sys; assert len(json.load(sys.stdin)[\"tokens\"])>0"' _ "$out"
 
+# --repack: the quantized matrices are repacked by default (the load line
+# says how much), not with off or infer.repack false; both layouts give the
+# same logits to float rounding
+Q=$MODELS/synth/synth-llama-Q4_K_M.gguf
+expect repack-on 0 "$SWARM" infer run --local -m "$Q" -n 0 --tokens 1,2,3,4 -v \
+    --dump-logits "$SWARM_HOME/r1.f32"
+check repack-on-said sh -c 'printf "%s" "$1" | grep -Eq "kernels, [1-9][0-9.]* MiB repacked"' _ "$err"
+expect repack-off 0 "$SWARM" infer run --local -m "$Q" -n 0 --tokens 1,2,3,4 -v \
+    --repack off --dump-logits "$SWARM_HOME/r0.f32"
+check repack-off-said sh -c 'printf "%s" "$1" | grep -q "kernels, 0.0 MiB repacked"' _ "$err"
+check repack-same-logits python3 -c "
+import struct,sys
+a=open('$SWARM_HOME/r1.f32','rb').read(); b=open('$SWARM_HOME/r0.f32','rb').read()
+assert len(a)==len(b)>0
+n=len(a)//4
+x=struct.unpack('<%df'%n,a); y=struct.unpack('<%df'%n,b)
+sys.exit(0 if max(abs(p-q) for p,q in zip(x,y)) < 1e-3 else 1)
+"
+expect repack-env-off 0 env SWARM_INFER_REPACK=false "$SWARM" infer run --local -m "$Q" -n 0 --tokens 1 -v
+check repack-env-said sh -c 'printf "%s" "$1" | grep -q "0.0 MiB repacked"' _ "$err"
+expect repack-bad 2 "$SWARM" infer run --local -m "$Q" -n 0 --tokens 1 --repack maybe
+
 # precedence: flag > environment > file > default
 "$SWARM" config set infer.temperature 0 >/dev/null
 "$SWARM" config set infer.max_tokens 5 >/dev/null
