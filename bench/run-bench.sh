@@ -75,6 +75,10 @@ for t in $TYPES; do
 	fi >"$tmp/$t.gen"
 done
 
+# CPU time the hypervisor gave to others while we ran (/proc/stat "steal"),
+# a sign of a busy host that the load average inside the machine misses.
+cpu_ticks() { awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print $9, t }' /proc/stat; }
+ticks0=$(cpu_ticks)
 header=
 for t in $TYPES; do
 	"$BIN/bench-model" -r "$REPS" -t "$THREADS" $header \
@@ -83,6 +87,7 @@ for t in $TYPES; do
 done
 echo
 echo "load average after: $(cat /proc/loadavg)"
+echo "$ticks0 $(cpu_ticks)" | awk '{ d = $4 - $2; if (d > 0) printf "cpu steal during the runs: %.1f%% of cpu time\n", 100 * ($3 - $1) / d }'
 
 # llama.cpp on the same shape and kind of machine (t/s):
 # type, tg32 at 2 threads, pp64 at 2 threads, tg32 at 1 thread.
