@@ -7,6 +7,8 @@
  * Types with an interleaved layout are timed in it too ("Q4_0x8").
  *
  * usage: bench-kernels [type ...]
+ * BENCH_HOT=1 in the environment times one copy, from the cache: the
+ * kernels' compute ceiling rather than the memory's.
  */
 #include <stdint.h>
 #include <stdio.h>
