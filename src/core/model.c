@@ -577,8 +577,8 @@ model_matmul_group(struct pool *pool, const struct model_weight *const *w,
 		/* Enough row tasks to balance the threads, each a multiple
 		 * of 16 rows so kernels can keep several rows in flight (and
 		 * interleaved panels of eight are never cut). */
-		p->rows_per_task = (int)((w[i]->n_out + threads * 4 - 1) /
-		    (threads * 4));
+		p->rows_per_task = (int)((w[i]->n_out + threads * 16 - 1) /
+		    (threads * 16));
 		if (act_tasks > 1)
 			p->rows_per_task = (int)((w[i]->n_out + threads - 1) /
 			    threads);
