@@ -1227,8 +1227,9 @@ qs_bcast4(const void *p)
  * of row r with activation c. Q4_0's unsigned weights go straight into
  * the byte products and a block's eight stay in int16; Q8_0's signed ones
  * lend their sign to the activation (|w| * sign(a, w)), and each product
- * pair, up to 2 * 127 * 127, is widened at once. With VNNI one vpdpbusd
- * does a step of either straight into int32.
+ * pair, up to 2 * 128 * 127, is widened at once. With VNNI one vpdpbusd
+ * does a step of either straight into int32 (Q8_0's weights then stored
+ * as q + 128, see qs_panel_bytes_q8_0).
  */
 QS_INLINE void
 qs_panel_run_q4_0(const int C, int64_t ib0, int64_t ib1,
@@ -1283,54 +1284,74 @@ qs_panel_run_q4_0(const int C, int64_t ib0, int64_t ib1,
 		res[c] = acc[c];
 }
 
+/*
+ * One Q8_0 block of eight rows (eight vectors of four weights a row, as
+ * in a panel or struct block_q8_0x8) against C activations, into acc.
+ * On AVX2 the signed weights take the sign steps (|w| once a vector, the
+ * activation's sign per activation) and each product pair, up to
+ * 2 * 128 * 127, is widened at once; with VNNI the weights go in as
+ * q + 128 (biased: stored so; else made so here), one vpdpbusd a step,
+ * and the activation's term (ab->off) removes the 128.
+ */
+QS_INLINE void
+qs_q8_0_block(const int C, const void *wv, int biased, __m256 d,
+    const void *acts, size_t as, int64_t ib, const struct qs_act_block *ab,
+    size_t abs_, __m256 *acc)
+{
+#if !QS_VNNI
+	const __m256i ones = _mm256_set1_epi16(1);
+#endif
+	__m256i s[QS_PANEL_ACTS];
+	int c, j;
+
+	QS_UNROLL for (c = 0; c < C; c++)
+		s[c] = _mm256_setzero_si256();
+	QS_UNROLL for (j = 0; j < 8; j++) {
+		__m256i w = _mm256_loadu_si256((const __m256i *)wv + j);
+#if QS_VNNI
+		if (!biased)
+			w = _mm256_xor_si256(w, _mm256_set1_epi8((char)0x80));
+#else
+		__m256i wa = _mm256_abs_epi8(w);
+#endif
+
+		QS_UNROLL for (c = 0; c < C; c++) {
+			__m256i a = qs_bcast4(QS_ROW(acts, as, c,
+			    struct block_q8_0)[ib].qs + 4 * j);
+#if QS_VNNI
+			s[c] = _mm256_dpbusd_epi32(s[c], w, a);
+#else
+			s[c] = _mm256_add_epi32(s[c], _mm256_madd_epi16(
+			    _mm256_maddubs_epi16(wa, _mm256_sign_epi8(a, w)),
+			    ones));
+#endif
+			QS_KEEP(s[c]);
+		}
+	}
+	QS_UNROLL for (c = 0; c < C; c++) {
+		const struct qs_act_block *a = &ab[(size_t)c * abs_ + ib];
+#if QS_VNNI
+		s[c] = _mm256_add_epi32(s[c], _mm256_set1_epi32(a->off));
+#endif
+		acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s[c]),
+		    _mm256_mul_ps(d, _mm256_set1_ps(a->d)), acc[c]);
+	}
+}
+
 QS_INLINE void
 qs_panel_run_q8_0(const int C, int64_t ib0, int64_t ib1,
     const struct qs_panel_block *p, const void *acts, size_t as,
     const struct qs_act_block *ab, size_t abs_, __m256 *res)
 {
-#if !QS_VNNI
-	const __m256i ones = _mm256_set1_epi16(1);
-#endif
 	__m256 acc[QS_PANEL_ACTS];
 	int64_t ib;
-	int c, j;
+	int c;
 
 	QS_UNROLL for (c = 0; c < C; c++)
 		acc[c] = res[c];
-	for (ib = ib0; ib < ib1; ib++) {
-		__m256i s[QS_PANEL_ACTS];
-		__m256 d = _mm256_load_ps(p[ib].d);
-
-		QS_UNROLL for (c = 0; c < C; c++)
-			s[c] = _mm256_setzero_si256();
-		QS_UNROLL for (j = 0; j < 8; j++) {
-			__m256i w = _mm256_load_si256(&p[ib].q[j]);
-#if !QS_VNNI
-			__m256i wa = _mm256_abs_epi8(w);
-#endif
-
-			QS_UNROLL for (c = 0; c < C; c++) {
-				__m256i a = qs_bcast4(QS_ROW(acts, as, c,
-				    struct block_q8_0)[ib].qs + 4 * j);
-#if QS_VNNI
-				s[c] = _mm256_dpbusd_epi32(s[c], w, a);
-#else
-				s[c] = _mm256_add_epi32(s[c], _mm256_madd_epi16(
-				    _mm256_maddubs_epi16(wa,
-				    _mm256_sign_epi8(a, w)), ones));
-#endif
-				QS_KEEP(s[c]);
-			}
-		}
-		QS_UNROLL for (c = 0; c < C; c++) {
-			const struct qs_act_block *a = &ab[c * abs_ + ib];
-#if QS_VNNI
-			s[c] = _mm256_add_epi32(s[c], _mm256_set1_epi32(a->off));
-#endif
-			acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s[c]),
-			    _mm256_mul_ps(d, _mm256_set1_ps(a->d)), acc[c]);
-		}
-	}
+	for (ib = ib0; ib < ib1; ib++)
+		qs_q8_0_block(C, p[ib].q, QS_VNNI, _mm256_load_ps(p[ib].d), acts,
+		    as, ib, ab, abs_, acc);
 	QS_UNROLL for (c = 0; c < C; c++)
 		res[c] = acc[c];
 }
@@ -1572,6 +1593,28 @@ qs_x8_run_q4_0(const int C, int64_t n, const struct block_q4_0x8 *x,
 			acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i32),
 			    _mm256_mul_ps(d, _mm256_set1_ps(a->d)), acc[c]);
 		}
+	}
+	qs_x8_store(C, acc, out, os, nr, add);
+}
+
+/* Q8_0 interleaved (struct block_q8_0x8): its blocks as panels are */
+QS_INLINE void
+qs_x8_run_q8_0(const int C, int64_t n, const struct block_q8_0x8 *x,
+    const void *acts, size_t as, const struct qs_act_block *ab,
+    float *out, size_t os, int nr, int add)
+{
+	__m256 acc[QS_PANEL_ACTS];
+	int64_t ib;
+	int c;
+
+	QS_UNROLL for (c = 0; c < C; c++)
+		acc[c] = _mm256_setzero_ps();
+	for (ib = 0; ib < n; ib++) {
+		if (C == 1)
+			qs_prefetch(x + ib, sizeof(*x));
+		qs_q8_0_block(C, x[ib].qs, 0, _mm256_cvtph_ps(_mm_loadu_si128(
+		    (const __m128i *)x[ib].d)), acts, as, ib, ab, (size_t)n,
+		    acc);
 	}
 	qs_x8_store(C, acc, out, os, nr, add);
 }
@@ -1926,13 +1969,19 @@ qs_x8_run_q6_K(const int C, int64_t n, const struct block_q6_Kx8 *x,
  * the panel driver.
  */
 #define QS_X8_NB	512
+/* activations a run takes at once; the runs' dispatch below is for 4 */
+#define QS_X8_ACTS	4
+_Static_assert(QS_X8_ACTS == 4 && QS_X8_ACTS <= QS_PANEL_ACTS,
+    "QS_GEMM_X8 dispatches runs of 1 to 4 activations");
 
 #define qs_x8_acts_q4_0(nb, acts, as, n, ab)	\
 	qs_panel_acts(nb, acts, as, n, 8, ab)
 #define qs_x8_acts_q4_K	qs_x8_kacts
+#define qs_x8_acts_q8_0	qs_panel_acts_q8_0
 #define qs_x8_acts_q6_K	qs_x8_k6acts
 #define qs_x8_panel_q4_0	qs_panel_gemm_q4_0x8
 #define qs_x8_panel_q4_K(nb, w, ws, n_rows, acts, as, n_acts, out, os) (-1)
+#define qs_x8_panel_q8_0(nb, w, ws, n_rows, acts, as, n_acts, out, os) (-1)
 #define qs_x8_panel_q6_K(nb, w, ws, n_rows, acts, as, n_acts, out, os) (-1)
 
 #define QS_GEMM_X8(name, blk, ablk, aname)				\
@@ -1982,10 +2031,8 @@ qs_gemm_##name##x8(int64_t k, const void *w, size_t ws, int n_rows,	\
 		}							\
 	}								\
 }
-#ifndef QS_X8_ACTS
-#define QS_X8_ACTS	4
-#endif
 QS_GEMM_X8(q4_0, QK4_0, block_q8_0, qs_act_block)
+QS_GEMM_X8(q8_0, QK8_0, block_q8_0, qs_act_block)
 QS_GEMM_X8(q4_K, QK_K, block_q8_K, qs_kact_block)
 QS_GEMM_X8(q6_K, QK_K, block_q8_K, qs_k6act_block)
 
@@ -2698,6 +2745,7 @@ QS_GEMM_X8_GETTER(enum ggml_type type)
 {
 	switch (type) {
 	case GGML_TYPE_Q4_0: return qs_gemm_q4_0x8;
+	case GGML_TYPE_Q8_0: return qs_gemm_q8_0x8;
 	case GGML_TYPE_Q4_K: return qs_gemm_q4_Kx8;
 	case GGML_TYPE_Q6_K: return qs_gemm_q6_Kx8;
 	default: return NULL;

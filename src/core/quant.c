@@ -1400,8 +1400,8 @@ quant_gemm_ref(enum ggml_type type, int64_t k, const void *w,
 int
 quant_x8_supported(enum ggml_type type)
 {
-	return type == GGML_TYPE_Q4_0 || type == GGML_TYPE_Q4_K ||
-	    type == GGML_TYPE_Q6_K;
+	return type == GGML_TYPE_Q4_0 || type == GGML_TYPE_Q8_0 ||
+	    type == GGML_TYPE_Q4_K || type == GGML_TYPE_Q6_K;
 }
 
 size_t
@@ -1436,7 +1436,7 @@ x8_words(uint8_t *panel, uint8_t *row, int n_words, int r, int to_panel)
 /* The 256 six-bit values of a plain Q6_K block (0..63, +32 on the true
  * value), out of it and into it. */
 static void
-q6_values_get(const struct block_q6_K *b, uint8_t *v)
+q6_values_unpack(const struct block_q6_K *b, uint8_t *v)
 {
 	int h, l;
 
@@ -1457,7 +1457,7 @@ q6_values_get(const struct block_q6_K *b, uint8_t *v)
 }
 
 static void
-q6_values_set(struct block_q6_K *b, const uint8_t *v)
+q6_values_pack(struct block_q6_K *b, const uint8_t *v)
 {
 	int h, l;
 
@@ -1483,7 +1483,7 @@ x8_q6_values(uint8_t *panel, struct block_q6_K *b, int r, int to_panel)
 	int j, i, k;
 
 	if (to_panel)
-		q6_values_get(b, v);
+		q6_values_unpack(b, v);
 	for (j = 0; j < QK_K / 16; j++)
 		for (k = 0; k < 4; k++) {
 			uint8_t *x = v + 16 * j + k;
@@ -1505,47 +1505,65 @@ x8_q6_values(uint8_t *panel, struct block_q6_K *b, int r, int to_panel)
 				x[12] = (uint8_t)top;
 		}
 	if (!to_panel)
-		q6_values_set(b, v);
+		q6_values_pack(b, v);
 }
 
-/* Row r of panel block x and a plain block b, one way or the other. */
+/* An fp16 field of row r between a panel's array and a plain block. */
+static void
+x8_half(uint16_t *panel, uint16_t *row, int r, int to_panel)
+{
+	if (to_panel)
+		panel[r] = *row;
+	else
+		*row = panel[r];
+}
+
+/* Row r of panel block x and a plain block b, one way or the other
+ * (callers have checked quant_x8_supported). */
 static void
 x8_block(enum ggml_type type, void *x, void *b, int r, int to_panel)
 {
-	if (type == GGML_TYPE_Q4_0) {
+	switch (type) {
+	case GGML_TYPE_Q4_0: {
 		struct block_q4_0x8 *p = x;
 		struct block_q4_0 *q = b;
 
-		if (to_panel)
-			p->d[r] = q->d;
-		else
-			q->d = p->d[r];
+		x8_half(p->d, &q->d, r, to_panel);
 		x8_words(p->qs, q->qs, sizeof(q->qs) / 4, r, to_panel);
-	} else if (type == GGML_TYPE_Q6_K) {
-		struct block_q6_Kx8 *p = x;
-		struct block_q6_K *q = b;
+		break;
+	}
+	case GGML_TYPE_Q8_0: {
+		struct block_q8_0x8 *p = x;
+		struct block_q8_0 *q = b;
 
-		if (to_panel)
-			p->d[r] = q->d;
-		else
-			q->d = p->d[r];
-		x8_words((uint8_t *)p->scales, (uint8_t *)q->scales,
-		    sizeof(q->scales) / 4, r, to_panel);
-		x8_q6_values(p->q, q, r, to_panel);
-	} else {
+		x8_half(p->d, &q->d, r, to_panel);
+		x8_words((uint8_t *)p->qs, (uint8_t *)q->qs,
+		    sizeof(q->qs) / 4, r, to_panel);
+		break;
+	}
+	case GGML_TYPE_Q4_K: {
 		struct block_q4_Kx8 *p = x;
 		struct block_q4_K *q = b;
 
-		if (to_panel) {
-			p->d[r] = q->d;
-			p->dmin[r] = q->dmin;
-		} else {
-			q->d = p->d[r];
-			q->dmin = p->dmin[r];
-		}
+		x8_half(p->d, &q->d, r, to_panel);
+		x8_half(p->dmin, &q->dmin, r, to_panel);
 		x8_words(p->scales, q->scales, sizeof(q->scales) / 4, r,
 		    to_panel);
 		x8_words(p->qs, q->qs, sizeof(q->qs) / 4, r, to_panel);
+		break;
+	}
+	case GGML_TYPE_Q6_K: {
+		struct block_q6_Kx8 *p = x;
+		struct block_q6_K *q = b;
+
+		x8_half(p->d, &q->d, r, to_panel);
+		x8_words((uint8_t *)p->scales, (uint8_t *)q->scales,
+		    sizeof(q->scales) / 4, r, to_panel);
+		x8_q6_values(p->q, q, r, to_panel);
+		break;
+	}
+	default:
+		break;
 	}
 }
 
@@ -1555,7 +1573,13 @@ quant_x8_pack(enum ggml_type type, int64_t k, const void *src,
 {
 	const struct quant_type_info *ti = quant_type_info(type);
 	int64_t nb, p, ib, np;
-	uint8_t blk[sizeof(struct block_q6_K)], *x = dst;
+	union {
+		struct block_q4_0	q4_0;
+		struct block_q8_0	q8_0;
+		struct block_q4_K	q4_K;
+		struct block_q6_K	q6_K;
+	} blk;
+	uint8_t *x = dst;
 	size_t bs;
 	int r;
 
@@ -1570,12 +1594,12 @@ quant_x8_pack(enum ggml_type type, int64_t k, const void *src,
 				int64_t row = p * QUANT_X8_ROWS + r;
 
 				if (row < n_rows)
-					memcpy(blk, (const uint8_t *)src +
+					memcpy(&blk, (const uint8_t *)src +
 					    (size_t)row * src_stride +
 					    (size_t)ib * bs, bs);
 				else
-					memset(blk, 0, bs);
-				x8_block(type, x, blk, r, 1);
+					memset(&blk, 0, bs);
+				x8_block(type, x, &blk, r, 1);
 			}
 		}
 	}
@@ -1632,6 +1656,7 @@ gemm_x8_ref_##name(int64_t k, const void *w, size_t w_stride,		\
 	    act_stride, n_acts, out, out_stride);			\
 }
 REF_GEMM_X8(q4_0, GGML_TYPE_Q4_0)
+REF_GEMM_X8(q8_0, GGML_TYPE_Q8_0)
 REF_GEMM_X8(q4_K, GGML_TYPE_Q4_K)
 REF_GEMM_X8(q6_K, GGML_TYPE_Q6_K)
 
@@ -1819,8 +1844,10 @@ quant_get_gemm_x8(enum ggml_type type)
 		return fn;
 	switch (type) {
 	case GGML_TYPE_Q4_0: return gemm_x8_ref_q4_0;
+	case GGML_TYPE_Q8_0: return gemm_x8_ref_q8_0;
 	case GGML_TYPE_Q4_K: return gemm_x8_ref_q4_K;
-	default: return gemm_x8_ref_q6_K;
+	case GGML_TYPE_Q6_K: return gemm_x8_ref_q6_K;
+	default: return NULL;
 	}
 }
 

@@ -237,6 +237,7 @@ void	quant_gemm_ref(enum ggml_type type, int64_t k, const void *w,
  *
  * Q4_0 (struct block_q4_0x8): vector m of qs (0..3) holds elements 4m..
  * 4m+3 of each row in its low nibbles and 16 + 4m.. in its high ones.
+ * Q8_0 (struct block_q8_0x8): vector m of qs (0..7) holds elements 4m..4m+3.
  * Q4_K (struct block_q4_Kx8): the three vectors of scales hold the rows'
  * twelve bytes of packed six-bit scales and mins; vector 8h + m of qs
  * holds elements 64h + 4m.. (low nibbles) and 64h + 32 + 4m.. (high).
@@ -254,6 +255,13 @@ struct block_q4_0x8 {
 };
 _Static_assert(sizeof(struct block_q4_0x8) == 8 * sizeof(struct block_q4_0),
     "block_q4_0x8 size");
+
+struct block_q8_0x8 {
+	uint16_t	d[QUANT_X8_ROWS];
+	int8_t		qs[QUANT_X8_ROWS * QK8_0];
+};
+_Static_assert(sizeof(struct block_q8_0x8) == 8 * sizeof(struct block_q8_0),
+    "block_q8_0x8 size");
 
 struct block_q4_Kx8 {
 	uint16_t	d[QUANT_X8_ROWS];

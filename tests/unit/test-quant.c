@@ -811,12 +811,14 @@ test_gemm_x8(void)
 	CHECK(quant_x8_supported(GGML_TYPE_Q4_0));
 	CHECK(quant_x8_supported(GGML_TYPE_Q4_K));
 	CHECK(quant_x8_supported(GGML_TYPE_Q6_K));
-	CHECK(!quant_x8_supported(GGML_TYPE_Q8_0));
+	CHECK(quant_x8_supported(GGML_TYPE_Q8_0));
+	CHECK(!quant_x8_supported(GGML_TYPE_Q5_0));
 	CHECK(quant_get_gemm_x8(GGML_TYPE_Q5_K) == NULL);
 	CHECK(quant_x8_bytes(GGML_TYPE_Q4_0, 64, 17) == 24 * 36);
 	CHECK(quant_x8_bytes(GGML_TYPE_Q4_0, 33, 8) == 0);
-	CHECK(quant_x8_pack(GGML_TYPE_Q8_0, 32, NULL, 0, 0, NULL) == -1);
+	CHECK(quant_x8_pack(GGML_TYPE_Q5_0, 32, NULL, 0, 0, NULL) == -1);
 	check_gemm_x8(GGML_TYPE_Q4_0, k4_0, sizeof(k4_0) / sizeof(k4_0[0]));
+	check_gemm_x8(GGML_TYPE_Q8_0, k4_0, sizeof(k4_0) / sizeof(k4_0[0]));
 	check_gemm_x8(GGML_TYPE_Q4_K, k4_K, sizeof(k4_K) / sizeof(k4_K[0]));
 	check_gemm_x8(GGML_TYPE_Q6_K, k4_K, sizeof(k4_K) / sizeof(k4_K[0]));
 }
