@@ -1659,15 +1659,15 @@ qs_x8_kacts(int64_t nb, const void *acts, size_t as, int n_acts,
 }
 
 QS_INLINE void
-qs_x8_k4_scales(const struct block_q4_Kx8 *x, __m256i *sc_lo,
-    __m256i *sc_hi, __m256i *m_lo, __m256i *m_hi)
+qs_x8_k4_scales(const uint8_t *scales, __m256i *sc_lo, __m256i *sc_hi,
+    __m256i *m_lo, __m256i *m_hi)
 {
 	const __m256i six = _mm256_set1_epi8(0x3F);
 	const __m256i four = _mm256_set1_epi8(0x0F);
 	const __m256i top = _mm256_set1_epi8(0x30);
-	__m256i w0 = _mm256_loadu_si256((const __m256i *)x->scales);
-	__m256i w1 = _mm256_loadu_si256((const __m256i *)(x->scales + 32));
-	__m256i w2 = _mm256_loadu_si256((const __m256i *)(x->scales + 64));
+	__m256i w0 = _mm256_loadu_si256((const __m256i *)scales);
+	__m256i w1 = _mm256_loadu_si256((const __m256i *)(scales + 32));
+	__m256i w2 = _mm256_loadu_si256((const __m256i *)(scales + 64));
 
 	*sc_lo = _mm256_and_si256(w0, six);
 	*m_lo = _mm256_and_si256(w1, six);
@@ -1695,10 +1695,21 @@ qs_x8_pick16(__m256i v, int b0, int b1)
 	return _mm256_shuffle_epi8(v, idx);
 }
 
+/*
+ * Q5_K (struct block_q5_Kx8) the same way, each value's fifth bit from
+ * vector m of qh (bit j for sub-block j) moved to bit 4; its values reach
+ * 31, so on AVX2 a sub-block's int16 sums are widened every four steps
+ * (4 * 2 * 31 * 128 = 31744). The two layouts share d, dmin and scales.
+ */
+_Static_assert(offsetof(struct block_q4_Kx8, scales) ==
+    offsetof(struct block_q5_Kx8, scales) &&
+    offsetof(struct block_q4_Kx8, dmin) ==
+    offsetof(struct block_q5_Kx8, dmin), "K4/K5 interleaved heads");
+
 QS_INLINE void
-qs_x8_run_q4_K(const int C, int64_t n, const struct block_q4_Kx8 *x,
-    const void *acts, size_t as, const struct qs_kact_block *ka,
-    float *out, size_t os, int nr, int add)
+qs_x8_run_k45(const int C, const int five, int64_t n, const uint8_t *x,
+    size_t bsize, size_t qh_off, size_t qs_off, const void *acts, size_t as,
+    const struct qs_kact_block *ka, float *out, size_t os, int nr, int add)
 {
 	const __m256i four = _mm256_set1_epi8(0x0F);
 	__m256 acc[QS_PANEL_ACTS];
@@ -1708,26 +1719,44 @@ qs_x8_run_q4_K(const int C, int64_t n, const struct block_q4_Kx8 *x,
 	QS_UNROLL for (c = 0; c < C; c++)
 		acc[c] = _mm256_setzero_ps();
 	for (ib = 0; ib < n; ib++) {
-		const struct block_q4_Kx8 *b = x + ib;
+		const uint8_t *b = x + (size_t)ib * bsize;
 		__m256i isum[QS_PANEL_ACTS], sc_lo, sc_hi, m_lo, m_hi;
 		__m256 d, dmin;
 
 		if (C == 1)
-			qs_prefetch(b, sizeof(*b));
-		qs_x8_k4_scales(b, &sc_lo, &sc_hi, &m_lo, &m_hi);
+			qs_prefetch(b, bsize);
+		qs_x8_k4_scales(b + offsetof(struct block_q4_Kx8, scales),
+		    &sc_lo, &sc_hi, &m_lo, &m_hi);
 		QS_UNROLL for (c = 0; c < C; c++)
 			isum[c] = _mm256_setzero_si256();
 		QS_UNROLL for (j = 0; j < 8; j++) {
-			__m256i s[QS_PANEL_ACTS], sc;
+			__m256i s[QS_PANEL_ACTS], sc = j < 4 ? sc_lo : sc_hi;
 
+#if QS_VNNI
+			/* sums already int32: the scale as an int32 lane */
+			sc = _mm256_and_si256(qs_x8_pick16(sc, j & 3, j & 3),
+			    _mm256_set1_epi32(0xFF));
+#else
+			sc = qs_x8_pick16(sc, j & 3, j & 3);
+#endif
 			QS_UNROLL for (c = 0; c < C; c++)
 				s[c] = _mm256_setzero_si256();
 			QS_UNROLL for (m = 0; m < 8; m++) {
 				__m256i v = _mm256_loadu_si256((const __m256i *)
-				    (b->qs + 32 * (8 * (j / 2) + m)));
+				    (b + qs_off + 32 * (8 * (j / 2) + m)));
 
 				v = _mm256_and_si256(j & 1 ?
 				    _mm256_srli_epi16(v, 4) : v, four);
+				if (five) {
+					__m256i h = _mm256_and_si256(
+					    _mm256_loadu_si256((const __m256i *)
+					    (b + qh_off + 32 * m)),
+					    _mm256_set1_epi8((char)(1 << j)));
+
+					v = _mm256_or_si256(v, j <= 4 ?
+					    _mm256_slli_epi16(h, 4 - j) :
+					    _mm256_srli_epi16(h, j - 4));
+				}
 				QS_UNROLL for (c = 0; c < C; c++) {
 					__m256i a = qs_bcast4(QS_ROW(acts, as, c,
 					    struct block_q8_K)[ib].qs + 32 * j +
@@ -1740,25 +1769,29 @@ qs_x8_run_q4_K(const int C, int64_t n, const struct block_q4_Kx8 *x,
 #endif
 					QS_KEEP(s[c]);
 				}
+#if !QS_VNNI
+				if (five && m == 3) {
+					QS_UNROLL for (c = 0; c < C; c++) {
+						isum[c] = _mm256_add_epi32(
+						    isum[c], _mm256_madd_epi16(
+						    s[c], sc));
+						s[c] = _mm256_setzero_si256();
+					}
+				}
+#endif
 			}
-			sc = j < 4 ? sc_lo : sc_hi;
-#if QS_VNNI
-			/* sums already int32: the scale as an int32 lane */
-			sc = _mm256_and_si256(qs_x8_pick16(sc, j & 3, j & 3),
-			    _mm256_set1_epi32(0xFF));
 			QS_UNROLL for (c = 0; c < C; c++)
+#if QS_VNNI
 				isum[c] = _mm256_add_epi32(isum[c],
 				    _mm256_mullo_epi32(s[c], sc));
 #else
-			sc = qs_x8_pick16(sc, j & 3, j & 3);
-			QS_UNROLL for (c = 0; c < C; c++)
 				isum[c] = _mm256_add_epi32(isum[c],
 				    _mm256_madd_epi16(s[c], sc));
 #endif
 		}
-		d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b->d));
-		dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)
-		    b->dmin));
+		d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b));
+		dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(b +
+		    offsetof(struct block_q4_Kx8, dmin))));
 		QS_UNROLL for (c = 0; c < C; c++) {
 			const struct qs_kact_block *k = &ka[(size_t)c * n + ib];
 			__m256 ad = _mm256_set1_ps(k->d);
@@ -1781,6 +1814,25 @@ qs_x8_run_q4_K(const int C, int64_t n, const struct block_q4_Kx8 *x,
 		}
 	}
 	qs_x8_store(C, acc, out, os, nr, add);
+}
+
+QS_INLINE void
+qs_x8_run_q4_K(const int C, int64_t n, const struct block_q4_Kx8 *x,
+    const void *acts, size_t as, const struct qs_kact_block *ka,
+    float *out, size_t os, int nr, int add)
+{
+	qs_x8_run_k45(C, 0, n, (const uint8_t *)x, sizeof(*x), 0,
+	    offsetof(struct block_q4_Kx8, qs), acts, as, ka, out, os, nr, add);
+}
+
+QS_INLINE void
+qs_x8_run_q5_K(const int C, int64_t n, const struct block_q5_Kx8 *x,
+    const void *acts, size_t as, const struct qs_kact_block *ka,
+    float *out, size_t os, int nr, int add)
+{
+	qs_x8_run_k45(C, 1, n, (const uint8_t *)x, sizeof(*x),
+	    offsetof(struct block_q5_Kx8, qh), offsetof(struct block_q5_Kx8,
+	    qs), acts, as, ka, out, os, nr, add);
 }
 
 /*
@@ -1977,10 +2029,12 @@ _Static_assert(QS_X8_ACTS == 4 && QS_X8_ACTS <= QS_PANEL_ACTS,
 #define qs_x8_acts_q4_0(nb, acts, as, n, ab)	\
 	qs_panel_acts(nb, acts, as, n, 8, ab)
 #define qs_x8_acts_q4_K	qs_x8_kacts
+#define qs_x8_acts_q5_K	qs_x8_kacts
 #define qs_x8_acts_q8_0	qs_panel_acts_q8_0
 #define qs_x8_acts_q6_K	qs_x8_k6acts
 #define qs_x8_panel_q4_0	qs_panel_gemm_q4_0x8
 #define qs_x8_panel_q4_K(nb, w, ws, n_rows, acts, as, n_acts, out, os) (-1)
+#define qs_x8_panel_q5_K(nb, w, ws, n_rows, acts, as, n_acts, out, os) (-1)
 #define qs_x8_panel_q8_0(nb, w, ws, n_rows, acts, as, n_acts, out, os) (-1)
 #define qs_x8_panel_q6_K(nb, w, ws, n_rows, acts, as, n_acts, out, os) (-1)
 
@@ -2034,6 +2088,7 @@ qs_gemm_##name##x8(int64_t k, const void *w, size_t ws, int n_rows,	\
 QS_GEMM_X8(q4_0, QK4_0, block_q8_0, qs_act_block)
 QS_GEMM_X8(q8_0, QK8_0, block_q8_0, qs_act_block)
 QS_GEMM_X8(q4_K, QK_K, block_q8_K, qs_kact_block)
+QS_GEMM_X8(q5_K, QK_K, block_q8_K, qs_kact_block)
 QS_GEMM_X8(q6_K, QK_K, block_q8_K, qs_k6act_block)
 
 /*
@@ -2747,6 +2802,7 @@ QS_GEMM_X8_GETTER(enum ggml_type type)
 	case GGML_TYPE_Q4_0: return qs_gemm_q4_0x8;
 	case GGML_TYPE_Q8_0: return qs_gemm_q8_0x8;
 	case GGML_TYPE_Q4_K: return qs_gemm_q4_Kx8;
+	case GGML_TYPE_Q5_K: return qs_gemm_q5_Kx8;
 	case GGML_TYPE_Q6_K: return qs_gemm_q6_Kx8;
 	default: return NULL;
 	}

@@ -1401,7 +1401,8 @@ int
 quant_x8_supported(enum ggml_type type)
 {
 	return type == GGML_TYPE_Q4_0 || type == GGML_TYPE_Q8_0 ||
-	    type == GGML_TYPE_Q4_K || type == GGML_TYPE_Q6_K;
+	    type == GGML_TYPE_Q4_K || type == GGML_TYPE_Q5_K ||
+	    type == GGML_TYPE_Q6_K;
 }
 
 size_t
@@ -1552,6 +1553,18 @@ x8_block(enum ggml_type type, void *x, void *b, int r, int to_panel)
 		x8_words(p->qs, q->qs, sizeof(q->qs) / 4, r, to_panel);
 		break;
 	}
+	case GGML_TYPE_Q5_K: {
+		struct block_q5_Kx8 *p = x;
+		struct block_q5_K *q = b;
+
+		x8_half(p->d, &q->d, r, to_panel);
+		x8_half(p->dmin, &q->dmin, r, to_panel);
+		x8_words(p->scales, q->scales, sizeof(q->scales) / 4, r,
+		    to_panel);
+		x8_words(p->qh, q->qh, sizeof(q->qh) / 4, r, to_panel);
+		x8_words(p->qs, q->qs, sizeof(q->qs) / 4, r, to_panel);
+		break;
+	}
 	case GGML_TYPE_Q6_K: {
 		struct block_q6_Kx8 *p = x;
 		struct block_q6_K *q = b;
@@ -1577,6 +1590,7 @@ quant_x8_pack(enum ggml_type type, int64_t k, const void *src,
 		struct block_q4_0	q4_0;
 		struct block_q8_0	q8_0;
 		struct block_q4_K	q4_K;
+		struct block_q5_K	q5_K;
 		struct block_q6_K	q6_K;
 	} blk;
 	uint8_t *x = dst;
@@ -1658,6 +1672,7 @@ gemm_x8_ref_##name(int64_t k, const void *w, size_t w_stride,		\
 REF_GEMM_X8(q4_0, GGML_TYPE_Q4_0)
 REF_GEMM_X8(q8_0, GGML_TYPE_Q8_0)
 REF_GEMM_X8(q4_K, GGML_TYPE_Q4_K)
+REF_GEMM_X8(q5_K, GGML_TYPE_Q5_K)
 REF_GEMM_X8(q6_K, GGML_TYPE_Q6_K)
 
 /* ---- dispatch ---- */
@@ -1846,6 +1861,7 @@ quant_get_gemm_x8(enum ggml_type type)
 	case GGML_TYPE_Q4_0: return gemm_x8_ref_q4_0;
 	case GGML_TYPE_Q8_0: return gemm_x8_ref_q8_0;
 	case GGML_TYPE_Q4_K: return gemm_x8_ref_q4_K;
+	case GGML_TYPE_Q5_K: return gemm_x8_ref_q5_K;
 	case GGML_TYPE_Q6_K: return gemm_x8_ref_q6_K;
 	default: return NULL;
 	}

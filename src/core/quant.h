@@ -241,6 +241,8 @@ void	quant_gemm_ref(enum ggml_type type, int64_t k, const void *w,
  * Q4_K (struct block_q4_Kx8): the three vectors of scales hold the rows'
  * twelve bytes of packed six-bit scales and mins; vector 8h + m of qs
  * holds elements 64h + 4m.. (low nibbles) and 64h + 32 + 4m.. (high).
+ * Q5_K (struct block_q5_Kx8): as Q4_K, and vector m of qh holds the fifth
+ * bits of elements 32j + 4m.. in bit j.
  * Q6_K (struct block_q6_Kx8): the four vectors of scales hold scales
  * 4q..4q+3 of each row; the six-bit values are regrouped by sub-block:
  * vectors 3j, 3j+1, 3j+2 of q hold elements 16j + 4i.. (i = 0, 1, 2) in
@@ -271,6 +273,16 @@ struct block_q4_Kx8 {
 };
 _Static_assert(sizeof(struct block_q4_Kx8) == 8 * sizeof(struct block_q4_K),
     "block_q4_Kx8 size");
+
+struct block_q5_Kx8 {
+	uint16_t	d[QUANT_X8_ROWS];
+	uint16_t	dmin[QUANT_X8_ROWS];
+	uint8_t		scales[QUANT_X8_ROWS * K_SCALE_SIZE];
+	uint8_t		qh[QUANT_X8_ROWS * QK_K / 8];
+	uint8_t		qs[QUANT_X8_ROWS * QK_K / 2];
+};
+_Static_assert(sizeof(struct block_q5_Kx8) == 8 * sizeof(struct block_q5_K),
+    "block_q5_Kx8 size");
 
 struct block_q6_Kx8 {
 	uint16_t	d[QUANT_X8_ROWS];

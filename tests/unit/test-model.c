@@ -318,9 +318,10 @@ test_split_blocks_identical(void)
 }
 
 /*
- * Q4_0, Q8_0, Q4_K and Q6_K matrices are interleaved at load unless asked
- * not to be; both layouts give the same logits, for a prompt and a step of
- * one position (decode), within the quantized types' reference tolerance:
+ * Q4_0, Q8_0, Q4_K, Q5_K and Q6_K matrices are interleaved at load unless
+ * asked not to be; both layouts give the same logits, for a prompt and a
+ * step of one position (decode), within the quantized types' reference
+ * tolerance:
  * the kernels agree to the order of float sums (test-quant), but the
  * activations are quantized again before each matrix, where a last-bit
  * difference can move one value by a whole int8 step (seen: 8.8e-3 on the
@@ -394,6 +395,7 @@ test_interleaved_matches_plain(void)
 	check_interleaved_matches_plain("synth-llama-Q4_K_M");
 	check_interleaved_matches_plain("synth-llama-Q8_0");
 	check_interleaved_matches_plain("synth-llama-untied-Q4_K_M");
+	check_interleaved_matches_plain("synth-llama-Q5_K_M");
 }
 
 static void

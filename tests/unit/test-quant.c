@@ -693,9 +693,13 @@ test_gemm_levels(void)
  * plain one exactly, and every level's kernel matches the plain reference
  * for whole and short panels, few and many activations, one run of k and
  * several (k past QS_X8_NB blocks), and a call that starts at panel 1.
+ * extreme: constant rows (of either sign) against constant activations
+ * (of either sign), so every weight and activation takes its largest
+ * quantized magnitude and the integer sums their largest values.
  */
 static void
-check_gemm_x8(enum ggml_type type, const int64_t *ks, size_t n_ks)
+check_gemm_x8(enum ggml_type type, const int64_t *ks, size_t n_ks,
+    int extreme)
 {
 	static const int rows[] = { 1, 3, 8, 17, 24 };
 	static const int nacts[] = { 1, 2, 3, 4, 5, 9 };
@@ -718,6 +722,12 @@ check_gemm_x8(enum ggml_type type, const int64_t *ks, size_t n_ks)
 	ref = malloc(sizeof(float) * OSTRIDE * AMAX);
 	fill_random(wf, kmax * RMAX, 0.05f);
 	fill_random(af, kmax * AMAX, 2);
+	for (i = 0; extreme && i < RMAX; i++)
+		for (ki = 0; ki < (size_t)kmax; ki++)
+			wf[(size_t)i * kmax + ki] = i & 2 ? -0.05f : 0.05f;
+	for (j = 0; extreme && j < AMAX; j++)
+		for (ki = 0; ki < (size_t)kmax; ki++)
+			af[(size_t)j * kmax + ki] = j & 1 ? -2.0f : 2.0f;
 	for (ki = 0; ki < n_ks; ki++) {
 		int64_t k = ks[ki];
 
@@ -813,14 +823,21 @@ test_gemm_x8(void)
 	CHECK(quant_x8_supported(GGML_TYPE_Q6_K));
 	CHECK(quant_x8_supported(GGML_TYPE_Q8_0));
 	CHECK(!quant_x8_supported(GGML_TYPE_Q5_0));
-	CHECK(quant_get_gemm_x8(GGML_TYPE_Q5_K) == NULL);
+	CHECK(quant_x8_supported(GGML_TYPE_Q5_K));
+	CHECK(quant_get_gemm_x8(GGML_TYPE_Q3_K) == NULL);
 	CHECK(quant_x8_bytes(GGML_TYPE_Q4_0, 64, 17) == 24 * 36);
 	CHECK(quant_x8_bytes(GGML_TYPE_Q4_0, 33, 8) == 0);
 	CHECK(quant_x8_pack(GGML_TYPE_Q5_0, 32, NULL, 0, 0, NULL) == -1);
-	check_gemm_x8(GGML_TYPE_Q4_0, k4_0, sizeof(k4_0) / sizeof(k4_0[0]));
-	check_gemm_x8(GGML_TYPE_Q8_0, k4_0, sizeof(k4_0) / sizeof(k4_0[0]));
-	check_gemm_x8(GGML_TYPE_Q4_K, k4_K, sizeof(k4_K) / sizeof(k4_K[0]));
-	check_gemm_x8(GGML_TYPE_Q6_K, k4_K, sizeof(k4_K) / sizeof(k4_K[0]));
+	check_gemm_x8(GGML_TYPE_Q4_0, k4_0, sizeof(k4_0) / sizeof(k4_0[0]), 0);
+	check_gemm_x8(GGML_TYPE_Q4_0, k4_0, 2, 1);
+	check_gemm_x8(GGML_TYPE_Q8_0, k4_0, sizeof(k4_0) / sizeof(k4_0[0]), 0);
+	check_gemm_x8(GGML_TYPE_Q8_0, k4_0, 2, 1);
+	check_gemm_x8(GGML_TYPE_Q4_K, k4_K, sizeof(k4_K) / sizeof(k4_K[0]), 0);
+	check_gemm_x8(GGML_TYPE_Q4_K, k4_K, 2, 1);
+	check_gemm_x8(GGML_TYPE_Q5_K, k4_K, sizeof(k4_K) / sizeof(k4_K[0]), 0);
+	check_gemm_x8(GGML_TYPE_Q5_K, k4_K, 2, 1);
+	check_gemm_x8(GGML_TYPE_Q6_K, k4_K, sizeof(k4_K) / sizeof(k4_K[0]), 0);
+	check_gemm_x8(GGML_TYPE_Q6_K, k4_K, 2, 1);
 }
 
 static void
