@@ -1460,9 +1460,8 @@ QS_PANEL_GEMM(q8_0)
 
 /*
  * Q4_0 interleaved at load (struct block_q4_0x8): the four vectors of a
- * block hold panel vectors 0..3 in their low nibbles and 4..7 in their
- * high ones, so prompt processing gets its panel with two masks and no
- * transpose, and decode computes on the vectors as they stream in: per
+ * block hold the panel's vectors 0..3 in their low nibbles and 4..7 in
+ * their high ones, so the runs compute on them as they stream in: per
  * block of eight rows, eight byte products and one widening instead of
  * eight rows' worth of products, widenings and lane sums.
  */
@@ -1477,32 +1476,6 @@ qs_x8_bytes_q4_0(const struct block_q4_0x8 *x, int m, __m256i *lo,
 	*hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask);
 }
 
-/* the padding rows of a last panel are zero, as the pack needs */
-static void
-qs_panel_pack_q4_0x8(int64_t nb, const void *w, size_t ws, int n_rows,
-    struct qs_panel_block *p)
-{
-	const struct block_q4_0x8 *x = w;
-	int64_t ib;
-	int m;
-
-	(void)ws;
-	(void)n_rows;
-	for (ib = 0; ib < nb; ib++, x++) {
-		_mm256_store_ps(p[ib].d, _mm256_cvtph_ps(_mm_loadu_si128(
-		    (const __m128i *)x->d)));
-		for (m = 0; m < 4; m++) {
-			__m256i lo, hi;
-
-			qs_x8_bytes_q4_0(x, m, &lo, &hi);
-			_mm256_store_si256(&p[ib].q[m], lo);
-			_mm256_store_si256(&p[ib].q[m + 4], hi);
-		}
-	}
-}
-#define qs_panel_run_q4_0x8	qs_panel_run_q4_0
-#define qs_panel_acts_q4_0x8	qs_panel_acts_q4_0
-QS_PANEL_GEMM(q4_0x8)
 
 /* lanes 0..n-1 of out as a vector (the rest zero) */
 QS_INLINE __m256
@@ -1630,15 +1603,25 @@ qs_x8_run_q8_0(const int C, int64_t n, const struct block_q8_0x8 *x,
  */
 struct qs_kact_block {
 	float	d;
-	int32_t	bs[4];	/* sums of sub-blocks 2p and 2p + 1, as int16 */
+	/* Q4_K, Q5_K: bs[p] the sums of sub-blocks 2p and 2p + 1 (of 32);
+	 * Q6_K: bs[2q] those of 4q and 4q + 2, bs[2q + 1] of 4q + 1 and
+	 * 4q + 3 (of 16); two int16 a lane, for one multiply-add */
+	int32_t	bs[8];
 };
 
+QS_INLINE int32_t
+qs_int16_pair(int lo, int hi)
+{
+	return (int32_t)((uint32_t)(uint16_t)lo | (uint32_t)(uint16_t)hi << 16);
+}
+
+/* six: the Q6_K pairing, else the Q4_K one */
 static void
-qs_x8_kacts(int64_t nb, const void *acts, size_t as, int n_acts,
+qs_x8_kacts(int64_t nb, const void *acts, size_t as, int n_acts, int six,
     struct qs_kact_block *ka)
 {
 	int64_t ib;
-	int c, p;
+	int c, q;
 
 	for (c = 0; c < n_acts; c++) {
 		const struct block_q8_K *y = QS_ROW(acts, as, c,
@@ -1649,11 +1632,18 @@ qs_x8_kacts(int64_t nb, const void *acts, size_t as, int n_acts,
 			const int16_t *b = y[ib].bsums;
 
 			k->d = y[ib].d;
-			for (p = 0; p < 4; p++)
-				k->bs[p] = (int32_t)((uint32_t)(uint16_t)(
-				    b[4 * p] + b[4 * p + 1]) |
-				    (uint32_t)(uint16_t)(b[4 * p + 2] +
-				    b[4 * p + 3]) << 16);
+			for (q = 0; q < 4; q++) {
+				if (six) {
+					k->bs[2 * q] = qs_int16_pair(b[4 * q],
+					    b[4 * q + 2]);
+					k->bs[2 * q + 1] = qs_int16_pair(
+					    b[4 * q + 1], b[4 * q + 3]);
+				} else {
+					k->bs[q] = qs_int16_pair(b[4 * q] +
+					    b[4 * q + 1], b[4 * q + 2] +
+					    b[4 * q + 3]);
+				}
+			}
 		}
 	}
 }
@@ -1842,40 +1832,9 @@ qs_x8_run_q5_K(const int C, int64_t n, const struct block_q5_Kx8 *x,
  * vectors' byte products stay in int16 (at most 2 * 2 * 63 * 128 = 32256)
  * before one multiply-add by the sub-block's scales widens them. The +32
  * comes off once per block: 32 times the rows' scales against the
- * activation's sub-block sums, two sub-blocks per multiply-add.
+ * activation's sub-block sums (struct qs_kact_block's Q6_K pairing), two
+ * sub-blocks per multiply-add.
  */
-struct qs_k6act_block {
-	float	d;
-	int32_t	bs[8];	/* sums of sub-blocks 4q, 4q+2 and 4q+1, 4q+3 */
-};
-
-static void
-qs_x8_k6acts(int64_t nb, const void *acts, size_t as, int n_acts,
-    struct qs_k6act_block *ka)
-{
-	int64_t ib;
-	int c, q;
-
-	for (c = 0; c < n_acts; c++) {
-		const struct block_q8_K *y = QS_ROW(acts, as, c,
-		    struct block_q8_K);
-
-		for (ib = 0; ib < nb; ib++) {
-			struct qs_k6act_block *k = &ka[c * nb + ib];
-			const int16_t *b = y[ib].bsums;
-
-			k->d = y[ib].d;
-			for (q = 0; q < 4; q++) {
-				k->bs[2 * q] = (int32_t)((uint32_t)(uint16_t)
-				    b[4 * q] | (uint32_t)(uint16_t)b[4 * q + 2]
-				    << 16);
-				k->bs[2 * q + 1] = (int32_t)((uint32_t)
-				    (uint16_t)b[4 * q + 1] | (uint32_t)
-				    (uint16_t)b[4 * q + 3] << 16);
-			}
-		}
-	}
-}
 
 /* byte b of each int32 lane of v at bits 8..15 and 24..31 (the rest 0) */
 QS_INLINE __m256i
@@ -1920,7 +1879,7 @@ qs_x8_q6_values(const struct block_q6_Kx8 *b, int j, __m256i v[4])
 
 QS_INLINE void
 qs_x8_run_q6_K(const int C, int64_t n, const struct block_q6_Kx8 *x,
-    const void *acts, size_t as, const struct qs_k6act_block *ka,
+    const void *acts, size_t as, const struct qs_kact_block *ka,
     float *out, size_t os, int nr, int add)
 {
 	__m256 acc[QS_PANEL_ACTS];
@@ -1990,7 +1949,7 @@ qs_x8_run_q6_K(const int C, int64_t n, const struct block_q6_Kx8 *x,
 			__m256i odd = _mm256_srai_epi16(w, 8);
 
 			QS_UNROLL for (c = 0; c < C; c++) {
-				const struct qs_k6act_block *k =
+				const struct qs_kact_block *k =
 				    &ka[(size_t)c * n + ib];
 
 				corr[c] = _mm256_add_epi32(corr[c],
@@ -2015,10 +1974,11 @@ qs_x8_run_q6_K(const int C, int64_t n, const struct block_q6_Kx8 *x,
 }
 
 /*
- * Few activations (decode) run on the panels as stored, up to
- * QS_PANEL_ACTS at a time, along k in runs of QS_X8_NB blocks so that the
- * activations' per-block terms fit on the stack; Q4_0 sends more through
- * the panel driver.
+ * The interleaved gemms run on the panels as stored, QS_X8_ACTS
+ * activations a pass, along k in runs of QS_X8_NB blocks so that the
+ * activations' per-block terms fit on the stack. Prompts take the same
+ * path: for Q4_0 it measured as fast as repacking into the plain layout's
+ * int8 panels first.
  */
 #define QS_X8_NB	512
 /* activations a run takes at once; the runs' dispatch below is for 4 */
@@ -2028,15 +1988,12 @@ _Static_assert(QS_X8_ACTS == 4 && QS_X8_ACTS <= QS_PANEL_ACTS,
 
 #define qs_x8_acts_q4_0(nb, acts, as, n, ab)	\
 	qs_panel_acts(nb, acts, as, n, 8, ab)
-#define qs_x8_acts_q4_K	qs_x8_kacts
-#define qs_x8_acts_q5_K	qs_x8_kacts
+#define qs_x8_acts_q4_K(nb, acts, as, n, ka)	\
+	qs_x8_kacts(nb, acts, as, n, 0, ka)
+#define qs_x8_acts_q5_K	qs_x8_acts_q4_K
 #define qs_x8_acts_q8_0	qs_panel_acts_q8_0
-#define qs_x8_acts_q6_K	qs_x8_k6acts
-#define qs_x8_panel_q4_0	qs_panel_gemm_q4_0x8
-#define qs_x8_panel_q4_K(nb, w, ws, n_rows, acts, as, n_acts, out, os) (-1)
-#define qs_x8_panel_q5_K(nb, w, ws, n_rows, acts, as, n_acts, out, os) (-1)
-#define qs_x8_panel_q8_0(nb, w, ws, n_rows, acts, as, n_acts, out, os) (-1)
-#define qs_x8_panel_q6_K(nb, w, ws, n_rows, acts, as, n_acts, out, os) (-1)
+#define qs_x8_acts_q6_K(nb, acts, as, n, ka)	\
+	qs_x8_kacts(nb, acts, as, n, 1, ka)
 
 #define QS_GEMM_X8(name, blk, ablk, aname)				\
 static void								\
@@ -2048,9 +2005,6 @@ qs_gemm_##name##x8(int64_t k, const void *w, size_t ws, int n_rows,	\
 	int64_t nb = k / (blk), k0, n;					\
 	int c, cn, r, nr;						\
 									\
-	if (n_acts >= QS_PANEL_MIN && qs_x8_panel_##name(nb, w, ws,	\
-	    n_rows, acts, as, n_acts, out, os) == 0)			\
-		return;							\
 	for (c = 0; c < n_acts; c += cn) {				\
 		cn = n_acts - c < QS_X8_ACTS ? n_acts - c : QS_X8_ACTS;	\
 		for (k0 = 0; k0 < nb; k0 += n) {			\
@@ -2089,7 +2043,7 @@ QS_GEMM_X8(q4_0, QK4_0, block_q8_0, qs_act_block)
 QS_GEMM_X8(q8_0, QK8_0, block_q8_0, qs_act_block)
 QS_GEMM_X8(q4_K, QK_K, block_q8_K, qs_kact_block)
 QS_GEMM_X8(q5_K, QK_K, block_q8_K, qs_kact_block)
-QS_GEMM_X8(q6_K, QK_K, block_q8_K, qs_k6act_block)
+QS_GEMM_X8(q6_K, QK_K, block_q8_K, qs_kact_block)
 
 /*
  * The float types the other way round: sixteen activations side by side
