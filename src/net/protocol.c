@@ -12,6 +12,7 @@
 #include "net/protocol.h"
 #include "util/parse.h"
 #include "util/strbuf.h"
+#include "util/utf8.h"
 #include "util/xmalloc.h"
 
 static const char *const proto_dtype_names[] = { "f32", "f16", "bf16" };
@@ -200,18 +201,29 @@ proto_step_decode(const void *buf, size_t len, const struct proto_limits *lim,
 	return 0;
 }
 
+/* The fixed body when an error cannot be encoded (out of memory). */
+#define PROTO_ERROR_FALLBACK \
+	"{\"error\":{\"code\":\"internal\",\"message\":\"cannot encode " \
+	"the error\"}}"
+
+/* code and message may quote what a peer sent (a path, a method): bytes that
+ * are not UTF-8 become U+FFFD, since JSON cannot carry them. */
 char *
 proto_error_json(const char *code, const char *message)
 {
 	json_t *o;
-	char *s, *copy;
+	char *s, *copy, *c8, *m8;
 
-	o = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message",
-	    message);
-	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	c8 = utf8_sanitize(code, strlen(code), NULL);
+	m8 = utf8_sanitize(message, strlen(message), NULL);
+	o = json_pack("{s:{s:s,s:s}}", "error", "code", c8, "message", m8);
+	free(c8);
+	free(m8);
+	s = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) :
+	    NULL;
 	json_decref(o);
 	if (s == NULL)
-		abort();
+		return xstrdup(PROTO_ERROR_FALLBACK);
 	copy = xstrdup(s);
 	free(s);
 	return copy;

@@ -202,7 +202,12 @@ gateway_count_done(struct gateway *gw, size_t in,
 	pthread_mutex_unlock(&gw->mu);
 }
 
-/* Queues a whole answer; takes the JSON reference (NULL: text body). */
+/* The body sent when an answer cannot be encoded. */
+#define GATEWAY_ERROR_FALLBACK \
+	"{\"error\":{\"message\":\"cannot encode the answer\"," \
+	"\"type\":\"server_error\",\"param\":null,\"code\":null}}"
+
+/* Queues a whole answer and takes body (NULL: the encoder failed, a 500). */
 static enum MHD_Result
 gateway_send(struct gateway *gw, struct MHD_Connection *c, int status,
     const char *type, char *body, int retry_after)
@@ -211,6 +216,11 @@ gateway_send(struct gateway *gw, struct MHD_Connection *c, int status,
 	enum MHD_Result ret;
 	char ra[16];
 
+	if (body == NULL) {		/* a JSON encoder that failed */
+		status = 500;
+		type = "application/json";
+		body = xstrdup(GATEWAY_ERROR_FALLBACK);
+	}
 	mr = MHD_create_response_from_buffer(strlen(body), body,
 	    MHD_RESPMEM_MUST_FREE);
 	if (mr == NULL) {
@@ -232,11 +242,11 @@ static enum MHD_Result
 gateway_send_json(struct gateway *gw, struct MHD_Connection *c, int status,
     json_t *o)
 {
-	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	char *s;
 
+	s = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) :
+	    NULL;
 	json_decref(o);
-	if (s == NULL)
-		return MHD_NO;
 	return gateway_send(gw, c, status, "application/json", s, 0);
 }
 
@@ -260,13 +270,16 @@ gateway_error(struct gateway *gw, struct MHD_Connection *c, int status,
     ...)
 {
 	va_list ap;
-	char *msg, *s;
+	char *raw, *msg, *s;
 	const char *type;
 	json_t *o;
 
 	va_start(ap, fmt);
-	msg = xvasprintf(fmt, ap);
+	raw = xvasprintf(fmt, ap);
 	va_end(ap);
+	/* The message may quote a path or method: JSON needs UTF-8. */
+	msg = utf8_sanitize(raw, strlen(raw), NULL);
+	free(raw);
 	switch (status) {
 	case 401:
 		type = "authentication_error";
@@ -283,7 +296,8 @@ gateway_error(struct gateway *gw, struct MHD_Connection *c, int status,
 	}
 	o = gateway_error_json(type, param, code, msg);
 	free(msg);
-	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	s = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) :
+	    NULL;
 	json_decref(o);
 	return gateway_send(gw, c, status, "application/json", s, retry_after);
 }
@@ -1390,7 +1404,7 @@ out:
 static enum MHD_Result
 gateway_health(struct gateway *gw, struct MHD_Connection *c)
 {
-	char *detail = NULL, *s;
+	char *detail = NULL, *d8, *s;
 	json_t *o;
 
 	if (gw->cfg.health == NULL || gw->cfg.health(gw->cfg.arg,
@@ -1398,10 +1412,15 @@ gateway_health(struct gateway *gw, struct MHD_Connection *c)
 		return gateway_send_json(gw, c, 200, json_pack("{s:s,s:s,s:s}",
 		    "status", "ok", "model", gw->cfg.model_name, "coverage",
 		    "complete"));
+	/* The cause may quote what a peer answered. */
+	d8 = detail != NULL ? utf8_sanitize(detail, strlen(detail), NULL) :
+	    xstrdup("unknown");
 	o = json_pack("{s:s,s:s,s:s}", "status", "unavailable", "model",
-	    gw->cfg.model_name, "error", detail ? detail : "unknown");
+	    gw->cfg.model_name, "error", d8);
 	free(detail);
-	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	free(d8);
+	s = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) :
+	    NULL;
 	json_decref(o);
 	return gateway_send(gw, c, 503, "application/json", s, 5);
 }

@@ -206,11 +206,16 @@ node_get_record(struct node *n, struct peer_record *r)
 static void
 node_respond_json(struct http_response *resp, int status, json_t *o)
 {
-	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	char *s;
 
+	s = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) :
+	    NULL;
 	json_decref(o);
-	if (s == NULL)
-		abort();
+	if (s == NULL) {
+		http_response_error(resp, 500, "internal", "cannot encode the "
+		    "answer");
+		return;
+	}
 	resp->status = status;
 	resp->content_type = "application/json";
 	resp->body = xstrdup(s);
