@@ -131,7 +131,7 @@ config_set_exec(struct cmd_args *a)
 	int rc;
 
 	/* Lenient, so that set and unset can repair a bad file. */
-	if ((c = cmd_conf_load(CONF_LENIENT)) == NULL)
+	if ((c = cmd_conf_load(CONF_LENIENT | CONF_LOCK)) == NULL)
 		return EXIT_ERR;
 	if (args_flag(a, "add"))
 		rc = conf_add(c, key, value, &cause);
@@ -159,7 +159,7 @@ config_unset_exec(struct cmd_args *a)
 	char *cause = NULL;
 
 	/* Lenient, so that set and unset can repair a bad file. */
-	if ((c = cmd_conf_load(CONF_LENIENT)) == NULL)
+	if ((c = cmd_conf_load(CONF_LENIENT | CONF_LOCK)) == NULL)
 		return EXIT_ERR;
 	if (conf_unset(c, a->argv[0], &cause) != 0 || conf_save(c, &cause) != 0) {
 		conf_free(c);

@@ -4,6 +4,7 @@
  * rewrite of the file when `swarm config` edits it. The parsed YAML tree is
  * kept so a save changes only the key that was edited.
  */
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <ctype.h>
@@ -40,6 +41,7 @@ struct conf {
 	struct conf_value	 *vals;	/* [source * nkeys + key] */
 	char			**warnings;
 	size_t			  nwarnings;
+	int			  lock_fd;	/* CONF_LOCK, else -1 */
 };
 
 static char *conf_empty_list[] = { NULL };
@@ -332,6 +334,37 @@ conf_read_env(struct conf *c, int flags, char **cause)
 	return rc;
 }
 
+/* Waits for the lock file "<path>.lock", creating its directory. */
+static int
+conf_lock(struct conf *c, char **cause)
+{
+	char *lock = xasprintf("%s.lock", c->path), *dir, *slash;
+	int rc = -1;
+
+	dir = xstrdup(c->path);
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		if (conf_mkdirs(dir, 0700, cause) != 0)
+			goto out;
+	}
+	if ((c->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+		set_cause(cause, "cannot open '%s': %s", lock, strerror(errno));
+		goto out;
+	}
+	while (flock(c->lock_fd, LOCK_EX) != 0) {
+		if (errno != EINTR) {
+			set_cause(cause, "cannot lock '%s': %s", lock,
+			    strerror(errno));
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	free(lock);
+	free(dir);
+	return rc;
+}
+
 struct conf *
 conf_load_path(const char *path, int flags, char **cause)
 {
@@ -339,6 +372,9 @@ conf_load_path(const char *path, int flags, char **cause)
 	struct conf *c = xcalloc(1, sizeof(*c));
 
 	c->path = xstrdup(path);
+	c->lock_fd = -1;
+	if ((flags & CONF_LOCK) && conf_lock(c, cause) != 0)
+		goto fail;
 	c->nkeys = conf_nkeys();
 	c->vals = xcalloc(CONF_NSOURCES * c->nkeys, sizeof(*c->vals));
 	for (k = schema_table; k->name != NULL; k++) {
@@ -385,6 +421,8 @@ conf_free(struct conf *c)
 	free(c->vals);
 	yamldoc_free(c->doc);
 	free(c->path);
+	if (c->lock_fd >= 0)
+		close(c->lock_fd);	/* releases the lock */
 	free(c);
 }
 

@@ -33,6 +33,12 @@ enum conf_source {
  * `unset` can repair a file that other commands refuse.
  */
 #define CONF_LENIENT	0x2
+/*
+ * Hold an exclusive lock (a lock file beside the config, since saving
+ * replaces the file itself) from before the read until conf_free, so that
+ * concurrent read-modify-write edits (`swarm config set`) lose nothing.
+ */
+#define CONF_LOCK	0x4
 
 struct conf;
 

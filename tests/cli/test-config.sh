@@ -99,4 +99,31 @@ expect help-config 0 "$SWARM" help config
 check help-config-verbs has "$out" '^  swarm config unset '
 expect float-json 0 "$SWARM" config get --json infer.temperature
 check float-json-short has "$out" '"value": 0.8,'
+
+# --- concurrent edits: twenty different keys set at once, ten times --------
+# (each `config set` reads, changes and rewrites the file: without a lock,
+# most of the twenty were lost while every set exited 0)
+conc_keys="node.listen=127.0.0.1:7411 node.public_addr=127.0.0.1:7412
+node.blocks=0:1 node.num_blocks=3 node.threads=2 node.repack=false
+node.max_sessions=5 node.max_context=64 node.model=x.gguf
+swarm.bootstrap=127.0.0.1:9 swarm.network=conc infer.threads=1
+infer.repack=false infer.max_tokens=7 infer.temperature=0.5 infer.top_k=3
+infer.top_p=0.5 infer.min_p=0.1 infer.seed=9 serve.listen=127.0.0.1:8111"
+conc_bad=0
+for run in 1 2 3 4 5 6 7 8 9 10; do
+	rm -f "$SWARM_HOME/config.yaml"
+	conc_pids=""
+	for kv in $conc_keys; do
+		"$SWARM" config set "${kv%%=*}" "${kv#*=}" 2>/dev/null &
+		conc_pids="$conc_pids $!"
+	done
+	for p in $conc_pids; do
+		wait "$p" || conc_bad=$((conc_bad + 1))
+	done
+	kept=$("$SWARM" config list 2>/dev/null | grep -c ' file$')
+	[ "$kept" -eq 20 ] || conc_bad=$((conc_bad + 1))
+done
+check config-set-concurrent-keeps-all [ "$conc_bad" -eq 0 ]
+rm -f "$SWARM_HOME/config.yaml"
+
 exit $cli_failed
