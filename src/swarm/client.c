@@ -29,6 +29,7 @@
 #define CLIENT_STALE_SECONDS	90	/* three refresh intervals */
 #define CLIENT_BAN_FIRST	1.0	/* seconds, doubled on each failure */
 #define CLIENT_BAN_MAX		300.0
+#define CLIENT_HIDDEN_MAX	1e5f	/* see client_implausible */
 
 struct client_peer {
 	struct peer_record	 rec;
@@ -365,6 +366,29 @@ out:
 }
 
 /*
+ * Is a hop's answer outside what a transformer's residual stream holds? A
+ * NaN, an infinity or a magnitude past CLIENT_HIDDEN_MAX means a broken or
+ * lying peer, never a model: models are trained and run in half precision,
+ * whose hidden states stay within f16's range (65504).
+ */
+static int
+client_implausible(const float *x, size_t n, char **cause)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!isfinite(x[i]))
+			return set_cause(cause, "hidden state %zu is not a "
+			    "finite number", i) != 0;
+		if (fabsf(x[i]) > CLIENT_HIDDEN_MAX)
+			return set_cause(cause, "hidden state %zu is %g, "
+			    "past %g", i, (double)x[i],
+			    (double)CLIENT_HIDDEN_MAX) != 0;
+	}
+	return 0;
+}
+
+/*
  * One step on one hop: rows in hidden are replaced by the answer. Retries
  * once on a transport failure (the node answers a repeated step number from
  * its memory, without running it twice).
@@ -427,6 +451,8 @@ client_hop_step(struct client *c, struct client_hop *h, float *hidden,
 		set_cause(cause, "answer for another step");
 		goto out;
 	}
+	if (client_implausible(rows, (size_t)n * c->cfg.n_embd, cause))
+		goto out;
 	memcpy(hidden, rows, (size_t)n * c->cfg.n_embd * sizeof(float));
 	h->next_step++;
 	rc = 0;

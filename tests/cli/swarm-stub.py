@@ -3,6 +3,8 @@
 #   junk-info   GET /info answers text that is not JSON
 #   garbage     a plausible record and session, then steps answered with junk
 #   width       steps answered with a well-formed frame of the wrong width
+#   nan, inf, huge  steps answered with well-formed frames whose hidden
+#               states are NaN, +Inf or 3e38 (f32 on the wire)
 # usage: python3 swarm-stub.py MODE PORT_FILE MODEL_ID BEGIN END
 import http.server, json, os, struct, sys, time
 
@@ -46,6 +48,13 @@ class Stub(http.server.BaseHTTPRequestHandler):
             hdr = bytearray(body[:48])
             struct.pack_into("<I", hdr, 12, width - 1)
             return self.answer(200, bytes(hdr) + b"\0" * (4 * ntok * (width - 1)),
+                               "application/x-swarm-step")
+        if mode in ("nan", "inf", "huge") and len(body) >= 48:
+            ntok, width = struct.unpack_from("<II", body, 8)
+            v = {"nan": float("nan"), "inf": float("inf"), "huge": 3e38}[mode]
+            hdr = bytearray(body[:48])
+            struct.pack_into("<H", hdr, 6, 0)
+            return self.answer(200, bytes(hdr) + struct.pack("<f", v) * (ntok * width),
                                "application/x-swarm-step")
         self.answer(200, b"\x00garbage" * 7, "application/x-swarm-step")
 

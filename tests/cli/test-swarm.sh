@@ -185,7 +185,7 @@ SLOW=$port_slow
 kill $pid_b
 wait $pid_b 2>/dev/null
 start_stub junk junk-info "$MODEL_ID" 2 4
-for mode in garbage width; do
+for mode in garbage width nan inf huge; do
 	start_stub "s$mode" "$mode" "$MODEL_ID" 2 4
 	eval "sp=\$port_s$mode"
 	expect "stub-$mode" 0 "$SWARM" infer run -m "$M" -n 30 --temp 0 -v \
