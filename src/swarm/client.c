@@ -7,6 +7,7 @@
  * inputs, step by step, ends with the same cache and the same outputs, so
  * the hops after it never notice.
  */
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
@@ -30,6 +31,16 @@
 #define CLIENT_BAN_FIRST	1.0	/* seconds, doubled on each failure */
 #define CLIENT_BAN_MAX		300.0
 #define CLIENT_HIDDEN_MAX	1e5f	/* see client_implausible */
+/*
+ * A hop that has answered before gets CLIENT_STEP_SLACK times its usual
+ * time for a step of that many rows, at least CLIENT_STEP_FLOOR seconds and
+ * at most the configured step timeout: a node that answers in 5 ms and then
+ * hangs is left after 2 s, not after a minute.
+ */
+#define CLIENT_STEP_SLACK	10.0
+#define CLIENT_STEP_FLOOR	2.0
+/* The longest wait for a ban to run out when no other peer has a span. */
+#define CLIENT_BAN_WAIT_MAX	60.0
 
 struct client_peer {
 	struct peer_record	 rec;
@@ -55,6 +66,8 @@ struct client_hop {
 	size_t			 n_inputs;
 	uint64_t		 steps;
 	double			 seconds;
+	double			 row_seconds;	/* a step's time per row, averaged;
+						   0: none measured yet */
 };
 
 struct client {
@@ -191,6 +204,17 @@ client_free(struct client *c)
 }
 
 static void
+client_sleep(double seconds)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)seconds;
+	ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static void
 client_ban(struct client *c, struct client_peer *p, const char *why)
 {
 	p->ban = p->ban > 0 ? p->ban * 2 : CLIENT_BAN_FIRST;
@@ -264,9 +288,13 @@ out:
 }
 
 /* Asks the directory and builds the candidate list for routing. */
+/*
+ * *unban_at gets the earliest time a banned peer that would otherwise be
+ * usable is allowed again (0: none is banned).
+ */
 static int
 client_candidates(struct client *c, struct route_peer **out, size_t *n_out,
-    struct client_peer ***map, char **cause)
+    struct client_peer ***map, double *unban_at, char **cause)
 {
 	struct peer_record *recs = NULL;
 	struct client_peer *p;
@@ -277,6 +305,7 @@ client_candidates(struct client *c, struct route_peer **out, size_t *n_out,
 	*out = NULL;
 	*n_out = 0;
 	*map = NULL;
+	*unban_at = 0;
 	if (c->cfg.dir->ops->lookup(c->cfg.dir, c->model_id, &recs, &n,
 	    cause) != 0)
 		return -1;
@@ -290,8 +319,12 @@ client_candidates(struct client *c, struct route_peer **out, size_t *n_out,
 		usable = strcmp(r->model_id, c->model_id) == 0 &&
 		    r->state == PEER_STATE_ONLINE &&
 		    r->timestamp + CLIENT_STALE_SECONDS >= wall &&
-		    r->block_end <= c->cfg.n_layer &&
-		    p->banned_until <= now;
+		    r->block_end <= c->cfg.n_layer;
+		if (usable && p->banned_until > now) {
+			if (*unban_at == 0 || p->banned_until < *unban_at)
+				*unban_at = p->banned_until;
+			usable = 0;
+		}
 		if (usable && p->rtt < 0 && client_peer_probe(c, p) != 0)
 			usable = 0;
 		(*out)[*n_out].rec = &p->rec;
@@ -401,7 +434,7 @@ client_hop_step(struct client *c, struct client_hop *h, float *hidden,
 	struct proto_limits lim;
 	float *rows = NULL;
 	char *path, *err = NULL;
-	double t0, timeout = c->cfg.step_timeout;
+	double t0, left, took, expect, timeout = c->cfg.step_timeout;
 	long status;
 	int attempt, rc = -1;
 
@@ -414,28 +447,42 @@ client_hop_step(struct client *c, struct client_hop *h, float *hidden,
 	strbuf_reset(&c->frame);
 	proto_step_encode(&st, hidden, &c->frame);
 	path = xasprintf("/sessions/%s/step", h->session);
+	if (h->row_seconds > 0) {
+		expect = CLIENT_STEP_SLACK * h->row_seconds * n;
+		if (expect < CLIENT_STEP_FLOOR)
+			expect = CLIENT_STEP_FLOOR;
+		if (expect < timeout)
+			timeout = expect;
+	}
 	if (c->deadline > 0 && c->deadline - client_now() < timeout)
 		timeout = c->deadline - client_now();
 	if (timeout <= 0) {
 		set_cause(cause, "out of time for the run");
 		goto out;
 	}
+	/* One deadline for the step, the transport's retry included. */
 	t0 = client_now();
 	for (attempt = 0; attempt < 2; attempt++) {
+		left = t0 + timeout - client_now();
+		if (attempt > 0 && left < 0.001)
+			break;
 		free(err);
 		err = NULL;
 		if (http_client_request(h->peer->http, "POST", path, NULL,
-		    c->frame.buf, c->frame.len, PROTO_CONTENT_TYPE, timeout,
+		    c->frame.buf, c->frame.len, PROTO_CONTENT_TYPE, left,
 		    PROTO_HEADER_SIZE + (size_t)n * c->cfg.n_embd * 4 + 65536,
 		    &status, &c->answer, &err) == 0)
 			break;
 	}
-	if (attempt == 2) {
-		set_cause(cause, "%s", err);
+	if (attempt == 2 || err != NULL) {
+		set_cause(cause, "%s", err != NULL ? err : "no answer");
 		goto out;
 	}
-	h->seconds += client_now() - t0;
+	took = client_now() - t0;
+	h->seconds += took;
 	h->steps++;
+	h->row_seconds = h->row_seconds > 0 ? 0.8 * h->row_seconds + 0.2 *
+	    took / n : took / n;
 	if (status != 200) {
 		client_http_error(c, status, cause);
 		goto out;
@@ -494,6 +541,27 @@ client_log_chain(struct client *c, const struct client_hop *hops, size_t n)
 }
 
 /*
+ * No route for want of banned peers: sleeps until the first ban runs out
+ * when that is soon enough (and within the run's deadline); 0 when it is
+ * not worth waiting.
+ */
+static int
+client_wait_unban(struct client *c, double unban_at)
+{
+	double wait = unban_at - client_now();
+
+	if (unban_at == 0 || wait > CLIENT_BAN_WAIT_MAX ||
+	    (c->deadline > 0 && unban_at >= c->deadline))
+		return 0;
+	if (wait > 0) {
+		client_log(c, "every peer left for the span is refused: "
+		    "waiting %.1f s for the first to be allowed again", wait);
+		client_sleep(wait);
+	}
+	return 1;
+}
+
+/*
  * Builds hops over [begin, end) and brings their caches to the state given
  * by inputs (the kept inputs of what they replace; none for a new chain).
  * Peers that fail on the way are banned and routed around.
@@ -508,9 +576,10 @@ client_build(struct client *c, uint32_t begin, uint32_t end,
 	struct route_hop *route = NULL;
 	struct client_hop *hops = NULL;
 	size_t n_cand, n_route = 0, i, k, j;
+	double unban_at;
 	float *x = NULL;
 	char *err = NULL;
-	int tries, rc = -1;
+	int tries, found, rc = -1;
 
 	*out = NULL;
 	*n_out = 0;
@@ -524,10 +593,18 @@ client_build(struct client *c, uint32_t begin, uint32_t end,
 		free(map);
 		free(route);
 		route = NULL;
-		if (client_candidates(c, &cand, &n_cand, &map, cause) != 0)
+		if (client_candidates(c, &cand, &n_cand, &map, &unban_at,
+		    cause) != 0)
 			goto out;
-		if (route_find(cand, n_cand, begin, end, &route, &n_route,
-		    &err) != 0) {
+		found = route_find(cand, n_cand, begin, end, &route, &n_route,
+		    &err) == 0;
+		if (!found && client_wait_unban(c, unban_at)) {
+			/* The only peers of a span are banned: wait it out. */
+			free(err);
+			err = NULL;
+			continue;
+		}
+		if (!found) {
 			/* Say why peers that were there are not used. */
 			if (c->last_failure != NULL)
 				set_cause(cause, "%s (last failure: %s)", err,

@@ -174,4 +174,32 @@ poll_status auto-complete 8 "
 m = d['models'][0]
 assert m['complete'] and m['replicas'] == [1, 1, 1, 1, 1], m['replicas']"
 expect auto-needs-swarm 2 "$SWARM" node join -m "$M" --listen 127.0.0.1:0
+# The only node of [2,5) dies mid-run and comes back on its port two seconds
+# later: the client waits out its ban instead of failing the run for want
+# of a peer, then replays the span there.
+"$SWARM" infer run -m "$M" --bootstrap "127.0.0.1:$p2" -n 200 --temp 0 -v \
+    >"$SWARM_HOME/back.out" 2>"$SWARM_HOME/back.err" &
+run=$!
+track $run
+i=0
+while ! grep -q 'chain:' "$SWARM_HOME/back.err" 2>/dev/null && [ $i -lt 100 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+sleep 0.3
+kill -9 "$pid_n2"
+wait "$pid_n2" 2>/dev/null
+sleep 2
+rm -f "$SWARM_HOME/n2b.port"
+mkdir -p "$SWARM_HOME/n2b"
+SWARM_HOME=$SWARM_HOME/n2 "$SWARM" node join -m "$M" --blocks 2:5 \
+    --listen "127.0.0.1:$p2" --bootstrap "127.0.0.1:$p1" \
+    2>"$SWARM_HOME/n2b.log" &
+track $!
+wait $run
+rc=$?
+check only-peer-back-exit0 [ $rc -eq 0 ]
+[ $rc -eq 0 ] || sed 's/^/  /' "$SWARM_HOME/back.err" "$SWARM_HOME/n2b.log"
+check only-peer-back-golden cmp -s "$SWARM_HOME/back.out" "$G"
+check only-peer-back-waited grep -q 'waiting' "$SWARM_HOME/back.err"
 exit $cli_failed

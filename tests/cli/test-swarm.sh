@@ -228,6 +228,58 @@ check failover-replayed grep -q "replayed" "$SWARM_HOME/fo.err"
 check failover-killed-mid-run sh -c '! grep -q "failovers: 0" "$1"' _ \
     "$SWARM_HOME/fo.err"
 
+# --- a hung replica (kill -STOP): left after a few seconds, not a minute -----
+# Its steps took milliseconds, so the client waits seconds for one, once
+# (not the 60 s --step-timeout, and not twice it), then fails over.
+export SWARM_TEST_STEP_DELAY_MS=3
+start_node h1 "$M" 2:4
+start_node h2 "$M" 2:4
+unset SWARM_TEST_STEP_DELAY_MS
+# run_stopped NAME PEERS...: runs 200 tokens in the background, and stops
+# the node of [2,4) in use once the chain is built; $stopped is its pid.
+run_stopped() {
+	rs=$1
+	shift
+	: >"$SWARM_HOME/$rs.err"
+	rs_t0=$(date +%s)
+	"$SWARM" infer run -m "$M" -n 200 --temp 0 -v "$@" \
+	    >"$SWARM_HOME/$rs.out" 2>"$SWARM_HOME/$rs.err" &
+	cpid=$!
+	track $cpid
+	i=0
+	while ! grep -q "chain:" "$SWARM_HOME/$rs.err" && [ $i -lt 100 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	sleep 0.2
+	if grep -q "127.0.0.1:$port_h1 \[2,4)" "$SWARM_HOME/$rs.err"; then
+		stopped=$pid_h1
+	else
+		stopped=$pid_h2
+	fi
+	kill -STOP $stopped
+}
+run_stopped hung --peer 127.0.0.1:$port_a --peer 127.0.0.1:$port_h1 \
+    --peer 127.0.0.1:$port_h2 --peer 127.0.0.1:$port_c
+wait $cpid
+hung_rc=$?
+hung_secs=$(($(date +%s) - rs_t0))
+kill -CONT $stopped
+check hung-exit [ $hung_rc -eq 0 ]
+check hung-golden cmp -s "$SWARM_HOME/hung.out" "$GOLDEN"
+check hung-left-in-seconds [ "$hung_secs" -lt 20 ]
+# The only node of a span hangs for 3 s: the run goes on there.
+if [ "$stopped" = "$pid_h1" ]; then only=$port_h2; else only=$port_h1; fi
+run_stopped onlyhung --peer 127.0.0.1:$port_a --peer 127.0.0.1:$only \
+    --peer 127.0.0.1:$port_c
+sleep 3
+kill -CONT $stopped
+wait $cpid
+check only-peer-hung-exit [ $? -eq 0 ]
+check only-peer-hung-golden cmp -s "$SWARM_HOME/onlyhung.out" "$GOLDEN"
+kill $pid_h1 $pid_h2
+wait $pid_h1 $pid_h2 2>/dev/null
+
 # --- a node that freed an idle session: reopened there and replayed ----------
 # Node "sl" is slow, so the session on "ta" idles past its timeout.
 start_node ta "$M" 0:2 --session-timeout 1
