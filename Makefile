@@ -27,15 +27,15 @@ ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SAN) -pthread -Isrc -Icmd \
 # Libraries: the core needs only libc, libm and PCRE2; the rest is for cmd/,
 # net/, conf/ and ui/.
 PKGS	= yaml-0.1 jansson libcurl ncursesw readline libpcre2-8 libsodium \
-	  libmicrohttpd opendht-c
+	  libmicrohttpd opendht-c opendht
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CORE_LIBS  = $(shell pkg-config --libs libpcre2-8 2>/dev/null) -lm -pthread
-LIBS	= $(PKG_LIBS) -lm -pthread
+LIBS	= $(PKG_LIBS) -lstdc++ -lm -pthread
 
 DEPS_APT = build-essential pkg-config libyaml-dev libjansson-dev \
 	   libcurl4-openssl-dev libncurses-dev libreadline-dev libpcre2-dev \
-	   libsodium-dev libmicrohttpd-dev libopendht-c-dev man-db bash-completion zsh fish \
+	   libsodium-dev libmicrohttpd-dev libopendht-c-dev libopendht-dev man-db bash-completion zsh fish \
 	   python3
 
 # Files named *-avx2.c / *-avx512.c hold the SIMD fast paths; they are the
@@ -46,9 +46,11 @@ AVX512_FLAGS = -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512dq -mavx512vl \
 	       -mavx512vnni -mavx512bf16
 
 LIB_SRC	= $(sort $(wildcard src/*/*.c))
+# The one C++ file: a shim over OpenDHT's C++ API (src/net/dht-bind.cpp).
+LIB_CXX	= $(sort $(wildcard src/*/*.cpp))
 CORE_SRC= $(sort $(wildcard src/util/*.c src/core/*.c))
 CMD_SRC	= $(sort $(wildcard cmd/*.c))
-LIB_OBJ	= $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ	= $(LIB_SRC:%.c=$(BUILD)/%.o) $(LIB_CXX:%.cpp=$(BUILD)/%.o)
 CMD_OBJ	= $(CMD_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC= $(sort $(wildcard tests/unit/test-*.c))
 UNIT_BIN= $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -71,6 +73,11 @@ deps:
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(if $(findstring -avx512,$*),$(AVX512_FLAGS),$(if $(findstring -avx2,$*),$(AVX2_FLAGS))) -MMD -MP -c $< -o $@
+
+$(BUILD)/%.o: %.cpp
+	@mkdir -p $(@D)
+	$(CXX) -std=gnu++17 -Wall -Wextra $(CFLAGS) $(SAN) -pthread -Isrc \
+	    $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/libswarm.a: $(LIB_OBJ)
 	@rm -f $@

@@ -16,6 +16,7 @@
 #include "core/gguf.h"
 #include "core/model.h"
 #include "net/dht.h"
+#include "net/protocol.h"
 #include "swarm/balance.h"
 #include "swarm/directory-dht.h"
 #include "swarm/identity.h"
@@ -174,7 +175,8 @@ node_join_dht_start(struct node_join_dht *d, struct node *n,
 {
 	struct gguf_file *f;
 	uint32_t n_block = 0;
-	char *c = NULL, *msg;
+	uint16_t port;
+	char *c = NULL, *msg, *host;
 	size_t joined = 0;
 	int tries;
 
@@ -188,7 +190,12 @@ node_join_dht_start(struct node_join_dht *d, struct node *n,
 	if (model_id_block_count(f, &n_block) != 0)
 		n_block = 0;
 	gguf_close(f);
-	if ((d->dht = dht_new(NULL, node_port(n), d->network, cause)) == NULL)
+	/* UDP on the same host as the HTTP port, and nowhere else. */
+	if (proto_parse_addr(cfg->listen, &host, &port, cause) != 0)
+		return -1;
+	d->dht = dht_new(host, node_port(n), d->network, cause);
+	free(host);
+	if (d->dht == NULL)
 		return -1;
 	d->dir = directory_dht_new(d->dht, &d->id);
 	directory_dht_set_model(d->dir, n_block,

@@ -20,6 +20,7 @@
 
 #include <opendht/opendht_c.h>
 
+#include "net/dht-bind.h"
 #include "net/dht.h"
 #include "util/parse.h"
 #include "util/xmalloc.h"
@@ -57,15 +58,58 @@ dht_network_id(const char *network)
 	return id != 0 ? id : 1;
 }
 
+/*
+ * Starts the runner on bind_host only, when it is given and is not a
+ * wildcard; else (clients) on every interface, as the C binding does.
+ */
+static int
+dht_run(struct dht *d, const char *bind_host, uint16_t port,
+    const char *network, char **cause)
+{
+	struct addrinfo hints, *ai = NULL;
+	dht_runner_config cfg;
+	char portstr[8], err[256];
+	int rc;
+
+	if (bind_host == NULL || *bind_host == '\0' ||
+	    strcmp(bind_host, "0.0.0.0") == 0 || strcmp(bind_host, "::") == 0) {
+		dht_runner_config_default(&cfg);
+		cfg.threaded = true;
+		cfg.peer_discovery = false;	/* multicast: not on loopback */
+		cfg.peer_publish = false;
+		cfg.log = false;
+		cfg.dht_config.node_config.network = dht_network_id(network);
+		/* Re-replicate stored values when storing nodes leave. */
+		cfg.dht_config.node_config.maintain_storage = true;
+		if ((rc = dht_runner_run_config(d->runner, port, &cfg)) != 0)
+			return set_cause(cause, "cannot start the dht on udp "
+			    "port %u: %s", (unsigned)port,
+			    strerror(rc < 0 ? -rc : rc));
+		return 0;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_DGRAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	snprintf(portstr, sizeof(portstr), "%u", (unsigned)port);
+	if ((rc = getaddrinfo(bind_host, portstr, &hints, &ai)) != 0)
+		return set_cause(cause, "cannot resolve '%s': %s", bind_host,
+		    gai_strerror(rc));
+	rc = dht_bind_run(d->runner, ai->ai_addr, ai->ai_addrlen,
+	    dht_network_id(network), 1, err, sizeof(err));
+	freeaddrinfo(ai);
+	if (rc != 0)
+		return set_cause(cause, "cannot start the dht on udp %s:%u: %s",
+		    bind_host, (unsigned)port, err);
+	return 0;
+}
+
 struct dht *
 dht_new(const char *bind_host, uint16_t port, const char *network,
     char **cause)
 {
 	struct dht *d;
-	dht_runner_config cfg;
-	int rc;
 
-	(void)bind_host;
 	d = xcalloc(1, sizeof(*d));
 	d->network = xstrdup(network != NULL ? network : "");
 	pthread_mutex_init(&d->lock, NULL);
@@ -75,21 +119,11 @@ dht_new(const char *bind_host, uint16_t port, const char *network,
 		set_cause(cause, "cannot create the dht runner");
 		goto fail;
 	}
-	dht_runner_config_default(&cfg);
-	cfg.threaded = true;
-	cfg.peer_discovery = false;	/* multicast: not on loopback tests */
-	cfg.peer_publish = false;
-	cfg.log = false;
-	cfg.dht_config.node_config.network = dht_network_id(network);
-	/* Re-replicate stored values when storing nodes leave (clients do). */
-	cfg.dht_config.node_config.maintain_storage = true;
-	rc = dht_runner_run_config(d->runner, port, &cfg);
-	if (rc != 0) {
-		set_cause(cause, "cannot start the dht on udp port %u: %s",
-		    (unsigned)port, strerror(rc < 0 ? -rc : rc));
+	if (dht_run(d, bind_host, port, network, cause) != 0)
 		goto fail;
-	}
 	d->port = dht_runner_get_bound_port(d->runner, AF_INET);
+	if (d->port == 0)
+		d->port = dht_runner_get_bound_port(d->runner, AF_INET6);
 	if (d->port == 0) {
 		/* OpenDHT only logs a failed bind; this is what shows. */
 		set_cause(cause, "cannot start the dht on udp port %u: "

@@ -29,9 +29,10 @@ struct dht_values {
 };
 
 /*
- * Starts a DHT node on UDP port (0: any free port). OpenDHT binds every
- * interface; bind_host is kept for when the binding can choose one, and may
- * be NULL. network may be NULL or "" for the default network.
+ * Starts a DHT node on UDP port (0: any free port), bound to bind_host
+ * only (a node's listen host), or to every interface when bind_host is
+ * NULL or a wildcard (clients). network may be NULL or "" for the default
+ * network.
  */
 struct dht	*dht_new(const char *bind_host, uint16_t port,
 		    const char *network, char **cause);

@@ -86,4 +86,28 @@ check keyed-alive-after-non-utf8 alive "$KEYED_PID"
 expect node-answers-after 0 curl -sf "http://127.0.0.1:$NODE/info"
 expect serve-answers-after 0 curl -sf "http://127.0.0.1:$SERVE/v1/models"
 
+# --- 4. the DHT listens where the node was told, and nowhere else --------
+start dht "$SWARM" node join -m "$M" --blocks 0:5 --threads 1 --new-swarm
+DHT_PORT=$port
+export DHT_PORT
+check dht-bound-to-listen-host python3 - <<'PYEOF'
+import os, sys
+port = int(os.environ["DHT_PORT"])
+found = []
+for name in ("/proc/net/udp", "/proc/net/udp6"):
+    try:
+        lines = open(name).read().splitlines()[1:]
+    except OSError:
+        continue
+    for l in lines:
+        local = l.split()[1]
+        addr, p = local.split(":")
+        if int(p, 16) == port:
+            found.append((name, addr))
+ok = found == [("/proc/net/udp", "0100007F")]
+if not ok:
+    print("  udp sockets on port %d: %r" % (port, found), file=sys.stderr)
+sys.exit(0 if ok else 1)
+PYEOF
+
 exit $cli_failed
