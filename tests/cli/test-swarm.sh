@@ -281,9 +281,10 @@ kill $pid_h1 $pid_h2
 wait $pid_h1 $pid_h2 2>/dev/null
 
 # --- a node that freed an idle session: reopened there and replayed ----------
-# Node "sl" is slow, so the session on "ta" idles past its timeout.
+# Node "sl" is slow, so the session on "ta" idles past its timeout: each
+# gap (2.1 s) outlasts the timeout (1 s) by more than the node's 1 s sweep.
 start_node ta "$M" 0:2 --session-timeout 1
-export SWARM_TEST_STEP_DELAY_MS=1600
+export SWARM_TEST_STEP_DELAY_MS=2100
 start_node sl "$M" 2:5
 unset SWARM_TEST_STEP_DELAY_MS
 expect local-3 0 "$SWARM" infer run --local -m "$M" -n 3 --temp 0
