@@ -9,6 +9,11 @@
 #   make bench     benchmarks (never part of make test)
 #   make install   PREFIX=/usr/local DESTDIR=
 
+# Build on every core unless a -j is given.
+ifeq ($(filter -j%,$(MAKEFLAGS)),)
+MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 1)
+endif
+
 PREFIX	?= /usr/local
 BINDIR	?= $(PREFIX)/bin
 MANDIR	?= $(PREFIX)/share/man
@@ -68,7 +73,8 @@ all: $(SWARM)
 
 deps:
 	@if [ "$$(id -u)" = 0 ]; then s=; else s=sudo; fi; \
-	$$s apt-get update && $$s apt-get install -y $(DEPS_APT)
+	lock="-o DPkg::Lock::Timeout=600"; \
+	$$s apt-get $$lock update && $$s apt-get $$lock install -y $(DEPS_APT)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)

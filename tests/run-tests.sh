@@ -30,7 +30,7 @@ for t in "$BUILD"/tests/test-*; do
 	echo "== $(basename "$t")"
 	run_one "$(basename "$t")" "$t"
 done
-for t in tests/cli/*.sh; do
+for t in tests/cli/test-*.sh; do
 	[ -f "$t" ] || continue
 	echo "== $(basename "$t")"
 	run_one "$(basename "$t")" sh "$t"
