@@ -39,8 +39,12 @@
  */
 #define CLIENT_STEP_SLACK	10.0
 #define CLIENT_STEP_FLOOR	2.0
-/* The longest wait for a ban to run out when no other peer has a span. */
-#define CLIENT_BAN_WAIT_MAX	60.0
+/*
+ * When no other peer has a span, bans are waited out, for at most this long
+ * in all while building one chain: long enough for a node to restart, short
+ * enough that a run through a broken one fails within a minute.
+ */
+#define CLIENT_BAN_WAIT_MAX	30.0
 
 struct client_peer {
 	struct peer_record	 rec;
@@ -48,6 +52,8 @@ struct client_peer {
 	double			 rtt;		/* < 0: not measured */
 	double			 ban;		/* last ban length */
 	double			 banned_until;
+	char			*failure;	/* why it was last refused */
+	double			 failed_at;
 };
 
 struct client_input {
@@ -81,7 +87,6 @@ struct client {
 	double			 deadline;
 	unsigned		 failovers;
 	long			 last_status;	/* of the last failed request */
-	char			*last_failure;	/* "addr: why", for messages */
 	struct strbuf		 frame;
 	struct strbuf		 answer;
 };
@@ -193,12 +198,12 @@ client_free(struct client *c)
 	client_close(c);
 	for (i = 0; i < c->n_peers; i++) {
 		http_client_free(c->peers[i]->http);
+		free(c->peers[i]->failure);
 		free(c->peers[i]);
 	}
 	free(c->peers);
 	strbuf_release(&c->frame);
 	strbuf_release(&c->answer);
-	free(c->last_failure);
 	free(c->model_id);
 	free(c);
 }
@@ -221,8 +226,9 @@ client_ban(struct client *c, struct client_peer *p, const char *why)
 	if (p->ban > CLIENT_BAN_MAX)
 		p->ban = CLIENT_BAN_MAX;
 	p->banned_until = client_now() + p->ban;
-	free(c->last_failure);
-	c->last_failure = xasprintf("%s: %s", p->rec.addr, why);
+	free(p->failure);
+	p->failure = xstrdup(why);
+	p->failed_at = client_now();
 	client_log(c, "peer %s refused for %.0f s: %s", p->rec.addr, p->ban,
 	    why);
 }
@@ -541,22 +547,61 @@ client_log_chain(struct client *c, const struct client_hop *hops, size_t n)
 }
 
 /*
+ * The cause when no chain covers [begin, end): route_find's message naming
+ * the blocks, and the latest failure of a refused peer that serves one of
+ * them, since that is why they lack a peer.
+ */
+static void
+client_no_route(const struct route_peer *cand, struct client_peer **map,
+    size_t n, uint32_t begin, uint32_t end, const char *err, char **cause)
+{
+	const struct client_peer *why = NULL;
+	uint32_t b, lo, hi;
+	size_t i, k;
+	int covered;
+
+	for (b = begin; b < end; b++) {
+		for (covered = 0, i = 0; i < n && !covered; i++)
+			covered = cand[i].usable && cand[i].rec->block_begin <=
+			    b && b < cand[i].rec->block_end;
+		if (covered)
+			continue;
+		for (k = 0; k < n; k++) {
+			lo = map[k]->rec.block_begin;
+			hi = map[k]->rec.block_end;
+			if (map[k]->failure != NULL && lo <= b && b < hi &&
+			    (why == NULL || map[k]->failed_at > why->failed_at))
+				why = map[k];
+		}
+	}
+	if (why == NULL)
+		set_cause(cause, "%s", err);
+	else if (strncmp(why->failure, why->rec.addr,
+	    strlen(why->rec.addr)) == 0)
+		set_cause(cause, "%s (last failure: %s)", err, why->failure);
+	else
+		set_cause(cause, "%s (last failure: %s: %s)", err,
+		    why->rec.addr, why->failure);
+}
+
+/*
  * No route for want of banned peers: sleeps until the first ban runs out
- * when that is soon enough (and within the run's deadline); 0 when it is
- * not worth waiting.
+ * when that keeps *waited within CLIENT_BAN_WAIT_MAX (and the run within
+ * its deadline); 0 when it is not worth waiting.
  */
 static int
-client_wait_unban(struct client *c, double unban_at)
+client_wait_unban(struct client *c, double unban_at, double *waited)
 {
 	double wait = unban_at - client_now();
 
-	if (unban_at == 0 || wait > CLIENT_BAN_WAIT_MAX ||
+	if (unban_at == 0 || *waited + wait > CLIENT_BAN_WAIT_MAX ||
 	    (c->deadline > 0 && unban_at >= c->deadline))
 		return 0;
 	if (wait > 0) {
 		client_log(c, "every peer left for the span is refused: "
 		    "waiting %.1f s for the first to be allowed again", wait);
 		client_sleep(wait);
+		*waited += wait;
 	}
 	return 1;
 }
@@ -576,7 +621,7 @@ client_build(struct client *c, uint32_t begin, uint32_t end,
 	struct route_hop *route = NULL;
 	struct client_hop *hops = NULL;
 	size_t n_cand, n_route = 0, i, k, j;
-	double unban_at;
+	double unban_at, waited = 0;
 	float *x = NULL;
 	char *err = NULL;
 	int tries, found, rc = -1;
@@ -598,19 +643,15 @@ client_build(struct client *c, uint32_t begin, uint32_t end,
 			goto out;
 		found = route_find(cand, n_cand, begin, end, &route, &n_route,
 		    &err) == 0;
-		if (!found && client_wait_unban(c, unban_at)) {
+		if (!found && client_wait_unban(c, unban_at, &waited)) {
 			/* The only peers of a span are banned: wait it out. */
 			free(err);
 			err = NULL;
 			continue;
 		}
 		if (!found) {
-			/* Say why peers that were there are not used. */
-			if (c->last_failure != NULL)
-				set_cause(cause, "%s (last failure: %s)", err,
-				    c->last_failure);
-			else
-				set_cause(cause, "%s", err);
+			client_no_route(cand, map, n_cand, begin, end, err,
+			    cause);
 			goto out;
 		}
 		hops = xcalloc(n_route, sizeof(*hops));

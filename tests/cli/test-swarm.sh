@@ -196,6 +196,16 @@ for mode in garbage width nan inf huge; do
 	    _ "$err" "$sp"
 done
 
+# The only peer of [2,4) answers garbage: its bans are waited out until the
+# run's deadline, then the run fails naming the blocks and that peer's
+# failure (its address once).
+expect only-garbage 1 "$SWARM" infer run -m "$M" -n 5 --temp 0 --timeout 5 \
+    --peer 127.0.0.1:$port_a --peer 127.0.0.1:$port_sgarbage \
+    --peer 127.0.0.1:$port_c
+check only-garbage-named sh -c 'echo "$1" | grep -q \
+    "blocks 2-3: no peer (last failure: 127.0.0.1:$2: [^0-9]"' _ "$err" \
+    "$port_sgarbage"
+
 # --- failover: kill -9 the replica in use during generation -------------------
 kill $pid_slow
 wait $pid_slow 2>/dev/null
