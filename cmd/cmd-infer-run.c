@@ -366,7 +366,7 @@ cmd_infer_run_exec(struct cmd_args *a)
 	size_t n_ids = 0;
 	int64_t max_tokens, threads, n_ctx = 0, seed;
 	struct conf *conf;
-	double t_load;
+	double t_load, verify_rate;
 	int rc = EXIT_ERR, n_stop, json = args_flag(a, "json");
 	int verbose = args_flag(a, "verbose"), load_plain;
 
@@ -391,6 +391,7 @@ cmd_infer_run_exec(struct cmd_args *a)
 	gp.sampling.top_p = (float)conf_get_float(conf, "infer.top_p");
 	gp.sampling.min_p = (float)conf_get_float(conf, "infer.min_p");
 	seed = conf_get_int(conf, "infer.seed");
+	verify_rate = conf_get_float(conf, "client.verify_rate");
 	if (seed < 0)
 		seed = (int64_t)((uint64_t)time(NULL) ^ ((uint64_t)getpid() << 16));
 	conf_free(conf);
@@ -404,6 +405,7 @@ cmd_infer_run_exec(struct cmd_args *a)
 	if (path == NULL)
 		return cmd_usage_error(a, "a model is needed (-m MODEL.gguf)");
 	client_config_init(&cc);
+	cc.verify_rate = verify_rate;
 	peers = args_get_all(a, "peer", &n_peers);
 	args_get_all(a, "bootstrap", &n_boots);
 	if (use_local && n_peers + n_boots > 0)
@@ -592,6 +594,13 @@ cmd_infer_run_exec(struct cmd_args *a)
 				    hs[i].steps : 0.0);
 			fprintf(stderr, "failovers: %u\n",
 			    client_failovers(client));
+			if (cc.verify_rate > 0) {
+				unsigned bad, checked = client_verified(client,
+				    &bad);
+
+				fprintf(stderr, "verified: %u steps, %u "
+				    "mismatches\n", checked, bad);
+			}
 			free(hs);
 		}
 	}

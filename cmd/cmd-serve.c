@@ -521,6 +521,7 @@ cmd_serve_exec(struct cmd_args *a)
 		}
 		dir = serve_dir_new(dir);
 		client_config_init(&sv.cc);
+		sv.cc.verify_rate = conf_get_float(conf, "client.verify_rate");
 		sv.cc.dir = dir;
 		sv.cc.model_id = model_id;
 		sv.cc.n_layer = hp.n_layer;

@@ -48,6 +48,7 @@ const struct schema_key schema_table[] = {
 	{ "infer.top_p", F, 0, 1, "0.95", NULL, "nucleus sampling mass; 1: off" },
 	{ "infer.min_p", F, 0, 1, "0.05", NULL, "drop tokens below this fraction of the likeliest; 0: off" },
 	{ "infer.seed", I, -1, 4294967295.0, "-1", NULL, "random seed; -1: a new one each run" },
+	{ "client.verify_rate", F, 0, 1, "0", NULL, "fraction of steps re-run on another replica to catch a peer's wrong answers; 0: off" },
 	{ "serve.listen", H, 0, 0, "127.0.0.1:8000", NULL, "address of the OpenAI-compatible HTTP API" },
 	{ "serve.api_keys", L, 0, 0, "", NULL, "bearer tokens the API accepts; empty: no authentication" },
 	{ "serve.max_concurrent", I, 1, 4096, "8", NULL, "requests generating at once; more are refused with 429" },

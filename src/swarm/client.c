@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/generate.h"
 #include "core/model.h"
@@ -31,6 +32,13 @@
 #define CLIENT_BAN_FIRST	1.0	/* seconds, doubled on each failure */
 #define CLIENT_BAN_MAX		300.0
 #define CLIENT_HIDDEN_MAX	1e5f	/* see client_implausible */
+/*
+ * Verification's tolerance, as a fraction of a row's root mean square: one
+ * batch against step by step, or another CPU's kernels, move the numbers
+ * by far less (about 1e-6 in f32, 1e-3 with f16 on the wire); a peer that
+ * changes them by more is wrong.
+ */
+#define CLIENT_VERIFY_TOLERANCE	0.02
 /*
  * A hop that has answered before gets CLIENT_STEP_SLACK times its usual
  * time for a step of that many rows, at least CLIENT_STEP_FLOOR seconds and
@@ -86,6 +94,9 @@ struct client {
 	uint32_t		 max_length;
 	double			 deadline;
 	unsigned		 failovers;
+	unsigned		 verified;	/* steps checked on a replica */
+	unsigned		 mismatches;
+	uint64_t		 rng;		/* for the steps to verify */
 	long			 last_status;	/* of the last failed request */
 	struct strbuf		 frame;
 	struct strbuf		 answer;
@@ -141,6 +152,10 @@ client_new(const struct client_config *cfg)
 	c->cfg.model_id = c->model_id;
 	strbuf_init(&c->frame);
 	strbuf_init(&c->answer);
+	c->rng = ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid() ^
+	    (uint64_t)(uintptr_t)c;
+	if (c->rng == 0)
+		c->rng = 1;
 	return c;
 }
 
@@ -206,6 +221,16 @@ client_free(struct client *c)
 	strbuf_release(&c->answer);
 	free(c->model_id);
 	free(c);
+}
+
+/* Uniform in [0, 1) (xorshift64*). */
+static double
+client_random(struct client *c)
+{
+	c->rng ^= c->rng >> 12;
+	c->rng ^= c->rng << 25;
+	c->rng ^= c->rng >> 27;
+	return (double)((c->rng * 0x2545f4914f6cdd1dULL) >> 11) / 9007199254740992.0;
 }
 
 static void
@@ -614,7 +639,7 @@ client_wait_unban(struct client *c, double unban_at, double *waited)
 static int
 client_build(struct client *c, uint32_t begin, uint32_t end,
     const struct client_input *inputs, size_t n_inputs,
-    struct client_hop **out, size_t *n_out, char **cause)
+    struct client_hop **out, size_t *n_out, float *last_out, char **cause)
 {
 	struct route_peer *cand = NULL;
 	struct client_peer **map = NULL;
@@ -676,7 +701,10 @@ client_build(struct client *c, uint32_t begin, uint32_t end,
 					goto failed;
 			}
 		}
-		if (n_inputs > 0)
+		if (n_inputs > 0 && last_out != NULL)
+			memcpy(last_out, x, (size_t)inputs[n_inputs - 1].n *
+			    c->cfg.n_embd * sizeof(float));
+		else if (n_inputs > 0)
 			client_log(c, "replayed %zu steps over blocks [%u,%u)",
 			    n_inputs, begin, end);
 		*out = hops;
@@ -716,19 +744,28 @@ client_open(struct client *c, uint32_t max_length, char **cause)
 	if (c->cfg.run_timeout > 0)
 		c->deadline = client_now() + c->cfg.run_timeout;
 	return client_build(c, 0, c->cfg.n_layer, NULL, 0, &c->hops,
-	    &c->n_hops, cause);
+	    &c->n_hops, NULL, cause);
 }
 
-/* Replaces hop h by a fresh chain over its blocks, replaying its inputs. */
-static int
-client_repair(struct client *c, size_t h, char **cause)
+/* Closes and frees n hops (the array itself is the caller's). */
+static void
+client_hops_free(struct client *c, struct client_hop *hops, size_t n)
 {
-	struct client_hop old = c->hops[h], *repl;
-	size_t n_repl;
+	size_t i;
 
-	if (client_build(c, old.begin, old.end, old.inputs, old.n_inputs,
-	    &repl, &n_repl, cause) != 0)
-		return -1;
+	for (i = 0; i < n; i++) {
+		client_hop_close(c, &hops[i]);
+		client_hop_release(&hops[i]);
+	}
+}
+
+/* Puts the chain repl (n_repl hops, taken) in the place of hop h. */
+static void
+client_replace(struct client *c, size_t h, struct client_hop *repl,
+    size_t n_repl)
+{
+	struct client_hop old = c->hops[h];
+
 	c->hops = xreallocarray(c->hops, c->n_hops + n_repl - 1,
 	    sizeof(*c->hops));
 	memmove(&c->hops[h + n_repl], &c->hops[h + 1], (c->n_hops - h - 1) *
@@ -737,7 +774,141 @@ client_repair(struct client *c, size_t h, char **cause)
 	c->n_hops += n_repl - 1;
 	free(repl);
 	client_hop_release(&old);
+}
+
+/* Replaces hop h by a fresh chain over its blocks, replaying its inputs. */
+static int
+client_repair(struct client *c, size_t h, char **cause)
+{
+	struct client_hop *repl;
+	size_t n_repl;
+
+	if (client_build(c, c->hops[h].begin, c->hops[h].end,
+	    c->hops[h].inputs, c->hops[h].n_inputs, &repl, &n_repl, NULL,
+	    cause) != 0)
+		return -1;
+	client_replace(c, h, repl, n_repl);
 	return 0;
+}
+
+/*
+ * Do two answers for the same rows agree as far as different CPUs and
+ * batch sizes explain? Each row may differ by VERIFY_TOLERANCE of its
+ * root mean square, element by element; *worst gets the largest ratio.
+ */
+static int
+client_agree(const float *a, const float *b, int n, size_t e, double *worst)
+{
+	double ss, rms, d;
+	size_t j;
+	int i;
+
+	*worst = 0;
+	for (i = 0; i < n; i++, a += e, b += e) {
+		for (ss = 0, j = 0; j < e; j++)
+			ss += (double)b[j] * b[j];
+		rms = sqrt(ss / (double)e) + 1e-6;
+		for (j = 0; j < e; j++) {
+			d = fabs((double)a[j] - b[j]) / rms;
+			if (!(d <= *worst))	/* NaN counts as the worst */
+				*worst = d;
+		}
+	}
+	return *worst <= CLIENT_VERIFY_TOLERANCE;
+}
+
+/*
+ * Verification: hop h has just answered out[n] for its latest step. Every
+ * row it was sent goes, as one batch from its first position, through
+ * another replica of its blocks (any chain of other peers), and the last n
+ * rows are compared. No other replica: the step stays unchecked (0).
+ *
+ * On a mismatch the hop's peer is refused for as long as a ban lasts, the
+ * other chain takes its place (its cache holds the same rows), and since
+ * the hops after it were fed the liar's numbers, they are rebuilt too, from
+ * the honest batch: out then holds the whole chain's answer for this step
+ * and 1 is returned. -1: that rebuild failed.
+ */
+static int
+client_verify(struct client *c, size_t h, float *out, int n, char **cause)
+{
+	struct client_hop *hop = &c->hops[h], *repl = NULL, *tail = NULL;
+	struct client_peer *suspect = hop->peer;
+	struct client_input all, honest;
+	size_t k, n_repl = 0, n_tail = 0, e = c->cfg.n_embd, off = 0;
+	double saved = suspect->banned_until, worst;
+	float *check, *final = NULL;
+	char *err = NULL;
+	int rc = 0;
+
+	all.pos0 = hop->inputs[0].pos0;
+	for (all.n = 0, k = 0; k < hop->n_inputs; k++) {
+		if (hop->inputs[k].pos0 != all.pos0 + all.n)
+			return 0;	/* not one run of positions */
+		all.n += hop->inputs[k].n;
+	}
+	all.rows = xmalloc((size_t)all.n * e * sizeof(float));
+	check = xmalloc((size_t)all.n * e * sizeof(float));
+	for (k = 0; k < hop->n_inputs; k++) {
+		memcpy(all.rows + off, hop->inputs[k].rows,
+		    (size_t)hop->inputs[k].n * e * sizeof(float));
+		off += (size_t)hop->inputs[k].n * e;
+	}
+	suspect->banned_until = INFINITY;	/* another replica, not it */
+	if (client_build(c, hop->begin, hop->end, &all, 1, &repl, &n_repl,
+	    check, &err) != 0) {
+		client_log(c, "verify: blocks [%u,%u) unchecked: %s",
+		    hop->begin, hop->end, err);
+		suspect->banned_until = saved;
+		goto out;
+	}
+	suspect->banned_until = saved;
+	c->verified++;
+	if (client_agree(out, check + (size_t)(all.n - n) * e, n, e, &worst)) {
+		client_hops_free(c, repl, n_repl);
+		free(repl);
+		goto out;
+	}
+	c->mismatches++;
+	client_log(c, "verify: peers %s (%.16s) and %s (%.16s) disagree on "
+	    "blocks [%u,%u), by %.3g of a row's rms: refusing %s",
+	    suspect->rec.addr, suspect->rec.peer_id, repl[0].peer->rec.addr,
+	    repl[0].peer->rec.peer_id, hop->begin, hop->end, worst,
+	    suspect->rec.addr);
+	suspect->ban = CLIENT_BAN_MAX;
+	client_ban(c, suspect, "its answer differs from another replica's");
+	if (hop->end < c->cfg.n_layer) {
+		honest.pos0 = all.pos0;
+		honest.n = all.n;
+		honest.rows = check;
+		final = xmalloc((size_t)all.n * e * sizeof(float));
+		if (client_build(c, hop->end, c->cfg.n_layer, &honest, 1, &tail,
+		    &n_tail, final, cause) != 0) {
+			client_hops_free(c, repl, n_repl);
+			free(repl);
+			rc = -1;
+			goto out;
+		}
+	}
+	memcpy(out, (final != NULL ? final : check) + (size_t)(all.n - n) * e,
+	    (size_t)n * e * sizeof(float));
+	/* The chain is now hops before h, repl, then tail. */
+	client_hops_free(c, c->hops + h, c->n_hops - h);
+	c->hops = xreallocarray(c->hops, h + n_repl + n_tail,
+	    sizeof(*c->hops));
+	memcpy(c->hops + h, repl, n_repl * sizeof(*repl));
+	if (n_tail > 0)
+		memcpy(c->hops + h + n_repl, tail, n_tail * sizeof(*tail));
+	c->n_hops = h + n_repl + n_tail;
+	free(repl);
+	free(tail);
+	rc = 1;
+out:
+	free(err);
+	free(all.rows);
+	free(check);
+	free(final);
+	return rc;
 }
 
 int
@@ -745,9 +916,10 @@ client_forward(struct client *c, float *hidden, int n, int32_t pos0,
     char **cause)
 {
 	size_t h = 0, bytes = (size_t)n * c->cfg.n_embd * sizeof(float);
+	double check = -1;
 	float *in;
 	char *err = NULL;
-	int rc = -1;
+	int v, rc = -1;
 
 	if (c->n_hops == 0)
 		return set_cause(cause, "no chain: open a session first");
@@ -755,6 +927,9 @@ client_forward(struct client *c, float *hidden, int n, int32_t pos0,
 		return set_cause(cause, "positions %d..%d past the session's "
 		    "length %u", pos0, pos0 + n - 1, c->max_length);
 	in = xmalloc(bytes);
+	/* Which hop this step is checked on, if any (client_verify). */
+	if (c->cfg.verify_rate > 0 && client_random(c) < c->cfg.verify_rate)
+		check = client_random(c) * (double)c->n_hops;
 	while (h < c->n_hops) {
 		struct client_hop *hop = &c->hops[h];
 
@@ -762,6 +937,12 @@ client_forward(struct client *c, float *hidden, int n, int32_t pos0,
 		c->last_status = 0;
 		if (client_hop_step(c, hop, hidden, n, pos0, &err) == 0) {
 			client_hop_keep(c, hop, in, n, pos0);
+			if ((double)h == floor(check) &&
+			    (v = client_verify(c, h, hidden, n, cause)) != 0) {
+				/* -1: failed; 1: hidden is the chain's answer */
+				rc = v < 0 ? -1 : 0;
+				goto out;
+			}
 			h++;
 			continue;
 		}
@@ -812,6 +993,14 @@ unsigned
 client_failovers(const struct client *c)
 {
 	return c->failovers;
+}
+
+unsigned
+client_verified(const struct client *c, unsigned *mismatches)
+{
+	if (mismatches != NULL)
+		*mismatches = c->mismatches;
+	return c->verified;
 }
 
 static int

@@ -35,6 +35,8 @@ struct client_config {
 	double			 step_timeout;
 	double			 run_timeout;	/* 0: none */
 	int			 max_failovers;
+	/* Fraction of steps checked on another replica (client_verify). */
+	double			 verify_rate;
 	/* Progress lines (chain chosen, failures); may be NULL. */
 	void			(*log)(void *arg, const char *msg);
 	void			*log_arg;
@@ -63,6 +65,8 @@ struct client_hop_stats {
 /* The current chain with its latency figures (allocated array). */
 size_t		 client_stats(const struct client *, struct client_hop_stats **);
 unsigned	 client_failovers(const struct client *);
+/* Steps checked on another replica; *mismatches (may be NULL) of them. */
+unsigned	 client_verified(const struct client *, unsigned *mismatches);
 
 /* A generate_backend: embedding and head here, blocks through the swarm. */
 struct client_backend {

@@ -5,8 +5,11 @@
 #   width       steps answered with a well-formed frame of the wrong width
 #   nan, inf, huge  steps answered with well-formed frames whose hidden
 #               states are NaN, +Inf or 3e38 (f32 on the wire)
+#   lie         a liar: sessions and steps go to the real node at
+#               $STUB_UPSTREAM (host:port), whose answers come back with
+#               every hidden state times 1.25 (plausible, but wrong)
 # usage: python3 swarm-stub.py MODE PORT_FILE MODEL_ID BEGIN END
-import http.server, json, os, struct, sys, time
+import http.client, http.server, json, os, struct, sys, time
 
 mode, port_file, model_id = sys.argv[1], sys.argv[2], sys.argv[3]
 begin, end = int(sys.argv[4]), int(sys.argv[5])
@@ -36,9 +39,26 @@ class Stub(http.server.BaseHTTPRequestHandler):
         self.answer(200, json.dumps({"protocol": 1, "record": rec,
                                      "status": {}}).encode())
 
+    def upstream(self, method, body=None):
+        host, port = os.environ["STUB_UPSTREAM"].rsplit(":", 1)
+        c = http.client.HTTPConnection(host, int(port), timeout=60)
+        h = {"Content-Type": self.headers.get("Content-Type", "application/json")}
+        c.request(method, self.path, body=body, headers=h)
+        r = c.getresponse()
+        d = r.read()
+        ctype = r.getheader("Content-Type", "application/json")
+        c.close()
+        return r.status, d, ctype
+
     def do_POST(self):
         n = int(self.headers.get("Content-Length", "0"))
         body = self.rfile.read(n)
+        if mode == "lie":
+            status, d, ctype = self.upstream("POST", body)
+            if status == 200 and self.path.endswith("/step") and len(d) >= 48:
+                vals = struct.unpack_from("<%df" % ((len(d) - 48) // 4), d, 48)
+                d = d[:48] + struct.pack("<%df" % len(vals), *[v * 1.25 for v in vals])
+            return self.answer(status, d, ctype)
         if self.path == "/sessions":
             width = int(os.environ.get("STUB_WIDTH", "64"))
             return self.answer(200, json.dumps({"session_id": "00000000000000aa",
@@ -59,6 +79,8 @@ class Stub(http.server.BaseHTTPRequestHandler):
         self.answer(200, b"\x00garbage" * 7, "application/x-swarm-step")
 
     def do_DELETE(self):
+        if mode == "lie":
+            return self.answer(*self.upstream("DELETE"))
         self.answer(200, b"{}")
 
 

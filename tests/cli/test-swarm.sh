@@ -206,6 +206,34 @@ check only-garbage-named sh -c 'echo "$1" | grep -q \
     "blocks 2-3: no peer (last failure: 127.0.0.1:$2: [^0-9]"' _ "$err" \
     "$port_sgarbage"
 
+# --- verification: a liar passes every range check, not a second replica ----
+# The liar relays to a real node and scales its answers by 1.25; with
+# client.verify_rate 1 every step is checked on a random hop, so the liar
+# is caught, named and refused, and the text is the honest one.
+start_node up "$M" 2:4
+STUB_UPSTREAM=127.0.0.1:$port_up start_stub liar lie "$MODEL_ID" 2 4
+expect liar-unchecked 0 "$SWARM" infer run -m "$M" -n 30 --temp 0 \
+    --peer 127.0.0.1:$port_a --peer 127.0.0.1:$port_liar \
+    --peer 127.0.0.1:$SLOW --peer 127.0.0.1:$port_c
+check liar-changes-text [ "$out" != "$text30" ]
+SWARM_CLIENT_VERIFY_RATE=1 expect liar-verified 0 "$SWARM" infer run -m "$M" \
+    -n 30 --temp 0 -v --peer 127.0.0.1:$port_a --peer 127.0.0.1:$port_liar \
+    --peer 127.0.0.1:$SLOW --peer 127.0.0.1:$port_c
+check liar-verified-text [ "$out" = "$text30" ]
+check liar-named sh -c 'echo "$1" | grep -q "verify: peers 127.0.0.1:$2 .* disagree on blocks \[2,4)"' \
+    _ "$err" "$port_liar"
+check liar-counted sh -c 'echo "$1" | grep -q "verified: [1-9][0-9]* steps, 1 mismatches"' \
+    _ "$err"
+# Honest replicas agree: no mismatch, the same text.
+SWARM_CLIENT_VERIFY_RATE=1 expect honest-verified 0 "$SWARM" infer run -m "$M" \
+    -n 30 --temp 0 -v --peer 127.0.0.1:$port_a --peer 127.0.0.1:$port_up \
+    --peer 127.0.0.1:$SLOW --peer 127.0.0.1:$port_c
+check honest-verified-text [ "$out" = "$text30" ]
+check honest-no-mismatch sh -c 'echo "$1" | grep -q "verified: [1-9][0-9]* steps, 0 mismatches"' \
+    _ "$err"
+kill $pid_up
+wait $pid_up 2>/dev/null
+
 # --- failover: kill -9 the replica in use during generation -------------------
 kill $pid_slow
 wait $pid_slow 2>/dev/null
