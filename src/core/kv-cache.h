@@ -32,7 +32,8 @@ size_t		 kv_cache_bytes(const struct model_hparams *, uint32_t n_blocks,
 		    uint32_t n_ctx);
 /*
  * At least n bytes of working memory, 64-byte aligned, kept for the next
- * step: it grows to the largest batch the cache has seen and never shrinks.
+ * step: it grows to the largest batch the cache has seen and never shrinks
+ * (a session that sent a long prompt holds that much until it is freed).
  * Its contents are not kept when it grows.
  */
 void		*kv_cache_scratch(struct kv_cache *, size_t n, char **cause);

@@ -239,8 +239,10 @@ model_scratch_take(char *base, size_t *used, size_t n)
 
 /*
  * Lays out s over base for n rows of blocks [a, b) and returns the bytes it
- * takes; with base NULL it only measures. n <= n_ctx <= 2^20 and every
- * dimension <= 2^20, so no size here comes near overflowing.
+ * takes; with base NULL it only measures. n <= n_ctx <= 2^20, and the load
+ * bounds the model's dimensions (head_dim <= 4096, the others <= 2^20), so
+ * no size here comes near overflowing a 64-bit size_t; an allocation that
+ * large fails in kv_cache_scratch and is reported.
  */
 static size_t
 model_scratch_layout(const struct model *m, uint32_t a, uint32_t b, int n,
