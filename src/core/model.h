@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/kv-cache.h"
 #include "core/quant.h"
 
 struct gguf_file;
@@ -102,30 +103,14 @@ void		 model_free(struct model *);
 /* Bytes of the matrices repacked at load (0 with MODEL_LOAD_PLAIN). */
 size_t		 model_repacked_bytes(const struct model *);
 
-/* KV cache for one session over blocks [a, b), positions [0, n_ctx). */
-struct kv_cache {
-	uint32_t	 block_begin;
-	uint32_t	 block_end;
-	uint32_t	 n_ctx;
-	uint32_t	 kv_dim;	/* n_head_kv * head_dim */
-	uint32_t	 n_filled;	/* positions [0, n_filled) hold keys */
-	float		*k;		/* [block][n_ctx][kv_dim] */
-	float		*v;
-};
-
-struct kv_cache	*kv_cache_new(const struct model *, uint32_t a, uint32_t b,
-		    uint32_t n_ctx, char **cause);
-void		 kv_cache_free(struct kv_cache *);
-size_t		 kv_cache_bytes(const struct model_hparams *, uint32_t n_blocks,
-		    uint32_t n_ctx);
-
 /* hidden[n][n_embd] = embedding rows of tokens[n]. */
 int	model_embed(const struct model *, const int32_t *tokens, int n,
 	    float *hidden, char **cause);
 /*
  * Runs blocks [a, b) over hidden[n][n_embd] in place. pos[i] is the position
  * of row i; positions must continue the cache (pos[0] <= kv->n_filled) and
- * increase by one. Rows are processed as one batch.
+ * increase by one. Rows are processed as one batch, in the cache's scratch
+ * memory (kv_cache_scratch).
  */
 int	model_forward_blocks(const struct model *, struct pool *, uint32_t a,
 	    uint32_t b, float *hidden, const int32_t *pos, int n,
@@ -134,10 +119,22 @@ int	model_forward_blocks(const struct model *, struct pool *, uint32_t a,
 int	model_head(const struct model *, struct pool *, const float *hidden,
 	    int n, float *logits, char **cause);
 
-/* out[n][w->n_out] = in[n][w->n_in] x w^T, threaded. */
 /* The bytes a product over w reads (the interleaved copy if any). */
 const void *model_weight_bytes(const struct model_weight *w, size_t *n);
+/* out[n][w->n_out] = in[n][w->n_in] x w^T, threaded. */
 void	model_matmul(struct pool *, const struct model_weight *w,
 	    const float *in, int n, float *out);
+/*
+ * out[i][n][w[i]->n_out] = in[n][n_in] x w[i]^T for up to three matrices
+ * over one input (q/k/v, gate/up): the input is quantized once and every
+ * product's tasks go out in one job. acts holds the quantized input: at
+ * least the largest model_matmul_acts_bytes(w[i], n), or NULL to have one
+ * allocated for the call.
+ */
+#define MODEL_MATMUL_MAX_PARTS	3
+void	model_matmul_group(struct pool *, const struct model_weight *const *w,
+	    float *const *out, int n_parts, const float *in, int n, void *acts);
+/* Bytes of n input rows quantized for a product over w (0: w takes floats). */
+size_t	model_matmul_acts_bytes(const struct model_weight *w, int n);
 
 #endif

@@ -5,10 +5,12 @@
  * (teacher forcing); every row must be within the tolerance of its type, and
  * where the reference's top-1/top-2 margin exceeds the tolerance, the argmax
  * must agree. Also: splitting the blocks over two calls is bit-identical,
- * and the KV cache reports an exceeded context.
+ * the KV cache reports an exceeded context, and the memory a pass works in
+ * belongs to its cache, so sessions on many threads share a model safely.
  */
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
 
 #include "test.h"
 #include "core/gguf.h"
@@ -432,6 +434,133 @@ test_context_exceeded(void)
 	gguf_close(gf);
 }
 
+/*
+ * A pass works in memory its KV cache keeps: a decode step after a prompt
+ * reuses it, a longer batch grows it. Sessions share one model, so caches
+ * on several threads at once, each on its own prompt, must give exactly
+ * what each gives alone.
+ */
+#define SCRATCH_THREADS	3
+#define SCRATCH_ROUNDS	4
+#define SCRATCH_STEPS	4	/* a prompt of five, then three decode steps */
+
+struct scratch_run {
+	const struct model	*m;
+	int32_t			 first;		/* the prompt's first token */
+	float			*logits;	/* [SCRATCH_STEPS][n_vocab] */
+	const float		*want;		/* the same run alone, or NULL */
+	int			 rounds;
+	int			 ok;
+};
+
+static void *
+scratch_run(void *arg)
+{
+	struct scratch_run *r = arg;
+	const struct model *m = r->m;
+	struct pool *pool = pool_new(1);
+	struct kv_cache *kv = kv_cache_new(m, 0, m->block_end, 16, NULL);
+	size_t e = m->hp.n_embd, v = m->hp.n_vocab;
+	float *h = malloc(5 * e * sizeof(float));
+	int32_t toks[8], pos[8];
+	int round, step, i;
+
+	r->ok = kv != NULL;
+	for (i = 0; i < 8; i++) {
+		toks[i] = (r->first + 37 * i) % (int32_t)v;
+		pos[i] = i;
+	}
+	for (round = 0; round < r->rounds && r->ok; round++) {
+		kv->n_filled = 0;
+		for (step = 0; step < SCRATCH_STEPS && r->ok; step++) {
+			int at = step == 0 ? 0 : 4 + step, n = step == 0 ? 5 : 1;
+			float *lg = r->logits + (size_t)step * v;
+
+			r->ok = model_embed(m, toks + at, n, h, NULL) == 0 &&
+			    model_forward_blocks(m, pool, 0, m->block_end, h,
+			    pos + at, n, kv, NULL) == 0 &&
+			    model_head(m, pool, h + (n - 1) * e, 1, lg,
+			    NULL) == 0;
+		}
+		if (r->ok && r->want != NULL)
+			r->ok = memcmp(r->logits, r->want,
+			    SCRATCH_STEPS * v * sizeof(float)) == 0;
+	}
+	free(h);
+	kv_cache_free(kv);
+	pool_free(pool);
+	return NULL;
+}
+
+static void
+test_scratch_per_cache(void)
+{
+	char *path = model_path("synth-llama-Q4_K_M"), *cause = NULL;
+	struct gguf_file *gf = gguf_open(path, &cause);
+	struct scratch_run alone[SCRATCH_THREADS], together[SCRATCH_THREADS];
+	pthread_t tid[SCRATCH_THREADS];
+	struct model *m;
+	struct kv_cache *kv;
+	int32_t toks[8] = { 1, 403, 407, 300, 12, 99, 7, 5 };
+	int32_t pos[8] = { 0, 1, 2, 3, 4, 5, 6, 7 };
+	float *h;
+	void *mem;
+	size_t e, bytes;
+	int i;
+
+	free(path);
+	CHECK(gf != NULL);
+	m = model_load(gf, 0, 4, MODEL_LOAD_EMBED | MODEL_LOAD_HEAD, test_pool,
+	    &cause);
+	CHECK(m != NULL);
+	e = m->hp.n_embd;
+	h = malloc(8 * e * sizeof(float));
+	kv = kv_cache_new(m, 0, 4, 16, &cause);
+	CHECK(kv != NULL && kv->scratch == NULL);
+	CHECK(model_embed(m, toks, 8, h, &cause) == 0);
+	CHECK(model_forward_blocks(m, test_pool, 0, 4, h, pos, 5, kv,
+	    &cause) == 0);
+	mem = kv->scratch;
+	bytes = kv->scratch_bytes;
+	CHECK(mem != NULL && bytes >= 5 * e * sizeof(float));
+	CHECK(model_forward_blocks(m, test_pool, 0, 4, h + 5 * e, pos + 5, 1,
+	    kv, &cause) == 0);
+	CHECK(kv->scratch == mem && kv->scratch_bytes == bytes);
+	CHECK(model_forward_blocks(m, test_pool, 0, 4, h, pos, 8, kv,
+	    &cause) == 0);
+	CHECK(kv->scratch_bytes > bytes);
+	kv_cache_free(kv);
+	free(h);
+
+	for (i = 0; i < SCRATCH_THREADS; i++) {
+		memset(&alone[i], 0, sizeof(alone[i]));
+		alone[i].m = m;
+		alone[i].first = 1 + 101 * i;
+		alone[i].rounds = 1;
+		alone[i].logits = malloc(SCRATCH_STEPS * m->hp.n_vocab *
+		    sizeof(float));
+		scratch_run(&alone[i]);
+		together[i] = alone[i];
+		together[i].want = alone[i].logits;
+		together[i].rounds = SCRATCH_ROUNDS;
+		together[i].logits = malloc(SCRATCH_STEPS * m->hp.n_vocab *
+		    sizeof(float));
+	}
+	for (i = 0; i < SCRATCH_THREADS; i++)
+		pthread_create(&tid[i], NULL, scratch_run, &together[i]);
+	for (i = 0; i < SCRATCH_THREADS; i++)
+		pthread_join(tid[i], NULL);
+	for (i = 0; i < SCRATCH_THREADS; i++) {
+		CHECKF(alone[i].ok && together[i].ok, "thread %d: %s", i,
+		    alone[i].ok ? "logits differ from its run alone" :
+		    "forward failed");
+		free(alone[i].logits);
+		free(together[i].logits);
+	}
+	model_free(m);
+	gguf_close(gf);
+}
+
 int
 main(void)
 {
@@ -441,6 +570,7 @@ main(void)
 	TEST_RUN(test_split_blocks_identical);
 	TEST_RUN(test_interleaved_matches_plain);
 	TEST_RUN(test_context_exceeded);
+	TEST_RUN(test_scratch_per_cache);
 	pool_free(test_pool);
 	TEST_EXIT();
 }
