@@ -218,7 +218,7 @@ config_list_exec(struct cmd_args *a)
 		if ((w = (int)strlen(k->name)) > width)
 			width = w;
 		v = conf_get(c, k->name, NULL);
-		if (v != NULL && (w = (int)strlen(v)) > vwidth && w <= 40)
+		if (v != NULL && (w = (int)strlen(v)) > vwidth)
 			vwidth = w;
 	}
 	for (k = schema_table; k->name != NULL; k++) {

@@ -266,17 +266,17 @@ yamldoc_emit(const struct yamldoc_node *root, struct strbuf *out, char **cause)
 {
 	yaml_emitter_t em;
 	yaml_event_t ev;
-	struct yamldoc_node *empty = NULL;
 	int rc = -1;
 
+	/* Nothing set: an empty file, not "{}". */
+	if (root == NULL || (root->kind == YAMLDOC_MAP && root->n == 0))
+		return 0;
 	if (!yaml_emitter_initialize(&em))
 		return set_cause(cause, "out of memory");
 	yaml_emitter_set_output(&em, yamldoc_write, out);
 	yaml_emitter_set_unicode(&em, 1);
 	yaml_emitter_set_indent(&em, 2);
 	yaml_emitter_set_width(&em, -1);
-	if (root == NULL)
-		root = empty = yamldoc_map_new();
 	if (!yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING) ||
 	    !yaml_emitter_emit(&em, &ev))
 		goto out;
@@ -297,7 +297,6 @@ out:
 		set_cause(cause, "cannot write YAML: %s",
 		    em.problem != NULL ? em.problem : "bad document");
 	yaml_emitter_delete(&em);
-	yamldoc_free(empty);
 	return rc;
 }
 

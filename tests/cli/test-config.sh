@@ -126,4 +126,16 @@ done
 check config-set-concurrent-keeps-all [ "$conc_bad" -eq 0 ]
 rm -f "$SWARM_HOME/config.yaml"
 
+# --- the last key unset leaves an empty file, not "{}" ----------------------
+expect last-set 0 "$SWARM" config set infer.seed 3
+expect last-unset 0 "$SWARM" config unset infer.seed
+check last-unset-empty [ ! -s "$SWARM_HOME/config.yaml" ]
+expect last-unset-loads 0 "$SWARM" config list
+# --- a long value keeps the source column aligned ---------------------------
+expect long-value 0 "$SWARM" config set node.model \
+    /a/very/long/path/to/some/models/that/go/on/and/on/and/on/model.gguf
+expect long-list 0 "$SWARM" config list
+check long-value-aligned sh -c 'printf "%s\n" "$1" | awk "{ print index(\$0, \$NF) }" |
+    sort -u | wc -l | grep -qx 1' _ "$out"
+rm -f "$SWARM_HOME/config.yaml"
 exit $cli_failed
