@@ -612,8 +612,12 @@ node_route_step(void *arg, const struct http_request *req,
 
 /*
  * Before a step's body is read: the session must exist and the body fit
- * its largest frame (every position at once, in float32).
+ * its largest frame (every position at once, in float32). Small sessions
+ * get some room above that, so that a frame a little off is still read
+ * and answered by the decoder, which says what is wrong with it.
  */
+#define NODE_STEP_SLACK		((uint64_t)1 << 20)
+
 static int
 node_admit_step(void *arg, const struct http_request *req,
     uint64_t content_length, struct http_response *resp)
@@ -633,6 +637,8 @@ node_admit_step(void *arg, const struct http_request *req,
 		max = PROTO_HEADER_SIZE + (uint64_t)s->max_length *
 		    n->model->hp.n_embd * sizeof(float);
 	pthread_mutex_unlock(&n->mu);
+	if (max < NODE_STEP_SLACK)
+		max = NODE_STEP_SLACK;
 	if (s == NULL) {
 		http_response_error(resp, 404, "unknown_session", "no session "
 		    "%016llx", (unsigned long long)id);
