@@ -478,27 +478,36 @@ http_server_thread(void *arg)
 	return NULL;
 }
 
-/* Runs the handler on a thread of its own, the connection suspended. */
-static void
+/*
+ * Runs the handler on a thread of its own, the connection suspended; -1
+ * when the server is stopping. The count is taken under the lock that
+ * http_server_free sets stopping under, so that no thread starts after
+ * it has waited for them all.
+ */
+static int
 http_server_spawn(struct http_server *s, struct http_exchange *x)
 {
 	pthread_attr_t attr;
 	pthread_t t;
 	int err;
 
+	pthread_mutex_lock(&s->mu);
+	if (s->stopping) {
+		pthread_mutex_unlock(&s->mu);
+		return -1;
+	}
+	s->threads++;
+	pthread_mutex_unlock(&s->mu);
 	x->threaded = 1;
 	x->refs++;	/* the thread's; no other holder runs yet */
 	x->suspended = 1;
 	MHD_suspend_connection(x->conn);
-	pthread_mutex_lock(&s->mu);
-	s->threads++;
-	pthread_mutex_unlock(&s->mu);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	err = pthread_create(&t, &attr, http_server_thread, x);
 	pthread_attr_destroy(&attr);
 	if (err == 0)
-		return;
+		return 0;
 	/* The answer is ready at once: a 503. */
 	pthread_mutex_lock(&s->mu);
 	s->threads--;
@@ -511,6 +520,7 @@ http_server_spawn(struct http_server *s, struct http_exchange *x)
 	x->done = 1;
 	http_exchange_resume(x);
 	pthread_mutex_unlock(&x->mu);
+	return 0;
 }
 
 /* The connection is back: the stream's head, or the whole answer. */
@@ -885,15 +895,14 @@ http_server_access(void *cls, struct MHD_Connection *c, const char *url,
 		return http_server_queue(s, x, &x->resp);
 	}
 	http_exchange_request(x);
-	if (http_server_stopping(s)) {
+	if (http_server_stopping(s) || ((x->route->flags & HTTP_ROUTE_THREAD) &&
+	    http_server_spawn(s, x) != 0)) {
 		http_server_error_fill(s, &x->resp, 503, "stopping", "the "
 		    "server is stopping");
 		return http_server_queue(s, x, &x->resp);
 	}
-	if (x->route->flags & HTTP_ROUTE_THREAD) {
-		http_server_spawn(s, x);
+	if (x->threaded)
 		return MHD_YES;
-	}
 	x->resp.status = 500;
 	x->route->handler(s->cfg.arg, &x->req, &x->resp);
 	return http_server_queue(s, x, &x->resp);
@@ -1122,7 +1131,9 @@ http_server_free(struct http_server *s)
 	 * connection as it does, and no connection may stay suspended when
 	 * the daemon stops.
 	 */
+	pthread_mutex_lock(&s->mu);
 	__atomic_store_n(&s->stopping, 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&s->mu);
 	if ((fd = MHD_quiesce_daemon(s->mhd)) >= 0)
 		close(fd);	/* ours once quiesced */
 	pthread_mutex_lock(&s->mu);
