@@ -45,6 +45,8 @@
 #define HTTP_MAX_CONNECTIONS	16384
 #define HTTP_STREAM_HIGH	((size_t)1 << 20)	/* queued stream bytes */
 #define HTTP_ADDR_BUCKETS	256
+#define HTTP_MAX_WORKERS	1024	/* handler threads */
+#define HTTP_WORKER_IDLE	30	/* seconds before an idle one ends */
 
 /* Open connections of one client address (not loopback). */
 struct http_addr {
@@ -62,7 +64,13 @@ struct http_server {
 	pthread_mutex_t		 mu;		/* everything below */
 	pthread_cond_t		 cv;
 	size_t			 buffered;	/* body bytes reserved */
-	unsigned		 threads;	/* handler threads running */
+	pthread_cond_t		 work;		/* a job is queued */
+	struct http_exchange	*queue;		/* jobs for the workers */
+	struct http_exchange	*queue_tail;
+	unsigned		 n_queued;
+	unsigned		 jobs;		/* queued or running */
+	unsigned		 n_workers;
+	unsigned		 n_idle;
 	struct http_addr	*addrs[HTTP_ADDR_BUCKETS];
 };
 
@@ -105,6 +113,7 @@ struct http_exchange {
 	struct http_stream	 stream;
 	struct strbuf		 out;		/* stream bytes not yet sent */
 	size_t			 out_off;
+	struct http_exchange	*next;		/* in the server's queue */
 };
 
 static int
@@ -459,58 +468,126 @@ http_stream_write(struct http_stream *st, const void *buf, size_t len)
 
 /* --- handler threads -------------------------------------------------------- */
 
-static void *
-http_server_thread(void *arg)
+/*
+ * Threaded handlers run on a pool that grows as requests wait and shrinks
+ * when idle: a thread is not created per request (a step of a node comes
+ * every few milliseconds), nor kept when the load is gone.
+ */
+/* Takes x out of the queue. Called with s->mu held. */
+static void
+http_server_unqueue(struct http_server *s, struct http_exchange *x)
 {
-	struct http_exchange *x = arg;
-	struct http_server *s = x->s;
+	struct http_exchange **pp, *prev = NULL;
 
-	x->route->handler(s->cfg.arg, &x->req, &x->resp);
-	pthread_mutex_lock(&x->mu);
-	x->done = 1;
-	http_exchange_resume(x);
-	pthread_mutex_unlock(&x->mu);
-	http_exchange_unref(x);
+	for (pp = &s->queue; *pp != NULL; prev = *pp, pp = &(*pp)->next)
+		if (*pp == x) {
+			*pp = x->next;
+			if (s->queue_tail == x)
+				s->queue_tail = prev;
+			s->n_queued--;
+			return;
+		}
+}
+
+static void *
+http_server_worker(void *arg)
+{
+	struct http_server *s = arg;
+	struct http_exchange *x;
+	struct timespec ts;
+	int rc;
+
 	pthread_mutex_lock(&s->mu);
-	s->threads--;
+	for (;;) {
+		while (s->queue == NULL && !s->stopping) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += HTTP_WORKER_IDLE;
+			s->n_idle++;
+			rc = pthread_cond_timedwait(&s->work, &s->mu, &ts);
+			s->n_idle--;
+			if (rc != 0 && s->queue == NULL)
+				goto out;
+		}
+		if ((x = s->queue) == NULL)
+			break;		/* stopping, nothing left */
+		http_server_unqueue(s, x);
+		pthread_mutex_unlock(&s->mu);
+
+		x->route->handler(s->cfg.arg, &x->req, &x->resp);
+		pthread_mutex_lock(&x->mu);
+		x->done = 1;
+		http_exchange_resume(x);
+		pthread_mutex_unlock(&x->mu);
+		http_exchange_unref(x);
+
+		pthread_mutex_lock(&s->mu);
+		s->jobs--;
+		pthread_cond_broadcast(&s->cv);
+	}
+out:
+	s->n_workers--;
 	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mu);
 	return NULL;
 }
 
 /*
- * Runs the handler on a thread of its own, the connection suspended; -1
- * when the server is stopping. The count is taken under the lock that
- * http_server_free sets stopping under, so that no thread starts after
- * it has waited for them all.
+ * Runs the handler on a worker thread, the connection suspended; -1 when
+ * the server is stopping. The job is counted under the lock that
+ * http_server_free sets stopping under, so that none is queued after it
+ * has waited for them all.
  */
 static int
 http_server_spawn(struct http_server *s, struct http_exchange *x)
 {
 	pthread_attr_t attr;
 	pthread_t t;
-	int err;
+	int err = 0, start;
 
 	pthread_mutex_lock(&s->mu);
 	if (s->stopping) {
 		pthread_mutex_unlock(&s->mu);
 		return -1;
 	}
-	s->threads++;
-	pthread_mutex_unlock(&s->mu);
 	x->threaded = 1;
-	x->refs++;	/* the thread's; no other holder runs yet */
+	x->refs++;	/* the worker's; no other holder runs yet */
 	x->suspended = 1;
 	MHD_suspend_connection(x->conn);
+	s->jobs++;
+	x->next = NULL;
+	if (s->queue_tail != NULL)
+		s->queue_tail->next = x;
+	else
+		s->queue = x;
+	s->queue_tail = x;
+	s->n_queued++;
+	/*
+	 * A new worker unless an idle one is there for each waiting job;
+	 * past the cap, jobs wait for a worker to come free.
+	 */
+	if ((start = s->n_idle < s->n_queued &&
+	    s->n_workers < HTTP_MAX_WORKERS))
+		s->n_workers++;
+	pthread_cond_signal(&s->work);
+	pthread_mutex_unlock(&s->mu);
+	if (!start)
+		return 0;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	err = pthread_create(&t, &attr, http_server_thread, x);
+	err = pthread_create(&t, &attr, http_server_worker, s);
 	pthread_attr_destroy(&attr);
 	if (err == 0)
 		return 0;
-	/* The answer is ready at once: a 503. */
 	pthread_mutex_lock(&s->mu);
-	s->threads--;
+	s->n_workers--;
+	if (s->n_workers > 0) {		/* another will take it */
+		pthread_mutex_unlock(&s->mu);
+		return 0;
+	}
+	/* No worker at all: take the job back, the answer a 503. */
+	http_server_unqueue(s, x);
+	s->jobs--;
+	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mu);
 	http_server_error_fill(s, &x->resp, 503, "overloaded", "cannot start "
 	    "a thread: %s", strerror(err));
@@ -1082,6 +1159,7 @@ http_server_new(const struct http_server_config *cfg, char **cause)
 		s->cfg.max_per_address = HTTP_DEFAULT_PER_ADDR;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
+	pthread_cond_init(&s->work, NULL);
 	limit = http_server_fd_limit();
 	flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME;
 	if (ai->ai_family == AF_INET6)
@@ -1101,6 +1179,7 @@ http_server_new(const struct http_server_config *cfg, char **cause)
 	if (s->mhd == NULL) {
 		set_cause(cause, "cannot listen on %s:%u: %s", cfg->host,
 		    cfg->port, strerror(err != 0 ? err : EADDRINUSE));
+		pthread_cond_destroy(&s->work);
 		pthread_cond_destroy(&s->cv);
 		pthread_mutex_destroy(&s->mu);
 		free(s);
@@ -1137,7 +1216,8 @@ http_server_free(struct http_server *s)
 	if ((fd = MHD_quiesce_daemon(s->mhd)) >= 0)
 		close(fd);	/* ours once quiesced */
 	pthread_mutex_lock(&s->mu);
-	while (s->threads > 0)
+	pthread_cond_broadcast(&s->work);
+	while (s->jobs > 0 || s->n_workers > 0)
 		pthread_cond_wait(&s->cv, &s->mu);
 	pthread_mutex_unlock(&s->mu);
 	MHD_stop_daemon(s->mhd);
@@ -1146,6 +1226,7 @@ http_server_free(struct http_server *s)
 			s->addrs[i] = a->next;
 			free(a);
 		}
+	pthread_cond_destroy(&s->work);
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
