@@ -122,7 +122,7 @@ http_server_stopping(const struct http_server *s)
 	return __atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE);
 }
 
-/* --- responses ------------------------------------------------------------- */
+/* --- responses ------------------------------------------------------------ */
 
 void
 http_response_release(struct http_response *r)
@@ -186,7 +186,7 @@ http_key_equal(const char *a, const char *b)
 	return sodium_memcmp(da, db, sizeof(da)) == 0;
 }
 
-/* --- exchanges ------------------------------------------------------------- */
+/* --- exchanges ------------------------------------------------------------ */
 
 static struct http_exchange *
 http_exchange_new(struct http_server *s, struct MHD_Connection *c,
@@ -325,7 +325,7 @@ http_request_gone(const struct http_request *req)
 	return gone;
 }
 
-/* --- answering ------------------------------------------------------------- */
+/* --- answering ------------------------------------------------------------ */
 
 static enum MHD_Result
 http_server_queue(struct http_server *s, struct http_exchange *x,
@@ -387,7 +387,7 @@ http_server_error_fill(struct http_server *s, struct http_response *r,
 	free(msg);
 }
 
-/* --- streams ---------------------------------------------------------------- */
+/* --- streams -------------------------------------------------------------- */
 
 static ssize_t
 http_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
@@ -466,7 +466,7 @@ http_stream_write(struct http_stream *st, const void *buf, size_t len)
 	return 0;
 }
 
-/* --- handler threads -------------------------------------------------------- */
+/* --- handler threads ------------------------------------------------------ */
 
 /*
  * Threaded handlers run on a pool that grows as requests wait and shrinks
@@ -611,7 +611,7 @@ http_server_resumed(struct http_server *s, struct http_exchange *x)
 
 	pthread_mutex_lock(&x->mu);
 	if (!x->streaming) {
-		if (!x->done) {		/* cannot be: resumed for nothing */
+		if (!x->done) {	/* cannot be: resumed for nothing */
 			x->suspended = 1;
 			MHD_suspend_connection(x->conn);
 			pthread_mutex_unlock(&x->mu);
@@ -644,7 +644,7 @@ http_server_resumed(struct http_server *s, struct http_exchange *x)
 	return ret;
 }
 
-/* --- routing ---------------------------------------------------------------- */
+/* --- routing -------------------------------------------------------------- */
 
 /* Does path match pattern? The '*' segments are copied to wild. */
 static int
@@ -1002,7 +1002,7 @@ http_server_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	http_exchange_unref(x);
 }
 
-/* --- connections ------------------------------------------------------------ */
+/* --- connections ---------------------------------------------------------- */
 
 static int
 http_addr_key(const struct sockaddr *sa, unsigned char key[16], int *family)

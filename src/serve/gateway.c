@@ -143,7 +143,7 @@ gateway_usage(const struct gateway_req *r, const struct generate_result *res)
 	    (json_int_t)(r->n_ids + res->n_tokens));
 }
 
-/* --- models, health, metrics ------------------------------------------------- */
+/* --- models, health, metrics ---------------------------------------------- */
 
 static json_t *
 gateway_model_json(const struct gateway *gw, const char *id)
@@ -230,7 +230,7 @@ gateway_route_metrics(void *arg, const struct http_request *req,
 	resp->body = strbuf_detach(&sb, &resp->len);
 }
 
-/* --- lifecycle ---------------------------------------------------------------- */
+/* --- lifecycle ------------------------------------------------------------ */
 
 /*
  * /health and /metrics ask the backend, which may go over the network:

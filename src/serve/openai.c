@@ -81,7 +81,7 @@ openai_error_json(int status, const char *param, const char *code,
 		type = status >= 500 ? "server_error" : "invalid_request_error";
 		break;
 	}
-	/* The message may quote a path, a method or a peer: JSON needs UTF-8. */
+	/* The message may quote a path, a method or a peer: UTF-8 only. */
 	msg = utf8_sanitize(message, strlen(message), NULL);
 	o = json_pack("{s:{s:s,s:s,s:s?,s:s?}}", "error", "message", msg,
 	    "type", type, "param", param, "code", code);
@@ -147,8 +147,9 @@ openai_content(json_t *v, size_t i, struct strbuf *sb, struct openai_error *e)
 		if (strcmp(type, "text") != 0)
 			return openai_invalid(e, xasprintf("messages[%zu]."
 			    "content[%zu].type", i, j), "content part type "
-			    "'%s' is not supported (messages[%zu].content[%zu]):"
-			    " this model takes text only", type, i, j);
+			    "'%s' is not supported (messages[%zu]."
+			    "content[%zu]): this model takes text only", type,
+			    i, j);
 		if (!json_is_string(t = json_object_get(part, "text")))
 			return openai_invalid(e, xasprintf("messages[%zu]."
 			    "content[%zu].text", i, j), "messages[%zu]."
@@ -188,8 +189,8 @@ openai_messages(json_t *msgs, struct openai_request *r,
 	size_t i, n;
 
 	if (!json_is_array(msgs) || (n = json_array_size(msgs)) == 0)
-		return openai_invalid(e, xstrdup("messages"), "messages must be "
-		    "a non-empty array");
+		return openai_invalid(e, xstrdup("messages"), "messages must "
+		    "be a non-empty array");
 	r->messages = xcalloc(n, sizeof(*r->messages));
 	for (i = 0; i < n; i++) {
 		o = json_array_get(msgs, i);
@@ -258,8 +259,9 @@ openai_prompt(json_t *p, const struct openai_limits *lim,
 		v = json_array_get(p, i);
 		if (!json_is_integer(v) || (id = json_integer_value(v)) < 0 ||
 		    id >= (json_int_t)lim->n_vocab)
-			return openai_invalid(e, xstrdup("prompt"), "prompt[%zu] "
-			    "is not a token id below %u", i, lim->n_vocab);
+			return openai_invalid(e, xstrdup("prompt"),
+			    "prompt[%zu] is not a token id below %u", i,
+			    lim->n_vocab);
 		r->prompt_ids[i] = (int32_t)id;
 	}
 	r->n_prompt_ids = n;
@@ -363,8 +365,8 @@ openai_params(json_t *o, struct openai_request *r, struct openai_error *e)
 	    openai_stop(json_object_get(o, "stop"), r, e) != 0)
 		return -1;
 	if (n != 1)
-		return openai_invalid(e, xstrdup("n"), "n must be 1: one choice "
-		    "per request");
+		return openai_invalid(e, xstrdup("n"), "n must be 1: one "
+		    "choice per request");
 	if ((v = json_object_get(o, "stream")) != NULL && !json_is_null(v)) {
 		if (!json_is_boolean(v))
 			return openai_invalid(e, xstrdup("stream"), "stream "
@@ -436,8 +438,8 @@ openai_parse(const char *body, size_t len, int chat,
 		goto out;
 	}
 	if (!openai_known_model(lim, json_string_value(mv))) {
-		openai_fail(e, 404, "model", "model_not_found", "The model '%s' "
-		    "does not exist", json_string_value(mv));
+		openai_fail(e, 404, "model", "model_not_found", "The model "
+		    "'%s' does not exist", json_string_value(mv));
 		goto out;
 	}
 	r->model = xstrdup(json_string_value(mv));

@@ -92,7 +92,7 @@ sse_flush(struct sse *s, int all)
 
 	while (i < n && !all) {
 		if ((l = utf8_seq_len(p + i, n - i)) == 0) {
-			/* A lead byte whose sequence runs past the end waits. */
+			/* A sequence cut short by the end waits. */
 			if (n - i < 4 && p[i] >= 0xc2 && p[i] <= 0xf4 &&
 			    utf8_seq_len(p + i, 4) == 0) {
 				for (k = i + 1; k < n && (p[k] & 0xc0) == 0x80;
@@ -314,8 +314,8 @@ sse_answer(struct gateway *gw, struct gateway_req *r,
 		pthread_mutex_lock(&gw->mu);
 		gw->active--;
 		pthread_mutex_unlock(&gw->mu);
-		gateway_error(resp, 503, 1, NULL, "overloaded", "cannot start a "
-		    "thread for the stream");
+		gateway_error(resp, 503, 1, NULL, "overloaded", "cannot start "
+		    "a thread for the stream");
 		goto out;
 	}
 	resp->status = 200;

@@ -554,7 +554,7 @@ node_handle_leave(struct node *n, const struct http_request *req,
 	node_respond_json(resp, 202, json_pack("{s:s}", "state", "draining"));
 }
 
-/* --- the routes -------------------------------------------------------------- */
+/* --- the routes ----------------------------------------------------------- */
 
 /* Bodies of the JSON control messages; a step is sized by its session. */
 #define NODE_MAX_CONTROL_BODY	(64u << 10)

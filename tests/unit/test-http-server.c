@@ -229,7 +229,7 @@ test_http_bodies(void)
 	    "Connection: close\r\nContent-Length: 0\r\n"
 	    "Content-Length: 0\r\n\r\n");
 	CHECK(strncmp(a, "HTTP/1.1 400", 12) == 0);
-	/* A chunked body, its size unsaid, counts against the budget as it comes. */
+	/* A chunked body, its size unsaid, is counted as it comes. */
 	memset(pad, 'a', sizeof(pad) - 1);
 	pad[sizeof(pad) - 1] = '\0';
 	raw = xasprintf("POST /echo HTTP/1.1\r\nHost: x\r\n"
