@@ -100,6 +100,7 @@ struct http_exchange {
 	uint64_t		 content_length;	/* UINT64_MAX: unknown */
 	size_t			 reserved;	/* of the server's budget */
 	int			 queued;	/* an answer is on its way */
+	int			 refused;	/* answered at the request's end */
 	int			 too_large;
 	int			 over_budget;
 	int			 threaded;	/* a handler thread has it */
@@ -907,7 +908,16 @@ http_server_begin(struct http_server *s, struct http_exchange *x)
 	return MHD_YES;
 answer:
 	strbuf_release(&allow);
-	/* Early: libmicrohttpd reads no more of this connection. */
+	/*
+	 * With a body on its way, the answer goes now and libmicrohttpd
+	 * reads no more of the connection; without one, it waits for the
+	 * request's end so that the connection may stay open.
+	 */
+	if ((x->content_length == UINT64_MAX && http_request_header(&x->req,
+	    "Transfer-Encoding") == NULL) || x->content_length == 0) {
+		x->refused = 1;
+		return MHD_YES;
+	}
 	return http_server_queue(s, x, r);
 }
 
@@ -950,7 +960,7 @@ http_server_access(void *cls, struct MHD_Connection *c, const char *url,
 		return http_server_begin(s, x);
 	}
 	if (*upload_data_size > 0) {
-		if (!x->queued)
+		if (!x->queued && !x->refused)
 			http_server_upload(s, x, upload_data,
 			    *upload_data_size);
 		*upload_data_size = 0;
@@ -958,6 +968,8 @@ http_server_access(void *cls, struct MHD_Connection *c, const char *url,
 	}
 	if (x->queued)
 		return MHD_YES;
+	if (x->refused)
+		return http_server_queue(s, x, &x->resp);
 	if (x->threaded)
 		return http_server_resumed(s, x);
 	if (x->too_large) {
