@@ -532,28 +532,43 @@ out:
 	return NULL;
 }
 
+/* A threaded request that cannot run: its answer is ready, a 503. */
+static void
+http_server_refuse(struct http_server *s, struct http_exchange *x,
+    const char *code, const char *why)
+{
+	http_server_error_fill(s, &x->resp, 503, code, "%s", why);
+	http_response_header(&x->resp, "Retry-After", "1");
+	pthread_mutex_lock(&x->mu);
+	x->refs--;
+	x->done = 1;
+	http_exchange_resume(x);
+	pthread_mutex_unlock(&x->mu);
+}
+
 /*
- * Runs the handler on a worker thread, the connection suspended; -1 when
- * the server is stopping. The job is counted under the lock that
- * http_server_free sets stopping under, so that none is queued after it
- * has waited for them all.
+ * Runs the handler on a worker thread, the connection suspended (outside
+ * the server's lock: libmicrohttpd takes its own). The job is counted
+ * under the lock that http_server_free sets stopping under, so that none
+ * is queued after it has waited for them all.
  */
-static int
+static void
 http_server_spawn(struct http_server *s, struct http_exchange *x)
 {
 	pthread_attr_t attr;
 	pthread_t t;
-	int err = 0, start;
+	int err, start;
 
-	pthread_mutex_lock(&s->mu);
-	if (s->stopping) {
-		pthread_mutex_unlock(&s->mu);
-		return -1;
-	}
 	x->threaded = 1;
 	x->refs++;	/* the worker's; no other holder runs yet */
 	x->suspended = 1;
 	MHD_suspend_connection(x->conn);
+	pthread_mutex_lock(&s->mu);
+	if (s->stopping) {
+		pthread_mutex_unlock(&s->mu);
+		http_server_refuse(s, x, "stopping", "the server is stopping");
+		return;
+	}
 	s->jobs++;
 	x->next = NULL;
 	if (s->queue_tail != NULL)
@@ -572,33 +587,25 @@ http_server_spawn(struct http_server *s, struct http_exchange *x)
 	pthread_cond_signal(&s->work);
 	pthread_mutex_unlock(&s->mu);
 	if (!start)
-		return 0;
+		return;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	err = pthread_create(&t, &attr, http_server_worker, s);
 	pthread_attr_destroy(&attr);
 	if (err == 0)
-		return 0;
+		return;
 	pthread_mutex_lock(&s->mu);
 	s->n_workers--;
 	if (s->n_workers > 0) {		/* another will take it */
 		pthread_mutex_unlock(&s->mu);
-		return 0;
+		return;
 	}
-	/* No worker at all: take the job back, the answer a 503. */
+	/* No worker at all: take the job back. */
 	http_server_unqueue(s, x);
 	s->jobs--;
 	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mu);
-	http_server_error_fill(s, &x->resp, 503, "overloaded", "cannot start "
-	    "a thread: %s", strerror(err));
-	http_response_header(&x->resp, "Retry-After", "1");
-	pthread_mutex_lock(&x->mu);
-	x->refs--;
-	x->done = 1;
-	http_exchange_resume(x);
-	pthread_mutex_unlock(&x->mu);
-	return 0;
+	http_server_refuse(s, x, "overloaded", "cannot start a thread");
 }
 
 /* The connection is back: the stream's head, or the whole answer. */
@@ -984,14 +991,10 @@ http_server_access(void *cls, struct MHD_Connection *c, const char *url,
 		return http_server_queue(s, x, &x->resp);
 	}
 	http_exchange_request(x);
-	if (http_server_stopping(s) || ((x->route->flags & HTTP_ROUTE_THREAD) &&
-	    http_server_spawn(s, x) != 0)) {
-		http_server_error_fill(s, &x->resp, 503, "stopping", "the "
-		    "server is stopping");
-		return http_server_queue(s, x, &x->resp);
-	}
-	if (x->threaded)
+	if (x->route->flags & HTTP_ROUTE_THREAD) {
+		http_server_spawn(s, x);
 		return MHD_YES;
+	}
 	x->resp.status = 500;
 	x->route->handler(s->cfg.arg, &x->req, &x->resp);
 	return http_server_queue(s, x, &x->resp);
