@@ -14,7 +14,9 @@
 
 #include "core/chat.h"
 #include "core/tokenizer.h"
+#include "serve/completion.h"
 #include "serve/gateway-private.h"
+#include "serve/sse.h"
 #include "util/strbuf.h"
 #include "util/utf8.h"
 #include "util/xmalloc.h"

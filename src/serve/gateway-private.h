@@ -70,14 +70,4 @@ const char *gateway_finish_name(enum generate_finish);
 json_t	*gateway_usage(const struct gateway_req *,
 	    const struct generate_result *);
 
-/* serve/completion.c: the handlers of both generation routes. */
-void	 completion_chat(void *arg, const struct http_request *,
-	    struct http_response *);
-void	 completion_text(void *arg, const struct http_request *,
-	    struct http_response *);
-
-/* serve/sse.c: answers r as Server-Sent Events; takes r over. */
-void	 sse_answer(struct gateway *, struct gateway_req *r,
-	    const struct http_request *, struct http_response *);
-
 #endif

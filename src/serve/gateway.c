@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core/tokenizer.h"
+#include "serve/completion.h"
 #include "serve/gateway-private.h"
 #include "util/strbuf.h"
 #include "util/utf8.h"

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "serve/gateway-private.h"
+#include "serve/sse.h"
 #include "util/strbuf.h"
 #include "util/utf8.h"
 #include "util/xmalloc.h"
