@@ -1,8 +1,9 @@
 /*
  * The OpenAI-compatible HTTP API of `swarm serve`: /v1/models,
  * /v1/chat/completions and /v1/completions (whole answers and Server-Sent
- * Events), /health and /metrics, over libmicrohttpd with a thread per
- * connection. Where the numbers come from is the caller's business: every
+ * Events), /health and /metrics, on the house's HTTP server (net/
+ * http-server): generations run on threads of their own, idle clients
+ * cost a socket. Where the numbers come from is the caller's business: every
  * request asks it for a generate_backend of its own (its own KV cache, or
  * its own swarm sessions) and hands it back when it is done, so requests
  * never share generation state.

@@ -349,3 +349,45 @@ tools_stream_safe(enum tools_family f, const char *text, size_t n,
 			return n - k;
 	return n;
 }
+
+void
+tools_add_to_chat(enum tools_family family, json_t *tools, const char *must,
+    const char *def, struct chat_message **cm, struct strbuf **texts,
+    size_t *n)
+{
+	struct strbuf tp = STRBUF_INIT, *t;
+	size_t i;
+
+	tools_prompt(family, tools, must, &tp);
+	if (family == TOOLS_LLAMA31) {
+		for (i = 0; i < *n && strcmp((*cm)[i].role, "user") != 0; i++)
+			;
+		if (i < *n) {
+			t = &(*texts)[i];
+			strbuf_adds(&tp, t->buf != NULL ? t->buf : "");
+			strbuf_release(t);
+			*t = tp;
+			(*cm)[i].content = t->buf;
+			return;
+		}
+		/* No user turn: the tools go in the system turn instead. */
+	}
+	if (*n == 0 || strcmp((*cm)[0].role, "system") != 0) {
+		*cm = xreallocarray(*cm, *n + 1, sizeof(**cm));
+		*texts = xreallocarray(*texts, *n + 1, sizeof(**texts));
+		memmove(*cm + 1, *cm, *n * sizeof(**cm));
+		memmove(*texts + 1, *texts, *n * sizeof(**texts));
+		(*n)++;
+		strbuf_init(&(*texts)[0]);
+		(*cm)[0].role = "system";
+		if (def != NULL)
+			strbuf_adds(&(*texts)[0], def);
+		/* The moved strbufs' buffers did not move. */
+	}
+	t = &(*texts)[0];
+	if (t->len > 0)
+		strbuf_adds(t, "\n\n");
+	strbuf_add(t, tp.buf != NULL ? tp.buf : "", tp.len);
+	(*cm)[0].content = t->buf;
+	strbuf_release(&tp);
+}

@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
+struct chat_message;
 struct chat_template;
 struct strbuf;
 
@@ -40,6 +41,16 @@ int	tools_check(json_t *tools, json_t *choice, const char **must, int *none,
  */
 void	tools_prompt(enum tools_family, json_t *tools, const char *must,
 	    struct strbuf *out);
+
+/*
+ * Presents the tools in a conversation (*cm[i].content is texts[i]): Hermes
+ * in the system turn (after default_system when the conversation has
+ * none), Llama 3.1 before the first user message. May add a message at
+ * the front, growing both arrays.
+ */
+void	tools_add_to_chat(enum tools_family, json_t *tools, const char *must,
+	    const char *default_system, struct chat_message **cm,
+	    struct strbuf **texts, size_t *n);
 
 /* An assistant's earlier calls (OpenAI tool_calls), as the model wrote them. */
 void	tools_format_calls(enum tools_family, json_t *calls, struct strbuf *out);

@@ -538,13 +538,14 @@ static void
 node_handle_leave(struct node *n, const struct http_request *req,
     struct http_response *resp)
 {
+	const char *token = http_request_header(req, "X-Swarm-Token");
+
 	if (!req->loopback || n->token == NULL) {
 		http_response_error(resp, 403, "forbidden", "control is for "
 		    "loopback clients only");
 		return;
 	}
-	if (req->token == NULL || strlen(req->token) != strlen(n->token) ||
-	    strcmp(req->token, n->token) != 0) {
+	if (token == NULL || !http_key_equal(token, n->token)) {
 		http_response_error(resp, 403, "forbidden", "wrong control "
 		    "token");
 		return;
@@ -553,61 +554,116 @@ node_handle_leave(struct node *n, const struct http_request *req,
 	node_respond_json(resp, 202, json_pack("{s:s}", "state", "draining"));
 }
 
+/* --- the routes ----------------------------------------------------------- */
+
+/* Bodies of the JSON control messages; a step is sized by its session. */
+#define NODE_MAX_CONTROL_BODY	(64u << 10)
+
 static void
-node_handler(void *arg, const struct http_request *req,
+node_route_info(void *arg, const struct http_request *req,
     struct http_response *resp)
 {
-	struct node *n = arg;
-	const char *p = req->path, *rest;
+	node_handle_info(arg, resp);
+}
+
+static void
+node_route_open(void *arg, const struct http_request *req,
+    struct http_response *resp)
+{
+	node_handle_open(arg, req, resp);
+}
+
+static void
+node_route_leave(void *arg, const struct http_request *req,
+    struct http_response *resp)
+{
+	node_handle_leave(arg, req, resp);
+}
+
+static void
+node_route_close(void *arg, const struct http_request *req,
+    struct http_response *resp)
+{
 	uint64_t id;
 
-	if (strcmp(p, "/info") == 0) {
-		if (strcmp(req->method, "GET") != 0)
-			goto method;
-		node_handle_info(n, resp);
+	if (node_parse_session_id(req->wild[0], strlen(req->wild[0]),
+	    &id) != 0) {
+		http_response_error(resp, 404, "unknown_session",
+		    "malformed session id");
 		return;
 	}
-	if (strcmp(p, "/sessions") == 0) {
-		if (strcmp(req->method, "POST") != 0)
-			goto method;
-		node_handle_open(n, req, resp);
-		return;
-	}
-	if (strcmp(p, "/control/leave") == 0) {
-		if (strcmp(req->method, "POST") != 0)
-			goto method;
-		node_handle_leave(n, req, resp);
-		return;
-	}
-	if (strncmp(p, "/sessions/", 10) == 0) {
-		p += 10;
-		rest = strchr(p, '/');
-		if (node_parse_session_id(p, rest != NULL ? (size_t)(rest - p) :
-		    strlen(p), &id) != 0) {
-			http_response_error(resp, 404, "unknown_session",
-			    "malformed session id");
-			return;
-		}
-		if (rest == NULL) {
-			if (strcmp(req->method, "DELETE") != 0)
-				goto method;
-			node_handle_close(n, id, resp);
-			return;
-		}
-		if (strcmp(rest, "/step") == 0) {
-			if (strcmp(req->method, "POST") != 0)
-				goto method;
-			node_handle_step(n, id, req, resp);
-			return;
-		}
-	}
-	http_response_error(resp, 404, "not_found", "no endpoint '%s'",
-	    req->path);
-	return;
-method:
-	http_response_error(resp, 405, "method", "%s not allowed on '%s'",
-	    req->method, req->path);
+	node_handle_close(arg, id, resp);
 }
+
+static void
+node_route_step(void *arg, const struct http_request *req,
+    struct http_response *resp)
+{
+	uint64_t id;
+
+	if (node_parse_session_id(req->wild[0], strlen(req->wild[0]),
+	    &id) != 0) {
+		http_response_error(resp, 404, "unknown_session",
+		    "malformed session id");
+		return;
+	}
+	node_handle_step(arg, id, req, resp);
+}
+
+/*
+ * Before a step's body is read: the session must exist and the body fit
+ * its largest frame (every position at once, in float32). Small sessions
+ * get some room above that, so that a frame a little off is still read
+ * and answered by the decoder, which says what is wrong with it.
+ */
+#define NODE_STEP_SLACK		((uint64_t)1 << 20)
+
+static int
+node_admit_step(void *arg, const struct http_request *req,
+    uint64_t content_length, struct http_response *resp)
+{
+	struct node *n = arg;
+	struct node_session *s;
+	uint64_t id, max = 0;
+
+	if (node_parse_session_id(req->wild[0], strlen(req->wild[0]),
+	    &id) != 0) {
+		http_response_error(resp, 404, "unknown_session",
+		    "malformed session id");
+		return -1;
+	}
+	pthread_mutex_lock(&n->mu);
+	if ((s = node_session_find(n, id)) != NULL)
+		max = PROTO_HEADER_SIZE + (uint64_t)s->max_length *
+		    n->model->hp.n_embd * sizeof(float);
+	pthread_mutex_unlock(&n->mu);
+	if (max < NODE_STEP_SLACK)
+		max = NODE_STEP_SLACK;
+	if (s == NULL) {
+		http_response_error(resp, 404, "unknown_session", "no session "
+		    "%016llx", (unsigned long long)id);
+		return -1;
+	}
+	if (content_length != UINT64_MAX && content_length > max) {
+		http_response_error(resp, 413, "too_large", "a step of session "
+		    "%016llx is at most %llu bytes", (unsigned long long)id,
+		    (unsigned long long)max);
+		return -1;
+	}
+	return 0;
+}
+
+/* A step waits for the compute pool: it runs on a thread of its own. */
+static const struct http_route node_routes[] = {
+	{ "GET", "/info", node_route_info, 0, 0, NULL },
+	{ "POST", "/sessions", node_route_open, NODE_MAX_CONTROL_BODY, 0,
+	    NULL },
+	{ "DELETE", "/sessions/*", node_route_close, 0, 0, NULL },
+	{ "POST", "/sessions/*/step", node_route_step, PROTO_MAX_BODY,
+	    HTTP_ROUTE_THREAD, node_admit_step },
+	{ "POST", "/control/leave", node_route_leave, NODE_MAX_CONTROL_BODY,
+	    0, NULL },
+};
 
 /* Frees idle sessions and announces; sleeps between rounds. */
 static void *
@@ -734,6 +790,7 @@ node_new(const struct node_config *cfg, char **cause)
 	struct model_hparams hp;
 	struct node *n;
 	char *host = NULL;
+	struct http_server_config hcfg;
 	uint16_t port;
 
 	n = xcalloc(1, sizeof(*n));
@@ -779,8 +836,15 @@ node_new(const struct node_config *cfg, char **cause)
 		goto fail;
 	if (node_measure(n, cause) != 0)
 		goto fail;
-	if ((n->http = http_server_new(host, port, PROTO_MAX_BODY,
-	    node_handler, n, cause)) == NULL)
+	memset(&hcfg, 0, sizeof(hcfg));
+	hcfg.host = host;
+	hcfg.port = port;
+	hcfg.routes = node_routes;
+	hcfg.n_routes = sizeof(node_routes) / sizeof(node_routes[0]);
+	hcfg.arg = n;
+	/* Room for one full-context step of a large model at a time. */
+	hcfg.max_buffered = 2 * (size_t)PROTO_MAX_BODY;
+	if ((n->http = http_server_new(&hcfg, cause)) == NULL)
 		goto fail;
 	n->port = http_server_port(n->http);
 	if (cfg->public_addr != NULL)

@@ -86,6 +86,120 @@ check keyed-alive-after-non-utf8 alive "$KEYED_PID"
 expect node-answers-after 0 curl -sf "http://127.0.0.1:$NODE/info"
 expect serve-answers-after 0 curl -sf "http://127.0.0.1:$SERVE/v1/models"
 
+# --- 2. unfinished large bodies are not buffered -----------------------------
+# 24 connections announce 60 MiB bodies to a session's step path and 24 to
+# a path that does not exist, then send 8 MiB of each; the node is refused
+# before it reads them and stays small.
+MODEL_ID=$(curl -s "http://127.0.0.1:$NODE/info" | python3 -c \
+    'import json,sys; print(json.load(sys.stdin)["record"]["model_id"])')
+export MODEL_ID NODE_PID
+check large-bodies-not-buffered python3 - <<'PYEOF'
+import http.client, json, os, socket, sys, time
+
+port, pid = int(os.environ["NODE"]), os.environ["NODE_PID"]
+c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+c.request("POST", "/sessions", json.dumps({"model_id": os.environ["MODEL_ID"],
+          "block_begin": 0, "block_end": 5, "max_length": 64}))
+r = c.getresponse()
+sid = json.loads(r.read())["session_id"]
+c.close()
+
+def rss_mb():
+    for line in open("/proc/%s/status" % pid):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0
+
+socks = []
+for path in ["/sessions/%s/step" % sid] * 24 + ["/nowhere/at/all"] * 24:
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(("POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-swarm-step\r\n"
+               "Content-Length: %d\r\n\r\n" % (path, 60 << 20)).encode())
+    s.setblocking(False)
+    socks.append([s, 8 << 20])
+chunk = b"\0" * (256 << 10)
+end = time.time() + 4
+while time.time() < end and any(left > 0 for _, left in socks):
+    moved = False
+    for e in socks:
+        if e[1] <= 0:
+            continue
+        try:
+            n = e[0].send(chunk[:min(len(chunk), e[1])])
+            e[1] -= n
+            moved = True
+        except BlockingIOError:
+            pass
+        except OSError:
+            e[1] = 0
+    if not moved:
+        time.sleep(0.01)
+time.sleep(0.3)
+rss = rss_mb()
+sent = sum((8 << 20) - left for _, left in socks) >> 20
+for s, _ in socks:
+    s.close()
+print("  node RSS %.0f MB with %d MiB sent on 48 connections" % (rss, sent), file=sys.stderr)
+sys.exit(0 if 0 < rss < 200 else 1)
+PYEOF
+check node-alive-after-bodies alive "$NODE_PID"
+
+# --- 3. a thousand half-open connections lock nobody out -----------------------
+# 1,000 sockets to serve and 1,000 to the node send part of their headers
+# and stay open; a normal request to each is answered within a second.
+check half-open-sockets python3 - <<'PYEOF'
+import os, resource, socket, sys, time, urllib.request
+
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+ok = True
+held = []
+for name, path in (("NODE", "/info"), ("SERVE", "/v1/models")):
+    port = int(os.environ[name])
+    for i in range(1000):
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        s.sendall(b"GET /info HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        held.append(s)
+    time.sleep(0.2)
+    t0 = time.time()
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=1) as r:
+            good = r.status == 200
+    except Exception as e:
+        print("  %s: %r" % (name, e), file=sys.stderr)
+        good = False
+    dt = time.time() - t0
+    print("  %s answered in %.3f s with 1000 half-open sockets" % (name, dt), file=sys.stderr)
+    ok = ok and good and dt < 1
+for s in held:
+    s.close()
+sys.exit(0 if ok else 1)
+PYEOF
+check node-alive-after-half-open alive "$NODE_PID"
+check serve-alive-after-half-open alive "$SERVE_PID"
+
+# --- 10. two Content-Length headers --------------------------------------------
+check two-content-lengths python3 - <<'PYEOF'
+import os, socket, sys
+
+ok = True
+for name, path in (("NODE", "/info"), ("SERVE", "/v1/models")):
+    s = socket.create_connection(("127.0.0.1", int(os.environ[name])), timeout=10)
+    s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+               "Content-Length: 0\r\nContent-Length: 7\r\n\r\n" % path).encode())
+    d = b""
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        d += b
+    s.close()
+    if not d.startswith(b"HTTP/1.1 400"):
+        ok = False
+        print("  %s: %r" % (name, d[:200]), file=sys.stderr)
+sys.exit(0 if ok else 1)
+PYEOF
+
 # --- 4. the DHT listens where the node was told, and nowhere else --------
 start dht "$SWARM" node join -m "$M" --blocks 0:5 --threads 1 --new-swarm
 DHT_PORT=$port
