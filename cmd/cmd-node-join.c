@@ -389,6 +389,8 @@ cmd_node_join_exec(struct cmd_args *a)
 	cfg.threads = (int)conf_get_int(conf, "node.threads");
 	cfg.repack = conf_get_bool(conf, "node.repack");
 	cfg.max_sessions = (uint32_t)conf_get_int(conf, "node.max_sessions");
+	cfg.max_sessions_per_client = (uint32_t)conf_get_int(conf,
+	    "node.max_sessions_per_client");
 	cfg.max_context = (uint32_t)conf_get_int(conf, "node.max_context");
 	conf_free(conf);
 	if (rc != 0)

@@ -201,6 +201,15 @@ proto_step_decode(const void *buf, size_t len, const struct proto_limits *lim,
 	return 0;
 }
 
+char *
+proto_session_terms(const char *model_id, uint32_t block_begin,
+    uint32_t block_end, uint32_t max_length, int64_t timestamp)
+{
+	return xasprintf("swarm-session-v1\n%s\n%u\n%u\n%u\n%lld\n",
+	    model_id, block_begin, block_end, max_length,
+	    (long long)timestamp);
+}
+
 /* The fixed body when an error cannot be encoded (out of memory). */
 #define PROTO_ERROR_FALLBACK \
 	"{\"error\":{\"code\":\"internal\",\"message\":\"cannot encode " \

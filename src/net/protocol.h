@@ -73,6 +73,13 @@ int	proto_step_decode(const void *buf, size_t len,
 	    float **hidden, char **cause);
 
 /* {"error":{"code":CODE,"message":MESSAGE}} (allocated). */
+/*
+ * What a client signs to open a session (node_open_client): the model, the
+ * span, the length and the time, one line each after a fixed first line, so
+ * a signature speaks for these terms and nothing else. Allocated.
+ */
+char	*proto_session_terms(const char *model_id, uint32_t block_begin,
+	    uint32_t block_end, uint32_t max_length, int64_t timestamp);
 char	*proto_error_json(const char *code, const char *message);
 /* Reads an error body; returns -1 when it is not one. */
 int	 proto_error_parse(const char *body, size_t len, char **code,

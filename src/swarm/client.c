@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #include "net/http-client.h"
 #include "net/protocol.h"
 #include "swarm/client.h"
+#include "swarm/identity.h"
 #include "swarm/record.h"
 #include "swarm/route.h"
 #include "util/strbuf.h"
@@ -383,17 +385,51 @@ client_http_error(struct client *c, long status, char **cause)
 	return -1;
 }
 
+/*
+ * The key this process signs its sessions with: made once, in memory, so
+ * every request of a `swarm serve` counts as one client.
+ */
+static struct identity client_id;
+static pthread_once_t client_id_once = PTHREAD_ONCE_INIT;
+
+static void
+client_identity_make(void)
+{
+	identity_generate(&client_id);
+}
+
+static const struct identity *
+client_identity(void)
+{
+	pthread_once(&client_id_once, client_identity_make);
+	return &client_id;
+}
+
 static int
 client_hop_open(struct client *c, struct client_hop *h, char **cause)
 {
+	uint8_t sig[IDENTITY_SIG_LEN];
+	char pk_hex[2 * IDENTITY_PK_LEN + 1], sig_hex[2 * IDENTITY_SIG_LEN + 1];
+	const struct identity *id;
+	int64_t ts;
 	json_t *o, *v;
-	char *body;
+	char *body, *terms;
 	long status;
 	int rc = -1;
 
+	/* Signed, so the node counts the session against this client. */
+	ts = (int64_t)time(NULL);
+	terms = proto_session_terms(c->model_id, h->begin, h->end,
+	    c->max_length, ts);
+	id = client_identity();
+	identity_sign(id, terms, strlen(terms), sig);
+	free(terms);
+	identity_hex(id->pk, sizeof(id->pk), pk_hex);
+	identity_hex(sig, sizeof(sig), sig_hex);
 	body = xasprintf("{\"model_id\":\"%s\",\"block_begin\":%u,"
-	    "\"block_end\":%u,\"max_length\":%u}", c->model_id, h->begin,
-	    h->end, c->max_length);
+	    "\"block_end\":%u,\"max_length\":%u,\"client_key\":\"%s\","
+	    "\"timestamp\":%lld,\"signature\":\"%s\"}", c->model_id,
+	    h->begin, h->end, c->max_length, pk_hex, (long long)ts, sig_hex);
 	if (http_client_request(h->peer->http, "POST", "/sessions", NULL,
 	    body, strlen(body), "application/json", c->cfg.step_timeout,
 	    1 << 16, &status, &c->answer, cause) != 0)

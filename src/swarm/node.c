@@ -27,6 +27,7 @@
 #include "core/pool.h"
 #include "net/http-server.h"
 #include "net/protocol.h"
+#include "swarm/identity.h"
 #include "swarm/model-id.h"
 #include "swarm/node.h"
 #include "util/parse.h"
@@ -34,6 +35,8 @@
 #include "util/xmalloc.h"
 
 #define NODE_VERSION	"0.1.0"
+/* How far a session signature's time may be from the node's, seconds. */
+#define NODE_SIGNATURE_SKEW	300
 
 struct node_session {
 	uint64_t		 id;
@@ -41,7 +44,8 @@ struct node_session {
 	uint32_t		 block_end;
 	uint32_t		 max_length;
 	struct kv_cache		*kv;
-	double			 last_used;
+	char			 client[PEER_ID_LEN + 1];	/* "": anonymous */
+	double			 last_used;	/* of its last computed step */
 	int			 busy;
 	uint64_t		 next_step;
 	struct strbuf		 answer;	/* the answer to next_step - 1 */
@@ -117,6 +121,7 @@ node_config_init(struct node_config *c)
 	memset(c, 0, sizeof(*c));
 	c->listen = "127.0.0.1:7400";
 	c->max_sessions = 16;
+	c->max_sessions_per_client = 8;
 	c->max_context = 4096;
 	c->session_timeout = 300;
 	c->drain_timeout = 10;
@@ -272,6 +277,66 @@ node_random_id(void)
 	return id;
 }
 
+static uint32_t
+node_client_sessions(const struct node *n, const char *client)
+{
+	const struct node_session *s;
+	uint32_t k = 0;
+
+	for (s = n->sessions; s != NULL; s = s->next)
+		k += strcmp(s->client, client) == 0;
+	return k;
+}
+
+/*
+ * Who opens the session: a client signs (client_key, timestamp and
+ * signature, hex, in the open request) the session's terms as
+ * proto_session_terms() writes them, with its Ed25519 key; the client is
+ * then that key's peer id. A request that signs nothing is from the
+ * anonymous client ("").  A bad or stale signature is refused (401).
+ */
+static int
+node_open_client(json_t *o, const char *model_id, uint64_t a, uint64_t b,
+    uint64_t len, char client[PEER_ID_LEN + 1], struct http_response *resp)
+{
+	json_t *k = json_object_get(o, "client_key");
+	json_t *t = json_object_get(o, "timestamp");
+	json_t *g = json_object_get(o, "signature");
+	uint8_t pk[IDENTITY_PK_LEN], sig[IDENTITY_SIG_LEN];
+	int64_t now = (int64_t)time(NULL), ts;
+	char *terms;
+	int rc;
+
+	*client = '\0';
+	if (k == NULL && t == NULL && g == NULL)
+		return 0;
+	if (!json_is_string(k) || !json_is_integer(t) || !json_is_string(g) ||
+	    identity_unhex(json_string_value(k), pk, sizeof(pk)) != 0 ||
+	    identity_unhex(json_string_value(g), sig, sizeof(sig)) != 0) {
+		http_response_error(resp, 400, "malformed", "open: client_key, "
+		    "timestamp and signature go together, in hex");
+		return -1;
+	}
+	ts = json_integer_value(t);
+	if (ts < now - NODE_SIGNATURE_SKEW || ts > now + NODE_SIGNATURE_SKEW) {
+		http_response_error(resp, 401, "stale_signature", "open: the "
+		    "signature's time is %lld s from this node's",
+		    (long long)(ts - now));
+		return -1;
+	}
+	terms = proto_session_terms(model_id, (uint32_t)a, (uint32_t)b,
+	    (uint32_t)len, ts);
+	rc = identity_verify(pk, terms, strlen(terms), sig);
+	free(terms);
+	if (rc != 0) {
+		http_response_error(resp, 401, "bad_signature", "open: the "
+		    "signature does not verify");
+		return -1;
+	}
+	identity_peer_id(pk, client);
+	return 0;
+}
+
 static void
 node_handle_open(struct node *n, const struct http_request *req,
     struct http_response *resp)
@@ -282,7 +347,7 @@ node_handle_open(struct node *n, const struct http_request *req,
 	uint64_t a, b, len;
 	struct node_session *s;
 	struct kv_cache *kv;
-	char *cause = NULL, idstr[17];
+	char *cause = NULL, idstr[17], client[PEER_ID_LEN + 1];
 
 	if ((o = json_loadb(req->body, req->body_len, 0, &jerr)) == NULL) {
 		http_response_error(resp, 400, "malformed", "open: %s",
@@ -327,6 +392,8 @@ node_handle_open(struct node *n, const struct http_request *req,
 		    n->cfg.max_context);
 		goto out;
 	}
+	if (node_open_client(o, model_id, a, b, len, client, resp) != 0)
+		goto out;
 
 	pthread_mutex_lock(&n->mu);
 	if (n->state == PEER_STATE_DRAINING) {
@@ -339,6 +406,14 @@ node_handle_open(struct node *n, const struct http_request *req,
 		pthread_mutex_unlock(&n->mu);
 		http_response_error(resp, 503, "full", "at the session limit "
 		    "(%u)", n->cfg.max_sessions);
+		goto out;
+	}
+	if (node_client_sessions(n, client) >= n->cfg.max_sessions_per_client) {
+		pthread_mutex_unlock(&n->mu);
+		http_response_error(resp, 429, "client_limit", "%s holds %u "
+		    "sessions, the most one client may", *client != '\0' ?
+		    "this client" : "unsigned clients together",
+		    n->cfg.max_sessions_per_client);
 		goto out;
 	}
 	/* Reserve before allocating so that racing opens cannot overshoot. */
@@ -365,6 +440,7 @@ node_handle_open(struct node *n, const struct http_request *req,
 	s->block_end = (uint32_t)b;
 	s->max_length = (uint32_t)len;
 	s->kv = kv;
+	memcpy(s->client, client, sizeof(s->client));
 	s->last_used = node_now();
 	strbuf_init(&s->answer);
 	s->next = n->sessions;
@@ -440,7 +516,6 @@ node_handle_step(struct node *n, uint64_t id, const struct http_request *req,
 	lim.max_tokens = s->max_length;
 	lim.max_pos = s->max_length;
 	s->busy = 1;
-	s->last_used = node_now();
 	n->in_flight++;
 	pthread_mutex_unlock(&n->mu);
 
@@ -497,11 +572,12 @@ node_handle_step(struct node *n, uint64_t id, const struct http_request *req,
 	n->tokens_processed += st.n_tokens;
 	n->steps++;
 	n->compute_seconds += t0;
+	/* Only work keeps a session: failed steps and retries do not. */
+	s->last_used = node_now();
 	pthread_mutex_unlock(&n->mu);
 done:
 	pthread_mutex_lock(&n->mu);
 	s->busy = 0;
-	s->last_used = node_now();
 	n->in_flight--;
 	pthread_cond_broadcast(&n->cond);
 	pthread_mutex_unlock(&n->mu);

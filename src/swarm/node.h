@@ -31,6 +31,9 @@ struct node_config {
 	int		 threads;	/* <= 0: every core */
 	int		 repack;	/* matrices repacked at load */
 	uint32_t	 max_sessions;
+	/* Sessions one client key holds at once; the clients that sign
+	 * nothing share one key's worth. */
+	uint32_t	 max_sessions_per_client;
 	uint32_t	 max_context;	/* positions per session; 0: the model's */
 	double		 session_timeout;	/* idle seconds before freeing */
 	double		 drain_timeout;	/* seconds running steps may take */

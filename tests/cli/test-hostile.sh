@@ -224,4 +224,72 @@ if not ok:
 sys.exit(0 if ok else 1)
 PYEOF
 
+# --- 5. sessions belong to a client: unsigned ones cannot take them all ---
+# Twenty unsigned opens get the unsigned allowance (8 of 16), a signed
+# client still gets its own; a bad signature is refused; sessions kept
+# alive only by steps that compute nothing are freed at the timeout.
+start sess "$SWARM" node join -m "$M" --blocks 0:5 --threads 1 \
+    --session-timeout 2
+SESS=$port
+export SESS
+check unsigned-sessions-capped python3 - <<'PYEOF'
+import http.client, json, os, sys
+port = int(os.environ["SESS"])
+def post(path, body, ctype="application/json"):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    c.request("POST", path, body, {"Content-Type": ctype})
+    r = c.getresponse()
+    d = r.read()
+    c.close()
+    return r.status, d
+c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+c.request("GET", "/info")
+mid = json.loads(c.getresponse().read())["record"]["model_id"]
+c.close()
+open_body = json.dumps({"model_id": mid, "block_begin": 0, "block_end": 5,
+                        "max_length": 32})
+got = [post("/sessions", open_body) for _ in range(20)]
+ok = [json.loads(d)["session_id"] for s, d in got if s == 200]
+refused = [json.loads(d)["error"]["code"] for s, d in got if s != 200]
+good = len(ok) == 8 and refused == ["client_limit"] * 12
+bad = json.loads(open_body)
+bad.update(client_key="00" * 32, timestamp=__import__("time").time().__int__(),
+           signature="00" * 64)
+s, d = post("/sessions", json.dumps(bad))
+good = good and s == 401
+with open(os.environ["SWARM_HOME"] + "/sessions", "w") as f:
+    f.write(" ".join(ok))
+if not good:
+    print("  opens: %r; refused: %r; bad signature: %d %r" % (len(ok), refused, s, d),
+          file=sys.stderr)
+sys.exit(0 if good else 1)
+PYEOF
+expect signed-client-served 0 "$SWARM" infer run -m "$M" --temp 0 -n 5 \
+    --peer "127.0.0.1:$SESS"
+check idle-not-renewed-by-junk python3 - <<'PYEOF'
+import http.client, json, os, sys, time
+port = int(os.environ["SESS"])
+ids = open(os.environ["SWARM_HOME"] + "/sessions").read().split()
+def post(path, body, ctype):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    c.request("POST", path, body, {"Content-Type": ctype})
+    r = c.getresponse()
+    r.read()
+    c.close()
+    return r.status
+end = time.time() + 4.5
+codes = set()
+while time.time() < end:
+    for i in ids:
+        codes.add(post("/sessions/%s/step" % i, b"junk" * 16,
+                       "application/x-swarm-step"))
+    time.sleep(0.5)
+last = [post("/sessions/%s/step" % i, b"junk" * 16, "application/x-swarm-step")
+        for i in ids]
+ok = last == [404] * len(ids)
+if not ok:
+    print("  after 4.5 s of junk steps: %r (seen %r)" % (last, codes), file=sys.stderr)
+sys.exit(0 if ok else 1)
+PYEOF
+
 exit $cli_failed
