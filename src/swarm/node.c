@@ -656,19 +656,27 @@ node_route_leave(void *arg, const struct http_request *req,
 	node_handle_leave(arg, req, resp);
 }
 
+/* The session id of /sessions/ID/...; -1 after answering 404. */
+static int
+node_route_session(const struct http_request *req, struct http_response *resp,
+    uint64_t *id)
+{
+	if (node_parse_session_id(req->wild[0], strlen(req->wild[0]),
+	    id) == 0)
+		return 0;
+	http_response_error(resp, 404, "unknown_session",
+	    "malformed session id");
+	return -1;
+}
+
 static void
 node_route_close(void *arg, const struct http_request *req,
     struct http_response *resp)
 {
 	uint64_t id;
 
-	if (node_parse_session_id(req->wild[0], strlen(req->wild[0]),
-	    &id) != 0) {
-		http_response_error(resp, 404, "unknown_session",
-		    "malformed session id");
-		return;
-	}
-	node_handle_close(arg, id, resp);
+	if (node_route_session(req, resp, &id) == 0)
+		node_handle_close(arg, id, resp);
 }
 
 static void
@@ -677,13 +685,8 @@ node_route_step(void *arg, const struct http_request *req,
 {
 	uint64_t id;
 
-	if (node_parse_session_id(req->wild[0], strlen(req->wild[0]),
-	    &id) != 0) {
-		http_response_error(resp, 404, "unknown_session",
-		    "malformed session id");
-		return;
-	}
-	node_handle_step(arg, id, req, resp);
+	if (node_route_session(req, resp, &id) == 0)
+		node_handle_step(arg, id, req, resp);
 }
 
 /*
