@@ -22,6 +22,7 @@
 #include "swarm/model-id.h"
 #include "swarm/node.h"
 #include "util/parse.h"
+#include "util/path.h"
 #include "util/xmalloc.h"
 
 static const struct cmd_opt node_join_opts[] = {
@@ -399,7 +400,7 @@ cmd_node_join_exec(struct cmd_args *a)
 			cfg.step_delay = 0;
 	}
 	if ((data_dir = conf_data_dir(&cause)) == NULL ||
-	    conf_mkdirs(data_dir, 0700, &cause) != 0)
+	    path_mkdirs(data_dir, 0700, &cause) != 0)
 		goto fail;
 	cfg.data_dir = data_dir;
 	cfg.log = node_join_log;

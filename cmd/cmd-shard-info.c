@@ -71,18 +71,6 @@ static const struct {
 	{ "post_ffw_norm", SHARD_NORM },
 };
 
-/* llama.cpp's general.file_type numbers. */
-static const char *const shard_ftypes[] = {
-	[0] = "F32", [1] = "F16", [2] = "Q4_0", [3] = "Q4_1", [7] = "Q8_0",
-	[8] = "Q5_0", [9] = "Q5_1", [10] = "Q2_K", [11] = "Q3_K_S",
-	[12] = "Q3_K_M", [13] = "Q3_K_L", [14] = "Q4_K_S", [15] = "Q4_K_M",
-	[16] = "Q5_K_S", [17] = "Q5_K_M", [18] = "Q6_K", [19] = "IQ2_XXS",
-	[20] = "IQ2_XS", [21] = "Q2_K_S", [22] = "IQ3_XS", [23] = "IQ3_XXS",
-	[24] = "IQ1_S", [25] = "IQ4_NL", [26] = "IQ3_S", [27] = "IQ3_M",
-	[28] = "IQ2_S", [29] = "IQ2_M", [30] = "IQ4_XS", [31] = "IQ1_M",
-	[32] = "BF16",
-};
-
 #define SHARD_NTYPES	64	/* above every known ggml type number */
 
 struct shard_group_stat {
@@ -228,8 +216,7 @@ shard_json_dim(const struct shard_info *si, const char *suffix)
 static enum shard_group
 shard_classify(const char *name, uint64_t n_blocks, int64_t *block)
 {
-	const char *dot, *rest, *errstr;
-	char num[24];
+	const char *dot, *rest;
 	size_t i, len;
 	uint64_t b;
 
@@ -241,17 +228,9 @@ shard_classify(const char *name, uint64_t n_blocks, int64_t *block)
 	if (strcmp(name, "output_norm.weight") == 0 ||
 	    strcmp(name, "output_norm.bias") == 0)
 		return SHARD_NORM;
-	if (strncmp(name, "blk.", 4) != 0 ||
-	    (dot = strchr(name + 4, '.')) == NULL ||
-	    (size_t)(dot - name - 4) >= sizeof(num))
-		return SHARD_OTHER;
-	memcpy(num, name + 4, dot - name - 4);
-	num[dot - name - 4] = '\0';
-	b = parse_uint(num, 0, UINT32_MAX, &errstr);
-	if (errstr != NULL || b >= n_blocks)
+	if (gguf_tensor_block(name, n_blocks, &b, &rest) != 0)
 		return SHARD_OTHER;
 	*block = (int64_t)b;
-	rest = dot + 1;
 	if ((dot = strrchr(rest, '.')) == NULL)
 		return SHARD_OTHER;
 	len = dot - rest;
@@ -305,14 +284,6 @@ shard_block_stats(const struct shard_info *si, uint64_t *avg, uint64_t *max,
 	}
 	if (si->n_blocks > 0)
 		*avg = sum / si->n_blocks;
-}
-
-static const char *
-shard_ftype_name(uint32_t ft)
-{
-	if (ft < sizeof(shard_ftypes) / sizeof(shard_ftypes[0]))
-		return shard_ftypes[ft];
-	return NULL;
 }
 
 static void
@@ -384,7 +355,7 @@ shard_print_text(const struct shard_info *si, const char *path)
 	free(s);
 	if (gguf_get_u32(f, "general.file_type", &ft) == 0)
 		printf("%-15s %s (%u)\n", "file type",
-		    shard_ftype_name(ft) ? shard_ftype_name(ft) : "unknown", ft);
+		    gguf_ftype_name(ft) ? gguf_ftype_name(ft) : "unknown", ft);
 	else
 		printf("%-15s -\n", "file type");
 	/* Each getter runs before its print: argument order is unspecified. */
@@ -557,7 +528,7 @@ shard_print_json(const struct shard_info *si, const char *path)
 	if (gguf_get_u32(f, "general.file_type", &ft) == 0) {
 		json_object_set_new(root, "file_type", json_integer(ft));
 		json_object_set_new(root, "file_type_name",
-		    shard_ftype_name(ft) ? json_string(shard_ftype_name(ft)) :
+		    gguf_ftype_name(ft) ? json_string(gguf_ftype_name(ft)) :
 		    json_null());
 	} else {
 		json_object_set_new(root, "file_type", json_null());

@@ -22,6 +22,7 @@
 #include "yamldoc.h"
 #include "util/parse.h"
 #include "util/strbuf.h"
+#include "util/path.h"
 #include "util/xmalloc.h"
 
 struct conf_value {
@@ -713,7 +714,7 @@ conf_write_atomic(const char *path, const char *data, size_t len,
 		free(dir);
 		dir = xstrdup(".");
 	}
-	if (conf_mkdirs(dir, 0700, cause) != 0)
+	if (path_mkdirs(dir, 0700, cause) != 0)
 		goto out;
 	tmp = xasprintf("%s.tmpXXXXXX", target);
 	if ((fd = mkstemp(tmp)) < 0) {
@@ -821,35 +822,4 @@ char *
 conf_data_dir(char **cause)
 {
 	return conf_dir("XDG_DATA_HOME", ".local/share", cause);
-}
-
-int
-conf_mkdirs(const char *dir, mode_t mode, char **cause)
-{
-	struct stat st;
-	char *p = xstrdup(dir), *s, c;
-	int rc = -1;
-
-	for (s = p + 1; ; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		c = *s;
-		*s = '\0';
-		if (mkdir(p, mode) != 0 && errno != EEXIST) {
-			set_cause(cause, "cannot create '%s': %s", p,
-			    strerror(errno));
-			goto out;
-		}
-		*s = c;
-		if (c == '\0')
-			break;
-	}
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		set_cause(cause, "'%s' is not a directory", dir);
-		goto out;
-	}
-	rc = 0;
-out:
-	free(p);
-	return rc;
 }

@@ -24,6 +24,7 @@
 #include "swarm/record.h"
 #include "swarm/route.h"
 #include "util/strbuf.h"
+#include "util/clock.h"
 #include "util/xmalloc.h"
 
 #define CLIENT_STALE_SECONDS	90	/* three refresh intervals */
@@ -71,15 +72,6 @@ struct client {
 	struct strbuf		 frame;
 	struct strbuf		 answer;
 };
-
-static double
-client_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void
 client_log(struct client *c, const char *fmt, ...)
@@ -145,7 +137,7 @@ client_hop_close(struct client *c, struct client_hop *h)
 	char *path;
 
 	if (h->session[0] == '\0' || h->peer == NULL ||
-	    h->peer->banned_until > client_now())
+	    h->peer->banned_until > clock_now())
 		return;
 	path = xasprintf("/sessions/%s", h->session);
 	http_client_request(h->peer->http, "DELETE", path, NULL, NULL, 0,
@@ -195,7 +187,7 @@ client_ban(struct client *c, struct client_peer *p, const char *why)
 	p->ban = p->ban > 0 ? p->ban * 2 : CLIENT_BAN_FIRST;
 	if (p->ban > CLIENT_BAN_MAX)
 		p->ban = CLIENT_BAN_MAX;
-	p->banned_until = client_now() + p->ban;
+	p->banned_until = clock_now() + p->ban;
 	free(c->last_failure);
 	c->last_failure = xasprintf("%s: %s", p->rec.addr, why);
 	client_log(c, "peer %s refused for %.0f s: %s", p->rec.addr, p->ban,
@@ -241,13 +233,13 @@ client_peer_probe(struct client *c, struct client_peer *p)
 	long status;
 	int rc = -1;
 
-	t0 = client_now();
+	t0 = clock_now();
 	if (http_client_request(p->http, "GET", "/info", NULL, NULL, 0, NULL,
 	    c->cfg.step_timeout, 1 << 20, &status, &body, &cause) != 0) {
 		client_ban(c, p, cause);
 		goto out;
 	}
-	p->rtt = client_now() - t0;
+	p->rtt = clock_now() - t0;
 	if (status != 200 || (o = json_loadb(body.buf, body.len, 0, NULL)) ==
 	    NULL || record_from_json(json_object_get(o, "record"), &r,
 	    NULL) != 0 || strcmp(r.model_id, c->model_id) != 0) {
@@ -270,7 +262,7 @@ client_candidates(struct client *c, struct route_peer **out, size_t *n_out,
 	struct peer_record *recs = NULL;
 	struct client_peer *p;
 	size_t n = 0, i;
-	double now = client_now();
+	double now = clock_now();
 	int64_t wall = (int64_t)time(NULL);
 
 	*out = NULL;
@@ -390,13 +382,13 @@ client_hop_step(struct client *c, struct client_hop *h, float *hidden,
 	strbuf_reset(&c->frame);
 	proto_step_encode(&st, hidden, &c->frame);
 	path = xasprintf("/sessions/%s/step", h->session);
-	if (c->deadline > 0 && c->deadline - client_now() < timeout)
-		timeout = c->deadline - client_now();
+	if (c->deadline > 0 && c->deadline - clock_now() < timeout)
+		timeout = c->deadline - clock_now();
 	if (timeout <= 0) {
 		set_cause(cause, "out of time for the run");
 		goto out;
 	}
-	t0 = client_now();
+	t0 = clock_now();
 	for (attempt = 0; attempt < 2; attempt++) {
 		free(err);
 		err = NULL;
@@ -410,7 +402,7 @@ client_hop_step(struct client *c, struct client_hop *h, float *hidden,
 		set_cause(cause, "%s", err);
 		goto out;
 	}
-	h->seconds += client_now() - t0;
+	h->seconds += clock_now() - t0;
 	h->steps++;
 	if (status != 200) {
 		client_http_error(c, status, cause);
@@ -490,7 +482,7 @@ client_build(struct client *c, uint32_t begin, uint32_t end,
 	*n_out = 0;
 	x = xmalloc((size_t)c->max_length * c->cfg.n_embd * sizeof(float));
 	for (tries = 0; tries <= c->cfg.max_failovers; tries++) {
-		if (c->deadline > 0 && client_now() > c->deadline) {
+		if (c->deadline > 0 && clock_now() > c->deadline) {
 			set_cause(cause, "out of time for the run");
 			goto out;
 		}
@@ -570,7 +562,7 @@ client_open(struct client *c, uint32_t max_length, char **cause)
 	client_close(c);
 	c->max_length = max_length;
 	if (c->cfg.run_timeout > 0)
-		c->deadline = client_now() + c->cfg.run_timeout;
+		c->deadline = clock_now() + c->cfg.run_timeout;
 	return client_build(c, 0, c->cfg.n_layer, NULL, 0, &c->hops,
 	    &c->n_hops, cause);
 }

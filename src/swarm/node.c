@@ -31,6 +31,7 @@
 #include "swarm/node.h"
 #include "util/parse.h"
 #include "util/strbuf.h"
+#include "util/clock.h"
 #include "util/xmalloc.h"
 
 #define NODE_VERSION	"0.1.0"
@@ -83,13 +84,11 @@ struct node {
 	int			 housekeeper_running;
 };
 
+/* The handlers' name for the one clock (util/clock.h). */
 static double
 node_now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
+	return clock_now();
 }
 
 static void
