@@ -97,6 +97,18 @@ struct cmd_conf_flag {
 int		 cmd_conf_flags(struct cmd_args *, struct conf *,
 		    const struct cmd_conf_flag *);
 
+struct engine_config;
+/*
+ * The engine's config for `infer run` and `serve` from their shared options
+ * (model, --local, --peer, --bootstrap, --network, --ctx-size, --verbose)
+ * over c; its strings are borrowed from a and c. Returns 0, or EXIT_USAGE
+ * after printing the problem.
+ */
+int		 cmd_engine_config(struct cmd_args *, struct conf *,
+		    struct engine_config *);
+/* A log callback: "swarm: msg" on stderr. */
+void		 cmd_log(void *arg, const char *msg);
+
 /* The table, for help, completions and tests. */
 extern const struct cmd_entry *const cmd_table[];
 

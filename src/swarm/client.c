@@ -673,9 +673,12 @@ client_backend_eval(void *ctx, const int32_t *tokens, int n, int32_t pos0,
 	int rc = -1;
 
 	hidden = xmalloc((size_t)n * e * sizeof(float));
+	/* The embedding is a table lookup: no pool, no lock. */
 	if (model_embed(m, tokens, n, hidden, cause) != 0 ||
 	    client_forward(b->client, hidden, n, pos0, cause) != 0)
 		goto out;
+	if (b->pool_mu != NULL)
+		pthread_mutex_lock(b->pool_mu);
 	if (all_logits)
 		rc = model_head(m, b->pool, hidden, n, logits, cause);
 	else
@@ -683,6 +686,8 @@ client_backend_eval(void *ctx, const int32_t *tokens, int n, int32_t pos0,
 		    logits, cause);
 	/* Next comes the network: the nodes need the cores more. */
 	pool_idle(b->pool);
+	if (b->pool_mu != NULL)
+		pthread_mutex_unlock(b->pool_mu);
 out:
 	free(hidden);
 	return rc;
@@ -690,12 +695,13 @@ out:
 
 int
 client_backend_init(struct client_backend *b, const struct model *m,
-    struct pool *pool, struct client *c, uint32_t n_ctx,
-    struct generate_backend *be, char **cause)
+    struct pool *pool, pthread_mutex_t *pool_mu, struct client *c,
+    uint32_t n_ctx, struct generate_backend *be, char **cause)
 {
 	memset(b, 0, sizeof(*b));
 	b->model = m;
 	b->pool = pool;
+	b->pool_mu = pool_mu;
 	b->client = c;
 	if (client_open(c, n_ctx, cause) != 0)
 		return -1;

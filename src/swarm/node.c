@@ -25,6 +25,7 @@
 #include "core/gguf.h"
 #include "core/model.h"
 #include "core/pool.h"
+#include "core/weights.h"
 #include "net/http-server.h"
 #include "net/protocol.h"
 #include "swarm/model-id.h"
@@ -731,6 +732,7 @@ struct node *
 node_new(const struct node_config *cfg, char **cause)
 {
 	struct model_hparams hp;
+	struct weights w;
 	struct node *n;
 	char *host = NULL;
 	uint16_t port;
@@ -754,11 +756,16 @@ node_new(const struct node_config *cfg, char **cause)
 	}
 	if (proto_parse_addr(cfg->listen, &host, &port, cause) != 0)
 		goto fail;
-	if ((n->gguf = gguf_open(cfg->model_path, cause)) == NULL ||
-	    model_read_hparams(n->gguf, &hp, cause) != 0)
+	if (weights_open(&w, cfg->model_path, cfg->block_begin,
+	    cfg->block_end, cfg->repack ? 0 : MODEL_LOAD_PLAIN, cfg->threads,
+	    cause) != 0)
 		goto fail;
-	if (cfg->block_begin >= cfg->block_end || cfg->block_end >
-	    hp.n_layer) {
+	n->gguf = w.gguf;
+	n->pool = w.pool;
+	n->model = w.model;
+	hp = w.hp;
+	/* weights_open takes [0, 0) for "no block"; a node serves some. */
+	if (cfg->block_begin >= cfg->block_end) {
 		set_cause(cause, "blocks %u:%u out of range: '%s' has %u",
 		    cfg->block_begin, cfg->block_end, cfg->model_path,
 		    hp.n_layer);
@@ -772,10 +779,6 @@ node_new(const struct node_config *cfg, char **cause)
 		    cfg->model_path);
 		goto fail;
 	}
-	n->pool = pool_new(cfg->threads);
-	if ((n->model = model_load(n->gguf, cfg->block_begin, cfg->block_end,
-	    cfg->repack ? 0 : MODEL_LOAD_PLAIN, n->pool, cause)) == NULL)
-		goto fail;
 	if (node_measure(n, cause) != 0)
 		goto fail;
 	if ((n->http = http_server_new(host, port, PROTO_MAX_BODY,

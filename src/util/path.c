@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,5 +39,25 @@ path_mkdirs(const char *dir, mode_t mode, char **cause)
 	rc = 0;
 out:
 	free(p);
+	return rc;
+}
+
+int
+path_write_atomic(const char *path, const char *text, char **cause)
+{
+	char *tmp = xasprintf("%s.tmp", path);
+	FILE *fp;
+	int rc = 0, bad;
+
+	if ((fp = fopen(tmp, "w")) == NULL)
+		rc = set_cause(cause, "cannot write '%s': %s", path,
+		    strerror(errno));
+	else {
+		bad = fputs(text, fp) == EOF;
+		if (fclose(fp) != 0 || bad || rename(tmp, path) != 0)
+			rc = set_cause(cause, "cannot write '%s': %s", path,
+			    strerror(errno));
+	}
+	free(tmp);
 	return rc;
 }
