@@ -31,9 +31,8 @@ cmd_engine_env_ms(const char *name)
 	return err != NULL ? 0 : ms;
 }
 
-/* --bootstrap (repeatable) and --network over the config's keys. */
-static int
-cmd_engine_discovery(struct cmd_args *a, struct conf *c)
+int
+cmd_discovery(struct cmd_args *a, struct conf *c)
 {
 	char **boots, *cause = NULL;
 	const char *v;
@@ -78,7 +77,7 @@ cmd_engine_config(struct cmd_args *a, struct conf *c,
 			return cmd_usage_error(a, "--ctx-size: '%s' is %s", v,
 			    err);
 	}
-	if ((rc = cmd_engine_discovery(a, c)) != 0)
+	if ((rc = cmd_discovery(a, c)) != 0)
 		return rc;
 	ec->peers = peers;
 	ec->n_peers = (size_t)n_peers;

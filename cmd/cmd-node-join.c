@@ -117,25 +117,16 @@ static int
 node_join_discovery(struct cmd_args *a, struct conf *c,
     struct node_run_config *rc)
 {
-	char **vals, *cause = NULL;
 	const char *v, *err;
-	int i, nv, r = 0;
+	int nv, r;
 
-	vals = args_get_all(a, "bootstrap", &nv);
+	args_get_all(a, "bootstrap", &nv);
 	rc->new_swarm = args_flag(a, "new-swarm");
 	if (rc->new_swarm && nv > 0)
 		return cmd_usage_error(a, "--new-swarm starts alone: no "
 		    "--bootstrap with it");
-	for (i = 0; i < nv && r == 0; i++)
-		r = i == 0 ? conf_set_flag(c, "swarm.bootstrap", vals[i],
-		    &cause) : conf_add(c, "swarm.bootstrap", vals[i], &cause);
-	if (r == 0 && (v = args_get(a, "network")) != NULL)
-		r = conf_set_flag(c, "swarm.network", v, &cause);
-	if (r != 0) {
-		r = cmd_usage_error(a, "%s", cause);
-		free(cause);
+	if ((r = cmd_discovery(a, c)) != 0)
 		return r;
-	}
 	rc->network = conf_get_str(c, "swarm.network");
 	if (!rc->new_swarm)
 		rc->bootstrap = conf_get_list(c, "swarm.bootstrap",

@@ -106,6 +106,11 @@ struct engine_config;
  */
 int		 cmd_engine_config(struct cmd_args *, struct conf *,
 		    struct engine_config *);
+/*
+ * --bootstrap (repeatable) and --network layered over swarm.bootstrap and
+ * swarm.network. Returns 0, or EXIT_USAGE after printing the problem.
+ */
+int		 cmd_discovery(struct cmd_args *, struct conf *);
 /* A log callback: "swarm: msg" on stderr. */
 void		 cmd_log(void *arg, const char *msg);
 
