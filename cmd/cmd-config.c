@@ -14,25 +14,25 @@
 #include "util/xmalloc.h"
 
 static const struct cmd_opt config_get_opts[] = {
-	{ 0, "json", NULL, "print a JSON object with the value and its source" },
-	{ 0, NULL, NULL, NULL }
+	OPT_FLAG(0, "json", "print a JSON object with the value and its source"),
+	OPT_END
 };
 
 static const struct cmd_opt config_set_opts[] = {
-	{ 'a', "add", NULL, "append to a list instead of replacing it" },
-	{ 0, NULL, NULL, NULL }
+	OPT_FLAG('a', "add", "append to a list instead of replacing it"),
+	OPT_END
 };
 
 static const struct cmd_opt config_list_opts[] = {
-	{ 0, "json", NULL, "print one JSON object keyed by key" },
-	{ 'l', "long", NULL, "also show each key's type and help" },
-	{ 0, "keys", NULL, "print only the key names" },
-	{ 0, NULL, NULL, NULL }
+	OPT_FLAG(0, "json", "print one JSON object keyed by key"),
+	OPT_FLAG('l', "long", "also show each key's type and help"),
+	OPT_FLAG(0, "keys", "print only the key names"),
+	OPT_END
 };
 
 static const struct cmd_opt config_path_opts[] = {
-	{ 'd', "data", NULL, "print the data directory instead" },
-	{ 0, NULL, NULL, NULL }
+	OPT_FLAG('d', "data", "print the data directory instead"),
+	OPT_END
 };
 
 /* The value as JSON of its type: number, boolean, array, string or null. */

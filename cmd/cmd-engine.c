@@ -56,7 +56,6 @@ cmd_engine_config(struct cmd_args *a, struct conf *c,
     struct engine_config *ec)
 {
 	char **peers;
-	const char *v, *err;
 	int n_peers, n_boots, rc;
 
 	engine_config_init(ec);
@@ -71,12 +70,7 @@ cmd_engine_config(struct cmd_args *a, struct conf *c,
 		    "not both");
 	if (n_peers > 0 && n_boots > 0)
 		return cmd_usage_error(a, "give --peer or --bootstrap, not both");
-	if ((v = args_get(a, "ctx-size")) != NULL) {
-		ec->n_ctx = (uint32_t)parse_int(v, 1, ENGINE_CTX_MAX, &err);
-		if (err != NULL)
-			return cmd_usage_error(a, "--ctx-size: '%s' is %s", v,
-			    err);
-	}
+	ec->n_ctx = (uint32_t)args_int(a, "ctx-size", 0);
 	if ((rc = cmd_discovery(a, c)) != 0)
 		return rc;
 	ec->peers = peers;

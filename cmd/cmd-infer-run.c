@@ -29,45 +29,59 @@
 #include "util/xmalloc.h"
 
 static const struct cmd_opt infer_run_opts[] = {
-	{ 'm', "model", "FILE", "the model (GGUF file)" },
-	{ 0, "local", NULL, "run every block in this process" },
-	{ 0, "peer", "HOST:PORT", "a node of the swarm to route through "
-	    "(repeatable)" },
-	{ 0, "bootstrap", "HOST:PORT", "find the swarm's nodes through the "
-	    "DHT, joining at this node (repeatable; default: swarm.bootstrap)" },
-	{ 0, "network", "NAME", "the swarm's name (default: swarm.network)" },
-	{ 0, "wire-dtype", "TYPE", "hidden states on the wire: f32 (default, "
-	    "exact), f16 or bf16" },
-	{ 0, "connect-timeout", "SECONDS", "to connect to a peer (default 5)" },
-	{ 0, "step-timeout", "SECONDS", "for one step on one peer (default 60)" },
-	{ 0, "timeout", "SECONDS", "for the whole run (default: none)" },
-	{ 'n', "max-tokens", "N", "generate at most N tokens (default 256; 0: "
-	    "evaluate the prompt only)" },
-	{ 0, "temp", "T", "sampling temperature; 0 is greedy (default 0.8)" },
-	{ 0, "top-k", "K", "keep the K most likely tokens (default 40; 0: off)" },
-	{ 0, "top-p", "P", "nucleus sampling threshold (default 0.95)" },
-	{ 0, "min-p", "P", "drop tokens below P times the top probability "
-	    "(default 0.05)" },
-	{ 0, "repeat-penalty", "R", "penalty for repeated tokens (default 1: off)" },
-	{ 0, "seed", "N", "random seed (default: from the clock)" },
-	{ 0, "stop", "TEXT", "stop when TEXT is generated (repeatable)" },
-	{ 0, "ignore-eos", NULL, "keep generating past end-of-generation tokens" },
-	{ 'c', "ctx-size", "N", "context length (default: the model's, at most "
-	    "4096)" },
-	{ 0, "tokens", "IDS", "prompt as comma-separated token ids" },
-	{ 0, "chat", NULL, "wrap the prompt in the model's chat template" },
-	{ 0, "system", "TEXT", "system message for --chat (implies --chat)" },
-	{ 0, "template", "NAME", "chat template instead of the model's: chatml, "
-	    "llama3, llama3.1, llama2, mistral, mistral-v3, mistral-tekken, "
-	    "phi3, gemma, zephyr (implies --chat)" },
-	{ 0, "dump-logits", "FILE", "write every evaluated row of logits "
-	    "(float32 little-endian)" },
-	{ 't', "threads", "N", "worker threads (default: the number of cores)" },
-	{ 0, "repack", "on|off", "repack quantized matrices at load for faster "
-	    "kernels (default on; off: load at once, use the file's pages)" },
-	{ 0, "json", NULL, "print one JSON object with text, tokens and timings" },
-	{ 'v', "verbose", NULL, "print load and speed figures on stderr" },
-	{ 0, NULL, NULL, NULL }
+	OPT_STRING('m', "model", "FILE", "the model (GGUF file)"),
+	OPT_FLAG(0, "local", "run every block in this process"),
+	OPT_ADDRESS(0, "peer", "a node of the swarm to route through "
+	    "(repeatable)"),
+	OPT_STRING(0, "bootstrap", "HOST:PORT", "find the swarm's nodes "
+	    "through the DHT, joining at this node (repeatable; default: "
+	    "swarm.bootstrap)"),
+	OPT_STRING(0, "network", "NAME", "the swarm's name (default: "
+	    "swarm.network)"),
+	OPT_STRING(0, "wire-dtype", "TYPE", "hidden states on the wire: f32 "
+	    "(default, exact), f16 or bf16"),
+	OPT_DURATION(0, "connect-timeout", 0.001, 1e6, "to connect to a peer "
+	    "(default 5)"),
+	OPT_DURATION(0, "step-timeout", 0.001, 1e6, "for one step on one "
+	    "peer (default 60)"),
+	OPT_DURATION(0, "timeout", 0.001, 1e6, "for the whole run (default: "
+	    "none)"),
+	OPT_STRING('n', "max-tokens", "N", "generate at most N tokens "
+	    "(default 256; 0: evaluate the prompt only)"),
+	OPT_STRING(0, "temp", "T", "sampling temperature; 0 is greedy "
+	    "(default 0.8)"),
+	OPT_STRING(0, "top-k", "K", "keep the K most likely tokens (default "
+	    "40; 0: off)"),
+	OPT_STRING(0, "top-p", "P", "nucleus sampling threshold (default 0.95)"),
+	OPT_STRING(0, "min-p", "P", "drop tokens below P times the top "
+	    "probability (default 0.05)"),
+	OPT_FLOAT(0, "repeat-penalty", "R", 0.01, 100, "penalty for repeated "
+	    "tokens (default 1: off)"),
+	OPT_STRING(0, "seed", "N", "random seed (default: from the clock)"),
+	OPT_STRING(0, "stop", "TEXT", "stop when TEXT is generated "
+	    "(repeatable)"),
+	OPT_FLAG(0, "ignore-eos", "keep generating past end-of-generation "
+	    "tokens"),
+	OPT_INT('c', "ctx-size", "N", 1, ENGINE_CTX_MAX, "context length "
+	    "(default: the model's, at most 4096)"),
+	OPT_STRING(0, "tokens", "IDS", "prompt as comma-separated token ids"),
+	OPT_FLAG(0, "chat", "wrap the prompt in the model's chat template"),
+	OPT_STRING(0, "system", "TEXT", "system message for --chat (implies "
+	    "--chat)"),
+	OPT_STRING(0, "template", "NAME", "chat template instead of the "
+	    "model's: chatml, llama3, llama3.1, llama2, mistral, mistral-v3, "
+	    "mistral-tekken, phi3, gemma, zephyr (implies --chat)"),
+	OPT_STRING(0, "dump-logits", "FILE", "write every evaluated row of "
+	    "logits (float32 little-endian)"),
+	OPT_STRING('t', "threads", "N", "worker threads (default: the number "
+	    "of cores)"),
+	OPT_STRING(0, "repack", "on|off", "repack quantized matrices at load "
+	    "for faster kernels (default on; off: load at once, use the "
+	    "file's pages)"),
+	OPT_FLAG(0, "json", "print one JSON object with text, tokens and "
+	    "timings"),
+	OPT_FLAG('v', "verbose", "print load and speed figures on stderr"),
+	OPT_END
 };
 
 struct infer_out {
@@ -204,37 +218,17 @@ infer_chat_prompt(const struct cmd_args *a, const struct gguf_file *gf,
 	return 0;
 }
 
-/* Reads an option of seconds that has no config key; EXIT_USAGE if bad. */
-static int
-infer_opt_seconds(struct cmd_args *a, const char *name, double *out)
-{
-	const char *v = args_get(a, name), *err;
-
-	if (v == NULL)
-		return 0;
-	*out = parse_double(v, 0.001, 1e6, &err);
-	if (err != NULL)
-		return cmd_usage_error(a, "--%s: '%s' is %s", name, v, err);
-	return 0;
-}
-
 /* Sampling and stopping from the config (with its flags layered on). */
 static int
 infer_params(struct cmd_args *a, struct conf *c, struct generate_params *gp,
     int64_t *seed)
 {
-	const char *v, *err;
 	char **stops;
 	int n_stop;
 
 	generate_params_init(gp);
-	if ((v = args_get(a, "repeat-penalty")) != NULL) {
-		gp->sampling.repeat_penalty = (float)parse_double(v, 0.01, 100,
-		    &err);
-		if (err != NULL)
-			return cmd_usage_error(a, "--repeat-penalty: '%s' is %s",
-			    v, err);
-	}
+	gp->sampling.repeat_penalty = (float)args_num(a, "repeat-penalty",
+	    gp->sampling.repeat_penalty);
 	gp->max_tokens = (int)conf_get_int(c, "infer.max_tokens");
 	gp->sampling.temperature = (float)conf_get_float(c,
 	    "infer.temperature");
@@ -263,10 +257,9 @@ infer_check(struct cmd_args *a, struct engine_config *ec)
 	    proto_dtype_parse(v, &ec->wire) != 0)
 		return cmd_usage_error(a, "--wire-dtype: '%s' is not f32, f16 "
 		    "or bf16", v);
-	if (infer_opt_seconds(a, "connect-timeout", &ec->connect_timeout) ||
-	    infer_opt_seconds(a, "step-timeout", &ec->step_timeout) ||
-	    infer_opt_seconds(a, "timeout", &ec->run_timeout))
-		return EXIT_USAGE;
+	ec->connect_timeout = args_num(a, "connect-timeout", 0);
+	ec->step_timeout = args_num(a, "step-timeout", 0);
+	ec->run_timeout = args_num(a, "timeout", 0);
 	if (a->argc > 0 && args_get(a, "tokens") != NULL)
 		return cmd_usage_error(a, "give a prompt or --tokens, not both");
 	if (infer_wants_chat(a) && args_get(a, "tokens") != NULL)

@@ -17,14 +17,14 @@
 #include "util/xmalloc.h"
 
 static const struct cmd_opt infer_tokenize_opts[] = {
-	{ 'm', "model", "FILE", "the model or vocabulary (GGUF file)" },
-	{ 0, "special", NULL, "parse special tokens such as <|im_start|> in "
-	    "the text; print them when decoding" },
-	{ 0, "no-bos", NULL, "do not add the BOS token the model adds" },
-	{ 0, "decode", "IDS", "print the text of comma-separated token ids (-: "
-	    "read them from standard input)" },
-	{ 0, "json", NULL, "print each token's id, piece and text as JSON" },
-	{ 0, NULL, NULL, NULL }
+	OPT_STRING('m', "model", "FILE", "the model or vocabulary (GGUF file)"),
+	OPT_FLAG(0, "special", "parse special tokens such as <|im_start|> in "
+	    "the text; print them when decoding"),
+	OPT_FLAG(0, "no-bos", "do not add the BOS token the model adds"),
+	OPT_STRING(0, "decode", "IDS", "print the text of comma-separated "
+	    "token ids (-: read them from standard input)"),
+	OPT_FLAG(0, "json", "print each token's id, piece and text as JSON"),
+	OPT_END
 };
 
 static int

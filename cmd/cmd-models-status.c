@@ -23,12 +23,14 @@
 #include "util/xmalloc.h"
 
 static const struct cmd_opt models_status_opts[] = {
-	{ 0, "json", NULL, "print one JSON object" },
-	{ 'b', "bootstrap", "HOST:PORT", "a node to join the swarm through "
-	    "(repeatable; default: swarm.bootstrap)" },
-	{ 0, "network", "NAME", "the swarm's name (default: swarm.network)" },
-	{ 0, "timeout", "SECONDS", "how long to wait for the DHT (default 5)" },
-	{ 0, NULL, NULL, NULL }
+	OPT_FLAG(0, "json", "print one JSON object"),
+	OPT_STRING('b', "bootstrap", "HOST:PORT", "a node to join the swarm "
+	    "through (repeatable; default: swarm.bootstrap)"),
+	OPT_STRING(0, "network", "NAME", "the swarm's name (default: "
+	    "swarm.network)"),
+	OPT_DURATION(0, "timeout", 0.1, 600, "how long to wait for the DHT "
+	    "(default 5)"),
+	OPT_END
 };
 
 static void
@@ -151,11 +153,11 @@ models_status_exec(struct cmd_args *a)
 	struct conf *c;
 	struct survey s;
 	char id[MODEL_ID_MAX], *cause = NULL, *const *peers;
-	const char *arg, *network, *errstr, *want;
+	const char *network, *want;
 	uint32_t file_n_block;
 	size_t i, npeers;
 	int64_t now;
-	int rc, timeout_ms = 5000;
+	int rc, timeout_ms;
 	json_t *root, *list;
 
 	memset(&s, 0, sizeof(s));
@@ -163,14 +165,7 @@ models_status_exec(struct cmd_args *a)
 		return EXIT_ERR;
 	if ((rc = models_status_want(a, id, &want, &file_n_block)) != 0)
 		goto out;
-	if ((arg = args_get(a, "timeout")) != NULL) {
-		timeout_ms = (int)(parse_double(arg, 0.1, 600, &errstr) * 1000);
-		if (errstr != NULL) {
-			rc = cmd_usage_error(a, "timeout '%s' is %s", arg,
-			    errstr);
-			goto out;
-		}
-	}
+	timeout_ms = (int)(args_num(a, "timeout", 5) * 1000);
 	if ((rc = cmd_discovery(a, c)) != 0)
 		goto out;
 	network = conf_get_str(c, "swarm.network");

@@ -21,31 +21,35 @@
 #include "util/xmalloc.h"
 
 static const struct cmd_opt node_join_opts[] = {
-	{ 'm', "model", "FILE", "the model (GGUF file)" },
-	{ 'b', "blocks", "A:B", "serve blocks A to B-1, or auto: the blocks "
-	    "the swarm serves least (default)" },
-	{ 0, "num-blocks", "N", "how many blocks auto picks (default 0: as "
-	    "many as fit in memory)" },
-	{ 'l', "listen", "HOST:PORT", "listen address (default "
-	    "127.0.0.1:7400; port 0: any free port)" },
-	{ 0, "public-addr", "HOST:PORT", "the address announced to others "
-	    "(default: the listen address)" },
-	{ 't', "threads", "N", "worker threads (default: the number of cores)" },
-	{ 0, "repack", "on|off", "repack quantized matrices at load for faster "
-	    "kernels (default on; off: load at once, use the file's pages)" },
-	{ 0, "max-sessions", "N", "clients served at once (default 16)" },
-	{ 0, "max-context", "N", "positions per session (default: the "
-	    "model's)" },
-	{ 0, "session-timeout", "SECONDS", "free sessions idle this long "
-	    "(default 300)" },
-	{ 0, "drain-timeout", "SECONDS", "when leaving, wait this long for "
-	    "open sessions (default 10)" },
-	{ 0, "port-file", "FILE", "write the port listened on to FILE" },
-	{ 0, "bootstrap", "HOST:PORT", "join the swarm through this node "
-	    "(repeatable; default: swarm.bootstrap)" },
-	{ 0, "new-swarm", NULL, "start a new swarm instead of joining one" },
-	{ 0, "network", "NAME", "the swarm's name (default: swarm.network)" },
-	{ 0, NULL, NULL, NULL }
+	OPT_STRING('m', "model", "FILE", "the model (GGUF file)"),
+	OPT_STRING('b', "blocks", "A:B", "serve blocks A to B-1, or auto: the "
+	    "blocks the swarm serves least (default)"),
+	OPT_STRING(0, "num-blocks", "N", "how many blocks auto picks (default "
+	    "0: as many as fit in memory)"),
+	OPT_STRING('l', "listen", "HOST:PORT", "listen address (default "
+	    "127.0.0.1:7400; port 0: any free port)"),
+	OPT_STRING(0, "public-addr", "HOST:PORT", "the address announced to "
+	    "others (default: the listen address)"),
+	OPT_STRING('t', "threads", "N", "worker threads (default: the number "
+	    "of cores)"),
+	OPT_STRING(0, "repack", "on|off", "repack quantized matrices at load "
+	    "for faster kernels (default on; off: load at once, use the "
+	    "file's pages)"),
+	OPT_STRING(0, "max-sessions", "N", "clients served at once (default "
+	    "16)"),
+	OPT_STRING(0, "max-context", "N", "positions per session (default: "
+	    "the model's)"),
+	OPT_DURATION(0, "session-timeout", 1, 1 << 30, "free sessions idle "
+	    "this long (default 300)"),
+	OPT_DURATION(0, "drain-timeout", 0, 3600, "when leaving, wait this "
+	    "long for open sessions (default 10)"),
+	OPT_STRING(0, "port-file", "FILE", "write the port listened on to FILE"),
+	OPT_STRING(0, "bootstrap", "HOST:PORT", "join the swarm through this "
+	    "node (repeatable; default: swarm.bootstrap)"),
+	OPT_FLAG(0, "new-swarm", "start a new swarm instead of joining one"),
+	OPT_STRING(0, "network", "NAME", "the swarm's name (default: "
+	    "swarm.network)"),
+	OPT_END
 };
 
 /* Options that stand for config keys (flag > env > file > default). */
@@ -95,23 +99,6 @@ node_join_sigwait(void *arg)
 	return NULL;
 }
 
-static int
-node_join_parse_blocks(const char *v, uint32_t *a, uint32_t *b)
-{
-	const char *colon = strchr(v, ':'), *err;
-	char *first;
-
-	if (colon == NULL)
-		return -1;
-	first = xstrndup(v, (size_t)(colon - v));
-	*a = (uint32_t)parse_uint(first, 0, 1 << 20, &err);
-	free(first);
-	if (err != NULL)
-		return -1;
-	*b = (uint32_t)parse_uint(colon + 1, 1, 1 << 20, &err);
-	return err != NULL || *a >= *b ? -1 : 0;
-}
-
 /* --bootstrap (repeatable), --network and --new-swarm over the config. */
 static int
 node_join_discovery(struct cmd_args *a, struct conf *c,
@@ -150,23 +137,14 @@ node_join_config(struct cmd_args *a, struct conf *c,
 	struct node_config *cfg = &rc->node;
 	const char *v, *err;
 
-	if ((v = args_get(a, "session-timeout")) != NULL) {
-		cfg->session_timeout = (double)parse_uint(v, 1, 1 << 30, &err);
-		if (err != NULL)
-			return cmd_usage_error(a, "--session-timeout: '%s' is "
-			    "%s", v, err);
-	}
-	if ((v = args_get(a, "drain-timeout")) != NULL) {
-		cfg->drain_timeout = (double)parse_uint(v, 0, 3600, &err);
-		if (err != NULL)
-			return cmd_usage_error(a, "--drain-timeout: '%s' is %s",
-			    v, err);
-	}
+	cfg->session_timeout = args_num(a, "session-timeout",
+	    cfg->session_timeout);
+	cfg->drain_timeout = args_num(a, "drain-timeout", cfg->drain_timeout);
 	v = conf_get_str(c, "node.blocks");
 	rc->num_blocks = (uint32_t)conf_get_int(c, "node.num_blocks");
 	rc->auto_blocks = v == NULL || strcmp(v, "auto") == 0;
-	if (!rc->auto_blocks && node_join_parse_blocks(v, &cfg->block_begin,
-	    &cfg->block_end) != 0)
+	if (!rc->auto_blocks && parse_span(v, 0, 1 << 20, &cfg->block_begin,
+	    &cfg->block_end, &err) != 0)
 		return cmd_usage_error(a, "--blocks: '%s' is not A:B with A < B",
 		    v);
 	if ((cfg->model_path = conf_get_str(c, "node.model")) == NULL)

@@ -18,8 +18,8 @@
 #include "util/xmalloc.h"
 
 static const struct cmd_opt node_leave_opts[] = {
-	{ 0, "wait", NULL, "wait until the node has stopped" },
-	{ 0, NULL, NULL, NULL }
+	OPT_FLAG(0, "wait", "wait until the node has stopped"),
+	OPT_END
 };
 
 static int

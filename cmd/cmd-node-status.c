@@ -13,8 +13,8 @@
 #include "swarm/record.h"
 
 static const struct cmd_opt node_status_opts[] = {
-	{ 0, "json", NULL, "print the node's answer as JSON" },
-	{ 0, NULL, NULL, NULL }
+	OPT_FLAG(0, "json", "print the node's answer as JSON"),
+	OPT_END
 };
 
 static int

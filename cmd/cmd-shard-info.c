@@ -364,8 +364,8 @@ cmd_shard_info_exec(struct cmd_args *a)
 }
 
 static const struct cmd_opt cmd_shard_info_opts[] = {
-	{ 'j', "json", NULL, "print one JSON document" },
-	{ 0, NULL, NULL, NULL },
+	OPT_FLAG('j', "json", "print one JSON document"),
+	OPT_END
 };
 
 const struct cmd_entry cmd_shard_info_entry = {
