@@ -117,24 +117,14 @@ infer_on_logits(void *arg, const float *row, uint32_t n)
 static int
 infer_parse_tokens(const char *s, int32_t **ids, size_t *n, char **cause)
 {
-	char *copy = xstrdup(s), *p = copy, *tokstr;
 	const char *err;
-	int rc = 0;
+	char *bad = NULL;
 
-	*ids = NULL;
-	*n = 0;
-	while ((tokstr = strsep(&p, ", ")) != NULL) {
-		if (*tokstr == '\0')
-			continue;
-		*ids = xreallocarray(*ids, *n + 1, sizeof(**ids));
-		(*ids)[(*n)++] = (int32_t)parse_uint(tokstr, 0, INT32_MAX, &err);
-		if (err != NULL) {
-			rc = set_cause(cause, "--tokens: '%s' is %s", tokstr, err);
-			break;
-		}
-	}
-	free(copy);
-	return rc;
+	if (parse_ids(s, INT32_MAX, ids, n, &bad, &err) == 0)
+		return 0;
+	set_cause(cause, "--tokens: '%s' is %s", bad, err);
+	free(bad);
+	return -1;
 }
 
 static char *
@@ -171,50 +161,26 @@ infer_wants_chat(const struct cmd_args *a)
 
 /*
  * --chat: the prompt becomes the user turn (after the --system one) of a
- * conversation rendered with the model's template, or --template's, and
- * opening the assistant's turn. The markers in the text are parsed as
- * special tokens, and BOS is added only when the text does not already
- * start with it (Llama 3's template writes it).
+ * conversation in the model's template, or --template's.
  */
 static int
-infer_chat_prompt(const struct cmd_args *a, const struct gguf_file *gf,
-    const struct tokenizer *tok, char **prompt, int *flags, char **cause)
+infer_chat_prompt(const struct cmd_args *a, struct engine *e, char **prompt,
+    int *flags, char **cause)
 {
-	struct chat_template t;
-	struct chat_message msgs[2];
-	struct strbuf sb = STRBUF_INIT;
-	char *src, *warning = NULL;
-	size_t n = 0;
+	char *warning = NULL, *out = NULL;
 	int rc;
 
 	if (!infer_wants_chat(a))
 		return 0;
-	src = gguf_get_strdup(gf, "tokenizer.chat_template");
-	rc = chat_template_init(&t, src, args_get(a, "template"),
-	    tokenizer_piece(tok, tokenizer_bos(tok)),
-	    tokenizer_piece(tok, tokenizer_eos(tok)), &warning, cause);
-	free(src);
-	if (rc != 0)
-		return -1;
+	rc = engine_chat_prompt(e, args_get(a, "template"), args_get(a,
+	    "system"), *prompt, &out, flags, &warning, cause);
 	if (warning != NULL)
 		fprintf(stderr, "swarm: warning: %s\n", warning);
 	free(warning);
-	if (args_get(a, "system") != NULL) {
-		msgs[n].role = "system";
-		msgs[n++].content = args_get(a, "system");
-	}
-	msgs[n].role = "user";
-	msgs[n++].content = *prompt;
-	if (chat_render(&t, msgs, n, 1, &sb, cause) != 0) {
-		chat_template_release(&t);
-		strbuf_release(&sb);
+	if (rc != 0)
 		return -1;
-	}
 	free(*prompt);
-	if ((*prompt = strbuf_detach(&sb, NULL)) == NULL)
-		*prompt = xstrdup("");
-	*flags = chat_tokenizer_flags(&t, *prompt);
-	chat_template_release(&t);
+	*prompt = out;
 	return 0;
 }
 
@@ -285,9 +251,9 @@ infer_prompt(struct cmd_args *a, struct engine *e, int32_t **ids,
 		prompt = infer_read_stdin();
 	else
 		prompt = xstrdup(a->argc > 0 ? a->argv[0] : "");
-	rc = infer_chat_prompt(a, engine_gguf(e), tok, &prompt, &flags,
-	    cause) != 0 || tokenizer_encode(tok, prompt, strlen(prompt), flags,
-	    ids, n_ids, cause) != 0 ? -1 : 0;
+	rc = infer_chat_prompt(a, e, &prompt, &flags, cause) != 0 ||
+	    tokenizer_encode(tok, prompt, strlen(prompt), flags, ids, n_ids,
+	    cause) != 0 ? -1 : 0;
 	free(prompt);
 	if (rc != 0 || *n_ids > 0)
 		return rc;

@@ -31,32 +31,21 @@ static int
 tokenize_parse_ids(const struct tokenizer *tok, const char *s, int32_t **ids,
     size_t *n, char **cause)
 {
-	char *copy = xstrdup(s), *p = copy, *t;
 	const char *err;
-	uint64_t v;
-	int rc = 0;
+	char *bad = NULL;
+	size_t i;
 
-	*ids = NULL;
-	*n = 0;
-	while ((t = strsep(&p, ", \t\n")) != NULL) {
-		if (*t == '\0')
-			continue;
-		v = parse_uint(t, 0, INT32_MAX, &err);
-		if (err != NULL) {
-			rc = set_cause(cause, "--decode: '%s' is %s", t, err);
-			break;
-		}
-		if (v >= tokenizer_n_vocab(tok)) {
-			rc = set_cause(cause, "--decode: token %llu is out of "
-			    "range (vocabulary of %u)", (unsigned long long)v,
-			    tokenizer_n_vocab(tok));
-			break;
-		}
-		*ids = xreallocarray(*ids, *n + 1, sizeof(**ids));
-		(*ids)[(*n)++] = (int32_t)v;
+	if (parse_ids(s, INT32_MAX, ids, n, &bad, &err) != 0) {
+		set_cause(cause, "--decode: '%s' is %s", bad, err);
+		free(bad);
+		return -1;
 	}
-	free(copy);
-	return rc;
+	for (i = 0; i < *n; i++)
+		if ((uint32_t)(*ids)[i] >= tokenizer_n_vocab(tok))
+			return set_cause(cause, "--decode: token %d is out of "
+			    "range (vocabulary of %u)", (*ids)[i],
+			    tokenizer_n_vocab(tok));
+	return 0;
 }
 
 static char *

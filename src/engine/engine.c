@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/chat.h"
 #include "core/generate.h"
 #include "core/gguf.h"
 #include "core/model.h"
@@ -280,6 +281,41 @@ double
 engine_load_seconds(const struct engine *e)
 {
 	return e->load_seconds;
+}
+
+int
+engine_chat_prompt(const struct engine *e, const char *template,
+    const char *system, const char *user, char **out, int *flags,
+    char **warning, char **cause)
+{
+	struct chat_template t;
+	struct chat_message msgs[2];
+	struct strbuf sb = STRBUF_INIT;
+	char *src;
+	size_t n = 0;
+	int rc;
+
+	src = gguf_get_strdup(e->w.gguf, "tokenizer.chat_template");
+	rc = chat_template_init(&t, src, template, tokenizer_piece(e->tok,
+	    tokenizer_bos(e->tok)), tokenizer_piece(e->tok,
+	    tokenizer_eos(e->tok)), warning, cause);
+	free(src);
+	if (rc != 0)
+		return -1;
+	if (system != NULL) {
+		msgs[n].role = "system";
+		msgs[n++].content = system;
+	}
+	msgs[n].role = "user";
+	msgs[n++].content = user;
+	if ((rc = chat_render(&t, msgs, n, 1, &sb, cause)) == 0) {
+		if ((*out = strbuf_detach(&sb, NULL)) == NULL)
+			*out = xstrdup("");
+		*flags = chat_tokenizer_flags(&t, *out);
+	}
+	strbuf_release(&sb);
+	chat_template_release(&t);
+	return rc;
 }
 
 static int

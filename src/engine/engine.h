@@ -77,6 +77,17 @@ const char	*engine_model_id(const struct engine *);
 int		 engine_threads(const struct engine *);
 double		 engine_load_seconds(const struct engine *);
 
+/*
+ * A chat's prompt: the system turn (may be NULL) and the user's rendered
+ * with the model's chat template, or the one named (NULL: the model's),
+ * opening the assistant's turn, into *out (allocated). *flags gets the
+ * tokenizer flags for it: special tokens parsed, BOS unless the text
+ * starts with it. *warning (allocated) says when the template fell back.
+ */
+int		 engine_chat_prompt(const struct engine *, const char *template,
+		    const char *system, const char *user, char **out,
+		    int *flags, char **warning, char **cause);
+
 struct engine_backend;
 
 /*

@@ -205,3 +205,35 @@ parse_address(const char *s, const char **errstr)
 	}
 	return 0;
 }
+
+int
+parse_ids(const char *s, uint64_t max, int32_t **ids, size_t *n, char **bad,
+    const char **errstr)
+{
+	char *copy = xstrdup(s), *p = copy, *t;
+	uint64_t v;
+	int rc = 0;
+
+	if (max > INT32_MAX)
+		max = INT32_MAX;
+	*ids = NULL;
+	*n = 0;
+	*errstr = NULL;
+	while ((t = strsep(&p, ", \t\n")) != NULL) {
+		if (*t == '\0')
+			continue;
+		v = parse_uint(t, 0, max, errstr);
+		if (*errstr != NULL) {
+			*bad = xstrdup(t);
+			free(*ids);
+			*ids = NULL;
+			*n = 0;
+			rc = -1;
+			break;
+		}
+		*ids = xreallocarray(*ids, *n + 1, sizeof(**ids));
+		(*ids)[(*n)++] = (int32_t)v;
+	}
+	free(copy);
+	return rc;
+}

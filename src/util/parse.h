@@ -31,6 +31,14 @@ uint64_t parse_size(const char *s, uint64_t min, uint64_t max,
 /* "HOST:PORT" or "[V6]:PORT", port 0 to 65535; *errstr "not HOST:PORT". */
 int	 parse_address(const char *s, const char **errstr);
 
+/*
+ * Integers in [0, max] separated by commas or white space ("1, 2 3") into
+ * *ids (allocated; NULL for none). On a bad one returns -1 with *bad (an
+ * allocated copy of it) and *errstr why, *ids freed.
+ */
+int	 parse_ids(const char *s, uint64_t max, int32_t **ids, size_t *n,
+	    char **bad, const char **errstr);
+
 /* Edit distance between two strings (for "did you mean" suggestions). */
 size_t	 str_distance(const char *a, const char *b);
 

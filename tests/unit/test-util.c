@@ -2,6 +2,7 @@
  * Tests for src/util: number parsing ranges, string distance and strbuf.
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "test.h"
@@ -77,6 +78,28 @@ test_parse_span_size_address(void)
 	CHECK(parse_address(":7400", &err) == -1);
 	CHECK(parse_address("host:70000", &err) == -1);
 	CHECK(parse_address("::1:7400", &err) == -1);
+}
+
+static void
+test_parse_ids(void)
+{
+	const char *err;
+	char *bad = NULL;
+	int32_t *ids;
+	size_t n;
+
+	CHECK(parse_ids("1, 2 3,,4", 100, &ids, &n, &bad, &err) == 0 &&
+	    n == 4 && ids[0] == 1 && ids[3] == 4 && err == NULL);
+	free(ids);
+	CHECK(parse_ids("", 100, &ids, &n, &bad, &err) == 0 && n == 0 &&
+	    ids == NULL);
+	CHECK(parse_ids("1,x,3", 100, &ids, &n, &bad, &err) == -1 &&
+	    strcmp(bad, "x") == 0 && strcmp(err, "invalid") == 0 &&
+	    ids == NULL);
+	free(bad);
+	CHECK(parse_ids("1,101", 100, &ids, &n, &bad, &err) == -1 &&
+	    strcmp(bad, "101") == 0 && strcmp(err, "too large") == 0);
+	free(bad);
 }
 
 static void
@@ -175,6 +198,7 @@ main(void)
 	TEST_RUN(test_parse_uint_ranges);
 	TEST_RUN(test_parse_int_and_double);
 	TEST_RUN(test_parse_span_size_address);
+	TEST_RUN(test_parse_ids);
 	TEST_RUN(test_str_distance);
 	TEST_RUN(test_strbuf);
 	TEST_RUN(test_utf8_sanitize);
