@@ -74,52 +74,6 @@ models_status_print(const struct survey_model *m, int64_t now)
 	}
 }
 
-static void
-models_status_json_run(void *arg, uint32_t a, uint32_t b, uint32_t n)
-{
-	json_t *o = arg;
-
-	json_array_append_new(json_object_get(o, "coverage"),
-	    json_pack("{s:I,s:I,s:I}", "begin", (json_int_t)a, "end",
-	    (json_int_t)b, "replicas", (json_int_t)n));
-	if (n == 0)
-		json_array_append_new(json_object_get(o, "gaps"),
-		    json_pack("{s:I,s:I}", "begin", (json_int_t)a, "end",
-		    (json_int_t)b));
-}
-
-static json_t *
-models_status_json(const struct survey_model *m, int64_t now)
-{
-	json_t *o, *peers, *reps, *p;
-	uint32_t b;
-	size_t i;
-
-	o = json_object();
-	json_object_set_new(o, "model_id", json_string(m->model_id));
-	json_object_set_new(o, "n_block", m->n_block != 0 ?
-	    json_integer(m->n_block) : json_null());
-	json_object_set_new(o, "complete",
-	    json_boolean(m->complete));
-	reps = json_array();
-	for (b = 0; b < m->span; b++)
-		json_array_append_new(reps, json_integer(m->replicas[b]));
-	json_object_set_new(o, "replicas", reps);
-	json_object_set_new(o, "coverage", json_array());
-	json_object_set_new(o, "gaps", json_array());
-	survey_runs(m, models_status_json_run, o);
-	peers = json_array();
-	for (i = 0; i < m->n; i++) {
-		p = record_to_json(&m->ents[i].rec);
-		json_object_set_new(p, "age_s", json_integer(now >
-		    m->ents[i].rec.timestamp ? now - m->ents[i].rec.timestamp :
-		    0));
-		json_array_append_new(peers, p);
-	}
-	json_object_set_new(o, "peers", peers);
-	return o;
-}
-
 /* The model asked for: an id, or a file whose id and blocks are read. */
 static int
 models_status_want(struct cmd_args *a, char *id, const char **want,
@@ -158,7 +112,6 @@ models_status_exec(struct cmd_args *a)
 	size_t i, npeers;
 	int64_t now;
 	int rc, timeout_ms;
-	json_t *root, *list;
 
 	memset(&s, 0, sizeof(s));
 	if ((c = cmd_conf_load(0)) == NULL)
@@ -182,14 +135,7 @@ models_status_exec(struct cmd_args *a)
 	}
 	now = (int64_t)time(NULL);
 	if (args_flag(a, "json")) {
-		root = json_object();
-		json_object_set_new(root, "network", json_string(network));
-		list = json_array();
-		for (i = 0; i < s.n_models; i++)
-			json_array_append_new(list,
-			    models_status_json(&s.models[i], now));
-		json_object_set_new(root, "models", list);
-		rc = cmd_print_json(root);
+		rc = cmd_print_json(survey_json(&s, network, now));
 		goto out;
 	}
 	if (s.n_models == 0)

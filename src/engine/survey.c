@@ -1,6 +1,7 @@
 /*
  * The swarm's coverage, read from the DHT (survey.h).
  */
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -138,4 +139,64 @@ survey_model_file(const char *path, char *id, uint32_t *n_block,
 		*n_block = 0;
 	gguf_close(f);
 	return 0;
+}
+
+static void
+survey_json_run(void *arg, uint32_t a, uint32_t b, uint32_t n)
+{
+	json_t *o = arg;
+
+	json_array_append_new(json_object_get(o, "coverage"),
+	    json_pack("{s:I,s:I,s:I}", "begin", (json_int_t)a, "end",
+	    (json_int_t)b, "replicas", (json_int_t)n));
+	if (n == 0)
+		json_array_append_new(json_object_get(o, "gaps"),
+		    json_pack("{s:I,s:I}", "begin", (json_int_t)a, "end",
+		    (json_int_t)b));
+}
+
+static json_t *
+survey_model_json(const struct survey_model *m, int64_t now)
+{
+	json_t *o, *peers, *reps, *p;
+	uint32_t b;
+	size_t i;
+
+	o = json_object();
+	json_object_set_new(o, "model_id", json_string(m->model_id));
+	json_object_set_new(o, "n_block", m->n_block != 0 ?
+	    json_integer(m->n_block) : json_null());
+	json_object_set_new(o, "complete",
+	    json_boolean(m->complete));
+	reps = json_array();
+	for (b = 0; b < m->span; b++)
+		json_array_append_new(reps, json_integer(m->replicas[b]));
+	json_object_set_new(o, "replicas", reps);
+	json_object_set_new(o, "coverage", json_array());
+	json_object_set_new(o, "gaps", json_array());
+	survey_runs(m, survey_json_run, o);
+	peers = json_array();
+	for (i = 0; i < m->n; i++) {
+		p = record_to_json(&m->ents[i].rec);
+		json_object_set_new(p, "age_s", json_integer(now >
+		    m->ents[i].rec.timestamp ? now - m->ents[i].rec.timestamp :
+		    0));
+		json_array_append_new(peers, p);
+	}
+	json_object_set_new(o, "peers", peers);
+	return o;
+}
+
+json_t *
+survey_json(const struct survey *s, const char *network, int64_t now)
+{
+	json_t *root = json_object(), *list = json_array();
+	size_t i;
+
+	json_object_set_new(root, "network", json_string(network));
+	for (i = 0; i < s->n_models; i++)
+		json_array_append_new(list, survey_model_json(&s->models[i],
+		    now));
+	json_object_set_new(root, "models", list);
+	return root;
 }

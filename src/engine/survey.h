@@ -47,6 +47,15 @@ void	survey_runs(const struct survey_model *,
 	    void (*fn)(void *arg, uint32_t begin, uint32_t end, uint32_t n),
 	    void *arg);
 
+struct json_t;
+/*
+ * The survey as `models status --json` prints it: per model its replicas
+ * per block, runs of equal coverage, gaps and every peer's record with its
+ * age at now (seconds since the epoch).
+ */
+struct json_t	*survey_json(const struct survey *, const char *network,
+		    int64_t now);
+
 /* The model id (MODEL_ID_MAX bytes) and block count of a GGUF file. */
 int	survey_model_file(const char *path, char *id, uint32_t *n_block,
 	    char **cause);

@@ -1,8 +1,11 @@
 /*
  * A model file's summary (shard-info.h).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "core/gguf.h"
 #include "shard/shard-info.h"
@@ -295,4 +298,158 @@ shard_info_release(struct shard_info *si)
 	free(si->vocab_pre);
 	gguf_close(si->f);
 	memset(si, 0, sizeof(*si));
+}
+
+/* The shortest decimal that reads back as the same float, so 1e-6 stays
+ * 1e-6 rather than 9.99999997e-07. */
+static json_t *
+shard_info_json_f32(struct shard_info_f32 x)
+{
+	char buf[32];
+	int prec;
+
+	if (!x.ok)
+		return json_null();
+	for (prec = 6; prec < 9; prec++) {
+		snprintf(buf, sizeof(buf), "%.*g", prec, x.v);
+		if (strtof(buf, NULL) == x.v)
+			break;
+	}
+	snprintf(buf, sizeof(buf), "%.*g", prec, x.v);
+	return json_real(strtod(buf, NULL));
+}
+
+static json_t *
+shard_info_json_u64(struct shard_info_u64 x)
+{
+	return x.ok ? json_integer((json_int_t)x.v) : json_null();
+}
+
+static json_t *
+shard_info_json_str(const char *s)
+{
+	json_t *j = s != NULL ? json_string(s) : json_null();
+
+	/* json_string refuses invalid UTF-8: metadata need not be valid. */
+	return j != NULL ? j : json_null();
+}
+
+static json_t *
+shard_info_json_dim(const struct shard_info_dim *d)
+{
+	json_t *arr;
+	uint64_t i;
+	int32_t x;
+
+	if (d->kind == SHARD_INFO_DIM_NUMBER)
+		return json_integer((json_int_t)d->lo);
+	if (d->kind != SHARD_INFO_DIM_LIST)
+		return json_null();
+	arr = json_array();
+	for (i = 0; i < d->list->arr_n; i++)
+		if (gguf_arr_i32(d->list, i, &x) == 0)
+			json_array_append_new(arr, json_integer(x));
+	return arr;
+}
+
+static json_t *
+shard_info_json_shape(const struct shard_info *si, const char *path)
+{
+	const char *ft = si->ftype.ok ? gguf_ftype_name((uint32_t)si->ftype.v) :
+	    NULL;
+
+	return json_pack("{s:o,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,"
+	    "s:o,s:o,s:o,s:o}",
+	    "file", shard_info_json_str(path),
+	    "file_bytes", (json_int_t)si->f->map_size,
+	    "gguf_version", (json_int_t)si->f->version,
+	    "tensor_count", (json_int_t)si->f->n_tensors,
+	    "metadata_count", (json_int_t)si->f->n_kv,
+	    "architecture", shard_info_json_str(si->arch),
+	    "name", shard_info_json_str(si->name),
+	    "file_type", shard_info_json_u64(si->ftype),
+	    "file_type_name", shard_info_json_str(ft),
+	    "embedding_length", shard_info_json_u64(si->embd),
+	    "feed_forward_length", shard_info_json_dim(&si->ffn),
+	    "head_count", shard_info_json_dim(&si->heads),
+	    "head_count_kv", shard_info_json_dim(&si->heads_kv),
+	    "head_dim", shard_info_json_u64(si->head_dim),
+	    "block_count", shard_info_json_u64(si->blocks),
+	    "context_length", shard_info_json_u64(si->context));
+}
+
+static json_t *
+shard_info_json_rope_vocab(const struct shard_info *si, json_t *root)
+{
+	json_t *scaling = json_null();
+
+	if (si->rms_eps.ok)
+		json_object_set_new(root, "rms_norm_eps",
+		    shard_info_json_f32(si->rms_eps));
+	if (si->rope_scaling != NULL) {
+		json_decref(scaling);
+		scaling = json_pack("{s:o,s:o,s:o}", "type",
+		    shard_info_json_str(si->rope_scaling), "factor",
+		    shard_info_json_f32(si->rope_factor), "original_context_length",
+		    shard_info_json_u64(si->rope_orig_ctx));
+	}
+	json_object_set_new(root, "rope", json_pack("{s:o,s:o,s:o,s:b}",
+	    "freq_base", shard_info_json_f32(si->rope_base), "dimension_count",
+	    shard_info_json_u64(si->rope_dims), "scaling", scaling, "freq_factors",
+	    si->rope_freq_factors));
+	json_object_set_new(root, "vocab", json_pack("{s:o,s:o,s:o,s:o,s:o}",
+	    "model", shard_info_json_str(si->vocab_model), "pre",
+	    shard_info_json_str(si->vocab_pre), "size",
+	    shard_info_json_u64(si->vocab_size), "bos_token_id",
+	    shard_info_json_u64(si->bos), "eos_token_id", shard_info_json_u64(si->eos)));
+	json_object_set_new(root, "chat_template",
+	    json_boolean(si->chat_template.ok));
+	return root;
+}
+
+static void
+shard_info_json_tensors(const struct shard_info *si, json_t *root)
+{
+	const struct shard_info_group_stat *gs;
+	json_t *groups = json_object(), *types, *per_block = json_array();
+	uint64_t i;
+	int t;
+
+	for (i = 0; i < SHARD_INFO_NGROUPS; i++) {
+		gs = &si->groups[i];
+		if (gs->n_tensors == 0)
+			continue;
+		types = json_object();
+		for (t = 0; t < SHARD_INFO_NTYPES; t++)
+			if (gs->type_bytes[t] != 0)
+				json_object_set_new(types, gguf_type_name(t) ?
+				    gguf_type_name(t) : "?",
+				    json_integer(gs->type_bytes[t]));
+		json_object_set_new(groups, shard_info_group_key(i),
+		    json_pack("{s:I,s:I,s:o}", "tensors",
+		    (json_int_t)gs->n_tensors, "bytes", (json_int_t)gs->bytes,
+		    "types", types));
+	}
+	json_object_set_new(root, "groups", groups);
+	for (i = 0; i < si->n_blocks; i++)
+		json_array_append_new(per_block,
+		    json_integer(si->block_bytes[i]));
+	json_object_set_new(root, "block_bytes", json_pack("{s:I,s:I,s:o,"
+	    "s:o}", "average", (json_int_t)si->block_avg, "max",
+	    (json_int_t)si->block_max, "max_block", si->n_blocks ?
+	    json_integer(si->block_max_at) : json_null(), "per_block",
+	    per_block));
+	json_object_set_new(root, "outside_block_bytes",
+	    json_integer(si->outside_bytes));
+	json_object_set_new(root, "tensor_bytes", json_integer(si->tensor_bytes));
+}
+
+json_t *
+shard_info_json(const struct shard_info *si, const char *path)
+{
+	json_t *root = shard_info_json_shape(si, path);
+
+	shard_info_json_rope_vocab(si, root);
+	shard_info_json_tensors(si, root);
+	return root;
 }

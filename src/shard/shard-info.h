@@ -2,8 +2,8 @@
  * What a model file is and what serving part of it costs (`swarm shard
  * info`): hyper-parameters from the `<arch>.*` metadata keys named by
  * general.architecture (never from tensor names), the tokenizer's summary,
- * and the tensors' bytes by role, by type and by block. Values only: the
- * command prints them as text or JSON.
+ * and the tensors' bytes by role, by type and by block, as values or as a
+ * JSON document; the command prints them.
  */
 #ifndef SWARM_SHARD_SHARD_INFO_H
 #define SWARM_SHARD_SHARD_INFO_H
@@ -104,6 +104,13 @@ struct shard_info {
 int		 shard_info_open(struct shard_info *, const char *path,
 		    char **cause);
 void		 shard_info_release(struct shard_info *);
+
+struct json_t;
+/*
+ * The figures as one JSON object (`shard info --json`): keys in a fixed
+ * order, absent values null, floats as their shortest decimal.
+ */
+struct json_t	*shard_info_json(const struct shard_info *, const char *path);
 
 /* The group's label ("attention q") and JSON key ("attn_q"). */
 const char	*shard_info_group_label(enum shard_info_group);
