@@ -131,11 +131,8 @@ static char *
 infer_read_stdin(void)
 {
 	struct strbuf sb = STRBUF_INIT;
-	char buf[65536];
-	size_t n;
 
-	while ((n = fread(buf, 1, sizeof(buf), stdin)) > 0)
-		strbuf_add(&sb, buf, n);
+	strbuf_fread(&sb, stdin);
 	return strbuf_detach(&sb, NULL);
 }
 

@@ -52,13 +52,8 @@ static char *
 tokenize_read_stdin(size_t *len)
 {
 	struct strbuf sb = STRBUF_INIT;
-	char buf[65536];
-	size_t n;
 
-	while ((n = fread(buf, 1, sizeof(buf), stdin)) > 0)
-		strbuf_add(&sb, buf, n);
-	strbuf_addc(&sb, '\0');
-	sb.len--;
+	strbuf_fread(&sb, stdin);
 	return strbuf_detach(&sb, len);
 }
 
