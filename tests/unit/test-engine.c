@@ -3,8 +3,7 @@
  * to several threads at once give the text one backend alone gives, run
  * here and through a node of this process (a Q8_0 model, so the pool
  * does the work and a backend that forgot the pool lock is caught); the
- * stats count them; an
- * engine with nowhere to run refuses to open.
+ * stats count them; an engine with nowhere to run refuses to open.
  */
 #include <pthread.h>
 #include <stdio.h>
