@@ -29,15 +29,11 @@
 #include "util/xmalloc.h"
 
 static const struct cmd_opt infer_run_opts[] = {
-	OPT_STRING('m', "model", "FILE", "the model (GGUF file)"),
-	OPT_FLAG(0, "local", "run every block in this process"),
-	OPT_ADDRESS(0, "peer", "a node of the swarm to route through "
-	    "(repeatable)"),
-	OPT_STRING(0, "bootstrap", "HOST:PORT", "find the swarm's nodes "
-	    "through the DHT, joining at this node (repeatable; default: "
-	    "swarm.bootstrap)"),
-	OPT_STRING(0, "network", "NAME", "the swarm's name (default: "
-	    "swarm.network)"),
+	OPT_MODEL,
+	OPT_LOCAL,
+	OPT_PEER,
+	OPT_BOOTSTRAP,
+	OPT_NETWORK,
 	OPT_STRING(0, "wire-dtype", "TYPE", "hidden states on the wire: f32 "
 	    "(default, exact), f16 or bf16"),
 	OPT_DURATION(0, "connect-timeout", 0.001, 1e6, "to connect to a peer "
@@ -62,8 +58,7 @@ static const struct cmd_opt infer_run_opts[] = {
 	    "(repeatable)"),
 	OPT_FLAG(0, "ignore-eos", "keep generating past end-of-generation "
 	    "tokens"),
-	OPT_INT('c', "ctx-size", "N", 1, ENGINE_CTX_MAX, "context length "
-	    "(default: the model's, at most 4096)"),
+	OPT_CTX_SIZE,
 	OPT_STRING(0, "tokens", "IDS", "prompt as comma-separated token ids"),
 	OPT_FLAG(0, "chat", "wrap the prompt in the model's chat template"),
 	OPT_STRING(0, "system", "TEXT", "system message for --chat (implies "
@@ -73,11 +68,8 @@ static const struct cmd_opt infer_run_opts[] = {
 	    "mistral-tekken, phi3, gemma, zephyr (implies --chat)"),
 	OPT_STRING(0, "dump-logits", "FILE", "write every evaluated row of "
 	    "logits (float32 little-endian)"),
-	OPT_STRING('t', "threads", "N", "worker threads (default: the number "
-	    "of cores)"),
-	OPT_STRING(0, "repack", "on|off", "repack quantized matrices at load "
-	    "for faster kernels (default on; off: load at once, use the "
-	    "file's pages)"),
+	OPT_THREADS,
+	OPT_REPACK,
 	OPT_FLAG(0, "json", "print one JSON object with text, tokens and "
 	    "timings"),
 	OPT_FLAG('v', "verbose", "print load and speed figures on stderr"),

@@ -21,7 +21,7 @@
 #include "util/xmalloc.h"
 
 static const struct cmd_opt node_join_opts[] = {
-	OPT_STRING('m', "model", "FILE", "the model (GGUF file)"),
+	OPT_MODEL,
 	OPT_STRING('b', "blocks", "A:B", "serve blocks A to B-1, or auto: the "
 	    "blocks the swarm serves least (default)"),
 	OPT_STRING(0, "num-blocks", "N", "how many blocks auto picks (default "
@@ -30,11 +30,8 @@ static const struct cmd_opt node_join_opts[] = {
 	    "127.0.0.1:7400; port 0: any free port)"),
 	OPT_STRING(0, "public-addr", "HOST:PORT", "the address announced to "
 	    "others (default: the listen address)"),
-	OPT_STRING('t', "threads", "N", "worker threads (default: the number "
-	    "of cores)"),
-	OPT_STRING(0, "repack", "on|off", "repack quantized matrices at load "
-	    "for faster kernels (default on; off: load at once, use the "
-	    "file's pages)"),
+	OPT_THREADS,
+	OPT_REPACK,
 	OPT_STRING(0, "max-sessions", "N", "clients served at once (default "
 	    "16)"),
 	OPT_STRING(0, "max-context", "N", "positions per session (default: "
@@ -43,12 +40,11 @@ static const struct cmd_opt node_join_opts[] = {
 	    "this long (default 300)"),
 	OPT_DURATION(0, "drain-timeout", 0, 3600, "when leaving, wait this "
 	    "long for open sessions (default 10)"),
-	OPT_STRING(0, "port-file", "FILE", "write the port listened on to FILE"),
+	OPT_PORT_FILE,
 	OPT_STRING(0, "bootstrap", "HOST:PORT", "join the swarm through this "
 	    "node (repeatable; default: swarm.bootstrap)"),
 	OPT_FLAG(0, "new-swarm", "start a new swarm instead of joining one"),
-	OPT_STRING(0, "network", "NAME", "the swarm's name (default: "
-	    "swarm.network)"),
+	OPT_NETWORK,
 	OPT_END
 };
 

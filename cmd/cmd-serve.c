@@ -19,36 +19,28 @@
 #include "util/xmalloc.h"
 
 static const struct cmd_opt serve_opts[] = {
-	OPT_STRING('m', "model", "FILE", "the model (GGUF file)"),
+	OPT_MODEL,
 	OPT_STRING('l', "listen", "HOST:PORT", "address of the API (default: "
 	    "serve.listen, 127.0.0.1:8000)"),
-	OPT_STRING(0, "port-file", "FILE", "write the port listened on to FILE"),
-	OPT_FLAG(0, "local", "run every block in this process"),
-	OPT_ADDRESS(0, "peer", "a node of the swarm to route through "
-	    "(repeatable)"),
-	OPT_STRING(0, "bootstrap", "HOST:PORT", "find the swarm's nodes "
-	    "through the DHT, joining at this node (repeatable; default: "
-	    "swarm.bootstrap)"),
-	OPT_STRING(0, "network", "NAME", "the swarm's name (default: "
-	    "swarm.network)"),
+	OPT_PORT_FILE,
+	OPT_LOCAL,
+	OPT_PEER,
+	OPT_BOOTSTRAP,
+	OPT_NETWORK,
 	OPT_STRING(0, "api-key", "KEY", "accept this bearer token "
 	    "(repeatable; default: serve.api_keys; none: no authentication)"),
 	OPT_STRING(0, "model-name", "ID", "the model's id in the API "
 	    "(default: the file name without .gguf)"),
-	OPT_INT('c', "ctx-size", "N", 1, ENGINE_CTX_MAX, "context length "
-	    "(default: the model's, at most 4096)"),
+	OPT_CTX_SIZE,
 	OPT_STRING(0, "max-concurrent", "N", "requests generating at once; "
 	    "more get 429 (default: serve.max_concurrent, 8)"),
 	OPT_STRING(0, "heartbeat", "SECONDS", "empty chunk interval while a "
 	    "stream waits for its first token; 0: off (default: "
 	    "serve.heartbeat_seconds, 5)"),
-	OPT_STRING(0, "max-body", "BYTES", "largest request body (default: "
-	    "serve.max_body_bytes)"),
-	OPT_STRING('t', "threads", "N", "worker threads (default: the number "
-	    "of cores)"),
-	OPT_STRING(0, "repack", "on|off", "repack quantized matrices at load "
-	    "for faster kernels (default on; off: load at once, use the "
-	    "file's pages)"),
+	OPT_SIZE(0, "max-body", 1024, 1 << 30, "largest request body; K, M "
+	    "or G for KiB, MiB or GiB (default: serve.max_body_bytes)"),
+	OPT_THREADS,
+	OPT_REPACK,
 	OPT_FLAG('v', "verbose", "log requests' backends on stderr"),
 	OPT_END
 };

@@ -63,6 +63,35 @@ struct cmd_opt {
 #define OPT_ADDRESS(ch, name, help) \
 	CMD_OPT_ROW(ch, name, "HOST:PORT", help, CMD_OPT_ADDRESS, 0, 0)
 
+/* Rows the commands that load a model or find the swarm share. */
+#define OPT_MODEL \
+	OPT_STRING('m', "model", "FILE", "the model (GGUF file)")
+#define OPT_LOCAL \
+	OPT_FLAG(0, "local", "run every block in this process")
+#define OPT_PEER \
+	OPT_ADDRESS(0, "peer", "a node of the swarm to route through " \
+	    "(repeatable)")
+#define OPT_BOOTSTRAP \
+	OPT_STRING(0, "bootstrap", "HOST:PORT", "find the swarm's nodes " \
+	    "through the DHT, joining at this node (repeatable; default: " \
+	    "swarm.bootstrap)")
+#define OPT_NETWORK \
+	OPT_STRING(0, "network", "NAME", "the swarm's name (default: " \
+	    "swarm.network)")
+#define OPT_CTX_SIZE \
+	OPT_INT('c', "ctx-size", "N", 1, 1 << 20, "context length " \
+	    "(default: the model's, at most 4096)")
+#define OPT_THREADS \
+	OPT_STRING('t', "threads", "N", "worker threads (default: the " \
+	    "number of cores)")
+#define OPT_REPACK \
+	OPT_STRING(0, "repack", "on|off", "repack quantized matrices at " \
+	    "load for faster kernels (default on; off: load at once, use " \
+	    "the file's pages)")
+#define OPT_PORT_FILE \
+	OPT_STRING(0, "port-file", "FILE", "write the port listened on to " \
+	    "FILE")
+
 struct cmd_args;
 
 struct cmd_entry {

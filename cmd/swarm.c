@@ -272,14 +272,24 @@ int
 cmd_conf_flags(struct cmd_args *a, struct conf *c,
     const struct cmd_conf_flag *map)
 {
+	const struct cmd_opt *o;
 	const char *v;
-	char *cause = NULL;
+	char *cause = NULL, *num = NULL;
 	int rc;
 
 	for (; map->opt != NULL; map++) {
 		if ((v = args_get(a, map->opt)) == NULL)
 			continue;
-		if (conf_set_flag(c, map->key, v, &cause) != 0) {
+		/* A typed value goes in parsed: --max-body 2M is 2097152. */
+		o = &a->entry->opts[cmd_opt_index_checked(a, map->opt)];
+		if (o->type == CMD_OPT_INT || o->type == CMD_OPT_SIZE)
+			v = num = xasprintf("%.0f", args_num(a, map->opt, 0));
+		else if (o->type == CMD_OPT_FLOAT || o->type == CMD_OPT_DURATION)
+			v = num = xasprintf("%.17g", args_num(a, map->opt, 0));
+		rc = conf_set_flag(c, map->key, v, &cause);
+		free(num);
+		num = NULL;
+		if (rc != 0) {
 			rc = cmd_usage_error(a, "--%s: %s", map->opt, cause);
 			free(cause);
 			return rc;

@@ -26,6 +26,7 @@
 #include "swarm/route.h"
 #include "util/clock.h"
 #include "util/strbuf.h"
+#include "util/logcb.h"
 #include "util/xmalloc.h"
 
 struct engine {
@@ -79,15 +80,10 @@ static void
 engine_log(struct engine *e, const char *fmt, ...)
 {
 	va_list ap;
-	char *msg;
 
-	if (e->cfg.log == NULL)
-		return;
 	va_start(ap, fmt);
-	msg = xvasprintf(fmt, ap);
+	logcb_vprintf(e->cfg.log, e->cfg.log_arg, fmt, ap);
 	va_end(ap);
-	e->cfg.log(e->cfg.log_arg, msg);
-	free(msg);
 }
 
 /*

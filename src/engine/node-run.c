@@ -13,6 +13,7 @@
 #include "swarm/directory-dht.h"
 #include "swarm/identity.h"
 #include "swarm/model-id.h"
+#include "util/logcb.h"
 #include "util/xmalloc.h"
 
 struct node_run {
@@ -32,15 +33,10 @@ static void
 node_run_log(const struct node_run *nr, const char *fmt, ...)
 {
 	va_list ap;
-	char *msg;
 
-	if (nr->cfg->node.log == NULL)
-		return;
 	va_start(ap, fmt);
-	msg = xvasprintf(fmt, ap);
+	logcb_vprintf(nr->cfg->node.log, nr->cfg->node.log_arg, fmt, ap);
 	va_end(ap);
-	nr->cfg->node.log(nr->cfg->node.log_arg, msg);
-	free(msg);
 }
 
 int

@@ -25,6 +25,7 @@
 #include "swarm/route.h"
 #include "util/strbuf.h"
 #include "util/clock.h"
+#include "util/logcb.h"
 #include "util/xmalloc.h"
 
 #define CLIENT_STALE_SECONDS	90	/* three refresh intervals */
@@ -81,15 +82,10 @@ static void
 client_log(struct client *c, const char *fmt, ...)
 {
 	va_list ap;
-	char *msg;
 
-	if (c->cfg.log == NULL)
-		return;
 	va_start(ap, fmt);
-	msg = xvasprintf(fmt, ap);
+	logcb_vprintf(c->cfg.log, c->cfg.log_arg, fmt, ap);
 	va_end(ap);
-	c->cfg.log(c->cfg.log_arg, msg);
-	free(msg);
 }
 
 void

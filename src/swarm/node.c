@@ -33,6 +33,7 @@
 #include "util/parse.h"
 #include "util/strbuf.h"
 #include "util/clock.h"
+#include "util/logcb.h"
 #include "util/xmalloc.h"
 
 #define NODE_VERSION	"0.1.0"
@@ -100,15 +101,10 @@ static void
 node_log(struct node *n, const char *fmt, ...)
 {
 	va_list ap;
-	char *msg;
 
-	if (n->cfg.log == NULL)
-		return;
 	va_start(ap, fmt);
-	msg = xvasprintf(fmt, ap);
+	logcb_vprintf(n->cfg.log, n->cfg.log_arg, fmt, ap);
 	va_end(ap);
-	n->cfg.log(n->cfg.log_arg, msg);
-	free(msg);
 }
 
 void

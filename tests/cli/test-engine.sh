@@ -6,21 +6,27 @@
 M=$MODELS/stories260K.gguf
 BUILD=${BUILD:-build}
 
-wait_file() {
-	i=0
-	while [ ! -s "$1" ]; do
-		i=$((i + 1))
-		[ $i -gt 200 ] && return 1
-		sleep 0.05
-	done
-	return 0
+# --- typed options: the dispatcher parses and range-checks them ------------
+typed() {
+	expect "typed-$1" 2 "$SWARM" $2
+	check "typed-$1-msg" sh -c 'echo "$1" | grep -qF -- "$2"' _ "$err" "$3"
 }
+typed timeout "infer run --local -m $M --timeout 0" "--timeout: '0' is too small"
+typed ctx "infer run --local -m $M -c 2x" "--ctx-size: '2x' is invalid"
+typed penalty "infer run --local -m $M --repeat-penalty 1000" \
+    "--repeat-penalty: '1000' is too large"
+typed peer "serve -m $M --peer nohost" "--peer: 'nohost' is not HOST:PORT"
+typed size "serve --local -m $M --max-body 2G" "--max-body: '2G' is too large"
+typed session "node join -m $M --blocks 0:1 --session-timeout 0" \
+    "--session-timeout: '0' is too small"
+typed status-timeout "models status --timeout abc" \
+    "--timeout: 'abc' is invalid"
 
 # --- a bad config key warns once -------------------------------------------
 printf 'bogus_key: 1\n' >"$SWARM_HOME/config.yaml"
 expect warn-infer-local 0 "$SWARM" infer run --local -m "$M" -n 1 --temp 0 hi
 check warn-infer-local-once [ "$(echo "$err" | grep -c "unknown config key 'bogus_key'")" = 1 ]
-# the swarm path read the file once to check, once per DHT directory
+# the swarm path used to read it three times (a check, then per directory)
 expect warn-infer-swarm 1 "$SWARM" infer run -m "$M" -n 1 \
     --bootstrap 127.0.0.1:1 hi
 check warn-infer-swarm-once [ "$(echo "$err" | grep -c "unknown config key 'bogus_key'")" = 1 ]
