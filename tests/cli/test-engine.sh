@@ -7,7 +7,7 @@ M=$MODELS/stories260K.gguf
 
 # --- typed options: the dispatcher parses and range-checks them ------------
 typed() {
-	expect "typed-$1" 2 "$SWARM" $2
+	expect "typed-$1" 2 timeout 30 "$SWARM" $2
 	check "typed-$1-msg" sh -c 'echo "$1" | grep -qF -- "$2"' _ "$err" "$3"
 }
 typed timeout "infer run --local -m $M --timeout 0" "--timeout: '0' is too small"
