@@ -25,7 +25,6 @@
 #include "util/clock.h"
 #include "util/parse.h"
 #include "util/strbuf.h"
-#include "util/utf8.h"
 #include "util/xmalloc.h"
 
 static const struct cmd_opt infer_run_opts[] = {
@@ -256,34 +255,10 @@ infer_prompt(struct cmd_args *a, struct engine *e, int32_t **ids,
 	return 0;
 }
 
-static void
-infer_print_json(const char *path, const int32_t *ids, size_t n_ids,
-    const struct generate_result *res, int64_t seed, double t_load,
-    uint32_t n_ctx)
-{
-	json_t *o = json_object(), *toks = json_array(), *ptoks = json_array();
-	size_t i, clean_len;
-	/* Byte tokens can leave invalid UTF-8; JSON needs text. */
-	char *clean = utf8_sanitize(res->text, res->text_len, &clean_len);
 
-	for (i = 0; i < n_ids; i++)
-		json_array_append_new(ptoks, json_integer(ids[i]));
-	for (i = 0; i < res->n_tokens; i++)
-		json_array_append_new(toks, json_integer(res->tokens[i]));
-	json_object_set_new(o, "model", json_string(path));
-	json_object_set_new(o, "text", json_stringn(clean, clean_len));
-	free(clean);
-	json_object_set_new(o, "prompt_tokens", ptoks);
-	json_object_set_new(o, "tokens", toks);
-	json_object_set_new(o, "finish_reason", json_string(res->finish ==
-	    GENERATE_FINISH_STOP ? "stop" : "length"));
-	json_object_set_new(o, "seed", json_integer(seed));
-	json_object_set_new(o, "n_ctx", json_integer(n_ctx));
-	json_object_set_new(o, "timings", json_pack("{s:f,s:f,s:f,s:f,s:f}",
-	    "load_seconds", t_load, "prompt_seconds", res->prompt_seconds,
-	    "first_token_seconds", res->first_token_seconds,
-	    "generation_seconds", res->gen_seconds, "prompt_tokens_per_second",
-	    res->prompt_seconds > 0 ? n_ids / res->prompt_seconds : 0.0));
+static void
+infer_print_json(json_t *o)
+{
 	json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	fputc('\n', stdout);
 	json_decref(o);
@@ -389,8 +364,8 @@ cmd_infer_run_exec(struct cmd_args *a)
 	    &cause) != 0)
 		goto fail;
 	if (args_flag(a, "json"))
-		infer_print_json(ec.model_path, ids, n_ids, &res, seed, t_load,
-		    engine_n_ctx(e));
+		infer_print_json(engine_run_json(e, ec.model_path, ids, n_ids,
+		    &res, seed, t_load));
 	else if (isatty(STDOUT_FILENO) && res.text_len > 0)
 		fputc('\n', stdout);
 	if (args_flag(a, "verbose"))

@@ -2,6 +2,7 @@
  * The engine (engine.h): one model load or one swarm join per process, and
  * backends handed out to any thread.
  */
+#include <jansson.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@
 #include "swarm/route.h"
 #include "util/clock.h"
 #include "util/strbuf.h"
+#include "util/utf8.h"
 #include "util/logcb.h"
 #include "util/xmalloc.h"
 
@@ -312,6 +314,38 @@ engine_chat_prompt(const struct engine *e, const char *template,
 	strbuf_release(&sb);
 	chat_template_release(&t);
 	return rc;
+}
+
+json_t *
+engine_run_json(const struct engine *e, const char *model,
+    const int32_t *prompt, size_t n_prompt, const struct generate_result *res,
+    int64_t seed, double load_seconds)
+{
+	json_t *o = json_object(), *toks = json_array(), *ptoks = json_array();
+	size_t i, clean_len;
+	/* Byte tokens can leave invalid UTF-8; JSON needs text. */
+	char *clean = utf8_sanitize(res->text, res->text_len, &clean_len);
+
+	for (i = 0; i < n_prompt; i++)
+		json_array_append_new(ptoks, json_integer(prompt[i]));
+	for (i = 0; i < res->n_tokens; i++)
+		json_array_append_new(toks, json_integer(res->tokens[i]));
+	json_object_set_new(o, "model", json_string(model));
+	json_object_set_new(o, "text", json_stringn(clean, clean_len));
+	free(clean);
+	json_object_set_new(o, "prompt_tokens", ptoks);
+	json_object_set_new(o, "tokens", toks);
+	json_object_set_new(o, "finish_reason", json_string(res->finish ==
+	    GENERATE_FINISH_STOP ? "stop" : "length"));
+	json_object_set_new(o, "seed", json_integer(seed));
+	json_object_set_new(o, "n_ctx", json_integer(e->n_ctx));
+	json_object_set_new(o, "timings", json_pack("{s:f,s:f,s:f,s:f,s:f}",
+	    "load_seconds", load_seconds, "prompt_seconds",
+	    res->prompt_seconds, "first_token_seconds",
+	    res->first_token_seconds, "generation_seconds", res->gen_seconds,
+	    "prompt_tokens_per_second", res->prompt_seconds > 0 ?
+	    n_prompt / res->prompt_seconds : 0.0));
+	return o;
 }
 
 static int

@@ -88,6 +88,18 @@ int		 engine_chat_prompt(const struct engine *, const char *template,
 		    const char *system, const char *user, char **out,
 		    int *flags, char **warning, char **cause);
 
+struct generate_result;
+struct json_t;
+/*
+ * One generation as `infer run --json` prints it: model (its path), text
+ * (invalid UTF-8 replaced), prompt and generated token ids, finish
+ * reason, seed, context length and timings.
+ */
+struct json_t	*engine_run_json(const struct engine *, const char *model,
+		    const int32_t *prompt, size_t n_prompt,
+		    const struct generate_result *, int64_t seed,
+		    double load_seconds);
+
 struct engine_backend;
 
 /*
