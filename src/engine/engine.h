@@ -36,6 +36,7 @@ struct strbuf;
 struct tokenizer;
 struct client_hop_stats;
 
+/* Its strings are read while engine_open runs; none is kept. */
 struct engine_config {
 	const char	*model_path;
 	int		 threads;	/* <= 0: every core */
