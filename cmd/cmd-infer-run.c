@@ -300,9 +300,11 @@ infer_print_verbose(struct engine *e, struct engine_backend *b,
 static int
 infer_generate(struct cmd_args *a, struct generate_backend *be,
     const struct tokenizer *tok, const int32_t *ids, size_t n_ids,
-    struct generate_params *gp, struct generate_result *res, char **cause)
+    const struct generate_params *params, struct generate_result *res,
+    char **cause)
 {
 	struct infer_out out = { NULL, !args_flag(a, "json"), 0 };
+	struct generate_params p = *params;
 	const char *v;
 	int rc;
 
@@ -310,12 +312,12 @@ infer_generate(struct cmd_args *a, struct generate_backend *be,
 		if ((out.dump = fopen(v, "wb")) == NULL)
 			return set_cause(cause, "cannot open '%s': %s", v,
 			    strerror(errno));
-		gp->on_logits = infer_on_logits;
-		gp->on_logits_arg = &out;
+		p.on_logits = infer_on_logits;
+		p.on_logits_arg = &out;
 	}
-	gp->on_text = infer_on_text;
-	gp->on_text_arg = &out;
-	rc = generate_run(be, tok, ids, n_ids, gp, res, cause);
+	p.on_text = infer_on_text;
+	p.on_text_arg = &out;
+	rc = generate_run(be, tok, ids, n_ids, &p, res, cause);
 	if (out.dump != NULL && (fclose(out.dump) != 0 || out.dump_failed) &&
 	    rc == 0)
 		rc = set_cause(cause, "cannot write '%s'", v);

@@ -127,9 +127,9 @@ char		**args_get_all(const struct cmd_args *, const char *name, int *n);
 /* A typed option's value (checked by the dispatcher), or def when absent. */
 int64_t		 args_int(const struct cmd_args *, const char *name, int64_t def);
 double		 args_num(const struct cmd_args *, const char *name, double def);
-/* A span option: 1 with *a and *b set when given, else 0. */
+/* A span option: 1 with *begin and *end set when given, else 0. */
 int		 args_span(const struct cmd_args *, const char *name,
-		    uint32_t *a, uint32_t *b);
+		    uint32_t *begin, uint32_t *end);
 
 /* Prints "usage: swarm noun verb ..." to fp. */
 void		 cmd_print_usage(const struct cmd_entry *, FILE *fp);
