@@ -9,91 +9,32 @@
 #include <jansson.h>
 
 #include "cmd.h"
+#include "conf/conf-json.h"
 #include "conf/conf.h"
 #include "util/parse.h"
 #include "util/xmalloc.h"
 
 static const struct cmd_opt config_get_opts[] = {
-	{ 0, "json", NULL, "print a JSON object with the value and its source" },
-	{ 0, NULL, NULL, NULL }
+	OPT_FLAG(0, "json", "print a JSON object with the value and its source"),
+	OPT_END
 };
 
 static const struct cmd_opt config_set_opts[] = {
-	{ 'a', "add", NULL, "append to a list instead of replacing it" },
-	{ 0, NULL, NULL, NULL }
+	OPT_FLAG('a', "add", "append to a list instead of replacing it"),
+	OPT_END
 };
 
 static const struct cmd_opt config_list_opts[] = {
-	{ 0, "json", NULL, "print one JSON object keyed by key" },
-	{ 'l', "long", NULL, "also show each key's type and help" },
-	{ 0, "keys", NULL, "print only the key names" },
-	{ 0, NULL, NULL, NULL }
+	OPT_FLAG(0, "json", "print one JSON object keyed by key"),
+	OPT_FLAG('l', "long", "also show each key's type and help"),
+	OPT_FLAG(0, "keys", "print only the key names"),
+	OPT_END
 };
 
 static const struct cmd_opt config_path_opts[] = {
-	{ 'd', "data", NULL, "print the data directory instead" },
-	{ 0, NULL, NULL, NULL }
+	OPT_FLAG('d', "data", "print the data directory instead"),
+	OPT_END
 };
-
-/* The value as JSON of its type: number, boolean, array, string or null. */
-static json_t *
-config_json_value(const struct conf *c, const struct schema_key *k)
-{
-	char *const *list;
-	json_t *a;
-	size_t i, n;
-
-	if (conf_get(c, k->name, NULL) == NULL)
-		return json_null();
-	switch (k->type) {
-	case SCHEMA_INT:
-		return json_integer(conf_get_int(c, k->name));
-	case SCHEMA_FLOAT:
-		return json_real(conf_get_float(c, k->name));
-	case SCHEMA_BOOL:
-		return json_boolean(conf_get_bool(c, k->name));
-	case SCHEMA_LIST:
-		a = json_array();
-		list = conf_get_list(c, k->name, &n);
-		for (i = 0; i < n; i++)
-			json_array_append_new(a, json_string(list[i]));
-		return a;
-	case SCHEMA_STRING:
-	case SCHEMA_HOSTPORT:
-		break;
-	}
-	return json_string(conf_get(c, k->name, NULL));
-}
-
-static json_t *
-config_json_entry(const struct conf *c, const struct schema_key *k, int full)
-{
-	enum conf_source src;
-	json_t *o = json_object();
-	char *env;
-
-	conf_get(c, k->name, &src);
-	json_object_set_new(o, "key", json_string(k->name));
-	json_object_set_new(o, "value", config_json_value(c, k));
-	json_object_set_new(o, "source", json_string(conf_source_name(src)));
-	json_object_set_new(o, "type", json_string(schema_type_name(k->type)));
-	if (full) {
-		json_object_set_new(o, "default",
-		    k->def != NULL ? json_string(k->def) : json_null());
-		env = conf_env_name(k->name);
-		json_object_set_new(o, "env", json_string(env));
-		free(env);
-		json_object_set_new(o, "help", json_string(k->help));
-		if (k->type == SCHEMA_INT) {
-			json_object_set_new(o, "min", json_integer((json_int_t)k->min));
-			json_object_set_new(o, "max", json_integer((json_int_t)k->max));
-		} else if (k->type == SCHEMA_FLOAT) {
-			json_object_set_new(o, "min", json_real(k->min));
-			json_object_set_new(o, "max", json_real(k->max));
-		}
-	}
-	return o;
-}
 
 static int
 config_get_exec(struct cmd_args *a)
@@ -110,7 +51,7 @@ config_get_exec(struct cmd_args *a)
 	if ((c = cmd_conf_load(0)) == NULL)
 		return EXIT_ERR;
 	if (args_flag(a, "json"))
-		rc = cmd_print_json(config_json_entry(c, k, 0));
+		rc = cmd_print_json(conf_json_key(c, k, 0));
 	else if (k->type == SCHEMA_LIST) {
 		list = conf_get_list(c, k->name, &n);
 		for (i = 0; i < n; i++)
@@ -206,7 +147,7 @@ config_list_exec(struct cmd_args *a)
 	if (args_flag(a, "json")) {
 		j = json_object();
 		for (k = schema_table; k->name != NULL; k++) {
-			e = config_json_entry(c, k, args_flag(a, "long"));
+			e = conf_json_key(c, k, args_flag(a, "long"));
 			json_object_del(e, "key");
 			json_object_set_new(j, k->name, e);
 		}

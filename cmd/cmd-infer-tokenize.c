@@ -17,59 +17,43 @@
 #include "util/xmalloc.h"
 
 static const struct cmd_opt infer_tokenize_opts[] = {
-	{ 'm', "model", "FILE", "the model or vocabulary (GGUF file)" },
-	{ 0, "special", NULL, "parse special tokens such as <|im_start|> in "
-	    "the text; print them when decoding" },
-	{ 0, "no-bos", NULL, "do not add the BOS token the model adds" },
-	{ 0, "decode", "IDS", "print the text of comma-separated token ids (-: "
-	    "read them from standard input)" },
-	{ 0, "json", NULL, "print each token's id, piece and text as JSON" },
-	{ 0, NULL, NULL, NULL }
+	OPT_STRING('m', "model", "FILE", "the model or vocabulary (GGUF file)"),
+	OPT_FLAG(0, "special", "parse special tokens such as <|im_start|> in "
+	    "the text; print them when decoding"),
+	OPT_FLAG(0, "no-bos", "do not add the BOS token the model adds"),
+	OPT_STRING(0, "decode", "IDS", "print the text of comma-separated "
+	    "token ids (-: read them from standard input)"),
+	OPT_FLAG(0, "json", "print each token's id, piece and text as JSON"),
+	OPT_END
 };
 
 static int
 tokenize_parse_ids(const struct tokenizer *tok, const char *s, int32_t **ids,
     size_t *n, char **cause)
 {
-	char *copy = xstrdup(s), *p = copy, *t;
 	const char *err;
-	uint64_t v;
-	int rc = 0;
+	char *bad = NULL;
+	size_t i;
 
-	*ids = NULL;
-	*n = 0;
-	while ((t = strsep(&p, ", \t\n")) != NULL) {
-		if (*t == '\0')
-			continue;
-		v = parse_uint(t, 0, INT32_MAX, &err);
-		if (err != NULL) {
-			rc = set_cause(cause, "--decode: '%s' is %s", t, err);
-			break;
-		}
-		if (v >= tokenizer_n_vocab(tok)) {
-			rc = set_cause(cause, "--decode: token %llu is out of "
-			    "range (vocabulary of %u)", (unsigned long long)v,
-			    tokenizer_n_vocab(tok));
-			break;
-		}
-		*ids = xreallocarray(*ids, *n + 1, sizeof(**ids));
-		(*ids)[(*n)++] = (int32_t)v;
+	if (parse_ids(s, INT32_MAX, ids, n, &bad, &err) != 0) {
+		set_cause(cause, "--decode: '%s' is %s", bad, err);
+		free(bad);
+		return -1;
 	}
-	free(copy);
-	return rc;
+	for (i = 0; i < *n; i++)
+		if ((uint32_t)(*ids)[i] >= tokenizer_n_vocab(tok))
+			return set_cause(cause, "--decode: token %d is out of "
+			    "range (vocabulary of %u)", (*ids)[i],
+			    tokenizer_n_vocab(tok));
+	return 0;
 }
 
 static char *
 tokenize_read_stdin(size_t *len)
 {
 	struct strbuf sb = STRBUF_INIT;
-	char buf[65536];
-	size_t n;
 
-	while ((n = fread(buf, 1, sizeof(buf), stdin)) > 0)
-		strbuf_add(&sb, buf, n);
-	strbuf_addc(&sb, '\0');
-	sb.len--;
+	strbuf_fread(&sb, stdin);
 	return strbuf_detach(&sb, len);
 }
 

@@ -1,56 +1,51 @@
 /*
  * swarm node join: serve a span of a model's blocks to the swarm until told
  * to leave (SIGINT, SIGTERM or `swarm node leave`), then drain and exit 0.
+ * src/engine/node-run.c picks the span, starts the node and puts it in the
+ * DHT; this file reads the options and takes the signals.
  */
-#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "cmd.h"
 #include "conf/conf.h"
-#include "core/gguf.h"
-#include "core/model.h"
-#include "net/dht.h"
-#include "net/protocol.h"
-#include "swarm/balance.h"
+#include "engine/node-run.h"
 #include "swarm/directory-dht.h"
-#include "swarm/identity.h"
-#include "swarm/model-id.h"
 #include "swarm/node.h"
 #include "util/parse.h"
+#include "util/path.h"
 #include "util/xmalloc.h"
 
 static const struct cmd_opt node_join_opts[] = {
-	{ 'm', "model", "FILE", "the model (GGUF file)" },
-	{ 'b', "blocks", "A:B", "serve blocks A to B-1, or auto: the blocks "
-	    "the swarm serves least (default)" },
-	{ 0, "num-blocks", "N", "how many blocks auto picks (default 0: as "
-	    "many as fit in memory)" },
-	{ 'l', "listen", "HOST:PORT", "listen address (default "
-	    "127.0.0.1:7400; port 0: any free port)" },
-	{ 0, "public-addr", "HOST:PORT", "the address announced to others "
-	    "(default: the listen address)" },
-	{ 't', "threads", "N", "worker threads (default: the number of cores)" },
-	{ 0, "repack", "on|off", "repack quantized matrices at load for faster "
-	    "kernels (default on; off: load at once, use the file's pages)" },
-	{ 0, "max-sessions", "N", "clients served at once (default 16)" },
-	{ 0, "max-context", "N", "positions per session (default: the "
-	    "model's)" },
-	{ 0, "session-timeout", "SECONDS", "free sessions idle this long "
-	    "(default 300)" },
-	{ 0, "drain-timeout", "SECONDS", "when leaving, wait this long for "
-	    "open sessions (default 10)" },
-	{ 0, "port-file", "FILE", "write the port listened on to FILE" },
-	{ 0, "bootstrap", "HOST:PORT", "join the swarm through this node "
-	    "(repeatable; default: swarm.bootstrap)" },
-	{ 0, "new-swarm", NULL, "start a new swarm instead of joining one" },
-	{ 0, "network", "NAME", "the swarm's name (default: swarm.network)" },
-	{ 0, NULL, NULL, NULL }
+	OPT_MODEL,
+	OPT_STRING('b', "blocks", "A:B", "serve blocks A to B-1, or auto: the "
+	    "blocks the swarm serves least (default)"),
+	OPT_STRING(0, "num-blocks", "N", "how many blocks auto picks (default "
+	    "0: as many as fit in memory)"),
+	OPT_STRING('l', "listen", "HOST:PORT", "listen address (default "
+	    "127.0.0.1:7400; port 0: any free port)"),
+	OPT_STRING(0, "public-addr", "HOST:PORT", "the address announced to "
+	    "others (default: the listen address)"),
+	OPT_THREADS,
+	OPT_REPACK,
+	OPT_STRING(0, "max-sessions", "N", "clients served at once (default "
+	    "16)"),
+	OPT_STRING(0, "max-context", "N", "positions per session (default: "
+	    "the model's)"),
+	OPT_DURATION(0, "session-timeout", 1, 1 << 30, "free sessions idle "
+	    "this long (default 300)"),
+	OPT_DURATION(0, "drain-timeout", 0, 3600, "when leaving, wait this "
+	    "long for open sessions (default 10)"),
+	OPT_PORT_FILE,
+	OPT_STRING(0, "bootstrap", "HOST:PORT", "join the swarm through this "
+	    "node (repeatable; default: swarm.bootstrap)"),
+	OPT_FLAG(0, "new-swarm", "start a new swarm instead of joining one"),
+	OPT_NETWORK,
+	OPT_END
 };
 
 /* Options that stand for config keys (flag > env > file > default). */
@@ -100,330 +95,84 @@ node_join_sigwait(void *arg)
 	return NULL;
 }
 
-/*
- * Discovery: a DHT node on UDP at the HTTP port's number, announcing the
- * node's signed record. Off unless --new-swarm or a bootstrap peer is given
- * (flag or swarm.bootstrap), so a node can also serve a fixed peer list.
- */
-struct node_join_dht {
-	struct conf		*conf;
-	int			 on;
-	int			 new_swarm;
-	const char		*network;
-	char *const		*peers;
-	size_t			 npeers;
-	struct identity		 id;
-	struct dht		*dht;
-	struct directory	*dir;
-};
-
+/* --bootstrap (repeatable), --network and --new-swarm over the config. */
 static int
-node_join_dht_init(struct cmd_args *a, struct node_join_dht *d,
-    struct node_config *cfg)
+node_join_discovery(struct cmd_args *a, struct conf *c,
+    struct node_run_config *rc)
 {
-	char *cause = NULL, **vals;
 	const char *v, *err;
-	int i, nv, rc;
+	int nv, r;
 
-	memset(d, 0, sizeof(*d));
-	if ((d->conf = cmd_conf_load(0)) == NULL)
-		return EXIT_ERR;
-	vals = args_get_all(a, "bootstrap", &nv);
-	d->new_swarm = args_flag(a, "new-swarm");
-	if (d->new_swarm && nv > 0)
+	args_get_all(a, "bootstrap", &nv);
+	rc->new_swarm = args_flag(a, "new-swarm");
+	if (rc->new_swarm && nv > 0)
 		return cmd_usage_error(a, "--new-swarm starts alone: no "
 		    "--bootstrap with it");
-	for (i = 0; i < nv; i++) {
-		rc = i == 0 ? conf_set_flag(d->conf, "swarm.bootstrap",
-		    vals[i], &cause) : conf_add(d->conf, "swarm.bootstrap",
-		    vals[i], &cause);
-		if (rc != 0) {
-			rc = cmd_usage_error(a, "%s", cause);
-			free(cause);
-			return rc;
-		}
-	}
-	if ((v = args_get(a, "network")) != NULL &&
-	    conf_set_flag(d->conf, "swarm.network", v, &cause) != 0) {
-		rc = cmd_usage_error(a, "%s", cause);
-		free(cause);
-		return rc;
-	}
-	d->network = conf_get_str(d->conf, "swarm.network");
-	if (!d->new_swarm)
-		d->peers = conf_get_list(d->conf, "swarm.bootstrap", &d->npeers);
-	d->on = d->new_swarm || d->npeers > 0;
-	if (!d->on)
-		return EXIT_OK;
-	if (identity_load(cfg->data_dir, &d->id, &cause) != 0)
-		return cmd_fail(cause);
-	cfg->peer_id = d->id.peer_id;
+	if ((r = cmd_discovery(a, c)) != 0)
+		return r;
+	rc->network = conf_get_str(c, "swarm.network");
+	if (!rc->new_swarm)
+		rc->bootstrap = conf_get_list(c, "swarm.bootstrap",
+		    &rc->n_bootstrap);
 	/* Tests announce every second to see dead nodes go in seconds. */
 	if ((v = getenv("SWARM_ANNOUNCE_INTERVAL")) != NULL) {
-		cfg->announce_interval = (double)parse_uint(v, 1,
+		rc->node.announce_interval = (double)parse_uint(v, 1,
 		    DIRECTORY_DHT_REFRESH_MAX, &err);
 		if (err != NULL)
 			return cmd_error("SWARM_ANNOUNCE_INTERVAL '%s' is %s",
 			    v, err);
 	}
-	return EXIT_OK;
-}
-
-static int
-node_join_dht_start(struct node_join_dht *d, struct node *n,
-    const struct node_config *cfg, char **cause)
-{
-	struct gguf_file *f;
-	uint32_t n_block = 0;
-	uint16_t port;
-	char *c = NULL, *msg, *host;
-	size_t joined = 0;
-	int tries;
-
-	if (!d->on) {
-		node_join_log(NULL, "not in a DHT: use --new-swarm or "
-		    "--bootstrap HOST:PORT to be found by clients");
-		return 0;
-	}
-	if ((f = gguf_open(cfg->model_path, cause)) == NULL)
-		return -1;
-	if (model_id_block_count(f, &n_block) != 0)
-		n_block = 0;
-	gguf_close(f);
-	/* UDP on the same host as the HTTP port, and nowhere else. */
-	if (proto_parse_addr(cfg->listen, &host, &port, cause) != 0)
-		return -1;
-	d->dht = dht_new(host, node_port(n), d->network, cause);
-	free(host);
-	if (d->dht == NULL)
-		return -1;
-	d->dir = directory_dht_new(d->dht, &d->id);
-	directory_dht_set_model(d->dir, n_block,
-	    (uint32_t)cfg->announce_interval);
-	if (d->new_swarm) {
-		msg = xasprintf("new swarm '%s': others join with "
-		    "--bootstrap %s", d->network, node_addr(n));
-		goto done;
-	}
-	/*
-	 * Nodes started together: the bootstrap node may be a moment behind.
-	 * After that, announcements keep trying.
-	 */
-	for (tries = 0; tries < 10 && joined == 0; tries++) {
-		free(c);
-		c = NULL;
-		joined = directory_dht_bootstrap(d->dht, d->peers, d->npeers,
-		    1000, &c);
-	}
-	if (joined == 0) {
-		msg = xasprintf("%s; trying again at each announcement", c);
-		directory_dht_set_retry(d->dir, d->peers, d->npeers);
-		free(c);
-	} else
-		msg = xasprintf("joined swarm '%s' as peer %.16s",
-		    d->network, d->id.peer_id);
-done:
-	node_join_log(NULL, msg);
-	free(msg);
-	node_set_announcer(n, d->dir);
 	return 0;
 }
 
-/*
- * --blocks auto: the span of the wanted length that the swarm serves least
- * (every block when num_blocks is 0), looked up with a short-lived client.
- */
+/* The node's config from the options over the config file. */
 static int
-node_join_dht_auto(struct node_join_dht *d, struct node_config *cfg,
-    uint32_t num_blocks, char **cause)
+node_join_config(struct cmd_args *a, struct conf *c,
+    struct node_run_config *rc)
 {
-	struct gguf_file *f;
-	struct dht *dht = NULL;
-	struct directory *dir = NULL;
-	struct peer_record *recs = NULL;
-	char model_id[MODEL_ID_MAX], *c = NULL, *msg;
-	uint32_t n_block;
-	size_t n = 0, joined = 0;
-	long page, pages;
-	int tries, rc = -1;
+	struct node_config *cfg = &rc->node;
+	const char *v, *err;
 
-	if ((f = gguf_open(cfg->model_path, cause)) == NULL)
-		return -1;
-	if (model_id_compute(f, model_id, sizeof(model_id)) != 0 ||
-	    model_id_block_count(f, &n_block) != 0) {
-		set_cause(cause, "cannot tell the blocks of '%s'",
-		    cfg->model_path);
-		gguf_close(f);
-		return -1;
-	}
-	/* 0: as many as fit in nine tenths of the memory free now. */
-	if (num_blocks == 0) {
-		page = sysconf(_SC_PAGESIZE);
-		pages = sysconf(_SC_AVPHYS_PAGES);
-		num_blocks = balance_blocks_that_fit(f, n_block,
-		    page > 0 && pages > 0 ? (uint64_t)pages *
-		    (uint64_t)page / 10 * 9 : UINT64_MAX);
-	}
-	gguf_close(f);
-	if (!d->new_swarm) {
-		if ((dht = dht_new(NULL, 0, d->network, cause)) == NULL)
-			return -1;
-		for (tries = 0; tries < 10 && joined == 0; tries++) {
-			free(c);
-			c = NULL;
-			joined = directory_dht_bootstrap(dht, d->peers,
-			    d->npeers, 1000, &c);
-		}
-		if (joined > 0) {
-			dir = directory_dht_new(dht, NULL);
-			if (dir->ops->lookup(dir, model_id, &recs, &n, &c) != 0)
-				n = 0;
-		}
-		if (c != NULL) {
-			msg = xasprintf("blocks auto: %s", c);
-			node_join_log(NULL, msg);
-			free(msg);
-		}
-	}
-	balance_choose_span(recs, n, n_block, num_blocks, &cfg->block_begin,
-	    &cfg->block_end);
-	msg = xasprintf("blocks auto: %u:%u of %u, the least served by the "
-	    "%zu node%s seen", cfg->block_begin, cfg->block_end, n_block, n,
-	    n == 1 ? "" : "s");
-	node_join_log(NULL, msg);
-	free(msg);
-	rc = 0;
-	free(c);
-	free(recs);
-	if (dir != NULL)
-		dir->ops->free(dir);
-	dht_free(dht);
-	return rc;
-}
-
-static void
-node_join_dht_release(struct node_join_dht *d)
-{
-	if (d->dir != NULL)
-		d->dir->ops->free(d->dir);
-	dht_free(d->dht);
-	identity_release(&d->id);
-	conf_free(d->conf);
-}
-
-static int
-node_join_parse_blocks(const char *v, uint32_t *a, uint32_t *b)
-{
-	const char *colon = strchr(v, ':'), *err;
-	char *first;
-
-	if (colon == NULL)
-		return -1;
-	first = xstrndup(v, (size_t)(colon - v));
-	*a = (uint32_t)parse_uint(first, 0, 1 << 20, &err);
-	free(first);
-	if (err != NULL)
-		return -1;
-	*b = (uint32_t)parse_uint(colon + 1, 1, 1 << 20, &err);
-	return err != NULL || *a >= *b ? -1 : 0;
-}
-
-static int
-cmd_node_join_exec(struct cmd_args *a)
-{
-	struct node_config cfg;
-	struct node_join_signals sigs;
-	struct node_join_dht disc;
-	struct node *n = NULL;
-	struct conf *conf;
-	pthread_t sigthread;
-	const char *path, *v, *err;
-	char *cause = NULL, *data_dir = NULL, *delay, *model = NULL;
-	char *listen = NULL, *public_addr = NULL;
-	uint64_t timeout = 300;
-	uint32_t num_blocks;
-	int rc = EXIT_ERR, have_thread = 0, auto_blocks = 0;
-	FILE *fp;
-
-	node_config_init(&cfg);
-	memset(&disc, 0, sizeof(disc));
-	if ((conf = cmd_conf_load(0)) == NULL)
-		return EXIT_ERR;
-	if ((rc = cmd_conf_flags(a, conf, node_join_conf)) != 0) {
-		conf_free(conf);
-		return rc;
-	}
-	if ((v = args_get(a, "session-timeout")) != NULL) {
-		timeout = parse_uint(v, 1, 1 << 30, &err);
-		if (err != NULL) {
-			conf_free(conf);
-			return cmd_usage_error(a, "--session-timeout: '%s' is "
-			    "%s", v, err);
-		}
-	}
-	if ((v = args_get(a, "drain-timeout")) != NULL) {
-		cfg.drain_timeout = (double)parse_uint(v, 0, 3600, &err);
-		if (err != NULL) {
-			conf_free(conf);
-			return cmd_usage_error(a, "--drain-timeout: '%s' is %s",
-			    v, err);
-		}
-	}
-	if ((v = conf_get_str(conf, "node.model")) != NULL)
-		model = xstrdup(v);
-	v = conf_get_str(conf, "node.blocks");
-	num_blocks = (uint32_t)conf_get_int(conf, "node.num_blocks");
-	if (v == NULL || strcmp(v, "auto") == 0)
-		auto_blocks = 1;
-	if (!auto_blocks && node_join_parse_blocks(v, &cfg.block_begin,
-	    &cfg.block_end) != 0)
-		rc = cmd_usage_error(a, "--blocks: '%s' is not A:B with A < B",
+	cfg->session_timeout = args_num(a, "session-timeout",
+	    cfg->session_timeout);
+	cfg->drain_timeout = args_num(a, "drain-timeout", cfg->drain_timeout);
+	v = conf_get_str(c, "node.blocks");
+	rc->num_blocks = (uint32_t)conf_get_int(c, "node.num_blocks");
+	rc->auto_blocks = v == NULL || strcmp(v, "auto") == 0;
+	if (!rc->auto_blocks && parse_span(v, 0, 1 << 20, &cfg->block_begin,
+	    &cfg->block_end, &err) != 0)
+		return cmd_usage_error(a, "--blocks: '%s' is not A:B with A < B",
 		    v);
-	else if (model == NULL)
-		rc = cmd_usage_error(a, "a model is needed (-m MODEL.gguf)");
-	else
-		rc = 0;
-	listen = xstrdup(conf_get_str(conf, "node.listen"));
-	if ((v = conf_get_str(conf, "node.public_addr")) != NULL)
-		public_addr = xstrdup(v);
-	cfg.threads = (int)conf_get_int(conf, "node.threads");
-	cfg.repack = conf_get_bool(conf, "node.repack");
-	cfg.max_sessions = (uint32_t)conf_get_int(conf, "node.max_sessions");
-	cfg.max_sessions_per_client = (uint32_t)conf_get_int(conf,
+	if ((cfg->model_path = conf_get_str(c, "node.model")) == NULL)
+		return cmd_usage_error(a, "a model is needed (-m MODEL.gguf)");
+	cfg->listen = conf_get_str(c, "node.listen");
+	cfg->public_addr = conf_get_str(c, "node.public_addr");
+	cfg->threads = (int)conf_get_int(c, "node.threads");
+	cfg->repack = conf_get_bool(c, "node.repack");
+	cfg->max_sessions = (uint32_t)conf_get_int(c, "node.max_sessions");
+	cfg->max_sessions_per_client = (uint32_t)conf_get_int(c,
 	    "node.max_sessions_per_client");
-	cfg.max_context = (uint32_t)conf_get_int(conf, "node.max_context");
-	conf_free(conf);
-	if (rc != 0)
-		goto out;
-	rc = EXIT_ERR;
-	path = model;
-	cfg.model_path = path;
-	cfg.session_timeout = (double)timeout;
-	cfg.listen = listen;
-	cfg.public_addr = public_addr;
+	cfg->max_context = (uint32_t)conf_get_int(c, "node.max_context");
 	/* Tests slow steps down to kill a node in the middle of a run. */
-	if ((delay = getenv("SWARM_TEST_STEP_DELAY_MS")) != NULL) {
-		cfg.step_delay = parse_uint(delay, 0, 10000, &err) / 1000.0;
+	if ((v = getenv("SWARM_TEST_STEP_DELAY_MS")) != NULL) {
+		cfg->step_delay = parse_uint(v, 0, 10000, &err) / 1000.0;
 		if (err != NULL)
-			cfg.step_delay = 0;
+			cfg->step_delay = 0;
 	}
-	if ((data_dir = conf_data_dir(&cause)) == NULL ||
-	    conf_mkdirs(data_dir, 0700, &cause) != 0)
-		goto fail;
-	cfg.data_dir = data_dir;
-	cfg.log = node_join_log;
-	if ((rc = node_join_dht_init(a, &disc, &cfg)) != EXIT_OK)
-		goto out;
-	rc = EXIT_ERR;
-	if (auto_blocks && !disc.on) {
-		rc = cmd_usage_error(a, "which blocks to serve? --blocks auto "
-		    "asks the swarm (--bootstrap HOST:PORT or --new-swarm); "
-		    "else give --blocks A:B");
-		goto out;
-	}
-	if (auto_blocks && node_join_dht_auto(&disc, &cfg, num_blocks,
-	    &cause) != 0)
-		goto fail;
+	cfg->log = node_join_log;
+	return 0;
+}
+
+/* Starts the node, writes the port file, joins, serves until a signal. */
+static int
+node_join_run(struct cmd_args *a, struct node_run_config *rc)
+{
+	struct node_join_signals sigs;
+	struct node_run *nr;
+	pthread_t sigthread;
+	char *cause = NULL, *port;
+	const char *v;
+	int rc_ = -1, have_thread = 0;
 
 	/* Every thread inherits the mask; one thread takes the signals. */
 	sigemptyset(&sigs.set);
@@ -431,63 +180,68 @@ cmd_node_join_exec(struct cmd_args *a)
 	sigaddset(&sigs.set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &sigs.set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-
-	if ((n = node_new(&cfg, &cause)) == NULL)
-		goto fail;
-	sigs.node = n;
-	if (pthread_create(&sigthread, NULL, node_join_sigwait, &sigs) != 0) {
+	if ((nr = node_run_start(rc, &cause)) == NULL)
+		return cmd_fail(cause);
+	sigs.node = node_run_node(nr);
+	if (pthread_create(&sigthread, NULL, node_join_sigwait, &sigs) != 0)
 		cause = xstrdup("cannot start a thread");
-		goto fail;
+	else
+		have_thread = 1;
+	if (have_thread && (v = args_get(a, "port-file")) != NULL) {
+		port = xasprintf("%u\n", node_port(sigs.node));
+		rc_ = path_write_atomic(v, port, &cause);
+		free(port);
+		if (rc_ != 0)
+			goto out;
 	}
-	have_thread = 1;
-	if ((v = args_get(a, "port-file")) != NULL) {
-		char *tmp = xasprintf("%s.tmp", v);
-
-		/* Written whole, then renamed: a reader never sees half. */
-		if ((fp = fopen(tmp, "w")) == NULL ||
-		    fprintf(fp, "%u\n", node_port(n)) < 0 || fclose(fp) != 0 ||
-		    rename(tmp, v) != 0) {
-			cause = xasprintf("cannot write '%s': %s", v,
-			    strerror(errno));
-			free(tmp);
-			goto fail;
-		}
-		free(tmp);
+	if (have_thread && node_run_join(nr, &cause) == 0 &&
+	    node_wait(sigs.node, &cause) == 0) {
+		node_join_log(NULL, "stopped");
+		rc_ = 0;
 	}
-	{
-		char *msg = xasprintf("serving blocks %u:%u of %s on %s "
-		    "(model %s, %.0f tokens/s per block)", cfg.block_begin,
-		    cfg.block_end, path, node_addr(n), node_model_id(n),
-		    node_throughput(n));
-
-		node_join_log(NULL, msg);
-		free(msg);
-	}
-	if (public_addr == NULL && (strncmp(listen, "0.0.0.0:", 8) == 0 ||
-	    strncmp(listen, "[::]:", 5) == 0))
-		node_join_log(NULL, "listening on every interface: give others "
-		    "a reachable address with --public-addr HOST:PORT");
-	if (node_join_dht_start(&disc, n, &cfg, &cause) != 0)
-		goto fail;
-	if (node_wait(n, &cause) != 0)
-		goto fail;
-	node_join_log(NULL, "stopped");
-	rc = EXIT_OK;
-	goto out;
-fail:
-	rc = cmd_fail(cause);
 out:
 	if (have_thread) {
 		pthread_cancel(sigthread);
 		pthread_join(sigthread, NULL);
 	}
-	node_free(n);
-	node_join_dht_release(&disc);
+	node_run_free(nr);
+	return rc_ == 0 ? EXIT_OK : cmd_fail(cause);
+}
+
+static int
+cmd_node_join_exec(struct cmd_args *a)
+{
+	struct node_run_config rc;
+	struct conf *conf;
+	char *cause = NULL, *data_dir = NULL;
+	int r;
+
+	memset(&rc, 0, sizeof(rc));
+	node_config_init(&rc.node);
+	if ((conf = cmd_conf_load(0)) == NULL)
+		return EXIT_ERR;
+	if ((r = cmd_conf_flags(a, conf, node_join_conf)) != 0 ||
+	    (r = node_join_config(a, conf, &rc)) != 0)
+		goto out;
+	if ((data_dir = conf_data_dir(&cause)) == NULL ||
+	    path_mkdirs(data_dir, 0700, &cause) != 0) {
+		r = cmd_fail(cause);
+		goto out;
+	}
+	rc.node.data_dir = data_dir;
+	if ((r = node_join_discovery(a, conf, &rc)) != 0)
+		goto out;
+	if (rc.auto_blocks && !node_run_in_dht(&rc)) {
+		r = cmd_usage_error(a, "which blocks to serve? --blocks auto "
+		    "asks the swarm (--bootstrap HOST:PORT or --new-swarm); "
+		    "else give --blocks A:B");
+		goto out;
+	}
+	r = node_join_run(a, &rc);
+out:
 	free(data_dir);
-	free(model);
-	free(listen);
-	free(public_addr);
-	return rc;
+	conf_free(conf);
+	return r;
 }
 
 const struct cmd_entry cmd_node_join_entry = {

@@ -7,6 +7,7 @@
 #ifndef SWARM_CMD_H
 #define SWARM_CMD_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #define SWARM_VERSION "0.1.0"
@@ -16,12 +17,80 @@
 #define EXIT_ERR	1
 #define EXIT_USAGE	2
 
-struct cmd_opt {
-	int		 ch;	/* short letter, 0 when there is none */
-	const char	*name;	/* long name, without the dashes */
-	const char	*arg;	/* value placeholder; NULL for a flag */
-	const char	*help;
+/*
+ * What an option's value is (after git's OPT_INTEGER): the dispatcher
+ * parses and range-checks typed values, so a command reads them with
+ * args_int, args_num or args_span and never parses them itself. Options
+ * that stand for config keys stay PLAIN: the config's schema types them.
+ */
+enum cmd_opt_type {
+	CMD_OPT_PLAIN,		/* a flag without .arg, else a string */
+	CMD_OPT_INT,		/* integer in [min, max] */
+	CMD_OPT_FLOAT,		/* number in [min, max] */
+	CMD_OPT_DURATION,	/* seconds (fractions too) in [min, max] */
+	CMD_OPT_SIZE,		/* bytes, K/M/G suffixes, in [min, max] */
+	CMD_OPT_SPAN,		/* A:B, min <= A < B <= max */
+	CMD_OPT_ADDRESS,	/* HOST:PORT */
 };
+
+struct cmd_opt {
+	int			 ch;	/* short letter, 0 when there is none */
+	const char		*name;	/* long name, without the dashes */
+	const char		*arg;	/* value placeholder; NULL for a flag */
+	const char		*help;
+	enum cmd_opt_type	 type;
+	double			 min;
+	double			 max;
+};
+
+#define CMD_OPT_ROW(ch, name, arg, help, type, min, max) \
+	{ ch, name, arg, help, type, min, max }
+#define OPT_FLAG(ch, name, help) \
+	CMD_OPT_ROW(ch, name, NULL, help, CMD_OPT_PLAIN, 0, 0)
+#define OPT_STRING(ch, name, arg, help) \
+	CMD_OPT_ROW(ch, name, arg, help, CMD_OPT_PLAIN, 0, 0)
+#define OPT_END	CMD_OPT_ROW(0, NULL, NULL, NULL, CMD_OPT_PLAIN, 0, 0)
+#define OPT_INT(ch, name, arg, min, max, help) \
+	CMD_OPT_ROW(ch, name, arg, help, CMD_OPT_INT, min, max)
+#define OPT_FLOAT(ch, name, arg, min, max, help) \
+	CMD_OPT_ROW(ch, name, arg, help, CMD_OPT_FLOAT, min, max)
+#define OPT_DURATION(ch, name, min, max, help) \
+	CMD_OPT_ROW(ch, name, "SECONDS", help, CMD_OPT_DURATION, min, max)
+#define OPT_SIZE(ch, name, min, max, help) \
+	CMD_OPT_ROW(ch, name, "BYTES", help, CMD_OPT_SIZE, min, max)
+#define OPT_SPAN(ch, name, min, max, help) \
+	CMD_OPT_ROW(ch, name, "A:B", help, CMD_OPT_SPAN, min, max)
+#define OPT_ADDRESS(ch, name, help) \
+	CMD_OPT_ROW(ch, name, "HOST:PORT", help, CMD_OPT_ADDRESS, 0, 0)
+
+/* Rows the commands that load a model or find the swarm share. */
+#define OPT_MODEL \
+	OPT_STRING('m', "model", "FILE", "the model (GGUF file)")
+#define OPT_LOCAL \
+	OPT_FLAG(0, "local", "run every block in this process")
+#define OPT_PEER \
+	OPT_ADDRESS(0, "peer", "a node of the swarm to route through " \
+	    "(repeatable)")
+#define OPT_BOOTSTRAP \
+	OPT_STRING(0, "bootstrap", "HOST:PORT", "find the swarm's nodes " \
+	    "through the DHT, joining at this node (repeatable; default: " \
+	    "swarm.bootstrap)")
+#define OPT_NETWORK \
+	OPT_STRING(0, "network", "NAME", "the swarm's name (default: " \
+	    "swarm.network)")
+#define OPT_CTX_SIZE \
+	OPT_INT('c', "ctx-size", "N", 1, 1 << 20, "context length " \
+	    "(default: the model's, at most 4096)")
+#define OPT_THREADS \
+	OPT_STRING('t', "threads", "N", "worker threads (default: the " \
+	    "number of cores)")
+#define OPT_REPACK \
+	OPT_STRING(0, "repack", "on|off", "repack quantized matrices at " \
+	    "load for faster kernels (default on; off: load at once, use " \
+	    "the file's pages)")
+#define OPT_PORT_FILE \
+	OPT_STRING(0, "port-file", "FILE", "write the port listened on to " \
+	    "FILE")
 
 struct cmd_args;
 
@@ -37,8 +106,10 @@ struct cmd_entry {
 };
 
 struct cmd_optval {
-	int	 count;		/* times given */
-	char	**values;	/* every value, in order (options with .arg) */
+	int		 count;		/* times given */
+	char		**values;	/* every value, in order (with .arg) */
+	double		 num;		/* the last typed number */
+	uint32_t	 span[2];	/* the last span */
 };
 
 struct cmd_args {
@@ -52,6 +123,13 @@ struct cmd_args {
 const char	*args_get(const struct cmd_args *, const char *name);
 int		 args_flag(const struct cmd_args *, const char *name);
 char		**args_get_all(const struct cmd_args *, const char *name, int *n);
+
+/* A typed option's value (checked by the dispatcher), or def when absent. */
+int64_t		 args_int(const struct cmd_args *, const char *name, int64_t def);
+double		 args_num(const struct cmd_args *, const char *name, double def);
+/* A span option: 1 with *begin and *end set when given, else 0. */
+int		 args_span(const struct cmd_args *, const char *name,
+		    uint32_t *begin, uint32_t *end);
 
 /* Prints "usage: swarm noun verb ..." to fp. */
 void		 cmd_print_usage(const struct cmd_entry *, FILE *fp);
@@ -96,6 +174,23 @@ struct cmd_conf_flag {
  */
 int		 cmd_conf_flags(struct cmd_args *, struct conf *,
 		    const struct cmd_conf_flag *);
+
+struct engine_config;
+/*
+ * The engine's config for `infer run` and `serve` from their shared options
+ * (model, --local, --peer, --bootstrap, --network, --ctx-size, --verbose)
+ * over c; its strings are borrowed from a and c. Returns 0, or EXIT_USAGE
+ * after printing the problem.
+ */
+int		 cmd_engine_config(struct cmd_args *, struct conf *,
+		    struct engine_config *);
+/*
+ * --bootstrap (repeatable) and --network layered over swarm.bootstrap and
+ * swarm.network. Returns 0, or EXIT_USAGE after printing the problem.
+ */
+int		 cmd_discovery(struct cmd_args *, struct conf *);
+/* A log callback: "swarm: msg" on stderr. */
+void		 cmd_log(void *arg, const char *msg);
 
 /* The table, for help, completions and tests. */
 extern const struct cmd_entry *const cmd_table[];

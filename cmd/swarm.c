@@ -112,6 +112,35 @@ args_get_all(const struct cmd_args *a, const char *name, int *n)
 	return v->values;
 }
 
+int64_t
+args_int(const struct cmd_args *a, const char *name, int64_t def)
+{
+	struct cmd_optval *v = &a->vals[cmd_opt_index_checked(a, name)];
+
+	return v->count > 0 ? (int64_t)v->num : def;
+}
+
+double
+args_num(const struct cmd_args *a, const char *name, double def)
+{
+	struct cmd_optval *v = &a->vals[cmd_opt_index_checked(a, name)];
+
+	return v->count > 0 ? v->num : def;
+}
+
+int
+args_span(const struct cmd_args *a, const char *name, uint32_t *begin,
+    uint32_t *end)
+{
+	struct cmd_optval *v = &a->vals[cmd_opt_index_checked(a, name)];
+
+	if (v->count == 0)
+		return 0;
+	*begin = v->span[0];
+	*end = v->span[1];
+	return 1;
+}
+
 static void
 cmd_name(const struct cmd_entry *e, struct strbuf *sb)
 {
@@ -143,8 +172,8 @@ cmd_print_help(const struct cmd_entry *e, FILE *fp)
 	fprintf(fp, "\n%s\n\noptions:\n", e->summary);
 	for (i = 0; i <= n; i++) {
 		const struct cmd_opt *o;
-		static const struct cmd_opt help_opt = { 'h', "help", NULL,
-		    "show this help and exit" };
+		static const struct cmd_opt help_opt = OPT_FLAG('h', "help",
+		    "show this help and exit");
 
 		o = i < n ? &e->opts[i] : &help_opt;
 		strbuf_reset(&sb);
@@ -243,14 +272,24 @@ int
 cmd_conf_flags(struct cmd_args *a, struct conf *c,
     const struct cmd_conf_flag *map)
 {
+	const struct cmd_opt *o;
 	const char *v;
-	char *cause = NULL;
+	char *cause = NULL, *num = NULL;
 	int rc;
 
 	for (; map->opt != NULL; map++) {
 		if ((v = args_get(a, map->opt)) == NULL)
 			continue;
-		if (conf_set_flag(c, map->key, v, &cause) != 0) {
+		/* A typed value goes in parsed: --max-body 2M is 2097152. */
+		o = &a->entry->opts[cmd_opt_index_checked(a, map->opt)];
+		if (o->type == CMD_OPT_INT || o->type == CMD_OPT_SIZE)
+			v = num = xasprintf("%.0f", args_num(a, map->opt, 0));
+		else if (o->type == CMD_OPT_FLOAT || o->type == CMD_OPT_DURATION)
+			v = num = xasprintf("%.17g", args_num(a, map->opt, 0));
+		rc = conf_set_flag(c, map->key, v, &cause);
+		free(num);
+		num = NULL;
+		if (rc != 0) {
 			rc = cmd_usage_error(a, "--%s: %s", map->opt, cause);
 			free(cause);
 			return rc;
@@ -259,15 +298,57 @@ cmd_conf_flags(struct cmd_args *a, struct conf *c,
 	return 0;
 }
 
-static void
-cmd_args_add(struct cmd_optval *v, const char *value)
+/* Parses a typed value into v; the reason it is bad, or NULL. */
+static const char *
+cmd_opt_value(const struct cmd_opt *o, const char *value,
+    struct cmd_optval *v)
 {
+	const char *err = NULL;
+
+	switch (o->type) {
+	case CMD_OPT_PLAIN:
+		break;
+	case CMD_OPT_INT:
+		v->num = (double)parse_int(value, (int64_t)o->min,
+		    (int64_t)o->max, &err);
+		break;
+	case CMD_OPT_FLOAT:
+	case CMD_OPT_DURATION:
+		v->num = parse_double(value, o->min, o->max, &err);
+		break;
+	case CMD_OPT_SIZE:
+		v->num = (double)parse_size(value, (uint64_t)o->min,
+		    (uint64_t)o->max, &err);
+		break;
+	case CMD_OPT_SPAN:
+		parse_span(value, (uint64_t)o->min, (uint64_t)o->max,
+		    &v->span[0], &v->span[1], &err);
+		break;
+	case CMD_OPT_ADDRESS:
+		parse_address(value, &err);
+		break;
+	}
+	return err;
+}
+
+/* Records one use of option k; EXIT_USAGE when its value is bad. */
+static int
+cmd_args_add(struct cmd_args *a, int k, const char *value)
+{
+	const struct cmd_opt *o = &a->entry->opts[k];
+	struct cmd_optval *v = &a->vals[k];
+	const char *err;
+
 	if (value != NULL) {
+		if ((err = cmd_opt_value(o, value, v)) != NULL)
+			return cmd_usage_error(a, "--%s: '%s' is %s", o->name,
+			    value, err);
 		v->values = xreallocarray(v->values, v->count + 1,
 		    sizeof(*v->values));
 		v->values[v->count] = (char *)value;
 	}
 	v->count++;
+	return 0;
 }
 
 /*
@@ -288,17 +369,80 @@ cmd_is_negative(const struct cmd_entry *e, const char *arg)
 	return 1;
 }
 
+/* "--name", "--name=value" or "--name value" at argv[*i]. */
+static int
+cmd_parse_long(struct cmd_args *a, int argc, char **argv, int *i)
+{
+	const struct cmd_entry *e = a->entry;
+	const char *name = argv[*i] + 2, *eq = strchr(name, '=');
+	size_t len = eq ? (size_t)(eq - name) : strlen(name);
+	int k, n = (int)cmd_opt_count(e);
+
+	if (len == 4 && strncmp(name, "help", 4) == 0)
+		return 1;
+	for (k = 0; k < n; k++)
+		if (strlen(e->opts[k].name) == len &&
+		    strncmp(e->opts[k].name, name, len) == 0)
+			break;
+	if (k == n)
+		return cmd_usage_error(a, "unknown option '--%.*s'", (int)len,
+		    name);
+	if (e->opts[k].arg == NULL) {
+		if (eq != NULL)
+			return cmd_usage_error(a, "option '--%s' takes no "
+			    "value", e->opts[k].name);
+		return cmd_args_add(a, k, NULL);
+	}
+	if (eq != NULL)
+		return cmd_args_add(a, k, eq + 1);
+	if (*i + 1 < argc)
+		return cmd_args_add(a, k, argv[++*i]);
+	return cmd_usage_error(a, "option '--%s' needs a value",
+	    e->opts[k].name);
+}
+
+/* "-abc", "-nVALUE" or "-n VALUE" at argv[*i]. */
+static int
+cmd_parse_short(struct cmd_args *a, int argc, char **argv, int *i)
+{
+	const struct cmd_entry *e = a->entry;
+	const char *arg = argv[*i];
+	int j, k, n = (int)cmd_opt_count(e), rc;
+
+	for (j = 1; arg[j] != '\0'; j++) {
+		if (arg[j] == 'h')
+			return 1;
+		for (k = 0; k < n; k++)
+			if (e->opts[k].ch == arg[j])
+				break;
+		if (k == n)
+			return cmd_usage_error(a, "unknown option '-%c'",
+			    arg[j]);
+		if (e->opts[k].arg == NULL) {
+			if ((rc = cmd_args_add(a, k, NULL)) != 0)
+				return rc;
+			continue;
+		}
+		if (arg[j + 1] != '\0')
+			return cmd_args_add(a, k, arg + j + 1);
+		if (*i + 1 < argc)
+			return cmd_args_add(a, k, argv[++*i]);
+		return cmd_usage_error(a, "option '-%c' needs a value", arg[j]);
+	}
+	return 0;
+}
+
 /*
- * Parses argv (the words after the command name) against e->opts. Options
- * and positional arguments may be interleaved; "--" ends the options and a
- * lone "-" is positional (stdin). Returns 0, 1 when help was asked, or
- * EXIT_USAGE after printing the problem.
+ * Parses argv (the words after the command name) against e->opts, typed
+ * values checked. Options and positional arguments may be interleaved;
+ * "--" ends the options and a lone "-" is positional (stdin). Returns 0,
+ * 1 when help was asked, or EXIT_USAGE after printing the problem.
  */
 static int
 cmd_parse(const struct cmd_entry *e, int argc, char **argv, struct cmd_args *a)
 {
 	size_t n = cmd_opt_count(e);
-	int i, j, k, only_args = 0;
+	int i, rc, only_args = 0;
 
 	a->entry = e;
 	a->argc = 0;
@@ -308,64 +452,13 @@ cmd_parse(const struct cmd_entry *e, int argc, char **argv, struct cmd_args *a)
 		char *arg = argv[i];
 
 		if (only_args || arg[0] != '-' || arg[1] == '\0' ||
-		    cmd_is_negative(e, arg)) {
+		    cmd_is_negative(e, arg))
 			a->argv[a->argc++] = arg;
-			continue;
-		}
-		if (strcmp(arg, "--") == 0) {
+		else if (strcmp(arg, "--") == 0)
 			only_args = 1;
-			continue;
-		}
-		if (arg[1] == '-') {
-			const char *name = arg + 2, *eq = strchr(name, '=');
-			size_t len = eq ? (size_t)(eq - name) : strlen(name);
-
-			if (len == 4 && strncmp(name, "help", 4) == 0)
-				return 1;
-			for (k = 0; k < (int)n; k++)
-				if (strlen(e->opts[k].name) == len &&
-				    strncmp(e->opts[k].name, name, len) == 0)
-					break;
-			if (k == (int)n)
-				return cmd_usage_error(a, "unknown option '--%.*s'",
-				    (int)len, name);
-			if (e->opts[k].arg == NULL) {
-				if (eq != NULL)
-					return cmd_usage_error(a, "option '--%s' "
-					    "takes no value", e->opts[k].name);
-				cmd_args_add(&a->vals[k], NULL);
-			} else if (eq != NULL) {
-				cmd_args_add(&a->vals[k], eq + 1);
-			} else if (i + 1 < argc) {
-				cmd_args_add(&a->vals[k], argv[++i]);
-			} else {
-				return cmd_usage_error(a, "option '--%s' needs a "
-				    "value", e->opts[k].name);
-			}
-			continue;
-		}
-		for (j = 1; arg[j] != '\0'; j++) {
-			if (arg[j] == 'h')
-				return 1;
-			for (k = 0; k < (int)n; k++)
-				if (e->opts[k].ch == arg[j])
-					break;
-			if (k == (int)n)
-				return cmd_usage_error(a, "unknown option '-%c'",
-				    arg[j]);
-			if (e->opts[k].arg == NULL) {
-				cmd_args_add(&a->vals[k], NULL);
-				continue;
-			}
-			if (arg[j + 1] != '\0')
-				cmd_args_add(&a->vals[k], arg + j + 1);
-			else if (i + 1 < argc)
-				cmd_args_add(&a->vals[k], argv[++i]);
-			else
-				return cmd_usage_error(a, "option '-%c' needs a "
-				    "value", arg[j]);
-			break;
-		}
+		else if ((rc = arg[1] == '-' ? cmd_parse_long(a, argc, argv,
+		    &i) : cmd_parse_short(a, argc, argv, &i)) != 0)
+			return rc;
 	}
 	if (a->argc < e->min_args)
 		return cmd_usage_error(a, "too few arguments");

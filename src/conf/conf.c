@@ -23,6 +23,7 @@
 #include "yamldoc.h"
 #include "util/parse.h"
 #include "util/strbuf.h"
+#include "util/path.h"
 #include "util/xmalloc.h"
 
 struct conf_value {
@@ -344,7 +345,7 @@ conf_lock(struct conf *c, char **cause)
 	dir = xstrdup(c->path);
 	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
 		*slash = '\0';
-		if (conf_mkdirs(dir, 0700, cause) != 0)
+		if (path_mkdirs(dir, 0700, cause) != 0)
 			goto out;
 	}
 	if ((c->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
@@ -751,7 +752,7 @@ conf_write_atomic(const char *path, const char *data, size_t len,
 		free(dir);
 		dir = xstrdup(".");
 	}
-	if (conf_mkdirs(dir, 0700, cause) != 0)
+	if (path_mkdirs(dir, 0700, cause) != 0)
 		goto out;
 	tmp = xasprintf("%s.tmpXXXXXX", target);
 	if ((fd = mkstemp(tmp)) < 0) {
@@ -859,35 +860,4 @@ char *
 conf_data_dir(char **cause)
 {
 	return conf_dir("XDG_DATA_HOME", ".local/share", cause);
-}
-
-int
-conf_mkdirs(const char *dir, mode_t mode, char **cause)
-{
-	struct stat st;
-	char *p = xstrdup(dir), *s, c;
-	int rc = -1;
-
-	for (s = p + 1; ; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		c = *s;
-		*s = '\0';
-		if (mkdir(p, mode) != 0 && errno != EEXIST) {
-			set_cause(cause, "cannot create '%s': %s", p,
-			    strerror(errno));
-			goto out;
-		}
-		*s = c;
-		if (c == '\0')
-			break;
-	}
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		set_cause(cause, "'%s' is not a directory", dir);
-		goto out;
-	}
-	rc = 0;
-out:
-	free(p);
-	return rc;
 }

@@ -97,7 +97,5 @@ char		*conf_env_name(const char *key);
 char		*conf_default_path(char **cause);
 /* Where shards, identity and ledger live ($SWARM_HOME or XDG data). */
 char		*conf_data_dir(char **cause);
-/* mkdir -p with mode for the directories it creates. */
-int		 conf_mkdirs(const char *dir, mode_t mode, char **cause);
 
 #endif

@@ -12,16 +12,8 @@
 #include "core/pool.h"
 #include "core/tokenizer.h"
 #include "util/strbuf.h"
+#include "util/clock.h"
 #include "util/xmalloc.h"
-
-static double
-generate_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 void
 generate_params_init(struct generate_params *p)
@@ -102,10 +94,10 @@ generate_run(const struct generate_backend *be, const struct tokenizer *tok,
 		sampler_accept(smp, prompt[i]);
 
 	/* the prompt, as one batch */
-	t0 = generate_now();
+	t0 = clock_now();
 	if (be->eval(be->ctx, prompt, (int)n_prompt, 0, all, logits, cause) != 0)
 		goto out;
-	t1 = generate_now();
+	t1 = clock_now();
 	r->prompt_seconds = t1 - t0;
 	if (all) {
 		for (i = 0; i < n_prompt; i++)
@@ -124,7 +116,7 @@ generate_run(const struct generate_backend *be, const struct tokenizer *tok,
 	for (n = 0; n < budget; n++) {
 		tokv = sampler_sample(smp, logits);
 		if (n == 0)
-			r->first_token_seconds = generate_now() - t0;
+			r->first_token_seconds = clock_now() - t0;
 		if (!p->ignore_eog && tokenizer_is_eog(tok, tokv)) {
 			r->finish = GENERATE_FINISH_STOP;
 			break;
@@ -165,7 +157,7 @@ generate_run(const struct generate_backend *be, const struct tokenizer *tok,
 done:
 	if (p->on_text != NULL && text.len > emitted)
 		p->on_text(p->on_text_arg, text.buf + emitted, text.len - emitted);
-	r->gen_seconds = generate_now() - t0 - r->first_token_seconds;
+	r->gen_seconds = clock_now() - t0 - r->first_token_seconds;
 	r->text = strbuf_detach(&text, &r->text_len);
 	rc = 0;
 out:

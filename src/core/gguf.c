@@ -99,6 +99,60 @@ gguf_type_name(uint32_t type)
 	return d != NULL ? d->name : NULL;
 }
 
+/* llama.cpp's general.file_type numbers. */
+static const char *const gguf_ftypes[] = {
+	[0] = "F32", [1] = "F16", [2] = "Q4_0", [3] = "Q4_1", [7] = "Q8_0",
+	[8] = "Q5_0", [9] = "Q5_1", [10] = "Q2_K", [11] = "Q3_K_S",
+	[12] = "Q3_K_M", [13] = "Q3_K_L", [14] = "Q4_K_S", [15] = "Q4_K_M",
+	[16] = "Q5_K_S", [17] = "Q5_K_M", [18] = "Q6_K", [19] = "IQ2_XXS",
+	[20] = "IQ2_XS", [21] = "Q2_K_S", [22] = "IQ3_XS", [23] = "IQ3_XXS",
+	[24] = "IQ1_S", [25] = "IQ4_NL", [26] = "IQ3_S", [27] = "IQ3_M",
+	[28] = "IQ2_S", [29] = "IQ2_M", [30] = "IQ4_XS", [31] = "IQ1_M",
+	[32] = "BF16",
+};
+
+const char *
+gguf_ftype_name(uint32_t ftype)
+{
+	if (ftype < sizeof(gguf_ftypes) / sizeof(gguf_ftypes[0]))
+		return gguf_ftypes[ftype];
+	return NULL;
+}
+
+int
+gguf_tensor_block(const char *name, uint64_t n_blocks, uint64_t *block,
+    const char **rest)
+{
+	const char *p;
+	uint64_t b = 0;
+
+	if (strncmp(name, "blk.", 4) != 0)
+		return -1;
+	for (p = name + 4; *p >= '0' && *p <= '9'; p++) {
+		if (b > (UINT64_MAX - 9) / 10)
+			return -1;
+		b = b * 10 + (uint64_t)(*p - '0');
+	}
+	if (p == name + 4 || *p != '.' || b >= n_blocks)
+		return -1;
+	*block = b;
+	if (rest != NULL)
+		*rest = p + 1;
+	return 0;
+}
+
+void
+gguf_block_bytes(const struct gguf_file *f, uint64_t n_blocks,
+    uint64_t *bytes)
+{
+	uint64_t i, b;
+
+	for (i = 0; i < f->n_tensors; i++)
+		if (gguf_tensor_block(f->tensors[i].name, n_blocks, &b,
+		    NULL) == 0)
+			bytes[b] += f->tensors[i].n_bytes;
+}
+
 uint64_t
 gguf_type_nbytes(uint32_t type, uint64_t ne0, uint64_t n_rows)
 {

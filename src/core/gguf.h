@@ -128,6 +128,22 @@ const char *gguf_type_name(uint32_t type);
 uint64_t    gguf_type_nbytes(uint32_t type, uint64_t ne0, uint64_t n_rows);
 
 /*
+ * The name of a general.file_type number (llama.cpp's: "Q4_K_M"), NULL
+ * when unknown.
+ */
+const char *gguf_ftype_name(uint32_t ftype);
+
+/*
+ * The block of a tensor named "blk.N.<rest>" with N < n_blocks: 0 with
+ * *block set (and *rest, when not NULL, pointing after "blk.N."), else -1.
+ */
+int	gguf_tensor_block(const char *name, uint64_t n_blocks, uint64_t *block,
+	    const char **rest);
+/* Adds each tensor's bytes to bytes[its block] (n_blocks entries). */
+void	gguf_block_bytes(const struct gguf_file *, uint64_t n_blocks,
+	    uint64_t *bytes);
+
+/*
  * Hints the kernel to read ahead / release the pages of tensors; used by a
  * node that serves only some blocks. Best effort.
  */

@@ -17,6 +17,7 @@
 #include "serve/completion.h"
 #include "serve/gateway-private.h"
 #include "serve/sse.h"
+#include "util/clock.h"
 #include "util/strbuf.h"
 #include "util/utf8.h"
 #include "util/xmalloc.h"
@@ -243,7 +244,7 @@ completion_handle(struct gateway *gw, int chat, const struct http_request *req,
 	if (!r.o.has_seed)
 		r.gp.sampling.seed = (uint64_t)time(NULL) ^
 		    ((uint64_t)getpid() << 16) ^
-		    (uint64_t)(gateway_now() * 1e9);
+		    (uint64_t)(clock_now() * 1e9);
 	r.gp.max_tokens = r.o.max_tokens;
 	r.gp.stop = (const char *const *)r.o.stops;
 	r.gp.n_stop = r.o.n_stop;
@@ -261,7 +262,7 @@ completion_handle(struct gateway *gw, int chat, const struct http_request *req,
 		    "retry later", gw->cfg.max_concurrent);
 		goto out;
 	}
-	r.t0 = gateway_now();
+	r.t0 = clock_now();
 	if (completion_open(gw, &r, &cause) != 0) {
 		gateway_error(resp, 503, 1, NULL, "model_unavailable", "cannot "
 		    "run the model now: %s", cause);

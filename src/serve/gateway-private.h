@@ -52,7 +52,6 @@ struct gateway_req {
 };
 
 int	 gateway_stopping(struct gateway *);
-double	 gateway_now(void);
 
 /* Fills an answer: OpenAI's error shape (Retry-After when retry_after > 0). */
 void	 gateway_error(struct http_response *, int status, int retry_after,

@@ -18,6 +18,7 @@
 #include "core/tokenizer.h"
 #include "serve/completion.h"
 #include "serve/gateway-private.h"
+#include "util/clock.h"
 #include "util/strbuf.h"
 #include "util/utf8.h"
 #include "util/xmalloc.h"
@@ -31,15 +32,6 @@ int
 gateway_stopping(struct gateway *gw)
 {
 	return __atomic_load_n(&gw->stopping, __ATOMIC_ACQUIRE);
-}
-
-double
-gateway_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 void
@@ -131,7 +123,7 @@ gateway_generate(struct gateway *gw, struct gateway_req *r,
 	    cause);
 	gateway_close(gw, r);
 	if (rc == 0)
-		*ttft = gateway_now() - r->t0 - res->gen_seconds;
+		*ttft = clock_now() - r->t0 - res->gen_seconds;
 	return rc;
 }
 

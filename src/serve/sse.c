@@ -16,6 +16,7 @@
 
 #include "serve/gateway-private.h"
 #include "serve/sse.h"
+#include "util/clock.h"
 #include "util/strbuf.h"
 #include "util/utf8.h"
 #include "util/xmalloc.h"
@@ -241,7 +242,7 @@ sse_pump(struct sse *s, const struct http_request *req,
     struct http_stream *st)
 {
 	int hb = s->gw->cfg.heartbeat_seconds, gone = 0;
-	double hb_at = gateway_now() + hb, wait;
+	double hb_at = clock_now() + hb, wait;
 	struct strbuf batch = STRBUF_INIT;
 	struct timespec ts;
 
@@ -265,8 +266,8 @@ sse_pump(struct sse *s, const struct http_request *req,
 			break;
 		}
 		wait = 1;
-		if (hb > 0 && !s->got_text && hb_at - gateway_now() < wait)
-			wait = hb_at - gateway_now();
+		if (hb > 0 && !s->got_text && hb_at - clock_now() < wait)
+			wait = hb_at - clock_now();
 		if (wait < 0.001)
 			wait = 0.001;
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -277,10 +278,10 @@ sse_pump(struct sse *s, const struct http_request *req,
 			ts.tv_nsec -= 1000000000L;
 		}
 		pthread_cond_timedwait(&s->cv, &s->mu, &ts);
-		if (hb > 0 && !s->got_text && gateway_now() >= hb_at &&
+		if (hb > 0 && !s->got_text && clock_now() >= hb_at &&
 		    s->out.len == 0 && !s->done) {
 			sse_event(s, sse_chunk(s, NULL, NULL, 0, NULL));
-			hb_at = gateway_now() + hb;
+			hb_at = clock_now() + hb;
 		}
 	}
 	if (gone)

@@ -54,20 +54,12 @@ balance_blocks_that_fit(const struct gguf_file *f, uint32_t n_block,
     uint64_t avail)
 {
 	uint64_t *bytes, largest = 0, i;
-	unsigned long b;
-	char *end;
 	uint32_t k;
 
 	if (n_block == 0)
 		return 0;
 	bytes = xcalloc(n_block, sizeof(*bytes));
-	for (i = 0; i < f->n_tensors; i++) {
-		if (strncmp(f->tensors[i].name, "blk.", 4) != 0)
-			continue;
-		b = strtoul(f->tensors[i].name + 4, &end, 10);
-		if (*end == '.' && b < n_block)
-			bytes[b] += f->tensors[i].n_bytes;
-	}
+	gguf_block_bytes(f, n_block, bytes);
 	for (i = 0; i < n_block; i++) {
 		if (bytes[i] > largest)
 			largest = bytes[i];

@@ -28,6 +28,8 @@
 #include "swarm/record.h"
 #include "swarm/route.h"
 #include "util/strbuf.h"
+#include "util/clock.h"
+#include "util/logcb.h"
 #include "util/xmalloc.h"
 
 #define CLIENT_STALE_SECONDS	90	/* three refresh intervals */
@@ -104,15 +106,6 @@ struct client {
 	struct strbuf		 answer;
 };
 
-static double
-client_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void
 client_log(struct client *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -121,15 +114,10 @@ static void
 client_log(struct client *c, const char *fmt, ...)
 {
 	va_list ap;
-	char *msg;
 
-	if (c->cfg.log == NULL)
-		return;
 	va_start(ap, fmt);
-	msg = xvasprintf(fmt, ap);
+	logcb_vprintf(c->cfg.log, c->cfg.log_arg, fmt, ap);
 	va_end(ap);
-	c->cfg.log(c->cfg.log_arg, msg);
-	free(msg);
 }
 
 void
@@ -181,7 +169,7 @@ client_hop_close(struct client *c, struct client_hop *h)
 	char *path;
 
 	if (h->session[0] == '\0' || h->peer == NULL ||
-	    h->peer->banned_until > client_now())
+	    h->peer->banned_until > clock_now())
 		return;
 	path = xasprintf("/sessions/%s", h->session);
 	http_client_request(h->peer->http, "DELETE", path, NULL, NULL, 0,
@@ -252,10 +240,10 @@ client_ban(struct client *c, struct client_peer *p, const char *why)
 	p->ban = p->ban > 0 ? p->ban * 2 : CLIENT_BAN_FIRST;
 	if (p->ban > CLIENT_BAN_MAX)
 		p->ban = CLIENT_BAN_MAX;
-	p->banned_until = client_now() + p->ban;
+	p->banned_until = clock_now() + p->ban;
 	free(p->failure);
 	p->failure = xstrdup(why);
-	p->failed_at = client_now();
+	p->failed_at = clock_now();
 	client_log(c, "peer %s refused for %.0f s: %s", p->rec.addr, p->ban,
 	    why);
 }
@@ -299,13 +287,13 @@ client_peer_probe(struct client *c, struct client_peer *p)
 	long status;
 	int rc = -1;
 
-	t0 = client_now();
+	t0 = clock_now();
 	if (http_client_request(p->http, "GET", "/info", NULL, NULL, 0, NULL,
 	    c->cfg.step_timeout, 1 << 20, &status, &body, &cause) != 0) {
 		client_ban(c, p, cause);
 		goto out;
 	}
-	p->rtt = client_now() - t0;
+	p->rtt = clock_now() - t0;
 	if (status != 200 || (o = json_loadb(body.buf, body.len, 0, NULL)) ==
 	    NULL || record_from_json(json_object_get(o, "record"), &r,
 	    NULL) != 0 || strcmp(r.model_id, c->model_id) != 0) {
@@ -332,7 +320,7 @@ client_candidates(struct client *c, struct route_peer **out, size_t *n_out,
 	struct peer_record *recs = NULL;
 	struct client_peer *p;
 	size_t n = 0, i;
-	double now = client_now();
+	double now = clock_now();
 	int64_t wall = (int64_t)time(NULL);
 
 	*out = NULL;
@@ -521,16 +509,16 @@ client_hop_step(struct client *c, struct client_hop *h, float *hidden,
 		if (expect < timeout)
 			timeout = expect;
 	}
-	if (c->deadline > 0 && c->deadline - client_now() < timeout)
-		timeout = c->deadline - client_now();
+	if (c->deadline > 0 && c->deadline - clock_now() < timeout)
+		timeout = c->deadline - clock_now();
 	if (timeout <= 0) {
 		set_cause(cause, "out of time for the run");
 		goto out;
 	}
 	/* One deadline for the step, the transport's retry included. */
-	t0 = client_now();
+	t0 = clock_now();
 	for (attempt = 0; attempt < 2; attempt++) {
-		left = t0 + timeout - client_now();
+		left = t0 + timeout - clock_now();
 		if (attempt > 0 && left < 0.001)
 			break;
 		free(err);
@@ -545,7 +533,7 @@ client_hop_step(struct client *c, struct client_hop *h, float *hidden,
 		set_cause(cause, "%s", err != NULL ? err : "no answer");
 		goto out;
 	}
-	took = client_now() - t0;
+	took = clock_now() - t0;
 	h->seconds += took;
 	h->steps++;
 	h->row_seconds = h->row_seconds > 0 ? 0.8 * h->row_seconds + 0.2 *
@@ -653,7 +641,7 @@ client_no_route(const struct route_peer *cand, struct client_peer **map,
 static int
 client_wait_unban(struct client *c, double unban_at, double *waited)
 {
-	double wait = unban_at - client_now();
+	double wait = unban_at - clock_now();
 
 	if (unban_at == 0 || *waited + wait > CLIENT_BAN_WAIT_MAX ||
 	    (c->deadline > 0 && unban_at >= c->deadline))
@@ -691,7 +679,7 @@ client_build(struct client *c, uint32_t begin, uint32_t end,
 	*n_out = 0;
 	x = xmalloc((size_t)c->max_length * c->cfg.n_embd * sizeof(float));
 	for (tries = 0; tries <= c->cfg.max_failovers; tries++) {
-		if (c->deadline > 0 && client_now() > c->deadline) {
+		if (c->deadline > 0 && clock_now() > c->deadline) {
 			set_cause(cause, "out of time for the run");
 			goto out;
 		}
@@ -778,7 +766,7 @@ client_open(struct client *c, uint32_t max_length, char **cause)
 	client_close(c);
 	c->max_length = max_length;
 	if (c->cfg.run_timeout > 0)
-		c->deadline = client_now() + c->cfg.run_timeout;
+		c->deadline = clock_now() + c->cfg.run_timeout;
 	return client_build(c, 0, c->cfg.n_layer, NULL, 0, &c->hops,
 	    &c->n_hops, NULL, cause);
 }
@@ -1050,9 +1038,12 @@ client_backend_eval(void *ctx, const int32_t *tokens, int n, int32_t pos0,
 	int rc = -1;
 
 	hidden = xmalloc((size_t)n * e * sizeof(float));
+	/* The embedding is a table lookup: no pool, no lock. */
 	if (model_embed(m, tokens, n, hidden, cause) != 0 ||
 	    client_forward(b->client, hidden, n, pos0, cause) != 0)
 		goto out;
+	if (b->pool_mu != NULL)
+		pthread_mutex_lock(b->pool_mu);
 	if (all_logits)
 		rc = model_head(m, b->pool, hidden, n, logits, cause);
 	else
@@ -1060,6 +1051,8 @@ client_backend_eval(void *ctx, const int32_t *tokens, int n, int32_t pos0,
 		    logits, cause);
 	/* Next comes the network: the nodes need the cores more. */
 	pool_idle(b->pool);
+	if (b->pool_mu != NULL)
+		pthread_mutex_unlock(b->pool_mu);
 out:
 	free(hidden);
 	return rc;
@@ -1067,12 +1060,13 @@ out:
 
 int
 client_backend_init(struct client_backend *b, const struct model *m,
-    struct pool *pool, struct client *c, uint32_t n_ctx,
-    struct generate_backend *be, char **cause)
+    struct pool *pool, pthread_mutex_t *pool_mu, struct client *c,
+    uint32_t n_ctx, struct generate_backend *be, char **cause)
 {
 	memset(b, 0, sizeof(*b));
 	b->model = m;
 	b->pool = pool;
+	b->pool_mu = pool_mu;
 	b->client = c;
 	if (client_open(c, n_ctx, cause) != 0)
 		return -1;

@@ -15,6 +15,7 @@
 #ifndef SWARM_SWARM_CLIENT_H
 #define SWARM_SWARM_CLIENT_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -68,15 +69,21 @@ unsigned	 client_failovers(const struct client *);
 /* Steps checked on another replica; *mismatches (may be NULL) of them. */
 unsigned	 client_verified(const struct client *, unsigned *mismatches);
 
-/* A generate_backend: embedding and head here, blocks through the swarm. */
+/*
+ * A generate_backend: embedding and head here, blocks through the swarm.
+ * The pool is not reentrant: when backends share one, pool_mu (may be
+ * NULL) is held around the work on it and never across a round trip, so
+ * other requests compute while this one waits on the network.
+ */
 struct client_backend {
 	const struct model	*model;
 	struct pool		*pool;
+	pthread_mutex_t		*pool_mu;
 	struct client		*client;
 };
 
 int	client_backend_init(struct client_backend *, const struct model *,
-	    struct pool *, struct client *, uint32_t n_ctx,
-	    struct generate_backend *, char **cause);
+	    struct pool *, pthread_mutex_t *pool_mu, struct client *,
+	    uint32_t n_ctx, struct generate_backend *, char **cause);
 
 #endif

@@ -403,3 +403,28 @@ directory_dht_bootstrap(struct dht *dht, char *const *peers, size_t n,
 		free(first);
 	return ok;
 }
+
+int
+directory_dht_join(const char *network, const char *bind_host, uint16_t port,
+    char *const *peers, size_t n, int tries, int timeout_ms, struct dht **dht,
+    char **cause)
+{
+	char *c = NULL;
+	size_t joined = 0;
+	int i;
+
+	if ((*dht = dht_new(bind_host, port, network, cause)) == NULL)
+		return -1;
+	for (i = 0; i < tries && joined == 0; i++) {
+		free(c);
+		c = NULL;
+		joined = directory_dht_bootstrap(*dht, peers, n, timeout_ms, &c);
+	}
+	if (joined > 0)
+		return 0;
+	if (cause != NULL)
+		*cause = c;
+	else
+		free(c);
+	return 1;
+}

@@ -62,6 +62,18 @@ int	directory_dht_entries(struct directory *, const char *model_id,
 size_t	directory_dht_bootstrap(struct dht *, char *const *peers, size_t n,
 	    int timeout_ms, char **cause);
 
+/*
+ * The DHT join every command makes: a DHT node on UDP port (0: any) of
+ * bind_host (NULL: every interface; a node gives its listen host) in
+ * network, bootstrapped off peers in up to tries rounds of timeout_ms
+ * each, since a bootstrap node started at the same moment may be a little
+ * behind. Returns 0 when a peer answered, 1 when none did (*dht is set
+ * all the same, *cause says why), -1 when the DHT node cannot start.
+ */
+int	directory_dht_join(const char *network, const char *bind_host,
+	    uint16_t port, char *const *peers, size_t n, int tries, int timeout_ms,
+	    struct dht **dht, char **cause);
+
 /* The signed DHT value for a record (allocated JSON text). */
 char	*directory_dht_encode(const struct peer_record *, uint32_t n_block,
 	    uint32_t refresh, const struct identity *);

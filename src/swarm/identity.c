@@ -16,8 +16,8 @@
 
 #include <sodium.h>
 
-#include "conf/conf.h"
 #include "swarm/identity.h"
+#include "util/path.h"
 #include "util/xmalloc.h"
 
 #define IDENTITY_MAGIC	"swarm-ed25519-v1"
@@ -209,7 +209,7 @@ identity_load(const char *dir, struct identity *id, char **cause)
 			    strerror(errno));
 			goto out;
 		}
-		if (conf_mkdirs(dir, 0700, cause) != 0 ||
+		if (path_mkdirs(dir, 0700, cause) != 0 ||
 		    identity_create(dir, path, cause) != 0)
 			goto out;
 	}

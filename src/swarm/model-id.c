@@ -21,18 +21,6 @@
 #define MODEL_ID_HASH_HEX	12
 #define MODEL_ID_NAME_MAX	64
 
-/* llama.cpp's general.file_type numbers. */
-static const char *const model_id_ftypes[] = {
-	[0] = "f32", [1] = "f16", [2] = "q4_0", [3] = "q4_1", [7] = "q8_0",
-	[8] = "q5_0", [9] = "q5_1", [10] = "q2_k", [11] = "q3_k_s",
-	[12] = "q3_k_m", [13] = "q3_k_l", [14] = "q4_k_s", [15] = "q4_k_m",
-	[16] = "q5_k_s", [17] = "q5_k_m", [18] = "q6_k", [19] = "iq2_xxs",
-	[20] = "iq2_xs", [21] = "q2_k_s", [22] = "iq3_xs", [23] = "iq3_xxs",
-	[24] = "iq1_s", [25] = "iq4_nl", [26] = "iq3_s", [27] = "iq3_m",
-	[28] = "iq2_s", [29] = "iq2_m", [30] = "iq4_xs", [31] = "iq1_m",
-	[32] = "bf16",
-};
-
 static int
 model_id_cmp_kv(const void *a, const void *b, void *arg)
 {
@@ -110,9 +98,8 @@ model_id_quant(const struct gguf_file *f, char *out, size_t size)
 	const char *name;
 
 	if (gguf_get_u32(f, "general.file_type", &ft) == 0 &&
-	    ft < sizeof(model_id_ftypes) / sizeof(*model_id_ftypes) &&
-	    model_id_ftypes[ft] != NULL) {
-		snprintf(out, size, "%s", model_id_ftypes[ft]);
+	    (name = gguf_ftype_name(ft)) != NULL) {
+		model_id_sanitize(name, strlen(name), out, size);
 		return;
 	}
 	for (i = 0; i < f->n_tensors; i++) {

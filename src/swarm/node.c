@@ -25,6 +25,7 @@
 #include "core/gguf.h"
 #include "core/model.h"
 #include "core/pool.h"
+#include "core/weights.h"
 #include "net/http-server.h"
 #include "net/protocol.h"
 #include "swarm/identity.h"
@@ -32,6 +33,8 @@
 #include "swarm/node.h"
 #include "util/parse.h"
 #include "util/strbuf.h"
+#include "util/clock.h"
+#include "util/logcb.h"
 #include "util/xmalloc.h"
 
 #define NODE_VERSION	"0.1.0"
@@ -87,13 +90,11 @@ struct node {
 	int			 housekeeper_running;
 };
 
+/* The handlers' name for the one clock (util/clock.h). */
 static double
 node_now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
+	return clock_now();
 }
 
 static void
@@ -104,15 +105,10 @@ static void
 node_log(struct node *n, const char *fmt, ...)
 {
 	va_list ap;
-	char *msg;
 
-	if (n->cfg.log == NULL)
-		return;
 	va_start(ap, fmt);
-	msg = xvasprintf(fmt, ap);
+	logcb_vprintf(n->cfg.log, n->cfg.log_arg, fmt, ap);
 	va_end(ap);
-	n->cfg.log(n->cfg.log_arg, msg);
-	free(msg);
 }
 
 void
@@ -867,6 +863,7 @@ struct node *
 node_new(const struct node_config *cfg, char **cause)
 {
 	struct model_hparams hp;
+	struct weights w;
 	struct node *n;
 	char *host = NULL;
 	struct http_server_config hcfg;
@@ -891,11 +888,16 @@ node_new(const struct node_config *cfg, char **cause)
 	}
 	if (proto_parse_addr(cfg->listen, &host, &port, cause) != 0)
 		goto fail;
-	if ((n->gguf = gguf_open(cfg->model_path, cause)) == NULL ||
-	    model_read_hparams(n->gguf, &hp, cause) != 0)
+	if (weights_open(&w, cfg->model_path, cfg->block_begin,
+	    cfg->block_end, cfg->repack ? 0 : MODEL_LOAD_PLAIN, cfg->threads,
+	    cause) != 0)
 		goto fail;
-	if (cfg->block_begin >= cfg->block_end || cfg->block_end >
-	    hp.n_layer) {
+	n->gguf = w.gguf;
+	n->pool = w.pool;
+	n->model = w.model;
+	hp = w.hp;
+	/* weights_open takes [0, 0) for "no block"; a node serves some. */
+	if (cfg->block_begin >= cfg->block_end) {
 		set_cause(cause, "blocks %u:%u out of range: '%s' has %u",
 		    cfg->block_begin, cfg->block_end, cfg->model_path,
 		    hp.n_layer);
@@ -909,10 +911,6 @@ node_new(const struct node_config *cfg, char **cause)
 		    cfg->model_path);
 		goto fail;
 	}
-	n->pool = pool_new(cfg->threads);
-	if ((n->model = model_load(n->gguf, cfg->block_begin, cfg->block_end,
-	    cfg->repack ? 0 : MODEL_LOAD_PLAIN, n->pool, cause)) == NULL)
-		goto fail;
 	if (node_measure(n, cause) != 0)
 		goto fail;
 	memset(&hcfg, 0, sizeof(hcfg));

@@ -131,3 +131,109 @@ str_distance(const char *a, const char *b)
 	free(row);
 	return best;
 }
+
+int
+parse_span(const char *s, uint64_t min, uint64_t max, uint32_t *a,
+    uint32_t *b, const char **errstr)
+{
+	const char *colon = strchr(s, ':');
+	char *first;
+	uint64_t x, y;
+
+	if (max > UINT32_MAX)
+		max = UINT32_MAX;
+	*errstr = "not A:B with A < B";
+	if (colon == NULL)
+		return -1;
+	first = xstrndup(s, (size_t)(colon - s));
+	x = parse_uint(first, min, max, errstr);
+	free(first);
+	if (*errstr != NULL)
+		return -1;
+	y = parse_uint(colon + 1, min, max, errstr);
+	if (*errstr != NULL)
+		return -1;
+	if (x >= y) {
+		*errstr = "not A:B with A < B";
+		return -1;
+	}
+	*a = (uint32_t)x;
+	*b = (uint32_t)y;
+	return 0;
+}
+
+uint64_t
+parse_size(const char *s, uint64_t min, uint64_t max, const char **errstr)
+{
+	size_t len = s != NULL ? strlen(s) : 0;
+	uint64_t v, mult = 1;
+	char *num;
+
+	if (len > 1 && strchr("kKmMgG", s[len - 1]) != NULL) {
+		mult = strchr("kK", s[len - 1]) ? 1024 : strchr("mM",
+		    s[len - 1]) ? 1024 * 1024 : 1024 * 1024 * 1024;
+		len--;
+	}
+	num = xstrndup(s != NULL ? s : "", len);
+	v = parse_uint(num, 0, UINT64_MAX / mult, errstr);
+	free(num);
+	if (*errstr != NULL)
+		return 0;
+	v *= mult;
+	if (v > max || v < min) {
+		*errstr = v > max ? "too large" : "too small";
+		return 0;
+	}
+	return v;
+}
+
+int
+parse_address(const char *s, const char **errstr)
+{
+	const char *colon = strrchr(s, ':');
+
+	*errstr = "not HOST:PORT";
+	if (colon == NULL || colon == s)
+		return -1;
+	/* An IPv6 literal is bracketed: "[::1]:7400". */
+	if (strchr(s, ':') != colon && (s[0] != '[' || colon[-1] != ']'))
+		return -1;
+	parse_uint(colon + 1, 0, 65535, errstr);
+	if (*errstr != NULL) {
+		*errstr = "not HOST:PORT";
+		return -1;
+	}
+	return 0;
+}
+
+int
+parse_ids(const char *s, uint64_t max, int32_t **ids, size_t *n, char **bad,
+    const char **errstr)
+{
+	char *copy = xstrdup(s), *p = copy, *t;
+	uint64_t v;
+	int rc = 0;
+
+	if (max > INT32_MAX)
+		max = INT32_MAX;
+	*ids = NULL;
+	*n = 0;
+	*errstr = NULL;
+	while ((t = strsep(&p, ", \t\n")) != NULL) {
+		if (*t == '\0')
+			continue;
+		v = parse_uint(t, 0, max, errstr);
+		if (*errstr != NULL) {
+			*bad = xstrdup(t);
+			free(*ids);
+			*ids = NULL;
+			*n = 0;
+			rc = -1;
+			break;
+		}
+		*ids = xreallocarray(*ids, *n + 1, sizeof(**ids));
+		(*ids)[(*n)++] = (int32_t)v;
+	}
+	free(copy);
+	return rc;
+}

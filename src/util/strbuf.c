@@ -111,3 +111,14 @@ strbuf_detach(struct strbuf *sb, size_t *len)
 	strbuf_init(sb);
 	return p;
 }
+
+int
+strbuf_fread(struct strbuf *sb, FILE *fp)
+{
+	char buf[65536];
+	size_t n;
+
+	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
+		strbuf_add(sb, buf, n);
+	return ferror(fp) ? -1 : 0;
+}

@@ -7,6 +7,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 
 struct strbuf {
 	char	*buf;
@@ -26,6 +27,8 @@ void	 strbuf_addc(struct strbuf *sb, char c);
 void	 strbuf_addf(struct strbuf *sb, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	 strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap);
+/* Appends everything fp has left to read; -1 on a read error. */
+int	 strbuf_fread(struct strbuf *sb, FILE *fp);
 /* Hands the buffer to the caller (never NULL) and resets sb. */
 char	*strbuf_detach(struct strbuf *sb, size_t *len);
 

@@ -26,6 +26,17 @@ track() {
 	cli_pids="$cli_pids $1"
 }
 
+# wait_file FILE: waits up to 10 s for FILE to be written (a port file).
+wait_file() {
+	wf_i=0
+	while [ ! -s "$1" ]; do
+		wf_i=$((wf_i + 1))
+		[ $wf_i -gt 200 ] && return 1
+		sleep 0.05
+	done
+	return 0
+}
+
 pass() { echo "PASS $1"; }
 fail() { echo "FAIL $1${2:+: $2}"; cli_failed=1; }
 

@@ -2,6 +2,8 @@
  * Tests for src/util: number parsing ranges, string distance and strbuf.
  */
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "test.h"
 #include "util/heap.h"
@@ -45,6 +47,59 @@ test_parse_int_and_double(void)
 	CHECK_STR(err, "too large");
 	CHECK(parse_bool("yes") == 1 && parse_bool("Off") == 0);
 	CHECK(parse_bool("maybe") == -1);
+}
+
+static void
+test_parse_span_size_address(void)
+{
+	const char *err;
+	uint32_t a = 0, b = 0;
+
+	CHECK(parse_span("2:5", 0, 100, &a, &b, &err) == 0 && a == 2 &&
+	    b == 5 && err == NULL);
+	CHECK(parse_span("5:5", 0, 100, &a, &b, &err) == -1 && err != NULL);
+	CHECK(parse_span("5", 0, 100, &a, &b, &err) == -1);
+	CHECK(parse_span("1:101", 0, 100, &a, &b, &err) == -1 &&
+	    strcmp(err, "too large") == 0);
+	CHECK(parse_span("x:3", 0, 100, &a, &b, &err) == -1);
+	CHECK(parse_size("4096", 0, UINT64_MAX, &err) == 4096 && err == NULL);
+	CHECK(parse_size("2K", 0, UINT64_MAX, &err) == 2048 && err == NULL);
+	CHECK(parse_size("3m", 0, UINT64_MAX, &err) == 3 << 20 && err == NULL);
+	CHECK(parse_size("1G", 0, UINT64_MAX, &err) == 1 << 30 && err == NULL);
+	parse_size("2K", 0, 2047, &err);
+	CHECK(err != NULL && strcmp(err, "too large") == 0);
+	parse_size("K", 0, UINT64_MAX, &err);
+	CHECK(err != NULL);
+	parse_size("99999999999G", 0, UINT64_MAX, &err);
+	CHECK(err != NULL);
+	CHECK(parse_address("127.0.0.1:7400", &err) == 0 && err == NULL);
+	CHECK(parse_address("[::1]:0", &err) == 0);
+	CHECK(parse_address("host", &err) == -1 && err != NULL);
+	CHECK(parse_address(":7400", &err) == -1);
+	CHECK(parse_address("host:70000", &err) == -1);
+	CHECK(parse_address("::1:7400", &err) == -1);
+}
+
+static void
+test_parse_ids(void)
+{
+	const char *err;
+	char *bad = NULL;
+	int32_t *ids;
+	size_t n;
+
+	CHECK(parse_ids("1, 2 3,,4", 100, &ids, &n, &bad, &err) == 0 &&
+	    n == 4 && ids[0] == 1 && ids[3] == 4 && err == NULL);
+	free(ids);
+	CHECK(parse_ids("", 100, &ids, &n, &bad, &err) == 0 && n == 0 &&
+	    ids == NULL);
+	CHECK(parse_ids("1,x,3", 100, &ids, &n, &bad, &err) == -1 &&
+	    strcmp(bad, "x") == 0 && strcmp(err, "invalid") == 0 &&
+	    ids == NULL);
+	free(bad);
+	CHECK(parse_ids("1,101", 100, &ids, &n, &bad, &err) == -1 &&
+	    strcmp(bad, "101") == 0 && strcmp(err, "too large") == 0);
+	free(bad);
 }
 
 static void
@@ -142,6 +197,8 @@ main(void)
 {
 	TEST_RUN(test_parse_uint_ranges);
 	TEST_RUN(test_parse_int_and_double);
+	TEST_RUN(test_parse_span_size_address);
+	TEST_RUN(test_parse_ids);
 	TEST_RUN(test_str_distance);
 	TEST_RUN(test_strbuf);
 	TEST_RUN(test_utf8_sanitize);

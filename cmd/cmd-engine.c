@@ -1,0 +1,97 @@
+/*
+ * What `infer run` and `serve` share before they open the engine: the
+ * engine's config from their options (model, --local, --peer, --bootstrap,
+ * --network, --ctx-size) over the config file, checked the same way for
+ * both, and the log line printer.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cmd.h"
+#include "conf/conf.h"
+#include "engine/engine.h"
+#include "util/parse.h"
+
+void
+cmd_log(void *arg, const char *msg)
+{
+	fprintf(stderr, "swarm: %s\n", msg);
+}
+
+/* Tests hold requests open with these; a bad value is no delay. */
+static unsigned
+cmd_engine_env_ms(const char *name)
+{
+	const char *v = getenv(name), *err;
+	unsigned ms;
+
+	if (v == NULL)
+		return 0;
+	ms = (unsigned)parse_uint(v, 0, 10000, &err);
+	return err != NULL ? 0 : ms;
+}
+
+int
+cmd_discovery(struct cmd_args *a, struct conf *c)
+{
+	char **boots, *cause = NULL;
+	const char *v;
+	int i, n, rc = 0;
+
+	boots = args_get_all(a, "bootstrap", &n);
+	for (i = 0; i < n && rc == 0; i++)
+		rc = i == 0 ? conf_set_flag(c, "swarm.bootstrap", boots[i],
+		    &cause) : conf_add(c, "swarm.bootstrap", boots[i], &cause);
+	if (rc == 0 && (v = args_get(a, "network")) != NULL)
+		rc = conf_set_flag(c, "swarm.network", v, &cause);
+	if (rc != 0) {
+		rc = cmd_usage_error(a, "%s", cause);
+		free(cause);
+	}
+	return rc;
+}
+
+int
+cmd_engine_config(struct cmd_args *a, struct conf *c,
+    struct engine_config *ec)
+{
+	char **peers;
+	int n_peers, n_boots, rc;
+
+	engine_config_init(ec);
+	ec->model_path = args_get(a, "model");
+	ec->local = args_flag(a, "local");
+	peers = args_get_all(a, "peer", &n_peers);
+	args_get_all(a, "bootstrap", &n_boots);
+	if (ec->model_path == NULL)
+		return cmd_usage_error(a, "a model is needed (-m MODEL.gguf)");
+	if (ec->local && n_peers + n_boots > 0)
+		return cmd_usage_error(a, "give --local or --peer/--bootstrap, "
+		    "not both");
+	if (n_peers > 0 && n_boots > 0)
+		return cmd_usage_error(a, "give --peer or --bootstrap, not both");
+	ec->n_ctx = (uint32_t)args_int(a, "ctx-size", 0);
+	if ((rc = cmd_discovery(a, c)) != 0)
+		return rc;
+	ec->peers = peers;
+	ec->n_peers = (size_t)n_peers;
+	ec->network = conf_get_str(c, "swarm.network");
+	if (!ec->local && n_peers == 0) {
+		ec->bootstrap = conf_get_list(c, "swarm.bootstrap",
+		    &ec->n_bootstrap);
+		if (ec->n_bootstrap == 0)
+			return cmd_usage_error(a, "no swarm to route through: "
+			    "give --bootstrap HOST:PORT (or set "
+			    "swarm.bootstrap) or --peer HOST:PORT, or run "
+			    "every block here with --local");
+	}
+	ec->threads = (int)conf_get_int(c, "infer.threads");
+	ec->repack = conf_get_bool(c, "infer.repack");
+	ec->verify_rate = conf_get_float(c, "client.verify_rate");
+	ec->test_eval_delay_ms = cmd_engine_env_ms("SWARM_TEST_EVAL_DELAY_MS");
+	ec->test_prompt_delay_ms =
+	    cmd_engine_env_ms("SWARM_TEST_PROMPT_DELAY_MS");
+	if (args_flag(a, "verbose"))
+		ec->log = cmd_log;
+	return 0;
+}

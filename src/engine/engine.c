@@ -1,0 +1,564 @@
+/*
+ * The engine (engine.h): one model load or one swarm join per process, and
+ * backends handed out to any thread.
+ */
+#include <jansson.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/chat.h"
+#include "core/generate.h"
+#include "core/gguf.h"
+#include "core/model.h"
+#include "core/pool.h"
+#include "core/tokenizer.h"
+#include "core/weights.h"
+#include "engine/engine.h"
+#include "net/dht.h"
+#include "swarm/client.h"
+#include "swarm/directory-dht.h"
+#include "swarm/directory-static.h"
+#include "swarm/model-id.h"
+#include "swarm/record.h"
+#include "swarm/route.h"
+#include "util/clock.h"
+#include "util/strbuf.h"
+#include "util/utf8.h"
+#include "util/logcb.h"
+#include "util/xmalloc.h"
+
+struct engine {
+	struct engine_config	 cfg;
+	struct weights		 w;
+	struct tokenizer	*tok;
+	uint32_t		 n_ctx;
+	double			 load_seconds;
+	/* The pool takes one evaluation at a time. */
+	pthread_mutex_t		 pool_mu;
+	/* Swarm: the directory every backend's client looks peers up in. */
+	char			 model_id[MODEL_ID_MAX];
+	struct dht		*dht;
+	struct directory	*dir;
+	struct client_config	 cc;
+	pthread_mutex_t		 stats_mu;
+	struct engine_stats	 stats;
+};
+
+struct engine_backend {
+	struct engine		*e;
+	struct generate_backend	 inner;
+	struct generate_local	 local;
+	struct client_backend	 cb;
+	struct client		*client;
+	uint64_t		 tokens;
+};
+
+void
+engine_config_init(struct engine_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->repack = 1;
+	cfg->wire = PROTO_DTYPE_F32;
+}
+
+uint32_t
+engine_default_ctx(uint32_t n_ctx_train)
+{
+	if (n_ctx_train == 0)
+		return 2048;
+	return n_ctx_train < ENGINE_CTX_DEFAULT_MAX ? n_ctx_train :
+	    ENGINE_CTX_DEFAULT_MAX;
+}
+
+static void
+engine_log(struct engine *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+engine_log(struct engine *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	logcb_vprintf(e->cfg.log, e->cfg.log_arg, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * The directory every backend's client looks peers up in. The static one
+ * reuses one HTTP handle per node, which two threads must not share, so
+ * lookups take turns.
+ */
+struct engine_dir {
+	struct directory	 base;
+	struct directory	*inner;
+	pthread_mutex_t		 mu;
+};
+
+static int
+engine_dir_lookup(struct directory *d, const char *model_id,
+    struct peer_record **out, size_t *n, char **cause)
+{
+	struct engine_dir *ed = (struct engine_dir *)d;
+	int rc;
+
+	pthread_mutex_lock(&ed->mu);
+	rc = ed->inner->ops->lookup(ed->inner, model_id, out, n, cause);
+	pthread_mutex_unlock(&ed->mu);
+	return rc;
+}
+
+static void
+engine_dir_free(struct directory *d)
+{
+	struct engine_dir *ed = (struct engine_dir *)d;
+
+	ed->inner->ops->free(ed->inner);
+	pthread_mutex_destroy(&ed->mu);
+	free(ed);
+}
+
+static const struct directory_ops engine_dir_ops = {
+	.lookup = engine_dir_lookup,
+	.announce = NULL,
+	.free = engine_dir_free,
+};
+
+static struct directory *
+engine_dir_new(struct directory *inner)
+{
+	struct engine_dir *ed = xcalloc(1, sizeof(*ed));
+
+	ed->base.ops = &engine_dir_ops;
+	ed->inner = inner;
+	pthread_mutex_init(&ed->mu, NULL);
+	return &ed->base;
+}
+
+/* Swarm: the model's id and the directory, joined once. */
+static int
+engine_join(struct engine *e, char **cause)
+{
+	const struct engine_config *cfg = &e->cfg;
+	struct directory *inner;
+
+	if (model_id_compute(e->w.gguf, e->model_id, sizeof(e->model_id)) !=
+	    0)
+		return set_cause(cause, "cannot compute the model id of '%s'",
+		    cfg->model_path);
+	if (cfg->n_peers > 0)
+		inner = directory_static_new((const char *const *)cfg->peers,
+		    cfg->n_peers);
+	else {
+		if (directory_dht_join(cfg->network, NULL, 0, cfg->bootstrap,
+		    cfg->n_bootstrap, 1, ENGINE_BOOTSTRAP_MS, &e->dht,
+		    cause) != 0)
+			return -1;
+		inner = directory_dht_new(e->dht, NULL);
+		engine_log(e, "finding peers through the DHT of network '%s'",
+		    cfg->network);
+	}
+	e->dir = engine_dir_new(inner);
+	client_config_init(&e->cc);
+	e->cc.dir = e->dir;
+	e->cc.model_id = e->model_id;
+	e->cc.n_layer = e->w.hp.n_layer;
+	e->cc.n_embd = e->w.hp.n_embd;
+	e->cc.wire = cfg->wire;
+	if (cfg->connect_timeout > 0)
+		e->cc.connect_timeout = cfg->connect_timeout;
+	if (cfg->step_timeout > 0)
+		e->cc.step_timeout = cfg->step_timeout;
+	e->cc.run_timeout = cfg->run_timeout;
+	e->cc.verify_rate = cfg->verify_rate;
+	e->cc.log = cfg->log;
+	e->cc.log_arg = cfg->log_arg;
+	engine_log(e, "model %s, %u blocks", e->model_id, e->w.hp.n_layer);
+	return 0;
+}
+
+struct engine *
+engine_open(const struct engine_config *cfg, char **cause)
+{
+	struct engine *e = xcalloc(1, sizeof(*e));
+	double t0 = clock_now();
+	int flags = MODEL_LOAD_EMBED | MODEL_LOAD_HEAD;
+
+	e->cfg = *cfg;
+	pthread_mutex_init(&e->pool_mu, NULL);
+	pthread_mutex_init(&e->stats_mu, NULL);
+	if (!cfg->repack)
+		flags |= MODEL_LOAD_PLAIN;
+	if (cfg->model_path == NULL) {
+		set_cause(cause, "no model given");
+		goto fail;
+	}
+	if (!cfg->local && cfg->n_peers == 0 && cfg->n_bootstrap == 0) {
+		set_cause(cause, "no swarm to route through and not local");
+		goto fail;
+	}
+	if (weights_open(&e->w, cfg->model_path, 0, cfg->local ? WEIGHTS_ALL :
+	    0, flags, cfg->threads, cause) != 0 ||
+	    (e->tok = tokenizer_load(e->w.gguf, cause)) == NULL)
+		goto fail;
+	/* Until the first request the cores are the nodes'. */
+	pool_idle(e->w.pool);
+	e->n_ctx = cfg->n_ctx > 0 ? cfg->n_ctx :
+	    engine_default_ctx(e->w.hp.n_ctx_train);
+	if (!cfg->local && engine_join(e, cause) != 0)
+		goto fail;
+	e->load_seconds = clock_now() - t0;
+	return e;
+fail:
+	engine_free(e);
+	return NULL;
+}
+
+void
+engine_free(struct engine *e)
+{
+	if (e == NULL)
+		return;
+	if (e->dir != NULL)
+		e->dir->ops->free(e->dir);
+	dht_free(e->dht);
+	tokenizer_free(e->tok);
+	weights_release(&e->w);
+	pthread_mutex_destroy(&e->pool_mu);
+	pthread_mutex_destroy(&e->stats_mu);
+	engine_stats_release(&e->stats);
+	free(e);
+}
+
+const struct gguf_file *
+engine_gguf(const struct engine *e)
+{
+	return e->w.gguf;
+}
+
+const struct tokenizer *
+engine_tokenizer(const struct engine *e)
+{
+	return e->tok;
+}
+
+const struct model *
+engine_model(const struct engine *e)
+{
+	return e->w.model;
+}
+
+uint32_t
+engine_n_ctx(const struct engine *e)
+{
+	return e->n_ctx;
+}
+
+int
+engine_local(const struct engine *e)
+{
+	return e->cfg.local;
+}
+
+const char *
+engine_model_id(const struct engine *e)
+{
+	return e->model_id;
+}
+
+int
+engine_threads(const struct engine *e)
+{
+	return pool_size(e->w.pool);
+}
+
+double
+engine_load_seconds(const struct engine *e)
+{
+	return e->load_seconds;
+}
+
+int
+engine_chat_prompt(const struct engine *e, const char *template,
+    const char *system, const char *user, char **out, int *flags,
+    char **warning, char **cause)
+{
+	struct chat_template t;
+	struct chat_message msgs[2];
+	struct strbuf sb = STRBUF_INIT;
+	char *src;
+	size_t n = 0;
+	int rc;
+
+	src = gguf_get_strdup(e->w.gguf, "tokenizer.chat_template");
+	rc = chat_template_init(&t, src, template, tokenizer_piece(e->tok,
+	    tokenizer_bos(e->tok)), tokenizer_piece(e->tok,
+	    tokenizer_eos(e->tok)), warning, cause);
+	free(src);
+	if (rc != 0)
+		return -1;
+	if (system != NULL) {
+		msgs[n].role = "system";
+		msgs[n++].content = system;
+	}
+	msgs[n].role = "user";
+	msgs[n++].content = user;
+	if ((rc = chat_render(&t, msgs, n, 1, &sb, cause)) == 0) {
+		if ((*out = strbuf_detach(&sb, NULL)) == NULL)
+			*out = xstrdup("");
+		*flags = chat_tokenizer_flags(&t, *out);
+	}
+	strbuf_release(&sb);
+	chat_template_release(&t);
+	return rc;
+}
+
+json_t *
+engine_run_json(const struct engine *e, const char *model,
+    const int32_t *prompt, size_t n_prompt, const struct generate_result *res,
+    int64_t seed, double load_seconds)
+{
+	json_t *o = json_object(), *toks = json_array(), *ptoks = json_array();
+	size_t i, clean_len;
+	/* Byte tokens can leave invalid UTF-8; JSON needs text. */
+	char *clean = utf8_sanitize(res->text, res->text_len, &clean_len);
+
+	for (i = 0; i < n_prompt; i++)
+		json_array_append_new(ptoks, json_integer(prompt[i]));
+	for (i = 0; i < res->n_tokens; i++)
+		json_array_append_new(toks, json_integer(res->tokens[i]));
+	json_object_set_new(o, "model", json_string(model));
+	json_object_set_new(o, "text", json_stringn(clean, clean_len));
+	free(clean);
+	json_object_set_new(o, "prompt_tokens", ptoks);
+	json_object_set_new(o, "tokens", toks);
+	json_object_set_new(o, "finish_reason", json_string(res->finish ==
+	    GENERATE_FINISH_STOP ? "stop" : "length"));
+	json_object_set_new(o, "seed", json_integer(seed));
+	json_object_set_new(o, "n_ctx", json_integer(e->n_ctx));
+	json_object_set_new(o, "timings", json_pack("{s:f,s:f,s:f,s:f,s:f}",
+	    "load_seconds", load_seconds, "prompt_seconds",
+	    res->prompt_seconds, "first_token_seconds",
+	    res->first_token_seconds, "generation_seconds", res->gen_seconds,
+	    "prompt_tokens_per_second", res->prompt_seconds > 0 ?
+	    n_prompt / res->prompt_seconds : 0.0));
+	return o;
+}
+
+static int
+engine_backend_eval(void *ctx, const int32_t *tokens, int n, int32_t pos0,
+    int all_logits, float *logits, char **cause)
+{
+	struct engine_backend *b = ctx;
+	struct engine *e = b->e;
+	unsigned delay = pos0 == 0 ? e->cfg.test_prompt_delay_ms :
+	    e->cfg.test_eval_delay_ms;
+	int rc;
+
+	if (delay > 0)
+		usleep(delay * 1000);
+	/* A swarm backend locks the pool itself, around its own work. */
+	if (e->cfg.local)
+		pthread_mutex_lock(&e->pool_mu);
+	rc = b->inner.eval(b->inner.ctx, tokens, n, pos0, all_logits, logits,
+	    cause);
+	if (e->cfg.local)
+		pthread_mutex_unlock(&e->pool_mu);
+	if (rc == 0)
+		b->tokens += (uint64_t)n;
+	return rc;
+}
+
+int
+engine_backend_open(struct engine *e, uint32_t n_ctx,
+    struct generate_backend *be, struct engine_backend **out, char **cause)
+{
+	struct engine_backend *b = xcalloc(1, sizeof(*b));
+	int rc;
+
+	b->e = e;
+	if (n_ctx == 0)
+		n_ctx = e->n_ctx;
+	if (e->cfg.local) {
+		/* kv_cache_new allocates; the pool is not touched. */
+		rc = generate_local_init(&b->local, e->w.model, e->w.pool,
+		    n_ctx, &b->inner, cause);
+	} else {
+		b->client = client_new(&e->cc);
+		rc = client_backend_init(&b->cb, e->w.model, e->w.pool,
+		    &e->pool_mu, b->client, n_ctx, &b->inner, cause);
+	}
+	if (rc != 0) {
+		generate_local_release(&b->local);
+		client_free(b->client);
+		free(b);
+		return -1;
+	}
+	*be = b->inner;
+	be->ctx = b;
+	be->eval = engine_backend_eval;
+	pthread_mutex_lock(&e->stats_mu);
+	e->stats.backends++;
+	pthread_mutex_unlock(&e->stats_mu);
+	*out = b;
+	return 0;
+}
+
+size_t
+engine_backend_hops(const struct engine_backend *b,
+    struct client_hop_stats **out)
+{
+	if (b->client == NULL) {
+		*out = NULL;
+		return 0;
+	}
+	return client_stats(b->client, out);
+}
+
+unsigned
+engine_backend_failovers(const struct engine_backend *b)
+{
+	return b->client != NULL ? client_failovers(b->client) : 0;
+}
+
+unsigned
+engine_backend_verified(const struct engine_backend *b, unsigned *mismatches)
+{
+	if (b->client == NULL) {
+		if (mismatches != NULL)
+			*mismatches = 0;
+		return 0;
+	}
+	return client_verified(b->client, mismatches);
+}
+
+/* Adds one closed backend's per-hop figures; stats_mu held. */
+static void
+engine_add_hops(struct engine_stats *st, const struct client_hop_stats *hs,
+    size_t n)
+{
+	struct engine_peer_stats *p;
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < st->n_peers; j++) {
+			p = &st->peers[j];
+			if (strcmp(p->addr, hs[i].addr) == 0 &&
+			    p->begin == hs[i].begin && p->end == hs[i].end)
+				break;
+		}
+		if (j == st->n_peers) {
+			st->peers = xreallocarray(st->peers, st->n_peers + 1,
+			    sizeof(*st->peers));
+			p = &st->peers[st->n_peers++];
+			memset(p, 0, sizeof(*p));
+			snprintf(p->addr, sizeof(p->addr), "%s", hs[i].addr);
+			p->begin = hs[i].begin;
+			p->end = hs[i].end;
+		}
+		st->peers[j].steps += hs[i].steps;
+		st->peers[j].seconds += hs[i].seconds;
+	}
+}
+
+void
+engine_backend_close(struct engine_backend *b)
+{
+	struct engine *e;
+	struct client_hop_stats *hs = NULL;
+	size_t n;
+
+	if (b == NULL)
+		return;
+	e = b->e;
+	n = engine_backend_hops(b, &hs);
+	pthread_mutex_lock(&e->stats_mu);
+	e->stats.tokens += b->tokens;
+	engine_add_hops(&e->stats, hs, n);
+	pthread_mutex_unlock(&e->stats_mu);
+	free(hs);
+	generate_local_release(&b->local);
+	client_free(b->client);
+	free(b);
+}
+
+void
+engine_stats(struct engine *e, struct engine_stats *out)
+{
+	pthread_mutex_lock(&e->stats_mu);
+	*out = e->stats;
+	out->peers = xcalloc(e->stats.n_peers ? e->stats.n_peers : 1,
+	    sizeof(*out->peers));
+	if (e->stats.n_peers > 0)
+		memcpy(out->peers, e->stats.peers, e->stats.n_peers *
+		    sizeof(*out->peers));
+	pthread_mutex_unlock(&e->stats_mu);
+}
+
+void
+engine_stats_release(struct engine_stats *st)
+{
+	free(st->peers);
+	memset(st, 0, sizeof(*st));
+}
+
+int
+engine_health(struct engine *e, char **detail)
+{
+	struct peer_record *recs = NULL;
+	struct route_peer *rp;
+	struct route_hop *hops = NULL;
+	size_t i, n = 0, n_hops;
+	int rc;
+
+	if (e->cfg.local)
+		return 0;
+	if (e->dir->ops->lookup(e->dir, e->model_id, &recs, &n, detail) != 0)
+		return -1;
+	rp = xcalloc(n ? n : 1, sizeof(*rp));
+	for (i = 0; i < n; i++) {
+		rp[i].rec = &recs[i];
+		rp[i].usable = recs[i].state == PEER_STATE_ONLINE &&
+		    recs[i].block_end <= e->w.hp.n_layer;
+	}
+	rc = route_find(rp, n, 0, e->w.hp.n_layer, &hops, &n_hops, detail);
+	free(hops);
+	free(rp);
+	free(recs);
+	return rc;
+}
+
+void
+engine_metrics(struct engine *e, struct strbuf *out)
+{
+	struct engine_stats st;
+	const struct engine_peer_stats *p;
+	size_t i;
+
+	if (e->cfg.local)
+		return;
+	engine_stats(e, &st);
+	strbuf_adds(out, "# HELP swarm_serve_peer_steps_total steps sent to "
+	    "a peer for a span of blocks\n# TYPE swarm_serve_peer_steps_total "
+	    "counter\n");
+	for (i = 0; i < st.n_peers; i++) {
+		p = &st.peers[i];
+		strbuf_addf(out, "swarm_serve_peer_steps_total{peer=\"%s\","
+		    "blocks=\"%u:%u\"} %llu\n", p->addr, p->begin, p->end,
+		    (unsigned long long)p->steps);
+	}
+	strbuf_adds(out, "# HELP swarm_serve_peer_step_seconds_total round "
+	    "trips of those steps, summed\n# TYPE "
+	    "swarm_serve_peer_step_seconds_total counter\n");
+	for (i = 0; i < st.n_peers; i++) {
+		p = &st.peers[i];
+		strbuf_addf(out, "swarm_serve_peer_step_seconds_total{peer="
+		    "\"%s\",blocks=\"%u:%u\"} %.6f\n", p->addr, p->begin,
+		    p->end, p->seconds);
+	}
+	engine_stats_release(&st);
+}

@@ -1,0 +1,39 @@
+/*
+ * What a node says about itself (GET /info): its signed record and its
+ * status counters, for `swarm node status` and later `top`; and the
+ * control request that makes a node of this machine leave.
+ */
+#ifndef SWARM_ENGINE_NODE_INFO_H
+#define SWARM_ENGINE_NODE_INFO_H
+
+#include <stdint.h>
+
+#include "swarm/record.h"
+
+struct json_t;
+
+struct node_info {
+	struct peer_record	 rec;
+	int64_t			 n_layer;
+	int64_t			 sessions;
+	int64_t			 max_sessions;
+	int64_t			 max_context;
+	int64_t			 tokens_processed;
+	int64_t			 steps;
+	double			 uptime_seconds;
+	struct json_t		*json;	/* the whole answer */
+};
+
+/* Asks the node at addr (host:port); -1 with *cause when it cannot. */
+int	node_info_fetch(const char *addr, struct node_info *, char **cause);
+void	node_info_release(struct node_info *);
+
+/*
+ * Asks the node of this machine at addr to drain and stop, showing the
+ * control token it wrote to data_dir.
+ */
+int	node_info_leave(const char *addr, const char *data_dir, char **cause);
+/* Waits until addr stops answering, at most seconds; -1 if it does not. */
+int	node_info_wait_gone(const char *addr, double seconds, char **cause);
+
+#endif

@@ -1,0 +1,240 @@
+/*
+ * A node in the swarm (node-run.h).
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/gguf.h"
+#include "engine/node-run.h"
+#include "net/dht.h"
+#include "net/protocol.h"
+#include "swarm/balance.h"
+#include "swarm/directory-dht.h"
+#include "swarm/identity.h"
+#include "swarm/model-id.h"
+#include "util/logcb.h"
+#include "util/xmalloc.h"
+
+struct node_run {
+	struct node_run_config	*cfg;
+	int			 have_id;
+	struct identity		 id;
+	struct node		*node;
+	struct dht		*dht;
+	struct directory	*dir;
+};
+
+static void
+node_run_log(const struct node_run *nr, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+node_run_log(const struct node_run *nr, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	logcb_vprintf(nr->cfg->node.log, nr->cfg->node.log_arg, fmt, ap);
+	va_end(ap);
+}
+
+int
+node_run_in_dht(const struct node_run_config *cfg)
+{
+	return cfg->new_swarm || cfg->n_bootstrap > 0;
+}
+
+/* The model's id and block count, from its file. */
+static int
+node_run_model(const char *path, char *model_id, uint32_t *n_block,
+    uint32_t *fit, char **cause)
+{
+	struct gguf_file *f;
+	long page, pages;
+
+	if ((f = gguf_open(path, cause)) == NULL)
+		return -1;
+	if (model_id_compute(f, model_id, MODEL_ID_MAX) != 0 ||
+	    model_id_block_count(f, n_block) != 0) {
+		gguf_close(f);
+		return set_cause(cause, "cannot tell the blocks of '%s'", path);
+	}
+	/* As many as fit in nine tenths of the memory free now. */
+	page = sysconf(_SC_PAGESIZE);
+	pages = sysconf(_SC_AVPHYS_PAGES);
+	*fit = balance_blocks_that_fit(f, *n_block, page > 0 && pages > 0 ?
+	    (uint64_t)pages * (uint64_t)page / 10 * 9 : UINT64_MAX);
+	gguf_close(f);
+	return 0;
+}
+
+/* The block count announced with the record; 0: unknown. */
+static uint32_t
+node_run_block_count(const char *path)
+{
+	struct gguf_file *f;
+	uint32_t n = 0;
+
+	if ((f = gguf_open(path, NULL)) == NULL)
+		return 0;
+	if (model_id_block_count(f, &n) != 0)
+		n = 0;
+	gguf_close(f);
+	return n;
+}
+
+/*
+ * --blocks auto: the span of the wanted length that the swarm serves
+ * least, looked up with a short-lived client of the DHT.
+ */
+static int
+node_run_auto(struct node_run *nr, char **cause)
+{
+	struct node_run_config *cfg = nr->cfg;
+	struct dht *dht = NULL;
+	struct directory *dir = NULL;
+	struct peer_record *recs = NULL;
+	char model_id[MODEL_ID_MAX], *c = NULL;
+	uint32_t n_block, fit = 0;
+	size_t n = 0;
+	int rc;
+
+	if (node_run_model(cfg->node.model_path, model_id, &n_block, &fit,
+	    cause) != 0)
+		return -1;
+	if (!cfg->new_swarm) {
+		rc = directory_dht_join(cfg->network, NULL, 0, cfg->bootstrap,
+		    cfg->n_bootstrap, NODE_RUN_JOIN_TRIES, NODE_RUN_JOIN_MS,
+		    &dht, &c);
+		if (rc < 0) {
+			*cause = c;
+			return -1;
+		}
+		if (rc == 0) {
+			dir = directory_dht_new(dht, NULL);
+			if (dir->ops->lookup(dir, model_id, &recs, &n, &c) != 0)
+				n = 0;
+		}
+		if (c != NULL)
+			node_run_log(nr, "blocks auto: %s", c);
+	}
+	balance_choose_span(recs, n, n_block, cfg->num_blocks > 0 ?
+	    cfg->num_blocks : fit, &cfg->node.block_begin,
+	    &cfg->node.block_end);
+	node_run_log(nr, "blocks auto: %u:%u of %u, the least served by the "
+	    "%zu node%s seen", cfg->node.block_begin, cfg->node.block_end,
+	    n_block, n, n == 1 ? "" : "s");
+	free(c);
+	free(recs);
+	if (dir != NULL)
+		dir->ops->free(dir);
+	dht_free(dht);
+	return 0;
+}
+
+struct node_run *
+node_run_start(struct node_run_config *cfg, char **cause)
+{
+	struct node_run *nr = xcalloc(1, sizeof(*nr));
+	const char *listen = cfg->node.listen;
+
+	nr->cfg = cfg;
+	if (node_run_in_dht(cfg)) {
+		if (identity_load(cfg->node.data_dir, &nr->id, cause) != 0)
+			goto fail;
+		nr->have_id = 1;
+		cfg->node.peer_id = nr->id.peer_id;
+	}
+	if (cfg->auto_blocks && node_run_auto(nr, cause) != 0)
+		goto fail;
+	if ((nr->node = node_new(&cfg->node, cause)) == NULL)
+		goto fail;
+	node_run_log(nr, "serving blocks %u:%u of %s on %s (model %s, %.0f "
+	    "tokens/s per block)", cfg->node.block_begin, cfg->node.block_end,
+	    cfg->node.model_path, node_addr(nr->node),
+	    node_model_id(nr->node), node_throughput(nr->node));
+	if (cfg->node.public_addr == NULL && (strncmp(listen, "0.0.0.0:", 8) ==
+	    0 || strncmp(listen, "[::]:", 5) == 0))
+		node_run_log(nr, "listening on every interface: give others a "
+		    "reachable address with --public-addr HOST:PORT");
+	return nr;
+fail:
+	node_run_free(nr);
+	return NULL;
+}
+
+struct node *
+node_run_node(struct node_run *nr)
+{
+	return nr->node;
+}
+
+int
+node_run_join(struct node_run *nr, char **cause)
+{
+	struct node_run_config *cfg = nr->cfg;
+	char *c = NULL, *host;
+	uint32_t n_block;
+	uint16_t port;
+	int rc;
+
+	if (!node_run_in_dht(cfg)) {
+		node_run_log(nr, "not in a DHT: use --new-swarm or --bootstrap "
+		    "HOST:PORT to be found by clients");
+		return 0;
+	}
+	n_block = node_run_block_count(cfg->node.model_path);
+	/* UDP on the host of the HTTP port, and nowhere else. */
+	if (proto_parse_addr(cfg->node.listen, &host, &port, cause) != 0)
+		return -1;
+	/* A new swarm bootstraps off nobody: zero tries. */
+	rc = directory_dht_join(cfg->network, host, node_port(nr->node),
+	    cfg->bootstrap, cfg->new_swarm ? 0 : cfg->n_bootstrap,
+	    cfg->new_swarm ? 0 : NODE_RUN_JOIN_TRIES, NODE_RUN_JOIN_MS,
+	    &nr->dht, &c);
+	free(host);
+	switch (rc) {
+	case -1:
+		*cause = c;
+		return -1;
+	case 1:
+		if (!cfg->new_swarm)
+			break;
+		/* FALLTHROUGH */
+	default:
+		free(c);
+		c = NULL;
+	}
+	nr->dir = directory_dht_new(nr->dht, &nr->id);
+	directory_dht_set_model(nr->dir, n_block,
+	    (uint32_t)cfg->node.announce_interval);
+	if (cfg->new_swarm)
+		node_run_log(nr, "new swarm '%s': others join with --bootstrap "
+		    "%s", cfg->network, node_addr(nr->node));
+	else if (c != NULL) {
+		node_run_log(nr, "%s; trying again at each announcement", c);
+		directory_dht_set_retry(nr->dir, cfg->bootstrap,
+		    cfg->n_bootstrap);
+	} else
+		node_run_log(nr, "joined swarm '%s' as peer %.16s",
+		    cfg->network, nr->id.peer_id);
+	free(c);
+	node_set_announcer(nr->node, nr->dir);
+	return 0;
+}
+
+void
+node_run_free(struct node_run *nr)
+{
+	if (nr == NULL)
+		return;
+	node_free(nr->node);
+	if (nr->dir != NULL)
+		nr->dir->ops->free(nr->dir);
+	dht_free(nr->dht);
+	if (nr->have_id)
+		identity_release(&nr->id);
+	free(nr);
+}
