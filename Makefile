@@ -133,7 +133,8 @@ clean:
 # Fuzzing. Each tests/fuzz/fuzz-NAME.c is a libFuzzer target, built with
 # clang into build-fuzz/ (the library too, with coverage and sanitizers) and
 # run for FUZZ_SECONDS from its seeds in tests/fuzz/corpus/NAME/; what it
-# learns goes to build-fuzz/corpus/NAME/, a crash to build-fuzz/crashes/.
+# learns goes to build-fuzz/corpus/NAME/, a crash to build-fuzz/crashes/;
+# FUZZ_ARGS adds libFuzzer options (FUZZ_ARGS=-runs=10000000 FUZZ_SECONDS=0).
 # The same targets, linked with tests/fuzz/driver.c by the normal compiler,
 # run every seed in `make test`: a crash input kept there stays a test.
 FUZZ_SECONDS ?= 60
@@ -163,7 +164,8 @@ $(BUILD)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/fuzz.h $(BUILD)/libswarm.a
 	    $(BUILD)/libswarm.a $(LIBS)
 
 fuzz: fuzz-build
-	@sh tests/fuzz/run-fuzz.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_NAMES)
+	@FUZZ_ARGS="$(FUZZ_ARGS)" sh tests/fuzz/run-fuzz.sh build-fuzz \
+	    $(FUZZ_SECONDS) $(FUZZ_NAMES)
 
 fuzz-check:
 	@$(MAKE) fuzz FUZZ_SECONDS=10

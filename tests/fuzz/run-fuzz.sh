@@ -4,7 +4,7 @@
 # A target starts from its seeds (tests/fuzz/corpus/NAME) and what earlier
 # runs found (BUILD/corpus/NAME, where new inputs go); a crash is written to
 # BUILD/crashes/. Prints each target's executions and speed; fails when any
-# target crashed.
+# target crashed. FUZZ_ARGS adds libFuzzer options (e.g. -runs=10000000).
 build=$1
 seconds=$2
 shift 2
@@ -15,6 +15,7 @@ for name in "$@"; do
 	log="$build/fuzz-$name.log"
 	"$build/fuzz/fuzz-$name" -max_total_time="$seconds" -timeout=10 \
 	    -print_final_stats=1 -artifact_prefix="$build/crashes/$name-" \
+	    $FUZZ_ARGS \
 	    "$build/corpus/$name" "tests/fuzz/corpus/$name" >"$log" 2>&1
 	rc=$?
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
