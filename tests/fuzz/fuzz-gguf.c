@@ -2,7 +2,9 @@
  * Fuzzes the GGUF reader: any bytes opened as a model file. What opens must
  * keep the reader's promises (every tensor inside the buffer, every string
  * bounded, every lookup finds what it lists), and the readers of its
- * metadata, the tokenizer and the chat template, must take what opened.
+ * metadata, the tokenizer and the chat template, must take what opened, as
+ * must the model loader, whose forward pass then runs two tokens through
+ * every block (a shard pulled from a peer is such a file).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -10,8 +12,11 @@
 
 #include "core/chat.h"
 #include "core/gguf.h"
+#include "core/model.h"
+#include "core/pool.h"
 #include "core/tokenizer.h"
 #include "util/strbuf.h"
+#include "util/xmalloc.h"
 
 #include "fuzz.h"
 
@@ -128,6 +133,41 @@ fuzz_gguf_vocab(const struct gguf_file *gf)
 	tokenizer_free(tok);
 }
 
+static void
+fuzz_gguf_model(const struct gguf_file *gf)
+{
+	static struct pool *pool;	/* one thread: the caller's */
+	struct model_hparams hp;
+	struct kv_cache *kv = NULL;
+	struct model *m;
+	char *cause = NULL;
+	const int32_t tokens[2] = { 1, 0 }, pos[2] = { 0, 1 };
+	float *hidden = NULL, *logits = NULL;
+
+	if (model_read_hparams(gf, &hp, &cause) != 0) {
+		free(cause);
+		return;
+	}
+	if ((m = model_load(gf, 0, hp.n_layer, MODEL_LOAD_EMBED |
+	    MODEL_LOAD_HEAD, NULL, &cause)) == NULL) {
+		free(cause);
+		return;
+	}
+	if (pool == NULL)
+		pool = pool_new(1);
+	hidden = xcalloc(2 * (size_t)m->hp.n_embd, sizeof(*hidden));
+	logits = xcalloc(2 * (size_t)m->hp.n_vocab, sizeof(*logits));
+	if (model_embed(m, tokens, 2, hidden, &cause) != 0 ||
+	    (kv = kv_cache_new(m, 0, m->hp.n_layer, 2, &cause)) == NULL ||
+	    model_forward_blocks(m, pool, 0, m->hp.n_layer, hidden, pos, 2, kv,
+	    &cause) != 0 || model_head(m, pool, hidden, 2, logits, &cause) != 0)
+		free(cause);
+	kv_cache_free(kv);
+	free(logits);
+	free(hidden);
+	model_free(m);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -150,6 +190,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	gguf_find_kv(gf, "general.architecture");
 	gguf_find_tensor(gf, "token_embd.weight");
 	fuzz_gguf_vocab(gf);
+	fuzz_gguf_model(gf);
 	gguf_close(gf);
 	return 0;
 }

@@ -2,7 +2,8 @@
  * Writes the GGUF seeds of tests/fuzz/corpus/gguf/ with the project's own
  * writer: small vocabularies of both tokenizer kinds with chat templates,
  * a file with tensors of several types and arrays of every element type,
- * and an empty one. Not part of any build; to regenerate:
+ * a whole llama of one block, and an empty one. Not part of any build; to
+ * regenerate:
  *
  *	cc -Isrc -D_GNU_SOURCE -o gen tests/fuzz/gen-gguf-seeds.c \
  *	    build/libswarm.a -lpcre2-8 -lm -pthread
@@ -150,6 +151,67 @@ seed_tensors(const char *dir)
 	seed_write(w, dir, "tensors.gguf");
 }
 
+/* A llama of one block, width 8, with the SentencePiece vocabulary above:
+ * small enough to be a seed, whole enough to run. */
+static void
+seed_model(const char *dir)
+{
+	static const char *toks[] = {
+		"<unk>", "<s>", "</s>", "\xe2\x96\x81" "a", "b", "c",
+	};
+	static const float scores[] = { 0, 0, 0, -1, -2, -3 };
+	static float embd[8 * 6], norm[8], wq[8 * 8], wk[8 * 4], wv[8 * 4],
+	    wo[8 * 8], gate[8 * 16], up[8 * 16], down[16 * 8];
+	static const struct {
+		const char	*name;
+		float		*data;
+		uint64_t	 ne0, ne1;
+	} t[] = {
+		{ "token_embd.weight", embd, 8, 6 },
+		{ "output_norm.weight", norm, 8, 1 },
+		{ "blk.0.attn_norm.weight", norm, 8, 1 },
+		{ "blk.0.attn_q.weight", wq, 8, 8 },
+		{ "blk.0.attn_k.weight", wk, 8, 4 },
+		{ "blk.0.attn_v.weight", wv, 8, 4 },
+		{ "blk.0.attn_output.weight", wo, 8, 8 },
+		{ "blk.0.ffn_norm.weight", norm, 8, 1 },
+		{ "blk.0.ffn_gate.weight", gate, 8, 16 },
+		{ "blk.0.ffn_up.weight", up, 8, 16 },
+		{ "blk.0.ffn_down.weight", down, 16, 8 },
+	};
+	struct gguf_writer *w = gguf_writer_new();
+	uint64_t ne[2];
+	size_t i, j;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		for (j = 0; j < t[i].ne0 * t[i].ne1; j++)
+			t[i].data[j] = (float)((int)((i * 7 + j * 13) % 17) - 8) /
+			    16.0f;
+	}
+	gguf_writer_add_str(w, "general.architecture", "llama");
+	gguf_writer_add_u32(w, "llama.embedding_length", 8);
+	gguf_writer_add_u32(w, "llama.block_count", 1);
+	gguf_writer_add_u32(w, "llama.feed_forward_length", 16);
+	gguf_writer_add_u32(w, "llama.attention.head_count", 2);
+	gguf_writer_add_u32(w, "llama.attention.head_count_kv", 1);
+	gguf_writer_add_u32(w, "llama.context_length", 16);
+	gguf_writer_add_u32(w, "llama.rope.dimension_count", 4);
+	gguf_writer_add_f32(w, "llama.rope.freq_base", 10000.0f);
+	gguf_writer_add_f32(w, "llama.attention.layer_norm_rms_epsilon",
+	    1e-5f);
+	gguf_writer_add_str(w, "tokenizer.ggml.model", "llama");
+	gguf_writer_add_arr_str(w, "tokenizer.ggml.tokens", toks, 6);
+	gguf_writer_add_arr_f32(w, "tokenizer.ggml.scores", scores, 6);
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		ne[0] = t[i].ne0;
+		ne[1] = t[i].ne1;
+		gguf_writer_add_tensor(w, t[i].name, GGML_TYPE_F32,
+		    t[i].ne1 > 1 ? 2 : 1, ne, t[i].data,
+		    t[i].ne0 * t[i].ne1 * sizeof(float));
+	}
+	seed_write(w, dir, "llama-tiny.gguf");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -160,6 +222,7 @@ main(int argc, char **argv)
 	seed_spm(argv[1]);
 	seed_bpe(argv[1]);
 	seed_tensors(argv[1]);
+	seed_model(argv[1]);
 	seed_write(gguf_writer_new(), argv[1], "empty.gguf");
 	return 0;
 }
