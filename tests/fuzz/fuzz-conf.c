@@ -3,7 +3,8 @@
  * leniently, then every key of the schema read back through its typed
  * getter (which aborts on a value the loader should have refused). The
  * YAML layer alone must round-trip what it parsed after an edit, as
- * `swarm config set` relies on: the text it writes parses again.
+ * `swarm config set` relies on: the text it writes parses again, into the
+ * same document.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -98,7 +99,7 @@ static void
 fuzz_yamldoc(const char *text, size_t len)
 {
 	struct yamldoc_node *root = NULL, *again = NULL;
-	struct strbuf sb = STRBUF_INIT;
+	struct strbuf sb = STRBUF_INIT, sb2 = STRBUF_INIT;
 	char *cause = NULL;
 
 	if (yamldoc_parse("fuzz.yaml", text, len, &root, &cause) != 0) {
@@ -116,9 +117,14 @@ fuzz_yamldoc(const char *text, size_t len)
 		if (yamldoc_parse("emitted.yaml", sb.buf != NULL ? sb.buf : "",
 		    sb.len, &again, &cause) != 0)
 			abort();	/* we wrote what we cannot read */
+		/* and what we read back is what we wrote */
+		if (yamldoc_emit(again, &sb2, &cause) != 0 || sb2.len != sb.len ||
+		    (sb.len > 0 && memcmp(sb.buf, sb2.buf, sb.len) != 0))
+			abort();
 		yamldoc_free(again);
 	} else
 		free(cause);
+	strbuf_release(&sb2);
 	strbuf_release(&sb);
 	yamldoc_free(root);
 }
