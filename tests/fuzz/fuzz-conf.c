@@ -4,7 +4,7 @@
  * getter (which aborts on a value the loader should have refused). The
  * YAML layer alone must round-trip what it parsed after an edit, as
  * `swarm config set` relies on: the text it writes parses again, into the
- * same document.
+ * same keys and values.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -95,11 +95,33 @@ fuzz_conf_load(const char *path, int flags)
 	return 0;
 }
 
+/*
+ * The same keys and values, in the same shapes. Tags, anchors and styles
+ * may be written differently (libyaml spells a non-specific tag "!<%21>"
+ * where it read "!") without changing what a config means.
+ */
+static int
+fuzz_yamldoc_same(const struct yamldoc_node *a, const struct yamldoc_node *b)
+{
+	size_t i;
+
+	if (a == NULL || b == NULL)
+		return a == b;
+	if (a->kind != b->kind || a->n != b->n ||
+	    (a->value == NULL) != (b->value == NULL) ||
+	    (a->value != NULL && strcmp(a->value, b->value) != 0))
+		return 0;
+	for (i = 0; i < a->n; i++)
+		if (!fuzz_yamldoc_same(a->items[i], b->items[i]))
+			return 0;
+	return 1;
+}
+
 static void
 fuzz_yamldoc(const char *text, size_t len)
 {
 	struct yamldoc_node *root = NULL, *again = NULL;
-	struct strbuf sb = STRBUF_INIT, sb2 = STRBUF_INIT;
+	struct strbuf sb = STRBUF_INIT;
 	char *cause = NULL;
 
 	if (yamldoc_parse("fuzz.yaml", text, len, &root, &cause) != 0) {
@@ -117,14 +139,11 @@ fuzz_yamldoc(const char *text, size_t len)
 		if (yamldoc_parse("emitted.yaml", sb.buf != NULL ? sb.buf : "",
 		    sb.len, &again, &cause) != 0)
 			abort();	/* we wrote what we cannot read */
-		/* and what we read back is what we wrote */
-		if (yamldoc_emit(again, &sb2, &cause) != 0 || sb2.len != sb.len ||
-		    (sb.len > 0 && memcmp(sb.buf, sb2.buf, sb.len) != 0))
-			abort();
+		if (!fuzz_yamldoc_same(root, again))
+			abort();	/* nor read back what we meant */
 		yamldoc_free(again);
 	} else
 		free(cause);
-	strbuf_release(&sb2);
 	strbuf_release(&sb);
 	yamldoc_free(root);
 }
