@@ -22,7 +22,8 @@ for name in "$@"; do
 	speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
 	corpus=$(ls "$build/corpus/$name" | wc -l)
 	if [ "$rc" -eq 0 ]; then
-		echo "fuzz-$name: ${execs:-?} runs, ${speed:-?}/s, $corpus new inputs, no crash"
+		echo "fuzz-$name: ${execs:-?} runs, ${speed:-?}/s, no crash;" \
+		    "$corpus inputs in $build/corpus/$name"
 	else
 		echo "fuzz-$name: FAILED (exit status $rc); log: $log"
 		grep -E '^(==[0-9]+==ERROR|SUMMARY|artifact_prefix|Test unit written)' \
