@@ -7,6 +7,8 @@
 #   make asan      build with AddressSanitizer + UBSan and run the same tests
 #   make check     static checks that exist on this machine
 #   make bench     benchmarks (never part of make test)
+#   make fuzz      libFuzzer targets (clang) for FUZZ_SECONDS each (60)
+#   make fuzz-check  the same for 10 s each (CI)
 #   make install   PREFIX=/usr/local DESTDIR=
 
 # Build on every core unless a -j is given.
@@ -40,8 +42,8 @@ LIBS	= $(PKG_LIBS) -lstdc++ -lm -pthread
 
 DEPS_APT = build-essential pkg-config libyaml-dev libjansson-dev \
 	   libcurl4-openssl-dev libncurses-dev libreadline-dev libpcre2-dev \
-	   libsodium-dev libmicrohttpd-dev libopendht-c-dev libopendht-dev man-db bash-completion zsh fish \
-	   python3
+	   libsodium-dev libmicrohttpd-dev libopendht-c-dev libopendht-dev \
+	   man-db bash-completion zsh fish python3 clang libclang-rt-dev
 
 # Files named *-avx2.c / *-avx512.c hold the SIMD fast paths; they are the
 # only ones built with those instruction sets, and are called only after a
@@ -139,6 +141,46 @@ uninstall:
 	    $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/swarm.fish
 
 clean:
-	rm -rf build build-asan swarm
+	rm -rf build build-asan build-fuzz swarm
+
+# Fuzzing. Each tests/fuzz/fuzz-NAME.c is a libFuzzer target, built with
+# clang into build-fuzz/ (the library too, with coverage and sanitizers) and
+# run for FUZZ_SECONDS from its seeds in tests/fuzz/corpus/NAME/; what it
+# learns goes to build-fuzz/corpus/NAME/, a crash to build-fuzz/crashes/;
+# FUZZ_ARGS adds libFuzzer options (FUZZ_ARGS=-runs=10000000 FUZZ_SECONDS=0).
+# The same targets, linked with tests/fuzz/driver.c by the normal compiler,
+# run every seed in `make test`: a crash input kept there stays a test.
+FUZZ_SECONDS ?= 60
+FUZZ_SRC  = $(sort $(wildcard tests/fuzz/fuzz-*.c))
+FUZZ_NAMES= $(FUZZ_SRC:tests/fuzz/fuzz-%.c=%)
+FUZZ_SAN  = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	    -fno-omit-frame-pointer
+
+.PHONY: fuzz fuzz-check fuzz-build fuzz-targets
+test: $(FUZZ_SRC:tests/fuzz/fuzz-%.c=$(BUILD)/tests/test-fuzz-%)
+
+$(BUILD)/tests/test-fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/driver.c \
+    tests/fuzz/fuzz.h $(BUILD)/libswarm.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests/fuzz -DFUZZ_NAME='"$*"' -o $@ $< \
+	    tests/fuzz/driver.c $(BUILD)/libswarm.a $(LIBS)
+
+fuzz-build:
+	$(MAKE) BUILD=build-fuzz CC=clang CXX=clang++ OPT=-O1 \
+	    SAN="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" fuzz-targets
+
+fuzz-targets: $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz-%)
+
+$(BUILD)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/fuzz.h $(BUILD)/libswarm.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -Itests/fuzz -o $@ $< \
+	    $(BUILD)/libswarm.a $(LIBS)
+
+fuzz: fuzz-build
+	@FUZZ_ARGS="$(FUZZ_ARGS)" sh tests/fuzz/run-fuzz.sh build-fuzz \
+	    $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
+fuzz-check:
+	@$(MAKE) fuzz FUZZ_SECONDS=10
 
 -include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d)

@@ -2425,7 +2425,8 @@ qs_abs(__m256 v)
 QS_INLINE __m256i
 qs_pack32(__m256 x0, __m256 x1, __m256 x2, __m256 x3, __m256 scale)
 {
-	const int rnd = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+	/* an enum: clang wants the rounding mode as a constant expression */
+	enum { rnd = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC };
 	__m256i i0 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(x0,
 	    scale), rnd));
 	__m256i i1 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(x1,
