@@ -655,7 +655,7 @@ http_server_resumed(struct http_server *s, struct http_exchange *x)
 /* --- routing -------------------------------------------------------------- */
 
 /* Does path match pattern? The '*' segments are copied to wild. */
-static int
+int
 http_route_match(const char *pattern, const char *path,
     char *wild[HTTP_MAX_WILD])
 {

@@ -147,5 +147,12 @@ int			 http_stream_write(struct http_stream *,
 
 /* Compares two keys in time that depends on neither's content. */
 int	http_key_equal(const char *a, const char *b);
+/*
+ * Does path match a route's pattern? 1 with what each '*' segment matched
+ * copied (allocated) to wild, else 0 with wild untouched. The server's own
+ * routing; public for the fuzz target.
+ */
+int	http_route_match(const char *pattern, const char *path,
+	    char *wild[HTTP_MAX_WILD]);
 
 #endif
