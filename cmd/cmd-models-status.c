@@ -19,6 +19,7 @@
 #include "engine/survey.h"
 #include "swarm/model-id.h"
 #include "swarm/record.h"
+#include "util/clock.h"
 #include "util/parse.h"
 #include "util/xmalloc.h"
 
@@ -30,6 +31,8 @@ static const struct cmd_opt models_status_opts[] = {
 	    "swarm.network)"),
 	OPT_DURATION(0, "timeout", 0.1, 600, "how long to wait for the DHT "
 	    "(default 5)"),
+	OPT_DURATION(0, "wait", 0, 3600, "ask again until every model is "
+	    "complete, for up to this long (default 0: once)"),
 	OPT_END
 };
 
@@ -71,6 +74,42 @@ models_status_print(const struct survey_model *m, int64_t now)
 		    r->peer_id, r->addr, span, r->throughput, r->load,
 		    peer_state_name(r->state),
 		    now > r->timestamp ? now - r->timestamp : 0);
+	}
+}
+
+/* Exit status 3 (documented): some model shown is not complete. */
+#define MODELS_STATUS_INCOMPLETE	3
+
+/* Is every model seen complete (and one seen at all)? */
+static int
+models_status_complete(const struct survey *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_models; i++)
+		if (!s->models[i].complete)
+			return 0;
+	return s->n_models > 0;
+}
+
+/* The survey, asked again every half second until complete or wait ends. */
+static int
+models_status_survey(const char *network, char *const *peers, size_t npeers,
+    int timeout_ms, const char *want, uint32_t file_n_block, double wait,
+    struct survey *s, char **cause)
+{
+	struct timespec ts = { 0, 500 * 1000 * 1000 };
+	double end = clock_now() + wait;
+
+	for (;;) {
+		if (survey_swarm(network, peers, npeers, timeout_ms, want,
+		    file_n_block, s, cause) != 0)
+			return -1;
+		if (models_status_complete(s) || clock_now() + 0.5 > end)
+			return 0;
+		survey_release(s);
+		memset(s, 0, sizeof(*s));
+		nanosleep(&ts, NULL);
 	}
 }
 
@@ -128,14 +167,16 @@ models_status_exec(struct cmd_args *a)
 		    "HOST:PORT or set swarm.bootstrap");
 		goto out;
 	}
-	if (survey_swarm(network, peers, npeers, timeout_ms, want,
-	    file_n_block, &s, &cause) != 0) {
+	if (models_status_survey(network, peers, npeers, timeout_ms, want,
+	    file_n_block, args_num(a, "wait", 0), &s, &cause) != 0) {
 		rc = cmd_fail(cause);
 		goto out;
 	}
 	now = (int64_t)time(NULL);
 	if (args_flag(a, "json")) {
 		rc = cmd_print_json(survey_json(&s, network, now));
+		if (rc == EXIT_OK && !models_status_complete(&s))
+			rc = MODELS_STATUS_INCOMPLETE;
 		goto out;
 	}
 	if (s.n_models == 0)
@@ -145,6 +186,8 @@ models_status_exec(struct cmd_args *a)
 			putchar('\n');
 		models_status_print(&s.models[i], now);
 	}
+	if (!models_status_complete(&s))
+		rc = MODELS_STATUS_INCOMPLETE;
 out:
 	survey_release(&s);
 	conf_free(c);
@@ -153,8 +196,8 @@ out:
 
 const struct cmd_entry cmd_models_status_entry = {
 	.noun = "models", .verb = "status",
-	.usage = "[--json] [-b host:port ...] [--network name] "
-	    "[model-id | model.gguf]",
+	.usage = "[--json] [-b HOST:PORT ...] [--network NAME] "
+	    "[--wait SECONDS] [MODEL_ID | MODEL.gguf]",
 	.summary = "show which peers serve which blocks of each model",
 	.opts = models_status_opts,
 	.min_args = 0, .max_args = 1,

@@ -14,6 +14,8 @@
 
 static const struct cmd_opt node_status_opts[] = {
 	OPT_FLAG(0, "json", "print the node's answer as JSON"),
+	OPT_DURATION(0, "wait", 0, 3600, "wait this long for a "
+	    "node that is starting to answer (default 0)"),
 	OPT_END
 };
 
@@ -23,16 +25,17 @@ cmd_node_status_exec(struct cmd_args *a)
 	struct node_info ni;
 	struct conf *conf;
 	char *cause = NULL;
+	double wait = args_num(a, "wait", 0);
 	int rc;
 
 	/* Without an address, the node this machine's config describes. */
 	if (a->argc > 0)
-		rc = node_info_fetch(a->argv[0], &ni, &cause);
+		rc = node_info_fetch_wait(a->argv[0], wait, &ni, &cause);
 	else {
 		if ((conf = cmd_conf_load(0)) == NULL)
 			return EXIT_ERR;
-		rc = node_info_fetch(conf_get_str(conf, "node.listen"), &ni,
-		    &cause);
+		rc = node_info_fetch_wait(conf_get_str(conf, "node.listen"),
+		    wait, &ni, &cause);
 		conf_free(conf);
 	}
 	if (rc != 0)
@@ -61,7 +64,7 @@ cmd_node_status_exec(struct cmd_args *a)
 
 const struct cmd_entry cmd_node_status_entry = {
 	.noun = "node", .verb = "status",
-	.usage = "[--json] [ADDR]",
+	.usage = "[--json] [--wait SECONDS] [ADDR]",
 	.summary = "show what a node serves, its sessions and load",
 	.opts = node_status_opts,
 	.min_args = 0, .max_args = 1,

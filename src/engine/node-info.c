@@ -12,6 +12,7 @@
 #include "net/http-client.h"
 #include "net/protocol.h"
 #include "swarm/node.h"
+#include "util/clock.h"
 #include "util/strbuf.h"
 #include "util/xmalloc.h"
 
@@ -136,6 +137,29 @@ out:
 	strbuf_release(&body);
 	http_client_free(hc);
 	return rc;
+}
+
+int
+node_info_fetch_wait(const char *addr, double seconds, struct node_info *ni,
+    char **cause)
+{
+	struct timespec ts = { 0, 100 * 1000 * 1000 };
+	double end = clock_now() + seconds;
+	char *c = NULL;
+
+	for (;;) {
+		free(c);
+		c = NULL;
+		if (node_info_fetch(addr, ni, &c) == 0)
+			return 0;
+		if (clock_now() + 0.1 > end)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	set_cause(cause, "no node answers at %s (%s); start one with `swarm "
+	    "node join -m MODEL.gguf --listen %s`", addr, c, addr);
+	free(c);
+	return -1;
 }
 
 int

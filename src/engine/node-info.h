@@ -26,6 +26,13 @@ struct node_info {
 
 /* Asks the node at addr (host:port); -1 with *cause when it cannot. */
 int	node_info_fetch(const char *addr, struct node_info *, char **cause);
+/*
+ * node_info_fetch, tried every 100 ms for up to seconds until the node
+ * answers (a node that is starting); when none does, the cause says that
+ * no node answers at addr and how to start one.
+ */
+int	node_info_fetch_wait(const char *addr, double seconds,
+	    struct node_info *, char **cause);
 void	node_info_release(struct node_info *);
 
 /*

@@ -162,7 +162,7 @@ assert m['gaps'] == [{'begin': 0, 'end': 2}], m['gaps']
 assert [p['state'] for p in m['peers'] if p['addr'] == '127.0.0.1:$live'] == ['draining']"
 # (A drained node stops announcing: its last record, draining, goes stale
 # too; the JSON check above saw it in time.)
-expect gap-text 0 "$SWARM" models status --bootstrap "127.0.0.1:$bs" "$M"
+expect gap-text 3 "$SWARM" models status --bootstrap "127.0.0.1:$bs" "$M"
 check gap-named sh -c 'printf "%s\n" "$1" | grep -q "blocks 0-1: no peer"' _ "$out"
 check gap-incomplete sh -c 'printf "%s\n" "$1" | grep -q "blocks 5, incomplete"' _ "$out"
 

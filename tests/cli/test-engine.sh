@@ -122,4 +122,11 @@ print("  sequential %.2f s, concurrent %.2f s (%.2f)" % (seq, conc, conc / seq),
 # each node takes one step at a time, so two nodes overlap by at most 2x
 sys.exit(0 if ok and conc < 0.75 * seq else 1)
 PYEOF
+# node status with no node there: says so and how to start one (not a raw
+# transport error); --wait keeps asking for as long as it is told.
+t0=$(date +%s)
+expect node-status-none 1 "$SWARM" node status --wait 1 127.0.0.1:1
+check node-status-none-says sh -c 'printf "%s\n" "$1" | grep -q \
+    "no node answers at 127.0.0.1:1 .*; start one with .swarm node join"' _ "$err"
+check node-status-waited [ $(( $(date +%s) - t0 )) -ge 1 ]
 exit $cli_failed
