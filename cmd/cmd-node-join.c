@@ -44,6 +44,8 @@ static const struct cmd_opt node_join_opts[] = {
 	OPT_STRING(0, "bootstrap", "HOST:PORT", "join the swarm through this "
 	    "node (repeatable; default: swarm.bootstrap)"),
 	OPT_FLAG(0, "new-swarm", "start a new swarm instead of joining one"),
+	OPT_STRING(0, "identity", "FILE", "the node's key file (default: one "
+	    "per listen address in the data directory)"),
 	OPT_NETWORK,
 	OPT_END
 };
@@ -111,6 +113,7 @@ node_join_discovery(struct cmd_args *a, struct conf *c,
 	if ((r = cmd_discovery(a, c)) != 0)
 		return r;
 	rc->network = conf_get_str(c, "swarm.network");
+	rc->identity_path = args_get(a, "identity");
 	if (!rc->new_swarm)
 		rc->bootstrap = conf_get_list(c, "swarm.bootstrap",
 		    &rc->n_bootstrap);

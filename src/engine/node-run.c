@@ -134,6 +134,43 @@ node_run_auto(struct node_run *nr, char **cause)
 	return 0;
 }
 
+/*
+ * Each node its own identity, the same at every restart: the key file
+ * given, else one per listen address under the data directory
+ * (nodes/HOST_PORT/identity.key), so that nodes sharing a SWARM_HOME differ.
+ * A node on a port chosen at start has no stable address to key it by: it
+ * gets a new key each run.
+ */
+static int
+node_run_identity(struct node_run *nr, char **cause)
+{
+	struct node_run_config *cfg = nr->cfg;
+	char *host = NULL, *path, *p;
+	uint16_t port;
+	int rc;
+
+	if (cfg->identity_path != NULL)
+		return identity_load_file(cfg->identity_path, &nr->id, cause);
+	if (proto_parse_addr(cfg->node.listen, &host, &port, cause) != 0)
+		return -1;
+	if (port == 0) {
+		free(host);
+		identity_generate(&nr->id);
+		node_run_log(nr, "a port chosen at start: a new peer id for this "
+		    "run (--listen HOST:PORT or --identity FILE keeps one)");
+		return 0;
+	}
+	for (p = host; *p != '\0'; p++)
+		if (*p == ':' || *p == '/' || *p == '[' || *p == ']')
+			*p = '_';
+	path = xasprintf("%s/nodes/%s_%u/identity.key", cfg->node.data_dir,
+	    host, (unsigned)port);
+	rc = identity_load_file(path, &nr->id, cause);
+	free(path);
+	free(host);
+	return rc;
+}
+
 struct node_run *
 node_run_start(struct node_run_config *cfg, char **cause)
 {
@@ -142,7 +179,7 @@ node_run_start(struct node_run_config *cfg, char **cause)
 
 	nr->cfg = cfg;
 	if (node_run_in_dht(cfg)) {
-		if (identity_load(cfg->node.data_dir, &nr->id, cause) != 0)
+		if (node_run_identity(nr, cause) != 0)
 			goto fail;
 		nr->have_id = 1;
 		cfg->node.peer_id = nr->id.peer_id;

@@ -25,6 +25,9 @@ struct node_run_config {
 	char *const		*bootstrap;
 	size_t			 n_bootstrap;
 	const char		*network;
+	/* The key file; NULL: one per listen address in the data directory
+	 * (node_run_identity). */
+	const char		*identity_path;
 };
 
 /* Is the node to be in a DHT at all (new swarm or bootstrap peers)? */

@@ -198,11 +198,27 @@ out:
 int
 identity_load(const char *dir, struct identity *id, char **cause)
 {
-	char *path;
+	char *path = xasprintf("%s/%s", dir, IDENTITY_FILE);
+	int rc;
+
+	rc = identity_load_file(path, id, cause);
+	free(path);
+	return rc;
+}
+
+int
+identity_load_file(const char *path, struct identity *id, char **cause)
+{
+	char *dir, *slash;
 	int rc = -1;
 
 	memset(id, 0, sizeof(*id));
-	path = xasprintf("%s/%s", dir, IDENTITY_FILE);
+	dir = xstrdup(path);
+	if ((slash = strrchr(dir, '/')) == NULL) {
+		free(dir);
+		dir = xstrdup(".");
+	} else
+		*(slash == dir ? slash + 1 : slash) = '\0';
 	if (access(path, F_OK) == -1) {
 		if (errno != ENOENT) {
 			set_cause(cause, "cannot open '%s': %s", path,
@@ -215,7 +231,7 @@ identity_load(const char *dir, struct identity *id, char **cause)
 	}
 	rc = identity_read(path, id, cause);
 out:
-	free(path);
+	free(dir);
 	return rc;
 }
 

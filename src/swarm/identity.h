@@ -30,6 +30,8 @@ struct identity {
  * file appears whole or not at all.
  */
 int	identity_load(const char *dir, struct identity *, char **cause);
+/* The same for the key file at path (its directory made when missing). */
+int	identity_load_file(const char *path, struct identity *, char **cause);
 /* A fresh key pair kept only in memory (clients, tests). */
 void	identity_generate(struct identity *);
 /* Wipes the secret key. */
