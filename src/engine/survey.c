@@ -2,14 +2,17 @@
  * The swarm's coverage, read from the DHT (survey.h).
  */
 #include <jansson.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/gguf.h"
 #include "engine/survey.h"
 #include "net/dht.h"
+#include "net/http-client.h"
 #include "swarm/model-id.h"
 #include "swarm/record.h"
+#include "util/strbuf.h"
 #include "util/xmalloc.h"
 
 static void
@@ -28,7 +31,8 @@ survey_count(struct survey_model *m, uint32_t file_n_block)
 			m->span = m->ents[i].rec.block_end;
 	m->replicas = xcalloc(m->span > 0 ? m->span : 1, sizeof(uint32_t));
 	for (i = 0; i < m->n; i++) {
-		if (m->ents[i].rec.state == PEER_STATE_DRAINING)
+		if (m->ents[i].rec.state == PEER_STATE_DRAINING ||
+		    m->ents[i].rec.state == PEER_STATE_UNREACHABLE)
 			continue;
 		for (b = m->ents[i].rec.block_begin;
 		    b < m->ents[i].rec.block_end && b < m->span; b++)
@@ -69,6 +73,52 @@ survey_cut(struct survey *s, const char *want, uint32_t file_n_block)
 	}
 }
 
+/* One peer's probe: does it answer GET /info? */
+static void *
+survey_probe_one(void *arg)
+{
+	struct directory_dht_entry *e = arg;
+	struct http_client *hc;
+	struct strbuf body = STRBUF_INIT;
+	long status = 0;
+
+	if ((hc = http_client_new(e->rec.addr, SURVEY_PROBE_SECONDS)) == NULL ||
+	    http_client_request(hc, "GET", "/info", NULL, NULL, 0, NULL,
+	    SURVEY_PROBE_SECONDS, 1 << 20, &status, &body, NULL) != 0 ||
+	    status != 200)
+		e->rec.state = PEER_STATE_UNREACHABLE;
+	strbuf_release(&body);
+	http_client_free(hc);
+	return NULL;
+}
+
+/*
+ * Asks every announced peer at once, with a short timeout, whether it
+ * answers: a node killed since its last announcement shows as unreachable
+ * (and serves nothing) at once, not when its record goes stale.
+ */
+static void
+survey_probe(struct survey *s)
+{
+	pthread_t *t = xcalloc(s->n_ents ? s->n_ents : 1, sizeof(*t));
+	char *started = xcalloc(s->n_ents ? s->n_ents : 1, 1);
+	size_t i;
+
+	for (i = 0; i < s->n_ents; i++) {
+		if (s->ents[i].rec.state == PEER_STATE_DRAINING)
+			continue;
+		started[i] = pthread_create(&t[i], NULL, survey_probe_one,
+		    &s->ents[i]) == 0;
+		if (!started[i])
+			survey_probe_one(&s->ents[i]);
+	}
+	for (i = 0; i < s->n_ents; i++)
+		if (started[i])
+			pthread_join(t[i], NULL);
+	free(started);
+	free(t);
+}
+
 int
 survey_swarm(const char *network, char *const *bootstrap, size_t n,
     int timeout_ms, const char *want, uint32_t file_n_block,
@@ -87,6 +137,7 @@ survey_swarm(const char *network, char *const *bootstrap, size_t n,
 	if (directory_dht_entries(dir, want, &s->ents, &s->n_ents, cause) !=
 	    0)
 		goto out;
+	survey_probe(s);
 	survey_cut(s, want, file_n_block);
 	rc = 0;
 out:

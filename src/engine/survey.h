@@ -1,8 +1,9 @@
 /*
  * What the swarm serves, read from the DHT as a short-lived client (`swarm
- * models status`, later `top`): per model its announcements, how many
- * online or joining peers serve each block (draining ones do not count),
- * and whether every block is served.
+ * models status`, later `top`): per model its announcements, each peer
+ * asked whether it answers, how many online or joining peers serve each
+ * block (draining and unreachable ones do not count), and whether every
+ * block is served.
  */
 #ifndef SWARM_ENGINE_SURVEY_H
 #define SWARM_ENGINE_SURVEY_H
@@ -14,6 +15,8 @@
 
 /* How long a survey waits for each bootstrap peer. */
 #define SURVEY_BOOTSTRAP_MS	2000
+/* How long each announced peer is given to answer the probe, seconds. */
+#define SURVEY_PROBE_SECONDS	1.5
 
 struct survey_model {
 	const char			*model_id;

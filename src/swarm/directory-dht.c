@@ -231,8 +231,11 @@ directory_dht_entries(struct directory *dir, const char *model_id,
 			    strcmp(list[j].rec.model_id, e.rec.model_id) == 0)
 				break;
 		}
+		/* Within one second, the later state: gone after draining. */
 		if (j < count) {
-			if (e.rec.timestamp >= list[j].rec.timestamp)
+			if (e.rec.timestamp > list[j].rec.timestamp ||
+			    (e.rec.timestamp == list[j].rec.timestamp &&
+			    e.rec.state >= list[j].rec.state))
 				list[j] = e;
 			continue;
 		}
@@ -240,6 +243,11 @@ directory_dht_entries(struct directory *dir, const char *model_id,
 		list[count++] = e;
 	}
 	dht_values_release(&vals);
+	/* A node whose newest record says it left is not listed at all. */
+	for (i = j = 0; i < count; i++)
+		if (list[i].rec.state != PEER_STATE_GONE)
+			list[j++] = list[i];
+	count = j;
 	if (count > 0)
 		qsort(list, count, sizeof(*list), directory_dht_cmp);
 	*out = list;
@@ -288,8 +296,9 @@ directory_dht_announce(struct directory *dir, const struct peer_record *r,
 	pthread_mutex_unlock(&d->retry_lock);
 	value = directory_dht_encode(&rec, d->n_block, d->refresh, d->id);
 	key = xasprintf("model/%s", rec.model_id);
-	wait_ms = rec.state == PEER_STATE_DRAINING ?
-	    DIRECTORY_DHT_LAST_PUT_MS : DIRECTORY_DHT_PUT_MS;
+	wait_ms = rec.state == PEER_STATE_DRAINING ||
+	    rec.state == PEER_STATE_GONE ? DIRECTORY_DHT_LAST_PUT_MS :
+	    DIRECTORY_DHT_PUT_MS;
 	rc = dht_put(d->dht, key, value, strlen(value), wait_ms, cause);
 	if (rc == 0)
 		rc = dht_put(d->dht, "models", value, strlen(value), wait_ms,

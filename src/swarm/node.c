@@ -1033,7 +1033,15 @@ node_wait(struct node *n, char **cause)
 	if (n->in_flight > 0 || n->n_sessions > 0)
 		node_log(n, "%u sessions still open after %.0f s: closing "
 		    "them", n->n_sessions, n->cfg.drain_timeout);
+	/* Withdraw the record: readers drop a node whose last says gone. */
+	n->state = PEER_STATE_GONE;
+	node_record_locked(n, &r);
 	pthread_mutex_unlock(&n->mu);
+	if (n->announcer != NULL && n->announcer->ops->announce != NULL &&
+	    n->announcer->ops->announce(n->announcer, &r, &err) != 0) {
+		node_log(n, "withdraw: %s", err);
+		free(err);
+	}
 	(void)cause;
 	return 0;
 }

@@ -16,6 +16,8 @@ static const char *const peer_state_names[] = {
 	[PEER_STATE_JOINING] = "joining",
 	[PEER_STATE_ONLINE] = "online",
 	[PEER_STATE_DRAINING] = "draining",
+	[PEER_STATE_GONE] = "gone",
+	[PEER_STATE_UNREACHABLE] = "unreachable",
 };
 
 const char *
@@ -33,6 +35,9 @@ peer_state_parse(const char *s, enum peer_state *out)
 
 	for (i = 0; i < sizeof(peer_state_names) / sizeof(*peer_state_names);
 	    i++) {
+		/* Only what a node announces; unreachable is an observer's. */
+		if (i == PEER_STATE_UNREACHABLE)
+			continue;
 		if (strcmp(s, peer_state_names[i]) == 0) {
 			*out = (enum peer_state)i;
 			return 0;

@@ -17,6 +17,8 @@ enum peer_state {
 	PEER_STATE_JOINING,
 	PEER_STATE_ONLINE,
 	PEER_STATE_DRAINING,
+	PEER_STATE_GONE,	/* the last record of a node that left */
+	PEER_STATE_UNREACHABLE,	/* an observer's word: it did not answer */
 };
 
 struct peer_record {

@@ -106,7 +106,9 @@ test_record_hostile(void)
 	    "'block_end' is out of range"));
 	CHECK(test_record_bad("throughput", json_real(-1), "'throughput'"));
 	CHECK(test_record_bad("load", json_real(2), "'load'"));
-	CHECK(test_record_bad("state", json_string("gone"), "'state'"));
+	CHECK(test_record_bad("state", json_string("vanished"), "'state'"));
+	/* an observer's word, never a node's */
+	CHECK(test_record_bad("state", json_string("unreachable"), "'state'"));
 	CHECK(test_record_bad("timestamp", NULL, "'timestamp'"));
 	CHECK(test_record_bad("version", json_null(), "'version'"));
 	CHECK(record_decode("[1,2]", 5, &r, &cause) == -1);
