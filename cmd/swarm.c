@@ -479,6 +479,30 @@ cmd_args_free(struct cmd_args *a)
 	free(a->argv);
 }
 
+/* A mistyped noun alone ("nod"): the nearest noun, once each. */
+static void
+cmd_unknown_noun(const char *word)
+{
+	size_t best = (size_t)-1, d, i, j;
+
+	for (i = 0; cmd_table[i] != NULL; i++)
+		if ((d = str_distance(word, cmd_table[i]->noun)) < best)
+			best = d;
+	if (best == 0 || best > strlen(word) / 3 + 1)
+		return;
+	for (i = 0; cmd_table[i] != NULL; i++) {
+		if (str_distance(word, cmd_table[i]->noun) != best)
+			continue;
+		for (j = 0; j < i; j++)
+			if (strcmp(cmd_table[j]->noun, cmd_table[i]->noun) == 0)
+				break;
+		if (j == i)
+			fprintf(stderr, "did you mean '%s'? ('swarm help %s' "
+			    "lists its commands)\n", cmd_table[i]->noun,
+			    cmd_table[i]->noun);
+	}
+}
+
 static int
 cmd_unknown(int argc, char **argv)
 {
@@ -520,8 +544,10 @@ cmd_unknown(int argc, char **argv)
 		if (d < best)
 			best = d;
 	}
-	if (best > typed.len / 3 + 2)
+	if (best > typed.len / 3 + 2) {
+		cmd_unknown_noun(argv[0]);
 		goto out;
+	}
 	for (i = 0; cmd_table[i] != NULL; i++) {
 		strbuf_reset(&sb);
 		cmd_name(cmd_table[i], &sb);
