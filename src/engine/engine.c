@@ -334,18 +334,26 @@ engine_run_json(const struct engine *e, const char *model,
 	json_object_set_new(o, "model", json_string(model));
 	json_object_set_new(o, "text", json_stringn(clean, clean_len));
 	free(clean);
-	json_object_set_new(o, "prompt_tokens", ptoks);
-	json_object_set_new(o, "tokens", toks);
+	/* Counts under OpenAI's usage names; the ids under their own. */
+	json_object_set_new(o, "prompt_token_ids", ptoks);
+	json_object_set_new(o, "completion_token_ids", toks);
+	json_object_set_new(o, "usage", json_pack("{s:I,s:I,s:I}",
+	    "prompt_tokens", (json_int_t)n_prompt, "completion_tokens",
+	    (json_int_t)res->n_tokens, "total_tokens",
+	    (json_int_t)(n_prompt + res->n_tokens)));
 	json_object_set_new(o, "finish_reason", json_string(res->finish ==
 	    GENERATE_FINISH_STOP ? "stop" : "length"));
 	json_object_set_new(o, "seed", json_integer(seed));
 	json_object_set_new(o, "n_ctx", json_integer(e->n_ctx));
-	json_object_set_new(o, "timings", json_pack("{s:f,s:f,s:f,s:f,s:f}",
-	    "load_seconds", load_seconds, "prompt_seconds",
+	json_object_set_new(o, "timings", json_pack("{s:f,s:f,s:f,s:f,s:f,"
+	    "s:f}", "load_seconds", load_seconds, "prompt_seconds",
 	    res->prompt_seconds, "first_token_seconds",
 	    res->first_token_seconds, "generation_seconds", res->gen_seconds,
 	    "prompt_tokens_per_second", res->prompt_seconds > 0 ?
-	    n_prompt / res->prompt_seconds : 0.0));
+	    n_prompt / res->prompt_seconds : 0.0,
+	    "generation_tokens_per_second", res->n_tokens > 1 &&
+	    res->gen_seconds > 0 ? (res->n_tokens - 1) / res->gen_seconds :
+	    0.0));
 	return o;
 }
 

@@ -10,8 +10,12 @@ expect json 0 "$SWARM" infer run --local -m "$M" -n 8 --temp 0 --json "Once upon
 check json-parses sh -c 'printf "%s" "$1" | python3 -c "
 import json,sys
 d=json.load(sys.stdin)
-assert d[\"prompt_tokens\"][:3]==[1,403,407], d[\"prompt_tokens\"]
-assert len(d[\"tokens\"])==8 and d[\"finish_reason\"]==\"length\"
+assert d[\"prompt_token_ids\"][:3]==[1,403,407], d[\"prompt_token_ids\"]
+assert len(d[\"completion_token_ids\"])==8 and d[\"finish_reason\"]==\"length\"
+u=d[\"usage\"]
+assert u[\"prompt_tokens\"]==len(d[\"prompt_token_ids\"]) and u[\"completion_tokens\"]==8
+assert u[\"total_tokens\"]==u[\"prompt_tokens\"]+8
+assert d[\"timings\"][\"generation_tokens_per_second\"]>0
 assert isinstance(d[\"text\"], str) and d[\"timings\"][\"prompt_seconds\"]>=0
 "' _ "$out"
 
@@ -55,7 +59,7 @@ G=$SWARM_HOME/tiny.gguf
 "${BUILD:-build}"/bench/gen-model --blocks 2 --embd 64 --ffn 128 --heads 4 \
     --kv-heads 4 --vocab 300 --type Q8_0 --seed 3 --out "$G" --quiet >/dev/null
 expect json-bytes 0 "$SWARM" infer run --local -m "$G" -n 60 --temp 1 --seed 1 --json hello
-check json-bytes-valid sh -c 'printf "%s" "$1" | python3 -c "import json,sys; assert len(json.load(sys.stdin)[\"tokens\"])>0"' _ "$out"
+check json-bytes-valid sh -c 'printf "%s" "$1" | python3 -c "import json,sys; assert len(json.load(sys.stdin)[\"completion_token_ids\"])>0"' _ "$out"
 
 # --repack: the quantized matrices are repacked by default (the load line
 # says how much), not with off or infer.repack false; both layouts give the
@@ -83,9 +87,9 @@ expect repack-bad 2 "$SWARM" infer run --local -m "$Q" -n 0 --tokens 1 --repack 
 "$SWARM" config set infer.temperature 0 >/dev/null
 "$SWARM" config set infer.max_tokens 5 >/dev/null
 expect conf-file 0 "$SWARM" infer run --local -m "$M" --json
-check conf-file-tokens sh -c 'printf "%s" "$1" | python3 -c "import json,sys; assert len(json.load(sys.stdin)[\"tokens\"])==5"' _ "$out"
+check conf-file-tokens sh -c 'printf "%s" "$1" | python3 -c "import json,sys; assert len(json.load(sys.stdin)[\"completion_token_ids\"])==5"' _ "$out"
 expect conf-env 0 env SWARM_INFER_MAX_TOKENS=3 "$SWARM" infer run --local -m "$M" --json
-check conf-env-tokens sh -c 'printf "%s" "$1" | python3 -c "import json,sys; assert len(json.load(sys.stdin)[\"tokens\"])==3"' _ "$out"
+check conf-env-tokens sh -c 'printf "%s" "$1" | python3 -c "import json,sys; assert len(json.load(sys.stdin)[\"completion_token_ids\"])==3"' _ "$out"
 expect conf-flag 0 env SWARM_INFER_MAX_TOKENS=3 "$SWARM" infer run --local -m "$M" --json -n 2
-check conf-flag-tokens sh -c 'printf "%s" "$1" | python3 -c "import json,sys; assert len(json.load(sys.stdin)[\"tokens\"])==2"' _ "$out"
+check conf-flag-tokens sh -c 'printf "%s" "$1" | python3 -c "import json,sys; assert len(json.load(sys.stdin)[\"completion_token_ids\"])==2"' _ "$out"
 exit $cli_failed

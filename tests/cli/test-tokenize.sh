@@ -90,14 +90,14 @@ check chat-llama2-prompt python3 -c "
 import json, sys
 d = json.loads(sys.argv[1])
 want = [int(x) for x in sys.argv[2].split(',')]
-assert d['prompt_tokens'] == want and want[0] == 1 and want[1] != 1, (d['prompt_tokens'], want)
+assert d['prompt_token_ids'] == want and want[0] == 1 and want[1] != 1, (d['prompt_token_ids'], want)
 " "$chat_out" "$out"
 # no template in the file: ChatML, a warning, and BOS added
 expect chat-fallback 0 "$SWARM" infer run --local -m "$S260" -n 1 --temp 0 --json --chat "Hi"
 check chat-fallback-warns sh -c 'echo "$1" | grep -q "warning: .*chatml"' _ "$err"
 check chat-fallback-bos python3 -c "
 import json, sys
-assert json.loads(sys.argv[1])['prompt_tokens'][0] == 1
+assert json.loads(sys.argv[1])['prompt_token_ids'][0] == 1
 " "$out"
 expect chat-bad-template 1 "$SWARM" infer run --local -m "$S260" --template jinja "Hi"
 expect chat-tokens 2 "$SWARM" infer run --local -m "$S260" --chat --tokens 1,2
