@@ -195,7 +195,7 @@ config_path_exec(struct cmd_args *a)
 
 const struct cmd_entry cmd_config_get_entry = {
 	.noun = "config", .verb = "get",
-	.usage = "[--json] key",
+	.usage = "[--json] KEY",
 	.summary = "print the effective value of a config key",
 	.opts = config_get_opts,
 	.min_args = 1, .max_args = 1,
@@ -204,7 +204,7 @@ const struct cmd_entry cmd_config_get_entry = {
 
 const struct cmd_entry cmd_config_set_entry = {
 	.noun = "config", .verb = "set",
-	.usage = "[-a] key value",
+	.usage = "[-a] KEY VALUE",
 	.summary = "write a config key to the config file",
 	.opts = config_set_opts,
 	.min_args = 2, .max_args = 2,
@@ -213,7 +213,7 @@ const struct cmd_entry cmd_config_set_entry = {
 
 const struct cmd_entry cmd_config_unset_entry = {
 	.noun = "config", .verb = "unset",
-	.usage = "key",
+	.usage = "KEY",
 	.summary = "remove a config key from the config file",
 	.min_args = 1, .max_args = 1,
 	.exec = config_unset_exec,

@@ -391,8 +391,8 @@ out:
 
 const struct cmd_entry cmd_infer_run_entry = {
 	.noun = "infer", .verb = "run",
-	.usage = "[--local | --peer HOST:PORT ...] -m MODEL.gguf [options] "
-	    "[PROMPT | -]",
+	.usage = "-m MODEL.gguf [--local | --peer HOST:PORT ... | --bootstrap "
+	    "HOST:PORT ...] [options] [PROMPT | -]",
 	.summary = "generate text from a prompt, streaming it to stdout",
 	.opts = infer_run_opts,
 	.min_args = 0, .max_args = 1,

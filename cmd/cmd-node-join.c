@@ -249,7 +249,8 @@ out:
 
 const struct cmd_entry cmd_node_join_entry = {
 	.noun = "node", .verb = "join",
-	.usage = "-m MODEL.gguf --blocks A:B [--listen HOST:PORT] [options]",
+	.usage = "-m MODEL.gguf [--blocks A:B | auto] [--listen HOST:PORT] "
+	    "[--new-swarm | --bootstrap HOST:PORT ...] [options]",
 	.summary = "serve a span of a model's blocks to the swarm",
 	.opts = node_join_opts,
 	.min_args = 0, .max_args = 0,

@@ -162,8 +162,8 @@ out:
 
 const struct cmd_entry cmd_serve_entry = {
 	.noun = "serve", .verb = NULL,
-	.usage = "[--listen HOST:PORT] -m MODEL.gguf [--local | --peer "
-	    "HOST:PORT ... | --bootstrap HOST:PORT ...] [--api-key KEY ...]",
+	.usage = "-m MODEL.gguf [--local | --peer HOST:PORT ... | --bootstrap "
+	    "HOST:PORT ...] [--listen HOST:PORT] [--api-key KEY ...] [options]",
 	.summary = "serve a model over an OpenAI-compatible HTTP API",
 	.opts = serve_opts,
 	.min_args = 0, .max_args = 0,

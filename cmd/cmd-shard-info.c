@@ -224,7 +224,7 @@ static const struct cmd_opt cmd_shard_info_opts[] = {
 
 const struct cmd_entry cmd_shard_info_entry = {
 	.noun = "shard", .verb = "info",
-	.usage = "[--json] model.gguf",
+	.usage = "[--json] MODEL.gguf",
 	.summary = "show a model's shape and what serving its blocks costs",
 	.opts = cmd_shard_info_opts,
 	.min_args = 1, .max_args = 1,

@@ -151,15 +151,74 @@ cmd_name(const struct cmd_entry *e, struct strbuf *sb)
 	}
 }
 
+/* The help column: an option longer than this has its help on the next line. */
+#define CMD_HELP_COLUMN	30
+#define CMD_HELP_WIDTH	80
+
 void
 cmd_print_usage(const struct cmd_entry *e, FILE *fp)
 {
 	struct strbuf sb = STRBUF_INIT;
 
+	const char *p = e->usage;
+	size_t indent, col, word;
+
 	cmd_name(e, &sb);
-	fprintf(fp, "usage: swarm %s%s%s\n", sb.buf, *e->usage ? " " : "",
-	    e->usage);
+	fprintf(fp, "usage: swarm %s", sb.buf);
+	/* Words wrap at CMD_HELP_WIDTH, under the first of them. */
+	indent = col = strlen("usage: swarm ") + sb.len;
+	while (*p != '\0') {
+		while (*p == ' ')
+			p++;
+		if ((word = strcspn(p, " ")) == 0)
+			break;
+		if (col + 1 + word > CMD_HELP_WIDTH && col > indent) {
+			fprintf(fp, "\n%*s", (int)indent, "");
+			col = indent;
+		}
+		fprintf(fp, " %.*s", (int)word, p);
+		col += 1 + word;
+		p += word;
+	}
+	fputc('\n', fp);
 	strbuf_release(&sb);
+}
+
+/*
+ * "  --name ARG   help", the help wrapped at CMD_HELP_WIDTH columns and
+ * aligned under itself.
+ */
+static void
+cmd_print_option(FILE *fp, const char *left, const char *help)
+{
+	size_t room = CMD_HELP_WIDTH - CMD_HELP_COLUMN - 1, len, cut;
+	const char *p = help;
+
+	if (strlen(left) + 2 >= CMD_HELP_COLUMN)
+		fprintf(fp, "  %s\n%*s", left, CMD_HELP_COLUMN + 1, "");
+	else
+		fprintf(fp, "  %-*s ", CMD_HELP_COLUMN - 2, left);
+	for (;;) {
+		len = strlen(p);
+		if (len <= room) {
+			fprintf(fp, "%s\n", p);
+			return;
+		}
+		/* the last space that fits; a word longer than the room goes
+		 * out whole */
+		for (cut = room; cut > 0 && p[cut] != ' '; cut--)
+			;
+		if (cut == 0)
+			cut = strcspn(p, " ");
+		fprintf(fp, "%.*s\n%*s", (int)cut, p, CMD_HELP_COLUMN + 1, "");
+		p += cut;
+		while (*p == ' ')
+			p++;
+		if (*p == '\0') {
+			fputc('\n', fp);
+			return;
+		}
+	}
 }
 
 void
@@ -184,7 +243,7 @@ cmd_print_help(const struct cmd_entry *e, FILE *fp)
 		strbuf_addf(&sb, "--%s", o->name);
 		if (o->arg != NULL)
 			strbuf_addf(&sb, " %s", o->arg);
-		fprintf(fp, "  %-28s %s\n", sb.buf, o->help);
+		cmd_print_option(fp, sb.buf, o->help);
 	}
 	strbuf_release(&sb);
 }

@@ -16,19 +16,21 @@ expect list-cmds 0 "$SWARM" --list-cmds
 cmds=$out
 [ -n "$cmds" ] || fail list-cmds-empty
 while read -r noun verb; do
-	name="$noun${verb:+-$verb}"
+	cmd_name="$noun${verb:+-$verb}"
 	page=man/swarm-$noun-$verb.1
 	[ -n "$verb" ] && [ -f "$page" ] || page=man/swarm-$noun.1
-	if [ -f "$page" ]; then pass "man-$name"; else fail "man-$name" "no man/swarm-$name.1${verb:+ or man/swarm-$noun.1}"; continue; fi
-	expect "dash-h-$name" 0 "$SWARM" $noun $verb -h
-	check "dash-h-usage-$name" has "$out" "^usage: swarm $noun${verb:+ $verb}"
+	if [ -f "$page" ]; then pass "man-$cmd_name"; else fail "man-$cmd_name" "no man/swarm-$cmd_name.1${verb:+ or man/swarm-$noun.1}"; continue; fi
+	expect "dash-h-$cmd_name" 0 "$SWARM" $noun $verb -h
+	check "dash-h-usage-$cmd_name" has "$out" "^usage: swarm $noun${verb:+ $verb}"
+	check "dash-h-80-columns-$cmd_name" sh -c 'printf "%s\n" "$1" |
+	    awk "length(\$0) > 80 { bad = 1 } END { exit bad }"' _ "$out"
 	# The page names every option of the command.
 	opts=$("$SWARM" --list-opts $noun $verb | cut -f2)
 	missing=
 	for o in $opts; do
 		grep -q -- "$(printf '%s' "$o" | sed 's/-/\\\\-/g')" "$page" || missing="$missing $o"
 	done
-	check "man-opts-$name" [ -z "$missing" ]
+	check "man-opts-$cmd_name" [ -z "$missing" ]
 	[ -z "$missing" ] || echo "  $page lacks:$missing"
 done <<EOF
 $cmds
@@ -93,4 +95,10 @@ if command -v fish >/dev/null 2>&1; then
 else
 	echo "SKIP fish completion (no fish)"
 fi
+# The synopses name what the commands take: infer run's discovery too, and
+# node join's span as optional (its default is auto).
+expect usage-infer 0 "$SWARM" infer run -h
+check usage-infer-bootstrap has "$(printf '%s\n' "$out" | sed -n '1,3p')" '--bootstrap HOST:PORT'
+expect usage-join 0 "$SWARM" node join -h
+check usage-join-blocks-optional has "$out" '\[--blocks A:B | auto\]'
 exit $cli_failed
