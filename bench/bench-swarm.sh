@@ -113,8 +113,8 @@ paste "$tmp/before$r" "$tmp/after$r" | awk '{
 	printf "%.3f\n", ($4 > $2 ? 1e3 * ($3 - $1) / ($4 - $2) : 0) }' \
     >"$tmp/compute"
 grep '^hop ' "$tmp/swarm$r.err" | tr ',' ' ' | paste - "$tmp/compute" |
-    awk '{ printf "hop %s %s %s,%s %.3f ms per step: compute %.3f ms, " \
-	"transport %.3f ms\n", $2, $3, $5, $6, $9, $13, $9 - $13 }'
+    awk '{ printf "hop %s %s blocks %s %.3f ms per step: compute %.3f ms, " \
+	"transport %.3f ms\n", $2, $3, $5, $8, $12, $8 - $12 }'
 awk -v l="$local_tps" -v s="$swarm_tps" -v h=3 'BEGIN {
 	printf "local: %.2f tokens/s\n", l
 	printf "swarm: %.2f tokens/s over %d hops\n", s, h

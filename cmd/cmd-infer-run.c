@@ -289,7 +289,7 @@ infer_print_verbose(struct engine *e, struct engine_backend *b,
 		return;
 	nh = engine_backend_hops(b, &hs);
 	for (i = 0; i < nh; i++)
-		fprintf(stderr, "hop %zu: %s blocks [%u,%u), %llu steps, %.3f "
+		fprintf(stderr, "hop %zu: %s blocks %u:%u, %llu steps, %.3f "
 		    "ms per step\n", i, hs[i].addr, hs[i].begin, hs[i].end,
 		    (unsigned long long)hs[i].steps, hs[i].steps > 0 ?
 		    hs[i].seconds * 1e3 / hs[i].steps : 0.0);

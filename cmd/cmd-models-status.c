@@ -40,9 +40,9 @@ static void
 models_status_print_run(void *arg, uint32_t a, uint32_t b, uint32_t n)
 {
 	if (b - a == 1)
-		printf("    block %" PRIu32 ": ", a);
+		printf("    block %" PRIu32 " has ", a);
 	else
-		printf("    blocks %" PRIu32 "-%" PRIu32 ": ", a, b - 1);
+		printf("    blocks %" PRIu32 ":%" PRIu32 " have ", a, b);
 	if (n == 0)
 		printf("no peer\n");
 	else

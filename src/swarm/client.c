@@ -588,7 +588,7 @@ client_log_chain(struct client *c, const struct client_hop *hops, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		strbuf_addf(&sb, "%s%s [%u,%u) rtt %.2f ms", i ? ", " : "",
+		strbuf_addf(&sb, "%s%s blocks %u:%u rtt %.2f ms", i ? ", " : "",
 		    hops[i].peer->rec.addr, hops[i].begin, hops[i].end,
 		    hops[i].peer->rtt * 1e3);
 	client_log(c, "chain: %s", sb.buf);
@@ -729,7 +729,7 @@ client_build(struct client *c, uint32_t begin, uint32_t end,
 			memcpy(last_out, x, (size_t)inputs[n_inputs - 1].n *
 			    c->cfg.n_embd * sizeof(float));
 		else if (n_inputs > 0)
-			client_log(c, "replayed %zu steps over blocks [%u,%u)",
+			client_log(c, "replayed %zu steps over blocks %u:%u",
 			    n_inputs, begin, end);
 		*out = hops;
 		*n_out = n_route;
@@ -748,8 +748,8 @@ failed:
 		hops = NULL;
 		c->failovers++;
 	}
-	set_cause(cause, "blocks %u-%u: no working peer after %d tries",
-	    begin, end - 1, tries);
+	set_cause(cause, "blocks %u:%u have no working peer after %d tries",
+	    begin, end, tries);
 out:
 	free(err);
 	free(x);
@@ -881,7 +881,7 @@ client_verify(struct client *c, size_t h, float *out, int n, char **cause)
 	suspect->banned_until = INFINITY;	/* another replica, not it */
 	if (client_build(c, hop->begin, hop->end, &all, 1, &repl, &n_repl,
 	    check, &err) != 0) {
-		client_log(c, "verify: blocks [%u,%u) unchecked: %s",
+		client_log(c, "verify: blocks %u:%u unchecked: %s",
 		    hop->begin, hop->end, err);
 		suspect->banned_until = saved;
 		goto out;
@@ -895,7 +895,7 @@ client_verify(struct client *c, size_t h, float *out, int n, char **cause)
 	}
 	c->mismatches++;
 	client_log(c, "verify: peers %s (%.16s) and %s (%.16s) disagree on "
-	    "blocks [%u,%u), by %.3g of a row's rms: refusing %s",
+	    "blocks %u:%u, by %.3g of a row's rms: refusing %s",
 	    suspect->rec.addr, suspect->rec.peer_id, repl[0].peer->rec.addr,
 	    repl[0].peer->rec.peer_id, hop->begin, hop->end, worst,
 	    suspect->rec.addr);

@@ -47,9 +47,9 @@ route_gaps(const struct route_peer *peers, size_t n, uint32_t begin,
 		if (sb.len > 0)
 			strbuf_adds(&sb, ", ");
 		if (j - i == 1)
-			strbuf_addf(&sb, "block %u: no peer", i);
+			strbuf_addf(&sb, "block %u has no peer", i);
 		else
-			strbuf_addf(&sb, "blocks %u-%u: no peer", i, j - 1);
+			strbuf_addf(&sb, "blocks %u:%u have no peer", i, j);
 	}
 	free(covered);
 	if (sb.len == 0)

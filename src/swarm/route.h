@@ -26,7 +26,8 @@ struct route_peer {
 
 /*
  * The cheapest chain over [begin, end) (allocated hops, in order). When no
- * chain exists, fails with the blocks nobody serves: "blocks 12-15: no peer".
+ * chain exists, fails with the blocks nobody serves, as spans are written
+ * everywhere (A:B, B excluded): "blocks 12:16 have no peer".
  */
 int	route_find(const struct route_peer *, size_t n, uint32_t begin,
 	    uint32_t end, struct route_hop **hops, size_t *n_hops,

@@ -95,7 +95,7 @@ expect infer-both 2 "$SWARM" infer run -m "$M" --peer "127.0.0.1:$p1" \
 # A client that knows only the last node finds them all.
 expect via-n3 0 "$SWARM" models status --bootstrap "127.0.0.1:$p3"
 check via-n3-complete sh -c 'printf "%s\n" "$1" | grep -q "blocks 5, complete"' _ "$out"
-check via-n3-replicas sh -c 'printf "%s\n" "$1" | grep -q "blocks 0-1: 2 peers"' _ "$out"
+check via-n3-replicas sh -c 'printf "%s\n" "$1" | grep -q "blocks 0:2 have 2 peers"' _ "$out"
 check via-n3-peers [ "$(printf '%s\n' "$out" | grep -c '127\.0\.0\.1:')" -eq 3 ]
 
 # Without an argument every model is listed; the id matches the file's.
@@ -133,7 +133,7 @@ while ! grep -q 'chain:' "$SWARM_HOME/run.err" 2>/dev/null && [ $i -lt 100 ]; do
 	sleep 0.05
 	i=$((i + 1))
 done
-used=$(sed -n 's/.*chain: 127\.0\.0\.1:\([0-9]*\) \[0,2).*/\1/p' "$SWARM_HOME/run.err")
+used=$(sed -n 's/.*chain: 127\.0\.0\.1:\([0-9]*\) blocks 0:2.*/\1/p' "$SWARM_HOME/run.err")
 sleep 0.3
 if [ "$used" = "$p1" ]; then kill -9 "$pid_n1"; dead=$p1; live=$p3; else
 	kill -9 "$pid_n3"; dead=$p3; live=$p1; fi
@@ -169,7 +169,7 @@ assert not m['complete']
 assert m['gaps'] == [{'begin': 0, 'end': 2}], m['gaps']
 assert [p for p in m['peers'] if p['addr'] == '127.0.0.1:$live'] == []"
 expect gap-text 3 "$SWARM" models status --bootstrap "127.0.0.1:$bs" "$M"
-check gap-named sh -c 'printf "%s\n" "$1" | grep -q "blocks 0-1: no peer"' _ "$out"
+check gap-named sh -c 'printf "%s\n" "$1" | grep -q "blocks 0:2 have no peer"' _ "$out"
 check gap-incomplete sh -c 'printf "%s\n" "$1" | grep -q "blocks 5, incomplete"' _ "$out"
 
 # --blocks auto (the default) fills the gap: the draining node counts for

@@ -528,11 +528,11 @@ def get(port, path):
 s, d = get(int(os.environ["D"]), "/health")
 want("swarm-health", s == 200 and json.loads(d)["coverage"] == "complete", d)
 s, d = get(int(os.environ["E"]), "/health")
-want("swarm-health-gap", s == 503 and "blocks 2-4: no peer" in json.loads(d)["error"], d)
+want("swarm-health-gap", s == 503 and "blocks 2:5 have no peer" in json.loads(d)["error"], d)
 s2, ra2, d2 = post(int(os.environ["E"]), dict(body, stream=True))
 want("swarm-gap-stream", s2 == 503 and ra2 == "1", (s2, d2))
 s, ra, d = post(int(os.environ["E"]), body)
-want("swarm-gap", s == 503 and ra is not None and "blocks 2-4: no peer" in json.loads(d)["error"]["message"], (s, d))
+want("swarm-gap", s == 503 and ra is not None and "blocks 2:5 have no peer" in json.loads(d)["error"]["message"], (s, d))
 sys.exit(0 if ok else 1)
 PYEOF
 exit $cli_failed

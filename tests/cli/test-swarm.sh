@@ -53,7 +53,7 @@ start_node c "$M" 4:5
 PEERS="--peer 127.0.0.1:$port_a --peer 127.0.0.1:$port_b --peer 127.0.0.1:$port_c"
 expect golden-3-nodes 0 "$SWARM" infer run -m "$M" $PEERS -n 200 --temp 0 -v
 check golden-3-nodes-text [ "$out" = "$(cat "$GOLDEN")" ]
-check verbose-shows-chain sh -c 'echo "$1" | grep -q "chain: 127.0.0.1:$2 \[0,2)" &&
+check verbose-shows-chain sh -c 'echo "$1" | grep -q "chain: 127.0.0.1:$2 blocks 0:2" &&
     echo "$1" | grep -q "ms per step"' _ "$err" "$port_a"
 
 expect f16-wire 0 "$SWARM" infer run -m "$M" $PEERS -n 20 --temp 0 \
@@ -169,10 +169,10 @@ done
 start=$(date +%s)
 expect missing-span 1 "$SWARM" infer run -m "$M" --peer 127.0.0.1:$port_a \
     --peer 127.0.0.1:$port_c -n 5 --temp 0
-check missing-span-named sh -c 'echo "$1" | grep -q "blocks 2-3: no peer"' _ "$err"
+check missing-span-named sh -c 'echo "$1" | grep -q "blocks 2:4 have no peer"' _ "$err"
 check missing-span-fast [ $(( $(date +%s) - start )) -le 3 ]
 expect no-peer-at-all 1 "$SWARM" infer run -m "$M" --peer 127.0.0.1:1 -n 5
-check no-peer-named sh -c 'echo "$1" | grep -q "blocks 0-4: no peer"' _ "$err"
+check no-peer-named sh -c 'echo "$1" | grep -q "blocks 0:5 have no peer"' _ "$err"
 
 # --- peers answering garbage are refused and routed around ---------------------
 expect local-30 0 "$SWARM" infer run --local -m "$M" -n 30 --temp 0
@@ -203,7 +203,7 @@ expect only-garbage 1 "$SWARM" infer run -m "$M" -n 5 --temp 0 --timeout 5 \
     --peer 127.0.0.1:$port_a --peer 127.0.0.1:$port_sgarbage \
     --peer 127.0.0.1:$port_c
 check only-garbage-named sh -c 'echo "$1" | grep -q \
-    "blocks 2-3: no peer (last failure: 127.0.0.1:$2: [^0-9]"' _ "$err" \
+    "blocks 2:4 have no peer (last failure: 127.0.0.1:$2: [^0-9]"' _ "$err" \
     "$port_sgarbage"
 
 # --- verification: a liar passes every range check, not a second replica ----
@@ -220,7 +220,7 @@ SWARM_CLIENT_VERIFY_RATE=1 expect liar-verified 0 "$SWARM" infer run -m "$M" \
     -n 30 --temp 0 -v --peer 127.0.0.1:$port_a --peer 127.0.0.1:$port_liar \
     --peer 127.0.0.1:$SLOW --peer 127.0.0.1:$port_c
 check liar-verified-text [ "$out" = "$text30" ]
-check liar-named sh -c 'echo "$1" | grep -q "verify: peers 127.0.0.1:$2 .* disagree on blocks \[2,4)"' \
+check liar-named sh -c 'echo "$1" | grep -q "verify: peers 127.0.0.1:$2 .* disagree on blocks 2:4"' \
     _ "$err" "$port_liar"
 check liar-counted sh -c 'echo "$1" | grep -q "verified: [1-9][0-9]* steps, 1 mismatches"' \
     _ "$err"
@@ -253,7 +253,7 @@ while ! grep -q "chain:" "$SWARM_HOME/fo.err" && [ $i -lt 100 ]; do
 	i=$((i + 1))
 done
 sleep 0.2
-if grep -q "127.0.0.1:$port_r1 \[2,4)" "$SWARM_HOME/fo.err"; then
+if grep -q "127.0.0.1:$port_r1 blocks 2:4" "$SWARM_HOME/fo.err"; then
 	victim=$pid_r1 survivor=$pid_r2
 else
 	victim=$pid_r2 survivor=$pid_r1
@@ -290,7 +290,7 @@ run_stopped() {
 		i=$((i + 1))
 	done
 	sleep 0.2
-	if grep -q "127.0.0.1:$port_h1 \[2,4)" "$SWARM_HOME/$rs.err"; then
+	if grep -q "127.0.0.1:$port_h1 blocks 2:4" "$SWARM_HOME/$rs.err"; then
 		stopped=$pid_h1
 	else
 		stopped=$pid_h2

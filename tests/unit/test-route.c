@@ -82,21 +82,21 @@ test_route_unusable_and_gaps(void)
 	test_peers[2].usable = 0;
 	CHECK(route_find(test_peers, 4, 0, 5, &h, &n, &cause) == -1);
 	CHECK(h == NULL && n == 0);
-	CHECK_STR(cause, "blocks 2-3: no peer");
+	CHECK_STR(cause, "blocks 2:4 have no peer");
 	free(cause);
 	cause = NULL;
 	test_peers[3].usable = 0;
 	CHECK(route_find(test_peers, 4, 0, 5, &h, &n, &cause) == -1);
-	CHECK_STR(cause, "blocks 2-4: no peer");
+	CHECK_STR(cause, "blocks 2:5 have no peer");
 	free(cause);
 	cause = NULL;
 	test_add(1, 3, 4, 100, 0);
 	CHECK(route_find(test_peers, 4, 0, 6, &h, &n, &cause) == -1);
-	CHECK_STR(cause, "block 2: no peer, blocks 4-5: no peer");
+	CHECK_STR(cause, "block 2 has no peer, blocks 4:6 have no peer");
 	free(cause);
 	cause = NULL;
 	CHECK(route_find(test_peers, 0, 0, 3, &h, &n, &cause) == -1);
-	CHECK_STR(cause, "blocks 0-2: no peer");
+	CHECK_STR(cause, "blocks 0:3 have no peer");
 	free(cause);
 }
 
