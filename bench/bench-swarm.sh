@@ -10,36 +10,9 @@
 # Without MODEL it asks bench/gen-model (make bench) for the 1.1B shape in
 # Q4_0; without either it says so and exits 0. BENCH_THREADS (default 2),
 # BENCH_TOKENS (default 64) and BENCH_REPS (default 3) can be set.
-SWARM=${SWARM_BIN:-$PWD/swarm}
-BUILD=${BUILD:-build}
 THREADS=${BENCH_THREADS:-2}
-TOKENS=${BENCH_TOKENS:-64}
-REPS=${BENCH_REPS:-3}
-M=${1:-$BENCH_MODEL}
-
-if [ -z "$M" ]; then
-	if [ -x "$BUILD/bench/gen-model" ]; then
-		M=$("$BUILD/bench/gen-model" --shape tinyllama --type Q4_0) || exit 1
-	else
-		echo "bench-swarm: no model (give one, or build bench/gen-model)"
-		exit 0
-	fi
-fi
-
-tmp=$(mktemp -d)
-pids=
-cleanup() {
-	for p in $pids; do kill "$p" 2>/dev/null; done
-	for p in $pids; do wait "$p" 2>/dev/null; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-export SWARM_HOME=$tmp
-
-n_layer=$("$SWARM" shard info "$M" | awk '$1 == "blocks" { print $2; exit }')
-[ -n "$n_layer" ] || { echo "bench-swarm: cannot read the block count" >&2; exit 1; }
-b1=$((n_layer / 3))
-b2=$((2 * n_layer / 3))
+BENCH_NAME=bench-swarm
+. "$(dirname "$0")/lib.sh"
 
 # gen_tps FILE: tokens/s from the "generation:" line of -v
 gen_tps() {

@@ -6,16 +6,6 @@
 . tests/cli/lib.sh
 M=$MODELS/stories260K.gguf
 
-wait_file() {
-	i=0
-	while [ ! -s "$1" ]; do
-		i=$((i + 1))
-		[ $i -gt 200 ] && return 1
-		sleep 0.05
-	done
-	return 0
-}
-
 # start_serve NAME [ARGS...]: a server on a free port, its port in $port.
 start_serve() {
 	ss_name=$1

@@ -27,16 +27,6 @@ start_node() {
 	eval "port_$sn_name=$port"
 }
 
-wait_file() {
-	i=0
-	while [ ! -s "$1" ]; do
-		i=$((i + 1))
-		[ $i -gt 200 ] && return 1
-		sleep 0.05
-	done
-	return 0
-}
-
 start_stub() {
 	rm -f "$SWARM_HOME/$1.port"
 	python3 "$PY" "$2" "$SWARM_HOME/$1.port" "$3" "$4" "$5" &
