@@ -6,10 +6,14 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cmd.h"
 #include "conf/conf.h"
 #include "engine/engine.h"
+#include "engine/node-run.h"
+#include "ui/progress.h"
+#include "util/xmalloc.h"
 #include "util/parse.h"
 
 void
@@ -49,6 +53,48 @@ cmd_discovery(struct cmd_args *a, struct conf *c)
 		free(cause);
 	}
 	return rc;
+}
+
+/* "loading model.gguf", for the progress line. */
+static char *
+cmd_loading(const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	return xasprintf("loading %s", base != NULL ? base + 1 : path);
+}
+
+struct engine *
+cmd_engine_open(struct engine_config *ec, char **cause)
+{
+	struct engine *e;
+	char *what = cmd_loading(ec->model_path);
+
+	ec->progress.arg = progress_new(stderr, what);
+	ec->progress.fn = ec->progress.arg != NULL ? progress_model_cb : NULL;
+	e = engine_open(ec, cause);
+	progress_free(ec->progress.arg);
+	ec->progress.fn = NULL;
+	ec->progress.arg = NULL;
+	free(what);
+	return e;
+}
+
+struct node_run *
+cmd_node_run_start(struct node_run_config *rc, char **cause)
+{
+	struct node_run *nr;
+	char *what = cmd_loading(rc->node.model_path);
+
+	rc->node.progress.arg = progress_new(stderr, what);
+	rc->node.progress.fn = rc->node.progress.arg != NULL ?
+	    progress_model_cb : NULL;
+	nr = node_run_start(rc, cause);
+	progress_free(rc->node.progress.arg);
+	rc->node.progress.fn = NULL;
+	rc->node.progress.arg = NULL;
+	free(what);
+	return nr;
 }
 
 int

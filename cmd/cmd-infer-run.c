@@ -355,7 +355,7 @@ cmd_infer_run_exec(struct cmd_args *a)
 		goto out;
 	rc = EXIT_ERR;
 	t_load = clock_now();
-	if ((e = engine_open(&ec, &cause)) == NULL ||
+	if ((e = cmd_engine_open(&ec, &cause)) == NULL ||
 	    infer_prompt(a, e, &ids, &n_ids, &cause) != 0)
 		goto fail;
 	if (engine_n_ctx(e) < n_ids) {

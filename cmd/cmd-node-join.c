@@ -183,7 +183,7 @@ node_join_run(struct cmd_args *a, struct node_run_config *rc)
 	sigaddset(&sigs.set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &sigs.set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if ((nr = node_run_start(rc, &cause)) == NULL)
+	if ((nr = cmd_node_run_start(rc, &cause)) == NULL)
 		return cmd_fail(cause);
 	sigs.node = node_run_node(nr);
 	if (pthread_create(&sigthread, NULL, node_join_sigwait, &sigs) != 0)

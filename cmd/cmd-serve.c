@@ -144,7 +144,7 @@ cmd_serve_exec(struct cmd_args *a)
 	    (rc = cmd_engine_config(a, conf, &ec)) != 0 ||
 	    (rc = serve_gateway_config(a, conf, &gc, &host)) != 0)
 		goto out;
-	if ((e = engine_open(&ec, &cause)) == NULL) {
+	if ((e = cmd_engine_open(&ec, &cause)) == NULL) {
 		rc = cmd_fail(cause);
 		goto out;
 	}

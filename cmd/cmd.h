@@ -184,6 +184,15 @@ struct engine_config;
  */
 int		 cmd_engine_config(struct cmd_args *, struct conf *,
 		    struct engine_config *);
+struct engine;
+struct node_run;
+struct node_run_config;
+/*
+ * engine_open and node_run_start with the load's progress drawn on
+ * stderr when it is a terminal (src/ui/progress.c), and nothing otherwise.
+ */
+struct engine	*cmd_engine_open(struct engine_config *, char **cause);
+struct node_run	*cmd_node_run_start(struct node_run_config *, char **cause);
 /*
  * --bootstrap (repeatable) and --network layered over swarm.bootstrap and
  * swarm.network. Returns 0, or EXIT_USAGE after printing the problem.

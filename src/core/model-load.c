@@ -280,6 +280,23 @@ struct model *
 model_load(const struct gguf_file *gf, uint32_t a, uint32_t b, int flags,
     struct pool *pool, char **cause)
 {
+	return model_load_progress(gf, a, b, flags, pool, NULL, cause);
+}
+
+/* Bytes of the matrices model_load_interleave will repack. */
+static uint64_t
+model_load_x8_bytes(const struct model_weight *w)
+{
+	if (w->data == NULL || w->n_out < 2 || !quant_x8_supported(w->type))
+		return 0;
+	return quant_x8_bytes(w->type, w->n_in, w->n_out);
+}
+
+struct model *
+model_load_progress(const struct gguf_file *gf, uint32_t a, uint32_t b,
+    int flags, struct pool *pool, const struct model_progress *progress,
+    char **cause)
+{
 	struct model *m = xcalloc(1, sizeof(*m));
 	const struct gguf_tensor *t;
 	uint32_t l;
@@ -323,17 +340,34 @@ model_load(const struct gguf_file *gf, uint32_t a, uint32_t b, int flags,
 	}
 	if (!(flags & MODEL_LOAD_PLAIN)) {
 		struct model_weight *w[MODEL_LOAD_BLOCK_MATRICES];
-		int i;
+		/* a tied output is the embedding too, which needs the rows */
+		int i, head = (flags & MODEL_LOAD_HEAD) &&
+		    m->output.data != m->tok_embd.data;
+		uint64_t done = 0, total = 0;
 
 		for (l = a; l < b; l++) {
 			model_load_block_matrices(&m->blocks[l], w);
 			for (i = 0; i < MODEL_LOAD_BLOCK_MATRICES; i++)
-				model_load_interleave(gf, pool, w[i]);
+				total += model_load_x8_bytes(w[i]);
 		}
-		/* a tied output is the embedding too, which needs the rows */
-		if ((flags & MODEL_LOAD_HEAD) &&
-		    m->output.data != m->tok_embd.data)
+		if (head)
+			total += model_load_x8_bytes(&m->output);
+		if (progress != NULL && total > 0)
+			progress->fn(progress->arg, 0, total);
+		for (l = a; l < b; l++) {
+			model_load_block_matrices(&m->blocks[l], w);
+			for (i = 0; i < MODEL_LOAD_BLOCK_MATRICES; i++) {
+				model_load_interleave(gf, pool, w[i]);
+				done += model_load_x8_bytes(w[i]);
+				if (progress != NULL && total > 0)
+					progress->fn(progress->arg, done, total);
+			}
+		}
+		if (head) {
 			model_load_interleave(gf, pool, &m->output);
+			if (progress != NULL && total > 0)
+				progress->fn(progress->arg, total, total);
+		}
 	}
 	return m;
 fail:

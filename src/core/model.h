@@ -99,6 +99,19 @@ int		 model_read_hparams(const struct gguf_file *, struct model_hparams *,
  * pool, if not NULL, does the load-time repacking. */
 struct model	*model_load(const struct gguf_file *, uint32_t a, uint32_t b,
 		    int flags, struct pool *pool, char **cause);
+/*
+ * What a long load reports, for a progress display: done of total bytes of
+ * matrices prepared (repacked), called from the loading thread after each
+ * matrix, first with done 0. Nothing is reported with MODEL_LOAD_PLAIN.
+ */
+struct model_progress {
+	void	(*fn)(void *arg, uint64_t done, uint64_t total);
+	void	*arg;
+};
+/* model_load, reporting to progress (may be NULL). */
+struct model	*model_load_progress(const struct gguf_file *, uint32_t a,
+		    uint32_t b, int flags, struct pool *,
+		    const struct model_progress *, char **cause);
 void		 model_free(struct model *);
 /* Bytes of the matrices repacked at load (0 with MODEL_LOAD_PLAIN). */
 size_t		 model_repacked_bytes(const struct model *);

@@ -11,7 +11,8 @@
 
 int
 weights_open(struct weights *w, const char *path, uint32_t begin,
-    uint32_t end, int flags, int threads, char **cause)
+    uint32_t end, int flags, int threads,
+    const struct model_progress *progress, char **cause)
 {
 	memset(w, 0, sizeof(*w));
 	if ((w->gguf = gguf_open(path, cause)) == NULL ||
@@ -26,8 +27,8 @@ weights_open(struct weights *w, const char *path, uint32_t begin,
 		goto fail;
 	}
 	w->pool = pool_new(threads);
-	if ((w->model = model_load(w->gguf, begin, end, flags, w->pool,
-	    cause)) == NULL)
+	if ((w->model = model_load_progress(w->gguf, begin, end, flags,
+	    w->pool, progress, cause)) == NULL)
 		goto fail;
 	return 0;
 fail:

@@ -31,7 +31,8 @@ struct weights {
  * released and *cause set.
  */
 int	weights_open(struct weights *, const char *path, uint32_t begin,
-	    uint32_t end, int flags, int threads, char **cause);
+	    uint32_t end, int flags, int threads,
+	    const struct model_progress *progress, char **cause);
 void	weights_release(struct weights *);
 
 #endif

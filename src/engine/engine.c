@@ -202,7 +202,8 @@ engine_open(const struct engine_config *cfg, char **cause)
 		goto fail;
 	}
 	if (weights_open(&e->w, cfg->model_path, 0, cfg->local ? WEIGHTS_ALL :
-	    0, flags, cfg->threads, cause) != 0 ||
+	    0, flags, cfg->threads, cfg->progress.fn != NULL ? &cfg->progress :
+	    NULL, cause) != 0 ||
 	    (e->tok = tokenizer_load(e->w.gguf, cause)) == NULL)
 		goto fail;
 	/* Until the first request the cores are the nodes'. */

@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/model.h"
 #include "net/protocol.h"
 
 /* The default context: the model's, at most this (KV memory grows with it). */
@@ -54,6 +55,8 @@ struct engine_config {
 	double		 step_timeout;
 	double		 run_timeout;	/* 0: none */
 	double		 verify_rate;	/* client.verify_rate */
+	/* The load's progress (a display); fn NULL: none. */
+	struct model_progress progress;
 	/* Tests hold requests open: a sleep before each evaluation. */
 	unsigned	 test_eval_delay_ms;
 	unsigned	 test_prompt_delay_ms;

@@ -890,7 +890,7 @@ node_new(const struct node_config *cfg, char **cause)
 		goto fail;
 	if (weights_open(&w, cfg->model_path, cfg->block_begin,
 	    cfg->block_end, cfg->repack ? 0 : MODEL_LOAD_PLAIN, cfg->threads,
-	    cause) != 0)
+	    cfg->progress.fn != NULL ? &cfg->progress : NULL, cause) != 0)
 		goto fail;
 	n->gguf = w.gguf;
 	n->pool = w.pool;

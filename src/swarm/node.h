@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/model.h"
 #include "swarm/record.h"
 
 #define NODE_ANNOUNCE_INTERVAL	30	/* seconds */
@@ -41,6 +42,8 @@ struct node_config {
 					   file; NULL: no control endpoint */
 	double		 step_delay;	/* seconds added to each step (tests) */
 	double		 announce_interval;	/* seconds; tests shorten it */
+	/* The load's progress (a display); fn NULL: none. */
+	struct model_progress progress;
 	/* Log lines (no newline); called from any thread. */
 	void		(*log)(void *arg, const char *msg);
 	void		*log_arg;

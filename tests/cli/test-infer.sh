@@ -92,4 +92,16 @@ expect conf-env 0 env SWARM_INFER_MAX_TOKENS=3 "$SWARM" infer run --local -m "$M
 check conf-env-tokens sh -c 'printf "%s" "$1" | python3 -c "import json,sys; assert len(json.load(sys.stdin)[\"completion_token_ids\"])==3"' _ "$out"
 expect conf-flag 0 env SWARM_INFER_MAX_TOKENS=3 "$SWARM" infer run --local -m "$M" --json -n 2
 check conf-flag-tokens sh -c 'printf "%s" "$1" | python3 -c "import json,sys; assert len(json.load(sys.stdin)[\"completion_token_ids\"])==2"' _ "$out"
+# --- the load's progress: drawn on a terminal, nothing in a pipe ------------
+Q=$MODELS/synth/synth-llama-Q4_0.gguf
+if command -v script >/dev/null 2>&1; then
+	script -qec "\"$SWARM\" infer run --local -m \"$Q\" -n 1 --temp 0 hi" \
+	    /dev/null >"$SWARM_HOME/tty.out" 2>&1
+	check progress-on-terminal grep -q \
+	    "loading synth-llama-Q4_0.gguf: 100% (" "$SWARM_HOME/tty.out"
+else
+	echo "SKIP progress on a terminal (no script)"
+fi
+expect progress-pipe 0 "$SWARM" infer run --local -m "$Q" -n 1 --temp 0 hi
+check progress-not-in-pipe sh -c '! printf "%s" "$1" | grep -q "loading"' _ "$err"
 exit $cli_failed
