@@ -22,6 +22,16 @@ while read -r noun verb; do
 	if [ -f "$page" ]; then pass "man-$cmd_name"; else fail "man-$cmd_name" "no man/swarm-$cmd_name.1${verb:+ or man/swarm-$noun.1}"; continue; fi
 	expect "dash-h-$cmd_name" 0 "$SWARM" $noun $verb -h
 	check "dash-h-usage-$cmd_name" has "$out" "^usage: swarm $noun${verb:+ $verb}"
+	# The synopsis names only options the command has (it cannot drift).
+	usage_opts=$(printf '%s\n' "$out" | sed -n '/^usage:/,/^$/p' |
+	    grep -o -- '--[a-z][a-z0-9-]*' | sed 's/^--//' | sort -u)
+	known=$("$SWARM" --list-opts $noun $verb | cut -f2 | sed 's/^--//')
+	unknown=
+	for o in $usage_opts; do
+		printf '%s\n' "$known" | grep -qx -- "$o" || unknown="$unknown --$o"
+	done
+	check "synopsis-options-exist-$cmd_name" [ -z "$unknown" ]
+	[ -z "$unknown" ] || echo "  synopsis of $noun $verb names:$unknown"
 	check "dash-h-80-columns-$cmd_name" sh -c 'printf "%s\n" "$1" |
 	    awk "length(\$0) > 80 { bad = 1 } END { exit bad }"' _ "$out"
 	# The page names every option of the command.
