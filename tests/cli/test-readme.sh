@@ -66,10 +66,12 @@ spid=$!
 track $spid
 wait $spid
 rc=$?
-# The README leaves nodes and a server running in the background: stop them.
-kill -TERM -- -$spid 2>/dev/null
-sleep 0.3
-kill -KILL -- -$spid 2>/dev/null
+# The README leaves nodes and a server running in the background: stop
+# them, all in the script's own process group (dash's kill takes "-PGID",
+# not "-- -PGID").
+kill -TERM "-$spid" 2>/dev/null
+sleep 0.5
+kill -KILL "-$spid" 2>/dev/null
 check readme-commands-succeed [ $rc -eq 0 ]
 if [ $rc -ne 0 ]; then
 	last=$(cat "$README_OUT/last")
