@@ -160,16 +160,26 @@ FUZZ_SAN  = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 test: $(FUZZ_SRC:tests/fuzz/fuzz-%.c=$(BUILD)/tests/test-fuzz-%)
 
 $(BUILD)/tests/test-fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/driver.c \
-    tests/fuzz/fuzz.h $(BUILD)/libswarm.a
+    tests/fuzz/fuzz.h $(BUILD)/libswarm.a $(BUILD)/fuzz-seeds/gguf.done
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Itests/fuzz -DFUZZ_NAME='"$*"' -o $@ $< \
+	$(CC) $(ALL_CFLAGS) -Itests/fuzz -DFUZZ_NAME='"$*"' \
+	    -DFUZZ_SEEDS='"$(BUILD)/fuzz-seeds/$*"' -o $@ $< \
 	    tests/fuzz/driver.c $(BUILD)/libswarm.a $(LIBS)
+
+# The GGUF seeds are written by the project's own GGUF writer at build
+# time (model files are not kept in the repository).
+$(BUILD)/fuzz-seeds/gguf.done: tests/fuzz/gen-gguf-seeds.c $(BUILD)/libswarm.a
+	@mkdir -p $(BUILD)/fuzz-seeds/gguf
+	$(CC) $(ALL_CFLAGS) -o $(BUILD)/fuzz-seeds/gen-gguf-seeds $< \
+	    $(BUILD)/libswarm.a $(LIBS)
+	$(BUILD)/fuzz-seeds/gen-gguf-seeds $(BUILD)/fuzz-seeds/gguf
+	@touch $@
 
 fuzz-build:
 	$(MAKE) BUILD=build-fuzz CC=clang CXX=clang++ OPT=-O1 \
 	    SAN="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" fuzz-targets
 
-fuzz-targets: $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz-%)
+fuzz-targets: $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz-%) $(BUILD)/fuzz-seeds/gguf.done
 
 $(BUILD)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/fuzz.h $(BUILD)/libswarm.a
 	@mkdir -p $(@D)

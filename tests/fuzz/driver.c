@@ -128,13 +128,19 @@ main(int argc, char **argv)
 {
 	static const int sigs[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
 	const char *dflt = "tests/fuzz/corpus/" FUZZ_NAME;
+	struct stat st;
 	size_t i;
 	int a;
 
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		signal(sigs[i], driver_crash);
-	if (argc < 2)
+	/* the kept seeds, and those the build writes (FUZZ_SEEDS), if any */
+	if (argc < 2 && stat(dflt, &st) == 0)
 		driver_run_path(dflt);
+#ifdef FUZZ_SEEDS
+	if (argc < 2 && stat(FUZZ_SEEDS, &st) == 0)
+		driver_run_path(FUZZ_SEEDS);
+#endif
 	for (a = 1; a < argc; a++)
 		driver_run_path(argv[a]);
 	if (driver_n_inputs == 0) {

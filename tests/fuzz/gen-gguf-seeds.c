@@ -1,13 +1,10 @@
 /*
- * Writes the GGUF seeds of tests/fuzz/corpus/gguf/ with the project's own
+ * Writes the GGUF seeds of the gguf fuzz target with the project's own
  * writer: small vocabularies of both tokenizer kinds with chat templates,
  * a file with tensors of several types and arrays of every element type,
- * a whole llama of one block, and an empty one. Not part of any build; to
- * regenerate:
- *
- *	cc -Isrc -D_GNU_SOURCE -o gen tests/fuzz/gen-gguf-seeds.c \
- *	    build/libswarm.a -lpcre2-8 -lm -pthread
- *	./gen tests/fuzz/corpus/gguf
+ * a whole llama of one block, and an empty one. The build runs it into
+ * BUILD/fuzz-seeds/gguf/ (the Makefile), so no model file is kept in the
+ * repository.
  */
 #include <stdint.h>
 #include <stdio.h>

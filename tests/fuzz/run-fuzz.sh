@@ -13,10 +13,15 @@ mkdir -p "$build/crashes"
 for name in "$@"; do
 	mkdir -p "$build/corpus/$name"
 	log="$build/fuzz-$name.log"
+	# seeds: kept ones, and those the build writes (the GGUF files)
+	seeds=
+	for d in "tests/fuzz/corpus/$name" "$build/fuzz-seeds/$name"; do
+		[ -d "$d" ] && seeds="$seeds $d"
+	done
 	"$build/fuzz/fuzz-$name" -max_total_time="$seconds" -timeout=10 \
 	    -print_final_stats=1 -artifact_prefix="$build/crashes/$name-" \
 	    $FUZZ_ARGS \
-	    "$build/corpus/$name" "tests/fuzz/corpus/$name" >"$log" 2>&1
+	    "$build/corpus/$name" $seeds >"$log" 2>&1
 	rc=$?
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
 	speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
