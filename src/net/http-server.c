@@ -35,7 +35,6 @@
 #include "net/http-server.h"
 #include "net/protocol.h"
 #include "util/strbuf.h"
-#include "util/utf8.h"
 #include "util/xmalloc.h"
 
 #define HTTP_DEFAULT_BUFFERED	((size_t)128 << 20)
@@ -158,14 +157,12 @@ http_response_error(struct http_response *r, int status, const char *code,
     const char *fmt, ...)
 {
 	va_list ap;
-	char *raw, *msg;
+	char *msg;
 
+	/* It may quote a path or a method: proto_error_json makes it UTF-8. */
 	va_start(ap, fmt);
-	raw = xvasprintf(fmt, ap);
+	msg = xvasprintf(fmt, ap);
 	va_end(ap);
-	/* The message may quote a path or a method: JSON needs UTF-8. */
-	msg = utf8_sanitize(raw, strlen(raw), NULL);
-	free(raw);
 	free(r->body);
 	r->status = status;
 	r->content_type = "application/json";
@@ -370,13 +367,12 @@ http_server_error_fill(struct http_server *s, struct http_response *r,
     int status, const char *code, const char *fmt, ...)
 {
 	va_list ap;
-	char *raw, *msg;
+	char *msg;
 
+	/* The JSON builders (proto_error_json, the gateway's) make it UTF-8. */
 	va_start(ap, fmt);
-	raw = xvasprintf(fmt, ap);
+	msg = xvasprintf(fmt, ap);
 	va_end(ap);
-	msg = utf8_sanitize(raw, strlen(raw), NULL);
-	free(raw);
 	if (s->cfg.error != NULL) {
 		free(r->body);
 		r->body = NULL;
