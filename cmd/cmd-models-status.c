@@ -98,7 +98,6 @@ models_status_survey(const char *network, char *const *peers, size_t npeers,
     int timeout_ms, const char *want, uint32_t file_n_block, double wait,
     struct survey *s, char **cause)
 {
-	struct timespec ts = { 0, 500 * 1000 * 1000 };
 	double end = clock_now() + wait;
 
 	for (;;) {
@@ -109,7 +108,7 @@ models_status_survey(const char *network, char *const *peers, size_t npeers,
 			return 0;
 		survey_release(s);
 		memset(s, 0, sizeof(*s));
-		nanosleep(&ts, NULL);
+		clock_sleep(0.5);
 	}
 }
 

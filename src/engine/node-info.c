@@ -143,7 +143,6 @@ int
 node_info_fetch_wait(const char *addr, double seconds, struct node_info *ni,
     char **cause)
 {
-	struct timespec ts = { 0, 100 * 1000 * 1000 };
 	double end = clock_now() + seconds;
 	char *c = NULL;
 
@@ -154,7 +153,7 @@ node_info_fetch_wait(const char *addr, double seconds, struct node_info *ni,
 			return 0;
 		if (clock_now() + 0.1 > end)
 			break;
-		nanosleep(&ts, NULL);
+		clock_sleep(0.1);
 	}
 	set_cause(cause, "no node answers at %s (%s); start one with `swarm "
 	    "node join -m MODEL.gguf --listen %s`", addr, c, addr);
@@ -165,7 +164,6 @@ node_info_fetch_wait(const char *addr, double seconds, struct node_info *ni,
 int
 node_info_wait_gone(const char *addr, double seconds, char **cause)
 {
-	struct timespec ts = { 0, 100 * 1000 * 1000 };
 	struct http_client *hc;
 	struct strbuf body = STRBUF_INIT;
 	char *c = NULL;
@@ -181,7 +179,7 @@ node_info_wait_gone(const char *addr, double seconds, char **cause)
 		if (http_client_request(hc, "GET", "/info", NULL, NULL, 0, NULL,
 		    2, NODE_INFO_MAX_BODY, &status, &body, &c) != 0)
 			break;
-		nanosleep(&ts, NULL);
+		clock_sleep(0.1);
 	}
 	free(c);
 	strbuf_release(&body);

@@ -224,17 +224,6 @@ client_random(struct client *c)
 }
 
 static void
-client_sleep(double seconds)
-{
-	struct timespec ts;
-
-	ts.tv_sec = (time_t)seconds;
-	ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
-static void
 client_ban(struct client *c, struct client_peer *p, const char *why)
 {
 	p->ban = p->ban > 0 ? p->ban * 2 : CLIENT_BAN_FIRST;
@@ -649,7 +638,7 @@ client_wait_unban(struct client *c, double unban_at, double *waited)
 	if (wait > 0) {
 		client_log(c, "every peer left for the span is refused: "
 		    "waiting %.1f s for the first to be allowed again", wait);
-		client_sleep(wait);
+		clock_sleep(wait);
 		*waited += wait;
 	}
 	return 1;

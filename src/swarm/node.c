@@ -470,17 +470,6 @@ node_parse_session_id(const char *s, size_t len, uint64_t *id)
 }
 
 static void
-node_sleep(double seconds)
-{
-	struct timespec ts;
-
-	ts.tv_sec = (time_t)seconds;
-	ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
-static void
 node_handle_step(struct node *n, uint64_t id, const struct http_request *req,
     struct http_response *resp)
 {
@@ -545,7 +534,7 @@ node_handle_step(struct node *n, uint64_t id, const struct http_request *req,
 		pos[i] = (int32_t)(st.pos0 + i);
 	pthread_mutex_lock(&n->compute);
 	if (n->cfg.step_delay > 0)
-		node_sleep(n->cfg.step_delay);
+		clock_sleep(n->cfg.step_delay);
 	t0 = node_now();
 	rc = model_forward_blocks(n->model, n->pool, s->block_begin,
 	    s->block_end, hidden, pos, (int)st.n_tokens, s->kv, &cause);
@@ -1018,7 +1007,7 @@ node_wait(struct node *n, char **cause)
 	 * short floor lets the answer to a leave request go out first.
 	 */
 	deadline = node_now() + n->cfg.drain_timeout;
-	node_sleep(0.05);
+	clock_sleep(0.05);
 	pthread_mutex_lock(&n->mu);
 	while ((n->in_flight > 0 || n->n_sessions > 0) &&
 	    node_now() < deadline) {

@@ -1,6 +1,7 @@
 /*
  * The monotonic clock (clock.h).
  */
+#include <errno.h>
 #include <time.h>
 
 #include "util/clock.h"
@@ -12,4 +13,17 @@ clock_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void
+clock_sleep(double seconds)
+{
+	struct timespec ts;
+
+	if (seconds <= 0)
+		return;
+	ts.tv_sec = (time_t)seconds;
+	ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
 }

@@ -7,5 +7,7 @@
 
 /* Seconds since an arbitrary fixed point (CLOCK_MONOTONIC). */
 double	clock_now(void);
+/* Sleeps that many seconds, through interrupting signals. */
+void	clock_sleep(double seconds);
 
 #endif
