@@ -27,7 +27,7 @@
 #include "util/strbuf.h"
 #include "util/xmalloc.h"
 
-static const struct cmd_opt infer_run_opts[] = {
+static const struct opt infer_run_opts[] = {
 	OPT_MODEL,
 	OPT_LOCAL,
 	OPT_PEER,

@@ -16,7 +16,7 @@
 #include "util/strbuf.h"
 #include "util/xmalloc.h"
 
-static const struct cmd_opt infer_tokenize_opts[] = {
+static const struct opt infer_tokenize_opts[] = {
 	OPT_STRING('m', "model", "FILE", "the model or vocabulary (GGUF file)"),
 	OPT_FLAG(0, "special", "parse special tokens such as <|im_start|> in "
 	    "the text; print them when decoding"),

@@ -20,7 +20,7 @@
 #include "util/path.h"
 #include "util/xmalloc.h"
 
-static const struct cmd_opt node_join_opts[] = {
+static const struct opt node_join_opts[] = {
 	OPT_MODEL,
 	OPT_STRING('b', "blocks", "A:B", "serve blocks A to B-1, or auto: the "
 	    "blocks the swarm serves least (default)"),

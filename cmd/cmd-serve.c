@@ -18,7 +18,7 @@
 #include "util/path.h"
 #include "util/xmalloc.h"
 
-static const struct cmd_opt serve_opts[] = {
+static const struct opt serve_opts[] = {
 	OPT_MODEL,
 	OPT_STRING('l', "listen", "HOST:PORT", "address of the API (default: "
 	    "serve.listen, 127.0.0.1:8000)"),

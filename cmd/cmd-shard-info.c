@@ -217,7 +217,7 @@ cmd_shard_info_exec(struct cmd_args *a)
 	return rc;
 }
 
-static const struct cmd_opt cmd_shard_info_opts[] = {
+static const struct opt cmd_shard_info_opts[] = {
 	OPT_FLAG('j', "json", "print one JSON document"),
 	OPT_END
 };
