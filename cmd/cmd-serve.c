@@ -144,6 +144,8 @@ cmd_serve_exec(struct cmd_args *a)
 	    (rc = cmd_engine_config(a, conf, &ec)) != 0 ||
 	    (rc = serve_gateway_config(a, conf, &gc, &host)) != 0)
 		goto out;
+	ec.batch = conf_get_bool(conf, "serve.batch");
+	ec.batch_chunk = (int)conf_get_int(conf, "serve.batch_chunk");
 	if ((e = cmd_engine_open(&ec, &cause)) == NULL) {
 		rc = cmd_fail(cause);
 		goto out;

@@ -482,18 +482,32 @@ int
 model_head(const struct model *m, struct pool *pool, const float *hidden, int n,
     float *logits, char **cause)
 {
+	/* one session: its rows are one product (rows.kv NULL) */
+	struct model_rows rows = { n, NULL, NULL };
+
+	return model_head_rows(m, pool, hidden, &rows, logits, cause);
+}
+
+int
+model_head_rows(const struct model *m, struct pool *pool, const float *hidden,
+    const struct model_rows *rows, float *logits, char **cause)
+{
+	const struct model_weight *w = &m->output;
 	size_t e = m->hp.n_embd;
 	float *xb;
-	int t;
+	int t, n = rows->n;
 
 	if (m->output.data == NULL || m->output_norm.data == NULL)
 		return set_cause(cause, "model: output head not loaded");
-	xb = xmalloc(n * e * sizeof(float));
+	xb = xmalloc((size_t)n * e * sizeof(float));
 	/* final rmsnorm, then the vocabulary projection */
 	for (t = 0; t < n; t++)
 		model_rmsnorm(xb + t * e, hidden + t * e, m->output_norm.data,
 		    (int)e, m->hp.rms_eps);
-	model_matmul(pool, &m->output, xb, n, logits);
+	if (rows->kv == NULL)
+		model_matmul(pool, w, xb, n, logits);
+	else
+		model_rows_product(pool, &w, &logits, 1, xb, rows, NULL);
 	free(xb);
 	return 0;
 }

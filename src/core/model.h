@@ -150,6 +150,13 @@ int	model_forward_rows(const struct model *, struct pool *, uint32_t a,
 /* logits[n][n_vocab] from hidden[n][n_embd] (hidden is not modified). */
 int	model_head(const struct model *, struct pool *, const float *hidden,
 	    int n, float *logits, char **cause);
+/*
+ * The same for rows of many sessions (rows->kv tells them apart; their
+ * positions are not used): each row's logits are those it gets alone.
+ */
+int	model_head_rows(const struct model *, struct pool *,
+	    const float *hidden, const struct model_rows *, float *logits,
+	    char **cause);
 
 /* The bytes a product over w reads (the interleaved copy if any). */
 const void *model_weight_bytes(const struct model_weight *w, size_t *n);
