@@ -35,6 +35,7 @@ const struct schema_key schema_table[] = {
 	{ "node.num_blocks", I, 0, BLOCKS_MAX, "0", NULL, "blocks to serve when node.blocks is auto; 0: as many as fit" },
 	{ "node.threads", I, 0, 1024, "0", NULL, "compute threads; 0: one per core" },
 	{ "node.repack", B, 0, 0, "true", NULL, "repack quantized matrices at load into the faster interleaved layout (a private copy); false: compute on the file's pages" },
+	{ "node.batch", B, 0, 0, "true", NULL, "run the steps of every session that is ready as one batch: one pass over the weights for all" },
 	{ "node.max_sessions", I, 1, 65536, "16", NULL, "inference sessions served at once" },
 	{ "node.max_sessions_per_client", I, 1, 65536, "8", NULL, "sessions one client key may hold at once; unsigned clients share one" },
 	{ "node.max_context", I, 0, 1048576, "0", NULL, "longest context a session may hold, in tokens; 0: the model's" },

@@ -17,7 +17,7 @@
 #include "core/pool.h"
 #include "core/tokenizer.h"
 #include "core/weights.h"
-#include "engine/batch.h"
+#include "core/batch.h"
 #include "engine/engine.h"
 #include "net/dht.h"
 #include "swarm/client.h"

@@ -86,4 +86,76 @@ if len(set(alone)) < 4:
 sys.exit(0 if ok else 1)
 PYEOF
 done
+
+# --- nodes batch the steps of sessions from different clients -------------
+M=$MODELS/synth/synth-llama-Q4_0.gguf
+start_node() {
+	rm -f "$SWARM_HOME/$1.port"
+	"$SWARM" node join -m "$M" --blocks "$2" --listen 127.0.0.1:0 \
+	    --port-file "$SWARM_HOME/$1.port" --threads 2 \
+	    2>"$SWARM_HOME/$1.log" &
+	track $!
+	wait_file "$SWARM_HOME/$1.port" || { fail "start-$1"; exit 1; }
+	port=$(cat "$SWARM_HOME/$1.port")
+}
+start_node n1 0:2
+N1=$port
+start_node n2 2:4
+N2=$port
+rm -f "$SWARM_HOME/s.port"
+"$SWARM" serve -m "$M" --peer 127.0.0.1:$N1 --peer 127.0.0.1:$N2 \
+    --listen 127.0.0.1:0 --port-file "$SWARM_HOME/s.port" --threads 1 \
+    --model-name m 2>"$SWARM_HOME/s.log" &
+track $!
+wait_file "$SWARM_HOME/s.port" || { fail start-s "$(cat "$SWARM_HOME/s.log")"; exit 1; }
+S=$(cat "$SWARM_HOME/s.port")
+B=$(cat "$SWARM_HOME/synth-llama-Q4_0-batch.port")
+export S B N1 N2
+check batch-nodes-identical python3 - <<'PYEOF'
+import http.client, json, os, sys, threading
+
+S, B = int(os.environ["S"]), int(os.environ["B"])
+nodes = [int(os.environ["N1"]), int(os.environ["N2"])]
+prompts = ["Once upon a time", "The little dog", "One day a girl",
+           "Tom and Sue went", "The sun was hot", "A big red ball",
+           "She liked to sing", "In the park there"]
+
+def complete(port, prompt, n=40):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    c.request("POST", "/v1/completions", json.dumps({
+        "model": "m", "prompt": prompt, "max_tokens": n,
+        "temperature": 0}), {"Content-Type": "application/json"})
+    r = c.getresponse()
+    d = json.loads(r.read())
+    c.close()
+    assert r.status == 200, d
+    return d["choices"][0]["text"]
+
+def most(port):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    c.request("GET", "/info")
+    d = json.loads(c.getresponse().read())
+    c.close()
+    return d["status"].get("batch", {}).get("max_sessions", 0)
+
+local = [complete(B, p) for p in prompts]
+together = [None] * len(prompts)
+def worker(i):
+    together[i] = complete(S, prompts[i])
+threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(prompts))]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+ok = True
+for i, p in enumerate(prompts):
+    if together[i] != local[i]:
+        ok = False
+        print("  %r: through the nodes %r, local %r" % (p, together[i], local[i]))
+m = [most(n) for n in nodes]
+if min(m) < 2:
+    ok = False
+    print("  the most sessions in one pass per node: %r" % m)
+sys.exit(0 if ok else 1)
+PYEOF
 exit $cli_failed

@@ -11,8 +11,8 @@
  * done. A session's output is bit-identical to running it alone
  * (model_forward_rows mixes sessions only where the kernels allow it).
  */
-#ifndef SWARM_ENGINE_BATCH_H
-#define SWARM_ENGINE_BATCH_H
+#ifndef SWARM_CORE_BATCH_H
+#define SWARM_CORE_BATCH_H
 
 #include <pthread.h>
 #include <stdint.h>
@@ -33,6 +33,8 @@ struct batch_config {
 	uint32_t		 block_begin;
 	uint32_t		 block_end;
 	int			 chunk;		/* prompt rows per step */
+	/* A node: when no step waits, the pool's threads sleep at once. */
+	int			 idle_between;
 };
 
 struct batch	*batch_new(const struct batch_config *, char **cause);
@@ -47,6 +49,14 @@ void		 batch_free(struct batch *);
 int		 batch_eval(struct batch *, struct kv_cache *kv,
 		    const int32_t *tokens, int n, int32_t pos0, int all_logits,
 		    float *logits, char **cause);
+
+/*
+ * A node's step: blocks [a, e) over hidden[n][n_embd] in place, at
+ * positions pos0.. of kv. Steps of one span run together.
+ */
+int		 batch_eval_hidden(struct batch *, struct kv_cache *kv,
+		    uint32_t a, uint32_t e, float *hidden, int n, int32_t pos0,
+		    char **cause);
 
 /* What the batcher did, for -v, /metrics and the benchmarks. */
 struct batch_stats {

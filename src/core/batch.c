@@ -8,13 +8,17 @@
 
 #include "core/kv-cache.h"
 #include "core/model.h"
-#include "engine/batch.h"
+#include "core/pool.h"
+#include "core/batch.h"
 #include "util/xmalloc.h"
 
 /* One caller's evaluation, queued until its last row is done. */
 struct batch_req {
 	struct kv_cache		*kv;
-	const int32_t		*tokens;
+	uint32_t		 block_begin;
+	uint32_t		 block_end;
+	const int32_t		*tokens;	/* NULL: hidden states in */
+	float			*hidden;	/* [n][n_embd], in and out */
 	int			 n;
 	int32_t			 pos0;
 	int			 all_logits;
@@ -39,7 +43,6 @@ struct batch {
 	struct batch_stats	 stats;
 	/* The step's rows, grown to the largest step, used by the thread. */
 	struct batch_req	**step;
-	int32_t			*tokens;
 	int32_t			*pos;
 	struct kv_cache		**kvs;
 	float			*hidden;	/* [rows][n_embd] */
@@ -62,7 +65,6 @@ batch_grow(struct batch *b, size_t rows, size_t nreq)
 	}
 	if (rows <= b->cap_rows)
 		return;
-	b->tokens = xreallocarray(b->tokens, rows, sizeof(*b->tokens));
 	b->pos = xreallocarray(b->pos, rows, sizeof(*b->pos));
 	b->kvs = xreallocarray(b->kvs, rows, sizeof(*b->kvs));
 	b->head_kvs = xreallocarray(b->head_kvs, rows, sizeof(*b->head_kvs));
@@ -87,6 +89,10 @@ batch_plan(struct batch *b, int *n_rows)
 		count++;
 	batch_grow(b, b->cap_rows, (size_t)count);
 	for (r = b->head; r != NULL && rows < BATCH_ROWS_MAX; r = r->next) {
+		/* one step runs one span of blocks: the oldest request's */
+		if (r->block_begin != b->head->block_begin ||
+		    r->block_end != b->head->block_end)
+			continue;
 		take = r->n - r->done;
 		if (take > 1) {
 			if (take > budget)
@@ -119,7 +125,13 @@ batch_run(struct batch *b, int nreq, int n_rows, char **cause)
 	for (q = 0; q < nreq; q++) {
 		r = b->step[q];
 		for (k = 0; k < r->taken; k++, i++) {
-			b->tokens[i] = r->tokens[r->done + k];
+			if (r->tokens != NULL &&
+			    model_embed(m, &r->tokens[r->done + k], 1,
+			    b->hidden + (size_t)i * e, cause) != 0)
+				return -1;
+			if (r->tokens == NULL)
+				memcpy(b->hidden + (size_t)i * e, r->hidden +
+				    (size_t)(r->done + k) * e, e * sizeof(float));
 			b->pos[i] = r->pos0 + r->done + k;
 			b->kvs[i] = r->kv;
 		}
@@ -127,13 +139,21 @@ batch_run(struct batch *b, int nreq, int n_rows, char **cause)
 	rows.n = n_rows;
 	rows.pos = b->pos;
 	rows.kv = b->kvs;
-	if (model_embed(m, b->tokens, n_rows, b->hidden, cause) != 0 ||
-	    model_forward_rows(m, b->cfg.pool, b->cfg.block_begin,
-	    b->cfg.block_end, b->hidden, &rows, &b->scratch, cause) != 0)
+	if (model_forward_rows(m, b->cfg.pool, b->step[0]->block_begin,
+	    b->step[0]->block_end, b->hidden, &rows, &b->scratch, cause) != 0)
 		return -1;
+	for (q = 0, i = 0; q < nreq; i += b->step[q]->taken, q++) {
+		r = b->step[q];
+		if (r->tokens == NULL)
+			memcpy(r->hidden + (size_t)r->done * e, b->hidden +
+			    (size_t)i * e, (size_t)r->taken * e *
+			    sizeof(float));
+	}
 	/* the rows that want logits: all of a prompt's, or its last */
 	for (q = 0, i = 0; q < nreq; i += b->step[q]->taken, q++) {
 		r = b->step[q];
+		if (r->logits == NULL)
+			continue;
 		last = r->done + r->taken == r->n;
 		for (k = r->all_logits ? 0 : r->taken - 1; k < r->taken; k++) {
 			if (!r->all_logits && !last)
@@ -151,6 +171,8 @@ batch_run(struct batch *b, int nreq, int n_rows, char **cause)
 		return -1;
 	for (q = 0, h = 0; q < nreq; q++) {
 		r = b->step[q];
+		if (r->logits == NULL)
+			continue;
 		if (r->all_logits) {
 			memcpy(r->logits + (size_t)r->done * v, b->logits +
 			    (size_t)h * v, (size_t)r->taken * v * sizeof(float));
@@ -216,10 +238,15 @@ batch_main(void *arg)
 		if (b->cfg.pool_mu != NULL)
 			pthread_mutex_lock(b->cfg.pool_mu);
 		rc = batch_run(b, nreq, n_rows, &cause);
+		pthread_mutex_lock(&b->mu);
+		batch_settle(b, nreq, n_rows, rc, cause);
+		/* nothing more to do now: free the cores for others */
+		if (b->head == NULL && b->cfg.idle_between)
+			pool_idle(b->cfg.pool);
+		pthread_mutex_unlock(&b->mu);
 		if (b->cfg.pool_mu != NULL)
 			pthread_mutex_unlock(b->cfg.pool_mu);
 		pthread_mutex_lock(&b->mu);
-		batch_settle(b, nreq, n_rows, rc, cause);
 		free(cause);
 		cause = NULL;
 	}
@@ -265,7 +292,6 @@ batch_free(struct batch *b)
 	pthread_cond_destroy(&b->work);
 	pthread_cond_destroy(&b->done);
 	free(b->step);
-	free(b->tokens);
 	free(b->pos);
 	free(b->kvs);
 	free(b->head_kvs);
@@ -278,11 +304,14 @@ batch_free(struct batch *b)
 
 /* What model_forward_rows would refuse, refused before the queue. */
 static int
-batch_check(const struct batch *b, const struct kv_cache *kv,
-    const int32_t *tokens, int n, int32_t pos0, char **cause)
+batch_check(const struct batch *b, const struct batch_req *r, char **cause)
 {
-	uint32_t n_vocab = b->cfg.model->hp.n_vocab;
-	int i;
+	const struct model *m = b->cfg.model;
+	const struct kv_cache *kv = r->kv;
+	const int32_t *tokens = r->tokens;
+	uint32_t n_vocab = m->hp.n_vocab;
+	int32_t pos0 = r->pos0;
+	int i, n = r->n;
 
 	if (n <= 0)
 		return set_cause(cause, "nothing to evaluate");
@@ -292,15 +321,45 @@ batch_check(const struct batch *b, const struct kv_cache *kv,
 	if ((uint64_t)pos0 + (uint64_t)n > kv->n_ctx)
 		return set_cause(cause, "context length exceeded: position "
 		    "%d, the cache holds %u", pos0 + n - 1, kv->n_ctx);
-	if (kv->block_begin > b->cfg.block_begin ||
-	    kv->block_end < b->cfg.block_end)
+	if (r->block_begin < m->block_begin || r->block_end > m->block_end ||
+	    r->block_begin > r->block_end)
+		return set_cause(cause, "blocks %u:%u not loaded (this model "
+		    "holds %u:%u)", r->block_begin, r->block_end,
+		    m->block_begin, m->block_end);
+	if (kv->block_begin > r->block_begin || kv->block_end < r->block_end)
 		return set_cause(cause, "blocks %u:%u not in the kv cache "
-		    "(%u:%u)", b->cfg.block_begin, b->cfg.block_end,
-		    kv->block_begin, kv->block_end);
-	for (i = 0; i < n; i++)
+		    "(%u:%u)", r->block_begin, r->block_end, kv->block_begin,
+		    kv->block_end);
+	if (tokens != NULL && (m->tok_embd.data == NULL ||
+	    (r->logits != NULL && m->output.data == NULL)))
+		return set_cause(cause, "model: embedding or head not loaded");
+	for (i = 0; tokens != NULL && i < n; i++)
 		if (tokens[i] < 0 || (uint32_t)tokens[i] >= n_vocab)
 			return set_cause(cause, "token %d out of range "
 			    "(vocabulary of %u)", tokens[i], n_vocab);
+	return 0;
+}
+
+/* Queues r and waits for its last row. */
+static int
+batch_wait(struct batch *b, struct batch_req *r, char **cause)
+{
+	if (batch_check(b, r, cause) != 0)
+		return -1;
+	pthread_mutex_lock(&b->mu);
+	if (b->tail != NULL)
+		b->tail->next = r;
+	else
+		b->head = r;
+	b->tail = r;
+	pthread_cond_signal(&b->work);
+	while (!r->finished)
+		pthread_cond_wait(&b->done, &b->mu);
+	pthread_mutex_unlock(&b->mu);
+	if (r->rc != 0) {
+		*cause = r->cause;
+		return -1;
+	}
 	return 0;
 }
 
@@ -310,30 +369,32 @@ batch_eval(struct batch *b, struct kv_cache *kv, const int32_t *tokens, int n,
 {
 	struct batch_req r;
 
-	if (batch_check(b, kv, tokens, n, pos0, cause) != 0)
-		return -1;
 	memset(&r, 0, sizeof(r));
 	r.kv = kv;
+	r.block_begin = b->cfg.block_begin;
+	r.block_end = b->cfg.block_end;
 	r.tokens = tokens;
 	r.n = n;
 	r.pos0 = pos0;
 	r.all_logits = all_logits;
 	r.logits = logits;
-	pthread_mutex_lock(&b->mu);
-	if (b->tail != NULL)
-		b->tail->next = &r;
-	else
-		b->head = &r;
-	b->tail = &r;
-	pthread_cond_signal(&b->work);
-	while (!r.finished)
-		pthread_cond_wait(&b->done, &b->mu);
-	pthread_mutex_unlock(&b->mu);
-	if (r.rc != 0) {
-		*cause = r.cause;
-		return -1;
-	}
-	return 0;
+	return batch_wait(b, &r, cause);
+}
+
+int
+batch_eval_hidden(struct batch *b, struct kv_cache *kv, uint32_t a, uint32_t e,
+    float *hidden, int n, int32_t pos0, char **cause)
+{
+	struct batch_req r;
+
+	memset(&r, 0, sizeof(r));
+	r.kv = kv;
+	r.block_begin = a;
+	r.block_end = e;
+	r.hidden = hidden;
+	r.n = n;
+	r.pos0 = pos0;
+	return batch_wait(b, &r, cause);
 }
 
 void
