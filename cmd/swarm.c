@@ -31,6 +31,7 @@ extern const struct cmd_entry cmd_node_leave_entry;
 extern const struct cmd_entry cmd_node_status_entry;
 extern const struct cmd_entry cmd_serve_entry;
 extern const struct cmd_entry cmd_shard_info_entry;
+extern const struct cmd_entry cmd_top_entry;
 extern const struct cmd_entry cmd_version_entry;
 
 const struct cmd_entry *const cmd_table[] = {
@@ -48,6 +49,7 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_node_status_entry,
 	&cmd_serve_entry,
 	&cmd_shard_info_entry,
+	&cmd_top_entry,
 	&cmd_version_entry,
 	NULL
 };
