@@ -129,6 +129,15 @@ top_peer_sessions(struct top_peer *p, const json_t *list)
 	}
 }
 
+/* Text from a peer is shown on a terminal: nothing but printable ASCII. */
+static void
+top_clean(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+			*s = '?';
+}
+
 /* A peer's status document; its record is checked as the DHT's would be. */
 static int
 top_peer_doc(struct top_peer *p, const json_t *doc)
@@ -159,6 +168,7 @@ top_peer_doc(struct top_peer *p, const json_t *doc)
 	p->uptime = top_json_num(st, "uptime_seconds");
 	snprintf(p->last_error, sizeof(p->last_error), "%s",
 	    top_json_str(st, "last_error"));
+	top_clean(p->last_error);
 	top_peer_sessions(p, json_object_get(st, "session_list"));
 	switch (r.state) {
 	case PEER_STATE_JOINING:
@@ -207,6 +217,7 @@ top_peer_answer(struct top_peer *p, const struct watch_answer *a, double now)
 	snprintf(p->poll_error, sizeof(p->poll_error), "%s",
 	    a->ok ? "not a status document" : a->error != NULL ? a->error :
 	    "no answer");
+	top_clean(p->poll_error);
 	p->state = TOP_STATE_UNREACHABLE;
 	p->sessions = p->queue = 0;
 	p->tps_10s = p->tps_60s = 0;
