@@ -261,6 +261,13 @@ watch_start_round(struct watch *w)
 
 	if (w->thread_running)
 		watch_merge(w);
+	/*
+	 * Keep every peer's connection between rounds: by default libcurl
+	 * keeps four per handle still added, so the connections of the
+	 * round's last answers would be closed and opened again.
+	 */
+	curl_multi_setopt(w->multi, CURLMOPT_MAXCONNECTS,
+	    (long)w->n_targets + 4);
 	for (i = 0; i < w->n_targets; i++) {
 		t = w->targets[i];
 		strbuf_reset(&t->body);
