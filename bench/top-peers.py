@@ -1,6 +1,6 @@
 # A simulated swarm for bench/bench-top.sh: N peers, each a listening
 # socket on 127.0.0.1 answering GET /info with a node's status document
-# (HTTP/1.1, kept alive), serving spans of an 80-block model with rates
+# and GET /status without the session list (HTTP/1.1, kept alive), serving spans of an 80-block model with rates
 # that change on every answer. Writes "127.0.0.1:PORT" lines to FILE when
 # every socket listens.
 #
@@ -16,7 +16,7 @@ MODEL = "llama-q4_0-0123456789ab"
 started = time.monotonic()
 
 
-def document(i, port):
+def document(i, port, sessions):
     span = 8 + i % 8
     begin = (i * 7) % (N_BLOCK - span)
     tps = random.uniform(0, 200)
@@ -34,6 +34,8 @@ def document(i, port):
                             "idle_seconds": 0.5}] * 4,
           "tokens_per_second_10s": tps, "tokens_per_second_60s": tps / 2,
           "queue": 0, "errors": 0}
+    if not sessions:
+        del st["session_list"]
     return json.dumps({"protocol": 1, "record": rec, "status": st}).encode()
 
 
@@ -45,7 +47,8 @@ def handler(i):
                 head = await reader.readuntil(b"\r\n\r\n")
                 if not head:
                     break
-                body = document(i, port)
+                path = head.split(b" ")[1]
+                body = document(i, port, path == b"/info")
                 writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: "
                              b"application/json\r\nContent-Length: %d\r\n\r\n"
                              % len(body) + body)

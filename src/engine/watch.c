@@ -22,9 +22,16 @@
 #include "util/strbuf.h"
 #include "util/xmalloc.h"
 
+/* Seconds to gather answers before reading them (see watch_run). */
+#define WATCH_COALESCE	0.004
+
 struct watch_target {
 	char			*addr;
-	char			*url;
+	char			*url_status;	/* GET /status: no session list */
+	char			*url_info;	/* GET /info: everything */
+	int			 old_node;	/* without /status: ask /info */
+	int			 detail;	/* shown in detail: ask /info */
+	int			 asked_info;
 	CURL			*easy;
 	struct strbuf		 body;
 	int			 too_long;
@@ -41,6 +48,7 @@ struct watch {
 	struct watch_target	**targets;
 	size_t			 n_targets;
 	struct watch_answer	*answers;
+	char			*detail;	/* the address asked for /info */
 	size_t			 n_answers;
 	size_t			 running;
 	int			 in_round;
@@ -85,10 +93,11 @@ watch_target_new(struct watch *w, const char *addr)
 	t = xcalloc(1, sizeof(*t));
 	t->easy = easy;
 	t->addr = xstrdup(addr);
-	t->url = xasprintf("http://%s/info", addr);
+	t->url_status = xasprintf("http://%s/status", addr);
+	t->url_info = xasprintf("http://%s/info", addr);
+	t->detail = w->detail != NULL && strcmp(w->detail, addr) == 0;
 	strbuf_init(&t->body);
 	/* Set once: the handle keeps its connection from round to round. */
-	curl_easy_setopt(t->easy, CURLOPT_URL, t->url);
 	curl_easy_setopt(t->easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(t->easy, CURLOPT_PROXY, "");
 	curl_easy_setopt(t->easy, CURLOPT_TCP_NODELAY, 1L);
@@ -114,7 +123,8 @@ watch_target_free(struct watch *w, struct watch_target *t)
 	curl_easy_cleanup(t->easy);
 	json_decref(t->doc);
 	strbuf_release(&t->body);
-	free(t->url);
+	free(t->url_status);
+	free(t->url_info);
 	free(t->addr);
 	free(t);
 }
@@ -253,6 +263,19 @@ watch_merge(struct watch *w)
 
 /* --- rounds --------------------------------------------------------------- */
 
+/* One request: /status, or /info from a node without it or in detail. */
+static int
+watch_ask(struct watch *w, struct watch_target *t)
+{
+	strbuf_reset(&t->body);
+	t->too_long = 0;
+	t->error[0] = '\0';
+	t->asked_info = t->old_node || t->detail;
+	curl_easy_setopt(t->easy, CURLOPT_URL, t->asked_info ? t->url_info :
+	    t->url_status);
+	return curl_multi_add_handle(w->multi, t->easy) == CURLM_OK ? 0 : -1;
+}
+
 static void
 watch_start_round(struct watch *w)
 {
@@ -270,10 +293,7 @@ watch_start_round(struct watch *w)
 	    (long)w->n_targets + 4);
 	for (i = 0; i < w->n_targets; i++) {
 		t = w->targets[i];
-		strbuf_reset(&t->body);
-		t->too_long = 0;
-		t->error[0] = '\0';
-		if (curl_multi_add_handle(w->multi, t->easy) == CURLM_OK) {
+		if (watch_ask(w, t) == 0) {
 			t->running = 1;
 			w->running++;
 		}
@@ -282,7 +302,8 @@ watch_start_round(struct watch *w)
 	w->next_round = clock_now() + w->cfg.interval;
 }
 
-static void
+/* A transfer's end; 1 when it is to be asked again at /info. */
+static int
 watch_finish(struct watch_target *t, CURLcode rc)
 {
 	struct watch_answer *a = &t->answer;
@@ -293,6 +314,10 @@ watch_finish(struct watch_target *t, CURLcode rc)
 	t->doc = NULL;
 	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME, &total);
+	if (rc == CURLE_OK && status == 404 && !t->asked_info) {
+		t->old_node = 1;
+		return 1;
+	}
 	a->rtt_ms = total * 1000;
 	a->ok = 0;
 	a->doc = NULL;
@@ -315,6 +340,7 @@ watch_finish(struct watch_target *t, CURLcode rc)
 		a->doc = t->doc;
 	}
 	a->error = a->ok ? NULL : t->error;
+	return 0;
 }
 
 /* Collects finished transfers; 1 when the round is over. */
@@ -324,15 +350,17 @@ watch_collect(struct watch *w)
 	struct watch_target *t;
 	CURLMsg *msg;
 	size_t i;
-	int left;
+	int left, retry;
 
 	while ((msg = curl_multi_info_read(w->multi, &left)) != NULL) {
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE,
 		    (char **)&t);
-		watch_finish(t, msg->data.result);
+		retry = watch_finish(t, msg->data.result);
 		curl_multi_remove_handle(w->multi, t->easy);
+		if (retry && watch_ask(w, t) == 0)
+			continue;
 		t->running = 0;
 		w->running--;
 	}
@@ -398,7 +426,26 @@ watch_run(struct watch *w, int fd, double max_wait, char **cause)
 			    curl_multi_strerror(mc));
 		if (fd >= 0 && wfd.revents != 0)
 			return 0;
+		/*
+		 * Answers arrive one by one: a moment's wait lets several be
+		 * read in one pass over the handles, which costs as much for
+		 * one answer as for all (the round's CPU, not its latency).
+		 */
+		if (numfds > 0 && w->in_round)
+			clock_sleep(WATCH_COALESCE);
 	}
+}
+
+void
+watch_set_detail(struct watch *w, const char *addr)
+{
+	size_t i;
+
+	free(w->detail);
+	w->detail = addr != NULL ? xstrdup(addr) : NULL;
+	for (i = 0; i < w->n_targets; i++)
+		w->targets[i]->detail = addr != NULL &&
+		    strcmp(w->targets[i]->addr, addr) == 0;
 }
 
 void
@@ -482,6 +529,7 @@ watch_free(struct watch *w)
 		watch_target_free(w, w->targets[i]);
 	free(w->targets);
 	free(w->answers);
+	free(w->detail);
 	curl_multi_cleanup(w->multi);
 	free(w->ents);
 	free(w->disc_error);

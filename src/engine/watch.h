@@ -1,6 +1,6 @@
 /*
  * Watching the swarm for `swarm top`: every interval, each peer's status
- * document (GET /info) is asked for at once, with a short timeout, through
+ * document (GET /status) is asked for at once, with a short timeout, through
  * one libcurl multi handle driven from the caller's loop, so that a dead
  * or slow peer costs nothing but its own answer and the caller can wait
  * for a key at the same time. The peers are a fixed list (--peer), or the
@@ -59,6 +59,12 @@ void		 watch_free(struct watch *);
  */
 int		 watch_run(struct watch *, int fd, double max_wait,
 		    char **cause);
+/*
+ * Peers are asked for GET /status, the status without the session list
+ * (a node without it, for GET /info); the peer at addr (NULL: none), shown
+ * in detail, for GET /info with its sessions.
+ */
+void		 watch_set_detail(struct watch *, const char *addr);
 /* Starts the next round at once (a key asked for a refresh). */
 void		 watch_refresh(struct watch *);
 const struct watch_answer *watch_answers(const struct watch *, size_t *n);

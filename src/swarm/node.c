@@ -264,8 +264,13 @@ node_note_error(struct node *n, const char *code)
 	pthread_mutex_unlock(&n->mu);
 }
 
+/*
+ * GET /info: the record and the counters with every session; GET /status
+ * (sessions 0): the same without the session list, what `swarm top` asks
+ * every peer for every second.
+ */
 static void
-node_handle_info(struct node *n, struct http_response *resp)
+node_handle_info(struct node *n, struct http_response *resp, int sessions)
 {
 	struct peer_record r;
 	json_t *o, *st, *list;
@@ -275,7 +280,7 @@ node_handle_info(struct node *n, struct http_response *resp)
 	list = json_array();
 	pthread_mutex_lock(&n->mu);
 	node_record_locked(n, &r);
-	for (s = n->sessions; s != NULL; s = s->next)
+	for (s = n->sessions; s != NULL && sessions; s = s->next)
 		json_array_append_new(list, json_pack("{s:I,s:I,s:I,s:I,s:f}",
 		    "block_begin", (json_int_t)s->block_begin,
 		    "block_end", (json_int_t)s->block_end,
@@ -295,6 +300,8 @@ node_handle_info(struct node *n, struct http_response *resp)
 	    "n_layer", (json_int_t)n->model->hp.n_layer,
 	    "n_embd", (json_int_t)n->model->hp.n_embd,
 	    "session_list", list);
+	if (!sessions)
+		json_object_del(st, "session_list");
 	node_info_rates(n, st, now);
 	pthread_mutex_unlock(&n->mu);
 	o = json_pack("{s:i,s:o,s:o}", "protocol", PROTO_VERSION,
@@ -670,7 +677,14 @@ static void
 node_route_info(void *arg, const struct http_request *req,
     struct http_response *resp)
 {
-	node_handle_info(arg, resp);
+	node_handle_info(arg, resp, 1);
+}
+
+static void
+node_route_status(void *arg, const struct http_request *req,
+    struct http_response *resp)
+{
+	node_handle_info(arg, resp, 0);
 }
 
 static void
@@ -766,6 +780,7 @@ node_admit_step(void *arg, const struct http_request *req,
 /* A step waits for the compute pool: it runs on a thread of its own. */
 static const struct http_route node_routes[] = {
 	{ "GET", "/info", node_route_info, 0, 0, NULL },
+	{ "GET", "/status", node_route_status, 0, 0, NULL },
 	{ "POST", "/sessions", node_route_open, NODE_MAX_CONTROL_BODY, 0,
 	    NULL },
 	{ "DELETE", "/sessions/*", node_route_close, 0, 0, NULL },

@@ -50,6 +50,7 @@ struct top_ui {
 	size_t			 sel;		/* in t.view */
 	size_t			 scroll;
 	char			 sel_addr[PEER_ADDR_MAX];
+	char			 detail[PEER_ADDR_MAX];	/* asked for /info */
 };
 
 static volatile sig_atomic_t top_signalled;
@@ -458,6 +459,20 @@ top_signals(int install, struct sigaction *old)
 	}
 }
 
+/* The peer in detail is asked for everything, its sessions too. */
+static void
+top_detail_sync(struct top_ui *u)
+{
+	const char *want = u->pane == TOP_PANE_DETAIL ? u->sel_addr : "";
+
+	if (strcmp(want, u->detail) == 0)
+		return;
+	snprintf(u->detail, sizeof(u->detail), "%s", want);
+	watch_set_detail(u->w, *want != '\0' ? want : NULL);
+	if (*want != '\0')
+		watch_refresh(u->w);
+}
+
 /* The loop: a round, keys, a redraw; -1 with *cause on an error. */
 static int
 top_loop(struct top_ui *u, char **cause)
@@ -482,6 +497,7 @@ top_loop(struct top_ui *u, char **cause)
 				return 0;
 			dirty = 1;
 		}
+		top_detail_sync(u);
 	}
 	return 0;
 }

@@ -70,6 +70,17 @@ check json-rates-served json_check '
 d = docs[0]
 assert d["tokens_per_second"] > 0, d
 assert all(p["tokens_per_second_60s"] > 0 for p in d["peers"]), d'
+check status-document python3 - "$port_a" <<'PYEOF'
+import json, sys, urllib.request
+base = "http://127.0.0.1:%s" % sys.argv[1]
+info = json.load(urllib.request.urlopen(base + "/info"))
+status = json.load(urllib.request.urlopen(base + "/status"))
+assert "session_list" in info["status"] and "session_list" not in status["status"]
+for k in ("tokens_per_second_10s", "tokens_per_second_60s", "queue", "errors",
+          "uptime_seconds", "tokens_processed", "sessions"):
+    assert k in status["status"], k
+assert status["record"]["block_begin"] == 0 and status["status"]["tokens_processed"] > 0
+PYEOF
 expect no-swarm 2 "$SWARM" top -b -n 1
 expect bad-sort 2 "$SWARM" top -b -n 1 --sort nosuch $PEERS
 expect not-a-tty 1 "$SWARM" top $PEERS </dev/null
@@ -153,6 +164,18 @@ check board-filter-shown has 'filter: 2:4' "$scr"
 tm send-keys -t t1 / Escape
 wait_screen t1 3 spans_are "4:5 0:2 2:4 "
 check board-filter-cleared spans_are "4:5 0:2 2:4 " "$scr"
+# The selection stayed on the peer the filter showed.
+tm send-keys -t t1 Enter
+wait_screen t1 3 has '^span  *2:4 of 5 blocks'
+check board-detail sh -c 'printf "%s\n" "$1" | grep -q "^peer detail" &&
+    printf "%s\n" "$1" | grep -q "^address  *127.0.0.1:$2" &&
+    printf "%s\n" "$1" | grep -q "^rate  .*tokens/s over 10 s"' _ "$scr" "$port_b"
+tm send-keys -t t1 Escape '?'
+wait_screen t1 3 has '^keys'
+check board-help has 's  *sort by the next column' "$scr"
+tm send-keys -t t1 x
+wait_screen t1 3 spans_are "4:5 0:2 2:4 "
+check board-back spans_are "4:5 0:2 2:4 " "$scr"
 
 # Killed: unreachable within 2 s of the next refresh (1 s apart).
 t0=$(date +%s.%N)
