@@ -60,6 +60,7 @@ cmd_top_exec(struct cmd_args *a)
 		goto out;
 	}
 	o.watch.local = conf_get_str(c, "node.listen");
+	o.watch.gateway = conf_get_str(c, "serve.listen");
 	o.watch.interval = interval;
 	o.watch.timeout = args_num(a, "timeout", interval < 2 ? interval : 2);
 	o.batch = args_flag(a, "batch");

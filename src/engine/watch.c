@@ -32,6 +32,8 @@ struct watch_target {
 	int			 old_node;	/* without /status: ask /info */
 	int			 detail;	/* shown in detail: ask /info */
 	int			 asked_info;
+	int			 gateway;	/* asked GET /metrics */
+	char			*url_metrics;
 	CURL			*easy;
 	struct strbuf		 body;
 	int			 too_long;
@@ -95,6 +97,7 @@ watch_target_new(struct watch *w, const char *addr)
 	t->addr = xstrdup(addr);
 	t->url_status = xasprintf("http://%s/status", addr);
 	t->url_info = xasprintf("http://%s/info", addr);
+	t->url_metrics = xasprintf("http://%s/metrics", addr);
 	t->detail = w->detail != NULL && strcmp(w->detail, addr) == 0;
 	strbuf_init(&t->body);
 	/* Set once: the handle keeps its connection from round to round. */
@@ -125,6 +128,7 @@ watch_target_free(struct watch *w, struct watch_target *t)
 	strbuf_release(&t->body);
 	free(t->url_status);
 	free(t->url_info);
+	free(t->url_metrics);
 	free(t->addr);
 	free(t);
 }
@@ -135,7 +139,8 @@ watch_find(struct watch *w, const char *addr)
 	size_t i;
 
 	for (i = 0; i < w->n_targets; i++)
-		if (strcmp(w->targets[i]->addr, addr) == 0)
+		if (!w->targets[i]->gateway &&
+		    strcmp(w->targets[i]->addr, addr) == 0)
 			return w->targets[i];
 	return NULL;
 }
@@ -252,7 +257,7 @@ watch_merge(struct watch *w)
 	free(ents);
 	for (i = j = 0; i < w->n_targets; i++) {
 		t = w->targets[i];
-		if (t->seen || t->answer.local) {
+		if (t->seen || t->answer.local || t->gateway) {
 			t->answer.listed = t->seen;
 			w->targets[j++] = t;
 		} else
@@ -271,8 +276,8 @@ watch_ask(struct watch *w, struct watch_target *t)
 	t->too_long = 0;
 	t->error[0] = '\0';
 	t->asked_info = t->old_node || t->detail;
-	curl_easy_setopt(t->easy, CURLOPT_URL, t->asked_info ? t->url_info :
-	    t->url_status);
+	curl_easy_setopt(t->easy, CURLOPT_URL, t->gateway ? t->url_metrics :
+	    t->asked_info ? t->url_info : t->url_status);
 	return curl_multi_add_handle(w->multi, t->easy) == CURLM_OK ? 0 : -1;
 }
 
@@ -314,13 +319,14 @@ watch_finish(struct watch_target *t, CURLcode rc)
 	t->doc = NULL;
 	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME, &total);
-	if (rc == CURLE_OK && status == 404 && !t->asked_info) {
+	if (rc == CURLE_OK && status == 404 && !t->asked_info && !t->gateway) {
 		t->old_node = 1;
 		return 1;
 	}
 	a->rtt_ms = total * 1000;
 	a->ok = 0;
 	a->doc = NULL;
+	a->text = NULL;
 	if (t->too_long)
 		snprintf(t->error, sizeof(t->error), "answer over %u bytes",
 		    WATCH_MAX_DOCUMENT);
@@ -330,6 +336,10 @@ watch_finish(struct watch_target *t, CURLcode rc)
 			    curl_easy_strerror(rc));
 	} else if (status != 200)
 		snprintf(t->error, sizeof(t->error), "HTTP status %ld", status);
+	else if (t->gateway) {
+		a->ok = 1;
+		a->text = t->body.buf != NULL ? t->body.buf : "";
+	}
 	else if ((t->doc = json_loadb(t->body.buf, t->body.len, 0, NULL)) ==
 	    NULL || !json_is_object(t->doc)) {
 		json_decref(t->doc);
@@ -500,6 +510,11 @@ watch_new(const struct watch_config *cfg, char **cause)
 	if (cfg->local != NULL && ((t = watch_find(w, cfg->local)) != NULL ||
 	    (t = watch_target_new(w, cfg->local)) != NULL))
 		t->answer.local = 1;
+	if (cfg->gateway != NULL && (t = watch_target_new(w, cfg->gateway)) !=
+	    NULL) {
+		t->gateway = 1;
+		t->answer.gateway = 1;
+	}
 	if (cfg->n_peers == 0) {
 		if (pthread_create(&w->thread, NULL, watch_disc_main, w) != 0) {
 			watch_free(w);

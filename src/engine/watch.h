@@ -5,7 +5,8 @@
  * or slow peer costs nothing but its own answer and the caller can wait
  * for a key at the same time. The peers are a fixed list (--peer), or the
  * DHT's announcements, read again every WATCH_DISCOVER_SECONDS by a thread
- * of the watch's own so that a slow DHT never holds up a round.
+ * of the watch's own so that a slow DHT never holds up a round. This
+ * machine's node and gateway, when they answer, are asked too.
  */
 #ifndef SWARM_ENGINE_WATCH_H
 #define SWARM_ENGINE_WATCH_H
@@ -30,6 +31,7 @@ struct watch_config {
 	char *const	*peers;		/* or these addresses, host:port */
 	size_t		 n_peers;
 	const char	*local;		/* this machine's node, or NULL */
+	const char	*gateway;	/* this machine's `swarm serve`, or NULL */
 	double		 interval;	/* seconds between rounds */
 	double		 timeout;	/* seconds a peer has to answer */
 };
@@ -43,6 +45,9 @@ struct watch_answer {
 	const char		*error;		/* when not ok */
 	int			 listed;	/* a peer (else only the local node) */
 	int			 local;		/* the address of this machine's node */
+	int			 gateway;	/* this machine's gateway: text is
+						   its GET /metrics, doc NULL */
+	const char		*text;		/* gateway, when ok */
 	int			 announced;	/* found in the DHT: rec is set */
 	struct peer_record	 rec;		/* its announcement */
 	uint32_t		 n_block;	/* the model's blocks, 0: unknown */

@@ -84,6 +84,9 @@ top_text(const struct top *t, int width, int utf8, struct strbuf *sb)
 	top_local_line(t, line, sizeof(line));
 	if (line[0] != '\0')
 		top_text_line(sb, line, width);
+	top_gateway_line(t, line, sizeof(line));
+	if (line[0] != '\0')
+		top_text_line(sb, line, width);
 	top_row(t, NULL, width, line, sizeof(line));
 	top_text_line(sb, line, width);
 	for (k = 0; k < t->n_view; k++) {
@@ -145,6 +148,26 @@ top_cover_json(const struct top_cover *c)
 	return o;
 }
 
+/* This machine's node and gateway, when they answer. */
+static void
+top_json_local(const struct top *t, json_t *o)
+{
+	const struct top_gateway *g = &t->gateway;
+	size_t i;
+
+	for (i = 0; i < t->n_peers; i++)
+		if (t->peers[i].local && t->peers[i].reachable)
+			json_object_set_new(o, "local_node",
+			    top_peer_json(&t->peers[i]));
+	if (!g->up)
+		return;
+	json_object_set_new(o, "gateway", json_pack("{s:s,s:I,s:f,s:I,s:I,"
+	    "s:I}", "addr", g->addr, "active", (json_int_t)g->active,
+	    "tokens_per_second", g->tps, "requests", (json_int_t)g->requests,
+	    "rejected", (json_int_t)g->rejected, "errors",
+	    (json_int_t)g->errors));
+}
+
 json_t *
 top_json(const struct top *t)
 {
@@ -162,6 +185,7 @@ top_json(const struct top *t)
 	for (i = 0; i < t->n_models; i++)
 		json_array_append_new(models, top_cover_json(&t->models[i]));
 	json_object_set_new(o, "models", models);
+	top_json_local(t, o);
 	/* Every model's peers, each once. */
 	for (i = 0; i < t->n_peers; i++)
 		if (t->peers[i].listed)

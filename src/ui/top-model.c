@@ -591,7 +591,16 @@ top_update(struct top *t, const struct watch_answer *a, size_t n, double now)
 
 	t->peers = xcalloc(n ? n : 1, sizeof(*t->peers));
 	t->n_peers = 0;
+	t->gateway.up = 0;
 	for (i = 0; i < n; i++) {
+		if (a[i].gateway) {
+			snprintf(t->gateway.addr, sizeof(t->gateway.addr),
+			    "%s", a[i].addr);
+			if (a[i].ok && a[i].text != NULL)
+				top_gateway_metrics(&t->gateway, a[i].text,
+				    now);
+			continue;
+		}
 		if (top_find(t->peers, t->n_peers, a[i].addr) != NULL)
 			continue;	/* listed twice */
 		p = &t->peers[t->n_peers++];
@@ -811,4 +820,61 @@ top_local_line(const struct top *t, char *buf, size_t size)
 		    p->addr, p->sessions, p->queue, tps, p->errors);
 		return;
 	}
+}
+
+/* "name{labels} value" lines; the counters a gateway pane shows. */
+void
+top_gateway_metrics(struct top_gateway *g, const char *text, double now)
+{
+	uint64_t tokens = 0, requests = 0, errors = 0, rejected = 0, v;
+	const char *p, *eol;
+	unsigned status;
+	int64_t active = 0;
+
+	/* Something else on the port is no gateway. */
+	if (strstr(text, "swarm_serve_") == NULL) {
+		g->up = 0;
+		return;
+	}
+
+	for (p = text; *p != '\0'; p = *eol != '\0' ? eol + 1 : eol) {
+		eol = p + strcspn(p, "\n");
+		if (sscanf(p, "swarm_serve_requests_total{status=\"%u\"} %"
+		    SCNu64, &status, &v) == 2) {
+			requests += v;
+			errors += status >= 500 ? v : 0;
+			rejected += status == 429 ? v : 0;
+		} else if (sscanf(p, "swarm_serve_completion_tokens_total %"
+		    SCNu64, &v) == 1)
+			tokens = v;
+		else
+			(void)sscanf(p, "swarm_serve_active_requests %" SCNd64,
+			    &active);
+	}
+	/* The rate between two readings; a restart starts it again. */
+	g->tps = g->at > 0 && tokens >= g->tokens && now > g->at ?
+	    (double)(tokens - g->tokens) / (now - g->at) : 0;
+	g->up = 1;
+	g->active = active;
+	g->tokens = tokens;
+	g->requests = requests;
+	g->errors = errors;
+	g->rejected = rejected;
+	g->at = now;
+}
+
+void
+top_gateway_line(const struct top *t, char *buf, size_t size)
+{
+	const struct top_gateway *g = &t->gateway;
+	char tps[16];
+
+	buf[0] = '\0';
+	if (!g->up)
+		return;
+	top_fmt_num(g->tps, tps, sizeof(tps));
+	snprintf(buf, size, "this gateway %s  %" PRId64 " generating  %s "
+	    "tokens/s  %" PRIu64 " requests  %" PRIu64 " at the limit  %"
+	    PRIu64 " errors", g->addr, g->active, tps, g->requests,
+	    g->rejected, g->errors);
 }

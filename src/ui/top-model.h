@@ -82,6 +82,19 @@ struct top_cover {
 	int		 complete;
 };
 
+/* This machine's `swarm serve`, from its GET /metrics. */
+struct top_gateway {
+	char		 addr[PEER_ADDR_MAX];
+	int		 up;		/* it answered the last round */
+	int64_t		 active;	/* generations running */
+	uint64_t	 tokens;	/* completion tokens since its start */
+	uint64_t	 requests;
+	uint64_t	 errors;	/* answered 5xx */
+	uint64_t	 rejected;	/* answered 429: at its limit */
+	double		 tps;		/* completion tokens per second */
+	double		 at;		/* when tokens was read */
+};
+
 struct top_column {
 	const char	*name;
 	int		 width;
@@ -106,6 +119,7 @@ struct top {
 	size_t			*view;		/* indices into peers, shown */
 	size_t			 n_view;
 	struct top_series	 swarm_rate;
+	struct top_gateway	 gateway;
 	double			 tps;		/* the swarm's, now */
 	int64_t			 sessions;	/* the swarm's, now */
 	size_t			 online;	/* listed peers that answer */
@@ -161,5 +175,10 @@ void	top_summary(const struct top *, char *, size_t);
 void	top_model_line(const struct top *, char *, size_t);
 /* The local node's pane, or "" when no local node answers. */
 void	top_local_line(const struct top *, char *, size_t);
+/* The local gateway's pane, or "" when it does not answer. */
+void	top_gateway_line(const struct top *, char *, size_t);
+/* Reads a gateway's GET /metrics (Prometheus text) at now. */
+void	top_gateway_metrics(struct top_gateway *, const char *text,
+	    double now);
 
 #endif

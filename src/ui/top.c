@@ -318,6 +318,9 @@ top_draw(struct top_ui *u)
 	top_local_line(&u->t, line, sizeof(line));
 	if (line[0] != '\0')
 		top_put(y++, line, 0);
+	top_gateway_line(&u->t, line, sizeof(line));
+	if (line[0] != '\0')
+		top_put(y++, line, 0);
 	top_follow(u);
 	if (u->pane == TOP_PANE_DETAIL)
 		top_draw_detail(u, y, end);

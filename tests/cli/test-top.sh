@@ -81,6 +81,29 @@ for k in ("tokens_per_second_10s", "tokens_per_second_60s", "queue", "errors",
     assert k in status["status"], k
 assert status["record"]["block_begin"] == 0 and status["status"]["tokens_processed"] > 0
 PYEOF
+# This machine's node and gateway (node.listen, serve.listen) get panes.
+rm -f "$SWARM_HOME/serve.port"
+"$SWARM" serve -m "$M" $PEERS --listen 127.0.0.1:0 \
+    --port-file "$SWARM_HOME/serve.port" 2>"$SWARM_HOME/serve.log" &
+track $!
+wait_file "$SWARM_HOME/serve.port" || fail start-serve "$(cat "$SWARM_HOME/serve.log")"
+port_s=$(cat "$SWARM_HOME/serve.port")
+curl -s "127.0.0.1:$port_s/v1/completions" -H 'Content-Type: application/json' \
+    -d '{"prompt": "Once", "max_tokens": 5}' >/dev/null
+"$SWARM" config set node.listen "127.0.0.1:$port_a" >/dev/null
+"$SWARM" config set serve.listen "127.0.0.1:$port_s" >/dev/null
+expect json-local 0 "$SWARM" top --json -n 1 $PEERS
+check json-local-panes json_check "
+d = docs[0]
+assert d['local_node']['addr'] == '127.0.0.1:$port_a', d
+g = d['gateway']
+assert g['addr'] == '127.0.0.1:$port_s' and g['requests'] >= 1 and g['errors'] == 0, g"
+expect batch-local 0 "$SWARM" top -b -n 1 $PEERS
+check batch-local-panes sh -c 'printf "%s\n" "$1" | grep -q "^this node 127.0.0.1:$2  0 sessions" &&
+    printf "%s\n" "$1" | grep -q "^this gateway 127.0.0.1:$3  0 generating"' _ "$out" "$port_a" "$port_s"
+"$SWARM" config unset node.listen >/dev/null
+"$SWARM" config unset serve.listen >/dev/null
+
 expect no-swarm 2 "$SWARM" top -b -n 1
 expect bad-sort 2 "$SWARM" top -b -n 1 --sort nosuch $PEERS
 expect not-a-tty 1 "$SWARM" top $PEERS </dev/null

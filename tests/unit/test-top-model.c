@@ -224,6 +224,49 @@ test_text_and_json(void)
 }
 
 static void
+test_gateway_pane(void)
+{
+	struct watch_answer a;
+	struct top t;
+	char line[256];
+	static const char m1[] =
+	    "# HELP swarm_serve_requests_total HTTP requests answered\n"
+	    "swarm_serve_requests_total{status=\"200\"} 7\n"
+	    "swarm_serve_requests_total{status=\"429\"} 2\n"
+	    "swarm_serve_requests_total{status=\"502\"} 1\n"
+	    "swarm_serve_completion_tokens_total 100\n"
+	    "swarm_serve_active_requests 3\n";
+	static const char m2[] =
+	    "swarm_serve_requests_total{status=\"200\"} 8\n"
+	    "swarm_serve_completion_tokens_total 160\n"
+	    "swarm_serve_active_requests 1";
+
+	top_init(&t, "public");
+	memset(&a, 0, sizeof(a));
+	a.addr = "127.0.0.1:8000";
+	a.gateway = 1;
+	a.ok = 1;
+	a.text = m1;
+	top_update(&t, &a, 1, 1000);
+	CHECK(t.n_peers == 0 && t.gateway.up);
+	CHECK(t.gateway.requests == 10 && t.gateway.errors == 1 &&
+	    t.gateway.rejected == 2 && t.gateway.active == 3);
+	CHECK(t.gateway.tps == 0);	/* one reading: no rate yet */
+	a.text = m2;
+	top_update(&t, &a, 1, 1004);
+	CHECK(fabs(t.gateway.tps - 15) < 1e-9 && t.gateway.active == 1);
+	top_gateway_line(&t, line, sizeof(line));
+	CHECK(strstr(line, "this gateway 127.0.0.1:8000  1 generating  "
+	    "15.0 tokens/s") != NULL);
+	a.ok = 0;
+	a.text = NULL;
+	top_update(&t, &a, 1, 1005);
+	top_gateway_line(&t, line, sizeof(line));
+	CHECK(line[0] == '\0');
+	top_release(&t);
+}
+
+static void
 test_rate_window(void)
 {
 	struct rate r;
@@ -251,6 +294,7 @@ main(void)
 	TEST_RUN(test_rows_truncate);
 	TEST_RUN(test_sparkline);
 	TEST_RUN(test_text_and_json);
+	TEST_RUN(test_gateway_pane);
 	TEST_RUN(test_rate_window);
 	TEST_EXIT();
 }
