@@ -775,6 +775,8 @@ top_row(const struct top *t, const struct top_peer *p, int width, char *buf,
 		len = top_field(buf, size, len, cell, w, top_columns[i].right);
 		used += w;
 	}
+	while (len > 0 && buf[len - 1] == ' ')
+		buf[--len] = '\0';
 }
 
 void
