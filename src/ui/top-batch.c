@@ -195,6 +195,16 @@ top_json(const struct top *t)
 	return o;
 }
 
+static size_t
+top_listed(const struct watch_answer *a, size_t n)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++)
+		k += a[i].listed != 0;
+	return k;
+}
+
 int
 top_batch(const struct top_options *o, char **cause)
 {
@@ -202,6 +212,7 @@ top_batch(const struct top_options *o, char **cause)
 	struct strbuf sb = STRBUF_INIT;
 	struct watch *w;
 	struct top t;
+	const char *err;
 	json_t *j;
 	size_t n;
 	long done = 0;
@@ -221,6 +232,11 @@ top_batch(const struct top_options *o, char **cause)
 		if (rc == 0)
 			continue;
 		a = watch_answers(w, &n);
+		if (top_listed(a, n) == 0 &&
+		    (err = watch_discovery_error(w)) != NULL) {
+			rc = set_cause(cause, "%s", err);
+			break;
+		}
 		top_update(&t, a, n, (double)time(NULL));
 		if (o->json) {
 			j = top_json(&t);

@@ -51,6 +51,7 @@ struct top_ui {
 	size_t			 scroll;
 	char			 sel_addr[PEER_ADDR_MAX];
 	char			 detail[PEER_ADDR_MAX];	/* asked for /info */
+	char			 disc_error[256];	/* why no peer is known */
 };
 
 static volatile sig_atomic_t top_signalled;
@@ -192,7 +193,8 @@ top_draw_table(struct top_ui *u, int y, int end)
 	}
 	if (u->t.n_view == 0 && y < end)
 		top_put(y++, u->t.filter[0] != '\0' ? "no peer matches the "
-		    "filter" : "no peer yet", 0);
+		    "filter" : u->disc_error[0] != '\0' ? u->disc_error :
+		    "no peer yet", 0);
 	for (; y < end; y++)
 		top_put(y, "", 0);
 }
@@ -481,6 +483,7 @@ static int
 top_loop(struct top_ui *u, char **cause)
 {
 	const struct watch_answer *a;
+	const char *err;
 	size_t n;
 	int rc, ch, dirty = 1;
 
@@ -493,6 +496,9 @@ top_loop(struct top_ui *u, char **cause)
 		if (rc == 1 && !u->paused) {
 			a = watch_answers(u->w, &n);
 			top_update(&u->t, a, n, (double)time(NULL));
+			err = watch_discovery_error(u->w);
+			snprintf(u->disc_error, sizeof(u->disc_error), "%s",
+			    err != NULL ? err : "");
 			dirty = 1;
 		}
 		while ((ch = getch()) != ERR) {

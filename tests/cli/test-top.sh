@@ -104,6 +104,9 @@ check batch-local-panes sh -c 'printf "%s\n" "$1" | grep -q "^this node 127.0.0.
 "$SWARM" config unset node.listen >/dev/null
 "$SWARM" config unset serve.listen >/dev/null
 
+expect other-network 1 "$SWARM" top -b -n 1 --network elsewhere \
+    --bootstrap "127.0.0.1:$port_a"
+check other-network-says sh -c 'printf "%s\n" "$1" | grep -q "does not answer"' _ "$err"
 expect no-swarm 2 "$SWARM" top -b -n 1
 expect bad-sort 2 "$SWARM" top -b -n 1 --sort nosuch $PEERS
 expect not-a-tty 1 "$SWARM" top $PEERS </dev/null
