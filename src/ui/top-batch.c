@@ -68,7 +68,8 @@ top_text(const struct top *t, int width, int utf8, struct strbuf *sb)
 	top_bar(top_model(t), n, cells);
 	strbuf_addc(sb, '[');
 	for (i = 0; i < n; i++)
-		strbuf_adds(sb, top_glyph_cover(cells[i], utf8));
+		strbuf_adds(sb, top_model(t) == NULL || top_model(t)->n_block ==
+		    0 ? " " : top_glyph_cover(cells[i], utf8));
 	strbuf_adds(sb, "]\n");
 	free(cells);
 	top_gaps(top_model(t), line, sizeof(line));

@@ -100,6 +100,10 @@ top_draw_bar(struct top_ui *u, int y)
 	clrtoeol();
 	addch('[');
 	for (i = 0; i < n; i++) {
+		if (c == NULL || c->n_block == 0) {
+			addch(' ');	/* nothing known yet */
+			continue;
+		}
 		a = top_cover_attr(u, cells[i]);
 		attron(a);
 		addstr(top_glyph_cover(cells[i], u->utf8));
