@@ -601,10 +601,13 @@ top_update(struct top *t, const struct watch_answer *a, size_t n, double now)
 				    now);
 			continue;
 		}
-		if (top_find(t->peers, t->n_peers, a[i].addr) != NULL)
-			continue;	/* listed twice */
-		p = &t->peers[t->n_peers++];
-		if ((q = top_find(old, n_old, a[i].addr)) != NULL)
+		/* The watch keeps its order: look where the peer was first. */
+		p = &t->peers[t->n_peers];
+		q = t->n_peers < n_old && strcmp(old[t->n_peers].addr,
+		    a[i].addr) == 0 ? &old[t->n_peers] : top_find(old, n_old,
+		    a[i].addr);
+		t->n_peers++;
+		if (q != NULL)
 			*p = *q;
 		else
 			top_series_init(&p->rate);

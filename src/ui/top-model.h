@@ -130,7 +130,10 @@ struct top {
 
 void	top_init(struct top *, const char *network);
 void	top_release(struct top *);
-/* Folds a round of answers in, at now (seconds since the epoch). */
+/*
+ * Folds a round of answers in, at now (seconds since the epoch); the
+ * peers' addresses are distinct, as the watch gives them.
+ */
 void	top_update(struct top *, const struct watch_answer *, size_t n,
 	    double now);
 
