@@ -57,6 +57,8 @@ cmd_node_status_exec(struct cmd_args *a)
 	printf("load        %.0f%%\n", ni.rec.load * 100);
 	printf("tokens      %lld processed in %lld steps\n",
 	    (long long)ni.tokens_processed, (long long)ni.steps);
+	printf("rate        %.1f tokens/s over 10 s, %.1f over 60 s\n",
+	    ni.tokens_per_second_10s, ni.tokens_per_second_60s);
 	printf("uptime      %.0f s\n", ni.uptime_seconds);
 	node_info_release(&ni);
 	return EXIT_OK;

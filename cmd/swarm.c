@@ -30,6 +30,7 @@ extern const struct cmd_entry cmd_node_leave_entry;
 extern const struct cmd_entry cmd_node_status_entry;
 extern const struct cmd_entry cmd_serve_entry;
 extern const struct cmd_entry cmd_shard_info_entry;
+extern const struct cmd_entry cmd_top_entry;
 extern const struct cmd_entry cmd_version_entry;
 
 const struct cmd_entry *const cmd_table[] = {
@@ -47,6 +48,7 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_node_status_entry,
 	&cmd_serve_entry,
 	&cmd_shard_info_entry,
+	&cmd_top_entry,
 	&cmd_version_entry,
 	NULL
 };
@@ -270,15 +272,24 @@ cmd_parse(const struct cmd_entry *e, int argc, char **argv, struct cmd_args *a)
 	return rc;
 }
 
-/* A mistyped noun alone ("nod"): the nearest noun, once each. */
-static void
-cmd_unknown_noun(const char *word)
+/* How far word is from the nearest noun. */
+static size_t
+cmd_noun_distance(const char *word)
 {
-	size_t best = (size_t)-1, d, i, j;
+	size_t best = (size_t)-1, d, i;
 
 	for (i = 0; cmd_table[i] != NULL; i++)
 		if ((d = str_distance(word, cmd_table[i]->noun)) < best)
 			best = d;
+	return best;
+}
+
+/* A mistyped noun alone ("nod"): the nearest noun, once each. */
+static void
+cmd_unknown_noun(const char *word)
+{
+	size_t best = cmd_noun_distance(word), i, j;
+
 	if (best == 0 || best > strlen(word) / 3 + 1)
 		return;
 	for (i = 0; cmd_table[i] != NULL; i++) {
@@ -335,7 +346,12 @@ cmd_unknown(int argc, char **argv)
 		if (d < best)
 			best = d;
 	}
-	if (best > typed.len / 3 + 2) {
+	/*
+	 * A word alone nearer a noun than any whole command ("nod": node,
+	 * not the short "top") is a mistyped noun.
+	 */
+	if (best > typed.len / 3 + 2 || (strcmp(typed.buf, argv[0]) == 0 &&
+	    cmd_noun_distance(argv[0]) < best)) {
 		cmd_unknown_noun(argv[0]);
 		goto out;
 	}

@@ -62,6 +62,12 @@ node_info_fetch(const char *addr, struct node_info *ni, char **cause)
 	ni->steps = node_info_int(st, "steps");
 	ni->uptime_seconds = json_number_value(json_object_get(st,
 	    "uptime_seconds"));
+	ni->tokens_per_second_10s = json_number_value(json_object_get(st,
+	    "tokens_per_second_10s"));
+	ni->tokens_per_second_60s = json_number_value(json_object_get(st,
+	    "tokens_per_second_60s"));
+	ni->queue = node_info_int(st, "queue");
+	ni->errors = node_info_int(st, "errors");
 	rc = 0;
 out:
 	if (rc != 0)

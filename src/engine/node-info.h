@@ -21,6 +21,10 @@ struct node_info {
 	int64_t			 tokens_processed;
 	int64_t			 steps;
 	double			 uptime_seconds;
+	double			 tokens_per_second_10s;
+	double			 tokens_per_second_60s;
+	int64_t			 queue;		/* steps waiting to compute */
+	int64_t			 errors;	/* steps answered with an error */
 	struct json_t		*json;	/* the whole answer */
 };
 

@@ -36,6 +36,7 @@
 #include "util/strbuf.h"
 #include "util/clock.h"
 #include "util/logcb.h"
+#include "util/rate.h"
 #include "util/xmalloc.h"
 
 #define NODE_VERSION	"0.1.0"
@@ -85,6 +86,10 @@ struct node {
 	uint64_t		 tokens_processed;
 	uint64_t		 steps;
 	double			 compute_seconds;	/* in the forward pass */
+	struct rate		 token_rate;	/* tokens processed, per second */
+	uint64_t		 errors;	/* steps answered with an error */
+	char			 last_error[160];
+	double			 last_error_at;
 	enum peer_state		 state;
 	int			 drain_asked;
 	int			 stopping;
@@ -228,8 +233,48 @@ node_respond_json(struct http_response *resp, int status, json_t *o)
 	free(s);
 }
 
+/*
+ * What `swarm top` shows of a node besides its record: tokens per second
+ * over the last 10 s and minute, steps waiting for the compute pool (one
+ * computes at a time), and the steps it answered with an error. Called
+ * with n->mu held.
+ */
 static void
-node_handle_info(struct node *n, struct http_response *resp)
+node_info_rates(struct node *n, json_t *st, double now)
+{
+	json_object_set_new(st, "tokens_per_second_10s",
+	    json_real(rate_per_second(&n->token_rate, now, 10)));
+	json_object_set_new(st, "tokens_per_second_60s",
+	    json_real(rate_per_second(&n->token_rate, now, 60)));
+	json_object_set_new(st, "queue", json_integer(n->in_flight > 1 ?
+	    n->in_flight - 1 : 0));
+	json_object_set_new(st, "errors", json_integer((json_int_t)n->errors));
+	if (n->errors > 0) {
+		json_object_set_new(st, "last_error",
+		    json_string(n->last_error));
+		json_object_set_new(st, "last_error_age_seconds",
+		    json_real(now - n->last_error_at));
+	}
+}
+
+/* A step answered with an error: counted, and the last one kept. */
+static void
+node_note_error(struct node *n, const char *code)
+{
+	pthread_mutex_lock(&n->mu);
+	n->errors++;
+	snprintf(n->last_error, sizeof(n->last_error), "%s", code);
+	n->last_error_at = node_now();
+	pthread_mutex_unlock(&n->mu);
+}
+
+/*
+ * GET /info: the record and the counters with every session; GET /status
+ * (sessions 0): the same without the session list, what `swarm top` asks
+ * every peer for every second.
+ */
+static void
+node_handle_info(struct node *n, struct http_response *resp, int sessions)
 {
 	struct peer_record r;
 	json_t *o, *st, *list;
@@ -239,7 +284,7 @@ node_handle_info(struct node *n, struct http_response *resp)
 	list = json_array();
 	pthread_mutex_lock(&n->mu);
 	node_record_locked(n, &r);
-	for (s = n->sessions; s != NULL; s = s->next)
+	for (s = n->sessions; s != NULL && sessions; s = s->next)
 		json_array_append_new(list, json_pack("{s:I,s:I,s:I,s:I,s:f}",
 		    "block_begin", (json_int_t)s->block_begin,
 		    "block_end", (json_int_t)s->block_end,
@@ -259,6 +304,9 @@ node_handle_info(struct node *n, struct http_response *resp)
 	    "n_layer", (json_int_t)n->model->hp.n_layer,
 	    "n_embd", (json_int_t)n->model->hp.n_embd,
 	    "session_list", list);
+	if (!sessions)
+		json_object_del(st, "session_list");
+	node_info_rates(n, st, now);
 	pthread_mutex_unlock(&n->mu);
 	if (n->batch != NULL) {
 		struct batch_stats bs;
@@ -520,6 +568,7 @@ node_handle_step(struct node *n, uint64_t id, const struct http_request *req,
 	if (proto_step_decode(req->body, req->body_len, &lim, &st, &hidden,
 	    &cause) != 0) {
 		http_response_error(resp, 400, "malformed", "%s", cause);
+		node_note_error(n, "malformed step");
 		goto done;
 	}
 	if (st.step + 1 == s->next_step && s->answer.len > 0) {
@@ -535,11 +584,13 @@ node_handle_step(struct node *n, uint64_t id, const struct http_request *req,
 		http_response_error(resp, 409, "wrong_step", "step %llu, "
 		    "expected %llu", (unsigned long long)st.step,
 		    (unsigned long long)s->next_step);
+		node_note_error(n, "step out of order");
 		goto done;
 	}
 	if (st.pos0 != s->kv->n_filled) {
 		http_response_error(resp, 409, "wrong_position", "position %u, "
 		    "expected %u", st.pos0, s->kv->n_filled);
+		node_note_error(n, "step at the wrong position");
 		goto done;
 	}
 	pos = xreallocarray(NULL, st.n_tokens, sizeof(*pos));
@@ -565,6 +616,7 @@ node_handle_step(struct node *n, uint64_t id, const struct http_request *req,
 	t0 = node_now() - t0;
 	if (rc != 0) {
 		http_response_error(resp, 500, "compute", "%s", cause);
+		node_note_error(n, "compute failed");
 		goto done;
 	}
 	proto_step_encode(&st, hidden, &out);
@@ -576,6 +628,7 @@ node_handle_step(struct node *n, uint64_t id, const struct http_request *req,
 	resp->body = strbuf_detach(&out, &resp->len);
 	pthread_mutex_lock(&n->mu);
 	n->tokens_processed += st.n_tokens;
+	rate_add(&n->token_rate, node_now(), st.n_tokens);
 	n->steps++;
 	n->compute_seconds += t0;
 	/* Only work keeps a session: failed steps and retries do not. */
@@ -645,7 +698,14 @@ static void
 node_route_info(void *arg, const struct http_request *req,
     struct http_response *resp)
 {
-	node_handle_info(arg, resp);
+	node_handle_info(arg, resp, 1);
+}
+
+static void
+node_route_status(void *arg, const struct http_request *req,
+    struct http_response *resp)
+{
+	node_handle_info(arg, resp, 0);
 }
 
 static void
@@ -741,6 +801,7 @@ node_admit_step(void *arg, const struct http_request *req,
 /* A step waits for the compute pool: it runs on a thread of its own. */
 static const struct http_route node_routes[] = {
 	{ "GET", "/info", node_route_info, 0, 0, NULL },
+	{ "GET", "/status", node_route_status, 0, 0, NULL },
 	{ "POST", "/sessions", node_route_open, NODE_MAX_CONTROL_BODY, 0,
 	    NULL },
 	{ "DELETE", "/sessions/*", node_route_close, 0, 0, NULL },
@@ -888,6 +949,7 @@ node_new(const struct node_config *cfg, char **cause)
 	n->cfg.listen = n->cfg.public_addr = NULL;
 	n->state = PEER_STATE_JOINING;
 	n->started = node_now();
+	rate_init(&n->token_rate, n->started);
 	pthread_mutex_init(&n->mu, NULL);
 	pthread_cond_init(&n->cond, NULL);
 	pthread_mutex_init(&n->compute, NULL);
