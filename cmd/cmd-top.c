@@ -11,7 +11,7 @@
 #include "ui/top-model.h"
 #include "ui/top.h"
 
-static const struct cmd_opt top_opts[] = {
+static const struct opt top_opts[] = {
 	OPT_DURATION('d', "interval", 0.2, 3600, "seconds between refreshes "
 	    "(default 1)"),
 	OPT_FLAG('b', "batch", "print plain-text snapshots, not the board"),
