@@ -7,29 +7,28 @@ M=$MODELS/stories260K.gguf
 T=$SWARM_HOME/t
 mkdir -p "$T"
 
-# replies_equal FILE.json: each assistant message equals what `infer run
-# --messages` answers to the messages before it ($RUN_ARGS: where to run).
+# replies_equal FILE.json N: each of the last N assistant messages equals what
+# `infer run --messages` answers to the messages before it ($RUN_ARGS:
+# where to run).
 replies_equal() {
-	python3 - "$1" "$SWARM" "$M" "$T" $RUN_ARGS <<'PYEOF'
+	python3 - "$1" "$2" "$SWARM" "$M" "$T" $RUN_ARGS <<'PYEOF'
 import json, subprocess, sys
-path, swarm, model, tmp = sys.argv[1:5]
+path, want, swarm, model, tmp = sys.argv[1:6]
 msgs = json.load(open(path))
-n = 0
-for i, m in enumerate(msgs):
-    if m["role"] != "assistant":
-        continue
+idx = [i for i, m in enumerate(msgs) if m["role"] == "assistant"]
+assert len(idx) >= int(want), idx
+for i in idx[-int(want):]:
     json.dump(msgs[:i], open(tmp + "/prefix.json", "w"))
     out = subprocess.run([swarm, "infer", "run", "-m", model, "--temp", "0",
-        "-n", "40", "--messages", tmp + "/prefix.json"] + sys.argv[5:],
+        "-n", "40", "--messages", tmp + "/prefix.json"] + sys.argv[6:],
         capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    assert out.stdout == m["content"], (i, out.stdout, m["content"])
-    n += 1
-assert n == 3, n
+    assert out.stdout == msgs[i]["content"], (i, out.stdout, msgs[i]["content"])
 PYEOF
 }
 
-# turn_line N: the -v line of turn N in $err.
+# turn_field N F: field F (1 tokens, 2 prefilled, 3 reused, 4 context) of
+# the -v line of turn N in $err.
 turn_field() {
 	printf '%s\n' "$err" | sed -n "s/.*turn $1: \([0-9]*\) tokens, \([0-9]*\) prefilled, \([0-9]*\) reused.*context \([0-9]*\) of.*/\\$2/p"
 }
@@ -48,7 +47,7 @@ assert [x["role"] for x in m] == ["user", "assistant"] * 5, m
 assert m[4]["content"] == "And then?" and all(x["content"] for x in m)
 ' "$T/five.json"
 RUN_ARGS="--local --threads 1"
-check three-turns-equal-infer-run replies_equal "$T/three.json"
+check three-turns-equal-infer-run replies_equal "$T/three.json" 3
 # turn 5 prefills only what turn 4 left out of the cache
 t5=$(turn_field 5 1) k5=$(turn_field 5 2) r5=$(turn_field 5 3) c4=$(turn_field 4 4)
 t1=$(turn_field 1 1) k1=$(turn_field 1 2)
@@ -113,13 +112,20 @@ a = json.load(open(sys.argv[1])); b = json.load(open(sys.argv[2]))
 assert b == a[:6], (b, a[:6])
 ' "$T/five.json" "$T/swarm.json"
 RUN_ARGS=$PEERS
-check swarm-equal-infer-run replies_equal "$T/swarm.json"
+check swarm-equal-infer-run replies_equal "$T/swarm.json" 3
 t5=$(turn_field 5 1) k5=$(turn_field 5 2) r5=$(turn_field 5 3) c4=$(turn_field 4 4)
 check swarm-turn5-prefills-its-own sh -c '[ -n "$2" ] && [ "$3" = "$4" ] &&
     [ "$2" -eq $(($1 - $4)) ] && [ $(($2 * 4)) -lt "$1" ]' _ "$t5" "$k5" "$r5" "$c4"
 check swarm-stats-route sh -c 'printf "%s\n" "$1" | grep -q "127.0.0.1:$2 blocks 0:3" &&
     printf "%s\n" "$1" | grep -q "127.0.0.1:$3 blocks 3:5"' _ "$out" "$port_a" "$port_b"
 check swarm-one-session sh -c '! printf "%s" "$1" | grep -q "differs from the cache"' _ "$err"
+# a new system message: the sessions are opened again, the same replies
+printf 'Hello there\n/system Be kind.\nWhat next?\n/save %s\n' "$T/sys.json" >"$T/insys"
+expect swarm-system 0 "$SWARM" infer chat -m "$M" $PEERS --temp 0 -n 40 -v \
+    --threads 1 <"$T/insys"
+check swarm-system-reprefills sh -c 'printf "%s" "$1" | grep -q "differs from the cache" &&
+    printf "%s" "$1" | grep -q "turn 2: .* 0 reused"' _ "$err"
+check swarm-system-equal-infer-run replies_equal "$T/sys.json" 1
 
 # --- --url: a swarm serve ---------------------------------------------------------
 "$SWARM" serve -m "$M" --local --listen 127.0.0.1:0 --threads 1 \
