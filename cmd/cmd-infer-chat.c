@@ -12,7 +12,6 @@
 #include "engine/dialog.h"
 #include "engine/engine.h"
 #include "ui/chat-repl.h"
-#include "util/xmalloc.h"
 
 static const struct cmd_opt infer_chat_opts[] = {
 	OPT_MODEL,
@@ -41,24 +40,6 @@ static const struct cmd_conf_flag infer_chat_conf[] = {
 	{ "overflow", "chat.overflow" },
 	{ NULL, NULL }
 };
-
-/* The history file in the data directory, unless chat.history_size is 0. */
-static char *
-infer_chat_history(struct conf *c)
-{
-	char *dir, *path, *cause = NULL;
-
-	if (conf_get_int(c, "chat.history_size") == 0)
-		return NULL;
-	if ((dir = conf_data_dir(&cause)) == NULL) {
-		fprintf(stderr, "swarm: warning: no history: %s\n", cause);
-		free(cause);
-		return NULL;
-	}
-	path = xasprintf("%s/chat_history", dir);
-	free(dir);
-	return path;
-}
 
 /* The dialog's config; opens the engine unless --url. */
 static int
@@ -102,7 +83,7 @@ cmd_infer_chat_exec(struct cmd_args *a)
 	struct engine *e = NULL;
 	struct dialog *d = NULL;
 	struct conf *conf;
-	char *cause = NULL, *warning = NULL, *history = NULL;
+	char *cause = NULL, *warning = NULL, *dir = NULL;
 	int64_t seed;
 	int rc;
 
@@ -122,8 +103,10 @@ cmd_infer_chat_exec(struct cmd_args *a)
 	if (warning != NULL)
 		fprintf(stderr, "swarm: warning: %s\n", warning);
 	rcfg.dialog = d;
-	rcfg.history_path = history = infer_chat_history(conf);
-	rcfg.history_size = (int)conf_get_int(conf, "chat.history_size");
+	/* No data directory: no history, and nothing else is lost. */
+	if ((rcfg.history_size = (int)conf_get_int(conf,
+	    "chat.history_size")) > 0)
+		rcfg.history_dir = dir = conf_data_dir(NULL);
 	rcfg.out = stdout;
 	rcfg.err = stderr;
 	rc = chat_repl_run(&rcfg, &cause) == 0 ? EXIT_OK : cmd_fail(cause);
@@ -132,7 +115,7 @@ out:
 	engine_free(e);
 	conf_free(conf);
 	free(warning);
-	free(history);
+	free(dir);
 	return rc;
 }
 

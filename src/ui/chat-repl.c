@@ -455,27 +455,25 @@ chat_repl_tty(struct chat_repl *r)
 	return 0;
 }
 
-/* The history file's directory, and what the file already holds. */
-static void
+#define CHAT_REPL_HISTORY	"chat_history"
+
+/* The history file's path (allocated; NULL: none kept), its directory made. */
+static char *
 chat_repl_history_open(const struct chat_repl_config *cfg)
 {
-	char *dir, *slash, *cause = NULL;
+	char *cause = NULL;
 
 	using_history();
-	if (cfg->history_path == NULL)
-		return;
+	if (cfg->history_dir == NULL)
+		return NULL;
 	if (cfg->history_size > 0)
 		stifle_history(cfg->history_size);
-	dir = xstrdup(cfg->history_path);
-	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
-		*slash = '\0';
-		if (path_mkdirs(dir, 0700, &cause) != 0) {
-			fprintf(cfg->err, "swarm: warning: %s\n", cause);
-			free(cause);
-		}
+	if (path_mkdirs(cfg->history_dir, 0700, &cause) != 0) {
+		fprintf(cfg->err, "swarm: warning: %s\n", cause);
+		free(cause);
+		return NULL;
 	}
-	free(dir);
-	read_history(cfg->history_path);
+	return xasprintf("%s/%s", cfg->history_dir, CHAT_REPL_HISTORY);
 }
 
 int
@@ -483,6 +481,7 @@ chat_repl_run(const struct chat_repl_config *cfg, char **cause)
 {
 	struct chat_repl r;
 	struct sigaction sa, old;
+	char *history;
 	int rc;
 
 	memset(&r, 0, sizeof(r));
@@ -500,12 +499,13 @@ chat_repl_run(const struct chat_repl_config *cfg, char **cause)
 		rl_readline_name = "swarm";
 		rl_outstream = cfg->out;
 		rl_attempted_completion_function = chat_repl_complete;
-		chat_repl_history_open(cfg);
+		if ((history = chat_repl_history_open(cfg)) != NULL)
+			read_history(history);
 		rc = chat_repl_tty(&r);
-		if (cfg->history_path != NULL &&
-		    write_history(cfg->history_path) != 0)
+		if (history != NULL && write_history(history) != 0)
 			fprintf(cfg->err, "swarm: warning: cannot write '%s'\n",
-			    cfg->history_path);
+			    history);
+		free(history);
 	} else
 		rc = chat_repl_piped(&r);
 	sigaction(SIGINT, &old, NULL);

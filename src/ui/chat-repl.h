@@ -22,7 +22,8 @@ struct chat_repl_config {
 	struct dialog		*dialog;
 	/* Sampling and length of every reply; /set changes them. */
 	struct generate_params	 params;
-	const char		*history_path;	/* NULL: none kept */
+	/* The history is kept in chat_history there; NULL: not kept. */
+	const char		*history_dir;
 	int			 history_size;
 	FILE			*out;		/* replies, /stats */
 	FILE			*err;		/* notices */

@@ -96,6 +96,7 @@ start_node() {
 	    --port-file "$SWARM_HOME/$1.port" --threads 1 \
 	    2>"$SWARM_HOME/$1.log" &
 	track $!
+	eval "pid_$1=$!"
 	wait_file "$SWARM_HOME/$1.port" || fail "start-$1" "$(cat "$SWARM_HOME/$1.log")"
 	eval "port_$1=$(cat "$SWARM_HOME/$1.port")"
 }
@@ -126,6 +127,41 @@ expect swarm-system 0 "$SWARM" infer chat -m "$M" $PEERS --temp 0 -n 40 -v \
 check swarm-system-reprefills sh -c 'printf "%s" "$1" | grep -q "differs from the cache" &&
     printf "%s" "$1" | grep -q "turn 2: .* 0 reused"' _ "$err"
 check swarm-system-equal-infer-run replies_equal "$T/sys.json" 1
+
+# --- a node killed mid-reply: routed around, the conversation goes on -----------------
+export SWARM_TEST_STEP_DELAY_MS=15
+start_node r1 3:5
+start_node r2 3:5
+unset SWARM_TEST_STEP_DELAY_MS
+mkfifo "$T/fifo"
+"$SWARM" infer chat -m "$M" --peer 127.0.0.1:$port_a --peer 127.0.0.1:$port_r1 \
+    --peer 127.0.0.1:$port_r2 --temp 0 -n 40 -v --threads 1 <"$T/fifo" \
+    >"$T/fo.out" 2>"$T/fo.err" &
+cpid=$!
+track $cpid
+exec 3>"$T/fifo"
+echo 'Hello there' >&3
+i=0
+until grep -q "turn 1:" "$T/fo.err" || [ $i -gt 100 ]; do sleep 0.1; i=$((i + 1)); done
+echo 'What next?' >&3
+sleep 0.2
+if grep -q "chain: .*127.0.0.1:$port_r1 blocks 3:5" "$T/fo.err"; then
+	kill -9 $pid_r1
+else
+	kill -9 $pid_r2
+fi
+printf 'And then?\n/save %s\n' "$T/fo.json" >&3
+exec 3>&-
+wait $cpid
+check failover-chat-exit [ $? -eq 0 ]
+check failover-chat-same python3 -c '
+import json, sys
+a = json.load(open(sys.argv[1])); b = json.load(open(sys.argv[2]))
+assert b == a[:6], (b, a[:6])
+' "$T/five.json" "$T/fo.json"
+check failover-chat-routed-around grep -q "replayed" "$T/fo.err"
+check failover-chat-turn2-mid-reply sh -c 'grep -n "replayed\|turn [12]:" "$1" |
+    sed -n 2p | grep -q replayed' _ "$T/fo.err"
 
 # --- --url: a swarm serve ---------------------------------------------------------
 "$SWARM" serve -m "$M" --local --listen 127.0.0.1:0 --threads 1 \
