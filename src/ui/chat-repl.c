@@ -36,6 +36,7 @@ struct chat_repl {
 	int				 in_block;	/* inside """ */
 	int				 more;		/* after a '\' */
 	int				 quit;
+	int				 streamed;	/* reply text shown */
 	/* readline's callback: the line it handed over */
 	char				*line;
 	int				 line_ready;
@@ -81,6 +82,7 @@ chat_repl_on_text(void *arg, const char *text, size_t len)
 	if (r->tty) {
 		fwrite(text, 1, len, r->cfg->out);
 		fflush(r->cfg->out);
+		r->streamed = 1;
 	}
 	return chat_repl_cancel != 0;
 }
@@ -114,10 +116,11 @@ chat_repl_say(struct chat_repl *r, const char *text, int retry)
 
 	r->params.on_text = chat_repl_on_text;
 	r->params.on_text_arg = r;
+	r->streamed = 0;
 	rc = retry ? dialog_retry(d, &r->params, &cause) :
 	    dialog_say(d, text, &r->params, &cause);
 	if (rc != 0) {
-		if (r->tty)
+		if (r->streamed)
 			fputc('\n', r->cfg->out);
 		fprintf(r->cfg->err, "swarm: %s\n", cause);
 		free(cause);
@@ -141,9 +144,9 @@ chat_repl_stats(struct chat_repl *r)
 		fprintf(out, "no reply yet\n");
 		return;
 	}
-	fprintf(out, "turn %u: prompt %zu tokens, %zu prefilled, %zu reused "
-	    "from the cache\n", st->turn, st->n_prompt, st->n_prefilled,
-	    st->n_reused);
+	fprintf(out, "turn %u: prompt %zu tokens, %zu prefilled in %.3f s, "
+	    "%zu reused from the cache\n", st->turn, st->n_prompt,
+	    st->n_prefilled, st->prompt_seconds, st->n_reused);
 	fprintf(out, "reply: %zu tokens, first token %.3f s, %.1f tokens/s\n",
 	    st->n_tokens, st->first_token_seconds, st->n_tokens > 1 &&
 	    st->gen_seconds > 0 ? (st->n_tokens - 1) / st->gen_seconds : 0.0);
