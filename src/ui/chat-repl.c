@@ -144,9 +144,14 @@ chat_repl_stats(struct chat_repl *r)
 		fprintf(out, "no reply yet\n");
 		return;
 	}
-	fprintf(out, "turn %u: prompt %zu tokens, %zu prefilled in %.3f s, "
-	    "%zu reused from the cache\n", st->turn, st->n_prompt,
-	    st->n_prefilled, st->prompt_seconds, st->n_reused);
+	if (st->n_ctx == 0)
+		fprintf(out, "turn %u: prompt %zu tokens (the server's "
+		    "count)\n", st->turn, st->n_prompt);
+	else
+		fprintf(out, "turn %u: prompt %zu tokens, %zu prefilled in "
+		    "%.3f s, %zu reused from the cache\n", st->turn,
+		    st->n_prompt, st->n_prefilled, st->prompt_seconds,
+		    st->n_reused);
 	fprintf(out, "reply: %zu tokens, first token %.3f s, %.1f tokens/s\n",
 	    st->n_tokens, st->first_token_seconds, st->n_tokens > 1 &&
 	    st->gen_seconds > 0 ? (st->n_tokens - 1) / st->gen_seconds : 0.0);
