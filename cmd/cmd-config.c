@@ -14,24 +14,24 @@
 #include "util/parse.h"
 #include "util/xmalloc.h"
 
-static const struct cmd_opt config_get_opts[] = {
+static const struct opt config_get_opts[] = {
 	OPT_FLAG(0, "json", "print a JSON object with the value and its source"),
 	OPT_END
 };
 
-static const struct cmd_opt config_set_opts[] = {
+static const struct opt config_set_opts[] = {
 	OPT_FLAG('a', "add", "append to a list instead of replacing it"),
 	OPT_END
 };
 
-static const struct cmd_opt config_list_opts[] = {
+static const struct opt config_list_opts[] = {
 	OPT_FLAG(0, "json", "print one JSON object keyed by key"),
 	OPT_FLAG('l', "long", "also show each key's type and help"),
 	OPT_FLAG(0, "keys", "print only the key names"),
 	OPT_END
 };
 
-static const struct cmd_opt config_path_opts[] = {
+static const struct opt config_path_opts[] = {
 	OPT_FLAG('d', "data", "print the data directory instead"),
 	OPT_END
 };

@@ -7,7 +7,7 @@
 
 #include "cmd.h"
 
-static const struct cmd_opt help_opts[] = {
+static const struct opt help_opts[] = {
 	OPT_FLAG(0, "json", "print the commands (name, usage, summary, "
 	    "options) as JSON"),
 	OPT_END
@@ -28,7 +28,7 @@ static json_t *
 help_json(const struct cmd_entry *e)
 {
 	json_t *opts = json_array();
-	const struct cmd_opt *o;
+	const struct opt *o;
 
 	for (o = e->opts; o != NULL && o->name != NULL; o++)
 		json_array_append_new(opts, json_pack("{s:s,s:s?,s:s?,s:s}",

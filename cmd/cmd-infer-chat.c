@@ -13,7 +13,7 @@
 #include "engine/engine.h"
 #include "ui/chat-repl.h"
 
-static const struct cmd_opt infer_chat_opts[] = {
+static const struct opt infer_chat_opts[] = {
 	OPT_MODEL,
 	OPT_LOCAL,
 	OPT_PEER,

@@ -20,6 +20,7 @@
 #include "core/quant.h"
 #include "core/tokenizer.h"
 #include "engine/engine.h"
+#include "engine/tokens.h"
 #include "net/protocol.h"
 #include "swarm/client.h"
 #include "util/clock.h"
@@ -27,7 +28,7 @@
 #include "util/strbuf.h"
 #include "util/xmalloc.h"
 
-static const struct cmd_opt infer_run_opts[] = {
+static const struct opt infer_run_opts[] = {
 	OPT_MODEL,
 	OPT_LOCAL,
 	OPT_PEER,
@@ -90,19 +91,6 @@ infer_on_logits(void *arg, const float *row, uint32_t n)
 		return -1;
 	}
 	return 0;
-}
-
-static int
-infer_parse_tokens(const char *s, int32_t **ids, size_t *n, char **cause)
-{
-	const char *err;
-	char *bad = NULL;
-
-	if (parse_ids(s, INT32_MAX, ids, n, &bad, &err) == 0)
-		return 0;
-	set_cause(cause, "--tokens: '%s' is %s", bad, err);
-	free(bad);
-	return -1;
 }
 
 static char *
@@ -187,7 +175,7 @@ infer_prompt(struct cmd_args *a, struct engine *e, int32_t **ids,
 	int32_t bos;
 
 	if ((v = args_get(a, "tokens")) != NULL)
-		return infer_parse_tokens(v, ids, n_ids, cause);
+		return tokens_parse_ids("--tokens", v, 0, ids, n_ids, cause);
 	if (a->argc > 0 && strcmp(a->argv[0], "-") == 0)
 		prompt = infer_read_stdin();
 	else

@@ -7,16 +7,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <jansson.h>
-
 #include "cmd.h"
 #include "core/gguf.h"
 #include "core/tokenizer.h"
-#include "util/parse.h"
+#include "engine/tokens.h"
 #include "util/strbuf.h"
 #include "util/xmalloc.h"
 
-static const struct cmd_opt infer_tokenize_opts[] = {
+static const struct opt infer_tokenize_opts[] = {
 	OPT_STRING('m', "model", "FILE", "the model or vocabulary (GGUF file)"),
 	OPT_FLAG(0, "special", "parse special tokens such as <|im_start|> in "
 	    "the text; print them when decoding"),
@@ -27,27 +25,6 @@ static const struct cmd_opt infer_tokenize_opts[] = {
 	OPT_END
 };
 
-static int
-tokenize_parse_ids(const struct tokenizer *tok, const char *s, int32_t **ids,
-    size_t *n, char **cause)
-{
-	const char *err;
-	char *bad = NULL;
-	size_t i;
-
-	if (parse_ids(s, INT32_MAX, ids, n, &bad, &err) != 0) {
-		set_cause(cause, "--decode: '%s' is %s", bad, err);
-		free(bad);
-		return -1;
-	}
-	for (i = 0; i < *n; i++)
-		if ((uint32_t)(*ids)[i] >= tokenizer_n_vocab(tok))
-			return set_cause(cause, "--decode: token %d is out of "
-			    "range (vocabulary of %u)", (*ids)[i],
-			    tokenizer_n_vocab(tok));
-	return 0;
-}
-
 static char *
 tokenize_read_stdin(size_t *len)
 {
@@ -57,31 +34,11 @@ tokenize_read_stdin(size_t *len)
 	return strbuf_detach(&sb, len);
 }
 
-/* Text that is not UTF-8 goes out as its byte values. */
-static void
-tokenize_json_text(json_t *o, const char *key, const struct strbuf *sb)
-{
-	json_t *s, *bytes;
-	size_t i;
-
-	if ((s = json_stringn(sb->len ? sb->buf : "", sb->len)) != NULL) {
-		json_object_set_new(o, key, s);
-		return;
-	}
-	bytes = json_array();
-	for (i = 0; i < sb->len; i++)
-		json_array_append_new(bytes,
-		    json_integer((unsigned char)sb->buf[i]));
-	json_object_set_new(o, "bytes", bytes);
-}
-
 static int
 tokenize_print(const struct tokenizer *tok, const int32_t *ids, size_t n,
     int special, int json, int decoding)
 {
 	struct strbuf sb = STRBUF_INIT;
-	json_t *o, *arr, *t, *js;
-	const char *piece;
 	size_t i;
 
 	if (!json) {
@@ -99,28 +56,7 @@ tokenize_print(const struct tokenizer *tok, const int32_t *ids, size_t n,
 		return fflush(stdout) == 0 ? EXIT_OK :
 		    cmd_error("cannot write the output");
 	}
-	o = json_object();
-	arr = json_array();
-	for (i = 0; i < n; i++) {
-		t = json_object();
-		json_object_set_new(t, "id", json_integer(ids[i]));
-		piece = tokenizer_piece(tok, ids[i]);
-		if ((js = json_string(piece)) == NULL)
-			js = json_null();
-		json_object_set_new(t, "piece", js);
-		strbuf_reset(&sb);
-		tokenizer_decode_piece(tok, i > 0 ? ids[i - 1] : -1, ids[i], 1,
-		    &sb);
-		tokenize_json_text(t, "text", &sb);
-		json_array_append_new(arr, t);
-	}
-	strbuf_reset(&sb);
-	tokenizer_decode(tok, ids, n, special, &sb);
-	tokenize_json_text(o, "text", &sb);
-	strbuf_release(&sb);
-	json_object_set_new(o, "n_tokens", json_integer((json_int_t)n));
-	json_object_set_new(o, "tokens", arr);
-	return cmd_print_json(o);
+	return cmd_print_json(tokens_json(tok, ids, n, special));
 }
 
 static int
@@ -148,7 +84,8 @@ cmd_infer_tokenize_exec(struct cmd_args *a)
 	if (decode != NULL) {
 		if (strcmp(decode, "-") == 0)
 			decode = text = tokenize_read_stdin(&len);
-		if (tokenize_parse_ids(tok, decode, &ids, &n, &cause) != 0)
+		if (tokens_parse_ids("--decode", decode,
+		    tokenizer_n_vocab(tok), &ids, &n, &cause) != 0)
 			goto fail;
 	} else {
 		if (strcmp(a->argv[0], "-") == 0)

@@ -23,7 +23,7 @@
 #include "util/parse.h"
 #include "util/xmalloc.h"
 
-static const struct cmd_opt models_status_opts[] = {
+static const struct opt models_status_opts[] = {
 	OPT_FLAG(0, "json", "print one JSON object"),
 	OPT_STRING('b', "bootstrap", "HOST:PORT", "a node to join the swarm "
 	    "through (repeatable; default: swarm.bootstrap)"),

@@ -20,7 +20,7 @@
 #include "util/path.h"
 #include "util/xmalloc.h"
 
-static const struct cmd_opt node_join_opts[] = {
+static const struct opt node_join_opts[] = {
 	OPT_MODEL,
 	OPT_STRING('b', "blocks", "A:B", "serve blocks A to B-1, or auto: the "
 	    "blocks the swarm serves least (default)"),
@@ -152,6 +152,7 @@ node_join_config(struct cmd_args *a, struct conf *c,
 	cfg->public_addr = conf_get_str(c, "node.public_addr");
 	cfg->threads = (int)conf_get_int(c, "node.threads");
 	cfg->repack = conf_get_bool(c, "node.repack");
+	cfg->batch = conf_get_bool(c, "node.batch");
 	cfg->max_sessions = (uint32_t)conf_get_int(c, "node.max_sessions");
 	cfg->max_sessions_per_client = (uint32_t)conf_get_int(c,
 	    "node.max_sessions_per_client");

@@ -11,7 +11,7 @@
 #include "engine/node-info.h"
 #include "util/xmalloc.h"
 
-static const struct cmd_opt node_leave_opts[] = {
+static const struct opt node_leave_opts[] = {
 	OPT_FLAG(0, "wait", "wait until the node has stopped"),
 	OPT_END
 };

@@ -12,7 +12,7 @@
 #include "engine/node-info.h"
 #include "swarm/record.h"
 
-static const struct cmd_opt node_status_opts[] = {
+static const struct opt node_status_opts[] = {
 	OPT_FLAG(0, "json", "print the node's answer as JSON"),
 	OPT_DURATION(0, "wait", 0, 3600, "wait this long for a "
 	    "node that is starting to answer (default 0)"),

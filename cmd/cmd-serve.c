@@ -18,7 +18,7 @@
 #include "util/path.h"
 #include "util/xmalloc.h"
 
-static const struct cmd_opt serve_opts[] = {
+static const struct opt serve_opts[] = {
 	OPT_MODEL,
 	OPT_STRING('l', "listen", "HOST:PORT", "address of the API (default: "
 	    "serve.listen, 127.0.0.1:8000)"),
@@ -144,6 +144,8 @@ cmd_serve_exec(struct cmd_args *a)
 	    (rc = cmd_engine_config(a, conf, &ec)) != 0 ||
 	    (rc = serve_gateway_config(a, conf, &gc, &host)) != 0)
 		goto out;
+	ec.batch = conf_get_bool(conf, "serve.batch");
+	ec.batch_chunk = (int)conf_get_int(conf, "serve.batch_chunk");
 	if ((e = cmd_engine_open(&ec, &cause)) == NULL) {
 		rc = cmd_fail(cause);
 		goto out;

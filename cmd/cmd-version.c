@@ -5,7 +5,7 @@
 
 #include "cmd.h"
 
-static const struct cmd_opt version_opts[] = {
+static const struct opt version_opts[] = {
 	OPT_FLAG(0, "json", "print {\"version\": ...}"),
 	OPT_END
 };

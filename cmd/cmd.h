@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "util/opt.h"
+
 #define SWARM_VERSION "0.1.0"
 
 /* Exit codes. */
@@ -18,50 +20,30 @@
 #define EXIT_USAGE	2
 
 /*
- * What an option's value is (after git's OPT_INTEGER): the dispatcher
- * parses and range-checks typed values, so a command reads them with
- * args_int, args_num or args_span and never parses them itself. Options
- * that stand for config keys stay PLAIN: the config's schema types them.
+ * Options are rows of a table (src/util/opt.h): the dispatcher parses and
+ * range-checks typed values, so a command reads them with args_int,
+ * args_num or args_span and never parses them itself. Options that stand
+ * for config keys stay plain strings: the config's schema types them.
  */
-enum cmd_opt_type {
-	CMD_OPT_PLAIN,		/* a flag without .arg, else a string */
-	CMD_OPT_INT,		/* integer in [min, max] */
-	CMD_OPT_FLOAT,		/* number in [min, max] */
-	CMD_OPT_DURATION,	/* seconds (fractions too) in [min, max] */
-	CMD_OPT_SIZE,		/* bytes, K/M/G suffixes, in [min, max] */
-	CMD_OPT_SPAN,		/* A:B, min <= A < B <= max */
-	CMD_OPT_ADDRESS,	/* HOST:PORT */
-};
-
-struct cmd_opt {
-	int			 ch;	/* short letter, 0 when there is none */
-	const char		*name;	/* long name, without the dashes */
-	const char		*arg;	/* value placeholder; NULL for a flag */
-	const char		*help;
-	enum cmd_opt_type	 type;
-	double			 min;
-	double			 max;
-};
-
 #define CMD_OPT_ROW(ch, name, arg, help, type, min, max) \
 	{ ch, name, arg, help, type, min, max }
 #define OPT_FLAG(ch, name, help) \
-	CMD_OPT_ROW(ch, name, NULL, help, CMD_OPT_PLAIN, 0, 0)
+	CMD_OPT_ROW(ch, name, NULL, help, OPT_TYPE_PLAIN, 0, 0)
 #define OPT_STRING(ch, name, arg, help) \
-	CMD_OPT_ROW(ch, name, arg, help, CMD_OPT_PLAIN, 0, 0)
-#define OPT_END	CMD_OPT_ROW(0, NULL, NULL, NULL, CMD_OPT_PLAIN, 0, 0)
+	CMD_OPT_ROW(ch, name, arg, help, OPT_TYPE_PLAIN, 0, 0)
+#define OPT_END	CMD_OPT_ROW(0, NULL, NULL, NULL, OPT_TYPE_PLAIN, 0, 0)
 #define OPT_INT(ch, name, arg, min, max, help) \
-	CMD_OPT_ROW(ch, name, arg, help, CMD_OPT_INT, min, max)
+	CMD_OPT_ROW(ch, name, arg, help, OPT_TYPE_INT, min, max)
 #define OPT_FLOAT(ch, name, arg, min, max, help) \
-	CMD_OPT_ROW(ch, name, arg, help, CMD_OPT_FLOAT, min, max)
+	CMD_OPT_ROW(ch, name, arg, help, OPT_TYPE_FLOAT, min, max)
 #define OPT_DURATION(ch, name, min, max, help) \
-	CMD_OPT_ROW(ch, name, "SECONDS", help, CMD_OPT_DURATION, min, max)
+	CMD_OPT_ROW(ch, name, "SECONDS", help, OPT_TYPE_DURATION, min, max)
 #define OPT_SIZE(ch, name, min, max, help) \
-	CMD_OPT_ROW(ch, name, "BYTES", help, CMD_OPT_SIZE, min, max)
+	CMD_OPT_ROW(ch, name, "BYTES", help, OPT_TYPE_SIZE, min, max)
 #define OPT_SPAN(ch, name, min, max, help) \
-	CMD_OPT_ROW(ch, name, "A:B", help, CMD_OPT_SPAN, min, max)
+	CMD_OPT_ROW(ch, name, "A:B", help, OPT_TYPE_SPAN, min, max)
 #define OPT_ADDRESS(ch, name, help) \
-	CMD_OPT_ROW(ch, name, "HOST:PORT", help, CMD_OPT_ADDRESS, 0, 0)
+	CMD_OPT_ROW(ch, name, "HOST:PORT", help, OPT_TYPE_ADDRESS, 0, 0)
 
 /* Rows the commands that load a model or find the swarm share. */
 #define OPT_MODEL \
@@ -118,24 +100,17 @@ struct cmd_entry {
 	const char		*verb;	/* NULL for a one-word command */
 	const char		*usage;	/* after "swarm noun verb " */
 	const char		*summary;
-	const struct cmd_opt	*opts;	/* ends with a zeroed row; may be NULL */
+	const struct opt	*opts;	/* ends with a zeroed row; may be NULL */
 	int			 min_args;
 	int			 max_args;	/* -1: no limit */
 	int			(*exec)(struct cmd_args *);
-};
-
-struct cmd_optval {
-	int		 count;		/* times given */
-	char		**values;	/* every value, in order (with .arg) */
-	double		 num;		/* the last typed number */
-	uint32_t	 span[2];	/* the last span */
 };
 
 struct cmd_args {
 	const struct cmd_entry	*entry;
 	int			 argc;	/* positional arguments */
 	char			**argv;
-	struct cmd_optval	*vals;	/* parallel to entry->opts */
+	struct opt_parsed	 opts;
 };
 
 /* Option access by long name; asking for a name not in .opts aborts. */

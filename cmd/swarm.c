@@ -3,7 +3,6 @@
  * place that parses options, checks argument counts, prints usage and serves
  * -h/--help, so every command behaves the same way.
  */
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,59 +55,22 @@ const struct cmd_entry *const cmd_table[] = {
 
 static const struct cmd_entry *cmd_running;
 
-static size_t
-cmd_opt_count(const struct cmd_entry *e)
-{
-	size_t n = 0;
-
-	if (e->opts != NULL)
-		while (e->opts[n].name != NULL)
-			n++;
-	return n;
-}
-
-static int
-cmd_opt_index(const struct cmd_entry *e, const char *name)
-{
-	size_t i, n = cmd_opt_count(e);
-
-	for (i = 0; i < n; i++)
-		if (strcmp(e->opts[i].name, name) == 0)
-			return (int)i;
-	return -1;
-}
-
-static int
-cmd_opt_index_checked(const struct cmd_args *a, const char *name)
-{
-	int i = cmd_opt_index(a->entry, name);
-
-	if (i < 0) {
-		fprintf(stderr, "swarm: internal error: option '%s' not in '%s'\n",
-		    name, a->entry->noun);
-		abort();
-	}
-	return i;
-}
-
 const char *
 args_get(const struct cmd_args *a, const char *name)
 {
-	struct cmd_optval *v = &a->vals[cmd_opt_index_checked(a, name)];
-
-	return v->count > 0 && v->values != NULL ? v->values[v->count - 1] : NULL;
+	return opt_get(&a->opts, name);
 }
 
 int
 args_flag(const struct cmd_args *a, const char *name)
 {
-	return a->vals[cmd_opt_index_checked(a, name)].count;
+	return opt_value(&a->opts, name)->count;
 }
 
 char **
 args_get_all(const struct cmd_args *a, const char *name, int *n)
 {
-	struct cmd_optval *v = &a->vals[cmd_opt_index_checked(a, name)];
+	const struct opt_value *v = opt_value(&a->opts, name);
 
 	*n = v->values != NULL ? v->count : 0;
 	return v->values;
@@ -117,15 +79,13 @@ args_get_all(const struct cmd_args *a, const char *name, int *n)
 int64_t
 args_int(const struct cmd_args *a, const char *name, int64_t def)
 {
-	struct cmd_optval *v = &a->vals[cmd_opt_index_checked(a, name)];
-
-	return v->count > 0 ? (int64_t)v->num : def;
+	return (int64_t)args_num(a, name, (double)def);
 }
 
 double
 args_num(const struct cmd_args *a, const char *name, double def)
 {
-	struct cmd_optval *v = &a->vals[cmd_opt_index_checked(a, name)];
+	const struct opt_value *v = opt_value(&a->opts, name);
 
 	return v->count > 0 ? v->num : def;
 }
@@ -134,7 +94,7 @@ int
 args_span(const struct cmd_args *a, const char *name, uint32_t *begin,
     uint32_t *end)
 {
-	struct cmd_optval *v = &a->vals[cmd_opt_index_checked(a, name)];
+	const struct opt_value *v = opt_value(&a->opts, name);
 
 	if (v->count == 0)
 		return 0;
@@ -153,7 +113,7 @@ cmd_name(const struct cmd_entry *e, struct strbuf *sb)
 	}
 }
 
-/* The help column: an option longer than this has its help on the next line. */
+/* The help column and the width help is wrapped at. */
 #define CMD_HELP_COLUMN	30
 #define CMD_HELP_WIDTH	80
 
@@ -162,91 +122,21 @@ cmd_print_usage(const struct cmd_entry *e, FILE *fp)
 {
 	struct strbuf sb = STRBUF_INIT;
 
-	const char *p = e->usage;
-	size_t indent, col, word;
-
+	strbuf_adds(&sb, "usage: swarm ");
 	cmd_name(e, &sb);
-	fprintf(fp, "usage: swarm %s", sb.buf);
-	/* Words wrap at CMD_HELP_WIDTH, under the first of them. */
-	indent = col = strlen("usage: swarm ") + sb.len;
-	while (*p != '\0') {
-		while (*p == ' ')
-			p++;
-		if ((word = strcspn(p, " ")) == 0)
-			break;
-		if (col + 1 + word > CMD_HELP_WIDTH && col > indent) {
-			fprintf(fp, "\n%*s", (int)indent, "");
-			col = indent;
-		}
-		fprintf(fp, " %.*s", (int)word, p);
-		col += 1 + word;
-		p += word;
-	}
-	fputc('\n', fp);
+	opt_wrap(e->usage, sb.len, CMD_HELP_WIDTH, &sb);
+	fprintf(fp, "%s\n", sb.buf);
 	strbuf_release(&sb);
-}
-
-/*
- * "  --name ARG   help", the help wrapped at CMD_HELP_WIDTH columns and
- * aligned under itself.
- */
-static void
-cmd_print_option(FILE *fp, const char *left, const char *help)
-{
-	size_t room = CMD_HELP_WIDTH - CMD_HELP_COLUMN - 1, len, cut;
-	const char *p = help;
-
-	if (strlen(left) + 2 >= CMD_HELP_COLUMN)
-		fprintf(fp, "  %s\n%*s", left, CMD_HELP_COLUMN + 1, "");
-	else
-		fprintf(fp, "  %-*s ", CMD_HELP_COLUMN - 2, left);
-	for (;;) {
-		len = strlen(p);
-		if (len <= room) {
-			fprintf(fp, "%s\n", p);
-			return;
-		}
-		/* the last space that fits; a word longer than the room goes
-		 * out whole */
-		for (cut = room; cut > 0 && p[cut] != ' '; cut--)
-			;
-		if (cut == 0)
-			cut = strcspn(p, " ");
-		fprintf(fp, "%.*s\n%*s", (int)cut, p, CMD_HELP_COLUMN + 1, "");
-		p += cut;
-		while (*p == ' ')
-			p++;
-		if (*p == '\0') {
-			fputc('\n', fp);
-			return;
-		}
-	}
 }
 
 void
 cmd_print_help(const struct cmd_entry *e, FILE *fp)
 {
-	size_t i, n = cmd_opt_count(e);
 	struct strbuf sb = STRBUF_INIT;
 
 	cmd_print_usage(e, fp);
-	fprintf(fp, "\n%s\n\noptions:\n", e->summary);
-	for (i = 0; i <= n; i++) {
-		const struct cmd_opt *o;
-		static const struct cmd_opt help_opt = OPT_FLAG('h', "help",
-		    "show this help and exit");
-
-		o = i < n ? &e->opts[i] : &help_opt;
-		strbuf_reset(&sb);
-		if (o->ch)
-			strbuf_addf(&sb, "-%c, ", o->ch);
-		else
-			strbuf_adds(&sb, "    ");
-		strbuf_addf(&sb, "--%s", o->name);
-		if (o->arg != NULL)
-			strbuf_addf(&sb, " %s", o->arg);
-		cmd_print_option(fp, sb.buf, o->help);
-	}
+	opt_help(e->opts, CMD_HELP_COLUMN, CMD_HELP_WIDTH, &sb);
+	fprintf(fp, "\n%s\n\noptions:\n%s", e->summary, sb.buf);
 	strbuf_release(&sb);
 }
 
@@ -333,7 +223,7 @@ int
 cmd_conf_flags(struct cmd_args *a, struct conf *c,
     const struct cmd_conf_flag *map)
 {
-	const struct cmd_opt *o;
+	const struct opt *o;
 	const char *v;
 	char *cause = NULL, *num = NULL;
 	int rc;
@@ -342,10 +232,10 @@ cmd_conf_flags(struct cmd_args *a, struct conf *c,
 		if ((v = args_get(a, map->opt)) == NULL)
 			continue;
 		/* A typed value goes in parsed: --max-body 2M is 2097152. */
-		o = &a->entry->opts[cmd_opt_index_checked(a, map->opt)];
-		if (o->type == CMD_OPT_INT || o->type == CMD_OPT_SIZE)
+		o = opt_row(&a->opts, map->opt);
+		if (o->type == OPT_TYPE_INT || o->type == OPT_TYPE_SIZE)
 			v = num = xasprintf("%.0f", args_num(a, map->opt, 0));
-		else if (o->type == CMD_OPT_FLOAT || o->type == CMD_OPT_DURATION)
+		else if (o->type == OPT_TYPE_FLOAT || o->type == OPT_TYPE_DURATION)
 			v = num = xasprintf("%.17g", args_num(a, map->opt, 0));
 		rc = conf_set_flag(c, map->key, v, &cause);
 		free(num);
@@ -359,185 +249,27 @@ cmd_conf_flags(struct cmd_args *a, struct conf *c,
 	return 0;
 }
 
-/* Parses a typed value into v; the reason it is bad, or NULL. */
-static const char *
-cmd_opt_value(const struct cmd_opt *o, const char *value,
-    struct cmd_optval *v)
-{
-	const char *err = NULL;
-
-	switch (o->type) {
-	case CMD_OPT_PLAIN:
-		break;
-	case CMD_OPT_INT:
-		v->num = (double)parse_int(value, (int64_t)o->min,
-		    (int64_t)o->max, &err);
-		break;
-	case CMD_OPT_FLOAT:
-	case CMD_OPT_DURATION:
-		v->num = parse_double(value, o->min, o->max, &err);
-		break;
-	case CMD_OPT_SIZE:
-		v->num = (double)parse_size(value, (uint64_t)o->min,
-		    (uint64_t)o->max, &err);
-		break;
-	case CMD_OPT_SPAN:
-		parse_span(value, (uint64_t)o->min, (uint64_t)o->max,
-		    &v->span[0], &v->span[1], &err);
-		break;
-	case CMD_OPT_ADDRESS:
-		parse_address(value, &err);
-		break;
-	}
-	return err;
-}
-
-/* Records one use of option k; EXIT_USAGE when its value is bad. */
-static int
-cmd_args_add(struct cmd_args *a, int k, const char *value)
-{
-	const struct cmd_opt *o = &a->entry->opts[k];
-	struct cmd_optval *v = &a->vals[k];
-	const char *err;
-
-	if (value != NULL) {
-		if ((err = cmd_opt_value(o, value, v)) != NULL)
-			return cmd_usage_error(a, "--%s: '%s' is %s", o->name,
-			    value, err);
-		v->values = xreallocarray(v->values, v->count + 1,
-		    sizeof(*v->values));
-		v->values[v->count] = (char *)value;
-	}
-	v->count++;
-	return 0;
-}
-
-/*
- * "-1" or "-0.5" is a negative number, not an option, unless the command
- * has a digit option: `swarm config set infer.seed -1` needs no "--".
- */
-static int
-cmd_is_negative(const struct cmd_entry *e, const char *arg)
-{
-	size_t i, n = cmd_opt_count(e);
-
-	if (!isdigit((unsigned char)arg[1]) && !(arg[1] == '.' &&
-	    isdigit((unsigned char)arg[2])))
-		return 0;
-	for (i = 0; i < n; i++)
-		if (e->opts[i].ch == arg[1])
-			return 0;
-	return 1;
-}
-
-/* "--name", "--name=value" or "--name value" at argv[*i]. */
-static int
-cmd_parse_long(struct cmd_args *a, int argc, char **argv, int *i)
-{
-	const struct cmd_entry *e = a->entry;
-	const char *name = argv[*i] + 2, *eq = strchr(name, '=');
-	size_t len = eq ? (size_t)(eq - name) : strlen(name);
-	int k, n = (int)cmd_opt_count(e);
-
-	if (len == 4 && strncmp(name, "help", 4) == 0)
-		return 1;
-	for (k = 0; k < n; k++)
-		if (strlen(e->opts[k].name) == len &&
-		    strncmp(e->opts[k].name, name, len) == 0)
-			break;
-	if (k == n)
-		return cmd_usage_error(a, "unknown option '--%.*s'", (int)len,
-		    name);
-	if (e->opts[k].arg == NULL) {
-		if (eq != NULL)
-			return cmd_usage_error(a, "option '--%s' takes no "
-			    "value", e->opts[k].name);
-		return cmd_args_add(a, k, NULL);
-	}
-	if (eq != NULL)
-		return cmd_args_add(a, k, eq + 1);
-	if (*i + 1 < argc)
-		return cmd_args_add(a, k, argv[++*i]);
-	return cmd_usage_error(a, "option '--%s' needs a value",
-	    e->opts[k].name);
-}
-
-/* "-abc", "-nVALUE" or "-n VALUE" at argv[*i]. */
-static int
-cmd_parse_short(struct cmd_args *a, int argc, char **argv, int *i)
-{
-	const struct cmd_entry *e = a->entry;
-	const char *arg = argv[*i];
-	int j, k, n = (int)cmd_opt_count(e), rc;
-
-	for (j = 1; arg[j] != '\0'; j++) {
-		if (arg[j] == 'h')
-			return 1;
-		for (k = 0; k < n; k++)
-			if (e->opts[k].ch == arg[j])
-				break;
-		if (k == n)
-			return cmd_usage_error(a, "unknown option '-%c'",
-			    arg[j]);
-		if (e->opts[k].arg == NULL) {
-			if ((rc = cmd_args_add(a, k, NULL)) != 0)
-				return rc;
-			continue;
-		}
-		if (arg[j + 1] != '\0')
-			return cmd_args_add(a, k, arg + j + 1);
-		if (*i + 1 < argc)
-			return cmd_args_add(a, k, argv[++*i]);
-		return cmd_usage_error(a, "option '-%c' needs a value", arg[j]);
-	}
-	return 0;
-}
-
-/*
- * Parses argv (the words after the command name) against e->opts, typed
- * values checked. Options and positional arguments may be interleaved;
- * "--" ends the options and a lone "-" is positional (stdin). Returns 0,
- * 1 when help was asked, or EXIT_USAGE after printing the problem.
- */
+/* Parses the words after the command's name: 0, 1 for help, or EXIT_USAGE. */
 static int
 cmd_parse(const struct cmd_entry *e, int argc, char **argv, struct cmd_args *a)
 {
-	size_t n = cmd_opt_count(e);
-	int i, rc, only_args = 0;
+	char *cause = NULL;
+	int rc;
 
 	a->entry = e;
-	a->argc = 0;
-	a->argv = xcalloc(argc + 1, sizeof(*a->argv));
-	a->vals = xcalloc(n + 1, sizeof(*a->vals));
-	for (i = 0; i < argc; i++) {
-		char *arg = argv[i];
-
-		if (only_args || arg[0] != '-' || arg[1] == '\0' ||
-		    cmd_is_negative(e, arg))
-			a->argv[a->argc++] = arg;
-		else if (strcmp(arg, "--") == 0)
-			only_args = 1;
-		else if ((rc = arg[1] == '-' ? cmd_parse_long(a, argc, argv,
-		    &i) : cmd_parse_short(a, argc, argv, &i)) != 0)
-			return rc;
+	rc = opt_parse(e->opts, argc, argv, &a->opts, &cause);
+	a->argc = a->opts.argc;
+	a->argv = a->opts.argv;
+	if (rc < 0) {
+		rc = cmd_usage_error(a, "%s", cause);
+		free(cause);
+		return rc;
 	}
-	if (a->argc < e->min_args)
+	if (rc == 0 && a->argc < e->min_args)
 		return cmd_usage_error(a, "too few arguments");
-	if (e->max_args >= 0 && a->argc > e->max_args)
+	if (rc == 0 && e->max_args >= 0 && a->argc > e->max_args)
 		return cmd_usage_error(a, "too many arguments");
-	return 0;
-}
-
-static void
-cmd_args_free(struct cmd_args *a)
-{
-	size_t i, n = a->entry != NULL ? cmd_opt_count(a->entry) : 0;
-
-	if (a->vals != NULL)
-		for (i = 0; i < n; i++)
-			free(a->vals[i].values);
-	free(a->vals);
-	free(a->argv);
+	return rc;
 }
 
 /* A mistyped noun alone ("nod"): the nearest noun, once each. */
@@ -648,7 +380,7 @@ cmd_list_opts(int argc, char **argv)
 			continue;
 		if (e->verb != NULL && (argc < 2 || strcmp(e->verb, argv[1]) != 0))
 			continue;
-		for (j = 0; j < cmd_opt_count(e); j++)
+		for (j = 0; j < opt_count(e->opts); j++)
 			printf("%s%c\t--%s\t%s\n", e->opts[j].ch ? "-" : "",
 			    e->opts[j].ch ? e->opts[j].ch : '-', e->opts[j].name,
 			    e->opts[j].arg ? e->opts[j].arg : "");
@@ -716,7 +448,7 @@ main(int argc, char **argv)
 	} else if (rc == 0) {
 		rc = e->exec(&a);
 	}
-	cmd_args_free(&a);
+	opt_release(&a.opts);
 	if (fflush(stdout) != 0 && rc == EXIT_OK)
 		rc = cmd_error("cannot write to standard output");
 	return rc;

@@ -36,6 +36,7 @@ const struct schema_key schema_table[] = {
 	{ "node.num_blocks", I, 0, BLOCKS_MAX, "0", NULL, "blocks to serve when node.blocks is auto; 0: as many as fit" },
 	{ "node.threads", I, 0, 1024, "0", NULL, "compute threads; 0: one per core" },
 	{ "node.repack", B, 0, 0, "true", NULL, "repack quantized matrices at load into the faster interleaved layout (a private copy); false: compute on the file's pages" },
+	{ "node.batch", B, 0, 0, "true", NULL, "run the steps of every session that is ready as one batch: one pass over the weights for all" },
 	{ "node.max_sessions", I, 1, 65536, "16", NULL, "inference sessions served at once" },
 	{ "node.max_sessions_per_client", I, 1, 65536, "8", NULL, "sessions one client key may hold at once; unsigned clients share one" },
 	{ "node.max_context", I, 0, 1048576, "0", NULL, "longest context a session may hold, in tokens; 0: the model's" },
@@ -58,6 +59,8 @@ const struct schema_key schema_table[] = {
 	{ "serve.max_concurrent", I, 1, 4096, "8", NULL, "requests generating at once; more are refused with 429" },
 	{ "serve.heartbeat_seconds", I, 0, 3600, "5", NULL, "seconds between empty chunks while a stream waits for its first token; 0: off" },
 	{ "serve.max_body_bytes", I, 1024, 1073741824, "1048576", NULL, "largest request body accepted" },
+	{ "serve.batch", B, 0, 0, "true", NULL, "with --local, run the requests in flight as one batch: one pass over the weights for every stream (continuous batching)" },
+	{ "serve.batch_chunk", I, 1, 512, "64", NULL, "prompt tokens fed per batch step, between the decode steps of the running streams" },
 	{ "serve.model_aliases", L, 0, 0, "", schema_check_alias, "alias=model pairs naming models for the API" },
 	{ "ledger.path", S, 0, 0, "ledger.db", NULL, "accounting ledger file; relative to the data directory" },
 	{ NULL, 0, 0, 0, NULL, NULL, NULL }

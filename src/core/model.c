@@ -158,13 +158,13 @@ model_axpy_f32(float *restrict y, float a, const float *restrict x, int n)
 
 struct model_attn_job {
 	const struct model	*m;
-	const struct kv_cache	*kv;
+	struct kv_cache *const	*kv;	/* row t's cache */
+	uint32_t		 block;
 	const float		*q;	/* [n][n_head * head_dim] */
 	float			*out;	/* [n][n_head * head_dim] */
-	const float		*kc;	/* this block's keys [n_ctx][kv_dim] */
-	const float		*vc;
 	const int32_t		*pos;
-	float			*scores;	/* [threads][n_ctx] */
+	float			*scores;	/* [threads][max_ctx] */
+	uint32_t		 max_ctx;
 };
 
 static void
@@ -175,14 +175,18 @@ model_attn_task(void *arg, int task, int thread)
 	int hd = hp->head_dim, h = task % hp->n_head, t = task / hp->n_head;
 	int kvh = h / (hp->n_head / hp->n_head_kv), s, len = j->pos[t] + 1;
 	size_t qd = (size_t)hp->n_head * hd;
+	const struct kv_cache *kv = j->kv[t];
+	size_t off = (size_t)(j->block - kv->block_begin) * kv->n_ctx *
+	    kv->kv_dim;
+	const float *kc = kv->k + off, *vc = kv->v + off;
 	const float *q = j->q + t * qd + (size_t)h * hd;
 	float *out = j->out + t * qd + (size_t)h * hd;
-	float *sc = j->scores + (size_t)thread * j->kv->n_ctx, max = -INFINITY;
+	float *sc = j->scores + (size_t)thread * j->max_ctx, max = -INFINITY;
 	float scale = 1.0f / sqrtf((float)hd);
 	double sum = 0;
 
 	for (s = 0; s < len; s++) {
-		const float *k = j->kc + (size_t)s * j->kv->kv_dim +
+		const float *k = kc + (size_t)s * kv->kv_dim +
 		    (size_t)kvh * hd;
 
 		sc[s] = model_dot_f32(q, k, hd) * scale;
@@ -195,7 +199,7 @@ model_attn_task(void *arg, int task, int thread)
 	}
 	memset(out, 0, hd * sizeof(float));
 	for (s = 0; s < len; s++) {
-		const float *v = j->vc + (size_t)s * j->kv->kv_dim +
+		const float *v = vc + (size_t)s * kv->kv_dim +
 		    (size_t)kvh * hd;
 		float p = (float)(sc[s] / sum);
 
@@ -203,12 +207,45 @@ model_attn_task(void *arg, int task, int thread)
 	}
 }
 
+/*
+ * out[i][n][w[i]->n_out] = in[n][n_in] x w[i]^T over the rows of a pass.
+ * Rows of different caches (sessions batched together) go through one
+ * product only when the kernels give each row the same bits whatever the
+ * other rows are; otherwise each session's rows are a product of their
+ * own, so a session's output never depends on who it was batched with.
+ */
+static void
+model_rows_product(struct pool *pool, const struct model_weight *const *w,
+    float *const *out, int n_parts, const float *in,
+    const struct model_rows *rows, void *acts)
+{
+	float *o[MODEL_MATMUL_MAX_PARTS];
+	int i, s0, s1, exact = 1;
+
+	for (i = 0; i < n_parts; i++)
+		exact &= quant_gemm_rows_independent(w[i]->type,
+		    w[i]->x8 != NULL);
+	if (exact) {
+		model_matmul_group(pool, w, out, n_parts, in, rows->n, acts);
+		return;
+	}
+	for (s0 = 0; s0 < rows->n; s0 = s1) {
+		for (s1 = s0 + 1; s1 < rows->n && rows->kv[s1] ==
+		    rows->kv[s0]; s1++)
+			;
+		for (i = 0; i < n_parts; i++)
+			o[i] = out[i] + (size_t)s0 * w[i]->n_out;
+		model_matmul_group(pool, w, o, n_parts, in + (size_t)s0 *
+		    w[0]->n_in, s1 - s0, acts);
+	}
+}
+
 /* out[n][w->n_out] = in[n][w->n_in] x w^T, the input quantized into acts */
 static void
 model_product(struct pool *pool, const struct model_weight *w,
-    const float *in, int n, float *out, void *acts)
+    const float *in, const struct model_rows *rows, float *out, void *acts)
 {
-	model_matmul_group(pool, &w, &out, 1, in, n, acts);
+	model_rows_product(pool, &w, &out, 1, in, rows, acts);
 }
 
 /*
@@ -278,113 +315,166 @@ model_scratch_layout(const struct model *m, uint32_t a, uint32_t b, int n,
 	return used;
 }
 
+/*
+ * Checks the rows of a pass: each cache's rows are one run, its positions
+ * continue the cache and increase by one, and the blocks are in it. Sets
+ * *max_ctx to the largest cache's length.
+ */
+static int
+model_rows_check(const struct model *m, uint32_t a, uint32_t b,
+    const struct model_rows *r, uint32_t *max_ctx, char **cause)
+{
+	const struct kv_cache *kv;
+	int t, u;
+
+	if (a < m->block_begin || b > m->block_end || a > b)
+		return set_cause(cause, "blocks %u:%u not loaded (this model "
+		    "holds %u:%u)", a, b, m->block_begin, m->block_end);
+	*max_ctx = 0;
+	for (t = 0; t < r->n; t++) {
+		kv = r->kv[t];
+		if (t > 0 && kv == r->kv[t - 1]) {
+			if (r->pos[t] != r->pos[t - 1] + 1)
+				return set_cause(cause, "positions must be "
+				    "consecutive");
+		} else {
+			for (u = 0; u < t; u++)
+				if (r->kv[u] == kv)
+					return set_cause(cause, "a cache's "
+					    "rows must be one run");
+			if (a < kv->block_begin || b > kv->block_end)
+				return set_cause(cause, "blocks %u:%u not in "
+				    "the kv cache (%u:%u)", a, b,
+				    kv->block_begin, kv->block_end);
+			if (r->pos[t] < 0 || (uint32_t)r->pos[t] > kv->n_filled)
+				return set_cause(cause, "position %d skips "
+				    "ahead of the cache (%u filled)",
+				    r->pos[t], kv->n_filled);
+			if (kv->n_ctx > *max_ctx)
+				*max_ctx = kv->n_ctx;
+		}
+		if ((uint64_t)r->pos[t] >= kv->n_ctx)
+			return set_cause(cause, "context length exceeded: "
+			    "position %d, the cache holds %u", r->pos[t],
+			    kv->n_ctx);
+	}
+	return 0;
+}
+
 int
 model_forward_blocks(const struct model *m, struct pool *pool, uint32_t a,
     uint32_t b, float *hidden, const int32_t *pos, int n, struct kv_cache *kv,
     char **cause)
 {
+	struct kv_cache *one[64], **kvs = n <= 64 ? one : NULL;
+	struct model_rows rows;
+	int t, rc;
+
+	if (n <= 0)
+		n = 0;
+	if (kvs == NULL)
+		kvs = xreallocarray(NULL, (size_t)n, sizeof(*kvs));
+	for (t = 0; t < n; t++)
+		kvs[t] = kv;
+	rows.n = n;
+	rows.pos = pos;
+	rows.kv = kvs;
+	rc = model_forward_rows(m, pool, a, b, hidden, &rows, kv, cause);
+	if (kvs != one)
+		free(kvs);
+	return rc;
+}
+
+int
+model_forward_rows(const struct model *m, struct pool *pool, uint32_t a,
+    uint32_t b, float *hidden, const struct model_rows *rows,
+    struct kv_cache *scratch, char **cause)
+{
 	const struct model_hparams *hp = &m->hp;
 	size_t e = hp->n_embd, qd = (size_t)hp->n_head * hp->head_dim;
 	size_t kvd = (size_t)hp->n_head_kv * hp->head_dim, f = hp->n_ff;
-	float *xb, *q, *k, *v, *att, *gate, *up;
+	const int32_t *pos = rows->pos;
+	struct kv_cache *kv;
 	struct model_scratch s;
 	struct model_attn_job aj;
 	char *base;
-	uint32_t l;
-	int i, t, threads = pool_size(pool);
+	uint32_t l, max_ctx = 0;
+	int i, t, n = rows->n, threads = pool_size(pool);
 
-	if (a < m->block_begin || b > m->block_end || a > b)
-		return set_cause(cause, "blocks %u:%u not loaded (this model "
-		    "holds %u:%u)", a, b, m->block_begin, m->block_end);
-	if (a < kv->block_begin || b > kv->block_end)
-		return set_cause(cause, "blocks %u:%u not in the kv cache (%u:%u)",
-		    a, b, kv->block_begin, kv->block_end);
+	if (model_rows_check(m, a, b, rows, &max_ctx, cause) != 0)
+		return -1;
 	if (n <= 0)
 		return 0;
-	if (pos[0] < 0 || (uint32_t)pos[0] > kv->n_filled)
-		return set_cause(cause, "position %d skips ahead of the cache "
-		    "(%u filled)", pos[0], kv->n_filled);
-	for (i = 1; i < n; i++)
-		if (pos[i] != pos[i - 1] + 1)
-			return set_cause(cause, "positions must be consecutive");
-	if ((uint64_t)pos[n - 1] >= kv->n_ctx)
-		return set_cause(cause, "context length exceeded: position %d, "
-		    "the cache holds %u", pos[n - 1], kv->n_ctx);
-
-	if ((base = kv_cache_scratch(kv, model_scratch_layout(m, a, b, n,
-	    threads, kv->n_ctx, NULL, &s), cause)) == NULL)
+	if ((base = kv_cache_scratch(scratch, model_scratch_layout(m, a, b, n,
+	    threads, max_ctx, NULL, &s), cause)) == NULL)
 		return -1;
-	model_scratch_layout(m, a, b, n, threads, kv->n_ctx, base, &s);
-	xb = s.xb;
-	q = s.q;
-	k = s.k;
-	v = s.v;
-	att = s.att;
-	gate = s.gate;
-	up = s.up;
+	model_scratch_layout(m, a, b, n, threads, max_ctx, base, &s);
 	memset(&aj, 0, sizeof(aj));
+	aj.m = m;
+	aj.kv = rows->kv;
+	aj.q = s.q;
+	aj.out = s.att;
+	aj.pos = pos;
 	aj.scores = s.scores;
+	aj.max_ctx = max_ctx;
 
 	for (l = a; l < b; l++) {
 		const struct model_block *blk = &m->blocks[l];
-		size_t off = (size_t)(l - kv->block_begin) * kv->n_ctx * kvd;
 
 		/* attention rmsnorm */
 		for (t = 0; t < n; t++)
-			model_rmsnorm(xb + t * e, hidden + t * e,
+			model_rmsnorm(s.xb + t * e, hidden + t * e,
 			    blk->attn_norm.data, (int)e, hp->rms_eps);
 		/* q, k, v projections (+ biases) */
 		{
 			const struct model_weight *w[3] = { &blk->wq, &blk->wk,
 			    &blk->wv };
-			float *o[3] = { q, k, v };
+			float *o[3] = { s.q, s.k, s.v };
 
-			model_matmul_group(pool, w, o, 3, xb, n, s.acts);
+			model_rows_product(pool, w, o, 3, s.xb, rows, s.acts);
 		}
-		model_add_bias(q, &blk->bq, n, (int)qd);
-		model_add_bias(k, &blk->bk, n, (int)kvd);
-		model_add_bias(v, &blk->bv, n, (int)kvd);
-		/* RoPE, then keys and values into the cache */
+		model_add_bias(s.q, &blk->bq, n, (int)qd);
+		model_add_bias(s.k, &blk->bk, n, (int)kvd);
+		model_add_bias(s.v, &blk->bv, n, (int)kvd);
+		/* RoPE, then keys and values into each row's cache */
 		for (t = 0; t < n; t++) {
-			model_rope(m, q + t * qd, hp->n_head, pos[t]);
-			model_rope(m, k + t * kvd, hp->n_head_kv, pos[t]);
-			memcpy(kv->k + off + (size_t)pos[t] * kvd, k + t * kvd,
-			    kvd * sizeof(float));
-			memcpy(kv->v + off + (size_t)pos[t] * kvd, v + t * kvd,
-			    kvd * sizeof(float));
+			size_t off;
+
+			kv = rows->kv[t];
+			off = ((size_t)(l - kv->block_begin) * kv->n_ctx +
+			    (size_t)pos[t]) * kvd;
+			model_rope(m, s.q + t * qd, hp->n_head, pos[t]);
+			model_rope(m, s.k + t * kvd, hp->n_head_kv, pos[t]);
+			memcpy(kv->k + off, s.k + t * kvd, kvd * sizeof(float));
+			memcpy(kv->v + off, s.v + t * kvd, kvd * sizeof(float));
 		}
-		/* causal attention over the cache */
-		aj.m = m;
-		aj.kv = kv;
-		aj.q = q;
-		aj.out = att;
-		aj.kc = kv->k + off;
-		aj.vc = kv->v + off;
-		aj.pos = pos;
+		/* causal attention, each row over its own cache */
+		aj.block = l;
 		pool_run(pool, model_attn_task, &aj, n * (int)hp->n_head);
 		/* output projection and residual */
-		model_product(pool, &blk->wo, att, n, xb, s.acts);
+		model_product(pool, &blk->wo, s.att, rows, s.xb, s.acts);
 		for (i = 0; i < (int)(n * e); i++)
-			hidden[i] += xb[i];
+			hidden[i] += s.xb[i];
 		/* ffn rmsnorm */
 		for (t = 0; t < n; t++)
-			model_rmsnorm(xb + t * e, hidden + t * e,
+			model_rmsnorm(s.xb + t * e, hidden + t * e,
 			    blk->ffn_norm.data, (int)e, hp->rms_eps);
 		/* SwiGLU: down(silu(gate(x)) * up(x)) */
 		{
 			const struct model_weight *w[2] = { &blk->w_gate,
 			    &blk->w_up };
-			float *o[2] = { gate, up };
+			float *o[2] = { s.gate, s.up };
 
-			model_matmul_group(pool, w, o, 2, xb, n, s.acts);
+			model_rows_product(pool, w, o, 2, s.xb, rows, s.acts);
 		}
-		model_swiglu(pool, gate, up, n * f);
-		model_product(pool, &blk->w_down, gate, n, xb, s.acts);
+		model_swiglu(pool, s.gate, s.up, n * f);
+		model_product(pool, &blk->w_down, s.gate, rows, s.xb, s.acts);
 		/* residual */
 		for (i = 0; i < (int)(n * e); i++)
-			hidden[i] += xb[i];
+			hidden[i] += s.xb[i];
 	}
-	kv->n_filled = (uint32_t)pos[n - 1] + 1;
+	for (t = 0; t < n; t++)
+		rows->kv[t]->n_filled = (uint32_t)pos[t] + 1;
 	return 0;
 }
 
@@ -392,18 +482,32 @@ int
 model_head(const struct model *m, struct pool *pool, const float *hidden, int n,
     float *logits, char **cause)
 {
+	/* one session: its rows are one product (rows.kv NULL) */
+	struct model_rows rows = { n, NULL, NULL };
+
+	return model_head_rows(m, pool, hidden, &rows, logits, cause);
+}
+
+int
+model_head_rows(const struct model *m, struct pool *pool, const float *hidden,
+    const struct model_rows *rows, float *logits, char **cause)
+{
+	const struct model_weight *w = &m->output;
 	size_t e = m->hp.n_embd;
 	float *xb;
-	int t;
+	int t, n = rows->n;
 
 	if (m->output.data == NULL || m->output_norm.data == NULL)
 		return set_cause(cause, "model: output head not loaded");
-	xb = xmalloc(n * e * sizeof(float));
+	xb = xmalloc((size_t)n * e * sizeof(float));
 	/* final rmsnorm, then the vocabulary projection */
 	for (t = 0; t < n; t++)
 		model_rmsnorm(xb + t * e, hidden + t * e, m->output_norm.data,
 		    (int)e, m->hp.rms_eps);
-	model_matmul(pool, &m->output, xb, n, logits);
+	if (rows->kv == NULL)
+		model_matmul(pool, w, xb, n, logits);
+	else
+		model_rows_product(pool, &w, &logits, 1, xb, rows, NULL);
 	free(xb);
 	return 0;
 }

@@ -128,9 +128,35 @@ int	model_embed(const struct model *, const int32_t *tokens, int n,
 int	model_forward_blocks(const struct model *, struct pool *, uint32_t a,
 	    uint32_t b, float *hidden, const int32_t *pos, int n,
 	    struct kv_cache *kv, char **cause);
+/*
+ * The rows of a pass that may mix sessions: row t is at position pos[t]
+ * of cache kv[t]. A cache's rows are one run, continue the cache and
+ * increase by one.
+ */
+struct model_rows {
+	int			 n;
+	const int32_t		*pos;
+	struct kv_cache *const	*kv;
+};
+/*
+ * Runs blocks [a, b) over hidden[n][n_embd] in place for rows of many
+ * caches at once (batched decoding: one pass over the weights for every
+ * session ready for a step), in scratch's working memory. Each row's
+ * output is the one it gets in a pass of its own cache's rows alone.
+ */
+int	model_forward_rows(const struct model *, struct pool *, uint32_t a,
+	    uint32_t b, float *hidden, const struct model_rows *,
+	    struct kv_cache *scratch, char **cause);
 /* logits[n][n_vocab] from hidden[n][n_embd] (hidden is not modified). */
 int	model_head(const struct model *, struct pool *, const float *hidden,
 	    int n, float *logits, char **cause);
+/*
+ * The same for rows of many sessions (rows->kv tells them apart; their
+ * positions are not used): each row's logits are those it gets alone.
+ */
+int	model_head_rows(const struct model *, struct pool *,
+	    const float *hidden, const struct model_rows *, float *logits,
+	    char **cause);
 
 /* The bytes a product over w reads (the interleaved copy if any). */
 const void *model_weight_bytes(const struct model_weight *w, size_t *n);

@@ -1828,6 +1828,22 @@ quant_set_isa(enum quant_isa isa)
 	return isa;
 }
 
+int
+quant_gemm_rows_independent(enum ggml_type type, int x8)
+{
+	switch (type) {
+	case GGML_TYPE_F32:
+	case GGML_TYPE_F16:
+	case GGML_TYPE_BF16:
+		return 0;
+	case GGML_TYPE_Q4_0:
+	case GGML_TYPE_Q8_0:
+		return x8;	/* the plain kernels decode one row apart */
+	default:
+		return 1;
+	}
+}
+
 quant_gemm_fn
 quant_get_gemm(enum ggml_type type)
 {

@@ -323,6 +323,15 @@ const char	*quant_isa_name(enum quant_isa);
 enum quant_isa	 quant_set_isa(enum quant_isa);
 /* Kernels for the level in force; NULL when the type cannot be a weight. */
 quant_gemm_fn	 quant_get_gemm(enum ggml_type weight_type);
+/*
+ * Whether a product over this weight type (x8: interleaved) gives each
+ * activation row the same bits whatever the other rows of the call are
+ * (the integer dot products of the quantized types sum in one order), so
+ * rows of different sessions may share one call. The float types, and
+ * plain Q4_0 and Q8_0, take another path for one row than for many
+ * (test-quant checks the claim at every level).
+ */
+int		 quant_gemm_rows_independent(enum ggml_type weight_type, int x8);
 /* Quantizer for an activation (dot) type. */
 /* Kernels over repacked weights; NULL without quant_x8_supported. */
 quant_gemm_fn	 quant_get_gemm_x8(enum ggml_type weight_type);

@@ -17,6 +17,7 @@
 #include "core/pool.h"
 #include "core/tokenizer.h"
 #include "core/weights.h"
+#include "core/batch.h"
 #include "engine/conversation.h"
 #include "engine/engine.h"
 #include "net/dht.h"
@@ -40,6 +41,8 @@ struct engine {
 	double			 load_seconds;
 	/* The pool takes one evaluation at a time. */
 	pthread_mutex_t		 pool_mu;
+	/* Local and batched: every backend's steps go through it. */
+	struct batch		*batch;
 	/* Swarm: the directory every backend's client looks peers up in. */
 	char			 model_id[MODEL_ID_MAX];
 	struct dht		*dht;
@@ -213,6 +216,11 @@ engine_open(const struct engine_config *cfg, char **cause)
 	    engine_default_ctx(e->w.hp.n_ctx_train);
 	if (!cfg->local && engine_join(e, cause) != 0)
 		goto fail;
+	if (cfg->local && cfg->batch && (e->batch = batch_new(
+	    &(struct batch_config){ .model = e->w.model, .pool = e->w.pool,
+	    .pool_mu = &e->pool_mu, .block_begin = 0, .block_end =
+	    e->w.hp.n_layer, .chunk = cfg->batch_chunk }, cause)) == NULL)
+		goto fail;
 	e->load_seconds = clock_now() - t0;
 	return e;
 fail:
@@ -225,6 +233,7 @@ engine_free(struct engine *e)
 {
 	if (e == NULL)
 		return;
+	batch_free(e->batch);
 	if (e->dir != NULL)
 		e->dir->ops->free(e->dir);
 	dht_free(e->dht);
@@ -410,12 +419,17 @@ engine_backend_eval(void *ctx, const int32_t *tokens, int n, int32_t pos0,
 	if (delay > 0)
 		usleep(delay * 1000);
 	/* A swarm backend locks the pool itself, around its own work. */
-	if (e->cfg.local)
-		pthread_mutex_lock(&e->pool_mu);
-	rc = b->inner.eval(b->inner.ctx, tokens, n, pos0, all_logits, logits,
-	    cause);
-	if (e->cfg.local)
-		pthread_mutex_unlock(&e->pool_mu);
+	if (e->batch != NULL)
+		rc = batch_eval(e->batch, b->local.kv, tokens, n, pos0,
+		    all_logits, logits, cause);
+	else {
+		if (e->cfg.local)
+			pthread_mutex_lock(&e->pool_mu);
+		rc = b->inner.eval(b->inner.ctx, tokens, n, pos0, all_logits,
+		    logits, cause);
+		if (e->cfg.local)
+			pthread_mutex_unlock(&e->pool_mu);
+	}
 	if (rc == 0)
 		b->tokens += (uint64_t)n;
 	return rc;
@@ -580,6 +594,27 @@ engine_health(struct engine *e, char **detail)
 	return rc;
 }
 
+/* What the batcher did: steps, rows, the most sessions in one step. */
+static void
+engine_metrics_batch(struct engine *e, struct strbuf *out)
+{
+	struct batch_stats bs;
+
+	batch_stats(e->batch, &bs);
+	strbuf_addf(out, "# HELP swarm_serve_batch_steps_total passes over "
+	    "the weights for the requests in flight\n"
+	    "# TYPE swarm_serve_batch_steps_total counter\n"
+	    "swarm_serve_batch_steps_total %llu\n"
+	    "# HELP swarm_serve_batch_rows_total tokens evaluated in those "
+	    "passes\n# TYPE swarm_serve_batch_rows_total counter\n"
+	    "swarm_serve_batch_rows_total %llu\n"
+	    "# HELP swarm_serve_batch_sessions_max the most requests one pass "
+	    "served\n# TYPE swarm_serve_batch_sessions_max gauge\n"
+	    "swarm_serve_batch_sessions_max %llu\n",
+	    (unsigned long long)bs.steps, (unsigned long long)bs.rows,
+	    (unsigned long long)bs.max_sessions);
+}
+
 void
 engine_metrics(struct engine *e, struct strbuf *out)
 {
@@ -587,6 +622,8 @@ engine_metrics(struct engine *e, struct strbuf *out)
 	const struct engine_peer_stats *p;
 	size_t i;
 
+	if (e->batch != NULL)
+		engine_metrics_batch(e, out);
 	if (e->cfg.local)
 		return;
 	engine_stats(e, &st);

@@ -55,6 +55,12 @@ struct engine_config {
 	double		 step_timeout;
 	double		 run_timeout;	/* 0: none */
 	double		 verify_rate;	/* client.verify_rate */
+	/*
+	 * Local: run the steps of every backend in flight as one batch
+	 * (batch.h), prompts fed batch_chunk rows a step (0: the default).
+	 */
+	int		 batch;
+	int		 batch_chunk;
 	/* The load's progress (a display); fn NULL: none. */
 	struct model_progress progress;
 	/* Tests hold requests open: a sleep before each evaluation. */

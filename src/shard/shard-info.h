@@ -116,4 +116,9 @@ struct json_t	*shard_info_json(const struct shard_info *, const char *path);
 const char	*shard_info_group_label(enum shard_info_group);
 const char	*shard_info_group_key(enum shard_info_group);
 
+struct strbuf;
+/* The figures as `swarm shard info` prints them, appended to sb. */
+void		 shard_info_text(const struct shard_info *, const char *path,
+		    struct strbuf *sb);
+
 #endif

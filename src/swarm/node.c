@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/batch.h"
 #include "core/gguf.h"
 #include "core/model.h"
 #include "core/pool.h"
@@ -75,6 +76,8 @@ struct node {
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 cond;
 	pthread_mutex_t		 compute;
+	/* The steps of every session ready at once, in one pass. */
+	struct batch		*batch;
 	struct node_session	*sessions;
 	uint32_t		 n_sessions;
 	uint64_t		 reserved_tokens;	/* sum of max_length */
@@ -123,6 +126,7 @@ node_config_init(struct node_config *c)
 	c->drain_timeout = 10;
 	c->announce_interval = NODE_ANNOUNCE_INTERVAL;
 	c->repack = 1;
+	c->batch = 1;
 }
 
 char *
@@ -256,6 +260,15 @@ node_handle_info(struct node *n, struct http_response *resp)
 	    "n_embd", (json_int_t)n->model->hp.n_embd,
 	    "session_list", list);
 	pthread_mutex_unlock(&n->mu);
+	if (n->batch != NULL) {
+		struct batch_stats bs;
+
+		batch_stats(n->batch, &bs);
+		json_object_set_new(st, "batch", json_pack("{s:I,s:I,s:I}",
+		    "passes", (json_int_t)bs.steps, "rows",
+		    (json_int_t)bs.rows, "max_sessions",
+		    (json_int_t)bs.max_sessions));
+	}
 	o = json_pack("{s:i,s:o,s:o}", "protocol", PROTO_VERSION,
 	    "record", record_to_json(&r), "status", st);
 	node_respond_json(resp, 200, o);
@@ -532,16 +545,24 @@ node_handle_step(struct node *n, uint64_t id, const struct http_request *req,
 	pos = xreallocarray(NULL, st.n_tokens, sizeof(*pos));
 	for (i = 0; i < st.n_tokens; i++)
 		pos[i] = (int32_t)(st.pos0 + i);
-	pthread_mutex_lock(&n->compute);
-	if (n->cfg.step_delay > 0)
-		clock_sleep(n->cfg.step_delay);
 	t0 = node_now();
-	rc = model_forward_blocks(n->model, n->pool, s->block_begin,
-	    s->block_end, hidden, pos, (int)st.n_tokens, s->kv, &cause);
-	/* The next step is a round trip away: free the cores for others. */
-	pool_idle(n->pool);
+	if (n->batch != NULL && n->cfg.step_delay <= 0)
+		rc = batch_eval_hidden(n->batch, s->kv, s->block_begin,
+		    s->block_end, hidden, (int)st.n_tokens, (int32_t)st.pos0,
+		    &cause);
+	else {
+		/* one step at a time (tests slow the steps down) */
+		pthread_mutex_lock(&n->compute);
+		if (n->cfg.step_delay > 0)
+			clock_sleep(n->cfg.step_delay);
+		rc = model_forward_blocks(n->model, n->pool, s->block_begin,
+		    s->block_end, hidden, pos, (int)st.n_tokens, s->kv,
+		    &cause);
+		/* The next step is a round trip away: free the cores. */
+		pool_idle(n->pool);
+		pthread_mutex_unlock(&n->compute);
+	}
 	t0 = node_now() - t0;
-	pthread_mutex_unlock(&n->compute);
 	if (rc != 0) {
 		http_response_error(resp, 500, "compute", "%s", cause);
 		goto done;
@@ -902,6 +923,12 @@ node_new(const struct node_config *cfg, char **cause)
 	}
 	if (node_measure(n, cause) != 0)
 		goto fail;
+	if (cfg->batch && (n->batch = batch_new(&(struct batch_config){
+	    .model = n->model, .pool = n->pool, .pool_mu = &n->compute,
+	    .block_begin = cfg->block_begin, .block_end = cfg->block_end,
+	    .idle_between = 1 },
+	    cause)) == NULL)
+		goto fail;
 	memset(&hcfg, 0, sizeof(hcfg));
 	hcfg.host = host;
 	hcfg.port = port;
@@ -1044,6 +1071,7 @@ node_free(struct node *n)
 		return;
 	/* Stop the server first: no handler runs after this. */
 	http_server_free(n->http);
+	batch_free(n->batch);
 	if (n->housekeeper_running) {
 		pthread_mutex_lock(&n->mu);
 		n->stopping = 1;

@@ -40,7 +40,9 @@ struct node_config {
 	double		 drain_timeout;	/* seconds running steps may take */
 	const char	*data_dir;	/* existing directory for the control token
 					   file; NULL: no control endpoint */
-	double		 step_delay;	/* seconds added to each step (tests) */
+	double		 step_delay;	/* seconds added to each step (tests;
+					   the steps then run one at a time) */
+	int		 batch;		/* sessions' steps batched (default) */
 	double		 announce_interval;	/* seconds; tests shorten it */
 	/* The load's progress (a display); fn NULL: none. */
 	struct model_progress progress;

@@ -960,6 +960,82 @@ test_isa(void)
 	printf("# isa: %s\n", quant_isa_name(best));
 }
 
+/*
+ * The claim batched decoding stands on (quant_gemm_rows_independent):
+ * for those types, at every level and for plain and interleaved weights,
+ * a product over many activation rows gives each row exactly the bits of
+ * a product over that row alone, for row counts that take every path
+ * (one row, a few, a panel's worth).
+ */
+static void
+test_gemm_rows_independent(void)
+{
+	enum { K = 512, R = 24, A = 40, OS = R };
+	static const int nacts[] = { 2, 5, 9, 40 };
+	float *wf = malloc(sizeof(float) * K * R), *af = malloc(sizeof(float) *
+	    K * A), *many = malloc(sizeof(float) * OS * A), one[OS];
+	uint8_t *w = malloc((size_t)K * 4 * R), *x8 = NULL, *a;
+	size_t t, ws, as;
+	int lvl, nlvl = isa_count(), ai, j, plain, bad = 0;
+	quant_gemm_fn fn;
+
+	a = malloc((size_t)K * 4 * A);
+	fill_random(wf, K * R, 0.05f);
+	fill_random(af, K * A, 2);
+	for (t = 0; t < N_WEIGHT_TYPES; t++) {
+		enum ggml_type type = weight_types[t];
+		enum ggml_type dot = quant_type_info(type)->dot_type;
+
+		if (!quant_gemm_rows_independent(type, 0) &&
+		    !quant_gemm_rows_independent(type, 1))
+			continue;
+		ws = quant_row_size(type, K);
+		as = quant_row_size(dot, K);
+		for (j = 0; j < R; j++)
+			quant_quantize_row_ref(type, wf + K * j, w + ws * j, K);
+		for (j = 0; j < A; j++)
+			quant_quantize_row_ref(dot, af + K * j, a + as * j, K);
+		if (quant_x8_supported(type)) {
+			x8 = realloc(x8, quant_x8_bytes(type, K, R));
+			CHECK(quant_x8_pack(type, K, w, ws, R, x8) == 0);
+		}
+		for (lvl = 0; lvl < nlvl; lvl++)
+		for (plain = 1; plain >= (quant_x8_supported(type) ? 0 : 1);
+		    plain--)
+		for (ai = 0; ai < 4; ai++) {
+			if (!quant_gemm_rows_independent(type, !plain))
+				continue;
+			quant_set_isa((enum quant_isa)lvl);
+			fn = plain ? quant_get_gemm(type) :
+			    quant_get_gemm_x8(type);
+			fn(K, plain ? w : x8, ws, R, a, as, nacts[ai], many,
+			    OS);
+			for (j = 0; j < nacts[ai]; j++) {
+				fn(K, plain ? w : x8, ws, R, a + as * j, as, 1,
+				    one, OS);
+				if (memcmp(one, many + OS * j, sizeof(one)) ==
+				    0)
+					continue;
+				fprintf(stderr, "  %s %s %s: row %d of %d "
+				    "differs\n", quant_type_info(type)->name,
+				    quant_isa_name((enum quant_isa)lvl),
+				    plain ? "plain" : "x8", j, nacts[ai]);
+				bad++;
+				break;
+			}
+		}
+		quant_set_isa(QUANT_ISA_AVX512);
+	}
+	quant_set_isa(QUANT_ISA_AVX512);
+	free(wf);
+	free(af);
+	free(many);
+	free(w);
+	free(x8);
+	free(a);
+	CHECKF(bad == 0, "%d products differ", bad);
+}
+
 int
 main(void)
 {
@@ -974,6 +1050,7 @@ main(void)
 	TEST_RUN(test_isa);
 	TEST_RUN(test_gemm_levels);
 	TEST_RUN(test_gemm_x8);
+	TEST_RUN(test_gemm_rows_independent);
 	TEST_RUN(test_quantize_levels);
 	TEST_RUN(test_dequantize_levels);
 	TEST_EXIT();

@@ -1,0 +1,69 @@
+/*
+ * Batched decoding (continuous batching): the steps of every session that
+ * is ready go through the blocks together, one pass over the weights for
+ * all, each session with its own KV cache and position. A session joins
+ * at the next step and leaves when its evaluation is done. A prompt is
+ * fed in chunks between decode steps, so running streams never wait for
+ * a whole long prefill: every step takes one row of each decoding session
+ * and at most `chunk` rows of prompts, the oldest prompt first.
+ *
+ * One thread runs the steps; callers block in batch_eval until theirs is
+ * done. A session's output is bit-identical to running it alone
+ * (model_forward_rows mixes sessions only where the kernels allow it).
+ */
+#ifndef SWARM_CORE_BATCH_H
+#define SWARM_CORE_BATCH_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+struct kv_cache;
+struct model;
+struct pool;
+
+#define BATCH_CHUNK_DEFAULT	64
+#define BATCH_ROWS_MAX		512
+
+struct batch_config {
+	const struct model	*model;
+	struct pool		*pool;
+	/* Held around each step: the pool takes one job at a time. */
+	pthread_mutex_t		*pool_mu;
+	/* Blocks the steps run through (a node's span; 0:n_layer local). */
+	uint32_t		 block_begin;
+	uint32_t		 block_end;
+	int			 chunk;		/* prompt rows per step */
+	/* A node: when no step waits, the pool's threads sleep at once. */
+	int			 idle_between;
+};
+
+struct batch	*batch_new(const struct batch_config *, char **cause);
+/* Waits for the steps in flight, then stops the thread. */
+void		 batch_free(struct batch *);
+
+/*
+ * Evaluates tokens[n] at positions pos0.. of kv and writes logits: n rows
+ * when all_logits is set, else the last row's (as a generate_backend's
+ * eval). Blocks until done; safe from many threads, one per cache.
+ */
+int		 batch_eval(struct batch *, struct kv_cache *kv,
+		    const int32_t *tokens, int n, int32_t pos0, int all_logits,
+		    float *logits, char **cause);
+
+/*
+ * A node's step: blocks [a, e) over hidden[n][n_embd] in place, at
+ * positions pos0.. of kv. Steps of one span run together.
+ */
+int		 batch_eval_hidden(struct batch *, struct kv_cache *kv,
+		    uint32_t a, uint32_t e, float *hidden, int n, int32_t pos0,
+		    char **cause);
+
+/* What the batcher did, for -v, /metrics and the benchmarks. */
+struct batch_stats {
+	uint64_t	 steps;
+	uint64_t	 rows;		/* rows evaluated, all steps */
+	uint64_t	 max_sessions;	/* the most sessions in one step */
+};
+void		 batch_stats(struct batch *, struct batch_stats *);
+
+#endif
