@@ -7,9 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "conf/conf.h"
+#include "core/generate.h"
 #include "engine/engine.h"
 #include "engine/node-run.h"
 #include "ui/progress.h"
@@ -33,6 +36,45 @@ cmd_engine_env_ms(const char *name)
 		return 0;
 	ms = (unsigned)parse_uint(v, 0, 10000, &err);
 	return err != NULL ? 0 : ms;
+}
+
+const struct cmd_conf_flag cmd_infer_conf[] = {
+	{ "max-tokens", "infer.max_tokens" },
+	{ "temp", "infer.temperature" },
+	{ "top-k", "infer.top_k" },
+	{ "top-p", "infer.top_p" },
+	{ "min-p", "infer.min_p" },
+	{ "seed", "infer.seed" },
+	{ "threads", "infer.threads" },
+	{ "repack", "infer.repack" },
+	{ NULL, NULL }
+};
+
+void
+cmd_sampling_params(struct cmd_args *a, struct conf *c,
+    struct generate_params *gp, int64_t *seed)
+{
+	char **stops;
+	int n_stop;
+
+	generate_params_init(gp);
+	gp->sampling.repeat_penalty = (float)args_num(a, "repeat-penalty",
+	    gp->sampling.repeat_penalty);
+	gp->max_tokens = (int)conf_get_int(c, "infer.max_tokens");
+	gp->sampling.temperature = (float)conf_get_float(c,
+	    "infer.temperature");
+	gp->sampling.top_k = (int)conf_get_int(c, "infer.top_k");
+	gp->sampling.top_p = (float)conf_get_float(c, "infer.top_p");
+	gp->sampling.min_p = (float)conf_get_float(c, "infer.min_p");
+	*seed = conf_get_int(c, "infer.seed");
+	if (*seed < 0)
+		*seed = (int64_t)((uint64_t)time(NULL) ^
+		    ((uint64_t)getpid() << 16));
+	gp->sampling.seed = (uint64_t)*seed;
+	gp->ignore_eog = args_flag(a, "ignore-eos");
+	stops = args_get_all(a, "stop", &n_stop);
+	gp->stop = (const char *const *)stops;
+	gp->n_stop = n_stop;
 }
 
 int

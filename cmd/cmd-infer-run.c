@@ -42,27 +42,14 @@ static const struct opt infer_run_opts[] = {
 	    "peer (default 60)"),
 	OPT_DURATION(0, "timeout", 0.001, 1e6, "for the whole run (default: "
 	    "none)"),
-	OPT_STRING('n', "max-tokens", "N", "generate at most N tokens "
-	    "(default 256; 0: evaluate the prompt only)"),
-	OPT_STRING(0, "temp", "T", "sampling temperature; 0 is greedy "
-	    "(default 0.8)"),
-	OPT_STRING(0, "top-k", "K", "keep the K most likely tokens (default "
-	    "40; 0: off)"),
-	OPT_STRING(0, "top-p", "P", "nucleus sampling threshold (default 0.95)"),
-	OPT_STRING(0, "min-p", "P", "drop tokens below P times the top "
-	    "probability (default 0.05)"),
-	OPT_FLOAT(0, "repeat-penalty", "R", 0.01, 100, "penalty for repeated "
-	    "tokens (default 1: off)"),
-	OPT_STRING(0, "seed", "N", "random seed (default: from the clock)"),
-	OPT_STRING(0, "stop", "TEXT", "stop when TEXT is generated "
-	    "(repeatable)"),
-	OPT_FLAG(0, "ignore-eos", "keep generating past end-of-generation "
-	    "tokens"),
+	OPT_SAMPLING,
 	OPT_CTX_SIZE,
 	OPT_STRING(0, "tokens", "IDS", "prompt as comma-separated token ids"),
 	OPT_FLAG(0, "chat", "wrap the prompt in the model's chat template"),
 	OPT_STRING(0, "system", "TEXT", "system message for --chat (implies "
 	    "--chat)"),
+	OPT_STRING(0, "messages", "FILE", "the conversation to answer, as "
+	    "OpenAI messages JSON (implies --chat)"),
 	OPT_STRING(0, "template", "NAME", "chat template instead of the "
 	    "model's: chatml, llama3, llama3.1, llama2, mistral, mistral-v3, "
 	    "mistral-tekken, phi3, gemma, zephyr (implies --chat)"),
@@ -115,24 +102,11 @@ infer_read_stdin(void)
 	return strbuf_detach(&sb, NULL);
 }
 
-/* Options that stand for config keys (flag > env > file > default). */
-static const struct cmd_conf_flag infer_run_conf[] = {
-	{ "max-tokens", "infer.max_tokens" },
-	{ "temp", "infer.temperature" },
-	{ "top-k", "infer.top_k" },
-	{ "top-p", "infer.top_p" },
-	{ "min-p", "infer.min_p" },
-	{ "seed", "infer.seed" },
-	{ "threads", "infer.threads" },
-	{ "repack", "infer.repack" },
-	{ NULL, NULL }
-};
-
 static int
 infer_wants_chat(const struct cmd_args *a)
 {
 	return args_flag(a, "chat") || args_get(a, "system") != NULL ||
-	    args_get(a, "template") != NULL;
+	    args_get(a, "template") != NULL || args_get(a, "messages") != NULL;
 }
 
 /*
@@ -148,8 +122,13 @@ infer_chat_prompt(const struct cmd_args *a, struct engine *e, char **prompt,
 
 	if (!infer_wants_chat(a))
 		return 0;
-	rc = engine_chat_prompt(e, args_get(a, "template"), args_get(a,
-	    "system"), *prompt, &out, flags, &warning, cause);
+	if (args_get(a, "messages") != NULL)
+		rc = engine_messages_prompt(e, args_get(a, "template"),
+		    args_get(a, "system"), args_get(a, "messages"), &out, flags,
+		    &warning, cause);
+	else
+		rc = engine_chat_prompt(e, args_get(a, "template"), args_get(a,
+		    "system"), *prompt, &out, flags, &warning, cause);
 	if (warning != NULL)
 		fprintf(stderr, "swarm: warning: %s\n", warning);
 	free(warning);
@@ -157,35 +136,6 @@ infer_chat_prompt(const struct cmd_args *a, struct engine *e, char **prompt,
 		return -1;
 	free(*prompt);
 	*prompt = out;
-	return 0;
-}
-
-/* Sampling and stopping from the config (with its flags layered on). */
-static int
-infer_params(struct cmd_args *a, struct conf *c, struct generate_params *gp,
-    int64_t *seed)
-{
-	char **stops;
-	int n_stop;
-
-	generate_params_init(gp);
-	gp->sampling.repeat_penalty = (float)args_num(a, "repeat-penalty",
-	    gp->sampling.repeat_penalty);
-	gp->max_tokens = (int)conf_get_int(c, "infer.max_tokens");
-	gp->sampling.temperature = (float)conf_get_float(c,
-	    "infer.temperature");
-	gp->sampling.top_k = (int)conf_get_int(c, "infer.top_k");
-	gp->sampling.top_p = (float)conf_get_float(c, "infer.top_p");
-	gp->sampling.min_p = (float)conf_get_float(c, "infer.min_p");
-	*seed = conf_get_int(c, "infer.seed");
-	if (*seed < 0)
-		*seed = (int64_t)((uint64_t)time(NULL) ^
-		    ((uint64_t)getpid() << 16));
-	gp->sampling.seed = (uint64_t)*seed;
-	gp->ignore_eog = args_flag(a, "ignore-eos");
-	stops = args_get_all(a, "stop", &n_stop);
-	gp->stop = (const char *const *)stops;
-	gp->n_stop = n_stop;
 	return 0;
 }
 
@@ -204,6 +154,9 @@ infer_check(struct cmd_args *a, struct engine_config *ec)
 	ec->run_timeout = args_num(a, "timeout", 0);
 	if (a->argc > 0 && args_get(a, "tokens") != NULL)
 		return cmd_usage_error(a, "give a prompt or --tokens, not both");
+	if (args_get(a, "messages") != NULL && a->argc > 0)
+		return cmd_usage_error(a, "give a prompt or --messages, not "
+		    "both");
 	if (infer_wants_chat(a) && args_get(a, "tokens") != NULL)
 		return cmd_usage_error(a, "--chat needs a text prompt, not "
 		    "--tokens");
@@ -336,9 +289,10 @@ cmd_infer_run_exec(struct cmd_args *a)
 	memset(&res, 0, sizeof(res));
 	if ((conf = cmd_conf_load(0)) == NULL)
 		return EXIT_ERR;
-	if ((rc = cmd_conf_flags(a, conf, infer_run_conf)) != 0 ||
-	    (rc = infer_params(a, conf, &gp, &seed)) != 0 ||
-	    (rc = cmd_engine_config(a, conf, &ec)) != 0 ||
+	if ((rc = cmd_conf_flags(a, conf, cmd_infer_conf)) != 0)
+		goto out;
+	cmd_sampling_params(a, conf, &gp, &seed);
+	if ((rc = cmd_engine_config(a, conf, &ec)) != 0 ||
 	    (rc = infer_check(a, &ec)) != 0)
 		goto out;
 	rc = EXIT_ERR;

@@ -74,6 +74,25 @@
 	OPT_STRING(0, "port-file", "FILE", "write the port listened on to " \
 	    "FILE")
 
+/* The sampling and stopping rows of the commands that generate. */
+#define OPT_SAMPLING \
+	OPT_STRING('n', "max-tokens", "N", "generate at most N tokens " \
+	    "(default 256; 0: evaluate the prompt only)"), \
+	OPT_STRING(0, "temp", "T", "sampling temperature; 0 is greedy " \
+	    "(default 0.8)"), \
+	OPT_STRING(0, "top-k", "K", "keep the K most likely tokens (default " \
+	    "40; 0: off)"), \
+	OPT_STRING(0, "top-p", "P", "nucleus sampling threshold (default 0.95)"), \
+	OPT_STRING(0, "min-p", "P", "drop tokens below P times the top " \
+	    "probability (default 0.05)"), \
+	OPT_FLOAT(0, "repeat-penalty", "R", 0.01, 100, "penalty for repeated " \
+	    "tokens (default 1: off)"), \
+	OPT_STRING(0, "seed", "N", "random seed (default: from the clock)"), \
+	OPT_STRING(0, "stop", "TEXT", "stop when TEXT is generated " \
+	    "(repeatable)"), \
+	OPT_FLAG(0, "ignore-eos", "keep generating past end-of-generation " \
+	    "tokens")
+
 struct cmd_args;
 
 struct cmd_entry {
@@ -173,6 +192,16 @@ struct node_run	*cmd_node_run_start(struct node_run_config *, char **cause);
  * swarm.network. Returns 0, or EXIT_USAGE after printing the problem.
  */
 int		 cmd_discovery(struct cmd_args *, struct conf *);
+/* The options of OPT_SAMPLING, --threads and --repack as config keys. */
+extern const struct cmd_conf_flag cmd_infer_conf[];
+struct generate_params;
+/*
+ * Sampling and stopping (OPT_SAMPLING) from the config, with
+ * cmd_infer_conf layered on; *seed is the one used (a new one when the
+ * config says -1). The stop strings are borrowed from a.
+ */
+void		 cmd_sampling_params(struct cmd_args *, struct conf *,
+		    struct generate_params *, int64_t *seed);
 /* A log callback: "swarm: msg" on stderr. */
 void		 cmd_log(void *arg, const char *msg);
 

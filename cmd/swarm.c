@@ -22,6 +22,7 @@ extern const struct cmd_entry cmd_config_path_entry;
 extern const struct cmd_entry cmd_config_set_entry;
 extern const struct cmd_entry cmd_config_unset_entry;
 extern const struct cmd_entry cmd_help_entry;
+extern const struct cmd_entry cmd_infer_chat_entry;
 extern const struct cmd_entry cmd_infer_run_entry;
 extern const struct cmd_entry cmd_infer_tokenize_entry;
 extern const struct cmd_entry cmd_models_status_entry;
@@ -40,6 +41,7 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_config_set_entry,
 	&cmd_config_unset_entry,
 	&cmd_help_entry,
+	&cmd_infer_chat_entry,
 	&cmd_infer_run_entry,
 	&cmd_infer_tokenize_entry,
 	&cmd_models_status_entry,

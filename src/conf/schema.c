@@ -19,6 +19,7 @@
 static int schema_check_blocks(const char *, char **);
 static int schema_check_alias(const char *, char **);
 static int schema_check_hostport(const char *, char **);
+static int schema_check_overflow(const char *, char **);
 
 #define S SCHEMA_STRING
 #define I SCHEMA_INT
@@ -50,6 +51,8 @@ const struct schema_key schema_table[] = {
 	{ "infer.top_p", F, 0, 1, "0.95", NULL, "nucleus sampling mass; 1: off" },
 	{ "infer.min_p", F, 0, 1, "0.05", NULL, "drop tokens below this fraction of the likeliest; 0: off" },
 	{ "infer.seed", I, -1, 4294967295.0, "-1", NULL, "random seed; -1: a new one each run" },
+	{ "chat.history_size", I, 0, 1000000, "1000", NULL, "lines of `infer chat` input kept in the data directory's chat_history; 0: none" },
+	{ "chat.overflow", S, 0, 0, "stop", schema_check_overflow, "when a chat outgrows the context: stop (say so; /clear starts anew) or drop-oldest (forget the oldest turns, keep the system message)" },
 	{ "client.verify_rate", F, 0, 1, "0", NULL, "fraction of steps re-run on another replica to catch a peer's wrong answers; 0: off" },
 	{ "serve.listen", H, 0, 0, "127.0.0.1:8000", NULL, "address of the OpenAI-compatible HTTP API" },
 	{ "serve.api_keys", L, 0, 0, "", NULL, "bearer tokens the API accepts; empty: no authentication" },
@@ -70,6 +73,14 @@ const struct schema_key schema_table[] = {
 #undef B
 #undef H
 #undef L
+
+static int
+schema_check_overflow(const char *v, char **cause)
+{
+	if (strcmp(v, "stop") == 0 || strcmp(v, "drop-oldest") == 0)
+		return 0;
+	return set_cause(cause, "'%s' is not stop or drop-oldest", v);
+}
 
 const struct schema_key *
 schema_find(const char *name)

@@ -75,9 +75,11 @@ batch_grow(struct batch *b, size_t rows, size_t nreq)
 }
 
 /*
- * The next step: one row of every session past its prompt, and up to
- * `chunk` prompt rows, the oldest prompt first. Called with mu held;
- * returns the number of requests in b->step.
+ * The next step: one row of every session past its prompt, and pieces of
+ * prompts up to `chunk` rows in all, the oldest prompt first. A prompt is
+ * cut at every `chunk` rows from its start whatever else runs, so the
+ * products its rows go through are the same as when it runs alone.
+ * Called with mu held; returns the number of requests in b->step.
  */
 static int
 batch_plan(struct batch *b, int *n_rows)
@@ -88,20 +90,20 @@ batch_plan(struct batch *b, int *n_rows)
 	for (r = b->head; r != NULL; r = r->next)
 		count++;
 	batch_grow(b, b->cap_rows, (size_t)count);
-	for (r = b->head; r != NULL && rows < BATCH_ROWS_MAX; r = r->next) {
+	for (r = b->head; r != NULL; r = r->next) {
 		/* one step runs one span of blocks: the oldest request's */
 		if (r->block_begin != b->head->block_begin ||
 		    r->block_end != b->head->block_end)
 			continue;
 		take = r->n - r->done;
 		if (take > 1) {
+			if (take > b->cfg.chunk)
+				take = b->cfg.chunk;
 			if (take > budget)
-				take = budget;
+				continue;
 			budget -= take;
 		}
-		if (take > BATCH_ROWS_MAX - rows)
-			take = BATCH_ROWS_MAX - rows;
-		if (take <= 0)
+		if (rows + take > BATCH_ROWS_MAX && nreq > 0)
 			continue;
 		r->taken = take;
 		b->step[nreq++] = r;
@@ -190,7 +192,7 @@ batch_run(struct batch *b, int nreq, int n_rows, char **cause)
 static void
 batch_settle(struct batch *b, int nreq, int n_rows, int rc, const char *cause)
 {
-	struct batch_req **pp, *r;
+	struct batch_req *r, *next, *keep;
 	int q;
 
 	for (q = 0; q < nreq; q++) {
@@ -205,13 +207,19 @@ batch_settle(struct batch *b, int nreq, int n_rows, int rc, const char *cause)
 		if (rc != 0 || r->done == r->n)
 			r->finished = 1;
 	}
-	for (pp = &b->head, b->tail = NULL; (r = *pp) != NULL;) {
-		if (r->finished) {
-			*pp = r->next;
+	/* keep the unfinished, in their order */
+	keep = b->head;
+	b->head = b->tail = NULL;
+	for (r = keep; r != NULL; r = next) {
+		next = r->next;
+		if (r->finished)
 			continue;
-		}
+		r->next = NULL;
+		if (b->tail != NULL)
+			b->tail->next = r;
+		else
+			b->head = r;
 		b->tail = r;
-		pp = &r->next;
 	}
 	b->stats.steps++;
 	b->stats.rows += (uint64_t)n_rows;

@@ -72,7 +72,7 @@ generate_run(const struct generate_backend *be, const struct tokenizer *tok,
 {
 	struct sampler *smp = NULL;
 	struct strbuf text = STRBUF_INIT;
-	size_t emitted = 0, stop_at, hold, i;
+	size_t emitted = 0, stop_at, hold, i, n_new;
 	float *logits = NULL;
 	double t0, t1;
 	int32_t tokv, prev, pos;
@@ -86,25 +86,31 @@ generate_run(const struct generate_backend *be, const struct tokenizer *tok,
 	if (n_prompt > be->n_ctx)
 		return set_cause(cause, "the prompt has %zu tokens, more than the "
 		    "context length %u", n_prompt, be->n_ctx);
+	if (p->n_cached >= n_prompt)
+		return set_cause(cause, "the cache holds the whole prompt: "
+		    "nothing to evaluate");
+	n_new = n_prompt - p->n_cached;
 	all = p->on_logits != NULL;
-	logits = xmalloc((all ? n_prompt : 1) * (size_t)be->n_vocab *
+	logits = xmalloc((all ? n_new : 1) * (size_t)be->n_vocab *
 	    sizeof(float));
 	smp = sampler_new(&p->sampling, be->n_vocab);
 	for (i = 0; i < n_prompt; i++)
 		sampler_accept(smp, prompt[i]);
 
-	/* the prompt, as one batch */
+	/* the prompt (what the cache lacks of it), as one batch */
 	t0 = clock_now();
-	if (be->eval(be->ctx, prompt, (int)n_prompt, 0, all, logits, cause) != 0)
+	if (be->eval(be->ctx, prompt + p->n_cached, (int)n_new,
+	    (int32_t)p->n_cached, all, logits, cause) != 0)
 		goto out;
 	t1 = clock_now();
 	r->prompt_seconds = t1 - t0;
+	r->n_past = n_prompt;
 	if (all) {
-		for (i = 0; i < n_prompt; i++)
+		for (i = 0; i < n_new; i++)
 			if (p->on_logits(p->on_logits_arg, logits +
 			    i * be->n_vocab, be->n_vocab) != 0)
 				goto done;
-		memmove(logits, logits + (n_prompt - 1) * be->n_vocab,
+		memmove(logits, logits + (n_new - 1) * be->n_vocab,
 		    be->n_vocab * sizeof(float));
 	}
 
@@ -150,6 +156,7 @@ generate_run(const struct generate_backend *be, const struct tokenizer *tok,
 		if (be->eval(be->ctx, &tokv, 1, pos, 0, logits, cause) != 0)
 			goto out;
 		pos++;
+		r->n_past = (size_t)pos;
 		if (all && p->on_logits(p->on_logits_arg, logits,
 		    be->n_vocab) != 0)
 			break;

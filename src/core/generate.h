@@ -42,6 +42,12 @@ struct generate_params {
 	const char *const	*stop;		/* stop strings */
 	int			 n_stop;
 	int			 ignore_eog;
+	/*
+	 * The backend's cache already holds prompt[0, n_cached) at those
+	 * positions (a conversation's earlier turns): only the rest is
+	 * evaluated. Less than n_prompt.
+	 */
+	size_t			 n_cached;
 	/* Called with every row of logits evaluated (prompt and generated). */
 	int			(*on_logits)(void *arg, const float *row,
 				    uint32_t n_vocab);
@@ -58,6 +64,9 @@ struct generate_result {
 	char			*text;		/* generated text (allocated) */
 	size_t			 text_len;
 	size_t			 n_prompt;
+	/* Positions the backend's cache holds after the run: the prompt and
+	 * every generated token but one not evaluated (the last sampled). */
+	size_t			 n_past;
 	enum generate_finish	 finish;
 	double			 prompt_seconds;
 	double			 gen_seconds;	/* after the first token */

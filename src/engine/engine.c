@@ -18,6 +18,7 @@
 #include "core/tokenizer.h"
 #include "core/weights.h"
 #include "core/batch.h"
+#include "engine/conversation.h"
 #include "engine/engine.h"
 #include "net/dht.h"
 #include "swarm/client.h"
@@ -293,30 +294,31 @@ engine_load_seconds(const struct engine *e)
 }
 
 int
-engine_chat_prompt(const struct engine *e, const char *template,
-    const char *system, const char *user, char **out, int *flags,
-    char **warning, char **cause)
+engine_chat_template(const struct engine *e, const char *name,
+    struct chat_template *t, char **warning, char **cause)
 {
-	struct chat_template t;
-	struct chat_message msgs[2];
-	struct strbuf sb = STRBUF_INIT;
 	char *src;
-	size_t n = 0;
 	int rc;
 
 	src = gguf_get_strdup(e->w.gguf, "tokenizer.chat_template");
-	rc = chat_template_init(&t, src, template, tokenizer_piece(e->tok,
+	rc = chat_template_init(t, src, name, tokenizer_piece(e->tok,
 	    tokenizer_bos(e->tok)), tokenizer_piece(e->tok,
 	    tokenizer_eos(e->tok)), warning, cause);
 	free(src);
-	if (rc != 0)
+	return rc;
+}
+
+int
+engine_chat_render(const struct engine *e, const char *template,
+    const struct chat_message *msgs, size_t n, char **out, int *flags,
+    char **warning, char **cause)
+{
+	struct chat_template t;
+	struct strbuf sb = STRBUF_INIT;
+	int rc;
+
+	if (engine_chat_template(e, template, &t, warning, cause) != 0)
 		return -1;
-	if (system != NULL) {
-		msgs[n].role = "system";
-		msgs[n++].content = system;
-	}
-	msgs[n].role = "user";
-	msgs[n++].content = user;
 	if ((rc = chat_render(&t, msgs, n, 1, &sb, cause)) == 0) {
 		if ((*out = strbuf_detach(&sb, NULL)) == NULL)
 			*out = xstrdup("");
@@ -324,6 +326,43 @@ engine_chat_prompt(const struct engine *e, const char *template,
 	}
 	strbuf_release(&sb);
 	chat_template_release(&t);
+	return rc;
+}
+
+int
+engine_chat_prompt(const struct engine *e, const char *template,
+    const char *system, const char *user, char **out, int *flags,
+    char **warning, char **cause)
+{
+	struct chat_message msgs[2];
+	size_t n = 0;
+
+	if (system != NULL) {
+		msgs[n].role = "system";
+		msgs[n++].content = system;
+	}
+	msgs[n].role = "user";
+	msgs[n++].content = user;
+	return engine_chat_render(e, template, msgs, n, out, flags, warning,
+	    cause);
+}
+
+int
+engine_messages_prompt(const struct engine *e, const char *template,
+    const char *system, const char *path, char **out, int *flags,
+    char **warning, char **cause)
+{
+	struct conversation conv;
+	int rc;
+
+	conversation_init(&conv);
+	if (conversation_load(&conv, path, cause) != 0)
+		return -1;
+	if (system != NULL)
+		conversation_set_system(&conv, system);
+	rc = engine_chat_render(e, template, conv.msgs, conv.n, out, flags,
+	    warning, cause);
+	conversation_release(&conv);
 	return rc;
 }
 

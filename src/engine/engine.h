@@ -99,6 +99,24 @@ int		 engine_chat_prompt(const struct engine *, const char *template,
 		    const char *system, const char *user, char **out,
 		    int *flags, char **warning, char **cause);
 
+struct chat_message;
+struct chat_template;
+/* The model's chat template, or the one named (NULL: the model's). */
+int		 engine_chat_template(const struct engine *, const char *name,
+		    struct chat_template *, char **warning, char **cause);
+/* engine_chat_prompt for a whole conversation (msgs[n]). */
+int		 engine_chat_render(const struct engine *, const char *template,
+		    const struct chat_message *msgs, size_t n, char **out,
+		    int *flags, char **warning, char **cause);
+
+/*
+ * engine_chat_render of the conversation saved in path (OpenAI messages
+ * JSON, conversation.h), with system (may be NULL) as its system message.
+ */
+int		 engine_messages_prompt(const struct engine *,
+		    const char *template, const char *system, const char *path,
+		    char **out, int *flags, char **warning, char **cause);
+
 struct generate_result;
 struct json_t;
 /*

@@ -19,6 +19,10 @@ struct http_client {
 	struct strbuf	*answer;	/* during a request */
 	size_t		 max_answer;
 	int		 too_long;
+	/* http_client_stream's receiver, during a stream */
+	int		(*on_data)(void *, const char *, size_t);
+	void		*on_data_arg;
+	int		 stopped;
 };
 
 static pthread_once_t http_client_once = PTHREAD_ONCE_INIT;
@@ -40,6 +44,15 @@ http_client_write(char *data, size_t size, size_t n, void *arg)
 	}
 	strbuf_add(c->answer, data, n);
 	return n;
+}
+
+/* addr is host:port, or a base URL with its scheme. */
+static char *
+http_client_url(const struct http_client *c, const char *path)
+{
+	if (strstr(c->addr, "://") != NULL)
+		return xasprintf("%s%s", c->addr, path);
+	return xasprintf("http://%s%s", c->addr, path);
 }
 
 struct http_client *
@@ -88,7 +101,7 @@ http_client_request(struct http_client *c, const char *method,
 
 	*status = 0;
 	strbuf_reset(answer);
-	url = xasprintf("http://%s%s", c->addr, path);
+	url = http_client_url(c, path);
 	curl_easy_reset(e);
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -133,5 +146,91 @@ http_client_request(struct http_client *c, const char *method,
 		return set_cause(cause, "%s: %s", c->addr,
 		    curl_easy_strerror(rc));
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, status);
+	return 0;
+}
+
+static size_t
+http_client_stream_write(char *data, size_t size, size_t n, void *arg)
+{
+	struct http_client *c = arg;
+
+	if (c->on_data(c->on_data_arg, data, n) != 0) {
+		c->stopped = 1;
+		return 0;
+	}
+	return n;
+}
+
+/* While the answer waits, the receiver may still want to stop it. */
+static int
+http_client_stream_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct http_client *c = arg;
+
+	if (c->on_data(c->on_data_arg, NULL, 0) != 0) {
+		c->stopped = 1;
+		return 1;
+	}
+	return 0;
+}
+
+int
+http_client_stream(struct http_client *c, const char *path,
+    const char *bearer, const void *body, size_t len, double timeout,
+    int (*on_data)(void *, const char *, size_t), void *arg, long *status,
+    char **cause)
+{
+	struct curl_slist *hdrs = NULL;
+	char *url, *h;
+	CURL *e = c->curl;
+	CURLcode rc;
+
+	*status = 0;
+	url = http_client_url(c, path);
+	curl_easy_reset(e);
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+	    (long)(c->connect_timeout * 1000));
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(timeout * 1000));
+	/* A proxy from the environment, but never for loopback. */
+	curl_easy_setopt(e, CURLOPT_NOPROXY, "127.0.0.1,localhost,::1");
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, http_client_stream_write);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
+	curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION,
+	    http_client_stream_progress);
+	curl_easy_setopt(e, CURLOPT_XFERINFODATA, c);
+	curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+	hdrs = curl_slist_append(hdrs, "Expect:");
+	if (body != NULL)
+		hdrs = curl_slist_append(hdrs, "Content-Type: "
+		    "application/json");
+	if (bearer != NULL) {
+		h = xasprintf("Authorization: Bearer %s", bearer);
+		hdrs = curl_slist_append(hdrs, h);
+		free(h);
+	}
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
+	if (body != NULL) {
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)len);
+	} else
+		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	c->on_data = on_data;
+	c->on_data_arg = arg;
+	c->stopped = 0;
+	rc = curl_easy_perform(e);
+	c->on_data = NULL;
+	curl_slist_free_all(hdrs);
+	free(url);
+	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, status);
+	if (c->stopped)
+		return 1;
+	if (rc != CURLE_OK)
+		return set_cause(cause, "%s: %s", c->addr,
+		    curl_easy_strerror(rc));
 	return 0;
 }

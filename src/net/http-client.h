@@ -11,7 +11,8 @@
 struct strbuf;
 struct http_client;
 
-/* addr is host:port; timeouts in seconds. */
+/* addr is host:port, or a base URL (http://host:port/v1); timeouts in
+ * seconds. */
 struct http_client	*http_client_new(const char *addr,
 			    double connect_timeout);
 void			 http_client_free(struct http_client *);
@@ -27,5 +28,18 @@ int	http_client_request(struct http_client *, const char *method,
 	    const char *path, const char *token, const void *body, size_t len,
 	    const char *content_type, double timeout, size_t max_answer,
 	    long *status, struct strbuf *answer, char **cause);
+
+/*
+ * POSTs a JSON body (NULL: GETs) to path (Authorization: Bearer when bearer is not
+ * NULL) and hands the answer to on_data as it arrives, and with (NULL, 0)
+ * now and then while it waits: on_data returning non-zero stops the
+ * transfer, and this returns 1. Returns 0 when the answer is complete,
+ * -1 with *cause on a transport failure; the status is in *status.
+ * timeout 0: none.
+ */
+int	http_client_stream(struct http_client *, const char *path,
+	    const char *bearer, const void *body, size_t len, double timeout,
+	    int (*on_data)(void *arg, const char *data, size_t len),
+	    void *arg, long *status, char **cause);
 
 #endif

@@ -988,7 +988,7 @@ node_new(const struct node_config *cfg, char **cause)
 	if (cfg->batch && (n->batch = batch_new(&(struct batch_config){
 	    .model = n->model, .pool = n->pool, .pool_mu = &n->compute,
 	    .block_begin = cfg->block_begin, .block_end = cfg->block_end,
-	    .idle_between = 1 },
+	    .chunk = BATCH_ROWS_MAX, .idle_between = 1 },
 	    cause)) == NULL)
 		goto fail;
 	memset(&hcfg, 0, sizeof(hcfg));
