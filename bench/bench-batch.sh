@@ -1,9 +1,11 @@
 #!/bin/sh
-# Concurrent clients against `swarm serve --local`: aggregate generated
-# tokens/s for 1 client and for 8 at once (distinct prompts, greedy,
-# BENCH_TOKENS each), with batching on and off, and llama-server with
-# -np 8 on the same file and threads when LLAMA_SERVER names one (else
-# skipped, said so). Rounds interleave the servers; medians are printed.
+# Concurrent clients against `swarm serve`: aggregate generated tokens/s
+# for 1 client and for 8 at once (distinct prompts, greedy, BENCH_TOKENS
+# each), --local with batching on and off, through three nodes on this
+# machine (each batching its steps; BENCH_SWARM=0 skips it), and
+# llama-server with -np 8 on the same file and threads when LLAMA_SERVER
+# names one (else skipped, said so). Rounds interleave the servers;
+# medians are printed.
 #
 #   bench/bench-batch.sh [MODEL.gguf]    (default: the 1.1B shape in Q4_0)
 #   BENCH_THREADS=2 BENCH_REPS=3 BENCH_TOKENS=64 BENCH_CLIENTS=8
@@ -24,6 +26,25 @@ start_swarm() {
 start_swarm batch SWARM_SERVE_BATCH=true
 start_swarm turns SWARM_SERVE_BATCH=false
 servers="batch turns"
+if [ "${BENCH_SWARM:-1}" != 0 ]; then
+	peers=
+	i=0
+	for span in 0:$b1 $b1:$b2 $b2:$n_layer; do
+		i=$((i + 1))
+		"$SWARM" node join -m "$M" --blocks "$span" --listen 127.0.0.1:0 \
+		    --port-file "$tmp/node$i.port" --threads "$THREADS" \
+		    2>"$tmp/node$i.log" &
+		pids="$pids $!"
+		while [ ! -s "$tmp/node$i.port" ]; do sleep 0.2; done
+		peers="$peers --peer 127.0.0.1:$(cat "$tmp/node$i.port")"
+	done
+	# shellcheck disable=SC2086
+	"$SWARM" serve -m "$M" $peers --listen 127.0.0.1:0 \
+	    --port-file "$tmp/swarm3.port" --threads "$THREADS" \
+	    --model-name m 2>"$tmp/swarm3.log" &
+	pids="$pids $!"
+	servers="$servers swarm3"
+fi
 if [ -n "$LLAMA_SERVER" ] && [ -x "$LLAMA_SERVER" ]; then
 	lport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 	"$LLAMA_SERVER" -m "$M" -t "$THREADS" -np "$CLIENTS" -c $((CLIENTS * 512)) \
