@@ -7,11 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cmd.h"
 #include "conf/conf.h"
 #include "engine/engine.h"
 #include "engine/node-run.h"
+#include "ledger/ledger.h"
 #include "ui/progress.h"
 #include "util/xmalloc.h"
 #include "util/parse.h"
@@ -139,5 +141,40 @@ cmd_engine_config(struct cmd_args *a, struct conf *c,
 	    cmd_engine_env_ms("SWARM_TEST_PROMPT_DELAY_MS");
 	if (args_flag(a, "verbose"))
 		ec->log = cmd_log;
+	return 0;
+}
+
+int
+cmd_ledger_args(struct cmd_args *a, int with_filter, char **path,
+    struct ledger_filter *f)
+{
+	struct conf *c;
+	char *cause = NULL;
+	const char *v;
+
+	memset(f, 0, sizeof(*f));
+	*path = NULL;
+	if ((v = args_get(a, "db")) != NULL)
+		*path = xstrdup(v);
+	else {
+		if ((c = cmd_conf_load(0)) == NULL)
+			return EXIT_ERR;
+		*path = conf_get_path(c, "ledger.path", &cause);
+		conf_free(c);
+		if (*path == NULL)
+			return cmd_fail(cause);
+	}
+	if (!with_filter)
+		return 0;
+	f->peer = args_get(a, "peer");
+	f->model = args_get(a, "model");
+	if ((v = args_get(a, "since")) != NULL && ledger_parse_when(v,
+	    (int64_t)time(NULL), &f->since, &cause) != 0) {
+		free(*path);
+		*path = NULL;
+		cmd_usage_error(a, "--since: %s", cause);
+		free(cause);
+		return EXIT_USAGE;
+	}
 	return 0;
 }

@@ -19,6 +19,7 @@ struct http_client {
 	struct strbuf	*answer;	/* during a request */
 	size_t		 max_answer;
 	int		 too_long;
+	char		*next_header;	/* "Name: value" for the next request */
 };
 
 static pthread_once_t http_client_once = PTHREAD_ONCE_INIT;
@@ -60,11 +61,20 @@ http_client_new(const char *addr, double connect_timeout)
 }
 
 void
+http_client_set_header(struct http_client *c, const char *name,
+    const char *value)
+{
+	free(c->next_header);
+	c->next_header = xasprintf("%s: %s", name, value);
+}
+
+void
 http_client_free(struct http_client *c)
 {
 	if (c == NULL)
 		return;
 	curl_easy_cleanup(c->curl);
+	free(c->next_header);
 	free(c->addr);
 	free(c);
 }
@@ -111,6 +121,11 @@ http_client_request(struct http_client *c, const char *method,
 		h = xasprintf("X-Swarm-Token: %s", token);
 		hdrs = curl_slist_append(hdrs, h);
 		free(h);
+	}
+	if (c->next_header != NULL) {
+		hdrs = curl_slist_append(hdrs, c->next_header);
+		free(c->next_header);
+		c->next_header = NULL;
 	}
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
 	if (body != NULL) {
