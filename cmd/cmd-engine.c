@@ -99,6 +99,31 @@ cmd_node_run_start(struct node_run_config *rc, char **cause)
 	return nr;
 }
 
+/*
+ * The client's key (client.key in the data directory, so that its balances
+ * mean something across runs) and ledger. The paths live as long as the
+ * process: the engine reads them at open.
+ */
+static int
+cmd_engine_account(struct conf *c, struct engine_config *ec)
+{
+	static char *key_path, *ledger_path;
+	char *cause = NULL, *dir;
+
+	if (key_path == NULL) {
+		if ((dir = conf_data_dir(&cause)) == NULL)
+			return cmd_fail(cause);
+		key_path = xasprintf("%s/client.key", dir);
+		free(dir);
+	}
+	if (ec->receipts && ledger_path == NULL &&
+	    (ledger_path = conf_get_path(c, "ledger.path", &cause)) == NULL)
+		return cmd_fail(cause);
+	ec->identity_path = key_path;
+	ec->ledger_path = ec->receipts ? ledger_path : NULL;
+	return 0;
+}
+
 int
 cmd_engine_config(struct cmd_args *a, struct conf *c,
     struct engine_config *ec)
@@ -136,6 +161,10 @@ cmd_engine_config(struct cmd_args *a, struct conf *c,
 	ec->threads = (int)conf_get_int(c, "infer.threads");
 	ec->repack = conf_get_bool(c, "infer.repack");
 	ec->verify_rate = conf_get_float(c, "client.verify_rate");
+	ec->max_price = conf_get_float(c, "client.max_price");
+	ec->receipts = conf_get_bool(c, "ledger.enabled");
+	if (!ec->local && cmd_engine_account(c, ec) != 0)
+		return EXIT_ERR;
 	ec->test_eval_delay_ms = cmd_engine_env_ms("SWARM_TEST_EVAL_DELAY_MS");
 	ec->test_prompt_delay_ms =
 	    cmd_engine_env_ms("SWARM_TEST_PROMPT_DELAY_MS");

@@ -18,10 +18,12 @@
 #include "core/tokenizer.h"
 #include "core/weights.h"
 #include "engine/engine.h"
+#include "ledger/ledger.h"
 #include "net/dht.h"
 #include "swarm/client.h"
 #include "swarm/directory-dht.h"
 #include "swarm/directory-static.h"
+#include "swarm/identity.h"
 #include "swarm/model-id.h"
 #include "swarm/record.h"
 #include "swarm/route.h"
@@ -44,6 +46,9 @@ struct engine {
 	struct dht		*dht;
 	struct directory	*dir;
 	struct client_config	 cc;
+	struct identity		 id;
+	int			 have_id;
+	struct ledger		*ledger;
 	pthread_mutex_t		 stats_mu;
 	struct engine_stats	 stats;
 };
@@ -139,6 +144,26 @@ engine_dir_new(struct directory *inner)
 	return &ed->base;
 }
 
+/* The client's persistent key and its ledger, so balances last. */
+static int
+engine_account(struct engine *e, char **cause)
+{
+	const struct engine_config *cfg = &e->cfg;
+
+	if (cfg->identity_path != NULL) {
+		if (identity_load_file(cfg->identity_path, &e->id, cause) != 0)
+			return -1;
+		e->have_id = 1;
+		e->cc.identity = &e->id;
+	}
+	if (cfg->receipts && cfg->ledger_path != NULL) {
+		if ((e->ledger = ledger_open(cfg->ledger_path, cause)) == NULL)
+			return -1;
+		e->cc.ledger = e->ledger;
+	}
+	return 0;
+}
+
 /* Swarm: the model's id and the directory, joined once. */
 static int
 engine_join(struct engine *e, char **cause)
@@ -175,10 +200,20 @@ engine_join(struct engine *e, char **cause)
 		e->cc.step_timeout = cfg->step_timeout;
 	e->cc.run_timeout = cfg->run_timeout;
 	e->cc.verify_rate = cfg->verify_rate;
+	e->cc.receipts = cfg->receipts;
+	e->cc.max_price = cfg->max_price;
+	if (engine_account(e, cause) != 0)
+		return -1;
 	e->cc.log = cfg->log;
 	e->cc.log_arg = cfg->log_arg;
 	engine_log(e, "model %s, %u blocks", e->model_id, e->w.hp.n_layer);
 	return 0;
+}
+
+struct ledger *
+engine_ledger(const struct engine *e)
+{
+	return e->ledger;
 }
 
 struct engine *
@@ -227,6 +262,9 @@ engine_free(struct engine *e)
 	if (e->dir != NULL)
 		e->dir->ops->free(e->dir);
 	dht_free(e->dht);
+	ledger_close(e->ledger);
+	if (e->have_id)
+		identity_release(&e->id);
 	tokenizer_free(e->tok);
 	weights_release(&e->w);
 	pthread_mutex_destroy(&e->pool_mu);

@@ -55,6 +55,12 @@ struct engine_config {
 	double		 step_timeout;
 	double		 run_timeout;	/* 0: none */
 	double		 verify_rate;	/* client.verify_rate */
+	/* The client's key file (made on first use; NULL: a key for this
+	 * process) and ledger file (NULL: receipts not kept). */
+	const char	*identity_path;
+	const char	*ledger_path;
+	int		 receipts;	/* ledger.enabled: sign receipts */
+	double		 max_price;	/* client.max_price; 0: no cap */
 	/* The load's progress (a display); fn NULL: none. */
 	struct model_progress progress;
 	/* Tests hold requests open: a sleep before each evaluation. */
@@ -70,6 +76,8 @@ void		 engine_config_init(struct engine_config *);
 uint32_t	 engine_default_ctx(uint32_t n_ctx_train);
 
 struct engine	*engine_open(const struct engine_config *, char **cause);
+/* The client's ledger (a gateway adds its API keys' use); may be NULL. */
+struct ledger	*engine_ledger(const struct engine *);
 void		 engine_free(struct engine *);
 
 const struct gguf_file	*engine_gguf(const struct engine *);

@@ -23,6 +23,8 @@
 
 struct directory;
 struct generate_backend;
+struct identity;
+struct ledger;
 struct model;
 struct pool;
 
@@ -38,6 +40,12 @@ struct client_config {
 	int			 max_failovers;
 	/* Fraction of steps checked on another replica (client_verify). */
 	double			 verify_rate;
+	/* Who signs the sessions and receipts; NULL: a key made for this
+	 * process. */
+	const struct identity	*identity;
+	int			 receipts;	/* sign receipts for the work */
+	struct ledger		*ledger;	/* keeps them; may be NULL */
+	double			 max_price;	/* credits per 1000; 0: no cap */
 	/* Progress lines (chain chosen, failures); may be NULL. */
 	void			(*log)(void *arg, const char *msg);
 	void			*log_arg;
