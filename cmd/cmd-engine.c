@@ -163,7 +163,7 @@ cmd_engine_config(struct cmd_args *a, struct conf *c,
 	ec->verify_rate = conf_get_float(c, "client.verify_rate");
 	ec->max_price = conf_get_float(c, "client.max_price");
 	ec->receipts = conf_get_bool(c, "ledger.enabled");
-	if (!ec->local && cmd_engine_account(c, ec) != 0)
+	if (cmd_engine_account(c, ec) != 0)
 		return EXIT_ERR;
 	ec->test_eval_delay_ms = cmd_engine_env_ms("SWARM_TEST_EVAL_DELAY_MS");
 	ec->test_prompt_delay_ms =

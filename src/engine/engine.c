@@ -150,7 +150,7 @@ engine_account(struct engine *e, char **cause)
 {
 	const struct engine_config *cfg = &e->cfg;
 
-	if (cfg->identity_path != NULL) {
+	if (cfg->identity_path != NULL && !cfg->local) {
 		if (identity_load_file(cfg->identity_path, &e->id, cause) != 0)
 			return -1;
 		e->have_id = 1;
@@ -202,8 +202,6 @@ engine_join(struct engine *e, char **cause)
 	e->cc.verify_rate = cfg->verify_rate;
 	e->cc.receipts = cfg->receipts;
 	e->cc.max_price = cfg->max_price;
-	if (engine_account(e, cause) != 0)
-		return -1;
 	e->cc.log = cfg->log;
 	e->cc.log_arg = cfg->log_arg;
 	engine_log(e, "model %s, %u blocks", e->model_id, e->w.hp.n_layer);
@@ -245,7 +243,8 @@ engine_open(const struct engine_config *cfg, char **cause)
 	pool_idle(e->w.pool);
 	e->n_ctx = cfg->n_ctx > 0 ? cfg->n_ctx :
 	    engine_default_ctx(e->w.hp.n_ctx_train);
-	if (!cfg->local && engine_join(e, cause) != 0)
+	if ((!cfg->local && engine_join(e, cause) != 0) ||
+	    engine_account(e, cause) != 0)
 		goto fail;
 	e->load_seconds = clock_now() - t0;
 	return e;
@@ -515,10 +514,20 @@ engine_add_hops(struct engine_stats *st, const struct client_hop_stats *hs,
 void
 engine_backend_close(struct engine_backend *b)
 {
+	uint64_t units, amount;
+
+	engine_backend_close_spent(b, &units, &amount);
+}
+
+void
+engine_backend_close_spent(struct engine_backend *b, uint64_t *units,
+    uint64_t *amount)
+{
 	struct engine *e;
 	struct client_hop_stats *hs = NULL;
 	size_t n;
 
+	*units = *amount = 0;
 	if (b == NULL)
 		return;
 	e = b->e;
@@ -529,6 +538,11 @@ engine_backend_close(struct engine_backend *b)
 	pthread_mutex_unlock(&e->stats_mu);
 	free(hs);
 	generate_local_release(&b->local);
+	if (b->client != NULL) {
+		/* Closing sends the last receipts: count after. */
+		client_close(b->client);
+		client_spent(b->client, units, amount);
+	}
 	client_free(b->client);
 	free(b);
 }

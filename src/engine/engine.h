@@ -124,6 +124,10 @@ int		 engine_backend_open(struct engine *, uint32_t n_ctx,
 		    char **cause);
 /* Adds the backend's figures to the engine's and frees it. */
 void		 engine_backend_close(struct engine_backend *);
+/* The same, giving what it used of the swarm: block-tokens and
+ * micro-credits receipted (0 when local). */
+void		 engine_backend_close_spent(struct engine_backend *,
+		    uint64_t *units, uint64_t *amount);
 /* The backend's chain with its latency figures; 0 when local. */
 size_t		 engine_backend_hops(const struct engine_backend *,
 		    struct client_hop_stats **);

@@ -113,6 +113,8 @@ struct client {
 	long			 last_status;	/* of the last failed request */
 	struct strbuf		 frame;
 	struct strbuf		 answer;
+	uint64_t		 spent_units;	/* receipted, every hop */
+	uint64_t		 spent_amount;
 };
 
 static void
@@ -444,6 +446,10 @@ static void
 client_receipt_taken(struct client *c, struct client_hop *h,
     const struct receipt *r)
 {
+	uint64_t was = h->receipted * (h->end - h->begin);
+
+	c->spent_units += r->units - was;
+	c->spent_amount += r->amount - receipt_amount(was, r->price);
 	h->receipted = r->tokens;
 	h->receipt_seq = r->seq;
 	if (c->cfg.ledger != NULL)
@@ -1109,6 +1115,13 @@ client_stats(const struct client *c, struct client_hop_stats **out)
 		(*out)[i].seconds = c->hops[i].seconds;
 	}
 	return c->n_hops;
+}
+
+void
+client_spent(struct client *c, uint64_t *units, uint64_t *amount)
+{
+	*units = c->spent_units;
+	*amount = c->spent_amount;
 }
 
 unsigned

@@ -74,6 +74,9 @@ struct client_hop_stats {
 /* The current chain with its latency figures (allocated array). */
 size_t		 client_stats(const struct client *, struct client_hop_stats **);
 unsigned	 client_failovers(const struct client *);
+/* Block-tokens and micro-credits receipted so far, every hop. */
+void		 client_spent(struct client *, uint64_t *units,
+		    uint64_t *amount);
 /* Steps checked on another replica; *mismatches (may be NULL) of them. */
 unsigned	 client_verified(const struct client *, unsigned *mismatches);
 
