@@ -92,3 +92,45 @@ for n in a b c; do
 done
 expect verify-client 0 "$SWARM" ledger verify
 check client-key-kept [ -s "$SWARM_HOME/client.key" ]
+
+# --- failover: the replacement is credited for the replay, the one that
+# stopped for what it acknowledged ------------------------------------------
+rm -f "$SWARM_HOME/ledger.db"*
+start_node a 0:2
+start_node d 2:5
+export SWARM_TEST_STEP_DELAY_MS=3
+start_node r1 0:2 --drain-timeout 0
+start_node r2 0:2 --drain-timeout 0
+unset SWARM_TEST_STEP_DELAY_MS
+stop a
+info r1 >"$SWARM_HOME/r1.info"
+info r2 >"$SWARM_HOME/r2.info"
+"$SWARM" infer run -m "$M" -n 200 --temp 0 -v --peer 127.0.0.1:$port_r1 \
+    --peer 127.0.0.1:$port_r2 --peer 127.0.0.1:$port_d \
+    >"$SWARM_HOME/fo.out" 2>"$SWARM_HOME/fo.err" &
+cpid=$!
+track $cpid
+i=0
+while ! grep -q "chain:" "$SWARM_HOME/fo.err" && [ $i -lt 100 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+sleep 0.2
+if grep -q "127.0.0.1:$port_r1 blocks 0:2" "$SWARM_HOME/fo.err"; then
+	victim=r1 survivor=r2
+else
+	victim=r2 survivor=r1
+fi
+stop $victim
+wait $cpid
+check failover-exit [ $? -eq 0 ]
+check failover-golden cmp -s "$SWARM_HOME/fo.out" "$GOLDEN"
+check failover-replayed grep -q "replayed" "$SWARM_HOME/fo.err"
+info $survivor >"$SWARM_HOME/$survivor.info"
+info d >"$SWARM_HOME/d.info"
+ts=$(tok $survivor) tc=$(tok d)
+stop $survivor d
+check failover-survivor-replayed [ "$ts" -gt 0 ] && [ "$ts" -le 200 ]
+check failover-exact-units accounts "$SWARM_HOME/ledger.db" \
+    $survivor:2:$ts d:3:$tc $victim:2:-
+check failover-both-credited [ "$tc" -eq 200 ]
