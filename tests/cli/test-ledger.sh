@@ -134,3 +134,90 @@ check failover-survivor-replayed [ "$ts" -gt 0 ] && [ "$ts" -le 200 ]
 check failover-exact-units accounts "$SWARM_HOME/ledger.db" \
     $survivor:2:$ts d:3:$tc $victim:2:-
 check failover-both-credited [ "$tc" -eq 200 ]
+
+# --- forged, inflated, replayed: refused and counted; an edited row named --
+start_node v 0:5
+MODEL_ID=$(info v | python3 -c \
+    'import json,sys; print(json.load(sys.stdin)["record"]["model_id"])')
+check bad-receipts python3 - "$port_v" "$MODEL_ID" <<'PYEOF'
+import http.client, json, struct, sys, time
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives import serialization
+port, mid = int(sys.argv[1]), sys.argv[2]
+raw = serialization.Encoding.Raw, serialization.PublicFormat.Raw
+key, other = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+pk = key.public_key().public_bytes(*raw)
+c = http.client.HTTPConnection("127.0.0.1", port)
+def req(method, path, body=None, headers={}):
+    c.request(method, path, body, headers)
+    r = c.getresponse()
+    return r.status, r.read()
+ts = int(time.time())
+terms = "swarm-session-v1\n%s\n0\n5\n16\n%d\n" % (mid, ts)
+st, b = req("POST", "/sessions", json.dumps({"model_id": mid,
+    "block_begin": 0, "block_end": 5, "max_length": 16,
+    "client_key": pk.hex(), "timestamp": ts,
+    "signature": key.sign(terms.encode()).hex()}))
+assert st == 200, (st, b)
+o = json.loads(b)
+sid, nk, price = o["session_id"], o["node_key"], o["price"]
+def receipt(signer, tokens, seq):
+    units = tokens * 5
+    amount = units * price // 1000
+    t = "swarm-receipt-v1\n%s\n%s\n%s\n%s\n0\n5\n%d\n%d\n%d\n%d\n%d\n%d\n" % (
+        sid, pk.hex(), nk, mid, tokens, units, price, amount, seq, ts)
+    return "%d,%d,%d,%d,%d,%s" % (seq, tokens, units, amount, ts,
+        signer.sign(t.encode()).hex())
+def step(n, r=None):
+    h = b"SWHS" + struct.pack("<HHIIIIQQQ", 1, 0, 1, 64, n, 0, n, 0, 0)
+    return req("POST", "/sessions/%s/step" % sid, h + b"\0\0\x80\x3f" * 64,
+               {"X-Swarm-Receipt": r} if r else {})
+assert step(0)[0] == 200
+good1 = receipt(key, 1, 1)
+assert step(1, good1)[0] == 200
+st, b = step(2, receipt(other, 2, 2))           # forged: another key
+assert st == 402 and b"forged" in b, (st, b)
+st, b = step(2, receipt(key, 9, 2))             # inflated: 9 tokens, 2 done
+assert st == 402 and b"inflated" in b, (st, b)
+assert step(2, receipt(key, 2, 2))[0] == 200
+st, b = step(3, good1)                          # replayed: an old one
+assert st == 402 and b"replayed" in b, (st, b)
+assert step(3, receipt(key, 3, 3))[0] == 200
+st, b = req("DELETE", "/sessions/" + sid, None,
+            {"X-Swarm-Receipt": receipt(key, 4, 4)})
+assert st == 200 and json.loads(b)["receipt_taken"], (st, b)
+st, b = req("GET", "/info")
+led = json.loads(b)["status"]["ledger"]
+print(led)
+assert led["receipts_accepted"] == 4, led
+assert led["receipts_rejected"] == {"forged": 1, "inflated": 1,
+    "replayed": 1, "malformed": 0}, led
+PYEOF
+check bad-receipts-logged sh -c 'grep -q "receipt rejected (forged)" "$1" &&
+    grep -q "receipt rejected (inflated)" "$1" &&
+    grep -q "receipt rejected (replayed)" "$1"' _ "$SWARM_HOME/v.log"
+stop v
+expect verify-good 0 "$SWARM" ledger verify --db "$SWARM_HOME/v.db"
+check verify-good-count [ "$out" = "4 receipts verified" ]
+python3 - "$SWARM_HOME/v.db" <<'PYEOF'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("UPDATE receipts SET tokens = tokens + 1, units = units + 5 "
+           "WHERE id = 3")
+db.commit()
+PYEOF
+expect verify-edited 1 "$SWARM" ledger verify --db "$SWARM_HOME/v.db"
+check verify-names-row sh -c 'printf "%s\n" "$1" | grep -q "^row 3: signature does not verify" &&
+    ! printf "%s\n" "$1" | grep -q "^row [124]:"' _ "$err"
+expect verify-edited-json 1 "$SWARM" ledger verify --json --db "$SWARM_HOME/v.db"
+check verify-json-row sh -c 'printf "%s\n" "$1" | python3 -c "
+import json,sys
+d=json.load(sys.stdin)
+assert [b[\"row\"] for b in d[\"bad\"]] == [3], d
+"' _ "$out"
+expect receipts-json 0 "$SWARM" ledger receipts --json --db "$SWARM_HOME/v.db"
+check receipts-json-4 sh -c 'printf "%s\n" "$1" | python3 -c "
+import json,sys
+d=json.load(sys.stdin)
+assert [r[\"seq\"] for r in d] == [1,2,3,4] and d[3][\"units\"] == 20, d
+"' _ "$out"
