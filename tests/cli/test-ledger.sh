@@ -221,3 +221,45 @@ import json,sys
 d=json.load(sys.stdin)
 assert [r[\"seq\"] for r in d] == [1,2,3,4] and d[3][\"units\"] == 20, d
 "' _ "$out"
+# The export is checkable by anyone with the keys, without swarm.
+expect export 0 "$SWARM" ledger export --db "$SWARM_HOME/ledger.db"
+check export-verifies python3 -c '
+import json, sys
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+n = 0
+for line in sys.argv[1].splitlines():
+    r = json.loads(line)
+    t = "swarm-receipt-v1\n" + "".join("%s\n" % r[k] for k in ("session",
+        "client_key", "node_key", "model_id", "block_begin", "block_end",
+        "tokens", "units", "price", "amount", "seq", "time"))
+    Ed25519PublicKey.from_public_bytes(bytes.fromhex(r["client_key"])).verify(
+        bytes.fromhex(r["signature"]), t.encode())
+    n += 1
+assert n > 100, n
+' "$out"
+
+# --- credit limit 0, free units spent: refused, routed around, same text --
+export SWARM_NODE_CREDIT_LIMIT=0 SWARM_NODE_FREE_UNITS=10
+start_node p 0:2
+unset SWARM_NODE_CREDIT_LIMIT SWARM_NODE_FREE_UNITS
+export SWARM_TEST_STEP_DELAY_MS=2
+start_node q 0:2
+unset SWARM_TEST_STEP_DELAY_MS
+start_node t 2:5
+expect credit-run 0 "$SWARM" infer run -m "$M" -n 200 --temp 0 -v \
+    --peer 127.0.0.1:$port_p --peer 127.0.0.1:$port_q --peer 127.0.0.1:$port_t
+check credit-golden [ "$out" = "$(cat "$GOLDEN")" ]
+check credit-chose-p-first sh -c 'printf "%s\n" "$1" | grep -m1 "chain:" |
+    grep -q "127.0.0.1:$2 blocks 0:2"' _ "$err" "$port_p"
+check credit-client-told sh -c 'printf "%s\n" "$1" |
+    grep -q "127.0.0.1:$2 refused for .*payment required: this client owes"' \
+    _ "$err" "$port_p"
+info p >"$SWARM_HOME/p.info"
+check credit-refusal-counted python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))["status"]
+# 10 free units: 5 tokens through 2 blocks, one more before the check
+assert d["ledger"]["payment_refusals"] >= 1 and d["tokens_processed"] == 6, d
+' "$SWARM_HOME/p.info"
+check credit-logged grep -q "payment required" "$SWARM_HOME/p.log"
+stop p q t
