@@ -263,3 +263,100 @@ assert d["ledger"]["payment_refusals"] >= 1 and d["tokens_processed"] == 6, d
 ' "$SWARM_HOME/p.info"
 check credit-logged grep -q "payment required" "$SWARM_HOME/p.log"
 stop p q t
+
+# --- kill -9 mid-run: after a restart the ledger holds what the node took,
+# all but at most its last batch, and verifies; the same for serve ----------
+export SWARM_TEST_STEP_DELAY_MS=5
+start_node k1 0:5
+start_node k2 0:5
+unset SWARM_TEST_STEP_DELAY_MS
+info k1 >"$SWARM_HOME/k1.info"
+SWARM_LEDGER_PATH="$SWARM_HOME/kc.db" "$SWARM" infer run -m "$M" -n 200 \
+    --temp 0 -v --peer 127.0.0.1:$port_k1 --peer 127.0.0.1:$port_k2 \
+    >"$SWARM_HOME/k.out" 2>"$SWARM_HOME/k.err" &
+cpid=$!
+track $cpid
+i=0
+while ! grep -q "chain:" "$SWARM_HOME/k.err" && [ $i -lt 100 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+sleep 0.4
+if grep -q "chain: 127.0.0.1:$port_k1 " "$SWARM_HOME/k.err"; then
+	victim=k1 alive=$port_k2
+else
+	victim=k2 alive=$port_k1
+	info k2 >"$SWARM_HOME/k1.info"
+fi
+eval "kill -9 \$pid_$victim"
+wait $cpid
+check kill9-client-done cmp -s "$SWARM_HOME/k.out" "$GOLDEN"
+# restart on the victim's ledger
+SWARM_LEDGER_PATH="$SWARM_HOME/$victim.db" "$SWARM" node join -m "$M" \
+    --blocks 0:5 --listen 127.0.0.1:0 --port-file "$SWARM_HOME/re.port" \
+    --threads 1 2>"$SWARM_HOME/re.log" &
+pid_re=$!
+track $pid_re
+check kill9-restarted wait_file "$SWARM_HOME/re.port"
+expect kill9-verify 0 "$SWARM" ledger verify --db "$SWARM_HOME/$victim.db"
+"$SWARM" ledger receipts --json --db "$SWARM_HOME/$victim.db" \
+    >"$SWARM_HOME/kn.json"
+"$SWARM" ledger receipts --json --db "$SWARM_HOME/kc.db" \
+    >"$SWARM_HOME/kc.json"
+check kill9-kept python3 - "$SWARM_HOME/kn.json" "$SWARM_HOME/kc.json" \
+    "$SWARM_HOME/k1.info" <<'PYEOF'
+import json, sys
+node = json.load(open(sys.argv[1]))
+client = json.load(open(sys.argv[2]))
+nid = json.load(open(sys.argv[3]))["record"]["peer_id"]
+# what the client had acknowledged by this node, in signing order
+acked = [r["signature"] for r in client if r["node"] == nid]
+kept = [r["signature"] for r in node]
+print("acknowledged", len(acked), "kept", len(kept))
+# a prefix: nothing kept that was not acknowledged, nothing lost but the
+# tail (at most one batch: 100 ms of 5 ms steps)
+assert kept == acked[:len(kept)], "not a prefix"
+assert len(kept) > 0 and len(acked) - len(kept) <= 40, (len(acked), len(kept))
+PYEOF
+kill $pid_re
+wait $pid_re 2>/dev/null
+
+# serve: each API key's use, kept across a kill -9 in the middle of a request
+rm -f "$SWARM_HOME/gw.port"
+SWARM_LEDGER_PATH="$SWARM_HOME/gw.db" SWARM_TEST_EVAL_DELAY_MS=20 \
+    "$SWARM" serve -m "$M" --peer 127.0.0.1:$alive --listen 127.0.0.1:0 \
+    --port-file "$SWARM_HOME/gw.port" --threads 1 --api-key alpha \
+    --api-key beta 2>"$SWARM_HOME/gw.log" &
+pid_gw=$!
+track $pid_gw
+wait_file "$SWARM_HOME/gw.port" || fail start-gw "$(cat "$SWARM_HOME/gw.log")"
+port_gw=$(cat "$SWARM_HOME/gw.port")
+complete() {
+	curl -s -H "Authorization: Bearer $1" -H "Content-Type: application/json" \
+	    -d "{\"model\":\"stories260K\",\"prompt\":\"Once\",\"max_tokens\":$2,\"temperature\":0}" \
+	    "127.0.0.1:$port_gw/v1/completions"
+}
+complete alpha 5 >/dev/null
+complete alpha 5 >/dev/null
+complete beta 7 >/dev/null
+sleep 0.3
+complete beta 200 >/dev/null &
+sleep 0.5
+kill -9 $pid_gw
+expect serve-verify 0 "$SWARM" ledger verify --db "$SWARM_HOME/gw.db"
+expect serve-show 0 "$SWARM" ledger show --json --db "$SWARM_HOME/gw.db"
+check serve-per-key python3 -c '
+import json, sys, hashlib
+d = json.loads(sys.argv[1])
+keys = {k["key"]: k for k in d["api_keys"]}
+kid = lambda s: hashlib.blake2b(s.encode(), digest_size=32).hexdigest()[:16]
+a, b = keys[kid("alpha")], keys[kid("beta")]
+print(a, b)
+assert a["requests"] == 2 and a["tokens_out"] == 10 and a["tokens_in"] == 4, a
+assert b["requests"] == 1 and b["tokens_out"] == 7, b
+# every block of every evaluated token: (prompt + out - 1) x 5 blocks
+assert a["units"] == 2 * (2 + 5 - 1) * 5 and b["units"] == (2 + 7 - 1) * 5
+# and what the request cut short had used
+assert d["totals"]["used_units"] > a["units"] + b["units"], d["totals"]
+' "$out"
+stop $( [ $victim = k1 ] && echo k2 || echo k1 )
