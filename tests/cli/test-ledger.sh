@@ -222,12 +222,12 @@ d=json.load(sys.stdin)
 assert [r[\"seq\"] for r in d] == [1,2,3,4] and d[3][\"units\"] == 20, d
 "' _ "$out"
 # The export is checkable by anyone with the keys, without swarm.
-expect export 0 "$SWARM" ledger export --db "$SWARM_HOME/ledger.db"
+"$SWARM" ledger export --db "$SWARM_HOME/ledger.db" >"$SWARM_HOME/export"
 check export-verifies python3 -c '
 import json, sys
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 n = 0
-for line in sys.argv[1].splitlines():
+for line in open(sys.argv[1]):
     r = json.loads(line)
     t = "swarm-receipt-v1\n" + "".join("%s\n" % r[k] for k in ("session",
         "client_key", "node_key", "model_id", "block_begin", "block_end",
@@ -236,7 +236,7 @@ for line in sys.argv[1].splitlines():
         bytes.fromhex(r["signature"]), t.encode())
     n += 1
 assert n > 100, n
-' "$out"
+' "$SWARM_HOME/export"
 
 # --- credit limit 0, free units spent: refused, routed around, same text --
 export SWARM_NODE_CREDIT_LIMIT=0 SWARM_NODE_FREE_UNITS=10
