@@ -9,12 +9,12 @@ M=$MODELS/stories260K.gguf
 GOLDEN=$MODELS/golden/stories260K_run_t0_n200.expected.txt
 
 # start_node NAME BLOCKS [ARGS...]: as in test-swarm.sh, its ledger in
-# NAME.db; the environment given before the call applies to it.
+# NAME.db (or $LEDGER); the environment given before the call applies.
 start_node() {
 	sn_name=$1 sn_blocks=$2
 	shift 2
 	rm -f "$SWARM_HOME/$sn_name.port"
-	SWARM_LEDGER_PATH="$SWARM_HOME/$sn_name.db" "$SWARM" node join \
+	SWARM_LEDGER_PATH="${LEDGER:-$SWARM_HOME/$sn_name.db}" "$SWARM" node join \
 	    -m "$M" --blocks "$sn_blocks" --listen 127.0.0.1:0 \
 	    --port-file "$SWARM_HOME/$sn_name.port" --threads 1 "$@" \
 	    2>"$SWARM_HOME/$sn_name.log" &
@@ -360,3 +360,38 @@ assert a["units"] == 2 * (2 + 5 - 1) * 5 and b["units"] == (2 + 7 - 1) * 5
 assert d["totals"]["used_units"] > a["units"] + b["units"], d["totals"]
 ' "$out"
 stop $( [ $victim = k1 ] && echo k2 || echo k1 )
+
+# --- priority: on a busy node the creditor's steps go first --------------
+# n's owner used m, which runs with c1's key: c1 served n's owner, so at n
+# (sharing its owner's ledger) c1 is a creditor; c2 is not.
+HN=$SWARM_HOME/hn HC1=$SWARM_HOME/hc1 HC2=$SWARM_HOME/hc2
+mkdir -p "$HN" "$HC1" "$HC2"
+SWARM_NODE_PRICE=1 start_node m 0:5 --identity "$HC1/client.key"
+SWARM_HOME=$HN "$SWARM" infer run -m "$M" -n 20 --peer 127.0.0.1:$port_m \
+    >/dev/null 2>&1
+stop m
+export SWARM_TEST_STEP_DELAY_MS=20
+LEDGER=$HN/ledger.db start_node n 0:5
+unset SWARM_TEST_STEP_DELAY_MS
+: >"$SWARM_HOME/order"
+run_client() {
+	SWARM_HOME=$1 "$SWARM" infer run -m "$M" -n 40 --temp 0 \
+	    --peer 127.0.0.1:$port_n >"$SWARM_HOME/$2.out" 2>&1
+	echo "$2 $?" >>"$SWARM_HOME/order"
+}
+# the debtor's three runs start first; the creditor's a little later
+for i in 1 2 3; do
+	run_client "$HC2" c2-$i &
+	track $!
+done
+sleep 0.2
+run_client "$HC1" c1 &
+track $!
+i=0
+while [ "$(wc -l <"$SWARM_HOME/order")" -lt 4 ] && [ $i -lt 300 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+check priority-creditor-first [ "$(head -n 1 "$SWARM_HOME/order")" = "c1 0" ]
+check priority-nobody-starved [ "$(grep -c ' 0$' "$SWARM_HOME/order")" -eq 4 ]
+stop n
