@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 #include <sqlite3.h>
@@ -63,6 +64,11 @@ ledger_db_open(const char *path, int readonly, sqlite3 **db, char **cause)
 {
 	int flags = readonly ? SQLITE_OPEN_READONLY :
 	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+
+	*db = NULL;
+	if (readonly && access(path, F_OK) != 0)
+		return set_cause(cause, "no ledger at '%s': nothing accounted "
+		    "yet", path);
 
 	if (sqlite3_open_v2(path, db, flags | SQLITE_OPEN_FULLMUTEX, NULL) !=
 	    SQLITE_OK) {
