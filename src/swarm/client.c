@@ -59,6 +59,14 @@
  * enough that a run through a broken one fails within a minute.
  */
 #define CLIENT_BAN_WAIT_MAX	30.0
+/*
+ * A hop gets a receipt with a step when this long has passed since its
+ * last one, and with the close: signing and verifying one costs about
+ * 0.1 ms, which on every step of a small model would slow decoding by a
+ * third (bench/bench-ledger.sh); receipts are cumulative, so sending fewer
+ * loses nothing but how recent a crashed node's last one is.
+ */
+#define CLIENT_RECEIPT_SECONDS	0.25
 
 struct client_peer {
 	struct peer_record	 rec;
@@ -95,6 +103,7 @@ struct client_hop {
 	uint64_t		 tokens;	/* answered */
 	uint64_t		 receipted;	/* tokens the last receipt says */
 	uint64_t		 receipt_seq;
+	double			 receipt_at;	/* when the last was made */
 };
 
 struct client {
@@ -173,7 +182,7 @@ client_hop_release(struct client_hop *h)
 }
 
 static int	client_receipt(struct client *, struct client_hop *,
-		    struct receipt *);
+		    struct receipt *, int force);
 static void	client_receipt_taken(struct client *, struct client_hop *,
 		    const struct receipt *);
 
@@ -191,7 +200,7 @@ client_hop_close(struct client *c, struct client_hop *h)
 	    h->peer->banned_until > clock_now())
 		return;
 	/* The last receipt rides on the close. */
-	if ((have = client_receipt(c, h, &r)) != 0) {
+	if ((have = client_receipt(c, h, &r, 1)) != 0) {
 		wire = receipt_wire_encode(&r);
 		http_client_set_header(h->peer->http, RECEIPT_HEADER, wire);
 		free(wire);
@@ -414,16 +423,21 @@ client_identity(const struct client *c)
 
 /*
  * The receipt for what hop h was answered so far (h->tokens), signed;
- * 0 when there is nothing new to receipt or no key to make it out to.
+ * 0 when there is nothing new to receipt, no key to make it out to, or
+ * (unless forced) the last one is younger than CLIENT_RECEIPT_SECONDS.
  */
 static int
-client_receipt(struct client *c, struct client_hop *h, struct receipt *r)
+client_receipt(struct client *c, struct client_hop *h, struct receipt *r,
+    int force)
 {
 	const struct identity *id = client_identity(c);
+	double now = clock_now();
 
 	if (!c->cfg.receipts || !h->has_node_key || h->tokens == 0 ||
-	    h->tokens == h->receipted)
+	    h->tokens == h->receipted || (!force && now - h->receipt_at <
+	    CLIENT_RECEIPT_SECONDS))
 		return 0;
+	h->receipt_at = now;
 	memset(r, 0, sizeof(*r));
 	snprintf(r->session, sizeof(r->session), "%s", h->session);
 	memcpy(r->client_key, id->pk, RECEIPT_KEY_LEN);
@@ -470,6 +484,7 @@ client_hop_account(struct client_hop *h, json_t *o, char **cause)
 
 	h->has_node_key = 0;
 	h->tokens = h->receipted = h->receipt_seq = 0;
+	h->receipt_at = 0;
 	if (k == NULL || json_is_null(k))
 		return 0;
 	if (!json_is_string(k) || receipt_unhex(json_string_value(k),
@@ -606,7 +621,7 @@ client_hop_step(struct client *c, struct client_hop *h, float *hidden,
 		goto out;
 	}
 	/* The steps answered so far, receipted with this one. */
-	if (client_receipt(c, h, &r))
+	if (client_receipt(c, h, &r, 0))
 		wire = receipt_wire_encode(&r);
 	/* One deadline for the step, the transport's retry included. */
 	t0 = clock_now();
