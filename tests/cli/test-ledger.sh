@@ -98,13 +98,14 @@ check client-key-kept [ -s "$SWARM_HOME/client.key" ]
 rm -f "$SWARM_HOME/ledger.db"*
 start_node a 0:2
 start_node d 2:5
-export SWARM_TEST_STEP_DELAY_MS=3
+export SWARM_TEST_STEP_DELAY_MS=5
 start_node r1 0:2 --drain-timeout 0
 start_node r2 0:2 --drain-timeout 0
 unset SWARM_TEST_STEP_DELAY_MS
 stop a
 info r1 >"$SWARM_HOME/r1.info"
 info r2 >"$SWARM_HOME/r2.info"
+: >"$SWARM_HOME/fo.err"
 "$SWARM" infer run -m "$M" -n 200 --temp 0 -v --peer 127.0.0.1:$port_r1 \
     --peer 127.0.0.1:$port_r2 --peer 127.0.0.1:$port_d \
     >"$SWARM_HOME/fo.out" 2>"$SWARM_HOME/fo.err" &
@@ -115,7 +116,8 @@ while ! grep -q "chain:" "$SWARM_HOME/fo.err" && [ $i -lt 100 ]; do
 	sleep 0.05
 	i=$((i + 1))
 done
-sleep 0.2
+# a few receipts (one each 0.25 s) in, of about 1.2 s
+sleep 0.6
 if grep -q "127.0.0.1:$port_r1 blocks 0:2" "$SWARM_HOME/fo.err"; then
 	victim=r1 survivor=r2
 else
@@ -235,7 +237,7 @@ for line in open(sys.argv[1]):
     Ed25519PublicKey.from_public_bytes(bytes.fromhex(r["client_key"])).verify(
         bytes.fromhex(r["signature"]), t.encode())
     n += 1
-assert n > 100, n
+assert n > 5, n
 ' "$SWARM_HOME/export"
 
 # --- credit limit 0, free units spent: refused, routed around, same text --
@@ -271,6 +273,7 @@ start_node k1 0:5
 start_node k2 0:5
 unset SWARM_TEST_STEP_DELAY_MS
 info k1 >"$SWARM_HOME/k1.info"
+: >"$SWARM_HOME/k.err"
 SWARM_LEDGER_PATH="$SWARM_HOME/kc.db" "$SWARM" infer run -m "$M" -n 200 \
     --temp 0 -v --peer 127.0.0.1:$port_k1 --peer 127.0.0.1:$port_k2 \
     >"$SWARM_HOME/k.out" 2>"$SWARM_HOME/k.err" &
@@ -281,7 +284,7 @@ while ! grep -q "chain:" "$SWARM_HOME/k.err" && [ $i -lt 100 ]; do
 	sleep 0.05
 	i=$((i + 1))
 done
-sleep 0.4
+sleep 0.7
 if grep -q "chain: 127.0.0.1:$port_k1 " "$SWARM_HOME/k.err"; then
 	victim=k1 alive=$port_k2
 else
@@ -314,9 +317,9 @@ acked = [r["signature"] for r in client if r["node"] == nid]
 kept = [r["signature"] for r in node]
 print("acknowledged", len(acked), "kept", len(kept))
 # a prefix: nothing kept that was not acknowledged, nothing lost but the
-# tail (at most one batch: 100 ms of 5 ms steps)
+# last batch (100 ms), which holds at most one receipt (one each 0.25 s)
 assert kept == acked[:len(kept)], "not a prefix"
-assert len(kept) > 0 and len(acked) - len(kept) <= 40, (len(acked), len(kept))
+assert len(kept) > 1 and len(acked) - len(kept) <= 1, (len(acked), len(kept))
 PYEOF
 kill $pid_re
 wait $pid_re 2>/dev/null
