@@ -1,10 +1,12 @@
 /*
  * The node runtime: the HTTP endpoints of the protocol over a span of a
  * model, the session table, the housekeeping thread (idle sessions, the
- * announcer) and the drain.
+ * announcer) and the drain. The accounting (receipts, balances, credit) is
+ * node-ledger.c's; this file asks it at each open, step and close.
  *
  * Locking: node->mu guards the session table, the counters and the state;
- * node->compute serializes forward passes on the one thread pool. A session
+ * node->compute, the merit queue (node-queue.c), serializes forward passes
+ * on the one thread pool, creditors first. A session
  * being stepped is marked busy so that it is neither freed nor stepped twice
  * while node->mu is released for the computation.
  */
@@ -498,8 +500,10 @@ node_parse_session_id(const char *s, size_t len, uint64_t *id)
 }
 
 /*
- * A step's receipt (for the steps before it) and the client's credit; -1
- * after answering 402. A retried step's receipt is the one already taken.
+ * The client's credit, then the step's receipt (for the steps before it);
+ * -1 after answering 402. A refused step's receipt is not taken, so that
+ * the client, which counts only what was answered 200, keeps the same
+ * account. A retried step's receipt is the one already taken.
  */
 static int
 node_step_account(struct node *n, struct node_session *s,
@@ -508,15 +512,15 @@ node_step_account(struct node *n, struct node_session *s,
 	const char *h = http_request_header(req, RECEIPT_HEADER);
 	char *cause = NULL;
 
-	if (h != NULL && node_ledger_receipt(n->ledger, &s->acct, h,
-	    &cause) != 0) {
-		http_response_error(resp, 402, "bad_receipt", "%s", cause);
-		free(cause);
-		return -1;
-	}
 	if (node_ledger_admit(n->ledger, s->client, &cause) != 0) {
 		node_log(n, "session %s: %s", s->acct.last.session, cause);
 		http_response_error(resp, 402, "payment_required", "%s", cause);
+		free(cause);
+		return -1;
+	}
+	if (h != NULL && node_ledger_receipt(n->ledger, &s->acct, h,
+	    &cause) != 0) {
+		http_response_error(resp, 402, "bad_receipt", "%s", cause);
 		free(cause);
 		return -1;
 	}

@@ -265,6 +265,8 @@ assert d["ledger"]["payment_refusals"] >= 1 and d["tokens_processed"] == 6, d
 ' "$SWARM_HOME/p.info"
 check credit-logged grep -q "payment required" "$SWARM_HOME/p.log"
 stop p q t
+# what the refusing node took is what the client counts as taken there
+check credit-accounts-agree accounts "$SWARM_HOME/ledger.db" p:2:-
 
 # --- kill -9 mid-run: after a restart the ledger holds what the node took,
 # all but at most its last batch, and verifies; the same for serve ----------
