@@ -399,4 +399,9 @@ while [ "$(wc -l <"$SWARM_HOME/order")" -lt 4 ] && [ $i -lt 300 ]; do
 done
 check priority-creditor-first [ "$(head -n 1 "$SWARM_HOME/order")" = "c1 0" ]
 check priority-nobody-starved [ "$(grep -c ' 0$' "$SWARM_HOME/order")" -eq 4 ]
+# client.max_price: a node dearer than the cap is not routed through
+SWARM_CLIENT_MAX_PRICE=0.00001 expect max-price-cap 1 "$SWARM" infer run \
+    -m "$M" -n 2 --peer 127.0.0.1:$port_n
+check max-price-says-why sh -c 'printf "%s\n" "$1" | grep -q "blocks 0:5 have no peer"' \
+    _ "$err"
 stop n
