@@ -449,6 +449,7 @@ node_handle_open(struct node *n, const struct http_request *req,
 		pthread_mutex_unlock(&n->mu);
 		http_response_error(resp, 503, "memory", "%s", cause);
 		free(cause);
+		cause = NULL;
 		goto out;
 	}
 	s = xcalloc(1, sizeof(*s));
