@@ -40,15 +40,18 @@ ledger_show_text(const json_t *o, struct strbuf *sb)
 
 	strbuf_addf(sb, "%-16s %12s %12s %12s %14s\n", "PEER", "SERVED",
 	    "USED", "NET", "NET CREDITS");
-	json_array_foreach(peers, i, v)
+	for (i = 0; i < json_array_size(peers); i++) {
+		v = json_array_get(peers, i);
 		ledger_balance_line(sb, json_string_value(json_object_get(v,
 		    "peer")), v);
+	}
 	ledger_balance_line(sb, "total", json_object_get(o, "totals"));
 	if (json_array_size(keys) == 0)
 		return;
 	strbuf_addf(sb, "\n%-16s %9s %12s %12s %12s %14s\n", "API KEY",
 	    "REQUESTS", "TOKENS IN", "TOKENS OUT", "UNITS", "CREDITS");
-	json_array_foreach(keys, i, v)
+	for (i = 0; i < json_array_size(keys); i++) {
+		v = json_array_get(keys, i);
 		strbuf_addf(sb, "%-16s %9lld %12lld %12lld %12lld %14.6f\n",
 		    json_string_value(json_object_get(v, "key")),
 		    (long long)ledger_int(v, "requests"),
@@ -56,6 +59,7 @@ ledger_show_text(const json_t *o, struct strbuf *sb)
 		    (long long)ledger_int(v, "tokens_out"),
 		    (long long)ledger_int(v, "units"),
 		    (double)ledger_int(v, "amount") / 1e6);
+	}
 }
 
 void
@@ -66,9 +70,10 @@ ledger_list_text(const json_t *list, struct strbuf *sb)
 
 	strbuf_addf(sb, "%6s %-6s %-16s %-16s %7s %5s %10s %10s\n", "ROW",
 	    "ROLE", "PEER", "SESSION", "BLOCKS", "SEQ", "TOKENS", "UNITS");
-	json_array_foreach(list, i, v) {
+	for (i = 0; i < json_array_size(list); i++) {
 		char span[32];
 
+		v = json_array_get(list, i);
 		if (json_object_get(v, "error") != NULL) {
 			strbuf_addf(sb, "%6lld %-6s %s\n", (long long)ledger_int(v,
 			    "row"), json_string_value(json_object_get(v,
@@ -96,9 +101,11 @@ ledger_verify_text(const json_t *o, struct strbuf *sb)
 	const json_t *bad = json_object_get(o, "bad"), *v;
 	size_t i;
 
-	json_array_foreach(bad, i, v)
+	for (i = 0; i < json_array_size(bad); i++) {
+		v = json_array_get(bad, i);
 		strbuf_addf(sb, "row %lld: %s\n", (long long)ledger_int(v, "row"),
 		    json_string_value(json_object_get(v, "problem")));
+	}
 	if (json_array_size(bad) == 0)
 		strbuf_addf(sb, "%lld receipts verified\n",
 		    (long long)ledger_int(o, "receipts"));

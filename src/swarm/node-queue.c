@@ -8,6 +8,7 @@
 
 #include "swarm/node-queue.h"
 #include "util/clock.h"
+#include "util/xmalloc.h"
 
 struct node_queue_waiter {
 	uint64_t			 ticket;	/* arrival order */
@@ -62,16 +63,16 @@ node_queue_best(const struct node_queue *q)
 void
 node_queue_enter(struct node_queue *q, int creditor)
 {
-	struct node_queue_waiter self, **pp;
+	struct node_queue_waiter *self = xmalloc(sizeof(*self)), **pp;
 	struct timespec ts;
 
 	pthread_mutex_lock(&q->mu);
-	self.ticket = q->next_ticket++;
-	self.since = clock_now();
-	self.creditor = creditor;
-	self.next = q->waiters;
-	q->waiters = &self;
-	while (q->busy || node_queue_best(q) != &self) {
+	self->ticket = q->next_ticket++;
+	self->since = clock_now();
+	self->creditor = creditor;
+	self->next = q->waiters;
+	q->waiters = self;
+	while (q->busy || node_queue_best(q) != self) {
 		/* Ageing changes the order with no one leaving: look again. */
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_nsec += 100 * 1000 * 1000;
@@ -81,11 +82,12 @@ node_queue_enter(struct node_queue *q, int creditor)
 		}
 		pthread_cond_timedwait(&q->cond, &q->mu, &ts);
 	}
-	for (pp = &q->waiters; *pp != &self; pp = &(*pp)->next)
+	for (pp = &q->waiters; *pp != self; pp = &(*pp)->next)
 		;
-	*pp = self.next;
+	*pp = self->next;
 	q->busy = 1;
 	pthread_mutex_unlock(&q->mu);
+	free(self);
 }
 
 void
