@@ -15,6 +15,7 @@
 #include "core/generate.h"
 #include "engine/engine.h"
 #include "engine/node-run.h"
+#include "ledger/ledger.h"
 #include "ui/progress.h"
 #include "util/xmalloc.h"
 #include "util/parse.h"
@@ -139,6 +140,31 @@ cmd_node_run_start(struct node_run_config *rc, char **cause)
 	return nr;
 }
 
+/*
+ * The client's key (client.key in the data directory, so that its balances
+ * mean something across runs) and ledger. The paths live as long as the
+ * process: the engine reads them at open.
+ */
+static int
+cmd_engine_account(struct conf *c, struct engine_config *ec)
+{
+	static char *key_path, *ledger_path;
+	char *cause = NULL, *dir;
+
+	if (key_path == NULL) {
+		if ((dir = conf_data_dir(&cause)) == NULL)
+			return cmd_fail(cause);
+		key_path = xasprintf("%s/client.key", dir);
+		free(dir);
+	}
+	if (ec->receipts && ledger_path == NULL &&
+	    (ledger_path = conf_get_path(c, "ledger.path", &cause)) == NULL)
+		return cmd_fail(cause);
+	ec->identity_path = key_path;
+	ec->ledger_path = ec->receipts ? ledger_path : NULL;
+	return 0;
+}
+
 int
 cmd_engine_config(struct cmd_args *a, struct conf *c,
     struct engine_config *ec)
@@ -176,10 +202,49 @@ cmd_engine_config(struct cmd_args *a, struct conf *c,
 	ec->threads = (int)conf_get_int(c, "infer.threads");
 	ec->repack = conf_get_bool(c, "infer.repack");
 	ec->verify_rate = conf_get_float(c, "client.verify_rate");
+	ec->max_price = conf_get_float(c, "client.max_price");
+	ec->receipts = conf_get_bool(c, "ledger.enabled");
+	if (cmd_engine_account(c, ec) != 0)
+		return EXIT_ERR;
 	ec->test_eval_delay_ms = cmd_engine_env_ms("SWARM_TEST_EVAL_DELAY_MS");
 	ec->test_prompt_delay_ms =
 	    cmd_engine_env_ms("SWARM_TEST_PROMPT_DELAY_MS");
 	if (args_flag(a, "verbose"))
 		ec->log = cmd_log;
+	return 0;
+}
+
+int
+cmd_ledger_args(struct cmd_args *a, int with_filter, char **path,
+    struct ledger_filter *f)
+{
+	struct conf *c;
+	char *cause = NULL;
+	const char *v;
+
+	memset(f, 0, sizeof(*f));
+	*path = NULL;
+	if ((v = args_get(a, "db")) != NULL)
+		*path = xstrdup(v);
+	else {
+		if ((c = cmd_conf_load(0)) == NULL)
+			return EXIT_ERR;
+		*path = conf_get_path(c, "ledger.path", &cause);
+		conf_free(c);
+		if (*path == NULL)
+			return cmd_fail(cause);
+	}
+	if (!with_filter)
+		return 0;
+	f->peer = args_get(a, "peer");
+	f->model = args_get(a, "model");
+	if ((v = args_get(a, "since")) != NULL && ledger_parse_when(v,
+	    (int64_t)time(NULL), &f->since, &cause) != 0) {
+		free(*path);
+		*path = NULL;
+		cmd_usage_error(a, "--since: %s", cause);
+		free(cause);
+		return EXIT_USAGE;
+	}
 	return 0;
 }

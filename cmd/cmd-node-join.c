@@ -135,6 +135,7 @@ node_join_config(struct cmd_args *a, struct conf *c,
 {
 	struct node_config *cfg = &rc->node;
 	const char *v, *err;
+	char *cause = NULL;
 
 	cfg->session_timeout = args_num(a, "session-timeout",
 	    cfg->session_timeout);
@@ -157,6 +158,13 @@ node_join_config(struct cmd_args *a, struct conf *c,
 	cfg->max_sessions_per_client = (uint32_t)conf_get_int(c,
 	    "node.max_sessions_per_client");
 	cfg->max_context = (uint32_t)conf_get_int(c, "node.max_context");
+	cfg->price = conf_get_float(c, "node.price");
+	cfg->credit_limit = conf_get_float(c, "node.credit_limit");
+	cfg->free_units = (uint64_t)conf_get_int(c, "node.free_units");
+	if (conf_get_bool(c, "ledger.enabled") &&
+	    (rc->ledger_path = conf_get_path(c, "ledger.path", &cause)) == NULL)
+		return cmd_fail(cause);
+	cfg->ledger_path = rc->ledger_path;
 	/* Tests slow steps down to kill a node in the middle of a run. */
 	if ((v = getenv("SWARM_TEST_STEP_DELAY_MS")) != NULL) {
 		cfg->step_delay = parse_uint(v, 0, 10000, &err) / 1000.0;
@@ -244,6 +252,7 @@ cmd_node_join_exec(struct cmd_args *a)
 	r = node_join_run(a, &rc);
 out:
 	free(data_dir);
+	free(rc.ledger_path);
 	conf_free(conf);
 	return r;
 }

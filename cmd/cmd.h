@@ -202,6 +202,24 @@ struct generate_params;
  */
 void		 cmd_sampling_params(struct cmd_args *, struct conf *,
 		    struct generate_params *, int64_t *seed);
+struct ledger_filter;
+/*
+ * The ledger commands' file (--db, else ledger.path) in *path (allocated)
+ * and, with_filter, their --peer, --model and --since. Returns 0, or the
+ * exit status after printing the problem.
+ */
+int		 cmd_ledger_args(struct cmd_args *, int with_filter, char **path,
+		    struct ledger_filter *);
+/* The options every ledger command has, and the filter's. */
+#define OPT_LEDGER_DB \
+	OPT_STRING(0, "db", "FILE", "the ledger file (default: ledger.path " \
+	    "in the data directory)")
+#define OPT_LEDGER_FILTER \
+	OPT_STRING(0, "peer", "ID", "only this peer (a peer id or its " \
+	    "prefix)"), \
+	OPT_STRING(0, "model", "ID", "only this model id"), \
+	OPT_STRING(0, "since", "WHEN", "only receipts since WHEN: unix " \
+	    "seconds, YYYY-MM-DD or a duration ago (2h, 7d)")
 /* A log callback: "swarm: msg" on stderr. */
 void		 cmd_log(void *arg, const char *msg);
 

@@ -25,6 +25,10 @@ extern const struct cmd_entry cmd_help_entry;
 extern const struct cmd_entry cmd_infer_chat_entry;
 extern const struct cmd_entry cmd_infer_run_entry;
 extern const struct cmd_entry cmd_infer_tokenize_entry;
+extern const struct cmd_entry cmd_ledger_export_entry;
+extern const struct cmd_entry cmd_ledger_receipts_entry;
+extern const struct cmd_entry cmd_ledger_show_entry;
+extern const struct cmd_entry cmd_ledger_verify_entry;
 extern const struct cmd_entry cmd_models_status_entry;
 extern const struct cmd_entry cmd_node_join_entry;
 extern const struct cmd_entry cmd_node_leave_entry;
@@ -44,6 +48,10 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_infer_chat_entry,
 	&cmd_infer_run_entry,
 	&cmd_infer_tokenize_entry,
+	&cmd_ledger_export_entry,
+	&cmd_ledger_receipts_entry,
+	&cmd_ledger_show_entry,
+	&cmd_ledger_verify_entry,
 	&cmd_models_status_entry,
 	&cmd_node_join_entry,
 	&cmd_node_leave_entry,

@@ -41,6 +41,9 @@ const struct schema_key schema_table[] = {
 	{ "node.max_sessions_per_client", I, 1, 65536, "8", NULL, "sessions one client key may hold at once; unsigned clients share one" },
 	{ "node.max_context", I, 0, 1048576, "0", NULL, "longest context a session may hold, in tokens; 0: the model's" },
 	{ "node.model", S, 0, 0, NULL, NULL, "model to serve: a GGUF file or a model name" },
+	{ "node.price", F, -1, 1e9, "-1", NULL, "credits per 1000 block-tokens (one token through one block); -1: from the block's parameter count, one credit per 1000 tokens through a billion parameters" },
+	{ "node.credit_limit", F, 0, 1e15, "1000000", NULL, "credits a client may owe this node, past node.free_units, before its steps are refused with 'payment required'" },
+	{ "node.free_units", I, 0, 1e15, "1000000000", NULL, "block-tokens served to any client before what it owes counts" },
 	{ "swarm.bootstrap", L, 0, 0, "", schema_check_hostport, "peers (host:port) to join the swarm through" },
 	{ "swarm.network", S, 0, 0, "public", NULL, "name of the swarm; nodes of other networks are ignored" },
 	{ "infer.threads", I, 0, 1024, "0", NULL, "compute threads for local inference; 0: one per core" },
@@ -53,6 +56,7 @@ const struct schema_key schema_table[] = {
 	{ "infer.seed", I, -1, 4294967295.0, "-1", NULL, "random seed; -1: a new one each run" },
 	{ "chat.history_size", I, 0, 1000000, "1000", NULL, "lines of `infer chat` input kept in the data directory's chat_history; 0: none" },
 	{ "chat.overflow", S, 0, 0, "stop", schema_check_overflow, "when a chat outgrows the context: stop (say so; /clear starts anew) or drop-oldest (forget the oldest turns, keep the system message)" },
+	{ "client.max_price", F, 0, 1e9, "0", NULL, "dearest node price (credits per 1000 block-tokens) a client routes through; 0: no cap" },
 	{ "client.verify_rate", F, 0, 1, "0", NULL, "fraction of steps re-run on another replica to catch a peer's wrong answers; 0: off" },
 	{ "serve.listen", H, 0, 0, "127.0.0.1:8000", NULL, "address of the OpenAI-compatible HTTP API" },
 	{ "serve.api_keys", L, 0, 0, "", NULL, "bearer tokens the API accepts; empty: no authentication" },
@@ -63,6 +67,7 @@ const struct schema_key schema_table[] = {
 	{ "serve.batch_chunk", I, 1, 512, "64", NULL, "prompt tokens fed per batch step, between the decode steps of the running streams" },
 	{ "serve.model_aliases", L, 0, 0, "", schema_check_alias, "alias=model pairs naming models for the API" },
 	{ "ledger.path", S, 0, 0, "ledger.db", NULL, "accounting ledger file; relative to the data directory" },
+	{ "ledger.enabled", B, 0, 0, "true", NULL, "sign, check and keep receipts for the work peers do; false: no accounting" },
 	{ NULL, 0, 0, 0, NULL, NULL, NULL }
 };
 /* clang-format on */

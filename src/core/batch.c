@@ -9,6 +9,7 @@
 #include "core/kv-cache.h"
 #include "core/model.h"
 #include "core/pool.h"
+#include "util/clock.h"
 #include "core/batch.h"
 #include "util/xmalloc.h"
 
@@ -23,6 +24,9 @@ struct batch_req {
 	int32_t			 pos0;
 	int			 all_logits;
 	float			*logits;
+	int			 priority;
+	double			 queued;	/* clock_now() when it came */
+	int			 planned;	/* in the step being planned */
 	int			 done;		/* rows evaluated */
 	int			 taken;		/* rows in the step running */
 	int			 finished;
@@ -85,12 +89,20 @@ static int
 batch_plan(struct batch *b, int *n_rows)
 {
 	struct batch_req *r;
-	int nreq = 0, rows = 0, budget = b->cfg.chunk, take, count = 0;
+	double now = clock_now();
+	int nreq = 0, rows = 0, budget = b->cfg.chunk, take, count = 0, pass;
 
-	for (r = b->head; r != NULL; r = r->next)
-		count++;
-	batch_grow(b, b->cap_rows, (size_t)count);
 	for (r = b->head; r != NULL; r = r->next) {
+		r->planned = 0;
+		count++;
+	}
+	batch_grow(b, b->cap_rows, (size_t)count);
+	/* the aged first, then the priority callers, then the others */
+	for (pass = 0; pass < 3; pass++)
+	for (r = b->head; r != NULL; r = r->next) {
+		if (r->planned || (pass == 0 && now - r->queued < BATCH_AGE) ||
+		    (pass == 1 && !r->priority))
+			continue;
 		/* one step runs one span of blocks: the oldest request's */
 		if (r->block_begin != b->head->block_begin ||
 		    r->block_end != b->head->block_end)
@@ -106,6 +118,7 @@ batch_plan(struct batch *b, int *n_rows)
 		if (rows + take > BATCH_ROWS_MAX && nreq > 0)
 			continue;
 		r->taken = take;
+		r->planned = 1;
 		b->step[nreq++] = r;
 		rows += take;
 	}
@@ -354,6 +367,7 @@ batch_wait(struct batch *b, struct batch_req *r, char **cause)
 {
 	if (batch_check(b, r, cause) != 0)
 		return -1;
+	r->queued = clock_now();
 	pthread_mutex_lock(&b->mu);
 	if (b->tail != NULL)
 		b->tail->next = r;
@@ -391,7 +405,7 @@ batch_eval(struct batch *b, struct kv_cache *kv, const int32_t *tokens, int n,
 
 int
 batch_eval_hidden(struct batch *b, struct kv_cache *kv, uint32_t a, uint32_t e,
-    float *hidden, int n, int32_t pos0, char **cause)
+    float *hidden, int n, int32_t pos0, int priority, char **cause)
 {
 	struct batch_req r;
 
@@ -402,6 +416,7 @@ batch_eval_hidden(struct batch *b, struct kv_cache *kv, uint32_t a, uint32_t e,
 	r.hidden = hidden;
 	r.n = n;
 	r.pos0 = pos0;
+	r.priority = priority;
 	return batch_wait(b, &r, cause);
 }
 

@@ -52,11 +52,15 @@ int		 batch_eval(struct batch *, struct kv_cache *kv,
 
 /*
  * A node's step: blocks [a, e) over hidden[n][n_embd] in place, at
- * positions pos0.. of kv. Steps of one span run together.
+ * positions pos0.. of kv. Steps of one span run together. When prompts
+ * wait for room in a step, those that have waited BATCH_AGE seconds go
+ * first, then those of a priority caller (a node's creditors), then the
+ * others, each in arrival order: nobody waits much past BATCH_AGE.
  */
+#define BATCH_AGE	2.0
 int		 batch_eval_hidden(struct batch *, struct kv_cache *kv,
 		    uint32_t a, uint32_t e, float *hidden, int n, int32_t pos0,
-		    char **cause);
+		    int priority, char **cause);
 
 /* What the batcher did, for -v, /metrics and the benchmarks. */
 struct batch_stats {

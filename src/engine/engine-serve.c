@@ -44,9 +44,9 @@ engine_serve_open(void *arg, uint32_t n_ctx, struct generate_backend *be,
 }
 
 static void
-engine_serve_close(void *arg, void *state)
+engine_serve_close(void *arg, void *state, uint64_t *units, uint64_t *amount)
 {
-	engine_backend_close(state);
+	engine_backend_close_spent(state, units, amount);
 }
 
 static int
@@ -110,6 +110,7 @@ engine_serve_new(struct engine *e, const struct gateway_config *user,
 	gc.n_ctx = engine_n_ctx(e);
 	gc.open = engine_serve_open;
 	gc.close = engine_serve_close;
+	gc.ledger = engine_ledger(e);
 	gc.health = engine_serve_health;
 	gc.metrics = engine_serve_metrics;
 	gc.arg = es;

@@ -20,10 +20,12 @@
 #include "core/batch.h"
 #include "engine/conversation.h"
 #include "engine/engine.h"
+#include "ledger/ledger.h"
 #include "net/dht.h"
 #include "swarm/client.h"
 #include "swarm/directory-dht.h"
 #include "swarm/directory-static.h"
+#include "swarm/identity.h"
 #include "swarm/model-id.h"
 #include "swarm/record.h"
 #include "swarm/route.h"
@@ -48,6 +50,9 @@ struct engine {
 	struct dht		*dht;
 	struct directory	*dir;
 	struct client_config	 cc;
+	struct identity		 id;
+	int			 have_id;
+	struct ledger		*ledger;
 	pthread_mutex_t		 stats_mu;
 	struct engine_stats	 stats;
 };
@@ -143,6 +148,26 @@ engine_dir_new(struct directory *inner)
 	return &ed->base;
 }
 
+/* The client's persistent key and its ledger, so balances last. */
+static int
+engine_account(struct engine *e, char **cause)
+{
+	const struct engine_config *cfg = &e->cfg;
+
+	if (cfg->identity_path != NULL && !cfg->local) {
+		if (identity_load_file(cfg->identity_path, &e->id, cause) != 0)
+			return -1;
+		e->have_id = 1;
+		e->cc.identity = &e->id;
+	}
+	if (cfg->receipts && cfg->ledger_path != NULL) {
+		if ((e->ledger = ledger_open(cfg->ledger_path, cause)) == NULL)
+			return -1;
+		e->cc.ledger = e->ledger;
+	}
+	return 0;
+}
+
 /* Swarm: the model's id and the directory, joined once. */
 static int
 engine_join(struct engine *e, char **cause)
@@ -179,10 +204,18 @@ engine_join(struct engine *e, char **cause)
 		e->cc.step_timeout = cfg->step_timeout;
 	e->cc.run_timeout = cfg->run_timeout;
 	e->cc.verify_rate = cfg->verify_rate;
+	e->cc.receipts = cfg->receipts;
+	e->cc.max_price = cfg->max_price;
 	e->cc.log = cfg->log;
 	e->cc.log_arg = cfg->log_arg;
 	engine_log(e, "model %s, %u blocks", e->model_id, e->w.hp.n_layer);
 	return 0;
+}
+
+struct ledger *
+engine_ledger(const struct engine *e)
+{
+	return e->ledger;
 }
 
 struct engine *
@@ -214,7 +247,8 @@ engine_open(const struct engine_config *cfg, char **cause)
 	pool_idle(e->w.pool);
 	e->n_ctx = cfg->n_ctx > 0 ? cfg->n_ctx :
 	    engine_default_ctx(e->w.hp.n_ctx_train);
-	if (!cfg->local && engine_join(e, cause) != 0)
+	if ((!cfg->local && engine_join(e, cause) != 0) ||
+	    engine_account(e, cause) != 0)
 		goto fail;
 	if (cfg->local && cfg->batch && (e->batch = batch_new(
 	    &(struct batch_config){ .model = e->w.model, .pool = e->w.pool,
@@ -237,6 +271,9 @@ engine_free(struct engine *e)
 	if (e->dir != NULL)
 		e->dir->ops->free(e->dir);
 	dht_free(e->dht);
+	ledger_close(e->ledger);
+	if (e->have_id)
+		identity_release(&e->id);
 	tokenizer_free(e->tok);
 	weights_release(&e->w);
 	pthread_mutex_destroy(&e->pool_mu);
@@ -530,10 +567,20 @@ engine_add_hops(struct engine_stats *st, const struct client_hop_stats *hs,
 void
 engine_backend_close(struct engine_backend *b)
 {
+	uint64_t units, amount;
+
+	engine_backend_close_spent(b, &units, &amount);
+}
+
+void
+engine_backend_close_spent(struct engine_backend *b, uint64_t *units,
+    uint64_t *amount)
+{
 	struct engine *e;
 	struct client_hop_stats *hs = NULL;
 	size_t n;
 
+	*units = *amount = 0;
 	if (b == NULL)
 		return;
 	e = b->e;
@@ -544,6 +591,11 @@ engine_backend_close(struct engine_backend *b)
 	pthread_mutex_unlock(&e->stats_mu);
 	free(hs);
 	generate_local_release(&b->local);
+	if (b->client != NULL) {
+		/* Closing sends the last receipts: count after. */
+		client_close(b->client);
+		client_spent(b->client, units, amount);
+	}
 	client_free(b->client);
 	free(b);
 }

@@ -61,6 +61,12 @@ struct engine_config {
 	 */
 	int		 batch;
 	int		 batch_chunk;
+	/* The client's key file (made on first use; NULL: a key for this
+	 * process) and ledger file (NULL: receipts not kept). */
+	const char	*identity_path;
+	const char	*ledger_path;
+	int		 receipts;	/* ledger.enabled: sign receipts */
+	double		 max_price;	/* client.max_price; 0: no cap */
 	/* The load's progress (a display); fn NULL: none. */
 	struct model_progress progress;
 	/* Tests hold requests open: a sleep before each evaluation. */
@@ -76,6 +82,8 @@ void		 engine_config_init(struct engine_config *);
 uint32_t	 engine_default_ctx(uint32_t n_ctx_train);
 
 struct engine	*engine_open(const struct engine_config *, char **cause);
+/* The client's ledger (a gateway adds its API keys' use); may be NULL. */
+struct ledger	*engine_ledger(const struct engine *);
 void		 engine_free(struct engine *);
 
 const struct gguf_file	*engine_gguf(const struct engine *);
@@ -140,6 +148,10 @@ int		 engine_backend_open(struct engine *, uint32_t n_ctx,
 		    char **cause);
 /* Adds the backend's figures to the engine's and frees it. */
 void		 engine_backend_close(struct engine_backend *);
+/* The same, giving what it used of the swarm: block-tokens and
+ * micro-credits receipted (0 when local). */
+void		 engine_backend_close_spent(struct engine_backend *,
+		    uint64_t *units, uint64_t *amount);
 /* The backend's chain with its latency figures; 0 when local. */
 size_t		 engine_backend_hops(const struct engine_backend *,
 		    struct client_hop_stats **);

@@ -156,8 +156,10 @@ node_run_identity(struct node_run *nr, char **cause)
 	if (port == 0) {
 		free(host);
 		identity_generate(&nr->id);
-		node_run_log(nr, "a port chosen at start: a new peer id for this "
-		    "run (--listen HOST:PORT or --identity FILE keeps one)");
+		if (node_run_in_dht(cfg))
+			node_run_log(nr, "a port chosen at start: a new peer "
+			    "id for this run (--listen HOST:PORT or --identity "
+			    "FILE keeps one)");
 		return 0;
 	}
 	for (p = host; *p != '\0'; p++)
@@ -178,12 +180,12 @@ node_run_start(struct node_run_config *cfg, char **cause)
 	const char *listen = cfg->node.listen;
 
 	nr->cfg = cfg;
-	if (node_run_in_dht(cfg)) {
-		if (node_run_identity(nr, cause) != 0)
-			goto fail;
-		nr->have_id = 1;
-		cfg->node.peer_id = nr->id.peer_id;
-	}
+	/* Outside a DHT too: receipts are made out to the node's key. */
+	if (node_run_identity(nr, cause) != 0)
+		goto fail;
+	nr->have_id = 1;
+	cfg->node.peer_id = nr->id.peer_id;
+	cfg->node.node_key = nr->id.pk;
 	if (cfg->auto_blocks && node_run_auto(nr, cause) != 0)
 		goto fail;
 	if ((nr->node = node_new(&cfg->node, cause)) == NULL)

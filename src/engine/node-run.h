@@ -28,6 +28,7 @@ struct node_run_config {
 	/* The key file; NULL: one per listen address in the data directory
 	 * (node_run_identity). */
 	const char		*identity_path;
+	char			*ledger_path;	/* the caller's; NULL: none */
 };
 
 /* Is the node to be in a DHT at all (new swarm or bootstrap peers)? */

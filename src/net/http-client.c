@@ -23,6 +23,7 @@ struct http_client {
 	int		(*on_data)(void *, const char *, size_t);
 	void		*on_data_arg;
 	int		 stopped;
+	char		*next_header;	/* "Name: value" for the next request */
 };
 
 static pthread_once_t http_client_once = PTHREAD_ONCE_INIT;
@@ -73,11 +74,20 @@ http_client_new(const char *addr, double connect_timeout)
 }
 
 void
+http_client_set_header(struct http_client *c, const char *name,
+    const char *value)
+{
+	free(c->next_header);
+	c->next_header = xasprintf("%s: %s", name, value);
+}
+
+void
 http_client_free(struct http_client *c)
 {
 	if (c == NULL)
 		return;
 	curl_easy_cleanup(c->curl);
+	free(c->next_header);
 	free(c->addr);
 	free(c);
 }
@@ -124,6 +134,11 @@ http_client_request(struct http_client *c, const char *method,
 		h = xasprintf("X-Swarm-Token: %s", token);
 		hdrs = curl_slist_append(hdrs, h);
 		free(h);
+	}
+	if (c->next_header != NULL) {
+		hdrs = curl_slist_append(hdrs, c->next_header);
+		free(c->next_header);
+		c->next_header = NULL;
 	}
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
 	if (body != NULL) {

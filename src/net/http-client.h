@@ -17,6 +17,9 @@ struct http_client	*http_client_new(const char *addr,
 			    double connect_timeout);
 void			 http_client_free(struct http_client *);
 const char		*http_client_addr(const struct http_client *);
+/* One more header for the next request only (a receipt); no CR or LF. */
+void			 http_client_set_header(struct http_client *,
+			    const char *name, const char *value);
 
 /*
  * Sends a request (body may be NULL for none) and collects the answer, at

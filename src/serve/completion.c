@@ -9,11 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/chat.h"
 #include "core/tokenizer.h"
+#include "ledger/ledger.h"
 #include "serve/completion.h"
 #include "serve/gateway-private.h"
 #include "serve/sse.h"
@@ -146,6 +148,17 @@ completion_open(struct gateway *gw, struct gateway_req *r, char **cause)
 	return 0;
 }
 
+/* Whose use it is: the key's id (a hash, not the key) when one is sent. */
+static void
+completion_key(const struct http_request *req, char key_id[17])
+{
+	const char *h = http_request_header(req, "Authorization");
+
+	*key_id = '\0';
+	if (h != NULL && strncasecmp(h, "Bearer ", 7) == 0 && h[7] != '\0')
+		ledger_key_id(h + 7, key_id);
+}
+
 /* A whole answer stops when its client hangs up (a client timeout). */
 static int
 completion_answer_text(void *arg, const char *text, size_t len)
@@ -227,6 +240,7 @@ completion_handle(struct gateway *gw, int chat, const struct http_request *req,
 		goto out;
 	}
 	r.family = tools_family(gw->cfg.tmpl);
+	completion_key(req, r.key_id);
 	if ((chat ? completion_render(gw, &r, &e) : completion_prompt(gw, &r,
 	    &e)) != 0 || openai_check_context(&r.o, r.n_ids, gw->cfg.n_ctx,
 	    tokenizer_bos(gw->cfg.tok) >= 0, &e) != 0) {

@@ -47,6 +47,9 @@ struct gateway_req {
 	size_t			 n_ids;
 	struct generate_params	 gp;
 	char			 id[64];
+	char			 key_id[17];	/* of its API key; "-": none */
+	uint64_t		 units;		/* used of the swarm */
+	uint64_t		 amount;
 	long long		 created;
 	double			 t0;
 };

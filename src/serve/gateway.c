@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core/tokenizer.h"
+#include "ledger/ledger.h"
 #include "serve/completion.h"
 #include "serve/gateway-private.h"
 #include "util/clock.h"
@@ -106,7 +107,7 @@ void
 gateway_close(struct gateway *gw, struct gateway_req *r)
 {
 	if (r->opened)
-		gw->cfg.close(gw->cfg.arg, r->state);
+		gw->cfg.close(gw->cfg.arg, r->state, &r->units, &r->amount);
 	r->opened = 0;
 	r->state = NULL;
 }
@@ -124,6 +125,20 @@ gateway_generate(struct gateway *gw, struct gateway_req *r,
 	gateway_close(gw, r);
 	if (rc == 0)
 		*ttft = clock_now() - r->t0 - res->gen_seconds;
+	if (gw->cfg.ledger != NULL) {
+		struct ledger_usage u;
+
+		memset(&u, 0, sizeof(u));
+		snprintf(u.key_id, sizeof(u.key_id), "%s", r->key_id[0] != '\0' ?
+		    r->key_id : "-");
+		snprintf(u.model, sizeof(u.model), "%s", gw->cfg.model_name);
+		u.tokens_in = r->n_ids;
+		u.tokens_out = res->n_tokens;
+		u.units = r->units;
+		u.amount = r->amount;
+		u.time = (int64_t)time(NULL);
+		ledger_add_usage(gw->cfg.ledger, &u);
+	}
 	return rc;
 }
 

@@ -40,7 +40,10 @@ struct gateway_config {
 	int			(*open)(void *arg, uint32_t n_ctx,
 				    struct generate_backend *, void **state,
 				    char **cause);
-	void			(*close)(void *arg, void *state);
+	void			(*close)(void *arg, void *state,
+				    uint64_t *units, uint64_t *amount);
+	/* Each request's use is added here, per API key; may be NULL. */
+	struct ledger		*ledger;
 	/*
 	 * Can the model run now? -1 with *detail (allocated) saying why
 	 * not, for /health; may be NULL.
@@ -52,6 +55,7 @@ struct gateway_config {
 };
 
 struct gateway;
+struct ledger;
 
 struct gateway	*gateway_new(const struct gateway_config *, char **cause);
 uint16_t	 gateway_port(const struct gateway *);

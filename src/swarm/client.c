@@ -23,6 +23,8 @@
 #include "core/pool.h"
 #include "net/http-client.h"
 #include "net/protocol.h"
+#include "ledger/ledger.h"
+#include "ledger/receipt.h"
 #include "swarm/client.h"
 #include "swarm/identity.h"
 #include "swarm/record.h"
@@ -57,6 +59,14 @@
  * enough that a run through a broken one fails within a minute.
  */
 #define CLIENT_BAN_WAIT_MAX	30.0
+/*
+ * A hop gets a receipt with a step when this long has passed since its
+ * last one, and with the close: signing and verifying one costs about
+ * 0.1 ms, which on every step of a small model would slow decoding by a
+ * third (bench/bench-ledger.sh); receipts are cumulative, so sending fewer
+ * loses nothing but how recent a crashed node's last one is.
+ */
+#define CLIENT_RECEIPT_SECONDS	0.25
 
 struct client_peer {
 	struct peer_record	 rec;
@@ -86,6 +96,14 @@ struct client_hop {
 	double			 seconds;
 	double			 row_seconds;	/* a step's time per row, averaged;
 						   0: none measured yet */
+	/* The account: what the node computed and what was receipted. */
+	uint8_t			 node_key[RECEIPT_KEY_LEN];
+	int			 has_node_key;
+	uint64_t		 price;		/* micro-credits per 1000 */
+	uint64_t		 tokens;	/* answered */
+	uint64_t		 receipted;	/* tokens the last receipt says */
+	uint64_t		 receipt_seq;
+	double			 receipt_at;	/* when the last was made */
 };
 
 struct client {
@@ -104,6 +122,8 @@ struct client {
 	long			 last_status;	/* of the last failed request */
 	struct strbuf		 frame;
 	struct strbuf		 answer;
+	uint64_t		 spent_units;	/* receipted, every hop */
+	uint64_t		 spent_amount;
 };
 
 static void
@@ -129,6 +149,7 @@ client_config_init(struct client_config *cfg)
 	cfg->step_timeout = 60;
 	cfg->run_timeout = 0;
 	cfg->max_failovers = 32;
+	cfg->receipts = 1;
 }
 
 struct client *
@@ -160,20 +181,35 @@ client_hop_release(struct client_hop *h)
 	memset(h, 0, sizeof(*h));
 }
 
+static int	client_receipt(struct client *, struct client_hop *,
+		    struct receipt *, int force);
+static void	client_receipt_taken(struct client *, struct client_hop *,
+		    const struct receipt *);
+
 /* Closes a hop's session, best effort and quickly. */
 static void
 client_hop_close(struct client *c, struct client_hop *h)
 {
 	struct strbuf body = STRBUF_INIT;
+	struct receipt r;
 	long status;
-	char *path;
+	char *path, *wire;
+	int have;
 
 	if (h->session[0] == '\0' || h->peer == NULL ||
 	    h->peer->banned_until > clock_now())
 		return;
+	/* The last receipt rides on the close. */
+	if ((have = client_receipt(c, h, &r, 1)) != 0) {
+		wire = receipt_wire_encode(&r);
+		http_client_set_header(h->peer->http, RECEIPT_HEADER, wire);
+		free(wire);
+	}
 	path = xasprintf("/sessions/%s", h->session);
-	http_client_request(h->peer->http, "DELETE", path, NULL, NULL, 0,
-	    NULL, 2, 1 << 16, &status, &body, NULL);
+	if (http_client_request(h->peer->http, "DELETE", path, NULL, NULL, 0,
+	    NULL, 2, 1 << 16, &status, &body, NULL) == 0 && status == 200 &&
+	    have && strstr(body.buf, "\"receipt_taken\":true") != NULL)
+		client_receipt_taken(c, h, &r);
 	free(path);
 	strbuf_release(&body);
 	h->session[0] = '\0';
@@ -329,7 +365,8 @@ client_candidates(struct client *c, struct route_peer **out, size_t *n_out,
 		usable = strcmp(r->model_id, c->model_id) == 0 &&
 		    r->state == PEER_STATE_ONLINE &&
 		    r->timestamp + CLIENT_STALE_SECONDS >= wall &&
-		    r->block_end <= c->cfg.n_layer;
+		    r->block_end <= c->cfg.n_layer &&
+		    (c->cfg.max_price <= 0 || r->price <= c->cfg.max_price);
 		if (usable && p->banned_until > now) {
 			if (*unban_at == 0 || p->banned_until < *unban_at)
 				*unban_at = p->banned_until;
@@ -376,10 +413,88 @@ client_identity_make(void)
 }
 
 static const struct identity *
-client_identity(void)
+client_identity(const struct client *c)
 {
+	if (c->cfg.identity != NULL)
+		return c->cfg.identity;
 	pthread_once(&client_id_once, client_identity_make);
 	return &client_id;
+}
+
+/*
+ * The receipt for what hop h was answered so far (h->tokens), signed;
+ * 0 when there is nothing new to receipt, no key to make it out to, or
+ * (unless forced) the last one is younger than CLIENT_RECEIPT_SECONDS.
+ */
+static int
+client_receipt(struct client *c, struct client_hop *h, struct receipt *r,
+    int force)
+{
+	const struct identity *id = client_identity(c);
+	double now = clock_now();
+
+	if (!c->cfg.receipts || !h->has_node_key || h->tokens == 0 ||
+	    h->tokens == h->receipted || (!force && now - h->receipt_at <
+	    CLIENT_RECEIPT_SECONDS))
+		return 0;
+	h->receipt_at = now;
+	memset(r, 0, sizeof(*r));
+	snprintf(r->session, sizeof(r->session), "%s", h->session);
+	memcpy(r->client_key, id->pk, RECEIPT_KEY_LEN);
+	memcpy(r->node_key, h->node_key, RECEIPT_KEY_LEN);
+	snprintf(r->model_id, sizeof(r->model_id), "%s", c->model_id);
+	r->block_begin = h->begin;
+	r->block_end = h->end;
+	r->tokens = h->tokens;
+	r->units = h->tokens * (h->end - h->begin);
+	r->price = h->price;
+	r->amount = receipt_amount(r->units, r->price);
+	r->seq = h->receipt_seq + 1;
+	r->time = (int64_t)time(NULL);
+	receipt_sign(r, id->sk);
+	return 1;
+}
+
+/* The node took the receipt: it is this client's record of the use. */
+static void
+client_receipt_taken(struct client *c, struct client_hop *h,
+    const struct receipt *r)
+{
+	uint64_t was = h->receipted * (h->end - h->begin);
+
+	c->spent_units += r->units - was;
+	c->spent_amount += r->amount - receipt_amount(was, r->price);
+	h->receipted = r->tokens;
+	h->receipt_seq = r->seq;
+	if (c->cfg.ledger != NULL)
+		ledger_add_receipt(c->cfg.ledger, LEDGER_SIGNED, r);
+}
+
+/*
+ * The key and price a session's receipts are made out to, from the answer
+ * to open. A node that names none (older, or keyless) gets no receipts.
+ * The key is not checked against the record's peer id: a node restarted
+ * at the same address has a new key before the directory says so.
+ */
+static int
+client_hop_account(struct client_hop *h, json_t *o, char **cause)
+{
+	json_t *k = json_object_get(o, "node_key");
+	json_t *p = json_object_get(o, "price");
+
+	h->has_node_key = 0;
+	h->tokens = h->receipted = h->receipt_seq = 0;
+	h->receipt_at = 0;
+	if (k == NULL || json_is_null(k))
+		return 0;
+	if (!json_is_string(k) || receipt_unhex(json_string_value(k),
+	    h->node_key, RECEIPT_KEY_LEN) != 0 || !json_is_integer(p) ||
+	    json_integer_value(p) < 0 ||
+	    (uint64_t)json_integer_value(p) > RECEIPT_NUM_MAX)
+		return set_cause(cause, "malformed node key or price");
+	h->price = (uint64_t)json_integer_value(p);
+	h->has_node_key = 1;
+	return 0;
 }
 
 static int
@@ -398,7 +513,7 @@ client_hop_open(struct client *c, struct client_hop *h, char **cause)
 	ts = (int64_t)time(NULL);
 	terms = proto_session_terms(c->model_id, h->begin, h->end,
 	    c->max_length, ts);
-	id = client_identity();
+	id = client_identity(c);
 	identity_sign(id, terms, strlen(terms), sig);
 	free(terms);
 	identity_hex(id->pk, sizeof(id->pk), pk_hex);
@@ -430,7 +545,7 @@ client_hop_open(struct client *c, struct client_hop *h, char **cause)
 		set_cause(cause, "width %lld, want %u",
 		    (long long)json_integer_value(json_object_get(o, "width")),
 		    c->cfg.n_embd);
-	else {
+	else if (client_hop_account(h, o, cause) == 0) {
 		snprintf(h->session, sizeof(h->session), "%s",
 		    json_string_value(v));
 		h->next_step = 0;
@@ -476,8 +591,9 @@ client_hop_step(struct client *c, struct client_hop *h, float *hidden,
 {
 	struct proto_step st, got;
 	struct proto_limits lim;
+	struct receipt r;
 	float *rows = NULL;
-	char *path, *err = NULL;
+	char *path, *err = NULL, *wire = NULL;
 	double t0, left, took, expect, timeout = c->cfg.step_timeout;
 	long status;
 	int attempt, rc = -1;
@@ -504,6 +620,9 @@ client_hop_step(struct client *c, struct client_hop *h, float *hidden,
 		set_cause(cause, "out of time for the run");
 		goto out;
 	}
+	/* The steps answered so far, receipted with this one. */
+	if (client_receipt(c, h, &r, 0))
+		wire = receipt_wire_encode(&r);
 	/* One deadline for the step, the transport's retry included. */
 	t0 = clock_now();
 	for (attempt = 0; attempt < 2; attempt++) {
@@ -512,6 +631,9 @@ client_hop_step(struct client *c, struct client_hop *h, float *hidden,
 			break;
 		free(err);
 		err = NULL;
+		if (wire != NULL)
+			http_client_set_header(h->peer->http, RECEIPT_HEADER,
+			    wire);
 		if (http_client_request(h->peer->http, "POST", path, NULL,
 		    c->frame.buf, c->frame.len, PROTO_CONTENT_TYPE, left,
 		    PROTO_HEADER_SIZE + (size_t)n * c->cfg.n_embd * 4 + 65536,
@@ -531,6 +653,8 @@ client_hop_step(struct client *c, struct client_hop *h, float *hidden,
 		client_http_error(c, status, cause);
 		goto out;
 	}
+	if (wire != NULL)
+		client_receipt_taken(c, h, &r);
 	lim.width = c->cfg.n_embd;
 	lim.max_tokens = (uint32_t)n;
 	lim.max_pos = (uint32_t)pos0 + (uint32_t)n;
@@ -546,8 +670,10 @@ client_hop_step(struct client *c, struct client_hop *h, float *hidden,
 		goto out;
 	memcpy(hidden, rows, (size_t)n * c->cfg.n_embd * sizeof(float));
 	h->next_step++;
+	h->tokens += (uint64_t)n;
 	rc = 0;
 out:
+	free(wire);
 	free(err);
 	free(rows);
 	free(path);
@@ -1000,6 +1126,13 @@ client_stats(const struct client *c, struct client_hop_stats **out)
 		(*out)[i].seconds = c->hops[i].seconds;
 	}
 	return c->n_hops;
+}
+
+void
+client_spent(struct client *c, uint64_t *units, uint64_t *amount)
+{
+	*units = c->spent_units;
+	*amount = c->spent_amount;
 }
 
 unsigned

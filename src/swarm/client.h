@@ -23,6 +23,8 @@
 
 struct directory;
 struct generate_backend;
+struct identity;
+struct ledger;
 struct model;
 struct pool;
 
@@ -38,6 +40,12 @@ struct client_config {
 	int			 max_failovers;
 	/* Fraction of steps checked on another replica (client_verify). */
 	double			 verify_rate;
+	/* Who signs the sessions and receipts; NULL: a key made for this
+	 * process. */
+	const struct identity	*identity;
+	int			 receipts;	/* sign receipts for the work */
+	struct ledger		*ledger;	/* keeps them; may be NULL */
+	double			 max_price;	/* credits per 1000; 0: no cap */
 	/* Progress lines (chain chosen, failures); may be NULL. */
 	void			(*log)(void *arg, const char *msg);
 	void			*log_arg;
@@ -66,6 +74,9 @@ struct client_hop_stats {
 /* The current chain with its latency figures (allocated array). */
 size_t		 client_stats(const struct client *, struct client_hop_stats **);
 unsigned	 client_failovers(const struct client *);
+/* Block-tokens and micro-credits receipted so far, every hop. */
+void		 client_spent(struct client *, uint64_t *units,
+		    uint64_t *amount);
 /* Steps checked on another replica; *mismatches (may be NULL) of them. */
 unsigned	 client_verified(const struct client *, unsigned *mismatches);
 

@@ -1,10 +1,12 @@
 /*
  * The node runtime: the HTTP endpoints of the protocol over a span of a
  * model, the session table, the housekeeping thread (idle sessions, the
- * announcer) and the drain.
+ * announcer) and the drain. The accounting (receipts, balances, credit) is
+ * node-ledger.c's; this file asks it at each open, step and close.
  *
  * Locking: node->mu guards the session table, the counters and the state;
- * node->compute serializes forward passes on the one thread pool. A session
+ * node->compute, the merit queue (node-queue.c), serializes forward passes
+ * on the one thread pool, creditors first. A session
  * being stepped is marked busy so that it is neither freed nor stepped twice
  * while node->mu is released for the computation.
  */
@@ -32,6 +34,8 @@
 #include "swarm/identity.h"
 #include "swarm/model-id.h"
 #include "swarm/node.h"
+#include "swarm/node-ledger.h"
+#include "swarm/node-queue.h"
 #include "util/parse.h"
 #include "util/strbuf.h"
 #include "util/clock.h"
@@ -54,6 +58,7 @@ struct node_session {
 	int			 busy;
 	uint64_t		 next_step;
 	struct strbuf		 answer;	/* the answer to next_step - 1 */
+	struct node_ledger_account acct;
 	struct node_session	*next;
 };
 
@@ -76,9 +81,15 @@ struct node {
 
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 cond;
-	pthread_mutex_t		 compute;
+	/* Steps one at a time (batching off) take turns by merit. */
+	struct node_queue	 compute;	/* the merit queue */
+	/* The pool: held by the batch's pass or by one step. */
+	pthread_mutex_t		 pool_mu;
 	/* The steps of every session ready at once, in one pass. */
 	struct batch		*batch;
+	struct node_ledger	*ledger;
+	uint8_t			 node_key[IDENTITY_PK_LEN];
+	int			 has_key;
 	struct node_session	*sessions;
 	uint32_t		 n_sessions;
 	uint64_t		 reserved_tokens;	/* sum of max_length */
@@ -132,6 +143,9 @@ node_config_init(struct node_config *c)
 	c->announce_interval = NODE_ANNOUNCE_INTERVAL;
 	c->repack = 1;
 	c->batch = 1;
+	c->price = -1;
+	c->credit_limit = 1e6;
+	c->free_units = 1000000000;
 }
 
 char *
@@ -203,6 +217,8 @@ node_record_locked(struct node *n, struct peer_record *r)
 	r->state = n->state;
 	snprintf(r->version, sizeof(r->version), "%s", NODE_VERSION);
 	r->timestamp = (int64_t)time(NULL);
+	r->price = n->ledger != NULL ? (double)node_ledger_price(n->ledger) /
+	    1e6 : 0;
 }
 
 void
@@ -317,6 +333,7 @@ node_handle_info(struct node *n, struct http_response *resp, int sessions)
 		    (json_int_t)bs.rows, "max_sessions",
 		    (json_int_t)bs.max_sessions));
 	}
+	json_object_set_new(st, "ledger", node_ledger_json(n->ledger));
 	o = json_pack("{s:i,s:o,s:o}", "protocol", PROTO_VERSION,
 	    "record", record_to_json(&r), "status", st);
 	node_respond_json(resp, 200, o);
@@ -354,12 +371,13 @@ node_client_sessions(const struct node *n, const char *client)
  */
 static int
 node_open_client(json_t *o, const char *model_id, uint64_t a, uint64_t b,
-    uint64_t len, char client[PEER_ID_LEN + 1], struct http_response *resp)
+    uint64_t len, char client[PEER_ID_LEN + 1], uint8_t pk[IDENTITY_PK_LEN],
+    struct http_response *resp)
 {
 	json_t *k = json_object_get(o, "client_key");
 	json_t *t = json_object_get(o, "timestamp");
 	json_t *g = json_object_get(o, "signature");
-	uint8_t pk[IDENTITY_PK_LEN], sig[IDENTITY_SIG_LEN];
+	uint8_t sig[IDENTITY_SIG_LEN];
 	int64_t now = (int64_t)time(NULL), ts;
 	char *terms;
 	int rc;
@@ -368,7 +386,7 @@ node_open_client(json_t *o, const char *model_id, uint64_t a, uint64_t b,
 	if (k == NULL && t == NULL && g == NULL)
 		return 0;
 	if (!json_is_string(k) || !json_is_integer(t) || !json_is_string(g) ||
-	    identity_unhex(json_string_value(k), pk, sizeof(pk)) != 0 ||
+	    identity_unhex(json_string_value(k), pk, IDENTITY_PK_LEN) != 0 ||
 	    identity_unhex(json_string_value(g), sig, sizeof(sig)) != 0) {
 		http_response_error(resp, 400, "malformed", "open: client_key, "
 		    "timestamp and signature go together, in hex");
@@ -405,6 +423,8 @@ node_handle_open(struct node *n, const struct http_request *req,
 	struct node_session *s;
 	struct kv_cache *kv;
 	char *cause = NULL, idstr[17], client[PEER_ID_LEN + 1];
+	char key_hex[2 * IDENTITY_PK_LEN + 1];
+	uint8_t pk[IDENTITY_PK_LEN];
 
 	if ((o = json_loadb(req->body, req->body_len, 0, &jerr)) == NULL) {
 		http_response_error(resp, 400, "malformed", "open: %s",
@@ -449,8 +469,14 @@ node_handle_open(struct node *n, const struct http_request *req,
 		    n->cfg.max_context);
 		goto out;
 	}
-	if (node_open_client(o, model_id, a, b, len, client, resp) != 0)
+	if (node_open_client(o, model_id, a, b, len, client, pk, resp) != 0)
 		goto out;
+	if (node_ledger_admit(n->ledger, client, &cause) != 0) {
+		node_log(n, "session for %.16s refused: %s", *client != '\0' ?
+		    client : "an unsigned client", cause);
+		http_response_error(resp, 402, "payment_required", "%s", cause);
+		goto out;
+	}
 
 	pthread_mutex_lock(&n->mu);
 	if (n->state == PEER_STATE_DRAINING) {
@@ -487,6 +513,7 @@ node_handle_open(struct node *n, const struct http_request *req,
 		pthread_mutex_unlock(&n->mu);
 		http_response_error(resp, 503, "memory", "%s", cause);
 		free(cause);
+		cause = NULL;
 		goto out;
 	}
 	s = xcalloc(1, sizeof(*s));
@@ -498,18 +525,25 @@ node_handle_open(struct node *n, const struct http_request *req,
 	s->max_length = (uint32_t)len;
 	s->kv = kv;
 	memcpy(s->client, client, sizeof(s->client));
+	snprintf(idstr, sizeof(idstr), "%016llx", (unsigned long long)s->id);
+	node_ledger_account_init(&s->acct, idstr, *client != '\0' ? pk : NULL,
+	    n->node_key, n->model_id, (uint32_t)a, (uint32_t)b,
+	    node_ledger_price(n->ledger));
 	s->last_used = node_now();
 	strbuf_init(&s->answer);
 	s->next = n->sessions;
 	n->sessions = s;
 	pthread_mutex_unlock(&n->mu);
 
-	snprintf(idstr, sizeof(idstr), "%016llx", (unsigned long long)s->id);
-	node_respond_json(resp, 200, json_pack("{s:s,s:I,s:I,s:I,s:I}",
-	    "session_id", idstr, "block_begin", (json_int_t)a, "block_end",
-	    (json_int_t)b, "max_length", (json_int_t)len, "width",
-	    (json_int_t)n->model->hp.n_embd));
+	identity_hex(n->node_key, sizeof(n->node_key), key_hex);
+	/* What a receipt for this session is made out to. */
+	node_respond_json(resp, 200, json_pack("{s:s,s:I,s:I,s:I,s:I,s:s?,"
+	    "s:I}", "session_id", idstr, "block_begin", (json_int_t)a,
+	    "block_end", (json_int_t)b, "max_length", (json_int_t)len, "width",
+	    (json_int_t)n->model->hp.n_embd, "node_key", n->has_key ? key_hex :
+	    NULL, "price", (json_int_t)node_ledger_price(n->ledger)));
 out:
+	free(cause);
 	json_decref(o);
 }
 
@@ -530,6 +564,34 @@ node_parse_session_id(const char *s, size_t len, uint64_t *id)
 	return *id == 0 ? -1 : 0;
 }
 
+/*
+ * The client's credit, then the step's receipt (for the steps before it);
+ * -1 after answering 402. A refused step's receipt is not taken, so that
+ * the client, which counts only what was answered 200, keeps the same
+ * account. A retried step's receipt is the one already taken.
+ */
+static int
+node_step_account(struct node *n, struct node_session *s,
+    const struct http_request *req, struct http_response *resp)
+{
+	const char *h = http_request_header(req, RECEIPT_HEADER);
+	char *cause = NULL;
+
+	if (node_ledger_admit(n->ledger, s->client, &cause) != 0) {
+		node_log(n, "session %s: %s", s->acct.last.session, cause);
+		http_response_error(resp, 402, "payment_required", "%s", cause);
+		free(cause);
+		return -1;
+	}
+	if (h != NULL && node_ledger_receipt(n->ledger, &s->acct, h,
+	    &cause) != 0) {
+		http_response_error(resp, 402, "bad_receipt", "%s", cause);
+		free(cause);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 node_handle_step(struct node *n, uint64_t id, const struct http_request *req,
     struct http_response *resp)
@@ -543,7 +605,7 @@ node_handle_step(struct node *n, uint64_t id, const struct http_request *req,
 	struct strbuf out = STRBUF_INIT;
 	uint32_t i;
 	double t0;
-	int rc;
+	int rc, creditor;
 
 	pthread_mutex_lock(&n->mu);
 	if ((s = node_session_find(n, id)) == NULL) {
@@ -571,6 +633,8 @@ node_handle_step(struct node *n, uint64_t id, const struct http_request *req,
 		node_note_error(n, "malformed step");
 		goto done;
 	}
+	if (node_step_account(n, s, req, resp) != 0)
+		goto done;
 	if (st.step + 1 == s->next_step && s->answer.len > 0) {
 		/* A retry: the same answer, the cache untouched. */
 		resp->status = 200;
@@ -596,22 +660,25 @@ node_handle_step(struct node *n, uint64_t id, const struct http_request *req,
 	pos = xreallocarray(NULL, st.n_tokens, sizeof(*pos));
 	for (i = 0; i < st.n_tokens; i++)
 		pos[i] = (int32_t)(st.pos0 + i);
+	creditor = node_ledger_creditor(n->ledger, s->client);
 	t0 = node_now();
 	if (n->batch != NULL && n->cfg.step_delay <= 0)
 		rc = batch_eval_hidden(n->batch, s->kv, s->block_begin,
 		    s->block_end, hidden, (int)st.n_tokens, (int32_t)st.pos0,
-		    &cause);
+		    creditor, &cause);
 	else {
-		/* one step at a time (tests slow the steps down) */
-		pthread_mutex_lock(&n->compute);
+		/* one step at a time, by merit (tests slow steps down) */
+		node_queue_enter(&n->compute, creditor);
 		if (n->cfg.step_delay > 0)
 			clock_sleep(n->cfg.step_delay);
+		pthread_mutex_lock(&n->pool_mu);
 		rc = model_forward_blocks(n->model, n->pool, s->block_begin,
 		    s->block_end, hidden, pos, (int)st.n_tokens, s->kv,
 		    &cause);
 		/* The next step is a round trip away: free the cores. */
 		pool_idle(n->pool);
-		pthread_mutex_unlock(&n->compute);
+		pthread_mutex_unlock(&n->pool_mu);
+		node_queue_leave(&n->compute);
 	}
 	t0 = node_now() - t0;
 	if (rc != 0) {
@@ -623,6 +690,7 @@ node_handle_step(struct node *n, uint64_t id, const struct http_request *req,
 	strbuf_reset(&s->answer);
 	strbuf_add(&s->answer, out.buf, out.len);
 	s->next_step++;
+	node_ledger_computed(n->ledger, &s->acct, st.n_tokens);
 	resp->status = 200;
 	resp->content_type = PROTO_CONTENT_TYPE;
 	resp->body = strbuf_detach(&out, &resp->len);
@@ -647,9 +715,13 @@ done:
 }
 
 static void
-node_handle_close(struct node *n, uint64_t id, struct http_response *resp)
+node_handle_close(struct node *n, uint64_t id, const struct http_request *req,
+    struct http_response *resp)
 {
+	const char *h = http_request_header(req, RECEIPT_HEADER);
 	struct node_session *s;
+	char *cause = NULL;
+	int paid = 1;
 
 	pthread_mutex_lock(&n->mu);
 	if ((s = node_session_find(n, id)) == NULL) {
@@ -664,9 +736,17 @@ node_handle_close(struct node *n, uint64_t id, struct http_response *resp)
 		    "is running");
 		return;
 	}
+	/* The last receipt comes with the close; a bad one is counted, and
+	 * the session closed all the same. */
+	if (h != NULL && node_ledger_receipt(n->ledger, &s->acct, h,
+	    &cause) != 0) {
+		paid = 0;
+		free(cause);
+	}
 	node_session_remove(n, s);
 	pthread_mutex_unlock(&n->mu);
-	node_respond_json(resp, 200, json_pack("{s:b}", "closed", 1));
+	node_respond_json(resp, 200, json_pack("{s:b,s:b}", "closed", 1,
+	    "receipt_taken", paid));
 }
 
 static void
@@ -742,7 +822,7 @@ node_route_close(void *arg, const struct http_request *req,
 	uint64_t id;
 
 	if (node_route_session(req, resp, &id) == 0)
-		node_handle_close(arg, id, resp);
+		node_handle_close(arg, id, req, resp);
 }
 
 static void
@@ -900,6 +980,40 @@ out:
 	return rc;
 }
 
+/* Parameters of one block, from the shapes of its matrices. */
+static uint64_t
+node_block_params(const struct model_hparams *hp)
+{
+	uint64_t q = (uint64_t)hp->n_head * hp->head_dim;
+	uint64_t kv = (uint64_t)hp->n_head_kv * hp->head_dim;
+
+	return (uint64_t)hp->n_embd * (2 * q + 2 * kv) +
+	    3 * (uint64_t)hp->n_embd * hp->n_ff;
+}
+
+static int
+node_open_ledger(struct node *n, char **cause)
+{
+	struct node_ledger_config lc;
+
+	memset(&lc, 0, sizeof(lc));
+	if (n->cfg.node_key != NULL) {
+		memcpy(n->node_key, n->cfg.node_key, sizeof(n->node_key));
+		memcpy(lc.node_key, n->node_key, sizeof(lc.node_key));
+		n->has_key = 1;
+		/* Receipts are made out to a key: none, nothing to keep. */
+		lc.path = n->cfg.ledger_path;
+	}
+	lc.price = n->cfg.price >= 0 ? (uint64_t)(n->cfg.price * 1e6 + 0.5) :
+	    node_ledger_default_price(node_block_params(&n->model->hp));
+	lc.credit_limit = n->cfg.credit_limit;
+	lc.free_units = n->cfg.free_units;
+	lc.log = n->cfg.log;
+	lc.log_arg = n->cfg.log_arg;
+	n->ledger = node_ledger_new(&lc, cause);
+	return n->ledger != NULL ? 0 : -1;
+}
+
 static int
 node_write_token(struct node *n, char **cause)
 {
@@ -952,7 +1066,8 @@ node_new(const struct node_config *cfg, char **cause)
 	rate_init(&n->token_rate, n->started);
 	pthread_mutex_init(&n->mu, NULL);
 	pthread_cond_init(&n->cond, NULL);
-	pthread_mutex_init(&n->compute, NULL);
+	node_queue_init(&n->compute);
+	pthread_mutex_init(&n->pool_mu, NULL);
 
 	if (cfg->max_sessions == 0) {
 		set_cause(cause, "max sessions must be at least 1");
@@ -983,10 +1098,10 @@ node_new(const struct node_config *cfg, char **cause)
 		    cfg->model_path);
 		goto fail;
 	}
-	if (node_measure(n, cause) != 0)
+	if (node_measure(n, cause) != 0 || node_open_ledger(n, cause) != 0)
 		goto fail;
 	if (cfg->batch && (n->batch = batch_new(&(struct batch_config){
-	    .model = n->model, .pool = n->pool, .pool_mu = &n->compute,
+	    .model = n->model, .pool = n->pool, .pool_mu = &n->pool_mu,
 	    .block_begin = cfg->block_begin, .block_end = cfg->block_end,
 	    .chunk = BATCH_ROWS_MAX, .idle_between = 1 },
 	    cause)) == NULL)
@@ -1154,7 +1269,9 @@ node_free(struct node *n)
 	gguf_close(n->gguf);
 	pthread_mutex_destroy(&n->mu);
 	pthread_cond_destroy(&n->cond);
-	pthread_mutex_destroy(&n->compute);
+	node_queue_release(&n->compute);
+	pthread_mutex_destroy(&n->pool_mu);
+	node_ledger_free(n->ledger);
 	free(n->model_path);
 	free(n->public_addr);
 	free(n->peer_id);

@@ -29,6 +29,14 @@ struct node_config {
 	const char	*listen;	/* host:port; port 0: any */
 	const char	*public_addr;	/* announced; NULL: the bound address */
 	const char	*peer_id;	/* NULL: none (no identity) */
+	/* The node's public key: receipts are made out to it; NULL: none,
+	 * and no receipt is accepted. */
+	const uint8_t	*node_key;
+	const char	*ledger_path;	/* NULL: receipts not kept */
+	double		 price;		/* credits per 1000 block-tokens; < 0:
+					   node_ledger_default_price */
+	double		 credit_limit;	/* credits a client may owe */
+	uint64_t	 free_units;	/* served to any client for free */
 	int		 threads;	/* <= 0: every core */
 	int		 repack;	/* matrices repacked at load */
 	uint32_t	 max_sessions;

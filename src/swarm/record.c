@@ -49,7 +49,8 @@ peer_state_parse(const char *s, enum peer_state *out)
 json_t *
 record_to_json(const struct peer_record *r)
 {
-	return json_pack("{s:s,s:s,s:s,s:I,s:I,s:f,s:f,s:I,s:I,s:s,s:s,s:I}",
+	return json_pack("{s:s,s:s,s:s,s:I,s:I,s:f,s:f,s:I,s:I,s:s,s:s,s:I,"
+	    "s:f}",
 	    "peer_id", r->peer_id,
 	    "addr", r->addr,
 	    "model_id", r->model_id,
@@ -61,7 +62,8 @@ record_to_json(const struct peer_record *r)
 	    "free_cache_tokens", (json_int_t)r->free_cache_tokens,
 	    "state", peer_state_name(r->state),
 	    "version", r->version,
-	    "timestamp", (json_int_t)r->timestamp);
+	    "timestamp", (json_int_t)r->timestamp,
+	    "price", isfinite(r->price) ? r->price : 0.0);
 }
 
 char *
@@ -197,6 +199,10 @@ record_from_json(const json_t *o, struct peer_record *r, char **cause)
 	if (record_get_uint(o, "timestamp", INT64_MAX, &u, cause) != 0)
 		return -1;
 	r->timestamp = (int64_t)u;
+	/* Records of nodes from before prices carry none: free. */
+	if (json_object_get(o, "price") != NULL && record_get_real(o, "price",
+	    1e12, &r->price, cause) != 0)
+		return -1;
 	return 0;
 }
 

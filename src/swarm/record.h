@@ -34,6 +34,8 @@ struct peer_record {
 	enum peer_state	state;
 	char		version[32];
 	int64_t		timestamp;	/* unix seconds when announced */
+	double		price;		/* credits per 1000 block-tokens; absent
+					   in old records: 0 */
 };
 
 const char	*peer_state_name(enum peer_state);

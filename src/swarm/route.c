@@ -16,7 +16,10 @@ route_hop_cost(const struct route_peer *p, uint32_t begin, uint32_t end)
 {
 	double tp = p->rec->throughput > 1e-6 ? p->rec->throughput : 1e-6;
 
-	return p->rtt + (double)(end - begin) / tp;
+	/* A hop's price for one token, weighed as ROUTE_SECONDS_PER_CREDIT
+	 * of latency each credit. */
+	return p->rtt + (double)(end - begin) / tp + p->rec->price *
+	    (double)(end - begin) / 1000 * ROUTE_SECONDS_PER_CREDIT;
 }
 
 static int

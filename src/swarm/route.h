@@ -2,7 +2,8 @@
  * Routing: which peers a client's hidden states go through. A chain is the
  * shortest path over block boundaries a..b where a peer serving [s, e) offers
  * a hop from any boundary i in [s, e) to e (or b, if sooner), costing its
- * round trip plus the blocks it runs over its throughput (Petals' rule).
+ * round trip plus the blocks it runs over its throughput (Petals' rule),
+ * plus its price for them (ROUTE_SECONDS_PER_CREDIT).
  */
 #ifndef SWARM_SWARM_ROUTE_H
 #define SWARM_SWARM_ROUTE_H
@@ -11,6 +12,9 @@
 #include <stdint.h>
 
 #include "swarm/record.h"
+
+/* What a credit is worth against latency when choosing a chain. */
+#define ROUTE_SECONDS_PER_CREDIT	1.0
 
 struct route_hop {
 	uint32_t	 begin;

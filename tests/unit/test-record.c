@@ -48,6 +48,31 @@ test_record_round_trip(void)
 	CHECK(back.timestamp == 1700000000);
 }
 
+/* A price round-trips; a record from before prices reads as free; a bad
+ * price is refused. */
+static void
+test_record_price(void)
+{
+	struct peer_record r, back;
+	char *s, *cause = NULL;
+	json_t *o;
+
+	test_record_fill(&r);
+	r.price = 0.875;
+	s = record_encode(&r);
+	CHECK(record_decode(s, strlen(s), &back, &cause) == 0);
+	free(s);
+	CHECK(back.price == 0.875);
+	o = record_to_json(&r);
+	json_object_del(o, "price");
+	CHECK(record_from_json(o, &back, &cause) == 0 && back.price == 0);
+	json_object_set_new(o, "price", json_real(-1));
+	CHECK(record_from_json(o, &back, &cause) == -1);
+	CHECK(strstr(cause, "price") != NULL);
+	free(cause);
+	json_decref(o);
+}
+
 static void
 test_record_states(void)
 {
@@ -123,6 +148,7 @@ main(void)
 {
 	TEST_RUN(test_record_round_trip);
 	TEST_RUN(test_record_states);
+	TEST_RUN(test_record_price);
 	TEST_RUN(test_record_hostile);
 	TEST_EXIT();
 }

@@ -45,6 +45,29 @@ test_route_prefers_cheap(void)
 	free(h);
 }
 
+/* Price counts: of two like peers the cheaper; a dear one loses even to
+ * a slower one once its price outweighs the time. */
+static void
+test_route_counts_price(void)
+{
+	struct route_hop *h;
+	size_t n;
+
+	test_add(0, 0, 10, 1000, 0.001);
+	test_add(1, 0, 10, 1000, 0.001);
+	test_recs[0].price = 2;
+	test_recs[1].price = 1;
+	CHECK(route_find(test_peers, 2, 0, 10, &h, &n, NULL) == 0);
+	CHECK(n == 1 && h[0].peer == 1);
+	free(h);
+	test_recs[1].throughput = 500;	/* 10 ms slower, a credit cheaper */
+	test_recs[0].price = 100;
+	CHECK(route_find(test_peers, 2, 0, 10, &h, &n, NULL) == 0);
+	CHECK(n == 1 && h[0].peer == 1);
+	free(h);
+	CHECK(route_hop_cost(&test_peers[0], 0, 10) > 1.0);
+}
+
 static void
 test_route_overlap_and_subspan(void)
 {
@@ -104,6 +127,7 @@ int
 main(void)
 {
 	TEST_RUN(test_route_prefers_cheap);
+	TEST_RUN(test_route_counts_price);
 	TEST_RUN(test_route_overlap_and_subspan);
 	TEST_RUN(test_route_unusable_and_gaps);
 	TEST_EXIT();
