@@ -152,6 +152,7 @@ node_join_config(struct cmd_args *a, struct conf *c,
 	cfg->public_addr = conf_get_str(c, "node.public_addr");
 	cfg->threads = (int)conf_get_int(c, "node.threads");
 	cfg->repack = conf_get_bool(c, "node.repack");
+	cfg->seed = conf_get_bool(c, "node.seed");
 	cfg->max_sessions = (uint32_t)conf_get_int(c, "node.max_sessions");
 	cfg->max_sessions_per_client = (uint32_t)conf_get_int(c,
 	    "node.max_sessions_per_client");

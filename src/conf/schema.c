@@ -38,6 +38,7 @@ const struct schema_key schema_table[] = {
 	{ "node.max_sessions", I, 1, 65536, "16", NULL, "inference sessions served at once" },
 	{ "node.max_sessions_per_client", I, 1, 65536, "8", NULL, "sessions one client key may hold at once; unsigned clients share one" },
 	{ "node.max_context", I, 0, 1048576, "0", NULL, "longest context a session may hold, in tokens; 0: the model's" },
+	{ "node.seed", B, 0, 0, "true", NULL, "serve the pieces of the shard store to other nodes' pulls (GET /shards/...)" },
 	{ "node.model", S, 0, 0, NULL, NULL, "model to serve: a GGUF file or a model name" },
 	{ "swarm.bootstrap", L, 0, 0, "", schema_check_hostport, "peers (host:port) to join the swarm through" },
 	{ "swarm.network", S, 0, 0, "public", NULL, "name of the swarm; nodes of other networks are ignored" },

@@ -10,6 +10,7 @@
 #include "engine/node-run.h"
 #include "net/dht.h"
 #include "net/protocol.h"
+#include "shard/store.h"
 #include "swarm/balance.h"
 #include "swarm/directory-dht.h"
 #include "swarm/identity.h"
@@ -24,6 +25,7 @@ struct node_run {
 	struct node		*node;
 	struct dht		*dht;
 	struct directory	*dir;
+	char			*path;		/* the file loaded */
 };
 
 static void
@@ -175,9 +177,15 @@ struct node_run *
 node_run_start(struct node_run_config *cfg, char **cause)
 {
 	struct node_run *nr = xcalloc(1, sizeof(*nr));
-	const char *listen = cfg->node.listen;
+	const char *listen = cfg->node.listen, *model;
+	char *span = NULL;
 
 	nr->cfg = cfg;
+	model = cfg->node.model_path;
+	/* A model of the store: its file, once it holds the span. */
+	if ((nr->path = store_resolve(model, 0, 0, 0, cause)) == NULL)
+		goto fail;
+	cfg->node.model_path = nr->path;
 	if (node_run_in_dht(cfg)) {
 		if (node_run_identity(nr, cause) != 0)
 			goto fail;
@@ -186,6 +194,10 @@ node_run_start(struct node_run_config *cfg, char **cause)
 	}
 	if (cfg->auto_blocks && node_run_auto(nr, cause) != 0)
 		goto fail;
+	if (strcmp(model, nr->path) != 0 && (span = store_resolve(model,
+	    cfg->node.block_begin, cfg->node.block_end, 0, cause)) == NULL)
+		goto fail;
+	free(span);
 	if ((nr->node = node_new(&cfg->node, cause)) == NULL)
 		goto fail;
 	node_run_log(nr, "serving blocks %u:%u of %s on %s (model %s, %.0f "
@@ -273,5 +285,6 @@ node_run_free(struct node_run *nr)
 	dht_free(nr->dht);
 	if (nr->have_id)
 		identity_release(&nr->id);
+	free(nr->path);
 	free(nr);
 }

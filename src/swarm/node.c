@@ -30,6 +30,7 @@
 #include "net/protocol.h"
 #include "swarm/identity.h"
 #include "swarm/model-id.h"
+#include "shard/seed.h"
 #include "swarm/node.h"
 #include "util/parse.h"
 #include "util/strbuf.h"
@@ -123,6 +124,7 @@ node_config_init(struct node_config *c)
 	c->drain_timeout = 10;
 	c->announce_interval = NODE_ANNOUNCE_INTERVAL;
 	c->repack = 1;
+	c->seed = 1;
 }
 
 char *
@@ -717,8 +719,39 @@ node_admit_step(void *arg, const struct http_request *req,
 	return 0;
 }
 
+/* Pieces of the shard store, for other nodes' pulls (shard/seed.h). */
+static void
+node_route_shard_manifest(void *arg, const struct http_request *req,
+    struct http_response *resp)
+{
+	struct node *n = arg;
+
+	if (!n->cfg.seed)
+		http_response_error(resp, 404, "not_seeding", "this node does "
+		    "not seed (node.seed is false)");
+	else
+		seed_answer_manifest(req->wild[0], resp);
+}
+
+static void
+node_route_shard_data(void *arg, const struct http_request *req,
+    struct http_response *resp)
+{
+	struct node *n = arg;
+
+	if (!n->cfg.seed)
+		http_response_error(resp, 404, "not_seeding", "this node does "
+		    "not seed (node.seed is false)");
+	else
+		seed_answer_data(req->wild[0], req, resp);
+}
+
 /* A step waits for the compute pool: it runs on a thread of its own. */
 static const struct http_route node_routes[] = {
+	{ "GET", "/shards/*/manifest", node_route_shard_manifest, 0,
+	    HTTP_ROUTE_THREAD, NULL },
+	{ "GET", "/shards/*/data", node_route_shard_data, 0,
+	    HTTP_ROUTE_THREAD, NULL },
 	{ "GET", "/info", node_route_info, 0, 0, NULL },
 	{ "POST", "/sessions", node_route_open, NODE_MAX_CONTROL_BODY, 0,
 	    NULL },

@@ -31,6 +31,7 @@ struct node_config {
 	const char	*peer_id;	/* NULL: none (no identity) */
 	int		 threads;	/* <= 0: every core */
 	int		 repack;	/* matrices repacked at load */
+	int		 seed;		/* serve the shard store's pieces */
 	uint32_t	 max_sessions;
 	/* Sessions one client key holds at once; the clients that sign
 	 * nothing share one key's worth. */

@@ -1,0 +1,252 @@
+/*
+ * The transfer half of a pull (pull-private.h): pieces asked of sources
+ * with HTTP Range requests on libcurl's multi interface, rarest pieces
+ * first, a few in flight per source over kept-alive connections, each
+ * answer checked against the manifest before the store takes it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "shard/pull-private.h"
+#include "util/clock.h"
+#include "util/xmalloc.h"
+
+#define PULL_MAX_FAILS		3	/* a source failing this often in a row */
+#define PULL_TIMEOUT_S		60
+
+struct pull_xfer {
+	CURL		*h;
+	size_t		 piece;
+	int		 src;
+	uint8_t		*buf;
+	size_t		 len;
+	size_t		 cap;
+	int		 overflow;
+	struct pull_xfer *next;
+};
+
+static size_t
+pull_xfer_write(char *p, size_t size, size_t n, void *arg)
+{
+	struct pull_xfer *x = arg;
+
+	n *= size;
+	if (n > x->cap - x->len) {
+		x->overflow = 1;
+		return 0;
+	}
+	memcpy(x->buf + x->len, p, n);
+	x->len += n;
+	return n;
+}
+
+static int
+pull_usable(const struct pull *pl, int s, size_t i)
+{
+	const struct pull_src *src = &pl->src[s];
+
+	return !src->banned && !src->dropped && (src->has == NULL ||
+	    src->has[i]);
+}
+
+/* The usable source with the fewest pieces in flight, or -1. */
+static int
+pull_pick(const struct pull *pl, size_t i, unsigned max, int *any)
+{
+	int s, best = -1;
+
+	*any = 0;
+	for (s = 0; s < pl->n_src; s++) {
+		if (!pull_usable(pl, s, i))
+			continue;
+		*any = 1;
+		if (pl->src[s].in_flight >= max)
+			continue;
+		if (best < 0 || pl->src[s].in_flight < pl->src[best].in_flight)
+			best = s;
+	}
+	return best;
+}
+
+static void
+pull_start(struct pull *pl, size_t i, int s)
+{
+	const struct manifest_piece *p = &pl->sm.m.pieces[i];
+	struct pull_xfer *x = xcalloc(1, sizeof(*x));
+	char range[64];
+
+	x->piece = i;
+	x->src = s;
+	x->cap = (size_t)p->size;
+	x->buf = xmalloc(x->cap ? x->cap : 1);
+	x->h = curl_easy_init();
+	snprintf(range, sizeof(range), "%llu-%llu",
+	    (unsigned long long)p->offset,
+	    (unsigned long long)(p->offset + p->size - 1));
+	curl_easy_setopt(x->h, CURLOPT_URL, pl->src[s].url);
+	curl_easy_setopt(x->h, CURLOPT_RANGE, range);
+	curl_easy_setopt(x->h, CURLOPT_WRITEFUNCTION, pull_xfer_write);
+	curl_easy_setopt(x->h, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(x->h, CURLOPT_PRIVATE, x);
+	curl_easy_setopt(x->h, CURLOPT_CONNECTTIMEOUT, 5L);
+	curl_easy_setopt(x->h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+	curl_easy_setopt(x->h, CURLOPT_LOW_SPEED_TIME, (long)PULL_TIMEOUT_S);
+	curl_easy_setopt(x->h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(x->h, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_multi_add_handle(pl->multi, x->h);
+	x->next = pl->xfers;
+	pl->xfers = x;
+	pl->state[i] = PULL_PIECE_FLIGHT;
+	pl->src[s].in_flight++;
+	pl->in_flight++;
+}
+
+/* Starts what the sources can take; -1 when a piece has no source left. */
+static int
+pull_schedule(struct pull *pl, char **cause)
+{
+	unsigned max = pl->cfg->in_flight ? pl->cfg->in_flight : 4;
+	size_t k, i;
+	int s, any;
+
+	for (k = 0; k < pl->n_order; k++) {
+		i = pl->order[k];
+		if (pl->state[i] != PULL_PIECE_TODO)
+			continue;
+		s = pull_pick(pl, i, max, &any);
+		if (!any)
+			return set_cause(cause, "piece %zu (%s) has no source "
+			    "left", i, pull_piece_name(pl, i));
+		if (s >= 0)
+			pull_start(pl, i, s);
+	}
+	return 0;
+}
+
+/* A source failed at transport level: dropped after a few in a row. */
+static void
+pull_fail(struct pull *pl, struct pull_src *src, const char *why)
+{
+	if (++src->fails >= PULL_MAX_FAILS && !src->dropped) {
+		src->dropped = 1;
+		pull_log(pl, "dropped %s: %s", src->name, why);
+	}
+}
+
+static int
+pull_finish(struct pull *pl, struct pull_xfer *x, CURLcode res,
+    char **cause)
+{
+	struct pull_src *src = &pl->src[x->src];
+	char *c = NULL;
+	long status = 0;
+	int bad = 0, rc = 0;
+
+	curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &status);
+	src->in_flight--;
+	pl->in_flight--;
+	pl->state[x->piece] = PULL_PIECE_TODO;
+	if (res != CURLE_OK || (status != 206 && !(status == 200 &&
+	    pl->sm.m.pieces[x->piece].offset == 0 && x->len ==
+	    pl->sm.m.file_size)) || x->len != x->cap) {
+		pull_fail(pl, src, res != CURLE_OK ? curl_easy_strerror(res) :
+		    "a short or unranged answer");
+		pl->rep->pieces_retried++;
+		return 0;
+	}
+	if (store_piece_put(&pl->sm, x->piece, x->buf, x->len, &bad, &c) != 0) {
+		if (!bad) {
+			*cause = c;
+			return -1;
+		}
+		pl->rep->bad_pieces++;
+		pl->rep->pieces_retried++;
+		src->banned = 1;
+		pull_log(pl, "banned %s: %s", src->name, c);
+		free(c);
+		return rc;
+	}
+	src->fails = 0;
+	src->bytes += x->len;
+	src->pieces++;
+	pl->state[x->piece] = PULL_PIECE_DONE;
+	pl->done_bytes += x->len;
+	pl->rep->bytes_fetched += x->len;
+	pl->rep->pieces_fetched++;
+	if (pl->cfg->progress != NULL)
+		pl->cfg->progress(pl->cfg->progress_arg, pl->done_bytes,
+		    pl->total_bytes);
+	return 0;
+}
+
+static void
+pull_xfer_free(struct pull *pl, struct pull_xfer *x)
+{
+	struct pull_xfer **pp;
+
+	for (pp = &pl->xfers; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == x) {
+			*pp = x->next;
+			break;
+		}
+	curl_multi_remove_handle(pl->multi, x->h);
+	curl_easy_cleanup(x->h);
+	free(x->buf);
+	free(x);
+}
+
+static int
+pull_reap(struct pull *pl, char **cause)
+{
+	struct pull_xfer *x;
+	CURLMsg *msg;
+	int left, rc = 0;
+
+	while ((msg = curl_multi_info_read(pl->multi, &left)) != NULL) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &x);
+		if (rc == 0 && pull_finish(pl, x, msg->data.result, cause) != 0)
+			rc = -1;
+		pull_xfer_free(pl, x);
+	}
+	return rc;
+}
+
+static int
+pull_all_done(const struct pull *pl)
+{
+	size_t k;
+
+	for (k = 0; k < pl->n_order; k++)
+		if (pl->state[pl->order[k]] != PULL_PIECE_DONE)
+			return 0;
+	return 1;
+}
+
+int
+pull_fetch(struct pull *pl, char **cause)
+{
+	int running = 0, rc = 0;
+
+	pl->multi = curl_multi_init();
+	curl_multi_setopt(pl->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 8L);
+	while (rc == 0 && !pull_all_done(pl)) {
+		if ((rc = pull_schedule(pl, cause)) != 0)
+			break;
+		curl_multi_perform(pl->multi, &running);
+		if ((rc = pull_reap(pl, cause)) != 0)
+			break;
+		if (running > 0)
+			curl_multi_poll(pl->multi, NULL, 0, 200, NULL);
+	}
+	/* Stop whatever is still in flight (an error above). */
+	while (pl->xfers != NULL)
+		pull_xfer_free(pl, pl->xfers);
+	curl_multi_cleanup(pl->multi);
+	pl->multi = NULL;
+	return rc;
+}
