@@ -43,7 +43,8 @@ LIBS	= $(PKG_LIBS) -lstdc++ -lm -pthread
 DEPS_APT = build-essential pkg-config libyaml-dev libjansson-dev \
 	   libcurl4-openssl-dev libncurses-dev libreadline-dev libpcre2-dev \
 	   libsodium-dev libmicrohttpd-dev libopendht-c-dev libopendht-dev \
-	   man-db bash-completion zsh fish python3 clang libclang-rt-dev
+	   man-db bash-completion zsh fish python3 clang libclang-rt-dev \
+	   lighttpd
 
 # Files named *-avx2.c / *-avx512.c hold the SIMD fast paths; they are the
 # only ones built with those instruction sets, and are called only after a
