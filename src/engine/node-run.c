@@ -26,6 +26,7 @@ struct node_run {
 	struct dht		*dht;
 	struct directory	*dir;
 	char			*path;		/* the file loaded */
+	char			*held;		/* spans the store holds */
 };
 
 static void
@@ -198,6 +199,8 @@ node_run_start(struct node_run_config *cfg, char **cause)
 	    cfg->node.block_begin, cfg->node.block_end, 0, cause)) == NULL)
 		goto fail;
 	free(span);
+	if (strcmp(model, nr->path) != 0)
+		cfg->node.held = nr->held = store_held_text(model);
 	if ((nr->node = node_new(&cfg->node, cause)) == NULL)
 		goto fail;
 	node_run_log(nr, "serving blocks %u:%u of %s on %s (model %s, %.0f "
@@ -286,5 +289,6 @@ node_run_free(struct node_run *nr)
 	if (nr->have_id)
 		identity_release(&nr->id);
 	free(nr->path);
+	free(nr->held);
 	free(nr);
 }

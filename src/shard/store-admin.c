@@ -118,6 +118,28 @@ store_spans_json(const struct store_model *sm)
 	return a;
 }
 
+char *
+store_held_text(const char *model)
+{
+	struct store_model sm;
+	json_t *a, *v;
+	char *out = NULL, *t;
+	size_t i;
+
+	if (store_open(&sm, model, 0, NULL) != 0)
+		return NULL;
+	a = store_spans_json(&sm);
+	json_array_foreach(a, i, v) {
+		t = xasprintf("%s%s%s", out ? out : "", out ? "," : "",
+		    json_string_value(v));
+		free(out);
+		out = t;
+	}
+	json_decref(a);
+	store_close(&sm);
+	return out;
+}
+
 static json_t *
 store_model_json(const struct store_model *sm)
 {

@@ -88,6 +88,9 @@ int	store_rm(const char *model, int span, uint32_t a, uint32_t b,
 /* Does the model hold every piece of blocks [a, b) and (head) the head? */
 int	store_has_span(const struct store_model *, uint32_t a, uint32_t b,
 	    int head, uint32_t *missing_block);
+/* The spans of blocks held whole, "0:3,4:5"; NULL when none. */
+char	*store_held_text(const char *model);
+
 /*
  * The path to load for -m model: model itself when it is a file, else the
  * store's model.gguf after checking it holds [a, b) (and the head); a

@@ -196,6 +196,8 @@ node_record_locked(struct node *n, struct peer_record *r)
 	r->state = n->state;
 	snprintf(r->version, sizeof(r->version), "%s", NODE_VERSION);
 	r->timestamp = (int64_t)time(NULL);
+	if (n->cfg.seed && n->cfg.held != NULL)
+		snprintf(r->held, sizeof(r->held), "%s", n->cfg.held);
 }
 
 void

@@ -32,6 +32,7 @@ struct node_config {
 	int		 threads;	/* <= 0: every core */
 	int		 repack;	/* matrices repacked at load */
 	int		 seed;		/* serve the shard store's pieces */
+	const char	*held;		/* spans the store holds; NULL: none */
 	uint32_t	 max_sessions;
 	/* Sessions one client key holds at once; the clients that sign
 	 * nothing share one key's worth. */

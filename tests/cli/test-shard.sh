@@ -155,9 +155,11 @@ for t in m['tensors']:
     if t['name'].startswith(('blk.2.', 'blk.3.', 'blk.4.')):
         f.seek(t['offset']); f.write(b'\x55' * t['size'])
 "
-start_node p1 "$SWARM_HOME/p1" "$SID" 0:3
-start_node p2 "$SWARM_HOME/p2" "$SID" 2:5
-start_node p3 "$SWARM_HOME/p3" "$SID" 3:5
+export SWARM_ANNOUNCE_INTERVAL=2
+start_node p1 "$SWARM_HOME/p1" "$SID" 0:3 --new-swarm
+start_node p2 "$SWARM_HOME/p2" "$SID" 2:5 --bootstrap 127.0.0.1:$port_p1
+start_node p3 "$SWARM_HOME/p3" "$SID" 3:5 --bootstrap 127.0.0.1:$port_p1
+unset SWARM_ANNOUNCE_INTERVAL
 mkdir -p "$SWARM_HOME/hpull"
 expect pull-peers 0 env SWARM_HOME=$SWARM_HOME/hpull "$SWARM" shard pull "$SID" \
     --blocks all --head --peer 127.0.0.1:$port_p1 \
