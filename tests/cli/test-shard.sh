@@ -185,6 +185,24 @@ for t in m['tensors']:
 "
 expect pull-peers-verify 0 env SWARM_HOME=$SWARM_HOME/hpull "$SWARM" shard verify
 
+# the same, the seeders found in the DHT: their records say what they hold
+i=0
+while :; do
+	rm -rf "$SWARM_HOME/hdht"
+	mkdir -p "$SWARM_HOME/hdht"
+	out=$(SWARM_HOME=$SWARM_HOME/hdht "$SWARM" shard pull "$SID" \
+	    --blocks all --head --bootstrap 127.0.0.1:$port_p1 --json \
+	    2>"$SWARM_HOME/dht.err")
+	n=$(echo "$out" | json_get '["sources"].__len__()' 2>/dev/null)
+	i=$((i + 1))
+	[ "$n" = 3 ] || [ $i -ge 20 ] && break
+	sleep 0.3
+done
+check pull-dht-three-seeders [ "$n" = 3 ]
+check pull-dht-banned sh -c 'echo "$1" | grep -q "banned 127.0.0.1:$2"' _ \
+    "$(cat "$SWARM_HOME/dht.err")" "$port_p2"
+expect pull-dht-verify 0 env SWARM_HOME=$SWARM_HOME/hdht "$SWARM" shard verify
+
 # --- kill -9 in the middle of a pull, then the same pull ---------------------
 start_origin 1500
 "$SWARM" shard pull "$ORIGIN/f32.gguf" --blocks all --head \
