@@ -273,11 +273,17 @@ store_verify_json(const char *model, char **cause)
 static int
 store_rm_whole(struct store_model *sm, char **cause)
 {
-	const char *names[] = { "model.gguf", "pieces", "manifest.json" };
+	const char *names[] = { "model.gguf", "pieces", "manifest.json",
+	    "unsynced" };
 	char *p;
 	size_t i;
 
-	for (i = 0; i < 3; i++) {
+	if (sm->data_fd >= 0)
+		close(sm->data_fd);
+	if (sm->pieces_fd >= 0)
+		close(sm->pieces_fd);
+	sm->data_fd = sm->pieces_fd = -1;
+	for (i = 0; i < 4; i++) {
 		p = xasprintf("%s/%s", sm->dir, names[i]);
 		unlink(p);
 		free(p);

@@ -99,6 +99,68 @@ store_read_held(struct store_model *sm, char **cause)
 	return 0;
 }
 
+/* This boot's id: pages a process left unsynced survive until reboot. */
+static void
+store_boot_id(char *out, size_t size)
+{
+	FILE *fp = fopen("/proc/sys/kernel/random/boot_id", "r");
+
+	out[0] = '\0';
+	if (fp != NULL) {
+		if (fgets(out, (int)size, fp) == NULL)
+			out[0] = '\0';
+		fclose(fp);
+	}
+}
+
+/*
+ * Pieces are recorded held without waiting for the disk; the file
+ * "unsynced" (this boot's id) says so until store_close has synced.
+ * Killed in the same boot, the page cache holds bytes and records alike;
+ * after a crash of the machine (another boot id) the records are not
+ * trusted: every held piece is hashed again before it counts.
+ */
+static void
+store_check_unsynced(struct store_model *sm)
+{
+	char *path = xasprintf("%s/unsynced", sm->dir), was[64], now[64];
+	uint8_t *buf;
+	size_t i;
+	FILE *fp;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		free(path);
+		return;
+	}
+	if (fgets(was, sizeof(was), fp) == NULL)
+		was[0] = '\0';
+	fclose(fp);
+	store_boot_id(now, sizeof(now));
+	free(path);
+	if (strcmp(was, now) == 0 && now[0] != '\0')
+		return;
+	buf = xmalloc(MANIFEST_PIECE_BYTES > sm->m.header_size ?
+	    MANIFEST_PIECE_BYTES : (size_t)sm->m.header_size);
+	for (i = 0; i < sm->m.n_pieces; i++)
+		if (sm->held[i] && (store_piece_read(sm, i, buf, NULL) != 0 ||
+		    manifest_piece_check(&sm->m, i, buf,
+		    sm->m.pieces[i].size) != 1))
+			sm->held[i] = 0;
+	free(buf);
+}
+
+static int
+store_mark_unsynced(struct store_model *sm, char **cause)
+{
+	char *path = xasprintf("%s/unsynced", sm->dir), id[64];
+	int rc;
+
+	store_boot_id(id, sizeof(id));
+	rc = path_write_atomic(path, id, cause);
+	free(path);
+	return rc;
+}
+
 static int
 store_open_dir(struct store_model *sm, const char *dir, int writable,
     char **cause)
@@ -121,6 +183,7 @@ store_open_dir(struct store_model *sm, const char *dir, int writable,
 	sm->linked = lstat(sm->data_path, &st) == 0 && S_ISLNK(st.st_mode);
 	if (store_read_held(sm, cause) != 0)
 		goto fail;
+	store_check_unsynced(sm);
 	if (!writable)
 		return 0;
 	if ((sm->data_fd = open(sm->data_path, sm->linked ? O_RDONLY | O_CLOEXEC
@@ -129,6 +192,8 @@ store_open_dir(struct store_model *sm, const char *dir, int writable,
 		    strerror(errno));
 		goto fail;
 	}
+	if (store_mark_unsynced(sm, cause) != 0)
+		goto fail;
 	return 0;
 fail:
 	store_close(sm);
@@ -138,6 +203,15 @@ fail:
 void
 store_close(struct store_model *sm)
 {
+	char *path;
+
+	/* Bytes first, then the records that say they are there. */
+	if (sm->pieces_fd >= 0 && (sm->linked || sm->data_fd < 0 ||
+	    fdatasync(sm->data_fd) == 0) && fdatasync(sm->pieces_fd) == 0) {
+		path = xasprintf("%s/unsynced", sm->dir);
+		unlink(path);
+		free(path);
+	}
 	if (sm->data_fd >= 0)
 		close(sm->data_fd);
 	if (sm->pieces_fd >= 0)
@@ -345,11 +419,11 @@ store_piece_put(struct store_model *sm, size_t i, const void *buf,
 	if (sm->linked)
 		return set_cause(cause, "'%s' is a link to a whole file",
 		    sm->m.id);
-	if (store_pwrite_all(sm->data_fd, buf, len, p->offset) != 0 ||
-	    fdatasync(sm->data_fd) != 0)
+	if (store_pwrite_all(sm->data_fd, buf, len, p->offset) != 0)
 		return set_cause(cause, "cannot write '%s': %s", sm->data_path,
 		    strerror(errno));
-	/* Only now, with the bytes on disk, is the piece recorded held. */
+	/* Only now, with the bytes written, is the piece recorded held
+	 * (synced at store_close; see store_check_unsynced). */
 	if (store_pwrite_all(sm->pieces_fd, h, sizeof(h), i * STORE_RECORD)
 	    != 0)
 		return set_cause(cause, "cannot write '%s': %s",

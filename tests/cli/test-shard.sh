@@ -232,6 +232,26 @@ for t in m['tensors']:
     assert a[o:o + n] == b[o:o + n], t['name']
 "
 
+# a crash of the machine (another boot) leaves records not synced: the
+# pieces are hashed again, and the one whose bytes did not reach the disk
+# is fetched again
+D=$(echo "$SWARM_HOME"/shards/synth-llama-f32-*)
+psize=$(python3 -c "
+import json
+m = json.load(open('$D/manifest.json'))
+t = [t for t in m['tensors'] if t['name'] == 'blk.1.attn_q.weight'][0]
+f = open('$D/model.gguf', 'r+b'); f.seek(t['offset']); f.write(b'\\0' * 64)
+print(t['size'])
+")
+echo "another-boot" >"$D/unsynced"
+start_origin
+expect crash-repull 0 "$SWARM" shard pull "$ORIGIN/f32.gguf" --blocks all \
+    --head --json
+stop_origin
+check crash-refetch-one [ "$(echo "$out" | json_get '["bytes_fetched"]')" = \
+    "$psize" ]
+check crash-synced [ ! -e "$D/unsynced" ]
+
 # --- a store too small for the span ------------------------------------------
 T=$SWARM_HOME/tiny
 mkdir -p "$T"
