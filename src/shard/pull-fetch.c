@@ -81,7 +81,13 @@ pull_start(struct pull *pl, size_t i, int s)
 	x->piece = i;
 	x->src = s;
 	x->cap = (size_t)p->size;
-	x->buf = xmalloc(x->cap ? x->cap : 1);
+	/* Buffers of a whole piece are reused: a fresh one is a fresh
+	 * mapping whose every page the kernel must fault in and zero. */
+	if (x->cap <= MANIFEST_PIECE_BYTES && pl->n_spare > 0)
+		x->buf = pl->spare[--pl->n_spare];
+	else
+		x->buf = xmalloc(x->cap > MANIFEST_PIECE_BYTES ? x->cap :
+		    MANIFEST_PIECE_BYTES);
 	x->h = curl_easy_init();
 	snprintf(range, sizeof(range), "%llu-%llu",
 	    (unsigned long long)p->offset,
@@ -96,6 +102,7 @@ pull_start(struct pull *pl, size_t i, int s)
 	curl_easy_setopt(x->h, CURLOPT_LOW_SPEED_TIME, (long)PULL_TIMEOUT_S);
 	curl_easy_setopt(x->h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(x->h, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(x->h, CURLOPT_BUFFERSIZE, 512L << 10);
 	curl_multi_add_handle(pl->multi, x->h);
 	x->next = pl->xfers;
 	pl->xfers = x;
@@ -194,7 +201,10 @@ pull_xfer_free(struct pull *pl, struct pull_xfer *x)
 		}
 	curl_multi_remove_handle(pl->multi, x->h);
 	curl_easy_cleanup(x->h);
-	free(x->buf);
+	if (x->cap <= MANIFEST_PIECE_BYTES && pl->n_spare < PULL_SPARE)
+		pl->spare[pl->n_spare++] = x->buf;
+	else
+		free(x->buf);
 	free(x);
 }
 
@@ -248,5 +258,7 @@ pull_fetch(struct pull *pl, char **cause)
 		pull_xfer_free(pl, pl->xfers);
 	curl_multi_cleanup(pl->multi);
 	pl->multi = NULL;
+	while (pl->n_spare > 0)
+		free(pl->spare[--pl->n_spare]);
 	return rc;
 }

@@ -31,6 +31,8 @@ struct pull_src {
 
 struct pull_xfer;
 
+#define PULL_SPARE	64
+
 struct pull {
 	const struct pull_config *cfg;
 	struct pull_report	*rep;
@@ -42,6 +44,8 @@ struct pull {
 	int			 n_src;
 	void			*multi;		/* CURLM */
 	struct pull_xfer	*xfers;
+	uint8_t			*spare[PULL_SPARE];	/* piece buffers */
+	size_t			 n_spare;
 	unsigned		 in_flight;
 	uint64_t		 done_bytes;
 	uint64_t		 total_bytes;
