@@ -15,7 +15,7 @@
 #include "util/xmalloc.h"
 
 #define PULL_MAX_FAILS		3	/* a source failing this often in a row */
-#define PULL_TIMEOUT_S		60
+#define PULL_TIMEOUT_S		10
 
 struct pull_xfer {
 	CURL		*h;
@@ -52,10 +52,14 @@ pull_usable(const struct pull *pl, int s, size_t i)
 	    src->has[i]);
 }
 
-/* The usable source with the fewest pieces in flight, or -1. */
+/*
+ * The usable source with the fewest pieces in flight (not skip, and not
+ * one backing off after a failure), or -1.
+ */
 static int
-pull_pick(const struct pull *pl, size_t i, unsigned max, int *any)
+pull_pick(const struct pull *pl, size_t i, unsigned max, int skip, int *any)
 {
+	double now = clock_now();
 	int s, best = -1;
 
 	*any = 0;
@@ -63,7 +67,8 @@ pull_pick(const struct pull *pl, size_t i, unsigned max, int *any)
 		if (!pull_usable(pl, s, i))
 			continue;
 		*any = 1;
-		if (pl->src[s].in_flight >= max)
+		if (s == skip || pl->src[s].in_flight >= max ||
+		    pl->src[s].retry_at > now)
 			continue;
 		if (best < 0 || pl->src[s].in_flight < pl->src[best].in_flight)
 			best = s;
@@ -107,8 +112,30 @@ pull_start(struct pull *pl, size_t i, int s)
 	x->next = pl->xfers;
 	pl->xfers = x;
 	pl->state[i] = PULL_PIECE_FLIGHT;
+	if (pl->flights[i]++ == 0)
+		pl->fetcher[i] = (int16_t)s;
 	pl->src[s].in_flight++;
 	pl->in_flight++;
+}
+
+/*
+ * The end game: nothing is left to start, so a source with nothing in
+ * flight asks again for a piece another source is still sending; the
+ * first answer wins, and one slow source does not hold up the end.
+ */
+static void
+pull_endgame(struct pull *pl)
+{
+	size_t k, i;
+	int s, any;
+
+	for (k = 0; k < pl->n_order; k++) {
+		i = pl->order[k];
+		if (pl->state[i] != PULL_PIECE_FLIGHT || pl->flights[i] != 1)
+			continue;
+		if ((s = pull_pick(pl, i, 1, pl->fetcher[i], &any)) >= 0)
+			pull_start(pl, i, s);
+	}
 }
 
 /* Starts what the sources can take; -1 when a piece has no source left. */
@@ -117,26 +144,33 @@ pull_schedule(struct pull *pl, char **cause)
 {
 	unsigned max = pl->cfg->in_flight ? pl->cfg->in_flight : 4;
 	size_t k, i;
-	int s, any;
+	int s, any, todo = 0;
 
 	for (k = 0; k < pl->n_order; k++) {
 		i = pl->order[k];
 		if (pl->state[i] != PULL_PIECE_TODO)
 			continue;
-		s = pull_pick(pl, i, max, &any);
+		todo = 1;
+		s = pull_pick(pl, i, max, -1, &any);
 		if (!any)
 			return set_cause(cause, "piece %zu (%s) has no source "
 			    "left", i, pull_piece_name(pl, i));
 		if (s >= 0)
 			pull_start(pl, i, s);
 	}
+	if (!todo && pl->n_src > 1)
+		pull_endgame(pl);
 	return 0;
 }
 
-/* A source failed at transport level: dropped after a few in a row. */
+/*
+ * A source failed at transport level: it backs off (0.2 s, doubling) and
+ * is dropped after a few failures in a row.
+ */
 static void
 pull_fail(struct pull *pl, struct pull_src *src, const char *why)
 {
+	src->retry_at = clock_now() + 0.2 * (double)(1u << src->fails);
 	if (++src->fails >= PULL_MAX_FAILS && !src->dropped) {
 		src->dropped = 1;
 		pull_log(pl, "dropped %s: %s", src->name, why);
@@ -155,7 +189,11 @@ pull_finish(struct pull *pl, struct pull_xfer *x, CURLcode res,
 	curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &status);
 	src->in_flight--;
 	pl->in_flight--;
-	pl->state[x->piece] = PULL_PIECE_TODO;
+	pl->flights[x->piece]--;
+	if (pl->state[x->piece] == PULL_PIECE_DONE)
+		return 0;	/* the end game's other answer came first */
+	if (pl->flights[x->piece] == 0)
+		pl->state[x->piece] = PULL_PIECE_TODO;
 	if (res != CURLE_OK || (status != 206 && !(status == 200 &&
 	    pl->sm.m.pieces[x->piece].offset == 0 && x->len ==
 	    pl->sm.m.file_size)) || x->len != x->cap) {

@@ -25,6 +25,7 @@ struct pull_src {
 	int		 dropped;
 	int		 fails;		/* in a row */
 	unsigned	 in_flight;
+	double		 retry_at;	/* after a failure: back off until */
 	uint64_t	 bytes;
 	uint64_t	 pieces;
 };
@@ -38,6 +39,8 @@ struct pull {
 	struct pull_report	*rep;
 	struct store_model	 sm;
 	uint8_t			*state;		/* enum pull_piece_state */
+	uint8_t			*flights;	/* requests out per piece */
+	int16_t			*fetcher;	/* the first source asked */
 	size_t			*order;		/* wanted pieces, rarest first */
 	size_t			 n_order;
 	struct pull_src		 src[PULL_MAX_SOURCES];

@@ -376,6 +376,8 @@ pull_plan(struct pull *pl, char **cause)
 	    pl->cfg->head, want);
 	rc = store_check_space(&pl->sm, want, cause);
 	pl->state = xcalloc(m->n_pieces, 1);
+	pl->flights = xcalloc(m->n_pieces, 1);
+	pl->fetcher = xcalloc(m->n_pieces, sizeof(*pl->fetcher));
 	pl->order = xcalloc(m->n_pieces, sizeof(*pl->order));
 	for (i = 0; i < m->n_pieces; i++) {
 		if (!want[i] || pl->sm.held[i])
@@ -420,6 +422,8 @@ pull_release(struct pull *pl)
 		free(pl->src[s].has);
 	}
 	free(pl->state);
+	free(pl->flights);
+	free(pl->fetcher);
 	free(pl->order);
 	store_close(&pl->sm);
 }
