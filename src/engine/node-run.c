@@ -8,6 +8,7 @@
 
 #include "core/gguf.h"
 #include "engine/node-run.h"
+#include "engine/shard-pull.h"
 #include "net/dht.h"
 #include "net/protocol.h"
 #include "shard/store.h"
@@ -27,6 +28,7 @@ struct node_run {
 	struct directory	*dir;
 	char			*path;		/* the file loaded */
 	char			*held;		/* spans the store holds */
+	char			*pulled;	/* the id pulled */
 };
 
 static void
@@ -138,6 +140,47 @@ node_run_auto(struct node_run *nr, char **cause)
 }
 
 /*
+ * --pull: the span (or, with auto, the span the swarm serves least) from
+ * the model's URL or from the swarm's seeders into the store; the model
+ * is then its id in the store.
+ */
+static int
+node_run_pull(struct node_run *nr, const char **model, char **cause)
+{
+	struct node_run_config *cfg = nr->cfg;
+	struct shard_pull_config sc;
+	struct pull_report rep;
+	char *line;
+	int rc;
+
+	memset(&sc, 0, sizeof(sc));
+	sc.pull.source = *model;
+	sc.pull.block_begin = cfg->node.block_begin;
+	sc.pull.block_end = cfg->node.block_end;
+	sc.auto_blocks = cfg->auto_blocks;
+	sc.num_blocks = cfg->num_blocks;
+	sc.bootstrap = cfg->bootstrap;
+	sc.n_bootstrap = cfg->n_bootstrap;
+	sc.network = cfg->network;
+	sc.log = cfg->node.log;
+	sc.log_arg = cfg->node.log_arg;
+	rc = shard_pull(&sc, &rep, cause);
+	if (rep.notes != NULL)
+		node_run_log(nr, "pull: %s", rep.notes);
+	if (rc == 0) {
+		line = pull_report_line(&rep);
+		node_run_log(nr, "%s", line);
+		free(line);
+		*model = nr->pulled = xstrdup(rep.id);
+		cfg->node.block_begin = sc.pull.block_begin;
+		cfg->node.block_end = sc.pull.block_end;
+		cfg->auto_blocks = 0;
+	}
+	pull_report_release(&rep);
+	return rc;
+}
+
+/*
  * Each node its own identity, the same at every restart: the key file
  * given, else one per listen address under the data directory
  * (nodes/HOST_PORT/identity.key), so that nodes sharing a SWARM_HOME differ.
@@ -183,6 +226,8 @@ node_run_start(struct node_run_config *cfg, char **cause)
 
 	nr->cfg = cfg;
 	model = cfg->node.model_path;
+	if (cfg->pull && node_run_pull(nr, &model, cause) != 0)
+		goto fail;
 	/* A model of the store: its file, once it holds the span. */
 	if ((nr->path = store_resolve(model, 0, 0, 0, cause)) == NULL)
 		goto fail;
@@ -290,5 +335,6 @@ node_run_free(struct node_run *nr)
 		identity_release(&nr->id);
 	free(nr->path);
 	free(nr->held);
+	free(nr->pulled);
 	free(nr);
 }

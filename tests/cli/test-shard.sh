@@ -119,19 +119,22 @@ expect list-empty 0 "$SWARM" shard list --json
 check list-empty-doc [ "$out" = "[]" ]
 
 # --- three nodes that each pulled their span: the golden text ---------------
+# (the first with node join --pull, straight from the URL)
 start_origin
-for s in a:0:2 b:2:4 c:4:5; do
+for s in b:2:4 c:4:5; do
 	n=${s%%:*}
 	mkdir -p "$SWARM_HOME/h$n"
 	SWARM_HOME=$SWARM_HOME/h$n "$SWARM" shard pull "$ORIGIN/stories.gguf" \
 	    --blocks "${s#*:}" >/dev/null 2>&1 || fail "pull-$n"
 done
-mkdir -p "$SWARM_HOME/hclient"
+mkdir -p "$SWARM_HOME/hclient" "$SWARM_HOME/ha"
 SWARM_HOME=$SWARM_HOME/hclient "$SWARM" shard pull "$ORIGIN/stories.gguf" \
     --blocks 0:1 --head >/dev/null 2>&1 || fail pull-client
+start_node ga "$SWARM_HOME/ha" "$ORIGIN/stories.gguf" 0:2 --pull
 stop_origin
-SID=$(SWARM_HOME=$SWARM_HOME/ha "$SWARM" shard list --json | json_get '[0]["id"]')
-start_node ga "$SWARM_HOME/ha" "$SID" 0:2
+SID=$(SWARM_HOME=$SWARM_HOME/hb "$SWARM" shard list --json | json_get '[0]["id"]')
+expect join-pull-held 0 env SWARM_HOME=$SWARM_HOME/ha "$SWARM" shard list --json
+check join-pull-span [ "$(echo "$out" | json_get '[0]["held"]')" = "['0:2']" ]
 start_node gb "$SWARM_HOME/hb" "$SID" 2:4
 start_node gc "$SWARM_HOME/hc" "$SID" 4:5
 expect golden-from-store 0 env SWARM_HOME=$SWARM_HOME/hclient "$SWARM" infer run \
