@@ -11,31 +11,7 @@
 #include "cmd.h"
 #include "conf/conf.h"
 #include "engine/shard-pull.h"
-#include "shard/manifest.h"
 #include "ui/progress.h"
-#include "util/parse.h"
-
-static int
-cmd_shard_pull_blocks(struct cmd_args *a, struct shard_pull_config *sc)
-{
-	struct pull_config *pc = &sc->pull;
-	const char *v = args_get(a, "blocks"), *err = NULL;
-
-	pc->block_begin = 0;
-	pc->block_end = MANIFEST_NO_BLOCK;
-	sc->num_blocks = (uint32_t)args_int(a, "num-blocks", 0);
-	if (v == NULL || strcmp(v, "all") == 0)
-		return 0;
-	if (strcmp(v, "auto") == 0) {
-		sc->auto_blocks = 1;
-		return 0;
-	}
-	if (parse_span(v, 0, 1 << 20, &pc->block_begin, &pc->block_end,
-	    &err) != 0)
-		return cmd_usage_error(a, "--blocks: '%s' is not A:B with A < B, "
-		    "all or auto", v);
-	return 0;
-}
 
 /* The options into sc; 0, or EXIT_USAGE after saying why. */
 static int
@@ -45,8 +21,11 @@ cmd_shard_pull_config(struct cmd_args *a, struct conf *c,
 	struct pull_config *pc = &sc->pull;
 	int n, rc;
 
-	if ((rc = cmd_shard_pull_blocks(a, sc)) != 0 ||
-	    (rc = cmd_discovery(a, c)) != 0)
+	if (shard_pull_blocks(sc, args_get(a, "blocks")) != 0)
+		return cmd_usage_error(a, "--blocks: '%s' is not A:B with A < B, "
+		    "all or auto", args_get(a, "blocks"));
+	sc->num_blocks = (uint32_t)args_int(a, "num-blocks", 0);
+	if ((rc = cmd_discovery(a, c)) != 0)
 		return rc;
 	pc->source = a->argv[0];
 	pc->origin = args_get(a, "origin");

@@ -13,6 +13,7 @@
 #include "swarm/directory-dht.h"
 #include "swarm/record.h"
 #include "util/logcb.h"
+#include "util/parse.h"
 #include "util/xmalloc.h"
 
 static void
@@ -76,6 +77,20 @@ shard_pull_auto(struct shard_pull_config *sc, const struct peer_record *recs,
 	shard_pull_log(sc, "blocks auto: %u:%u of %u, the least served by the "
 	    "%zu node%s seen", sc->pull.block_begin, sc->pull.block_end,
 	    n_block, n, n == 1 ? "" : "s");
+}
+
+int
+shard_pull_blocks(struct shard_pull_config *sc, const char *v)
+{
+	const char *err = NULL;
+
+	sc->pull.block_begin = 0;
+	sc->pull.block_end = MANIFEST_NO_BLOCK;
+	sc->auto_blocks = v != NULL && strcmp(v, "auto") == 0;
+	if (v == NULL || strcmp(v, "all") == 0 || sc->auto_blocks)
+		return 0;
+	return parse_span(v, 0, 1 << 20, &sc->pull.block_begin,
+	    &sc->pull.block_end, &err);
 }
 
 int

@@ -24,6 +24,8 @@ struct shard_pull_config {
 	void			*log_arg;
 };
 
+/* --blocks: A:B, all (NULL too) or auto into sc; -1 when malformed. */
+int	shard_pull_blocks(struct shard_pull_config *, const char *blocks);
 int	shard_pull(struct shard_pull_config *, struct pull_report *,
 	    char **cause);
 
