@@ -352,6 +352,7 @@ manifest_load(struct manifest *m, const char *path, char **cause)
 	json_t *o;
 	int rc;
 
+	memset(m, 0, sizeof(*m));
 	if ((o = json_load_file(path, 0, &err)) == NULL)
 		return set_cause(cause, "cannot read '%s': %s", path, err.text);
 	rc = manifest_from_json(m, o, cause);

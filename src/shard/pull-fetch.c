@@ -22,9 +22,11 @@ struct pull_xfer {
 	size_t		 piece;
 	int		 src;
 	uint8_t		*buf;
+	uint64_t	 offset;
 	size_t		 len;
 	size_t		 cap;
 	int		 overflow;
+	int		 range_ok;	/* Content-Range is the one asked */
 	struct pull_xfer *next;
 };
 
@@ -40,6 +42,24 @@ pull_xfer_write(char *p, size_t size, size_t n, void *arg)
 	}
 	memcpy(x->buf + x->len, p, n);
 	x->len += n;
+	return n;
+}
+
+/* The answer must be the range asked, not another one. */
+static size_t
+pull_xfer_header(char *p, size_t size, size_t n, void *arg)
+{
+	struct pull_xfer *x = arg;
+	unsigned long long a, b;
+	char line[256];
+
+	n *= size;
+	if (n < sizeof(line) && strncasecmp(p, "content-range:", 14) == 0) {
+		memcpy(line, p, n);
+		line[n] = '\0';
+		x->range_ok = sscanf(line + 14, " bytes %llu-%llu", &a, &b) ==
+		    2 && a == x->offset && b + 1 == x->offset + x->cap;
+	}
 	return n;
 }
 
@@ -85,6 +105,7 @@ pull_start(struct pull *pl, size_t i, int s)
 
 	x->piece = i;
 	x->src = s;
+	x->offset = p->offset;
 	x->cap = (size_t)p->size;
 	/* Buffers of a whole piece are reused: a fresh one is a fresh
 	 * mapping whose every page the kernel must fault in and zero. */
@@ -101,6 +122,8 @@ pull_start(struct pull *pl, size_t i, int s)
 	curl_easy_setopt(x->h, CURLOPT_RANGE, range);
 	curl_easy_setopt(x->h, CURLOPT_WRITEFUNCTION, pull_xfer_write);
 	curl_easy_setopt(x->h, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(x->h, CURLOPT_HEADERFUNCTION, pull_xfer_header);
+	curl_easy_setopt(x->h, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(x->h, CURLOPT_PRIVATE, x);
 	curl_easy_setopt(x->h, CURLOPT_CONNECTTIMEOUT, 5L);
 	curl_easy_setopt(x->h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
@@ -194,8 +217,8 @@ pull_finish(struct pull *pl, struct pull_xfer *x, CURLcode res,
 		return 0;	/* the end game's other answer came first */
 	if (pl->flights[x->piece] == 0)
 		pl->state[x->piece] = PULL_PIECE_TODO;
-	if (res != CURLE_OK || (status != 206 && !(status == 200 &&
-	    pl->sm.m.pieces[x->piece].offset == 0 && x->len ==
+	if (res != CURLE_OK || !((status == 206 && x->range_ok) ||
+	    (status == 200 && x->offset == 0 && x->len ==
 	    pl->sm.m.file_size)) || x->len != x->cap) {
 		pull_fail(pl, src, res != CURLE_OK ? curl_easy_strerror(res) :
 		    "a short or unranged answer");

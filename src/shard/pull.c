@@ -84,6 +84,9 @@ pull_get(const char *url, const char *range, struct pull_buf *b,
 	res = curl_easy_perform(h);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
 	curl_easy_cleanup(h);
+	if (res == CURLE_WRITE_ERROR && range != NULL && *status == 200)
+		return set_cause(cause, "'%s' does not answer Range requests",
+		    url);
 	if (res != CURLE_OK)
 		return set_cause(cause, "'%s': %s", url, curl_easy_strerror(res));
 	return 0;
@@ -438,7 +441,11 @@ pull_put_prefix(struct pull *pl, const struct pull_buf *prefix, char **cause)
 	if (prefix->p == NULL || pl->sm.held[0] || prefix->len < p->size)
 		return 0;
 	pl->rep->bytes_fetched += prefix->len;
-	return store_piece_put(&pl->sm, 0, prefix->p, p->size, &bad, cause);
+	if (store_piece_put(&pl->sm, 0, prefix->p, p->size, &bad, cause) != 0)
+		return -1;
+	pl->state[0] = PULL_PIECE_DONE;
+	pl->done_bytes += p->size;
+	return 0;
 }
 
 static int
@@ -476,11 +483,10 @@ pull_run(const struct pull_config *cfg, struct pull_report *rep,
 	if (rc != 0)
 		goto out;
 	rep->id = xstrdup(pl.sm.m.id);
-	if ((rc = pull_put_prefix(&pl, &prefix, cause)) != 0)
-		goto out;
 	if (origin != NULL)
 		pull_add_source(&pl, origin, origin);
-	if ((rc = pull_plan(&pl, cause)) == 0)
+	if ((rc = pull_plan(&pl, cause)) == 0 &&
+	    (rc = pull_put_prefix(&pl, &prefix, cause)) == 0)
 		rc = pull_fetch(&pl, cause);
 	if (store_save_manifest(&pl.sm, rc == 0 ? cause : NULL) != 0)
 		rc = -1;

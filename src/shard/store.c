@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -190,6 +191,12 @@ store_open_dir(struct store_model *sm, const char *dir, int writable,
 	    : flags)) < 0 || (sm->pieces_fd = open(sm->pieces_path, flags)) < 0) {
 		set_cause(cause, "cannot open '%s' for writing: %s", dir,
 		    strerror(errno));
+		goto fail;
+	}
+	/* One writer at a time: a second pull, a verify, an rm wait out. */
+	if (flock(sm->pieces_fd, LOCK_EX | LOCK_NB) != 0) {
+		set_cause(cause, "'%s' is being written by another process "
+		    "(a pull?)", sm->m.id);
 		goto fail;
 	}
 	if (store_mark_unsynced(sm, cause) != 0)
