@@ -1,6 +1,7 @@
 /*
  * A node in the swarm (node-run.h).
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,8 +17,23 @@
 #include "swarm/directory-dht.h"
 #include "swarm/identity.h"
 #include "swarm/model-id.h"
+#include "util/clock.h"
 #include "util/logcb.h"
 #include "util/xmalloc.h"
+
+/*
+ * Adding a whole file to the store hashes all of it, which must not hold
+ * up serving: a thread does it, detached, and tells the node what it
+ * holds if the node is still there.
+ */
+struct node_run_import {
+	pthread_mutex_t		 mu;
+	struct node		*node;		/* NULL once the node is gone */
+	char			*path;
+	void			(*log)(void *arg, const char *msg);
+	void			*log_arg;
+	int			 refs;
+};
 
 struct node_run {
 	struct node_run_config	*cfg;
@@ -29,6 +45,7 @@ struct node_run {
 	char			*path;		/* the file loaded */
 	char			*held;		/* spans the store holds */
 	char			*pulled;	/* the id pulled */
+	struct node_run_import	*import;
 };
 
 static void
@@ -137,6 +154,92 @@ node_run_auto(struct node_run *nr, char **cause)
 		dir->ops->free(dir);
 	dht_free(dht);
 	return 0;
+}
+
+static void
+node_run_import_unref(struct node_run_import *im)
+{
+	int last;
+
+	pthread_mutex_lock(&im->mu);
+	last = --im->refs == 0;
+	pthread_mutex_unlock(&im->mu);
+	if (!last)
+		return;
+	pthread_mutex_destroy(&im->mu);
+	free(im->path);
+	free(im);
+}
+
+static void
+node_run_import_log(struct node_run_import *im, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+node_run_import_log(struct node_run_import *im, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	logcb_vprintf(im->log, im->log_arg, fmt, ap);
+	va_end(ap);
+}
+
+static void *
+node_run_import_main(void *arg)
+{
+	struct node_run_import *im = arg;
+	char *id = NULL, *held = NULL, *cause = NULL;
+	int tries;
+
+	/* Another node sharing the data directory may be adding it too. */
+	for (tries = 0; tries < 60; tries++) {
+		free(cause);
+		cause = NULL;
+		if (store_add_file(im->path, 0, 0, 0, 0, &id, &cause) == 0) {
+			held = store_held_text(id);
+			break;
+		}
+		if (strstr(cause, "another process") == NULL)
+			break;
+		clock_sleep(0.5);
+	}
+	pthread_mutex_lock(&im->mu);
+	if (im->node != NULL && held != NULL) {
+		node_set_held(im->node, held);
+		node_run_import_log(im, "seeding the whole file from the "
+		    "shard store as %s", id);
+	} else if (im->node != NULL && cause != NULL)
+		node_run_import_log(im, "not seeding: %s", cause);
+	pthread_mutex_unlock(&im->mu);
+	free(cause);
+	free(held);
+	free(id);
+	node_run_import_unref(im);
+	return NULL;
+}
+
+/* A node serving a whole file seeds it once it is hashed into the store. */
+static void
+node_run_import(struct node_run *nr)
+{
+	struct node_run_import *im = xcalloc(1, sizeof(*im));
+	pthread_t t;
+
+	pthread_mutex_init(&im->mu, NULL);
+	im->node = nr->node;
+	im->path = xstrdup(nr->path);
+	im->log = nr->cfg->node.log;
+	im->log_arg = nr->cfg->node.log_arg;
+	im->refs = 2;
+	if (pthread_create(&t, NULL, node_run_import_main, im) != 0) {
+		free(im->path);
+		pthread_mutex_destroy(&im->mu);
+		free(im);
+		return;
+	}
+	pthread_detach(t);
+	nr->import = im;
 }
 
 /*
@@ -248,6 +351,8 @@ node_run_start(struct node_run_config *cfg, char **cause)
 		cfg->node.held = nr->held = store_held_text(model);
 	if ((nr->node = node_new(&cfg->node, cause)) == NULL)
 		goto fail;
+	if (strcmp(model, nr->path) == 0 && cfg->node.seed)
+		node_run_import(nr);
 	node_run_log(nr, "serving blocks %u:%u of %s on %s (model %s, %.0f "
 	    "tokens/s per block)", cfg->node.block_begin, cfg->node.block_end,
 	    cfg->node.model_path, node_addr(nr->node),
@@ -327,6 +432,12 @@ node_run_free(struct node_run *nr)
 {
 	if (nr == NULL)
 		return;
+	if (nr->import != NULL) {
+		pthread_mutex_lock(&nr->import->mu);
+		nr->import->node = NULL;
+		pthread_mutex_unlock(&nr->import->mu);
+		node_run_import_unref(nr->import);
+	}
 	node_free(nr->node);
 	if (nr->dir != NULL)
 		nr->dir->ops->free(nr->dir);

@@ -15,6 +15,9 @@
 
 #include "core/gguf.h"
 #include "shard/store.h"
+#include "swarm/model-id.h"
+#include "swarm/record.h"
+#include "util/path.h"
 #include "util/xmalloc.h"
 
 static int
@@ -67,6 +70,62 @@ out:
 	return rc;
 }
 
+/* "PATH SIZE MTIME": what a linked model was made from. */
+static char *
+store_source_line(const char *path)
+{
+	char real[PATH_MAX];
+	struct stat st;
+
+	if (realpath(path, real) == NULL || stat(real, &st) != 0)
+		return NULL;
+	return xasprintf("%s %lld %lld.%09ld\n", real, (long long)st.st_size,
+	    (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+}
+
+/*
+ * Is the whole file already in the store, linked, unchanged since it was
+ * hashed (same path, size and modification time)? Then nothing is hashed
+ * again.
+ */
+static int
+store_added_before(const struct gguf_file *f, const char *path, char **id)
+{
+	char mid[MODEL_ID_MAX], *root, *spath, *line, buf[PATH_MAX + 64];
+	FILE *fp;
+	int same = 0;
+
+	if (model_id_compute(f, mid, sizeof(mid)) != 0 ||
+	    (root = store_root(NULL)) == NULL)
+		return 0;
+	spath = xasprintf("%s/%s/source", root, mid);
+	line = store_source_line(path);
+	if (line != NULL && (fp = fopen(spath, "r")) != NULL) {
+		same = fgets(buf, sizeof(buf), fp) != NULL &&
+		    strcmp(buf, line) == 0;
+		fclose(fp);
+	}
+	if (same)
+		*id = xstrdup(mid);
+	free(line);
+	free(spath);
+	free(root);
+	return same;
+}
+
+static void
+store_note_source(const struct store_model *sm, const char *path)
+{
+	char *line = store_source_line(path), *spath;
+
+	if (line == NULL)
+		return;
+	spath = xasprintf("%s/source", sm->dir);
+	path_write_atomic(spath, line, NULL);
+	free(spath);
+	free(line);
+}
+
 int
 store_add_file(const char *path, int span, uint32_t a, uint32_t b, int head,
     char **id, char **cause)
@@ -78,6 +137,10 @@ store_add_file(const char *path, int span, uint32_t a, uint32_t b, int head,
 
 	if ((f = gguf_open(path, cause)) == NULL)
 		return -1;
+	if (!span && store_added_before(f, path, id)) {
+		gguf_close(f);
+		return 0;
+	}
 	if (manifest_from_gguf(&m, f, f->map_size, 1, cause) != 0)
 		goto out;
 	if (store_create(&sm, &m, cause) != 0)
@@ -88,6 +151,8 @@ store_add_file(const char *path, int span, uint32_t a, uint32_t b, int head,
 		rc = 0;
 	else
 		rc = store_link_whole(&sm, path, cause);
+	if (rc == 0 && !span)
+		store_note_source(&sm, path);
 	if (rc == 0)
 		*id = xstrdup(m.id);
 	store_close(&sm);
@@ -274,7 +339,7 @@ static int
 store_rm_whole(struct store_model *sm, char **cause)
 {
 	const char *names[] = { "model.gguf", "pieces", "manifest.json",
-	    "unsynced" };
+	    "unsynced", "source" };
 	char *p;
 	size_t i;
 
@@ -283,7 +348,7 @@ store_rm_whole(struct store_model *sm, char **cause)
 	if (sm->pieces_fd >= 0)
 		close(sm->pieces_fd);
 	sm->data_fd = sm->pieces_fd = -1;
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < 5; i++) {
 		p = xasprintf("%s/%s", sm->dir, names[i]);
 		unlink(p);
 		free(p);

@@ -74,6 +74,7 @@ struct node {
 	double			 started;
 
 	pthread_mutex_t		 mu;
+	char			*held;		/* under mu */
 	pthread_cond_t		 cond;
 	pthread_mutex_t		 compute;
 	struct node_session	*sessions;
@@ -196,8 +197,17 @@ node_record_locked(struct node *n, struct peer_record *r)
 	r->state = n->state;
 	snprintf(r->version, sizeof(r->version), "%s", NODE_VERSION);
 	r->timestamp = (int64_t)time(NULL);
-	if (n->cfg.seed && n->cfg.held != NULL)
-		snprintf(r->held, sizeof(r->held), "%s", n->cfg.held);
+	if (n->cfg.seed && n->held != NULL)
+		snprintf(r->held, sizeof(r->held), "%s", n->held);
+}
+
+void
+node_set_held(struct node *n, const char *held)
+{
+	pthread_mutex_lock(&n->mu);
+	free(n->held);
+	n->held = held != NULL ? xstrdup(held) : NULL;
+	pthread_mutex_unlock(&n->mu);
 }
 
 void
@@ -895,6 +905,7 @@ node_new(const struct node_config *cfg, char **cause)
 
 	n = xcalloc(1, sizeof(*n));
 	n->cfg = *cfg;
+	n->held = cfg->held != NULL ? xstrdup(cfg->held) : NULL;
 	n->model_path = xstrdup(cfg->model_path);
 	n->peer_id = cfg->peer_id != NULL ? xstrdup(cfg->peer_id) : NULL;
 	n->data_dir = cfg->data_dir != NULL ? xstrdup(cfg->data_dir) : NULL;
@@ -1100,6 +1111,7 @@ node_free(struct node *n)
 	pthread_mutex_destroy(&n->mu);
 	pthread_cond_destroy(&n->cond);
 	pthread_mutex_destroy(&n->compute);
+	free(n->held);
 	free(n->model_path);
 	free(n->public_addr);
 	free(n->peer_id);

@@ -62,6 +62,11 @@ const char	*node_addr(const struct node *);
 const char	*node_model_id(const struct node *);
 /* Tokens per second through one block, measured at start. */
 double		 node_throughput(const struct node *);
+/*
+ * The spans of blocks the node's shard store holds (announced in its
+ * record while it seeds); NULL: none. From any thread.
+ */
+void		 node_set_held(struct node *, const char *held);
 /* The announcer, or NULL for none; call before node_wait. */
 void		 node_set_announcer(struct node *, struct directory *);
 /* The node's record as of now. */

@@ -96,8 +96,11 @@ check list-span [ "$(echo "$out" | json_get '[0]["held"]')" = "['2:4']" ]
 check list-no-head [ "$(echo "$out" | json_get '[0]["head"]')" = False ]
 
 # the stored span loads, and a node on it answers as one on the whole file
-start_node fa "$SWARM_HOME" "$Q" 0:2
-start_node fb "$SWARM_HOME" "$Q" 2:4
+# (the nodes on the file have a data directory of their own: they add the
+# file to their store)
+mkdir -p "$SWARM_HOME/hfile"
+start_node fa "$SWARM_HOME/hfile" "$Q" 0:2
+start_node fb "$SWARM_HOME/hfile" "$Q" 2:4
 start_node sb "$SWARM_HOME" "$QID" 2:4
 expect logits-file 0 "$SWARM" infer run -m "$Q" --peer 127.0.0.1:$port_fa \
     --peer 127.0.0.1:$port_fb --tokens 1,260,290 -n 4 --temp 0 \
@@ -106,7 +109,19 @@ expect logits-store 0 "$SWARM" infer run -m "$Q" --peer 127.0.0.1:$port_fa \
     --peer 127.0.0.1:$port_sb --tokens 1,260,290 -n 4 --temp 0 \
     --dump-logits "$SWARM_HOME/store.f32"
 check logits-identical cmp -s "$SWARM_HOME/file.f32" "$SWARM_HOME/store.f32"
-expect missing-block 1 "$SWARM" node join -m "$QID" --blocks 1:3 \
+# a node serving a whole file hashes it into its store and seeds it
+i=0
+while :; do
+	rm -rf "$SWARM_HOME/hwhole"
+	mkdir -p "$SWARM_HOME/hwhole"
+	out=$(SWARM_HOME=$SWARM_HOME/hwhole "$SWARM" shard pull "$QID" \
+	    --blocks all --head --peer 127.0.0.1:$port_fa --json 2>/dev/null) &&
+	    break
+	i=$((i + 1)); [ $i -ge 50 ] && break
+	sleep 0.1
+done
+check whole-file-seeded cmp -s "$Q" "$SWARM_HOME/hwhole/shards/$QID/model.gguf"
+expect missing-block 1 timeout 20 "$SWARM" node join -m "$QID" --blocks 1:3 \
     --listen 127.0.0.1:0
 check missing-block-named sh -c 'echo "$1" | grep -q "block 1 of .* is not in the store; fetch it with .swarm shard pull"' _ "$err"
 expect missing-head 1 "$SWARM" infer run -m "$QID" --local -n 1
