@@ -315,6 +315,7 @@ manifest_from_json(struct manifest *m, const json_t *o, char **cause)
 	if (!json_is_string(json_object_get(o, "format")) || strcmp(
 	    json_string_value(json_object_get(o, "format")), MANIFEST_FORMAT)
 	    != 0 || id == NULL || !model_id_valid(id) || name == NULL ||
+	    strlen(name) > 256 ||
 	    !json_is_array(ts) || json_array_size(ts) > MANIFEST_MAX_TENSORS ||
 	    manifest_u64(o, "file_size", INT64_MAX, &m->file_size) != 0 ||
 	    manifest_u64(o, "header_size", INT64_MAX, &m->header_size) != 0 ||
@@ -326,7 +327,7 @@ manifest_from_json(struct manifest *m, const json_t *o, char **cause)
 	}
 	m->n_blocks = (uint32_t)v;
 	m->id = xstrdup(id);
-	m->name = xstrndup(name, 256);
+	m->name = xstrdup(name);
 	m->n_tensors = json_array_size(ts);
 	m->tensors = xcalloc(m->n_tensors ? m->n_tensors : 1,
 	    sizeof(*m->tensors));
