@@ -227,7 +227,15 @@ start_origin 1500
     >/dev/null 2>&1 &
 ppid=$!
 track $ppid
-sleep 1
+# killed once some pieces are in (the origin sends 1.5 MB/s a connection)
+i=0
+while [ $i -lt 100 ]; do
+	held=$("$SWARM" shard list --json 2>/dev/null |
+	    python3 -c "import json,sys; print(sum(m['bytes'] for m in json.load(sys.stdin) if m['id'].startswith('synth-llama-f32')))" 2>/dev/null)
+	[ "${held:-0}" -gt 1048576 ] && break
+	i=$((i + 1))
+	sleep 0.1
+done
 kill -9 $ppid
 wait $ppid 2>/dev/null
 expect pull-resumed 0 "$SWARM" shard pull "$ORIGIN/f32.gguf" --blocks all \
