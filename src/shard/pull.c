@@ -121,6 +121,29 @@ pull_piece_name(const struct pull *pl, size_t i)
  * mapping of the file's size, so the parser checks every tensor against
  * the real size while the pages past the header are never touched.
  */
+/* The first want bytes of url into b, with the file's size. */
+static int
+pull_origin_prefix(const char *url, uint64_t want, struct pull_buf *b,
+    char **cause)
+{
+	char range[64];
+	long status;
+
+	free(b->p);
+	b->p = xmalloc(want);
+	b->cap = want;
+	snprintf(range, sizeof(range), "0-%llu", (unsigned long long)want - 1);
+	if (pull_get(url, range, b, &status, cause) != 0)
+		return -1;
+	if (status != 206 && status != 200)
+		return set_cause(cause, "'%s': HTTP %ld", url, status);
+	if (status == 200 || b->total == 0)
+		b->total = b->len;
+	if (b->total > SIZE_MAX || b->len == 0)
+		return set_cause(cause, "'%s': no bytes", url);
+	return 0;
+}
+
 static int
 pull_origin_manifest(const char *url, struct manifest *m,
     struct pull_buf *prefix, char **cause)
@@ -129,28 +152,11 @@ pull_origin_manifest(const char *url, struct manifest *m,
 	struct gguf_file *f = NULL;
 	uint64_t want = PULL_HEADER_FIRST;
 	uint8_t *map = MAP_FAILED;
-	char range[64];
-	long status;
 	int rc = -1;
 
 	for (;;) {
-		free(b.p);
-		b.p = xmalloc(want);
-		b.cap = want;
-		snprintf(range, sizeof(range), "0-%llu",
-		    (unsigned long long)want - 1);
-		if (pull_get(url, range, &b, &status, cause) != 0)
+		if (pull_origin_prefix(url, want, &b, cause) != 0)
 			goto out;
-		if (status != 206 && status != 200) {
-			set_cause(cause, "'%s': HTTP %ld", url, status);
-			goto out;
-		}
-		if (status == 200 || b.total == 0)
-			b.total = b.len;
-		if (b.total > SIZE_MAX || b.len == 0) {
-			set_cause(cause, "'%s': no bytes", url);
-			goto out;
-		}
 		map = mmap(NULL, b.total, PROT_READ | PROT_WRITE, MAP_PRIVATE |
 		    MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (map == MAP_FAILED) {
