@@ -63,7 +63,7 @@ cmd_shard_pull_exec(struct cmd_args *a)
 	if ((rc = cmd_shard_pull_config(a, c, &sc)) != 0)
 		goto out;
 	pr = progress_new(stderr, "pulling");
-	sc.pull.progress = pr != NULL ? progress_model_cb : NULL;
+	sc.pull.progress = pr != NULL ? progress_transfer_cb : NULL;
 	sc.pull.progress_arg = pr;
 	rc = shard_pull(&sc, &rep, &cause);
 	progress_free(pr);

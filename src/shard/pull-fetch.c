@@ -200,6 +200,20 @@ pull_fail(struct pull *pl, struct pull_src *src, const char *why)
 	}
 }
 
+static void
+pull_progress(const struct pull *pl)
+{
+	unsigned n = 0;
+	int s;
+
+	if (pl->cfg->progress == NULL)
+		return;
+	for (s = 0; s < pl->n_src; s++)
+		n += !pl->src[s].banned && !pl->src[s].dropped;
+	pl->cfg->progress(pl->cfg->progress_arg, pl->done_bytes,
+	    pl->total_bytes, n);
+}
+
 static int
 pull_finish(struct pull *pl, struct pull_xfer *x, CURLcode res,
     char **cause)
@@ -244,9 +258,7 @@ pull_finish(struct pull *pl, struct pull_xfer *x, CURLcode res,
 	pl->done_bytes += x->len;
 	pl->rep->bytes_fetched += x->len;
 	pl->rep->pieces_fetched++;
-	if (pl->cfg->progress != NULL)
-		pl->cfg->progress(pl->cfg->progress_arg, pl->done_bytes,
-		    pl->total_bytes);
+	pull_progress(pl);
 	return 0;
 }
 

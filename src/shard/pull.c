@@ -557,11 +557,11 @@ pull_report_line(const struct pull_report *r)
 		free(banned);
 		banned = t;
 	}
-	t = xasprintf("pulled %llu of %llu bytes of '%s' in %.2f s from %zu "
-	    "source%s, %llu pieces retried%s",
-	    (unsigned long long)r->bytes_fetched,
-	    (unsigned long long)r->bytes_wanted, r->id ? r->id : "?",
-	    r->seconds, r->n_sources, r->n_sources == 1 ? "" : "s",
+	t = xasprintf("'%s': %llu bytes wanted, %llu fetched in %.2f s from "
+	    "%zu source%s, %llu pieces retried%s", r->id ? r->id : "?",
+	    (unsigned long long)r->bytes_wanted,
+	    (unsigned long long)r->bytes_fetched, r->seconds, r->n_sources,
+	    r->n_sources == 1 ? "" : "s",
 	    (unsigned long long)r->pieces_retried, banned);
 	free(banned);
 	return t;

@@ -24,7 +24,9 @@ struct pull_config {
 	uint32_t	 block_end;	/* MANIFEST_NO_BLOCK: to the last */
 	int		 head;
 	unsigned	 in_flight;	/* per source; 0: 4 */
-	void		(*progress)(void *arg, uint64_t done, uint64_t total);
+	/* Bytes done of total, and the sources in use. */
+	void		(*progress)(void *arg, uint64_t done, uint64_t total,
+			    unsigned sources);
 	void		*progress_arg;
 };
 
@@ -55,7 +57,7 @@ void	pull_report_release(struct pull_report *);
 
 struct json_t;
 struct json_t	*pull_report_json(const struct pull_report *);
-/* "pulled 3.1 MiB of 'id' in 0.4 s from 3 sources, ..." allocated */
+/* "'id': N bytes wanted, M fetched in 0.4 s from 3 sources, ..." */
 char		*pull_report_line(const struct pull_report *);
 
 #endif

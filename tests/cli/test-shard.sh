@@ -146,6 +146,12 @@ mkdir -p "$SWARM_HOME/hclient" "$SWARM_HOME/ha"
 SWARM_HOME=$SWARM_HOME/hclient "$SWARM" shard pull "$ORIGIN/stories.gguf" \
     --blocks 0:1 --head >/dev/null 2>&1 || fail pull-client
 start_node ga "$SWARM_HOME/ha" "$ORIGIN/stories.gguf" 0:2 --pull
+# on a terminal, a progress line: bytes, rate, sources, time left
+mkdir -p "$SWARM_HOME/hprog"
+prog=$(script -qc "env SWARM_HOME=$SWARM_HOME/hprog $SWARM shard pull \
+    $ORIGIN/q8.gguf --blocks 0:1" /dev/null | tr '\r' '\n')
+check progress-line sh -c 'echo "$1" | grep -q "^.*pulling: 100% (.* MiB), .* MiB/s from 1 source$"' _ "$prog"
+check progress-summary sh -c 'echo "$1" | grep -q "bytes wanted, .* fetched in .* from 1 source, 0 pieces retried"' _ "$prog"
 stop_origin
 SID=$(SWARM_HOME=$SWARM_HOME/hb "$SWARM" shard list --json | json_get '[0]["id"]')
 expect join-pull-held 0 env SWARM_HOME=$SWARM_HOME/ha "$SWARM" shard list --json
