@@ -27,7 +27,11 @@ struct pull_xfer {
 	size_t		 cap;
 	int		 overflow;
 	int		 range_ok;	/* Content-Range is the one asked */
-	struct pull_xfer *next;
+	struct pull_xfer *next;		/* in flight */
+	struct pull_xfer *qnext;	/* in the checker's queues */
+	int		 put_rc;
+	int		 bad;
+	char		*cause;
 };
 
 static size_t
@@ -214,56 +218,9 @@ pull_progress(const struct pull *pl)
 	    pl->total_bytes, n);
 }
 
-static int
-pull_finish(struct pull *pl, struct pull_xfer *x, CURLcode res,
-    char **cause)
-{
-	struct pull_src *src = &pl->src[x->src];
-	char *c = NULL;
-	long status = 0;
-	int bad = 0, rc = 0;
-
-	curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &status);
-	src->in_flight--;
-	pl->in_flight--;
-	pl->flights[x->piece]--;
-	if (pl->state[x->piece] == PULL_PIECE_DONE)
-		return 0;	/* the end game's other answer came first */
-	if (pl->flights[x->piece] == 0)
-		pl->state[x->piece] = PULL_PIECE_TODO;
-	if (res != CURLE_OK || !((status == 206 && x->range_ok) ||
-	    (status == 200 && x->offset == 0 && x->len ==
-	    pl->sm.m.file_size)) || x->len != x->cap) {
-		pull_fail(pl, src, res != CURLE_OK ? curl_easy_strerror(res) :
-		    "a short or unranged answer");
-		pl->rep->pieces_retried++;
-		return 0;
-	}
-	if (store_piece_put(&pl->sm, x->piece, x->buf, x->len, &bad, &c) != 0) {
-		if (!bad) {
-			*cause = c;
-			return -1;
-		}
-		pl->rep->bad_pieces++;
-		pl->rep->pieces_retried++;
-		src->banned = 1;
-		pull_log(pl, "banned %s: %s", src->name, c);
-		free(c);
-		return rc;
-	}
-	src->fails = 0;
-	src->bytes += x->len;
-	src->pieces++;
-	pl->state[x->piece] = PULL_PIECE_DONE;
-	pl->done_bytes += x->len;
-	pl->rep->bytes_fetched += x->len;
-	pl->rep->pieces_fetched++;
-	pull_progress(pl);
-	return 0;
-}
-
+/* Out of the multi handle and the list in flight; the buffer is kept. */
 static void
-pull_xfer_free(struct pull *pl, struct pull_xfer *x)
+pull_xfer_detach(struct pull *pl, struct pull_xfer *x)
 {
 	struct pull_xfer **pp;
 
@@ -274,17 +231,139 @@ pull_xfer_free(struct pull *pl, struct pull_xfer *x)
 		}
 	curl_multi_remove_handle(pl->multi, x->h);
 	curl_easy_cleanup(x->h);
+	x->h = NULL;
+}
+
+static void
+pull_xfer_free(struct pull *pl, struct pull_xfer *x)
+{
+	if (x->h != NULL)
+		pull_xfer_detach(pl, x);
 	if (x->cap <= MANIFEST_PIECE_BYTES && pl->n_spare < PULL_SPARE)
 		pl->spare[pl->n_spare++] = x->buf;
 	else
 		free(x->buf);
+	free(x->cause);
 	free(x);
+}
+
+/* One copy of piece i less: back to do when none is left and none won. */
+static void
+pull_copy_gone(struct pull *pl, size_t i)
+{
+	pl->flights[i]--;
+	if (pl->state[i] != PULL_PIECE_DONE)
+		pl->state[i] = pl->flights[i] > 0 ? PULL_PIECE_FLIGHT :
+		    PULL_PIECE_TODO;
+}
+
+static void *
+pull_checker_main(void *arg)
+{
+	struct pull *pl = arg;
+	struct pull_xfer *x;
+
+	pthread_mutex_lock(&pl->qmu);
+	for (;;) {
+		while (pl->q_in == NULL && !pl->q_stop)
+			pthread_cond_wait(&pl->qcv, &pl->qmu);
+		if ((x = pl->q_in) == NULL)
+			break;
+		pl->q_in = x->qnext;
+		pthread_mutex_unlock(&pl->qmu);
+		x->put_rc = store_piece_put(&pl->sm, x->piece, x->buf, x->len,
+		    &x->bad, &x->cause);
+		pthread_mutex_lock(&pl->qmu);
+		x->qnext = pl->q_out;
+		pl->q_out = x;
+		curl_multi_wakeup(pl->multi);
+	}
+	pthread_mutex_unlock(&pl->qmu);
+	return NULL;
+}
+
+static void
+pull_check(struct pull *pl, struct pull_xfer *x)
+{
+	struct pull_xfer **pp;
+
+	pull_xfer_detach(pl, x);
+	pl->state[x->piece] = PULL_PIECE_CHECK;
+	pthread_mutex_lock(&pl->qmu);
+	for (pp = &pl->q_in; *pp != NULL; pp = &(*pp)->qnext)
+		;
+	x->qnext = NULL;
+	*pp = x;
+	pthread_cond_signal(&pl->qcv);
+	pthread_mutex_unlock(&pl->qmu);
+}
+
+/* A transfer ended: a failure is retried, a whole answer checked. */
+static void
+pull_finish(struct pull *pl, struct pull_xfer *x, CURLcode res)
+{
+	struct pull_src *src = &pl->src[x->src];
+	long status = 0;
+
+	curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &status);
+	src->in_flight--;
+	pl->in_flight--;
+	if (pl->state[x->piece] == PULL_PIECE_DONE) {
+		pull_copy_gone(pl, x->piece);	/* the other copy won */
+		pull_xfer_free(pl, x);
+		return;
+	}
+	if (res != CURLE_OK || !((status == 206 && x->range_ok) ||
+	    (status == 200 && x->offset == 0 && x->len ==
+	    pl->sm.m.file_size)) || x->len != x->cap) {
+		pull_fail(pl, src, res != CURLE_OK ? curl_easy_strerror(res) :
+		    "a short or unranged answer");
+		pl->rep->pieces_retried++;
+		pull_copy_gone(pl, x->piece);
+		pull_xfer_free(pl, x);
+		return;
+	}
+	pull_check(pl, x);
+}
+
+/* A piece checked and written, or refused: its source banned. */
+static int
+pull_checked(struct pull *pl, struct pull_xfer *x, char **cause)
+{
+	struct pull_src *src = &pl->src[x->src];
+	int won = pl->state[x->piece] != PULL_PIECE_DONE && x->put_rc == 0;
+
+	if (won)
+		pl->state[x->piece] = PULL_PIECE_DONE;
+	pull_copy_gone(pl, x->piece);
+	if (x->put_rc != 0 && !x->bad) {
+		*cause = x->cause;
+		x->cause = NULL;
+		return -1;
+	}
+	if (x->put_rc != 0) {
+		pl->rep->bad_pieces++;
+		pl->rep->pieces_retried++;
+		src->banned = 1;
+		pull_log(pl, "banned %s: %s", src->name, x->cause);
+		return 0;
+	}
+	src->fails = 0;
+	src->bytes += x->len;
+	src->pieces++;
+	if (won) {
+		pl->done_bytes += x->len;
+		pl->rep->bytes_fetched += x->len;
+		pl->rep->pieces_fetched++;
+		pull_progress(pl);
+	}
+	return 0;
 }
 
 static int
 pull_reap(struct pull *pl, char **cause)
 {
-	struct pull_xfer *x;
+	struct pull_xfer *x, *done;
 	CURLMsg *msg;
 	int left, rc = 0;
 
@@ -292,7 +371,15 @@ pull_reap(struct pull *pl, char **cause)
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &x);
-		if (rc == 0 && pull_finish(pl, x, msg->data.result, cause) != 0)
+		pull_finish(pl, x, msg->data.result);
+	}
+	pthread_mutex_lock(&pl->qmu);
+	done = pl->q_out;
+	pl->q_out = NULL;
+	pthread_mutex_unlock(&pl->qmu);
+	while ((x = done) != NULL) {
+		done = x->qnext;
+		if (rc == 0 && pull_checked(pl, x, cause) != 0)
 			rc = -1;
 		pull_xfer_free(pl, x);
 	}
@@ -310,6 +397,25 @@ pull_all_done(const struct pull *pl)
 	return 1;
 }
 
+/* Waits for the checker to finish its queue, then frees what is left. */
+static void
+pull_checker_stop(struct pull *pl)
+{
+	struct pull_xfer *x;
+
+	pthread_mutex_lock(&pl->qmu);
+	pl->q_stop = 1;
+	pthread_cond_signal(&pl->qcv);
+	pthread_mutex_unlock(&pl->qmu);
+	pthread_join(pl->checker, NULL);
+	while ((x = pl->q_out) != NULL) {
+		pl->q_out = x->qnext;
+		pull_xfer_free(pl, x);
+	}
+	pthread_mutex_destroy(&pl->qmu);
+	pthread_cond_destroy(&pl->qcv);
+}
+
 int
 pull_fetch(struct pull *pl, char **cause)
 {
@@ -317,15 +423,20 @@ pull_fetch(struct pull *pl, char **cause)
 
 	pl->multi = curl_multi_init();
 	curl_multi_setopt(pl->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 8L);
+	pthread_mutex_init(&pl->qmu, NULL);
+	pthread_cond_init(&pl->qcv, NULL);
+	if (pthread_create(&pl->checker, NULL, pull_checker_main, pl) != 0)
+		abort();
 	while (rc == 0 && !pull_all_done(pl)) {
 		if ((rc = pull_schedule(pl, cause)) != 0)
 			break;
 		curl_multi_perform(pl->multi, &running);
 		if ((rc = pull_reap(pl, cause)) != 0)
 			break;
-		if (running > 0)
+		if (!pull_all_done(pl))
 			curl_multi_poll(pl->multi, NULL, 0, 200, NULL);
 	}
+	pull_checker_stop(pl);
 	/* Stop whatever is still in flight (an error above). */
 	while (pl->xfers != NULL)
 		pull_xfer_free(pl, pl->xfers);

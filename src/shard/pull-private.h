@@ -5,6 +5,7 @@
 #ifndef SWARM_SHARD_PULL_PRIVATE_H
 #define SWARM_SHARD_PULL_PRIVATE_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include "shard/pull.h"
@@ -14,6 +15,7 @@ enum pull_piece_state {
 	PULL_PIECE_SKIP,		/* not wanted, or held */
 	PULL_PIECE_TODO,
 	PULL_PIECE_FLIGHT,
+	PULL_PIECE_CHECK,		/* in, being checked and written */
 	PULL_PIECE_DONE,
 };
 
@@ -47,6 +49,14 @@ struct pull {
 	int			 n_src;
 	void			*multi;		/* CURLM */
 	struct pull_xfer	*xfers;
+	/* The checker thread: hashes and writes what came in, while the
+	 * transfers go on. */
+	pthread_t		 checker;
+	pthread_mutex_t		 qmu;
+	pthread_cond_t		 qcv;
+	struct pull_xfer	*q_in;		/* to check, in order */
+	struct pull_xfer	*q_out;		/* checked */
+	int			 q_stop;
 	uint8_t			*spare[PULL_SPARE];	/* piece buffers */
 	size_t			 n_spare;
 	unsigned		 in_flight;
