@@ -46,6 +46,7 @@ struct node_run {
 	char			*held;		/* spans the store holds */
 	char			*pulled;	/* the id pulled */
 	struct node_run_import	*import;
+	int			 hold;		/* the store, held while serving */
 };
 
 static void
@@ -328,6 +329,7 @@ node_run_start(struct node_run_config *cfg, char **cause)
 	char *span = NULL;
 
 	nr->cfg = cfg;
+	nr->hold = -1;
 	model = cfg->node.model_path;
 	if (cfg->pull && node_run_pull(nr, &model, cause) != 0)
 		goto fail;
@@ -347,8 +349,10 @@ node_run_start(struct node_run_config *cfg, char **cause)
 	    cfg->node.block_begin, cfg->node.block_end, 0, cause)) == NULL)
 		goto fail;
 	free(span);
-	if (strcmp(model, nr->path) != 0)
+	if (strcmp(model, nr->path) != 0) {
 		cfg->node.held = nr->held = store_held_text(model);
+		nr->hold = store_hold(model);
+	}
 	if ((nr->node = node_new(&cfg->node, cause)) == NULL)
 		goto fail;
 	if (strcmp(model, nr->path) == 0 && cfg->node.seed)
@@ -447,5 +451,7 @@ node_run_free(struct node_run *nr)
 	free(nr->path);
 	free(nr->held);
 	free(nr->pulled);
+	if (nr->hold >= 0)
+		close(nr->hold);
 	free(nr);
 }

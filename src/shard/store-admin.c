@@ -3,11 +3,13 @@
  * file, list, verify, remove, and resolve a -m MODEL to the file to load.
  */
 #include <dirent.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -183,6 +185,44 @@ store_spans_json(const struct store_model *sm)
 	return a;
 }
 
+/* "serving": nodes hold it shared; rm and verify need it alone. */
+static int
+store_serving_lock(const char *dir, int op)
+{
+	char *path = xasprintf("%s/serving", dir);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+	free(path);
+	if (fd >= 0 && flock(fd, op | LOCK_NB) != 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+int
+store_hold(const char *model)
+{
+	struct store_model sm;
+	int fd;
+
+	if (store_open(&sm, model, 0, NULL) != 0)
+		return -1;
+	fd = store_serving_lock(sm.dir, LOCK_SH);
+	store_close(&sm);
+	return fd;
+}
+
+/* -1 with *cause while a node serves the model. */
+static int
+store_not_served(const struct store_model *sm, int *fd, char **cause)
+{
+	if ((*fd = store_serving_lock(sm->dir, LOCK_EX)) < 0)
+		return set_cause(cause, "'%s' is served by a running node: stop "
+		    "it first", sm->m.id);
+	return 0;
+}
+
 char *
 store_held_text(const char *model)
 {
@@ -295,6 +335,10 @@ store_verify_one(struct store_model *sm, json_t *out)
 	uint64_t bytes = 0, n = 0;
 	const struct manifest_piece *p;
 	size_t i;
+	int lock, served;
+
+	/* A served model is checked, but its bad pieces are not dropped. */
+	served = store_not_served(sm, &lock, NULL) != 0;
 
 	for (i = 0; i < sm->m.n_pieces; i++) {
 		p = &sm->m.pieces[i];
@@ -309,13 +353,17 @@ store_verify_one(struct store_model *sm, json_t *out)
 			json_array_append_new(bad, json_pack("{s:I,s:s}",
 			    "piece", (json_int_t)i, "tensor", p->tensor ==
 			    SIZE_MAX ? "(header)" : sm->m.tensors[p->tensor].name));
-			store_piece_drop(sm, i);
+			if (!served)
+				store_piece_drop(sm, i);
 		}
 		n++;
 		bytes += p->size;
 	}
 	free(buf);
+	if (lock >= 0)
+		close(lock);
 	json_object_set_new(o, "id", json_string(sm->m.id));
+	json_object_set_new(o, "served", json_boolean(served));
 	json_object_set_new(o, "pieces", json_integer((json_int_t)n));
 	json_object_set_new(o, "bytes", json_integer((json_int_t)bytes));
 	json_object_set_new(o, "ok", json_boolean(json_array_size(bad) == 0));
@@ -339,7 +387,7 @@ static int
 store_rm_whole(struct store_model *sm, char **cause)
 {
 	const char *names[] = { "model.gguf", "pieces", "manifest.json",
-	    "unsynced", "source" };
+	    "unsynced", "source", "serving" };
 	char *p;
 	size_t i;
 
@@ -348,7 +396,7 @@ store_rm_whole(struct store_model *sm, char **cause)
 	if (sm->pieces_fd >= 0)
 		close(sm->pieces_fd);
 	sm->data_fd = sm->pieces_fd = -1;
-	for (i = 0; i < 5; i++) {
+	for (i = 0; i < 6; i++) {
 		p = xasprintf("%s/%s", sm->dir, names[i]);
 		unlink(p);
 		free(p);
@@ -365,11 +413,13 @@ store_rm(const char *model, int span, uint32_t a, uint32_t b, char **cause)
 	struct store_model sm;
 	const struct manifest_tensor *t;
 	size_t i, k;
-	int rc = 0;
+	int rc = 0, lock = -1;
 
 	if (store_open(&sm, model, 1, cause) != 0)
 		return -1;
-	if (!span)
+	if (store_not_served(&sm, &lock, cause) != 0)
+		rc = -1;
+	else if (!span)
 		rc = store_rm_whole(&sm, cause);
 	else if (sm.linked)
 		rc = set_cause(cause, "'%s' is a link to a whole file: remove "
@@ -384,6 +434,8 @@ store_rm(const char *model, int span, uint32_t a, uint32_t b, char **cause)
 				store_piece_drop(&sm, t->first_piece + k);
 		}
 	}
+	if (lock >= 0)
+		close(lock);
 	store_close(&sm);
 	return rc;
 }

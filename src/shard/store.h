@@ -88,6 +88,13 @@ int	store_rm(const char *model, int span, uint32_t a, uint32_t b,
 /* Does the model hold every piece of blocks [a, b) and (head) the head? */
 int	store_has_span(const struct store_model *, uint32_t a, uint32_t b,
 	    int head, uint32_t *missing_block);
+/*
+ * A node serving from the store holds it shared (the fd, kept until the
+ * node stops; -1 on failure): removing or dropping pieces waits for no
+ * node to hold it, so none of them reads a hole where its weights were.
+ */
+int	store_hold(const char *model);
+
 /* The spans of blocks held whole, "0:3,4:5"; NULL when none. */
 char	*store_held_text(const char *model);
 

@@ -66,6 +66,7 @@ start_node() {
 	    --port-file "$SWARM_HOME/$sn_name.port" --threads 1 "$@" \
 	    2>"$SWARM_HOME/$sn_name.log" &
 	track $!
+	eval "pid_$sn_name=$!"
 	wait_file "$SWARM_HOME/$sn_name.port" || {
 		fail "start-$sn_name" "$(cat "$SWARM_HOME/$sn_name.log")"
 		return 1
@@ -126,6 +127,11 @@ expect missing-block 1 timeout 20 "$SWARM" node join -m "$QID" --blocks 1:3 \
 check missing-block-named sh -c 'echo "$1" | grep -q "block 1 of .* is not in the store; fetch it with .swarm shard pull"' _ "$err"
 expect missing-head 1 "$SWARM" infer run -m "$QID" --local -n 1
 expect verify-clean 0 "$SWARM" shard verify --json
+# no piece is dropped under a node that serves it
+expect rm-served 1 "$SWARM" shard rm "$QID" --blocks 2:3
+check rm-served-said sh -c 'echo "$1" | grep -q "served by a running node"' _ "$err"
+kill "$pid_sb"
+wait "$pid_sb" 2>/dev/null
 expect rm-blocks 0 "$SWARM" shard rm "$QID" --blocks 2:3
 expect list-after-rm 0 "$SWARM" shard list --json
 check rm-blocks-held [ "$(echo "$out" | json_get '[0]["held"]')" = "['3:4']" ]
