@@ -305,6 +305,20 @@ pull_trust(const struct pull_config *cfg, struct manifest *offers,
 	    set_cause(cause, "bad manifest");
 }
 
+/*
+ * A peer's bytes count only where the trusted manifest knows the hash:
+ * what it alone could vouch for comes from the origin, if any.
+ */
+static void
+pull_trusted_only(const struct manifest *trusted, uint8_t *has)
+{
+	size_t k;
+
+	for (k = 0; k < trusted->n_pieces; k++)
+		if (!trusted->pieces[k].known)
+			has[k] = 0;
+}
+
 static int
 pull_from_peers(struct pull *pl, struct manifest *trusted, char **cause)
 {
@@ -330,6 +344,7 @@ pull_from_peers(struct pull *pl, struct manifest *trusted, char **cause)
 		if (!ok[i])
 			continue;
 		if (rc == 0 && manifest_same_file(trusted, &offers[i])) {
+			pull_trusted_only(trusted, has[i]);
 			url = xasprintf("http://%s/shards/%s/data",
 			    cfg->peers[i], trusted->id);
 			if (pull_add_source(pl, cfg->peers[i], url) == 0)

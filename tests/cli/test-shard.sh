@@ -169,6 +169,24 @@ expect golden-from-store 0 env SWARM_HOME=$SWARM_HOME/hclient "$SWARM" infer run
     --peer 127.0.0.1:$port_gc -n 200 --temp 0
 check golden-from-store-text [ "$out" = "$(cat "$GOLDEN")" ]
 
+# a peer whose store came from the origin has no whole manifest to offer:
+# of what it sends only the header can be checked (against the origin's),
+# and the origin sends every tensor
+start_origin
+mkdir -p "$SWARM_HOME/hfresh"
+expect untrusted-peer 0 env SWARM_HOME=$SWARM_HOME/hfresh "$SWARM" shard pull \
+    "$SID" --peer 127.0.0.1:$port_gb --origin "$ORIGIN/stories.gguf" \
+    --blocks 2:4 --json
+stop_origin
+check untrusted-peer-unused sh -c 'echo "$1" | python3 -c "
+import json, sys
+d = json.load(sys.stdin)
+b = {s[\"source\"]: s[\"bytes\"] for s in d[\"sources\"]}
+h = json.load(open(\"$4\"))[\"header_size\"]
+assert b[\"127.0.0.1:$2\"] <= h and b[\"$3\"] >= d[\"bytes_wanted\"] - h, b
+"' _ "$out" "$port_gb" "$ORIGIN/stories.gguf" \
+    "$SWARM_HOME/hfresh/shards/$SID/manifest.json"
+
 # --- three seeding peers, one of them corrupt -------------------------------
 for s in p1:0:3 p2:2:5 p3:3:5; do
 	n=${s%%:*}
