@@ -118,7 +118,9 @@ pull_start(struct pull *pl, size_t i, int s)
 	else
 		x->buf = xmalloc(x->cap > MANIFEST_PIECE_BYTES ? x->cap :
 		    MANIFEST_PIECE_BYTES);
-	x->h = curl_easy_init();
+	/* Handles are reused too: each keeps its receive buffer. */
+	x->h = pl->n_handles > 0 ? pl->handles[--pl->n_handles] :
+	    curl_easy_init();
 	snprintf(range, sizeof(range), "%llu-%llu",
 	    (unsigned long long)p->offset,
 	    (unsigned long long)(p->offset + p->size - 1));
@@ -230,7 +232,11 @@ pull_xfer_detach(struct pull *pl, struct pull_xfer *x)
 			break;
 		}
 	curl_multi_remove_handle(pl->multi, x->h);
-	curl_easy_cleanup(x->h);
+	if (pl->n_handles < PULL_SPARE) {
+		curl_easy_reset(x->h);
+		pl->handles[pl->n_handles++] = x->h;
+	} else
+		curl_easy_cleanup(x->h);
 	x->h = NULL;
 }
 
@@ -444,5 +450,7 @@ pull_fetch(struct pull *pl, char **cause)
 	pl->multi = NULL;
 	while (pl->n_spare > 0)
 		free(pl->spare[--pl->n_spare]);
+	while (pl->n_handles > 0)
+		curl_easy_cleanup(pl->handles[--pl->n_handles]);
 	return rc;
 }

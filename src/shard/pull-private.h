@@ -59,6 +59,8 @@ struct pull {
 	int			 q_stop;
 	uint8_t			*spare[PULL_SPARE];	/* piece buffers */
 	size_t			 n_spare;
+	void			*handles[PULL_SPARE];	/* CURL, reset */
+	size_t			 n_handles;
 	unsigned		 in_flight;
 	uint64_t		 done_bytes;
 	uint64_t		 total_bytes;
