@@ -47,6 +47,8 @@ static const struct opt node_join_opts[] = {
 	OPT_STRING(0, "identity", "FILE", "the node's key file (default: one "
 	    "per listen address in the data directory)"),
 	OPT_NETWORK,
+	OPT_FLAG(0, "pull", "first pull the span into the shard store: from "
+	    "-m URL, or by id from the swarm's seeders"),
 	OPT_END
 };
 
@@ -114,6 +116,7 @@ node_join_discovery(struct cmd_args *a, struct conf *c,
 		return r;
 	rc->network = conf_get_str(c, "swarm.network");
 	rc->identity_path = args_get(a, "identity");
+	rc->pull = args_flag(a, "pull");
 	if (!rc->new_swarm)
 		rc->bootstrap = conf_get_list(c, "swarm.bootstrap",
 		    &rc->n_bootstrap);
@@ -154,6 +157,7 @@ node_join_config(struct cmd_args *a, struct conf *c,
 	cfg->threads = (int)conf_get_int(c, "node.threads");
 	cfg->repack = conf_get_bool(c, "node.repack");
 	cfg->batch = conf_get_bool(c, "node.batch");
+	cfg->seed = conf_get_bool(c, "node.seed");
 	cfg->max_sessions = (uint32_t)conf_get_int(c, "node.max_sessions");
 	cfg->max_sessions_per_client = (uint32_t)conf_get_int(c,
 	    "node.max_sessions_per_client");

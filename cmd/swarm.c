@@ -34,8 +34,13 @@ extern const struct cmd_entry cmd_node_join_entry;
 extern const struct cmd_entry cmd_node_leave_entry;
 extern const struct cmd_entry cmd_node_status_entry;
 extern const struct cmd_entry cmd_serve_entry;
+extern const struct cmd_entry cmd_shard_add_entry;
 extern const struct cmd_entry cmd_shard_info_entry;
 extern const struct cmd_entry cmd_top_entry;
+extern const struct cmd_entry cmd_shard_list_entry;
+extern const struct cmd_entry cmd_shard_pull_entry;
+extern const struct cmd_entry cmd_shard_rm_entry;
+extern const struct cmd_entry cmd_shard_verify_entry;
 extern const struct cmd_entry cmd_version_entry;
 
 const struct cmd_entry *const cmd_table[] = {
@@ -57,8 +62,13 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_node_leave_entry,
 	&cmd_node_status_entry,
 	&cmd_serve_entry,
+	&cmd_shard_add_entry,
 	&cmd_shard_info_entry,
 	&cmd_top_entry,
+	&cmd_shard_list_entry,
+	&cmd_shard_pull_entry,
+	&cmd_shard_rm_entry,
+	&cmd_shard_verify_entry,
 	&cmd_version_entry,
 	NULL
 };

@@ -40,6 +40,7 @@ const struct schema_key schema_table[] = {
 	{ "node.max_sessions", I, 1, 65536, "16", NULL, "inference sessions served at once" },
 	{ "node.max_sessions_per_client", I, 1, 65536, "8", NULL, "sessions one client key may hold at once; unsigned clients share one" },
 	{ "node.max_context", I, 0, 1048576, "0", NULL, "longest context a session may hold, in tokens; 0: the model's" },
+	{ "node.seed", B, 0, 0, "true", NULL, "serve the pieces of the shard store to other nodes' pulls (GET /shards/...)" },
 	{ "node.model", S, 0, 0, NULL, NULL, "model to serve: a GGUF file or a model name" },
 	{ "node.price", F, -1, 1e9, "-1", NULL, "credits per 1000 block-tokens (one token through one block); -1: from the block's parameter count, one credit per 1000 tokens through a billion parameters" },
 	{ "node.credit_limit", F, 0, 1e15, "1000000", NULL, "credits a client may owe this node, past node.free_units, before its steps are refused with 'payment required'" },

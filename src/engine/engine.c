@@ -16,6 +16,7 @@
 #include "core/model.h"
 #include "core/pool.h"
 #include "core/tokenizer.h"
+#include "shard/store.h"
 #include "core/weights.h"
 #include "core/batch.h"
 #include "engine/conversation.h"
@@ -39,6 +40,7 @@ struct engine {
 	struct engine_config	 cfg;
 	struct weights		 w;
 	struct tokenizer	*tok;
+	char			*path;		/* the file loaded */
 	uint32_t		 n_ctx;
 	double			 load_seconds;
 	/* The pool takes one evaluation at a time. */
@@ -238,7 +240,11 @@ engine_open(const struct engine_config *cfg, char **cause)
 		set_cause(cause, "no swarm to route through and not local");
 		goto fail;
 	}
-	if (weights_open(&e->w, cfg->model_path, 0, cfg->local ? WEIGHTS_ALL :
+	/* A model of the store: the span this engine loads must be held. */
+	if ((e->path = store_resolve(cfg->model_path, 0, cfg->local ?
+	    MANIFEST_NO_BLOCK : 0, 1, cause)) == NULL)
+		goto fail;
+	if (weights_open(&e->w, e->path, 0, cfg->local ? WEIGHTS_ALL :
 	    0, flags, cfg->threads, cfg->progress.fn != NULL ? &cfg->progress :
 	    NULL, cause) != 0 ||
 	    (e->tok = tokenizer_load(e->w.gguf, cause)) == NULL)
@@ -276,6 +282,7 @@ engine_free(struct engine *e)
 		identity_release(&e->id);
 	tokenizer_free(e->tok);
 	weights_release(&e->w);
+	free(e->path);
 	pthread_mutex_destroy(&e->pool_mu);
 	pthread_mutex_destroy(&e->stats_mu);
 	engine_stats_release(&e->stats);

@@ -1,6 +1,7 @@
 /*
  * A node in the swarm (node-run.h).
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,14 +9,31 @@
 
 #include "core/gguf.h"
 #include "engine/node-run.h"
+#include "engine/shard-pull.h"
 #include "net/dht.h"
 #include "net/protocol.h"
+#include "shard/store.h"
 #include "swarm/balance.h"
 #include "swarm/directory-dht.h"
 #include "swarm/identity.h"
 #include "swarm/model-id.h"
+#include "util/clock.h"
 #include "util/logcb.h"
 #include "util/xmalloc.h"
+
+/*
+ * Adding a whole file to the store hashes all of it, which must not hold
+ * up serving: a thread does it, detached, and tells the node what it
+ * holds if the node is still there.
+ */
+struct node_run_import {
+	pthread_mutex_t		 mu;
+	struct node		*node;		/* NULL once the node is gone */
+	char			*path;
+	void			(*log)(void *arg, const char *msg);
+	void			*log_arg;
+	int			 refs;
+};
 
 struct node_run {
 	struct node_run_config	*cfg;
@@ -24,6 +42,11 @@ struct node_run {
 	struct node		*node;
 	struct dht		*dht;
 	struct directory	*dir;
+	char			*path;		/* the file loaded */
+	char			*held;		/* spans the store holds */
+	char			*pulled;	/* the id pulled */
+	struct node_run_import	*import;
+	int			 hold;		/* the store, held while serving */
 };
 
 static void
@@ -134,6 +157,133 @@ node_run_auto(struct node_run *nr, char **cause)
 	return 0;
 }
 
+static void
+node_run_import_unref(struct node_run_import *im)
+{
+	int last;
+
+	pthread_mutex_lock(&im->mu);
+	last = --im->refs == 0;
+	pthread_mutex_unlock(&im->mu);
+	if (!last)
+		return;
+	pthread_mutex_destroy(&im->mu);
+	free(im->path);
+	free(im);
+}
+
+static void
+node_run_import_log(struct node_run_import *im, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+node_run_import_log(struct node_run_import *im, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	logcb_vprintf(im->log, im->log_arg, fmt, ap);
+	va_end(ap);
+}
+
+static void *
+node_run_import_main(void *arg)
+{
+	struct node_run_import *im = arg;
+	char *id = NULL, *held = NULL, *cause = NULL;
+	int tries;
+
+	/* Another node sharing the data directory may be adding it too. */
+	for (tries = 0; tries < 60; tries++) {
+		free(cause);
+		cause = NULL;
+		if (store_add_file(im->path, 0, 0, 0, 0, &id, &cause) == 0) {
+			held = store_held_text(id);
+			break;
+		}
+		if (strstr(cause, "another process") == NULL)
+			break;
+		clock_sleep(0.5);
+	}
+	pthread_mutex_lock(&im->mu);
+	if (im->node != NULL && held != NULL) {
+		node_set_held(im->node, held);
+		node_run_import_log(im, "seeding the whole file from the "
+		    "shard store as %s", id);
+	} else if (im->node != NULL && cause != NULL)
+		node_run_import_log(im, "not seeding: %s", cause);
+	pthread_mutex_unlock(&im->mu);
+	free(cause);
+	free(held);
+	free(id);
+	node_run_import_unref(im);
+	return NULL;
+}
+
+/* A node serving a whole file seeds it once it is hashed into the store. */
+static void
+node_run_import(struct node_run *nr)
+{
+	struct node_run_import *im = xcalloc(1, sizeof(*im));
+	pthread_t t;
+
+	pthread_mutex_init(&im->mu, NULL);
+	im->node = nr->node;
+	im->path = xstrdup(nr->path);
+	im->log = nr->cfg->node.log;
+	im->log_arg = nr->cfg->node.log_arg;
+	im->refs = 2;
+	if (pthread_create(&t, NULL, node_run_import_main, im) != 0) {
+		free(im->path);
+		pthread_mutex_destroy(&im->mu);
+		free(im);
+		return;
+	}
+	pthread_detach(t);
+	nr->import = im;
+}
+
+/*
+ * --pull: the span (or, with auto, the span the swarm serves least) from
+ * the model's URL or from the swarm's seeders into the store; the model
+ * is then its id in the store.
+ */
+static int
+node_run_pull(struct node_run *nr, const char **model, char **cause)
+{
+	struct node_run_config *cfg = nr->cfg;
+	struct shard_pull_config sc;
+	struct pull_report rep;
+	char *line;
+	int rc;
+
+	memset(&sc, 0, sizeof(sc));
+	sc.pull.source = *model;
+	sc.pull.block_begin = cfg->node.block_begin;
+	sc.pull.block_end = cfg->node.block_end;
+	sc.auto_blocks = cfg->auto_blocks;
+	sc.num_blocks = cfg->num_blocks;
+	sc.bootstrap = cfg->bootstrap;
+	sc.n_bootstrap = cfg->n_bootstrap;
+	sc.network = cfg->network;
+	sc.log = cfg->node.log;
+	sc.log_arg = cfg->node.log_arg;
+	rc = shard_pull(&sc, &rep, cause);
+	if (rep.notes != NULL)
+		node_run_log(nr, "pull: %s", rep.notes);
+	if (rc == 0) {
+		line = pull_report_line(&rep);
+		node_run_log(nr, "%s", line);
+		free(line);
+		*model = nr->pulled = xstrdup(rep.id);
+		cfg->node.block_begin = sc.pull.block_begin;
+		cfg->node.block_end = sc.pull.block_end;
+		cfg->auto_blocks = 0;
+	}
+	pull_report_release(&rep);
+	return rc;
+}
+
 /*
  * Each node its own identity, the same at every restart: the key file
  * given, else one per listen address under the data directory
@@ -177,19 +327,38 @@ struct node_run *
 node_run_start(struct node_run_config *cfg, char **cause)
 {
 	struct node_run *nr = xcalloc(1, sizeof(*nr));
-	const char *listen = cfg->node.listen;
+	const char *listen = cfg->node.listen, *model;
+	char *span = NULL;
 
 	nr->cfg = cfg;
+	nr->hold = -1;
 	/* Outside a DHT too: receipts are made out to the node's key. */
 	if (node_run_identity(nr, cause) != 0)
 		goto fail;
 	nr->have_id = 1;
 	cfg->node.peer_id = nr->id.peer_id;
 	cfg->node.node_key = nr->id.pk;
+	model = cfg->node.model_path;
+	if (cfg->pull && node_run_pull(nr, &model, cause) != 0)
+		goto fail;
+	/* A model of the store: its file, once it holds the span. */
+	if ((nr->path = store_resolve(model, 0, 0, 0, cause)) == NULL)
+		goto fail;
+	cfg->node.model_path = nr->path;
 	if (cfg->auto_blocks && node_run_auto(nr, cause) != 0)
 		goto fail;
+	if (strcmp(model, nr->path) != 0 && (span = store_resolve(model,
+	    cfg->node.block_begin, cfg->node.block_end, 0, cause)) == NULL)
+		goto fail;
+	free(span);
+	if (strcmp(model, nr->path) != 0) {
+		cfg->node.held = nr->held = store_held_text(model);
+		nr->hold = store_hold(model);
+	}
 	if ((nr->node = node_new(&cfg->node, cause)) == NULL)
 		goto fail;
+	if (strcmp(model, nr->path) == 0 && cfg->node.seed)
+		node_run_import(nr);
 	node_run_log(nr, "serving blocks %u:%u of %s on %s (model %s, %.0f "
 	    "tokens/s per block)", cfg->node.block_begin, cfg->node.block_end,
 	    cfg->node.model_path, node_addr(nr->node),
@@ -269,11 +438,22 @@ node_run_free(struct node_run *nr)
 {
 	if (nr == NULL)
 		return;
+	if (nr->import != NULL) {
+		pthread_mutex_lock(&nr->import->mu);
+		nr->import->node = NULL;
+		pthread_mutex_unlock(&nr->import->mu);
+		node_run_import_unref(nr->import);
+	}
 	node_free(nr->node);
 	if (nr->dir != NULL)
 		nr->dir->ops->free(nr->dir);
 	dht_free(nr->dht);
 	if (nr->have_id)
 		identity_release(&nr->id);
+	free(nr->path);
+	free(nr->held);
+	free(nr->pulled);
+	if (nr->hold >= 0)
+		close(nr->hold);
 	free(nr);
 }

@@ -29,14 +29,18 @@ struct node_run_config {
 	 * (node_run_identity). */
 	const char		*identity_path;
 	char			*ledger_path;	/* the caller's; NULL: none */
+	/* Pull the span into the shard store first (from the model's URL,
+	 * or by id from the seeders of the swarm), then serve it. */
+	int			 pull;
 };
 
 /* Is the node to be in a DHT at all (new swarm or bootstrap peers)? */
 int		 node_run_in_dht(const struct node_run_config *);
 
 /*
- * Loads the identity (in a DHT), picks the span (auto), starts the node
- * listening and logs what it serves. cfg must outlive the run.
+ * Loads the identity (in a DHT), picks the span (auto), pulls it (pull),
+ * starts the node listening and logs what it serves. cfg must outlive the
+ * run.
  */
 struct node_run	*node_run_start(struct node_run_config *, char **cause);
 struct node	*node_run_node(struct node_run *);

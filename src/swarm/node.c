@@ -33,6 +33,7 @@
 #include "net/protocol.h"
 #include "swarm/identity.h"
 #include "swarm/model-id.h"
+#include "shard/seed.h"
 #include "swarm/node.h"
 #include "swarm/node-ledger.h"
 #include "swarm/node-queue.h"
@@ -80,6 +81,7 @@ struct node {
 	double			 started;
 
 	pthread_mutex_t		 mu;
+	char			*held;		/* under mu */
 	pthread_cond_t		 cond;
 	/* Steps one at a time (batching off) take turns by merit. */
 	struct node_queue	 compute;	/* the merit queue */
@@ -146,6 +148,7 @@ node_config_init(struct node_config *c)
 	c->price = -1;
 	c->credit_limit = 1e6;
 	c->free_units = 1000000000;
+	c->seed = 1;
 }
 
 char *
@@ -219,6 +222,17 @@ node_record_locked(struct node *n, struct peer_record *r)
 	r->timestamp = (int64_t)time(NULL);
 	r->price = n->ledger != NULL ? (double)node_ledger_price(n->ledger) /
 	    1e6 : 0;
+	if (n->cfg.seed && n->held != NULL)
+		snprintf(r->held, sizeof(r->held), "%s", n->held);
+}
+
+void
+node_set_held(struct node *n, const char *held)
+{
+	pthread_mutex_lock(&n->mu);
+	free(n->held);
+	n->held = held != NULL ? xstrdup(held) : NULL;
+	pthread_mutex_unlock(&n->mu);
 }
 
 void
@@ -878,8 +892,39 @@ node_admit_step(void *arg, const struct http_request *req,
 	return 0;
 }
 
+/* Pieces of the shard store, for other nodes' pulls (shard/seed.h). */
+static void
+node_route_shard_manifest(void *arg, const struct http_request *req,
+    struct http_response *resp)
+{
+	struct node *n = arg;
+
+	if (!n->cfg.seed)
+		http_response_error(resp, 404, "not_seeding", "this node does "
+		    "not seed (node.seed is false)");
+	else
+		seed_answer_manifest(req->wild[0], resp);
+}
+
+static void
+node_route_shard_data(void *arg, const struct http_request *req,
+    struct http_response *resp)
+{
+	struct node *n = arg;
+
+	if (!n->cfg.seed)
+		http_response_error(resp, 404, "not_seeding", "this node does "
+		    "not seed (node.seed is false)");
+	else
+		seed_answer_data(req->wild[0], req, resp);
+}
+
 /* A step waits for the compute pool: it runs on a thread of its own. */
 static const struct http_route node_routes[] = {
+	{ "GET", "/shards/*/manifest", node_route_shard_manifest, 0,
+	    HTTP_ROUTE_THREAD, NULL },
+	{ "GET", "/shards/*/data", node_route_shard_data, 0,
+	    HTTP_ROUTE_THREAD, NULL },
 	{ "GET", "/info", node_route_info, 0, 0, NULL },
 	{ "GET", "/status", node_route_status, 0, 0, NULL },
 	{ "POST", "/sessions", node_route_open, NODE_MAX_CONTROL_BODY, 0,
@@ -1056,6 +1101,7 @@ node_new(const struct node_config *cfg, char **cause)
 
 	n = xcalloc(1, sizeof(*n));
 	n->cfg = *cfg;
+	n->held = cfg->held != NULL ? xstrdup(cfg->held) : NULL;
 	n->model_path = xstrdup(cfg->model_path);
 	n->peer_id = cfg->peer_id != NULL ? xstrdup(cfg->peer_id) : NULL;
 	n->data_dir = cfg->data_dir != NULL ? xstrdup(cfg->data_dir) : NULL;
@@ -1272,6 +1318,7 @@ node_free(struct node *n)
 	node_queue_release(&n->compute);
 	pthread_mutex_destroy(&n->pool_mu);
 	node_ledger_free(n->ledger);
+	free(n->held);
 	free(n->model_path);
 	free(n->public_addr);
 	free(n->peer_id);

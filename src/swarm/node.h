@@ -39,6 +39,8 @@ struct node_config {
 	uint64_t	 free_units;	/* served to any client for free */
 	int		 threads;	/* <= 0: every core */
 	int		 repack;	/* matrices repacked at load */
+	int		 seed;		/* serve the shard store's pieces */
+	const char	*held;		/* spans the store holds; NULL: none */
 	uint32_t	 max_sessions;
 	/* Sessions one client key holds at once; the clients that sign
 	 * nothing share one key's worth. */
@@ -70,6 +72,11 @@ const char	*node_addr(const struct node *);
 const char	*node_model_id(const struct node *);
 /* Tokens per second through one block, measured at start. */
 double		 node_throughput(const struct node *);
+/*
+ * The spans of blocks the node's shard store holds (announced in its
+ * record while it seeds); NULL: none. From any thread.
+ */
+void		 node_set_held(struct node *, const char *held);
 /* The announcer, or NULL for none; call before node_wait. */
 void		 node_set_announcer(struct node *, struct directory *);
 /* The node's record as of now. */

@@ -49,8 +49,9 @@ peer_state_parse(const char *s, enum peer_state *out)
 json_t *
 record_to_json(const struct peer_record *r)
 {
-	return json_pack("{s:s,s:s,s:s,s:I,s:I,s:f,s:f,s:I,s:I,s:s,s:s,s:I,"
-	    "s:f}",
+	json_t *o;
+
+	o = json_pack("{s:s,s:s,s:s,s:I,s:I,s:f,s:f,s:I,s:I,s:s,s:s,s:I,s:f}",
 	    "peer_id", r->peer_id,
 	    "addr", r->addr,
 	    "model_id", r->model_id,
@@ -64,6 +65,9 @@ record_to_json(const struct peer_record *r)
 	    "version", r->version,
 	    "timestamp", (json_int_t)r->timestamp,
 	    "price", isfinite(r->price) ? r->price : 0.0);
+	if (o != NULL && r->held[0] != '\0')
+		json_object_set_new(o, "held", json_string(r->held));
+	return o;
 }
 
 char *
@@ -154,6 +158,16 @@ record_valid_token(const char *s)
 	return 1;
 }
 
+/* "0:3,4:5" */
+static int
+record_valid_spans(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (strchr("0123456789:,", *s) == NULL)
+			return 0;
+	return 1;
+}
+
 int
 record_from_json(const json_t *o, struct peer_record *r, char **cause)
 {
@@ -202,6 +216,10 @@ record_from_json(const json_t *o, struct peer_record *r, char **cause)
 	/* Records of nodes from before prices carry none: free. */
 	if (json_object_get(o, "price") != NULL && record_get_real(o, "price",
 	    1e12, &r->price, cause) != 0)
+		return -1;
+	/* Optional: records of nodes that seed nothing, or older ones. */
+	if (json_object_get(o, "held") != NULL && record_get_string(o, "held",
+	    r->held, sizeof(r->held), record_valid_spans, cause) != 0)
 		return -1;
 	return 0;
 }

@@ -12,6 +12,7 @@
 #define PEER_ID_LEN	64	/* hex characters */
 #define PEER_ADDR_MAX	256
 #define MODEL_ID_MAX	128
+#define PEER_HELD_MAX	128	/* "0:3,4:5" */
 
 enum peer_state {
 	PEER_STATE_JOINING,
@@ -36,6 +37,9 @@ struct peer_record {
 	int64_t		timestamp;	/* unix seconds when announced */
 	double		price;		/* credits per 1000 block-tokens; absent
 					   in old records: 0 */
+	/* The spans of blocks its shard store holds and seeds ("0:3,4:5");
+	 * "" when it seeds nothing. Holding is not serving. */
+	char		held[PEER_HELD_MAX];
 };
 
 const char	*peer_state_name(enum peer_state);

@@ -55,6 +55,29 @@ progress_update(struct progress *p, uint64_t done, uint64_t total)
 }
 
 void
+progress_transfer(struct progress *p, uint64_t done, uint64_t total,
+    unsigned sources)
+{
+	double now, rate;
+
+	if (p == NULL || total == 0)
+		return;
+	now = clock_now();
+	if (p->drawn != 0 && now - p->drawn < PROGRESS_REDRAW && done < total)
+		return;
+	p->drawn = now;
+	rate = now > p->start ? (double)done / (now - p->start) : 0;
+	fprintf(p->fp, "\r\033[K%s: %3.0f%% (%.1f of %.1f MiB), %.1f MiB/s from "
+	    "%u source%s", p->what, 100.0 * (double)done / (double)total,
+	    done / 1048576.0, total / 1048576.0, rate / 1048576.0, sources,
+	    sources == 1 ? "" : "s");
+	if (done < total && rate > 0)
+		fprintf(p->fp, ", %.0f s left", (double)(total - done) / rate +
+		    0.5);
+	fflush(p->fp);
+}
+
+void
 progress_free(struct progress *p)
 {
 	if (p == NULL)
@@ -71,4 +94,11 @@ void
 progress_model_cb(void *arg, uint64_t done, uint64_t total)
 {
 	progress_update(arg, done, total);
+}
+
+void
+progress_transfer_cb(void *arg, uint64_t done, uint64_t total,
+    unsigned sources)
+{
+	progress_transfer(arg, done, total, sources);
 }

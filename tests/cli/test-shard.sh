@@ -1,0 +1,327 @@
+# The shard store and swarm shard pull: a span pulled from a real HTTP
+# server (lighttpd, its access log counting the bytes), nodes serving from
+# the store with logits identical to the whole file, the golden text
+# through three nodes that each pulled their span, a pull from three
+# seeding peers with one serving corrupt bytes, a pull killed with kill -9
+# and resumed, a store too small for the span.
+. tests/cli/lib.sh
+M=$MODELS/stories260K.gguf
+Q=$MODELS/synth/synth-llama-untied-Q8_0.gguf
+GOLDEN=$MODELS/golden/stories260K_run_t0_n200.expected.txt
+W=$SWARM_HOME/www
+mkdir -p "$W"
+cp "$M" "$W/stories.gguf"
+cp "$Q" "$W/q8.gguf"
+cp "$MODELS/synth/synth-llama-F32.gguf" "$W/f32.gguf"
+mounted=""
+shard_cleanup() {
+	[ -n "$mounted" ] && umount "$mounted"
+	cli_cleanup
+}
+trap shard_cleanup EXIT INT TERM
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# start_origin [KBPS]: lighttpd serving $W on a free port, its access log
+# in $W/access.log ("request status bytes"); $ORIGIN is its base URL.
+start_origin() {
+	lport=$(free_port)
+	{
+		echo "server.document-root = \"$W\""
+		echo "server.port = $lport"
+		echo "server.bind = \"127.0.0.1\""
+		echo "server.modules = ( \"mod_accesslog\" )"
+		echo "accesslog.filename = \"$SWARM_HOME/access.log\""
+		echo "accesslog.format = \"%r %>s %b\""
+		echo "server.errorlog = \"$SWARM_HOME/lighttpd.err\""
+		[ -n "$1" ] && echo "connection.kbytes-per-second = $1"
+	} >"$SWARM_HOME/lighttpd.conf"
+	rm -f "$SWARM_HOME/access.log"
+	lighttpd -D -f "$SWARM_HOME/lighttpd.conf" &
+	lpid=$!
+	track $lpid
+	ORIGIN=http://127.0.0.1:$lport
+	i=0
+	until curl -s -o /dev/null -r 0-0 "$ORIGIN/q8.gguf"; do
+		i=$((i + 1)); [ $i -gt 100 ] && return 1; sleep 0.05
+	done
+}
+
+# stop_origin: stops lighttpd, which writes its access log; sets $logged
+# to the body bytes it sent in all (the 1-byte probe of start_origin too).
+stop_origin() {
+	kill "$lpid"; wait "$lpid" 2>/dev/null
+	logged=$(awk '{ s += $NF } END { print s + 0 }' "$SWARM_HOME/access.log")
+}
+
+# start_node NAME HOME MODEL BLOCKS [ARGS...]
+start_node() {
+	sn_name=$1 sn_home=$2 sn_model=$3 sn_blocks=$4
+	shift 4
+	rm -f "$SWARM_HOME/$sn_name.port"
+	SWARM_HOME=$sn_home "$SWARM" node join -m "$sn_model" \
+	    --blocks "$sn_blocks" --listen 127.0.0.1:0 \
+	    --port-file "$SWARM_HOME/$sn_name.port" --threads 1 "$@" \
+	    2>"$SWARM_HOME/$sn_name.log" &
+	track $!
+	eval "pid_$sn_name=$!"
+	wait_file "$SWARM_HOME/$sn_name.port" || {
+		fail "start-$sn_name" "$(cat "$SWARM_HOME/$sn_name.log")"
+		return 1
+	}
+	eval "port_$sn_name=$(cat "$SWARM_HOME/$sn_name.port")"
+}
+
+json_get() {
+	python3 -c "import json,sys; print(json.load(sys.stdin)$1)"
+}
+
+if ! command -v lighttpd >/dev/null; then
+	fail lighttpd "lighttpd is not installed (make deps)"
+	exit 1
+fi
+
+# --- a span from the origin, and nothing more -------------------------------
+start_origin
+expect pull-span 0 "$SWARM" shard pull "$ORIGIN/q8.gguf" --blocks 2:4 --json
+QID=$(echo "$out" | json_get '["id"]')
+wanted=$(echo "$out" | json_get '["bytes_wanted"]')
+stop_origin
+# the header comes in one read of at least 64 KiB: that is the slack
+check pull-span-bytes [ "$logged" -ge "$wanted" -a "$logged" -le \
+    $((wanted + 65536)) ]
+expect list-json 0 "$SWARM" shard list --json
+check list-span [ "$(echo "$out" | json_get '[0]["held"]')" = "['2:4']" ]
+check list-no-head [ "$(echo "$out" | json_get '[0]["head"]')" = False ]
+
+# the stored span loads, and a node on it answers as one on the whole file
+# (the nodes on the file have a data directory of their own: they add the
+# file to their store)
+mkdir -p "$SWARM_HOME/hfile"
+start_node fa "$SWARM_HOME/hfile" "$Q" 0:2
+start_node fb "$SWARM_HOME/hfile" "$Q" 2:4
+start_node sb "$SWARM_HOME" "$QID" 2:4
+expect logits-file 0 "$SWARM" infer run -m "$Q" --peer 127.0.0.1:$port_fa \
+    --peer 127.0.0.1:$port_fb --tokens 1,260,290 -n 4 --temp 0 \
+    --dump-logits "$SWARM_HOME/file.f32"
+expect logits-store 0 "$SWARM" infer run -m "$Q" --peer 127.0.0.1:$port_fa \
+    --peer 127.0.0.1:$port_sb --tokens 1,260,290 -n 4 --temp 0 \
+    --dump-logits "$SWARM_HOME/store.f32"
+check logits-identical cmp -s "$SWARM_HOME/file.f32" "$SWARM_HOME/store.f32"
+# a node serving a whole file hashes it into its store and seeds it
+i=0
+while :; do
+	rm -rf "$SWARM_HOME/hwhole"
+	mkdir -p "$SWARM_HOME/hwhole"
+	out=$(SWARM_HOME=$SWARM_HOME/hwhole "$SWARM" shard pull "$QID" \
+	    --blocks all --head --peer 127.0.0.1:$port_fa --json 2>/dev/null) &&
+	    break
+	i=$((i + 1)); [ $i -ge 50 ] && break
+	sleep 0.1
+done
+check whole-file-seeded cmp -s "$Q" "$SWARM_HOME/hwhole/shards/$QID/model.gguf"
+expect missing-block 1 timeout 20 "$SWARM" node join -m "$QID" --blocks 1:3 \
+    --listen 127.0.0.1:0
+check missing-block-named sh -c 'echo "$1" | grep -q "block 1 of .* is not in the store; fetch it with .swarm shard pull"' _ "$err"
+expect missing-head 1 "$SWARM" infer run -m "$QID" --local -n 1
+expect verify-clean 0 "$SWARM" shard verify --json
+# no piece is dropped under a node that serves it
+expect rm-served 1 "$SWARM" shard rm "$QID" --blocks 2:3
+check rm-served-said sh -c 'echo "$1" | grep -q "served by a running node"' _ "$err"
+kill "$pid_sb"
+wait "$pid_sb" 2>/dev/null
+expect rm-blocks 0 "$SWARM" shard rm "$QID" --blocks 2:3
+expect list-after-rm 0 "$SWARM" shard list --json
+check rm-blocks-held [ "$(echo "$out" | json_get '[0]["held"]')" = "['3:4']" ]
+expect rm-model 0 "$SWARM" shard rm "$QID"
+expect list-empty 0 "$SWARM" shard list --json
+check list-empty-doc [ "$out" = "[]" ]
+
+# --- three nodes that each pulled their span: the golden text ---------------
+# (the first with node join --pull, straight from the URL)
+start_origin
+for s in b:2:4 c:4:5; do
+	n=${s%%:*}
+	mkdir -p "$SWARM_HOME/h$n"
+	SWARM_HOME=$SWARM_HOME/h$n "$SWARM" shard pull "$ORIGIN/stories.gguf" \
+	    --blocks "${s#*:}" >/dev/null 2>&1 || fail "pull-$n"
+done
+mkdir -p "$SWARM_HOME/hclient" "$SWARM_HOME/ha"
+SWARM_HOME=$SWARM_HOME/hclient "$SWARM" shard pull "$ORIGIN/stories.gguf" \
+    --blocks 0:1 --head >/dev/null 2>&1 || fail pull-client
+start_node ga "$SWARM_HOME/ha" "$ORIGIN/stories.gguf" 0:2 --pull
+# on a terminal, a progress line: bytes, rate, sources, time left
+mkdir -p "$SWARM_HOME/hprog"
+prog=$(script -qc "env SWARM_HOME=$SWARM_HOME/hprog $SWARM shard pull \
+    $ORIGIN/q8.gguf --blocks 0:1" /dev/null | tr '\r' '\n')
+check progress-line sh -c 'echo "$1" | grep -q "^.*pulling: 100% (.* MiB), .* MiB/s from 1 source$"' _ "$prog"
+check progress-summary sh -c 'echo "$1" | grep -q "bytes wanted, .* fetched in .* from 1 source, 0 pieces retried"' _ "$prog"
+stop_origin
+SID=$(SWARM_HOME=$SWARM_HOME/hb "$SWARM" shard list --json | json_get '[0]["id"]')
+expect join-pull-held 0 env SWARM_HOME=$SWARM_HOME/ha "$SWARM" shard list --json
+check join-pull-span [ "$(echo "$out" | json_get '[0]["held"]')" = "['0:2']" ]
+start_node gb "$SWARM_HOME/hb" "$SID" 2:4
+start_node gc "$SWARM_HOME/hc" "$SID" 4:5
+expect golden-from-store 0 env SWARM_HOME=$SWARM_HOME/hclient "$SWARM" infer run \
+    -m "$SID" --peer 127.0.0.1:$port_ga --peer 127.0.0.1:$port_gb \
+    --peer 127.0.0.1:$port_gc -n 200 --temp 0
+check golden-from-store-text [ "$out" = "$(cat "$GOLDEN")" ]
+
+# a peer whose store came from the origin has no whole manifest to offer:
+# of what it sends only the header can be checked (against the origin's),
+# and the origin sends every tensor
+start_origin
+mkdir -p "$SWARM_HOME/hfresh"
+expect untrusted-peer 0 env SWARM_HOME=$SWARM_HOME/hfresh "$SWARM" shard pull \
+    "$SID" --peer 127.0.0.1:$port_gb --origin "$ORIGIN/stories.gguf" \
+    --blocks 2:4 --json
+stop_origin
+check untrusted-peer-unused sh -c 'echo "$1" | python3 -c "
+import json, sys
+d = json.load(sys.stdin)
+b = {s[\"source\"]: s[\"bytes\"] for s in d[\"sources\"]}
+h = json.load(open(\"$4\"))[\"header_size\"]
+assert b[\"127.0.0.1:$2\"] <= h and b[\"$3\"] >= d[\"bytes_wanted\"] - h, b
+"' _ "$out" "$port_gb" "$ORIGIN/stories.gguf" \
+    "$SWARM_HOME/hfresh/shards/$SID/manifest.json"
+
+# --- three seeding peers, one of them corrupt -------------------------------
+for s in p1:0:3 p2:2:5 p3:3:5; do
+	n=${s%%:*}
+	mkdir -p "$SWARM_HOME/$n"
+	SWARM_HOME=$SWARM_HOME/$n "$SWARM" shard add "$M" --blocks "${s#*:}" \
+	    --head >/dev/null || fail "add-$n"
+done
+# p2's copy of its span is overwritten with garbage, behind its records
+python3 -c "
+import json
+m = json.load(open('$SWARM_HOME/p2/shards/$SID/manifest.json'))
+f = open('$SWARM_HOME/p2/shards/$SID/model.gguf', 'r+b')
+for t in m['tensors']:
+    if t['name'].startswith(('blk.2.', 'blk.3.', 'blk.4.')):
+        f.seek(t['offset']); f.write(b'\x55' * t['size'])
+"
+export SWARM_ANNOUNCE_INTERVAL=2
+start_node p1 "$SWARM_HOME/p1" "$SID" 0:3 --new-swarm
+start_node p2 "$SWARM_HOME/p2" "$SID" 2:5 --bootstrap 127.0.0.1:$port_p1
+start_node p3 "$SWARM_HOME/p3" "$SID" 3:5 --bootstrap 127.0.0.1:$port_p1
+unset SWARM_ANNOUNCE_INTERVAL
+mkdir -p "$SWARM_HOME/hpull"
+expect pull-peers 0 env SWARM_HOME=$SWARM_HOME/hpull "$SWARM" shard pull "$SID" \
+    --blocks all --head --peer 127.0.0.1:$port_p1 \
+    --peer 127.0.0.1:$port_p2 --peer 127.0.0.1:$port_p3 --json
+check pull-peers-banned sh -c 'echo "$1" | python3 -c "
+import json, sys
+d = json.load(sys.stdin)
+b = [s[\"source\"] for s in d[\"sources\"] if s[\"banned\"]]
+assert b == [\"127.0.0.1:$2\"], b
+assert d[\"bad_pieces\"] >= 1
+"' _ "$out" "$port_p2"
+check pull-peers-named sh -c 'echo "$1" | grep -q "banned 127.0.0.1:$2"' _ \
+    "$err" "$port_p2"
+check pull-peers-identical python3 -c "
+import json
+m = json.load(open('$SWARM_HOME/hpull/shards/$SID/manifest.json'))
+a = open('$M', 'rb').read()
+b = open('$SWARM_HOME/hpull/shards/$SID/model.gguf', 'rb').read()
+assert a[:m['header_size']] == b[:m['header_size']]
+for t in m['tensors']:
+    o, n = t['offset'], t['size']
+    assert a[o:o + n] == b[o:o + n], t['name']
+"
+expect pull-peers-verify 0 env SWARM_HOME=$SWARM_HOME/hpull "$SWARM" shard verify
+
+# the same, the seeders found in the DHT: their records say what they hold
+i=0
+while :; do
+	rm -rf "$SWARM_HOME/hdht"
+	mkdir -p "$SWARM_HOME/hdht"
+	out=$(SWARM_HOME=$SWARM_HOME/hdht "$SWARM" shard pull "$SID" \
+	    --blocks all --head --bootstrap 127.0.0.1:$port_p1 --json \
+	    2>"$SWARM_HOME/dht.err")
+	n=$(echo "$out" | json_get '["sources"].__len__()' 2>/dev/null)
+	i=$((i + 1))
+	[ "$n" = 3 ] || [ $i -ge 20 ] && break
+	sleep 0.3
+done
+check pull-dht-three-seeders [ "$n" = 3 ]
+check pull-dht-banned sh -c 'echo "$1" | grep -q "banned 127.0.0.1:$2"' _ \
+    "$(cat "$SWARM_HOME/dht.err")" "$port_p2"
+expect pull-dht-verify 0 env SWARM_HOME=$SWARM_HOME/hdht "$SWARM" shard verify
+
+# --- kill -9 in the middle of a pull, then the same pull ---------------------
+start_origin 1500
+"$SWARM" shard pull "$ORIGIN/f32.gguf" --blocks all --head \
+    >/dev/null 2>&1 &
+ppid=$!
+track $ppid
+# killed once some pieces are in (the origin sends 1.5 MB/s a connection)
+i=0
+while [ $i -lt 100 ]; do
+	held=$("$SWARM" shard list --json 2>/dev/null |
+	    python3 -c "import json,sys; print(sum(m['bytes'] for m in json.load(sys.stdin) if m['id'].startswith('synth-llama-f32')))" 2>/dev/null)
+	[ "${held:-0}" -gt 1048576 ] && break
+	i=$((i + 1))
+	sleep 0.1
+done
+kill -9 $ppid
+wait $ppid 2>/dev/null
+expect pull-resumed 0 "$SWARM" shard pull "$ORIGIN/f32.gguf" --blocks all \
+    --head --json
+wanted=$(echo "$out" | json_get '["bytes_wanted"]')
+again=$(echo "$out" | json_get '["bytes_fetched"]')
+stop_origin
+# at most four pieces in flight (4 MiB each) fetched twice, and the header
+check resume-refetch-bounded [ "$logged" -le $((wanted + 4 * 4194304 + 131072)) ]
+check resume-resumed [ "$again" -lt "$wanted" ]
+expect resume-verify 0 "$SWARM" shard verify
+check resume-identical python3 -c "
+import glob, json
+d = glob.glob('$SWARM_HOME/shards/synth-llama-f32-*')[0]
+m = json.load(open(d + '/manifest.json'))
+a = open('$W/f32.gguf', 'rb').read()
+b = open(d + '/model.gguf', 'rb').read()
+for t in m['tensors']:
+    o, n = t['offset'], t['size']
+    assert a[o:o + n] == b[o:o + n], t['name']
+"
+
+# a crash of the machine (another boot) leaves records not synced: the
+# pieces are hashed again, and the one whose bytes did not reach the disk
+# is fetched again
+D=$(echo "$SWARM_HOME"/shards/synth-llama-f32-*)
+psize=$(python3 -c "
+import json
+m = json.load(open('$D/manifest.json'))
+t = [t for t in m['tensors'] if t['name'] == 'blk.1.attn_q.weight'][0]
+f = open('$D/model.gguf', 'r+b'); f.seek(t['offset']); f.write(b'\\0' * 64)
+print(t['size'])
+")
+echo "another-boot" >"$D/unsynced"
+start_origin
+expect crash-repull 0 "$SWARM" shard pull "$ORIGIN/f32.gguf" --blocks all \
+    --head --json
+stop_origin
+check crash-refetch-one [ "$(echo "$out" | json_get '["bytes_fetched"]')" = \
+    "$psize" ]
+check crash-synced [ ! -e "$D/unsynced" ]
+
+# --- a store too small for the span ------------------------------------------
+T=$SWARM_HOME/tiny
+mkdir -p "$T"
+if mount -t tmpfs -o size=2m tmpfs "$T" 2>/dev/null; then
+	mounted=$T
+	start_origin
+	expect full-disk 1 env SWARM_HOME=$T "$SWARM" shard pull "$ORIGIN/f32.gguf" \
+	    --blocks all
+	check full-disk-said sh -c 'echo "$1" | grep -q "not enough space"' _ \
+	    "$err"
+	stop_origin
+	expect full-disk-verify 0 env SWARM_HOME=$T "$SWARM" shard verify
+	umount "$T" && mounted=""
+else
+	echo "SKIP full-disk: cannot mount a tmpfs here"
+fi
+exit $cli_failed
