@@ -12,6 +12,7 @@
 
 #include "ledger/ledger.h"
 #include "ledger/ledger-private.h"
+#include "util/hex.h"
 #include "util/strbuf.h"
 #include "util/xmalloc.h"
 
@@ -343,7 +344,7 @@ ledger_seen_get(struct ledger_check *c, const char *role,
 	char key[sizeof(c->seen->key)], nk[2 * RECEIPT_KEY_LEN + 1];
 	size_t i;
 
-	receipt_hex(r->node_key, RECEIPT_KEY_LEN, nk);
+	hex_encode(r->node_key, RECEIPT_KEY_LEN, nk);
 	snprintf(key, sizeof(key), "%c%s%s", role[0], nk, r->session);
 	for (i = c->n_seen; i > 0; i--)
 		if (strcmp(c->seen[i - 1].key, key) == 0) {

@@ -19,6 +19,7 @@
 
 #include "ledger/ledger.h"
 #include "ledger/ledger-private.h"
+#include "util/hex.h"
 #include "util/xmalloc.h"
 
 struct ledger_entry {
@@ -108,9 +109,9 @@ ledger_bind_receipt(sqlite3_stmt *st, enum ledger_role role,
 	char ck[2 * RECEIPT_KEY_LEN + 1], nk[2 * RECEIPT_KEY_LEN + 1];
 	char sig[2 * RECEIPT_SIG_LEN + 1], peer[RECEIPT_PEER_ID_LEN + 1];
 
-	receipt_hex(r->client_key, RECEIPT_KEY_LEN, ck);
-	receipt_hex(r->node_key, RECEIPT_KEY_LEN, nk);
-	receipt_hex(r->sig, RECEIPT_SIG_LEN, sig);
+	hex_encode(r->client_key, RECEIPT_KEY_LEN, ck);
+	hex_encode(r->node_key, RECEIPT_KEY_LEN, nk);
+	hex_encode(r->sig, RECEIPT_SIG_LEN, sig);
 	/* The other party: the client for a node, the node for a client. */
 	receipt_peer_id(role == LEDGER_EARNED ? r->client_key : r->node_key,
 	    peer);
@@ -345,7 +346,7 @@ ledger_key_id(const char *key, char out[17])
 		abort();
 	crypto_generichash(h, sizeof(h), (const uint8_t *)key, strlen(key),
 	    NULL, 0);
-	receipt_hex(h, 8, out);
+	hex_encode(h, 8, out);
 }
 
 int

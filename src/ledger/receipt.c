@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "ledger/receipt.h"
+#include "util/hex.h"
 #include "util/xmalloc.h"
 
 static void
@@ -22,45 +23,8 @@ receipt_sodium(void)
 		abort();
 }
 
-void
-receipt_hex(const uint8_t *b, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
 
-	for (i = 0; i < n; i++) {
-		out[2 * i] = digits[b[i] >> 4];
-		out[2 * i + 1] = digits[b[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
 
-static int
-receipt_nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-int
-receipt_unhex(const char *s, uint8_t *out, size_t n)
-{
-	size_t i;
-	int hi, lo;
-
-	if (strlen(s) != 2 * n)
-		return -1;
-	for (i = 0; i < n; i++) {
-		if ((hi = receipt_nibble(s[2 * i])) < 0 ||
-		    (lo = receipt_nibble(s[2 * i + 1])) < 0)
-			return -1;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
-}
 
 uint64_t
 receipt_amount(uint64_t units, uint64_t price)
@@ -75,8 +39,8 @@ receipt_terms(const struct receipt *r)
 {
 	char ck[2 * RECEIPT_KEY_LEN + 1], nk[2 * RECEIPT_KEY_LEN + 1];
 
-	receipt_hex(r->client_key, RECEIPT_KEY_LEN, ck);
-	receipt_hex(r->node_key, RECEIPT_KEY_LEN, nk);
+	hex_encode(r->client_key, RECEIPT_KEY_LEN, ck);
+	hex_encode(r->node_key, RECEIPT_KEY_LEN, nk);
 	return xasprintf("swarm-receipt-v1\n%s\n%s\n%s\n%s\n%u\n%u\n%" PRIu64
 	    "\n%" PRIu64 "\n%" PRIu64 "\n%" PRIu64 "\n%" PRIu64 "\n%" PRId64
 	    "\n", r->session, ck, nk, r->model_id, r->block_begin,
@@ -116,7 +80,7 @@ receipt_peer_id(const uint8_t key[RECEIPT_KEY_LEN],
 
 	receipt_sodium();
 	crypto_generichash(h, sizeof(h), key, RECEIPT_KEY_LEN, NULL, 0);
-	receipt_hex(h, sizeof(h), out);
+	hex_encode(h, sizeof(h), out);
 }
 
 char *
@@ -124,7 +88,7 @@ receipt_wire_encode(const struct receipt *r)
 {
 	char sig[2 * RECEIPT_SIG_LEN + 1];
 
-	receipt_hex(r->sig, RECEIPT_SIG_LEN, sig);
+	hex_encode(r->sig, RECEIPT_SIG_LEN, sig);
 	return xasprintf("%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
 	    ",%" PRId64 ",%s", r->seq, r->tokens, r->units, r->amount,
 	    r->time, sig);
@@ -162,7 +126,7 @@ receipt_wire_decode(const char *s, struct receipt *r, char **cause)
 	    receipt_wire_num(&s, RECEIPT_NUM_MAX, &r->units) != 0 ||
 	    receipt_wire_num(&s, RECEIPT_NUM_MAX, &r->amount) != 0 ||
 	    receipt_wire_num(&s, (uint64_t)INT64_MAX, &t) != 0 ||
-	    receipt_unhex(s, r->sig, RECEIPT_SIG_LEN) != 0)
+	    hex_decode(s, r->sig, RECEIPT_SIG_LEN) != 0)
 		return set_cause(cause, "malformed receipt: want SEQ,TOKENS,"
 		    "UNITS,AMOUNT,TIME,SIGNATURE");
 	r->time = (int64_t)t;
@@ -176,9 +140,9 @@ receipt_to_json(const struct receipt *r)
 	char cid[RECEIPT_PEER_ID_LEN + 1], nid[RECEIPT_PEER_ID_LEN + 1];
 	char sig[2 * RECEIPT_SIG_LEN + 1];
 
-	receipt_hex(r->client_key, RECEIPT_KEY_LEN, ck);
-	receipt_hex(r->node_key, RECEIPT_KEY_LEN, nk);
-	receipt_hex(r->sig, RECEIPT_SIG_LEN, sig);
+	hex_encode(r->client_key, RECEIPT_KEY_LEN, ck);
+	hex_encode(r->node_key, RECEIPT_KEY_LEN, nk);
+	hex_encode(r->sig, RECEIPT_SIG_LEN, sig);
 	receipt_peer_id(r->client_key, cid);
 	receipt_peer_id(r->node_key, nid);
 	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,"
@@ -237,9 +201,9 @@ receipt_from_json(const json_t *o, struct receipt *r, char **cause)
 	    sizeof(r->model_id), cause) != 0 || receipt_json_str(o,
 	    "signature", sig, sizeof(sig), cause) != 0)
 		return -1;
-	if (receipt_unhex(ck, r->client_key, RECEIPT_KEY_LEN) != 0 ||
-	    receipt_unhex(nk, r->node_key, RECEIPT_KEY_LEN) != 0 ||
-	    receipt_unhex(sig, r->sig, RECEIPT_SIG_LEN) != 0)
+	if (hex_decode(ck, r->client_key, RECEIPT_KEY_LEN) != 0 ||
+	    hex_decode(nk, r->node_key, RECEIPT_KEY_LEN) != 0 ||
+	    hex_decode(sig, r->sig, RECEIPT_SIG_LEN) != 0)
 		return set_cause(cause, "receipt: a key or the signature is "
 		    "not hex of its length");
 	if (receipt_json_num(o, "block_begin", UINT32_MAX, &a, cause) != 0 ||

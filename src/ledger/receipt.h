@@ -67,8 +67,5 @@ struct json_t	*receipt_to_json(const struct receipt *);
 int		 receipt_from_json(const struct json_t *, struct receipt *,
 		    char **cause);
 
-/* Lower-case hex of n bytes (2n + 1); exactly 2n hex digits back, or -1. */
-void		 receipt_hex(const uint8_t *, size_t n, char *out);
-int		 receipt_unhex(const char *, uint8_t *, size_t n);
 
 #endif

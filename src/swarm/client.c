@@ -29,6 +29,7 @@
 #include "swarm/identity.h"
 #include "swarm/record.h"
 #include "swarm/route.h"
+#include "util/hex.h"
 #include "util/strbuf.h"
 #include "util/clock.h"
 #include "util/logcb.h"
@@ -487,7 +488,7 @@ client_hop_account(struct client_hop *h, json_t *o, char **cause)
 	h->receipt_at = 0;
 	if (k == NULL || json_is_null(k))
 		return 0;
-	if (!json_is_string(k) || receipt_unhex(json_string_value(k),
+	if (!json_is_string(k) || hex_decode(json_string_value(k),
 	    h->node_key, RECEIPT_KEY_LEN) != 0 || !json_is_integer(p) ||
 	    json_integer_value(p) < 0 ||
 	    (uint64_t)json_integer_value(p) > RECEIPT_NUM_MAX)
@@ -516,8 +517,8 @@ client_hop_open(struct client *c, struct client_hop *h, char **cause)
 	id = client_identity(c);
 	identity_sign(id, terms, strlen(terms), sig);
 	free(terms);
-	identity_hex(id->pk, sizeof(id->pk), pk_hex);
-	identity_hex(sig, sizeof(sig), sig_hex);
+	hex_encode(id->pk, sizeof(id->pk), pk_hex);
+	hex_encode(sig, sizeof(sig), sig_hex);
 	body = xasprintf("{\"model_id\":\"%s\",\"block_begin\":%u,"
 	    "\"block_end\":%u,\"max_length\":%u,\"client_key\":\"%s\","
 	    "\"timestamp\":%lld,\"signature\":\"%s\"}", c->model_id,

@@ -17,6 +17,7 @@
 #include "swarm/directory-dht.h"
 #include "swarm/identity.h"
 #include "swarm/record.h"
+#include "util/hex.h"
 #include "util/xmalloc.h"
 
 #define DIRECTORY_DHT_DOMAIN	"swarm-record-v1\n"
@@ -80,8 +81,8 @@ directory_dht_encode(const struct peer_record *r, uint32_t n_block,
 	msg = directory_dht_payload(o);
 	identity_sign(id, msg, strlen(msg), sig);
 	free(msg);
-	identity_hex(id->pk, sizeof(id->pk), pk_hex);
-	identity_hex(sig, sizeof(sig), sig_hex);
+	hex_encode(id->pk, sizeof(id->pk), pk_hex);
+	hex_encode(sig, sizeof(sig), sig_hex);
 	json_object_set_new(o, "public_key", json_string(pk_hex));
 	json_object_set_new(o, "signature", json_string(sig_hex));
 	s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
@@ -132,13 +133,13 @@ directory_dht_decode(const void *data, size_t len,
 	}
 	v = json_object_get(o, "public_key");
 	if (!json_is_string(v) ||
-	    identity_unhex(json_string_value(v), pk, sizeof(pk)) != 0) {
+	    hex_decode(json_string_value(v), pk, sizeof(pk)) != 0) {
 		set_cause(cause, "record: 'public_key' is malformed");
 		goto out;
 	}
 	v = json_object_get(o, "signature");
 	if (!json_is_string(v) ||
-	    identity_unhex(json_string_value(v), sig, sizeof(sig)) != 0) {
+	    hex_decode(json_string_value(v), sig, sizeof(sig)) != 0) {
 		set_cause(cause, "record: 'signature' is malformed");
 		goto out;
 	}

@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "swarm/identity.h"
+#include "util/hex.h"
 #include "util/path.h"
 #include "util/xmalloc.h"
 
@@ -30,48 +31,8 @@ identity_init_sodium(void)
 		abort();
 }
 
-void
-identity_hex(const uint8_t *b, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
 
-	for (i = 0; i < n; i++) {
-		out[2 * i] = digits[b[i] >> 4];
-		out[2 * i + 1] = digits[b[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
 
-static int
-identity_nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-int
-identity_unhex(const char *s, uint8_t *b, size_t n)
-{
-	size_t i;
-	int hi, lo;
-
-	if (strlen(s) != 2 * n)
-		return -1;
-	for (i = 0; i < n; i++) {
-		hi = identity_nibble(s[2 * i]);
-		lo = identity_nibble(s[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return -1;
-		b[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
-}
 
 void
 identity_peer_id(const uint8_t pk[IDENTITY_PK_LEN], char out[PEER_ID_LEN + 1])
@@ -80,7 +41,7 @@ identity_peer_id(const uint8_t pk[IDENTITY_PK_LEN], char out[PEER_ID_LEN + 1])
 
 	identity_init_sodium();
 	crypto_generichash(h, sizeof(h), pk, IDENTITY_PK_LEN, NULL, 0);
-	identity_hex(h, sizeof(h), out);
+	hex_encode(h, sizeof(h), out);
 }
 
 static void
@@ -138,7 +99,7 @@ identity_read(const char *path, struct identity *id, char **cause)
 	if ((nl = strchr(buf, '\n')) != NULL)
 		*nl = '\0';
 	if (strncmp(buf, IDENTITY_MAGIC " ", sizeof(IDENTITY_MAGIC)) != 0 ||
-	    identity_unhex(buf + sizeof(IDENTITY_MAGIC), seed,
+	    hex_decode(buf + sizeof(IDENTITY_MAGIC), seed,
 	    sizeof(seed)) != 0) {
 		set_cause(cause, "'%s' is not a swarm identity file", path);
 		goto out;
@@ -171,7 +132,7 @@ identity_create(const char *dir, const char *path, char **cause)
 	identity_init_sodium();
 	randombytes_buf(seed, sizeof(seed));
 	memcpy(line, IDENTITY_MAGIC " ", sizeof(IDENTITY_MAGIC));
-	identity_hex(seed, sizeof(seed), line + sizeof(IDENTITY_MAGIC));
+	hex_encode(seed, sizeof(seed), line + sizeof(IDENTITY_MAGIC));
 	len = strlen(line);
 	line[len++] = '\n';
 	if (write(fd, line, len) != (ssize_t)len || fsync(fd) == -1) {

@@ -46,9 +46,5 @@ int	identity_verify(const uint8_t pk[IDENTITY_PK_LEN], const void *msg,
 void	identity_peer_id(const uint8_t pk[IDENTITY_PK_LEN],
 	    char out[PEER_ID_LEN + 1]);
 
-/* Lower-case hex of n bytes into out (2n + 1 bytes). */
-void	identity_hex(const uint8_t *, size_t n, char *out);
-/* Exactly 2n hex digits into n bytes; -1 otherwise. */
-int	identity_unhex(const char *, uint8_t *, size_t n);
 
 #endif

@@ -37,6 +37,7 @@
 #include "swarm/node.h"
 #include "swarm/node-ledger.h"
 #include "swarm/node-queue.h"
+#include "util/hex.h"
 #include "util/parse.h"
 #include "util/strbuf.h"
 #include "util/clock.h"
@@ -400,8 +401,8 @@ node_open_client(json_t *o, const char *model_id, uint64_t a, uint64_t b,
 	if (k == NULL && t == NULL && g == NULL)
 		return 0;
 	if (!json_is_string(k) || !json_is_integer(t) || !json_is_string(g) ||
-	    identity_unhex(json_string_value(k), pk, IDENTITY_PK_LEN) != 0 ||
-	    identity_unhex(json_string_value(g), sig, sizeof(sig)) != 0) {
+	    hex_decode(json_string_value(k), pk, IDENTITY_PK_LEN) != 0 ||
+	    hex_decode(json_string_value(g), sig, sizeof(sig)) != 0) {
 		http_response_error(resp, 400, "malformed", "open: client_key, "
 		    "timestamp and signature go together, in hex");
 		return -1;
@@ -549,7 +550,7 @@ node_handle_open(struct node *n, const struct http_request *req,
 	n->sessions = s;
 	pthread_mutex_unlock(&n->mu);
 
-	identity_hex(n->node_key, sizeof(n->node_key), key_hex);
+	hex_encode(n->node_key, sizeof(n->node_key), key_hex);
 	/* What a receipt for this session is made out to. */
 	node_respond_json(resp, 200, json_pack("{s:s,s:I,s:I,s:I,s:I,s:s?,"
 	    "s:I}", "session_id", idstr, "block_begin", (json_int_t)a,

@@ -17,6 +17,7 @@
 #include "swarm/directory-dht.h"
 #include "swarm/identity.h"
 #include "swarm/record.h"
+#include "util/hex.h"
 #include "util/xmalloc.h"
 
 static void
@@ -113,7 +114,7 @@ test_directory_dht_foreign_key(void)
 	cause = NULL;
 	free(v);
 	/* Swap in a's public key: the signature no longer matches. */
-	identity_hex(a.pk, sizeof(a.pk), pk_hex);
+	hex_encode(a.pk, sizeof(a.pk), pk_hex);
 	json_object_set_new(o, "public_key", json_string(pk_hex));
 	v = json_dumps(o, JSON_COMPACT);
 	CHECK(directory_dht_decode(v, strlen(v), &e, &cause) == -1);

@@ -13,6 +13,7 @@
 
 #include "test.h"
 #include "swarm/identity.h"
+#include "util/hex.h"
 #include "util/xmalloc.h"
 
 static void
@@ -58,12 +59,12 @@ test_identity_hex(void)
 	uint8_t b[3] = { 0x00, 0xab, 0xff }, c[3];
 	char s[7];
 
-	identity_hex(b, 3, s);
+	hex_encode(b, 3, s);
 	CHECK(strcmp(s, "00abff") == 0);
-	CHECK(identity_unhex("00ABff", c, 3) == 0 && memcmp(b, c, 3) == 0);
-	CHECK(identity_unhex("00abf", c, 3) == -1);
-	CHECK(identity_unhex("00abfg", c, 3) == -1);
-	CHECK(identity_unhex("00abff00", c, 3) == -1);
+	CHECK(hex_decode("00ABff", c, 3) == 0 && memcmp(b, c, 3) == 0);
+	CHECK(hex_decode("00abf", c, 3) == -1);
+	CHECK(hex_decode("00abfg", c, 3) == -1);
+	CHECK(hex_decode("00abff00", c, 3) == -1);
 }
 
 static void
