@@ -51,7 +51,7 @@ struct batch {
 	struct kv_cache		**kvs;
 	float			*hidden;	/* [rows][n_embd] */
 	float			*head_in;	/* rows that want logits */
-	struct kv_cache		**head_kvs;
+	const void		**head_owner;	/* their requests */
 	float			*logits;	/* [rows][n_vocab] */
 	size_t			 cap_rows;
 	size_t			 cap_step;
@@ -71,7 +71,8 @@ batch_grow(struct batch *b, size_t rows, size_t nreq)
 		return;
 	b->pos = xreallocarray(b->pos, rows, sizeof(*b->pos));
 	b->kvs = xreallocarray(b->kvs, rows, sizeof(*b->kvs));
-	b->head_kvs = xreallocarray(b->head_kvs, rows, sizeof(*b->head_kvs));
+	b->head_owner = xreallocarray(b->head_owner, rows,
+	    sizeof(*b->head_owner));
 	b->hidden = xreallocarray(b->hidden, rows, e * sizeof(float));
 	b->head_in = xreallocarray(b->head_in, rows, e * sizeof(float));
 	b->logits = xreallocarray(b->logits, rows, v * sizeof(float));
@@ -154,7 +155,10 @@ batch_run(struct batch *b, int nreq, int n_rows, char **cause)
 	rows.n = n_rows;
 	rows.pos = b->pos;
 	rows.kv = b->kvs;
-	if (model_forward_rows(m, b->cfg.pool, b->step[0]->block_begin,
+	rows.owner = NULL;
+	/* no blocks: a client's heads, batched */
+	if (b->step[0]->block_begin < b->step[0]->block_end &&
+	    model_forward_rows(m, b->cfg.pool, b->step[0]->block_begin,
 	    b->step[0]->block_end, b->hidden, &rows, &b->scratch, cause) != 0)
 		return -1;
 	for (q = 0, i = 0; q < nreq; i += b->step[q]->taken, q++) {
@@ -175,12 +179,13 @@ batch_run(struct batch *b, int nreq, int n_rows, char **cause)
 				break;
 			memcpy(b->head_in + (size_t)h * e, b->hidden +
 			    (size_t)(i + k) * e, e * sizeof(float));
-			b->head_kvs[h++] = r->kv;
+			b->head_owner[h++] = r;
 		}
 	}
 	head.n = h;
 	head.pos = NULL;
-	head.kv = b->head_kvs;
+	head.kv = NULL;
+	head.owner = b->head_owner;
 	if (h > 0 && model_head_rows(m, b->cfg.pool, b->head_in, &head,
 	    b->logits, cause) != 0)
 		return -1;
@@ -315,7 +320,7 @@ batch_free(struct batch *b)
 	free(b->step);
 	free(b->pos);
 	free(b->kvs);
-	free(b->head_kvs);
+	free(b->head_owner);
 	free(b->hidden);
 	free(b->head_in);
 	free(b->logits);
@@ -336,6 +341,11 @@ batch_check(const struct batch *b, const struct batch_req *r, char **cause)
 
 	if (n <= 0)
 		return set_cause(cause, "nothing to evaluate");
+	if (kv == NULL)		/* the head alone */
+		return r->block_begin == r->block_end && tokens == NULL &&
+		    r->logits != NULL && m->output.data != NULL ? 0 :
+		    set_cause(cause, "a head-only evaluation needs the head "
+		    "and hidden states");
 	if (pos0 < 0 || (uint32_t)pos0 > kv->n_filled)
 		return set_cause(cause, "position %d skips ahead of the cache "
 		    "(%u filled)", pos0, kv->n_filled);
@@ -399,6 +409,20 @@ batch_eval(struct batch *b, struct kv_cache *kv, const int32_t *tokens, int n,
 	r.n = n;
 	r.pos0 = pos0;
 	r.all_logits = all_logits;
+	r.logits = logits;
+	return batch_wait(b, &r, cause);
+}
+
+int
+batch_eval_head(struct batch *b, float *hidden, int n, float *logits,
+    char **cause)
+{
+	struct batch_req r;
+
+	memset(&r, 0, sizeof(r));
+	r.hidden = hidden;
+	r.n = n;
+	r.all_logits = 1;
 	r.logits = logits;
 	return batch_wait(b, &r, cause);
 }

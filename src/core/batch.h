@@ -62,6 +62,14 @@ int		 batch_eval_hidden(struct batch *, struct kv_cache *kv,
 		    uint32_t a, uint32_t e, float *hidden, int n, int32_t pos0,
 		    int priority, char **cause);
 
+/*
+ * A client's head: logits[n][n_vocab] of hidden[n][n_embd] (the output
+ * of the last node), computed together with the heads of the other
+ * requests waiting, one pass over the output matrix for all.
+ */
+int		 batch_eval_head(struct batch *, float *hidden, int n,
+		    float *logits, char **cause);
+
 /* What the batcher did, for -v, /metrics and the benchmarks. */
 struct batch_stats {
 	uint64_t	 steps;

@@ -230,8 +230,9 @@ model_rows_product(struct pool *pool, const struct model_weight *const *w,
 		return;
 	}
 	for (s0 = 0; s0 < rows->n; s0 = s1) {
-		for (s1 = s0 + 1; s1 < rows->n && rows->kv[s1] ==
-		    rows->kv[s0]; s1++)
+		for (s1 = s0 + 1; s1 < rows->n && (rows->owner != NULL ?
+		    rows->owner[s1] == rows->owner[s0] : rows->kv[s1] ==
+		    rows->kv[s0]); s1++)
 			;
 		for (i = 0; i < n_parts; i++)
 			o[i] = out[i] + (size_t)s0 * w[i]->n_out;
@@ -379,6 +380,7 @@ model_forward_blocks(const struct model *m, struct pool *pool, uint32_t a,
 	rows.n = n;
 	rows.pos = pos;
 	rows.kv = kvs;
+	rows.owner = NULL;
 	rc = model_forward_rows(m, pool, a, b, hidden, &rows, kv, cause);
 	if (kvs != one)
 		free(kvs);
@@ -482,8 +484,8 @@ int
 model_head(const struct model *m, struct pool *pool, const float *hidden, int n,
     float *logits, char **cause)
 {
-	/* one session: its rows are one product (rows.kv NULL) */
-	struct model_rows rows = { n, NULL, NULL };
+	/* one session: its rows are one product (no kv, no owner) */
+	struct model_rows rows = { n, NULL, NULL, NULL };
 
 	return model_head_rows(m, pool, hidden, &rows, logits, cause);
 }
@@ -504,7 +506,7 @@ model_head_rows(const struct model *m, struct pool *pool, const float *hidden,
 	for (t = 0; t < n; t++)
 		model_rmsnorm(xb + t * e, hidden + t * e, m->output_norm.data,
 		    (int)e, m->hp.rms_eps);
-	if (rows->kv == NULL)
+	if (rows->kv == NULL && rows->owner == NULL)
 		model_matmul(pool, w, xb, n, logits);
 	else
 		model_rows_product(pool, &w, &logits, 1, xb, rows, NULL);

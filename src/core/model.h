@@ -137,6 +137,9 @@ struct model_rows {
 	int			 n;
 	const int32_t		*pos;
 	struct kv_cache *const	*kv;
+	/* Who each row belongs to, for model_head_rows without caches
+	 * (NULL: kv tells the sessions apart). */
+	const void *const	*owner;
 };
 /*
  * Runs blocks [a, b) over hidden[n][n_embd] in place for rows of many
@@ -151,8 +154,9 @@ int	model_forward_rows(const struct model *, struct pool *, uint32_t a,
 int	model_head(const struct model *, struct pool *, const float *hidden,
 	    int n, float *logits, char **cause);
 /*
- * The same for rows of many sessions (rows->kv tells them apart; their
- * positions are not used): each row's logits are those it gets alone.
+ * The same for rows of many sessions (rows->owner, else rows->kv, tells
+ * them apart; positions are not used): each row's logits are those it
+ * gets alone.
  */
 int	model_head_rows(const struct model *, struct pool *,
 	    const float *hidden, const struct model_rows *, float *logits,

@@ -256,10 +256,12 @@ engine_open(const struct engine_config *cfg, char **cause)
 	if ((!cfg->local && engine_join(e, cause) != 0) ||
 	    engine_account(e, cause) != 0)
 		goto fail;
-	if (cfg->local && cfg->batch && (e->batch = batch_new(
-	    &(struct batch_config){ .model = e->w.model, .pool = e->w.pool,
-	    .pool_mu = &e->pool_mu, .block_begin = 0, .block_end =
-	    e->w.hp.n_layer, .chunk = cfg->batch_chunk }, cause)) == NULL)
+	/* Batched: local, every block; through the swarm, the heads. */
+	if (cfg->batch && (e->batch = batch_new(&(struct batch_config){
+	    .model = e->w.model, .pool = e->w.pool, .pool_mu = &e->pool_mu,
+	    .block_begin = 0, .block_end = cfg->local ? e->w.hp.n_layer : 0,
+	    .chunk = cfg->batch_chunk, .idle_between = !cfg->local },
+	    cause)) == NULL)
 		goto fail;
 	e->load_seconds = clock_now() - t0;
 	return e;
@@ -463,7 +465,7 @@ engine_backend_eval(void *ctx, const int32_t *tokens, int n, int32_t pos0,
 	if (delay > 0)
 		usleep(delay * 1000);
 	/* A swarm backend locks the pool itself, around its own work. */
-	if (e->batch != NULL)
+	if (e->batch != NULL && e->cfg.local)
 		rc = batch_eval(e->batch, b->local.kv, tokens, n, pos0,
 		    all_logits, logits, cause);
 	else {
@@ -497,6 +499,7 @@ engine_backend_open(struct engine *e, uint32_t n_ctx,
 		b->client = client_new(&e->cc);
 		rc = client_backend_init(&b->cb, e->w.model, e->w.pool,
 		    &e->pool_mu, b->client, n_ctx, &b->inner, cause);
+		b->cb.head_batch = e->batch;
 	}
 	if (rc != 0) {
 		generate_local_release(&b->local);

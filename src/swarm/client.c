@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/batch.h"
 #include "core/generate.h"
 #include "core/model.h"
 #include "core/pool.h"
@@ -1165,6 +1166,12 @@ client_backend_eval(void *ctx, const int32_t *tokens, int n, int32_t pos0,
 	if (model_embed(m, tokens, n, hidden, cause) != 0 ||
 	    client_forward(b->client, hidden, n, pos0, cause) != 0)
 		goto out;
+	if (b->head_batch != NULL) {
+		rc = all_logits ? batch_eval_head(b->head_batch, hidden, n,
+		    logits, cause) : batch_eval_head(b->head_batch, hidden +
+		    (size_t)(n - 1) * e, 1, logits, cause);
+		goto out;
+	}
 	if (b->pool_mu != NULL)
 		pthread_mutex_lock(b->pool_mu);
 	if (all_logits)

@@ -86,11 +86,15 @@ unsigned	 client_verified(const struct client *, unsigned *mismatches);
  * NULL) is held around the work on it and never across a round trip, so
  * other requests compute while this one waits on the network.
  */
+struct batch;
 struct client_backend {
 	const struct model	*model;
 	struct pool		*pool;
 	pthread_mutex_t		*pool_mu;
 	struct client		*client;
+	/* The heads of every backend waiting, in one pass (core/batch.h);
+	 * NULL: each backend computes its own under pool_mu. */
+	struct batch		*head_batch;
 };
 
 int	client_backend_init(struct client_backend *, const struct model *,

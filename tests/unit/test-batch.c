@@ -163,9 +163,94 @@ test_batch_threads_identical(void)
 	check_batch_threads(path);
 }
 
+/* A client's heads: many threads, logits as model_head gives alone. */
+struct head_job {
+	struct batch	*b;
+	float		*hidden;
+	float		*logits;
+	int		 rc;
+};
+
+static void *
+head_run(void *arg)
+{
+	struct head_job *j = arg;
+	char *cause = NULL;
+	int i;
+
+	for (i = 0; i < 20 && j->rc == 0; i++)
+		j->rc = batch_eval_head(j->b, j->hidden, 2, j->logits, &cause);
+	free(cause);
+	return NULL;
+}
+
+static void
+test_batch_heads(void)
+{
+	char path[512], *cause = NULL;
+	struct gguf_file *gf;
+	struct pool *pool = pool_new(2);
+	struct model_hparams hp;
+	struct model *m;
+	struct batch *b;
+	struct head_job j[4];
+	pthread_t th[4];
+	float *want;
+	size_t e, v;
+	int i, k;
+
+	snprintf(path, sizeof(path), "%s/stories260K.gguf", test_models_dir());
+	gf = gguf_open(path, &cause);
+	CHECK(gf != NULL && model_read_hparams(gf, &hp, &cause) == 0);
+	/* a client holds the embedding and the head, no block */
+	m = model_load(gf, 0, 0, MODEL_LOAD_EMBED | MODEL_LOAD_HEAD, pool,
+	    &cause);
+	CHECKF(m != NULL, "%s", cause);
+	e = hp.n_embd;
+	v = hp.n_vocab;
+	b = batch_new(&(struct batch_config){ .model = m, .pool = pool,
+	    .block_begin = 0, .block_end = 0, .idle_between = 1 }, &cause);
+	CHECK(b != NULL);
+	want = malloc(4 * 2 * v * sizeof(float));
+	for (i = 0; i < 4; i++) {
+		j[i].b = b;
+		j[i].rc = 0;
+		j[i].hidden = malloc(2 * e * sizeof(float));
+		j[i].logits = malloc(2 * v * sizeof(float));
+		for (k = 0; k < (int)(2 * e); k++)
+			j[i].hidden[k] = (float)((i * 13 + k * 7) % 17) / 8.0f -
+			    1.0f;
+		CHECK(model_head(m, pool, j[i].hidden, 2, want + i * 2 * v,
+		    &cause) == 0);
+	}
+	for (i = 0; i < 4; i++)
+		pthread_create(&th[i], NULL, head_run, &j[i]);
+	for (i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	for (i = 0; i < 4; i++) {
+		CHECK(j[i].rc == 0);
+		CHECKF(memcmp(j[i].logits, want + i * 2 * v, 2 * v *
+		    sizeof(float)) == 0, "head %d differs batched", i);
+	}
+	/* a head-only model refuses blocks */
+	CHECK(batch_eval_hidden(b, NULL, 0, 1, j[0].hidden, 1, 0, 0,
+	    &cause) == -1);
+	free(cause);
+	batch_free(b);
+	for (i = 0; i < 4; i++) {
+		free(j[i].hidden);
+		free(j[i].logits);
+	}
+	free(want);
+	model_free(m);
+	pool_free(pool);
+	gguf_close(gf);
+}
+
 int
 main(void)
 {
 	TEST_RUN(test_batch_threads_identical);
+	TEST_RUN(test_batch_heads);
 	TEST_EXIT();
 }

@@ -622,6 +622,7 @@ check_rows_batched_identical(const char *name)
 	rows.n = n;
 	rows.pos = pos;
 	rows.kv = kvs;
+	rows.owner = NULL;
 	CHECK(model_forward_rows(m, test_pool, 0, 4, hb, &rows, batch[0],
 	    &cause) == 0);
 	/* each alone */
