@@ -3,6 +3,7 @@
  * runs their rows through the blocks in one pass. See batch.h.
  */
 #include <pthread.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,7 @@ struct batch_req {
 	int			 all_logits;
 	float			*logits;
 	int			 priority;
+	const void		*owner;		/* the session (its cache) */
 	double			 queued;	/* clock_now() when it came */
 	int			 planned;	/* in the step being planned */
 	int			 done;		/* rows evaluated */
@@ -45,6 +47,11 @@ struct batch {
 	struct batch_req	*tail;
 	int			 stop;
 	struct batch_stats	 stats;
+	/* The sessions seen lately and when (for batch_gather). */
+	const void		*seen[BATCH_SEEN_MAX];
+	double			 seen_at[BATCH_SEEN_MAX];
+	int			 n_seen;
+	double			 last_pass;	/* seconds the last pass took */
 	/* The step's rows, grown to the largest step, used by the thread. */
 	struct batch_req	**step;
 	int32_t			*pos;
@@ -246,12 +253,74 @@ batch_settle(struct batch *b, int nreq, int n_rows, int rc, const char *cause)
 	pthread_cond_broadcast(&b->done);
 }
 
+/* Notes the sessions of a pass and forgets those not seen lately. */
+static void
+batch_seen(struct batch *b, int nreq, double now)
+{
+	double forget = 4 * b->last_pass + 0.1;
+	int q, i, j;
+
+	for (q = 0; q < nreq; q++) {
+		for (i = 0; i < b->n_seen; i++)
+			if (b->seen[i] == b->step[q]->owner)
+				break;
+		if (i == b->n_seen && b->n_seen == BATCH_SEEN_MAX)
+			continue;
+		if (i == b->n_seen)
+			b->n_seen++;
+		b->seen[i] = b->step[q]->owner;
+		b->seen_at[i] = now;
+	}
+	for (i = j = 0; i < b->n_seen; i++) {
+		if (now - b->seen_at[i] > forget)
+			continue;
+		b->seen[j] = b->seen[i];
+		b->seen_at[j++] = b->seen_at[i];
+	}
+	b->n_seen = j;
+}
+
+/*
+ * Fewer requests wait than sessions were seen lately: the others are on
+ * their way (sampling their next token, or a hop away through the swarm).
+ * Wait for them a while, at most as long as a pass takes (and
+ * BATCH_GATHER_MAX), so the sessions go through the weights together
+ * instead of in small staggered passes. One session alone never waits; a
+ * session that ended is forgotten after a few passes. mu is held.
+ */
+static void
+batch_gather(struct batch *b)
+{
+	struct batch_req *r;
+	struct timespec until;
+	double wait = b->last_pass < BATCH_GATHER_MAX ? b->last_pass :
+	    BATCH_GATHER_MAX, end, left;
+	int count;
+
+	if (b->n_seen <= 1 || wait <= 0)
+		return;
+	end = clock_now() + wait;
+	for (;;) {
+		for (count = 0, r = b->head; r != NULL; r = r->next)
+			count++;
+		left = end - clock_now();
+		if (count >= b->n_seen || b->stop || left <= 0)
+			return;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += (long)(left * 1e9);
+		until.tv_sec += until.tv_nsec / 1000000000L;
+		until.tv_nsec %= 1000000000L;
+		pthread_cond_timedwait(&b->work, &b->mu, &until);
+	}
+}
+
 static void *
 batch_main(void *arg)
 {
 	struct batch *b = arg;
 	char *cause = NULL;
 	int nreq, n_rows, rc;
+	double t0;
 
 	pthread_mutex_lock(&b->mu);
 	for (;;) {
@@ -259,12 +328,16 @@ batch_main(void *arg)
 			pthread_cond_wait(&b->work, &b->mu);
 		if (b->head == NULL)
 			break;
+		batch_gather(b);
 		nreq = batch_plan(b, &n_rows);
 		pthread_mutex_unlock(&b->mu);
 		if (b->cfg.pool_mu != NULL)
 			pthread_mutex_lock(b->cfg.pool_mu);
+		t0 = clock_now();
 		rc = batch_run(b, nreq, n_rows, &cause);
+		b->last_pass = clock_now() - t0;
 		pthread_mutex_lock(&b->mu);
+		batch_seen(b, nreq, clock_now());
 		batch_settle(b, nreq, n_rows, rc, cause);
 		/* nothing more to do now: free the cores for others */
 		if (b->head == NULL && b->cfg.idle_between)
@@ -403,6 +476,7 @@ batch_eval(struct batch *b, struct kv_cache *kv, const int32_t *tokens, int n,
 
 	memset(&r, 0, sizeof(r));
 	r.kv = kv;
+	r.owner = kv;
 	r.block_begin = b->cfg.block_begin;
 	r.block_end = b->cfg.block_end;
 	r.tokens = tokens;
@@ -414,12 +488,13 @@ batch_eval(struct batch *b, struct kv_cache *kv, const int32_t *tokens, int n,
 }
 
 int
-batch_eval_head(struct batch *b, float *hidden, int n, float *logits,
-    char **cause)
+batch_eval_head(struct batch *b, const void *owner, float *hidden, int n,
+    float *logits, char **cause)
 {
 	struct batch_req r;
 
 	memset(&r, 0, sizeof(r));
+	r.owner = owner;
 	r.hidden = hidden;
 	r.n = n;
 	r.all_logits = 1;
@@ -435,6 +510,7 @@ batch_eval_hidden(struct batch *b, struct kv_cache *kv, uint32_t a, uint32_t e,
 
 	memset(&r, 0, sizeof(r));
 	r.kv = kv;
+	r.owner = kv;
 	r.block_begin = a;
 	r.block_end = e;
 	r.hidden = hidden;

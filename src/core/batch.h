@@ -22,6 +22,9 @@ struct model;
 struct pool;
 
 #define BATCH_CHUNK_DEFAULT	64
+/* The longest a pass waits for sessions seen lately; how many it knows. */
+#define BATCH_GATHER_MAX	0.05
+#define BATCH_SEEN_MAX		256
 #define BATCH_ROWS_MAX		512
 
 struct batch_config {
@@ -64,11 +67,11 @@ int		 batch_eval_hidden(struct batch *, struct kv_cache *kv,
 
 /*
  * A client's head: logits[n][n_vocab] of hidden[n][n_embd] (the output
- * of the last node), computed together with the heads of the other
+ * of the last node) for the session owner, computed together with the heads of the other
  * requests waiting, one pass over the output matrix for all.
  */
-int		 batch_eval_head(struct batch *, float *hidden, int n,
-		    float *logits, char **cause);
+int		 batch_eval_head(struct batch *, const void *owner,
+		    float *hidden, int n, float *logits, char **cause);
 
 /* What the batcher did, for -v, /metrics and the benchmarks. */
 struct batch_stats {

@@ -1167,8 +1167,8 @@ client_backend_eval(void *ctx, const int32_t *tokens, int n, int32_t pos0,
 	    client_forward(b->client, hidden, n, pos0, cause) != 0)
 		goto out;
 	if (b->head_batch != NULL) {
-		rc = all_logits ? batch_eval_head(b->head_batch, hidden, n,
-		    logits, cause) : batch_eval_head(b->head_batch, hidden +
+		rc = all_logits ? batch_eval_head(b->head_batch, b, hidden, n,
+		    logits, cause) : batch_eval_head(b->head_batch, b, hidden +
 		    (size_t)(n - 1) * e, 1, logits, cause);
 		goto out;
 	}

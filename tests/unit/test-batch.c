@@ -179,7 +179,8 @@ head_run(void *arg)
 	int i;
 
 	for (i = 0; i < 20 && j->rc == 0; i++)
-		j->rc = batch_eval_head(j->b, j->hidden, 2, j->logits, &cause);
+		j->rc = batch_eval_head(j->b, j, j->hidden, 2, j->logits,
+		    &cause);
 	free(cause);
 	return NULL;
 }
