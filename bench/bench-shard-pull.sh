@@ -79,7 +79,7 @@ while [ $off -lt "$size" ]; do
 	off=$((off + chunk))
 done
 
-echo "$BENCH_NAME: $(basename "$M"), $size bytes, $BENCH_REPS runs each"
+echo "$BENCH_NAME: $(basename "$M"), $size bytes, $REPS runs each"
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores"
 t_peers= t_curlp= t_origin= t_curlo= cpu_pull=
 for r in $(seq 1 "$REPS"); do
