@@ -11,7 +11,9 @@
 #include "engine/node-run.h"
 #include "engine/shard-pull.h"
 #include "net/dht.h"
+#include "net/http-server.h"
 #include "net/protocol.h"
+#include "shard/seed.h"
 #include "shard/store.h"
 #include "swarm/balance.h"
 #include "swarm/directory-dht.h"
@@ -323,6 +325,36 @@ node_run_identity(struct node_run *nr, char **cause)
 	return rc;
 }
 
+/* Pieces of the shard store, for other nodes' pulls (shard/seed.h). */
+static void
+node_run_route_manifest(void *arg, const struct http_request *req,
+    struct http_response *resp)
+{
+	if (!node_seeding(arg))
+		http_response_error(resp, 404, "not_seeding", "this node does "
+		    "not seed (node.seed is false)");
+	else
+		seed_answer_manifest(req->wild[0], resp);
+}
+
+static void
+node_run_route_data(void *arg, const struct http_request *req,
+    struct http_response *resp)
+{
+	if (!node_seeding(arg))
+		http_response_error(resp, 404, "not_seeding", "this node does "
+		    "not seed (node.seed is false)");
+	else
+		seed_answer_data(req->wild[0], req, resp);
+}
+
+static const struct http_route node_run_routes[] = {
+	{ "GET", "/shards/*/manifest", node_run_route_manifest, 0,
+	    HTTP_ROUTE_THREAD, NULL },
+	{ "GET", "/shards/*/data", node_run_route_data, 0,
+	    HTTP_ROUTE_THREAD, NULL },
+};
+
 struct node_run *
 node_run_start(struct node_run_config *cfg, char **cause)
 {
@@ -355,6 +387,9 @@ node_run_start(struct node_run_config *cfg, char **cause)
 		cfg->node.held = nr->held = store_held_text(model);
 		nr->hold = store_hold(model);
 	}
+	cfg->node.extra_routes = node_run_routes;
+	cfg->node.n_extra_routes = sizeof(node_run_routes) /
+	    sizeof(node_run_routes[0]);
 	if ((nr->node = node_new(&cfg->node, cause)) == NULL)
 		goto fail;
 	if (strcmp(model, nr->path) == 0 && cfg->node.seed)

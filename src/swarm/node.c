@@ -33,7 +33,6 @@
 #include "net/protocol.h"
 #include "swarm/identity.h"
 #include "swarm/model-id.h"
-#include "shard/seed.h"
 #include "swarm/node.h"
 #include "swarm/node-ledger.h"
 #include "swarm/node-queue.h"
@@ -77,6 +76,7 @@ struct node {
 	struct model		*model;
 	struct pool		*pool;
 	struct http_server	*http;
+	struct http_route	*routes;	/* the server's table */
 	uint16_t		 port;
 	double			 throughput;
 	double			 started;
@@ -225,6 +225,12 @@ node_record_locked(struct node *n, struct peer_record *r)
 	    1e6 : 0;
 	if (n->cfg.seed && n->held != NULL)
 		snprintf(r->held, sizeof(r->held), "%s", n->held);
+}
+
+int
+node_seeding(const struct node *n)
+{
+	return n->cfg.seed;
 }
 
 void
@@ -893,39 +899,8 @@ node_admit_step(void *arg, const struct http_request *req,
 	return 0;
 }
 
-/* Pieces of the shard store, for other nodes' pulls (shard/seed.h). */
-static void
-node_route_shard_manifest(void *arg, const struct http_request *req,
-    struct http_response *resp)
-{
-	struct node *n = arg;
-
-	if (!n->cfg.seed)
-		http_response_error(resp, 404, "not_seeding", "this node does "
-		    "not seed (node.seed is false)");
-	else
-		seed_answer_manifest(req->wild[0], resp);
-}
-
-static void
-node_route_shard_data(void *arg, const struct http_request *req,
-    struct http_response *resp)
-{
-	struct node *n = arg;
-
-	if (!n->cfg.seed)
-		http_response_error(resp, 404, "not_seeding", "this node does "
-		    "not seed (node.seed is false)");
-	else
-		seed_answer_data(req->wild[0], req, resp);
-}
-
 /* A step waits for the compute pool: it runs on a thread of its own. */
 static const struct http_route node_routes[] = {
-	{ "GET", "/shards/*/manifest", node_route_shard_manifest, 0,
-	    HTTP_ROUTE_THREAD, NULL },
-	{ "GET", "/shards/*/data", node_route_shard_data, 0,
-	    HTTP_ROUTE_THREAD, NULL },
 	{ "GET", "/info", node_route_info, 0, 0, NULL },
 	{ "GET", "/status", node_route_status, 0, 0, NULL },
 	{ "POST", "/sessions", node_route_open, NODE_MAX_CONTROL_BODY, 0,
@@ -1098,6 +1073,7 @@ node_new(const struct node_config *cfg, char **cause)
 	struct node *n;
 	char *host = NULL;
 	struct http_server_config hcfg;
+	size_t n_base;
 	uint16_t port;
 
 	n = xcalloc(1, sizeof(*n));
@@ -1156,8 +1132,17 @@ node_new(const struct node_config *cfg, char **cause)
 	memset(&hcfg, 0, sizeof(hcfg));
 	hcfg.host = host;
 	hcfg.port = port;
-	hcfg.routes = node_routes;
-	hcfg.n_routes = sizeof(node_routes) / sizeof(node_routes[0]);
+	/* the caller's routes (the shard store's pieces), then the node's */
+	n_base = sizeof(node_routes) / sizeof(node_routes[0]);
+	n->routes = xreallocarray(NULL, cfg->n_extra_routes + n_base,
+	    sizeof(*n->routes));
+	if (cfg->n_extra_routes > 0)
+		memcpy(n->routes, cfg->extra_routes, cfg->n_extra_routes *
+		    sizeof(*n->routes));
+	memcpy(n->routes + cfg->n_extra_routes, node_routes, n_base *
+	    sizeof(*n->routes));
+	hcfg.routes = n->routes;
+	hcfg.n_routes = cfg->n_extra_routes + n_base;
 	hcfg.arg = n;
 	/* Room for one full-context step of a large model at a time. */
 	hcfg.max_buffered = 2 * (size_t)PROTO_MAX_BODY;
@@ -1295,6 +1280,7 @@ node_free(struct node *n)
 		return;
 	/* Stop the server first: no handler runs after this. */
 	http_server_free(n->http);
+	free(n->routes);
 	batch_free(n->batch);
 	if (n->housekeeper_running) {
 		pthread_mutex_lock(&n->mu);

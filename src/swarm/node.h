@@ -21,6 +21,7 @@
 #define NODE_DEFAULT_PORT	7400
 
 struct directory;
+struct http_route;
 
 struct node_config {
 	const char	*model_path;
@@ -40,6 +41,11 @@ struct node_config {
 	int		 threads;	/* <= 0: every core */
 	int		 repack;	/* matrices repacked at load */
 	int		 seed;		/* serve the shard store's pieces */
+	/* More routes on the node's server, before its own (the store's
+	 * pieces, from engine/node-run.c); their handlers get the node as
+	 * arg. The table must outlive the node. */
+	const struct http_route *extra_routes;
+	size_t		 n_extra_routes;
 	const char	*held;		/* spans the store holds; NULL: none */
 	uint32_t	 max_sessions;
 	/* Sessions one client key holds at once; the clients that sign
@@ -65,6 +71,8 @@ void		 node_config_init(struct node_config *);
 
 struct node	*node_new(const struct node_config *, char **cause);
 void		 node_free(struct node *);
+/* node.seed: whether the node answers other nodes' pulls. */
+int		 node_seeding(const struct node *);
 
 uint16_t	 node_port(const struct node *);
 /* The address announced: host:port. */
