@@ -293,7 +293,7 @@ batch_gather(struct batch *b)
 {
 	struct batch_req *r;
 	struct timespec until;
-	double wait = b->last_pass < BATCH_GATHER_MAX ? b->last_pass :
+	double wait = 3 * b->last_pass < BATCH_GATHER_MAX ? 3 * b->last_pass :
 	    BATCH_GATHER_MAX, end, left;
 	int count;
 
@@ -518,6 +518,25 @@ batch_eval_hidden(struct batch *b, struct kv_cache *kv, uint32_t a, uint32_t e,
 	r.pos0 = pos0;
 	r.priority = priority;
 	return batch_wait(b, &r, cause);
+}
+
+void
+batch_forget(struct batch *b, const void *owner)
+{
+	int i;
+
+	if (b == NULL)
+		return;
+	pthread_mutex_lock(&b->mu);
+	for (i = 0; i < b->n_seen; i++)
+		if (b->seen[i] == owner) {
+			b->seen[i] = b->seen[--b->n_seen];
+			b->seen_at[i] = b->seen_at[b->n_seen];
+			break;
+		}
+	/* a pass gathering for it need not wait any longer */
+	pthread_cond_signal(&b->work);
+	pthread_mutex_unlock(&b->mu);
 }
 
 void

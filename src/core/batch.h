@@ -73,6 +73,12 @@ int		 batch_eval_hidden(struct batch *, struct kv_cache *kv,
 int		 batch_eval_head(struct batch *, const void *owner,
 		    float *hidden, int n, float *logits, char **cause);
 
+/*
+ * A session is over: a pass no longer waits for it (sessions not seen for
+ * a few passes are forgotten anyway; this is at once).
+ */
+void		 batch_forget(struct batch *, const void *owner);
+
 /* What the batcher did, for -v, /metrics and the benchmarks. */
 struct batch_stats {
 	uint64_t	 steps;

@@ -600,6 +600,8 @@ engine_backend_close_spent(struct engine_backend *b, uint64_t *units,
 	engine_add_hops(&e->stats, hs, n);
 	pthread_mutex_unlock(&e->stats_mu);
 	free(hs);
+	batch_forget(e->batch, e->cfg.local ? (const void *)b->local.kv :
+	    (const void *)&b->cb);
 	generate_local_release(&b->local);
 	if (b->client != NULL) {
 		/* Closing sends the last receipts: count after. */

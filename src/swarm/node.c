@@ -189,6 +189,7 @@ node_session_remove(struct node *n, struct node_session *s)
 			*pp = s->next;
 			n->n_sessions--;
 			n->reserved_tokens -= s->max_length;
+			batch_forget(n->batch, s->kv);
 			node_session_free(s);
 			return;
 		}
