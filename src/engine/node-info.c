@@ -21,39 +21,21 @@
 #define NODE_INFO_MAX_BODY	(1 << 20)
 
 static int64_t
-node_info_int(json_t *st, const char *key)
+node_info_int(const json_t *st, const char *key)
 {
 	return (int64_t)json_integer_value(json_object_get(st, key));
 }
 
 int
-node_info_fetch(const char *addr, struct node_info *ni, char **cause)
+node_info_parse(const json_t *doc, struct node_info *ni, char **cause)
 {
-	struct http_client *hc;
-	struct strbuf body = STRBUF_INIT;
-	json_t *st;
-	long status;
-	int rc = -1;
+	const json_t *st = json_object_get(doc, "status");
 
-	memset(ni, 0, sizeof(*ni));
-	if ((hc = http_client_new(addr, NODE_INFO_CONNECT_S)) == NULL)
-		return set_cause(cause, "cannot start an HTTP client");
-	if (http_client_request(hc, "GET", "/info", NULL, NULL, 0, NULL,
-	    NODE_INFO_TIMEOUT_S, NODE_INFO_MAX_BODY, &status, &body,
+	if (!json_is_object(st))
+		return set_cause(cause, "not a swarm node: no status");
+	if (record_from_json(json_object_get(doc, "record"), &ni->rec,
 	    cause) != 0)
-		goto out;
-	if (status != 200) {
-		set_cause(cause, "%s: HTTP status %ld", addr, status);
-		goto out;
-	}
-	if ((ni->json = json_loadb(body.buf, body.len, 0, NULL)) == NULL ||
-	    !json_is_object(st = json_object_get(ni->json, "status"))) {
-		set_cause(cause, "%s: not a swarm node", addr);
-		goto out;
-	}
-	if (record_from_json(json_object_get(ni->json, "record"), &ni->rec,
-	    cause) != 0)
-		goto out;
+		return -1;
 	ni->n_layer = node_info_int(st, "n_layer");
 	ni->sessions = node_info_int(st, "sessions");
 	ni->max_sessions = node_info_int(st, "max_sessions");
@@ -68,6 +50,37 @@ node_info_fetch(const char *addr, struct node_info *ni, char **cause)
 	    "tokens_per_second_60s"));
 	ni->queue = node_info_int(st, "queue");
 	ni->errors = node_info_int(st, "errors");
+	return 0;
+}
+
+int
+node_info_fetch(const char *addr, struct node_info *ni, char **cause)
+{
+	struct http_client *hc;
+	struct strbuf body = STRBUF_INIT;
+	long status;
+	int rc = -1;
+
+	memset(ni, 0, sizeof(*ni));
+	if ((hc = http_client_new(addr, NODE_INFO_CONNECT_S)) == NULL)
+		return set_cause(cause, "cannot start an HTTP client");
+	if (http_client_request(hc, "GET", "/info", NULL, NULL, 0, NULL,
+	    NODE_INFO_TIMEOUT_S, NODE_INFO_MAX_BODY, &status, &body,
+	    cause) != 0)
+		goto out;
+	if (status != 200) {
+		set_cause(cause, "%s: HTTP status %ld", addr, status);
+		goto out;
+	}
+	if ((ni->json = json_loadb(body.buf, body.len, 0, NULL)) == NULL) {
+		set_cause(cause, "%s: not a swarm node", addr);
+		goto out;
+	}
+	if (node_info_parse(ni->json, ni, cause) != 0) {
+		if (cause != NULL && *cause == NULL)
+			set_cause(cause, "%s: not a swarm node", addr);
+		goto out;
+	}
 	rc = 0;
 out:
 	if (rc != 0)

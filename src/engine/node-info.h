@@ -38,6 +38,12 @@ int	node_info_fetch(const char *addr, struct node_info *, char **cause);
 int	node_info_fetch_wait(const char *addr, double seconds,
 	    struct node_info *, char **cause);
 void	node_info_release(struct node_info *);
+/*
+ * The figures of a node's /info or /status document (borrowed; ni->json
+ * is left alone), its record checked as the DHT's would be.
+ */
+int	node_info_parse(const struct json_t *doc, struct node_info *,
+	    char **cause);
 
 /*
  * Asks the node of this machine at addr to drain and stop, showing the

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/node-info.h"
 #include "ui/top-model.h"
 #include "util/xmalloc.h"
 
@@ -104,12 +105,6 @@ top_json_int(const json_t *o, const char *key)
 	return (int64_t)json_integer_value(json_object_get(o, key));
 }
 
-static double
-top_json_num(const json_t *o, const char *key)
-{
-	return json_number_value(json_object_get(o, key));
-}
-
 static void
 top_peer_sessions(struct top_peer *p, const json_t *list)
 {
@@ -143,11 +138,13 @@ static int
 top_peer_doc(struct top_peer *p, const json_t *doc)
 {
 	const json_t *st = json_object_get(doc, "status");
+	struct node_info ni;
 	struct peer_record r;
 
-	if (!json_is_object(st) || record_from_json(json_object_get(doc,
-	    "record"), &r, NULL) != 0)
+	memset(&ni, 0, sizeof(ni));
+	if (node_info_parse(doc, &ni, NULL) != 0)
 		return -1;
+	r = ni.rec;
 	snprintf(p->peer_id, sizeof(p->peer_id), "%s", r.peer_id);
 	snprintf(p->model_id, sizeof(p->model_id), "%s", r.model_id);
 	snprintf(p->version, sizeof(p->version), "%s", r.version);
@@ -155,17 +152,16 @@ top_peer_doc(struct top_peer *p, const json_t *doc)
 	p->block_begin = r.block_begin;
 	p->block_end = r.block_end;
 	p->throughput = r.throughput;
-	if (top_json_int(st, "n_layer") > 0 && top_json_int(st, "n_layer") <
-	    (int64_t)UINT32_MAX)
-		p->n_block = (uint32_t)top_json_int(st, "n_layer");
-	p->sessions = top_json_int(st, "sessions");
-	p->max_sessions = top_json_int(st, "max_sessions");
-	p->queue = top_json_int(st, "queue");
-	p->errors = top_json_int(st, "errors");
-	p->tokens = top_json_int(st, "tokens_processed");
-	p->tps_10s = top_json_num(st, "tokens_per_second_10s");
-	p->tps_60s = top_json_num(st, "tokens_per_second_60s");
-	p->uptime = top_json_num(st, "uptime_seconds");
+	if (ni.n_layer > 0 && ni.n_layer < (int64_t)UINT32_MAX)
+		p->n_block = (uint32_t)ni.n_layer;
+	p->sessions = ni.sessions;
+	p->max_sessions = ni.max_sessions;
+	p->queue = ni.queue;
+	p->errors = ni.errors;
+	p->tokens = ni.tokens_processed;
+	p->tps_10s = ni.tokens_per_second_10s;
+	p->tps_60s = ni.tokens_per_second_60s;
+	p->uptime = ni.uptime_seconds;
 	snprintf(p->last_error, sizeof(p->last_error), "%s",
 	    top_json_str(st, "last_error"));
 	top_clean(p->last_error);
