@@ -1,6 +1,6 @@
 /*
- * Batched decoding: one thread gathers the sessions that are ready and
- * runs their rows through the blocks in one pass. See batch.h.
+ * Batched decoding: a caller gathers the sessions that are ready and runs
+ * their rows through the blocks in one pass. See batch.h.
  */
 #include <pthread.h>
 #include <time.h>
@@ -39,10 +39,10 @@ struct batch_req {
 
 struct batch {
 	struct batch_config	 cfg;
-	pthread_t		 thread;
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 work;		/* a request came, or stop */
 	pthread_cond_t		 done;		/* a step finished */
+	int			 leading;	/* a caller runs the passes */
 	struct batch_req	*head;		/* in arrival order */
 	struct batch_req	*tail;
 	int			 stop;
@@ -314,43 +314,40 @@ batch_gather(struct batch *b)
 	}
 }
 
-static void *
-batch_main(void *arg)
+/*
+ * One pass, run by the caller that leads (mu held on entry and on return):
+ * the thread whose step is queued runs the pass itself, so that a session
+ * alone costs no hand-off to another thread and back (two wake-ups per
+ * step, each one a scheduling delay when the cores are shared).
+ */
+static void
+batch_lead(struct batch *b)
 {
-	struct batch *b = arg;
 	char *cause = NULL;
 	int nreq, n_rows, rc;
 	double t0;
 
-	pthread_mutex_lock(&b->mu);
-	for (;;) {
-		while (b->head == NULL && !b->stop)
-			pthread_cond_wait(&b->work, &b->mu);
-		if (b->head == NULL)
-			break;
-		batch_gather(b);
-		nreq = batch_plan(b, &n_rows);
-		pthread_mutex_unlock(&b->mu);
-		if (b->cfg.pool_mu != NULL)
-			pthread_mutex_lock(b->cfg.pool_mu);
-		t0 = clock_now();
-		rc = batch_run(b, nreq, n_rows, &cause);
-		b->last_pass = clock_now() - t0;
-		pthread_mutex_lock(&b->mu);
-		batch_seen(b, nreq, clock_now());
-		batch_settle(b, nreq, n_rows, rc, cause);
-		/* nothing more to do now: free the cores for others */
-		if (b->head == NULL && b->cfg.idle_between)
-			pool_idle(b->cfg.pool);
-		pthread_mutex_unlock(&b->mu);
-		if (b->cfg.pool_mu != NULL)
-			pthread_mutex_unlock(b->cfg.pool_mu);
-		pthread_mutex_lock(&b->mu);
-		free(cause);
-		cause = NULL;
-	}
+	batch_gather(b);
+	if (b->head == NULL)
+		return;
+	nreq = batch_plan(b, &n_rows);
 	pthread_mutex_unlock(&b->mu);
-	return NULL;
+	if (b->cfg.pool_mu != NULL)
+		pthread_mutex_lock(b->cfg.pool_mu);
+	t0 = clock_now();
+	rc = batch_run(b, nreq, n_rows, &cause);
+	b->last_pass = clock_now() - t0;
+	pthread_mutex_lock(&b->mu);
+	batch_seen(b, nreq, clock_now());
+	batch_settle(b, nreq, n_rows, rc, cause);
+	/* nothing more to do now: free the cores for others */
+	if (b->head == NULL && b->cfg.idle_between)
+		pool_idle(b->cfg.pool);
+	pthread_mutex_unlock(&b->mu);
+	if (b->cfg.pool_mu != NULL)
+		pthread_mutex_unlock(b->cfg.pool_mu);
+	pthread_mutex_lock(&b->mu);
+	free(cause);
 }
 
 struct batch *
@@ -366,14 +363,6 @@ batch_new(const struct batch_config *cfg, char **cause)
 	pthread_mutex_init(&b->mu, NULL);
 	pthread_cond_init(&b->work, NULL);
 	pthread_cond_init(&b->done, NULL);
-	if (pthread_create(&b->thread, NULL, batch_main, b) != 0) {
-		set_cause(cause, "cannot start the batch thread");
-		pthread_mutex_destroy(&b->mu);
-		pthread_cond_destroy(&b->work);
-		pthread_cond_destroy(&b->done);
-		free(b);
-		return NULL;
-	}
 	return b;
 }
 
@@ -384,9 +373,10 @@ batch_free(struct batch *b)
 		return;
 	pthread_mutex_lock(&b->mu);
 	b->stop = 1;
-	pthread_cond_signal(&b->work);
+	pthread_cond_broadcast(&b->work);
+	while (b->head != NULL || b->leading)
+		pthread_cond_wait(&b->done, &b->mu);
 	pthread_mutex_unlock(&b->mu);
-	pthread_join(b->thread, NULL);
 	pthread_mutex_destroy(&b->mu);
 	pthread_cond_destroy(&b->work);
 	pthread_cond_destroy(&b->done);
@@ -457,9 +447,19 @@ batch_wait(struct batch *b, struct batch_req *r, char **cause)
 	else
 		b->head = r;
 	b->tail = r;
+	/* a leader gathering sessions for its pass takes this one along */
 	pthread_cond_signal(&b->work);
-	while (!r->finished)
-		pthread_cond_wait(&b->done, &b->mu);
+	while (!r->finished) {
+		if (b->leading) {
+			pthread_cond_wait(&b->done, &b->mu);
+			continue;
+		}
+		b->leading = 1;
+		batch_lead(b);
+		b->leading = 0;
+		/* the requests left over need a leader: one of theirs */
+		pthread_cond_broadcast(&b->done);
+	}
 	pthread_mutex_unlock(&b->mu);
 	if (r->rc != 0) {
 		*cause = r->cause;

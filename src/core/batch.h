@@ -7,8 +7,9 @@
  * a whole long prefill: every step takes one row of each decoding session
  * and at most `chunk` rows of prompts, the oldest prompt first.
  *
- * One thread runs the steps; callers block in batch_eval until theirs is
- * done. A session's output is bit-identical to running it alone
+ * The callers run the steps themselves, one at a time: a caller whose
+ * step waits and finds no step running runs the next one (with the others
+ * that wait), and the others block in batch_eval until theirs is done. A session's output is bit-identical to running it alone
  * (model_forward_rows mixes sessions only where the kernels allow it).
  */
 #ifndef SWARM_CORE_BATCH_H
@@ -41,7 +42,7 @@ struct batch_config {
 };
 
 struct batch	*batch_new(const struct batch_config *, char **cause);
-/* Waits for the steps in flight, then stops the thread. */
+/* Waits for the steps in flight, then frees the batcher. */
 void		 batch_free(struct batch *);
 
 /*

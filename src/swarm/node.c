@@ -728,7 +728,10 @@ done:
 	pthread_mutex_lock(&n->mu);
 	s->busy = 0;
 	n->in_flight--;
-	pthread_cond_broadcast(&n->cond);
+	/* Only a drain waits for the steps in flight: no other thread is
+	 * woken by every step (each wake-up costs the cores a switch). */
+	if (n->drain_asked)
+		pthread_cond_broadcast(&n->cond);
 	pthread_mutex_unlock(&n->mu);
 	strbuf_release(&out);
 	free(cause);
