@@ -1,9 +1,11 @@
 #!/bin/sh
 # The swarm's overhead on loopback: a TinyLlama-1.1B-shaped model split over
 # three nodes on this machine against the same model run with --local, the
-# same thread count for the compute in both. Prints generation tokens/s for
-# both, their ratio, each hop's round trip, and the latency the swarm adds
-# per hop. Not part of `make test`.
+# same thread count for the compute in both. Local and swarm runs alternate
+# (a load change on the machine hits both); prints the median generation
+# tokens/s of each, their ratio, each hop's round trip in the median swarm
+# run, the latency the swarm adds per hop, and the load average before and
+# after. Not part of `make test`.
 #
 #   sh bench/bench-swarm.sh [MODEL.gguf]
 #
@@ -19,7 +21,8 @@ gen_tps() {
 	sed -n 's/^generation: .*, \([0-9.]*\) tokens\/s$/\1/p' "$1"
 }
 
-best() { sort -g | tail -1; }
+# median: of the numbers on stdin (the lower middle one of an even count)
+median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 # node_stats: "compute_seconds steps" of each node, one line per node
 node_stats() {
@@ -31,8 +34,9 @@ print(s["compute_seconds"], s["steps"])'
 	done
 }
 
-echo "model: $M ($n_layer blocks), $THREADS threads, $TOKENS tokens, best of $REPS"
+echo "model: $M ($n_layer blocks), $THREADS threads, $TOKENS tokens, median of $REPS"
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) cores"
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 i=0
 for span in 0:$b1 $b1:$b2 $b2:$n_layer; do
@@ -76,9 +80,15 @@ for r in $(seq "$REPS"); do
 	echo "$(gen_tps "$tmp/swarm$r.err") $r" >>"$tmp/swarm.all"
 	echo "run $r: local $(tail -1 "$tmp/local.all"), swarm $(tail -1 "$tmp/swarm.all" | cut -d' ' -f1) tokens/s"
 done
-sort -g "$tmp/swarm.all" | tail -1 >"$tmp/swarm.best"
-read -r swarm_tps r <"$tmp/swarm.best"
-local_tps=$(best <"$tmp/local.all")
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+# the median swarm run, and its number for the hop lines below
+sort -g "$tmp/swarm.all" | awk '{ v[NR] = $0 } END { print v[int((NR + 1) / 2)] }' \
+    >"$tmp/swarm.median"
+read -r swarm_tps r <"$tmp/swarm.median"
+local_tps=$(median <"$tmp/local.all")
+# each run's swarm against the local run just before it
+pair_ratio=$(paste "$tmp/local.all" "$tmp/swarm.all" |
+    awk '{ printf "%.4f\n", ($1 > 0 ? $2 / $1 : 0) }' | median)
 
 # Each hop's round trip against the time its node spent computing: what
 # remains is the transport (HTTP, copies, scheduling) added per hop.
@@ -88,10 +98,11 @@ paste "$tmp/before$r" "$tmp/after$r" | awk '{
 grep '^hop ' "$tmp/swarm$r.err" | tr ',' ' ' | paste - "$tmp/compute" |
     awk '{ printf "hop %s %s blocks %s %.3f ms per step: compute %.3f ms, " \
 	"transport %.3f ms\n", $2, $3, $5, $8, $12, $8 - $12 }'
-awk -v l="$local_tps" -v s="$swarm_tps" -v h=3 'BEGIN {
-	printf "local: %.2f tokens/s\n", l
-	printf "swarm: %.2f tokens/s over %d hops\n", s, h
-	printf "ratio: %.3f (goal >= 0.95)\n", s / l
+awk -v l="$local_tps" -v s="$swarm_tps" -v p="$pair_ratio" -v h=3 'BEGIN {
+	printf "local: %.2f tokens/s (median)\n", l
+	printf "swarm: %.2f tokens/s over %d hops (median)\n", s, h
+	printf "ratio: %.3f (goal >= 0.95); median of the runs\047 ratios %.3f\n",
+	    s / l, p
 	printf "added latency per hop (from tokens/s): %.3f ms (goal < 0.3)\n",
 	    (1000 / s - 1000 / l) / h
 }'
