@@ -4,7 +4,11 @@
  * a worker that wakes late with a stale view of an old job can never run a
  * task of the next one. Between jobs a worker spins for a short while (jobs
  * arrive microseconds apart during decode) before it sleeps, unless told
- * that no job is coming soon (pool_idle).
+ * that no job is coming soon (pool_idle). The caller, its share done, spins
+ * for the others' last tasks only as long as a task takes; past that a
+ * worker is off its core (another process took it) and the caller sleeps
+ * until the worker is done, so that its core can run the worker instead of
+ * a spin.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -15,7 +19,8 @@
 #include "pool.h"
 #include "util/xmalloc.h"
 
-#define POOL_SPIN	100000
+#define POOL_SPIN	100000	/* pauses between jobs, about 2.5 ms */
+#define POOL_SPIN_DONE	8000	/* pauses at a job's end, about 0.2 ms */
 
 struct pool_worker {
 	struct pool	*pool;
@@ -28,6 +33,8 @@ struct pool {
 	struct pool_worker	*workers;	/* n_threads - 1 */
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 wake;
+	pthread_cond_t		 finished;	/* a job's last task is done */
+	atomic_int		 caller_asleep;	/* on finished */
 	atomic_uint		 generation;
 	atomic_int		 sleeping;
 	_Atomic uint64_t	 claim;		/* generation << 32 | next task */
@@ -59,9 +66,14 @@ pool_work(struct pool *p, unsigned gen, int thread)
 		done++;
 		c = atomic_load_explicit(&p->claim, memory_order_acquire);
 	}
-	if (done > 0)
-		atomic_fetch_add_explicit(&p->done_tasks, done,
-		    memory_order_release);
+	/* seq_cst, against pool_run's store of caller_asleep: either it sees
+	 * the count or this sees it asleep. */
+	if (done > 0 && atomic_fetch_add(&p->done_tasks, done) + done == n &&
+	    atomic_load(&p->caller_asleep)) {
+		pthread_mutex_lock(&p->lock);
+		pthread_cond_signal(&p->finished);
+		pthread_mutex_unlock(&p->lock);
+	}
 }
 
 static void *
@@ -122,6 +134,7 @@ pool_new(int n_threads)
 	p->n_threads = n_threads;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->wake, NULL);
+	pthread_cond_init(&p->finished, NULL);
 	p->workers = xcalloc(n_threads, sizeof(*p->workers));
 	for (i = 0; i < n_threads - 1; i++) {
 		p->workers[i].pool = p;
@@ -151,6 +164,7 @@ pool_free(struct pool *p)
 		pthread_join(p->workers[i].thread, NULL);
 	pthread_mutex_destroy(&p->lock);
 	pthread_cond_destroy(&p->wake);
+	pthread_cond_destroy(&p->finished);
 	free(p->workers);
 	free(p);
 }
@@ -171,7 +185,7 @@ void
 pool_run(struct pool *p, pool_fn fn, void *arg, int n_tasks)
 {
 	unsigned gen;
-	int i;
+	int i, spins;
 
 	if (n_tasks <= 0)
 		return;
@@ -198,7 +212,17 @@ pool_run(struct pool *p, pool_fn fn, void *arg, int n_tasks)
 		pthread_mutex_unlock(&p->lock);
 	}
 	pool_work(p, gen, 0);
-	while (atomic_load_explicit(&p->done_tasks, memory_order_acquire) <
-	    n_tasks)
-		__builtin_ia32_pause();
+	for (spins = 0; atomic_load_explicit(&p->done_tasks,
+	    memory_order_acquire) < n_tasks; spins++) {
+		if (spins < POOL_SPIN_DONE) {
+			__builtin_ia32_pause();
+			continue;
+		}
+		pthread_mutex_lock(&p->lock);
+		atomic_store(&p->caller_asleep, 1);
+		while (atomic_load(&p->done_tasks) < n_tasks)
+			pthread_cond_wait(&p->finished, &p->lock);
+		atomic_store(&p->caller_asleep, 0);
+		pthread_mutex_unlock(&p->lock);
+	}
 }
