@@ -123,11 +123,74 @@ test_pool_idle(void)
 	pool_free(p);
 }
 
+/* A worker's task that the caller must wait for: 50 ms asleep. */
+struct slow_job {
+	atomic_int	 started;	/* a worker took a task */
+	atomic_int	 done;
+};
+
+static void
+slow_task(void *arg, int task, int thread)
+{
+	struct slow_job *j = arg;
+	struct timespec nap = { 0, 50 * 1000 * 1000 }, tick = { 0, 100000 };
+	int i;
+
+	if (thread == 0) {
+		/* the caller's task: hold on until a worker has one */
+		for (i = 0; i < 20000 && !atomic_load(&j->started); i++)
+			nanosleep(&tick, NULL);
+		atomic_fetch_add(&j->done, 1);
+		return;
+	}
+	atomic_store(&j->started, 1);
+	nanosleep(&nap, NULL);
+	atomic_fetch_add(&j->done, 1);
+}
+
+static double
+test_thread_cpu_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * A worker that keeps its last task long (off its core, in real life): the
+ * caller sleeps for it instead of spinning the whole time, and still
+ * returns only when every task is done.
+ */
+static void
+test_pool_caller_sleeps(void)
+{
+	struct slow_job j;
+	struct pool *p = pool_new(2);
+	double t0, cpu = 0;
+	int round;
+
+	for (round = 0; round < 3; round++) {
+		atomic_init(&j.started, 0);
+		atomic_init(&j.done, 0);
+		t0 = test_thread_cpu_seconds();
+		pool_run(p, slow_task, &j, 2);
+		cpu += test_thread_cpu_seconds() - t0;
+		CHECK(atomic_load(&j.done) == 2);
+	}
+	fprintf(stderr, "  caller's cpu while a worker held a 50 ms task: "
+	    "%.2f ms\n", cpu / 3 * 1e3);
+	/* spinning would be about 50 ms of it */
+	CHECK(cpu / 3 < 0.015);
+	pool_free(p);
+}
+
 int
 main(void)
 {
 	TEST_RUN(test_pool_every_task_once);
 	TEST_RUN(test_pool_single_thread);
 	TEST_RUN(test_pool_idle);
+	TEST_RUN(test_pool_caller_sleeps);
 	TEST_EXIT();
 }
