@@ -32,6 +32,8 @@ struct node_run_import {
 	pthread_mutex_t		 mu;
 	struct node		*node;		/* NULL once the node is gone */
 	char			*path;
+	int			 hash;		/* the id waits for the hash */
+	int			 seed;		/* add the file to the store */
 	void			(*log)(void *arg, const char *msg);
 	void			*log_arg;
 	int			 refs;
@@ -47,6 +49,7 @@ struct node_run {
 	char			*path;		/* the file loaded */
 	char			*held;		/* spans the store holds */
 	char			*pulled;	/* the id pulled */
+	char			 model_id[MODEL_ID_MAX];	/* "": hashing */
 	struct node_run_import	*import;
 	int			 hold;		/* the store, held while serving */
 };
@@ -71,18 +74,17 @@ node_run_in_dht(const struct node_run_config *cfg)
 	return cfg->new_swarm || cfg->n_bootstrap > 0;
 }
 
-/* The model's id and block count, from its file. */
+/* The model's block count, and how many fit in memory. */
 static int
-node_run_model(const char *path, char *model_id, uint32_t *n_block,
-    uint32_t *fit, char **cause)
+node_run_model(const char *path, uint32_t *n_block, uint32_t *fit,
+    char **cause)
 {
 	struct gguf_file *f;
 	long page, pages;
 
 	if ((f = gguf_open(path, cause)) == NULL)
 		return -1;
-	if (model_id_compute(f, model_id, MODEL_ID_MAX) != 0 ||
-	    model_id_block_count(f, n_block) != 0) {
+	if (model_id_block_count(f, n_block) != 0) {
 		gguf_close(f);
 		return set_cause(cause, "cannot tell the blocks of '%s'", path);
 	}
@@ -121,13 +123,13 @@ node_run_auto(struct node_run *nr, char **cause)
 	struct dht *dht = NULL;
 	struct directory *dir = NULL;
 	struct peer_record *recs = NULL;
-	char model_id[MODEL_ID_MAX], *c = NULL;
+	const char *model_id = nr->model_id;
+	char *c = NULL;
 	uint32_t n_block, fit = 0;
 	size_t n = 0;
 	int rc;
 
-	if (node_run_model(cfg->node.model_path, model_id, &n_block, &fit,
-	    cause) != 0)
+	if (node_run_model(cfg->node.model_path, &n_block, &fit, cause) != 0)
 		return -1;
 	if (!cfg->new_swarm) {
 		rc = directory_dht_join(cfg->network, NULL, 0, cfg->bootstrap,
@@ -188,6 +190,28 @@ node_run_import_log(struct node_run_import *im, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The id of a whole file not hashed before: the node waits for it. */
+static int
+node_run_import_hash(struct node_run_import *im)
+{
+	char id[MODEL_ID_MAX], *cause = NULL;
+	double t0 = clock_now();
+	int rc;
+
+	rc = store_model_id(im->path, 1, id, sizeof(id), &cause);
+	pthread_mutex_lock(&im->mu);
+	if (im->node != NULL && rc == 0) {
+		node_set_model_id(im->node, id);
+		node_run_import_log(im, "weights hashed in %.1f s: serving as "
+		    "%s", clock_now() - t0, id);
+	} else if (im->node != NULL)
+		node_run_import_log(im, "cannot hash the weights, not "
+		    "serving: %s", cause);
+	pthread_mutex_unlock(&im->mu);
+	free(cause);
+	return rc;
+}
+
 static void *
 node_run_import_main(void *arg)
 {
@@ -195,6 +219,10 @@ node_run_import_main(void *arg)
 	char *id = NULL, *held = NULL, *cause = NULL;
 	int tries;
 
+	if (im->hash && node_run_import_hash(im) != 0)
+		goto out;
+	if (!im->seed)
+		goto out;
 	/* Another node sharing the data directory may be adding it too. */
 	for (tries = 0; tries < 60; tries++) {
 		free(cause);
@@ -215,6 +243,7 @@ node_run_import_main(void *arg)
 	} else if (im->node != NULL && cause != NULL)
 		node_run_import_log(im, "not seeding: %s", cause);
 	pthread_mutex_unlock(&im->mu);
+out:
 	free(cause);
 	free(held);
 	free(id);
@@ -222,9 +251,14 @@ node_run_import_main(void *arg)
 	return NULL;
 }
 
-/* A node serving a whole file seeds it once it is hashed into the store. */
+/*
+ * A node serving a whole file not hashed before hashes it on a thread of
+ * its own: it loads its span and answers status meanwhile, and is
+ * announced (and opens sessions) once its id is known. Then, seeding, it
+ * adds the file to the store (the manifest is cached by then).
+ */
 static void
-node_run_import(struct node_run *nr)
+node_run_import(struct node_run *nr, int hash, int seed)
 {
 	struct node_run_import *im = xcalloc(1, sizeof(*im));
 	pthread_t t;
@@ -232,6 +266,8 @@ node_run_import(struct node_run *nr)
 	pthread_mutex_init(&im->mu, NULL);
 	im->node = nr->node;
 	im->path = xstrdup(nr->path);
+	im->hash = hash;
+	im->seed = seed;
 	im->log = nr->cfg->node.log;
 	im->log_arg = nr->cfg->node.log_arg;
 	im->refs = 2;
@@ -361,6 +397,7 @@ node_run_start(struct node_run_config *cfg, char **cause)
 	struct node_run *nr = xcalloc(1, sizeof(*nr));
 	const char *listen = cfg->node.listen, *model;
 	char *span = NULL;
+	int hashed;
 
 	nr->cfg = cfg;
 	nr->hold = -1;
@@ -377,6 +414,16 @@ node_run_start(struct node_run_config *cfg, char **cause)
 	if ((nr->path = store_resolve(model, 0, 0, 0, cause)) == NULL)
 		goto fail;
 	cfg->node.model_path = nr->path;
+	/*
+	 * The id commits to the weights: a store model's manifest has it, a
+	 * whole file hashed before is in the cache; else the node hashes it
+	 * while it starts (--blocks auto needs the id first: it waits).
+	 */
+	hashed = store_model_id(nr->path, cfg->auto_blocks, nr->model_id,
+	    sizeof(nr->model_id), cause);
+	if (hashed < 0)
+		goto fail;
+	cfg->node.model_id = nr->model_id;	/* "" when hashed == 1 */
 	if (cfg->auto_blocks && node_run_auto(nr, cause) != 0)
 		goto fail;
 	if (strcmp(model, nr->path) != 0 && (span = store_resolve(model,
@@ -392,12 +439,13 @@ node_run_start(struct node_run_config *cfg, char **cause)
 	    sizeof(node_run_routes[0]);
 	if ((nr->node = node_new(&cfg->node, cause)) == NULL)
 		goto fail;
-	if (strcmp(model, nr->path) == 0 && cfg->node.seed)
-		node_run_import(nr);
+	if (strcmp(model, nr->path) == 0 && (cfg->node.seed || hashed == 1))
+		node_run_import(nr, hashed == 1, cfg->node.seed);
 	node_run_log(nr, "serving blocks %u:%u of %s on %s (model %s, %.0f "
 	    "tokens/s per block)", cfg->node.block_begin, cfg->node.block_end,
-	    cfg->node.model_path, node_addr(nr->node),
-	    node_model_id(nr->node), node_throughput(nr->node));
+	    cfg->node.model_path, node_addr(nr->node), hashed == 1 ?
+	    "id once its weights are hashed" : nr->model_id,
+	    node_throughput(nr->node));
 	if (cfg->node.public_addr == NULL && (strncmp(listen, "0.0.0.0:", 8) ==
 	    0 || strncmp(listen, "[::]:", 5) == 0))
 		node_run_log(nr, "listening on every interface: give others a "

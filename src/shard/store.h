@@ -73,6 +73,22 @@ int	store_save_manifest(struct store_model *, char **cause);
 int	store_add_file(const char *path, int span, uint32_t a, uint32_t b,
 	    int head, char **id, char **cause);
 
+/*
+ * The complete manifest of a whole local file, from the cache kept under
+ * the store when the file is unchanged since it was hashed, else hashed
+ * now (hash set; 1 when not) and cached.
+ */
+int	store_file_manifest(const char *path, int hash, struct manifest *,
+	    char **cause);
+/*
+ * The model id of the file a node or client loads: a store model's own
+ * (committed, or provisional when pulled in part from an origin URL), or a
+ * whole file's committed id (store_file_manifest: 1 when not hashed yet and
+ * hash is not set).
+ */
+int	store_model_id(const char *path, int hash, char *out, size_t size,
+	    char **cause);
+
 struct json_t;
 /* Every held model: id, name, blocks held as spans, head, bytes, digest. */
 struct json_t	*store_list_json(char **cause);
