@@ -3,6 +3,7 @@
  */
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,9 +31,15 @@
  */
 struct node_run_import {
 	pthread_mutex_t		 mu;
+	pthread_cond_t		 cond;
 	struct node		*node;		/* NULL once the node is gone */
+	int			 attached;	/* node set (or gone) */
 	char			*path;
 	int			 hash;		/* the id waits for the hash */
+	int			 hash_rc;	/* 1: running, 0: done, -1: failed */
+	double			 hash_s;
+	char			 id[MODEL_ID_MAX];
+	char			*hash_cause;
 	int			 seed;		/* add the file to the store */
 	void			(*log)(void *arg, const char *msg);
 	void			*log_arg;
@@ -172,6 +179,8 @@ node_run_import_unref(struct node_run_import *im)
 	if (!last)
 		return;
 	pthread_mutex_destroy(&im->mu);
+	pthread_cond_destroy(&im->cond);
+	free(im->hash_cause);
 	free(im->path);
 	free(im);
 }
@@ -190,7 +199,24 @@ node_run_import_log(struct node_run_import *im, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* The id of a whole file not hashed before: the node waits for it. */
+/* The hash's outcome, to the node once both are there; im->mu held. */
+static void
+node_run_import_apply(struct node_run_import *im)
+{
+	if (im->node == NULL || im->hash_rc == 1)
+		return;
+	if (im->hash_rc == 0) {
+		node_set_model_id(im->node, im->id);
+		node_run_import_log(im, "weights hashed in %.1f s: serving as "
+		    "%s", im->hash_s, im->id);
+	} else {
+		node_run_import_log(im, "cannot hash the weights: %s",
+		    im->hash_cause);
+		node_drain(im->node);
+	}
+}
+
+/* The id of a whole file not hashed before, while the node loads. */
 static int
 node_run_import_hash(struct node_run_import *im)
 {
@@ -200,15 +226,13 @@ node_run_import_hash(struct node_run_import *im)
 
 	rc = store_model_id(im->path, 1, id, sizeof(id), &cause);
 	pthread_mutex_lock(&im->mu);
-	if (im->node != NULL && rc == 0) {
-		node_set_model_id(im->node, id);
-		node_run_import_log(im, "weights hashed in %.1f s: serving as "
-		    "%s", clock_now() - t0, id);
-	} else if (im->node != NULL)
-		node_run_import_log(im, "cannot hash the weights, not "
-		    "serving: %s", cause);
+	im->hash_rc = rc == 0 ? 0 : -1;
+	im->hash_s = clock_now() - t0;
+	snprintf(im->id, sizeof(im->id), "%s", rc == 0 ? id : "");
+	im->hash_cause = cause;
+	if (im->attached)
+		node_run_import_apply(im);
 	pthread_mutex_unlock(&im->mu);
-	free(cause);
 	return rc;
 }
 
@@ -236,6 +260,8 @@ node_run_import_main(void *arg)
 		clock_sleep(0.5);
 	}
 	pthread_mutex_lock(&im->mu);
+	while (!im->attached)
+		pthread_cond_wait(&im->cond, &im->mu);
 	if (im->node != NULL && held != NULL) {
 		node_set_held(im->node, held);
 		node_run_import_log(im, "seeding the whole file from the "
@@ -253,9 +279,10 @@ out:
 
 /*
  * A node serving a whole file not hashed before hashes it on a thread of
- * its own: it loads its span and answers status meanwhile, and is
- * announced (and opens sessions) once its id is known. Then, seeding, it
- * adds the file to the store (the manifest is cached by then).
+ * its own, started before the node loads its span: the node loads,
+ * answers /info meanwhile, and is announced (and opens sessions) once its
+ * id is known. Then, seeding, it adds the file to the store (the manifest
+ * is cached by then). node_run_import_attach gives the thread the node.
  */
 static void
 node_run_import(struct node_run *nr, int hash, int seed)
@@ -264,21 +291,39 @@ node_run_import(struct node_run *nr, int hash, int seed)
 	pthread_t t;
 
 	pthread_mutex_init(&im->mu, NULL);
-	im->node = nr->node;
+	pthread_cond_init(&im->cond, NULL);
 	im->path = xstrdup(nr->path);
 	im->hash = hash;
+	im->hash_rc = 1;
 	im->seed = seed;
 	im->log = nr->cfg->node.log;
 	im->log_arg = nr->cfg->node.log_arg;
 	im->refs = 2;
 	if (pthread_create(&t, NULL, node_run_import_main, im) != 0) {
 		free(im->path);
+		pthread_cond_destroy(&im->cond);
 		pthread_mutex_destroy(&im->mu);
 		free(im);
 		return;
 	}
 	pthread_detach(t);
 	nr->import = im;
+}
+
+/* The node for the import thread; NULL: it is gone (or never came). */
+static void
+node_run_import_attach(struct node_run *nr, struct node *node)
+{
+	struct node_run_import *im = nr->import;
+
+	if (im == NULL)
+		return;
+	pthread_mutex_lock(&im->mu);
+	im->node = node;
+	im->attached = 1;
+	node_run_import_apply(im);
+	pthread_cond_broadcast(&im->cond);
+	pthread_mutex_unlock(&im->mu);
 }
 
 /*
@@ -437,10 +482,15 @@ node_run_start(struct node_run_config *cfg, char **cause)
 	cfg->node.extra_routes = node_run_routes;
 	cfg->node.n_extra_routes = sizeof(node_run_routes) /
 	    sizeof(node_run_routes[0]);
-	if ((nr->node = node_new(&cfg->node, cause)) == NULL)
-		goto fail;
 	if (strcmp(model, nr->path) == 0 && (cfg->node.seed || hashed == 1))
 		node_run_import(nr, hashed == 1, cfg->node.seed);
+	if (hashed == 1 && nr->import == NULL) {
+		set_cause(cause, "cannot start a thread");
+		goto fail;
+	}
+	if ((nr->node = node_new(&cfg->node, cause)) == NULL)
+		goto fail;
+	node_run_import_attach(nr, nr->node);
 	node_run_log(nr, "serving blocks %u:%u of %s on %s (model %s, %.0f "
 	    "tokens/s per block)", cfg->node.block_begin, cfg->node.block_end,
 	    cfg->node.model_path, node_addr(nr->node), hashed == 1 ?
@@ -522,9 +572,7 @@ node_run_free(struct node_run *nr)
 	if (nr == NULL)
 		return;
 	if (nr->import != NULL) {
-		pthread_mutex_lock(&nr->import->mu);
-		nr->import->node = NULL;
-		pthread_mutex_unlock(&nr->import->mu);
+		node_run_import_attach(nr, NULL);
 		node_run_import_unref(nr->import);
 	}
 	node_free(nr->node);

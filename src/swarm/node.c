@@ -255,6 +255,19 @@ node_set_model_id(struct node *n, const char *id)
 	pthread_mutex_unlock(&n->mu);
 }
 
+int
+node_wait_model_id(struct node *n)
+{
+	int rc;
+
+	pthread_mutex_lock(&n->mu);
+	while (n->model_id[0] == '\0' && !n->drain_asked)
+		pthread_cond_wait(&n->cond, &n->mu);
+	rc = n->model_id[0] != '\0' ? 0 : -1;
+	pthread_mutex_unlock(&n->mu);
+	return rc;
+}
+
 void
 node_get_record(struct node *n, struct peer_record *r)
 {

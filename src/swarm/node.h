@@ -86,6 +86,8 @@ const char	*node_model_id(const struct node *);
 double		 node_throughput(const struct node *);
 /* Sets the id of a node started without one: it is announced at once. */
 void		 node_set_model_id(struct node *, const char *id);
+/* Waits for the id (0), or for the node to be drained (-1). */
+int		 node_wait_model_id(struct node *);
 /*
  * The spans of blocks the node's shard store holds (announced in its
  * record while it seeds); NULL: none. From any thread.
