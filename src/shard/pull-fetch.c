@@ -411,9 +411,10 @@ pull_checker_stop(struct pull *pl)
 
 	pthread_mutex_lock(&pl->qmu);
 	pl->q_stop = 1;
-	pthread_cond_signal(&pl->qcv);
+	pthread_cond_broadcast(&pl->qcv);
 	pthread_mutex_unlock(&pl->qmu);
-	pthread_join(pl->checker, NULL);
+	while (pl->n_checkers > 0)
+		pthread_join(pl->checker[--pl->n_checkers], NULL);
 	while ((x = pl->q_out) != NULL) {
 		pl->q_out = x->qnext;
 		pull_xfer_free(pl, x);
@@ -431,7 +432,12 @@ pull_fetch(struct pull *pl, char **cause)
 	curl_multi_setopt(pl->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 8L);
 	pthread_mutex_init(&pl->qmu, NULL);
 	pthread_cond_init(&pl->qcv, NULL);
-	if (pthread_create(&pl->checker, NULL, pull_checker_main, pl) != 0)
+	for (pl->n_checkers = 0; pl->n_checkers < PULL_CHECKERS;
+	    pl->n_checkers++)
+		if (pthread_create(&pl->checker[pl->n_checkers], NULL,
+		    pull_checker_main, pl) != 0)
+			break;
+	if (pl->n_checkers == 0)
 		abort();
 	while (rc == 0 && !pull_all_done(pl)) {
 		if ((rc = pull_schedule(pl, cause)) != 0)

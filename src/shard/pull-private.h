@@ -35,6 +35,7 @@ struct pull_src {
 struct pull_xfer;
 
 #define PULL_SPARE	64
+#define PULL_CHECKERS	2
 
 struct pull {
 	const struct pull_config *cfg;
@@ -49,9 +50,11 @@ struct pull {
 	int			 n_src;
 	void			*multi;		/* CURLM */
 	struct pull_xfer	*xfers;
-	/* The checker thread: hashes and writes what came in, while the
-	 * transfers go on. */
-	pthread_t		 checker;
+	/* The checker threads: hash and write what came in, while the
+	 * transfers go on (hashing is the pull's main cost in CPU: two
+	 * threads keep it off the critical path on a machine of two cores). */
+	pthread_t		 checker[PULL_CHECKERS];
+	int			 n_checkers;
 	pthread_mutex_t		 qmu;
 	pthread_cond_t		 qcv;
 	struct pull_xfer	*q_in;		/* to check, in order */
