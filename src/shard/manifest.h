@@ -2,7 +2,7 @@
  * A model's manifest: the GGUF's header size and every tensor (name, type,
  * shape, offset in the file, bytes, block), the file cut into pieces (the
  * header is piece 0; each tensor's bytes are cut into pieces of at most
- * MANIFEST_PIECE_BYTES that never span two tensors) and the BLAKE2b-256
+ * MANIFEST_PIECE_BYTES that never span two tensors) and the SHA-256
  * hash of each piece. The store keeps one per model; a puller checks every
  * piece against it before the piece is written. A manifest made from a
  * partial download knows the hashes of the pieces fetched only; one made
@@ -95,12 +95,12 @@ int	manifest_complete(const struct manifest *);
  */
 int	manifest_weights(const struct manifest *,
 	    uint8_t out[MANIFEST_HASH_BYTES]);
-/* Hex of the BLAKE2b-256 of the canonical JSON; size >= 65. */
+/* Hex of the SHA-256 of the canonical JSON; size >= 65. */
 void	manifest_digest(const struct manifest *, char *out, size_t size);
 /* Do two manifests describe the same file and agree on every hash? */
 int	manifest_same_file(const struct manifest *, const struct manifest *);
 
-/* BLAKE2b-256 of buf. */
+/* SHA-256 of buf (a piece's hash). */
 void	manifest_hash(const void *buf, size_t len,
 	    uint8_t out[MANIFEST_HASH_BYTES]);
 /* Does buf hash to piece i's known hash? -1 when the hash is unknown. */

@@ -429,6 +429,10 @@ store_piece_put(struct store_model *sm, size_t i, const void *buf,
 	if (store_pwrite_all(sm->data_fd, buf, len, p->offset) != 0)
 		return set_cause(cause, "cannot write '%s': %s", sm->data_path,
 		    strerror(errno));
+	/* Writeback starts now, in the background: the sync at store_close
+	 * then waits for little (0.18 s of a 636 MB pull before). */
+	(void)sync_file_range(sm->data_fd, (off64_t)p->offset, (off64_t)len,
+	    SYNC_FILE_RANGE_WRITE);
 	/* Only now, with the bytes written, is the piece recorded held
 	 * (synced at store_close; see store_check_unsynced). */
 	if (store_pwrite_all(sm->pieces_fd, h, sizeof(h), i * STORE_RECORD)
