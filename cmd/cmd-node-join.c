@@ -216,6 +216,11 @@ node_join_run(struct cmd_args *a, struct node_run_config *rc)
 	    node_wait(sigs.node, &cause) == 0) {
 		node_join_log(NULL, "stopped");
 		rc_ = 0;
+		/* A hash that failed drains the node: that is an error. */
+		if (node_model_id(sigs.node)[0] == '\0') {
+			cause = xstrdup("stopped before its weights were hashed");
+			rc_ = -1;
+		}
 	}
 out:
 	if (have_thread) {
