@@ -3,9 +3,11 @@
 # machine's loopback and disk: all blocks and the head of a model pulled
 # from three seeding nodes, against `curl -o` fetching the same bytes from
 # one of them; and from an origin (lighttpd), against `curl -o` fetching the
-# same byte ranges from it. Each pull hashes every piece: the CPU time of
-# hashing the whole file once (`shard add`) is printed too. Not part of
-# `make test`.
+# same byte ranges from it. Each pull hashes every piece (SHA-256): the
+# CPU time of each pull, and of hashing the whole file once (`shard add`),
+# are printed too, with the load average before and after (the machine is
+# shared: the wall-clock ratios mean little under a load above its cores).
+# Not part of `make test`.
 #
 #   sh bench/bench-shard-pull.sh [MODEL.gguf]
 #
