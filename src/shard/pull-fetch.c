@@ -268,6 +268,7 @@ pull_checker_main(void *arg)
 {
 	struct pull *pl = arg;
 	struct pull_xfer *x;
+	uint8_t h[MANIFEST_HASH_BYTES];
 
 	pthread_mutex_lock(&pl->qmu);
 	for (;;) {
@@ -277,8 +278,16 @@ pull_checker_main(void *arg)
 			break;
 		pl->q_in = x->qnext;
 		pthread_mutex_unlock(&pl->qmu);
-		x->put_rc = store_piece_put(&pl->sm, x->piece, x->buf, x->len,
-		    &x->bad, &x->cause);
+		/* Hashed side by side; written one at a time (two writers
+		 * of one file only spin on its lock in the kernel). */
+		x->put_rc = store_piece_check(&pl->sm, x->piece, x->buf,
+		    x->len, h, &x->bad, &x->cause);
+		if (x->put_rc == 0) {
+			pthread_mutex_lock(&pl->wmu);
+			x->put_rc = store_piece_write(&pl->sm, x->piece, x->buf,
+			    x->len, h, &x->cause);
+			pthread_mutex_unlock(&pl->wmu);
+		}
 		pthread_mutex_lock(&pl->qmu);
 		x->qnext = pl->q_out;
 		pl->q_out = x;
@@ -420,6 +429,7 @@ pull_checker_stop(struct pull *pl)
 		pull_xfer_free(pl, x);
 	}
 	pthread_mutex_destroy(&pl->qmu);
+	pthread_mutex_destroy(&pl->wmu);
 	pthread_cond_destroy(&pl->qcv);
 }
 
@@ -431,6 +441,7 @@ pull_fetch(struct pull *pl, char **cause)
 	pl->multi = curl_multi_init();
 	curl_multi_setopt(pl->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 8L);
 	pthread_mutex_init(&pl->qmu, NULL);
+	pthread_mutex_init(&pl->wmu, NULL);
 	pthread_cond_init(&pl->qcv, NULL);
 	for (pl->n_checkers = 0; pl->n_checkers < PULL_CHECKERS;
 	    pl->n_checkers++)

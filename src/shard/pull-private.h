@@ -56,6 +56,7 @@ struct pull {
 	pthread_t		 checker[PULL_CHECKERS];
 	int			 n_checkers;
 	pthread_mutex_t		 qmu;
+	pthread_mutex_t		 wmu;		/* one writer at a time */
 	pthread_cond_t		 qcv;
 	struct pull_xfer	*q_in;		/* to check, in order */
 	struct pull_xfer	*q_out;		/* checked */

@@ -52,6 +52,12 @@ void	store_close(struct store_model *);
  */
 int	store_piece_put(struct store_model *, size_t i, const void *buf,
 	    size_t len, int *bad, char **cause);
+/* store_piece_put in two: the check (h: the bytes' hash), the write. */
+int	store_piece_check(const struct store_model *, size_t i,
+	    const void *buf, size_t len, uint8_t h[MANIFEST_HASH_BYTES],
+	    int *bad, char **cause);
+int	store_piece_write(struct store_model *, size_t i, const void *buf,
+	    size_t len, const uint8_t h[MANIFEST_HASH_BYTES], char **cause);
 /* Reads held piece i into buf (m.pieces[i].size bytes). */
 int	store_piece_read(struct store_model *, size_t i, void *buf,
 	    char **cause);
