@@ -118,7 +118,8 @@ pull_start(struct pull *pl, size_t i, int s)
 	else
 		x->buf = xmalloc(x->cap > MANIFEST_PIECE_BYTES ? x->cap :
 		    MANIFEST_PIECE_BYTES);
-	/* Handles are reused too: each keeps its receive buffer. */
+	/* Handles are reused too: each keeps its receive buffer and its
+	 * connection. */
 	x->h = pl->n_handles > 0 ? pl->handles[--pl->n_handles] :
 	    curl_easy_init();
 	snprintf(range, sizeof(range), "%llu-%llu",
@@ -174,6 +175,9 @@ pull_schedule(struct pull *pl, char **cause)
 	unsigned max = pl->cfg->in_flight ? pl->cfg->in_flight : 4;
 	size_t k, i;
 	int s, any, todo = 0;
+
+	if (pl->checking >= PULL_BACKLOG)
+		return 0;
 
 	for (k = 0; k < pl->n_order; k++) {
 		i = pl->order[k];
@@ -232,8 +236,10 @@ pull_xfer_detach(struct pull *pl, struct pull_xfer *x)
 			break;
 		}
 	curl_multi_remove_handle(pl->multi, x->h);
+	/* Not reset: a reset handle given its buffer size again frees and
+	 * allocates its receive buffer (fresh pages, faulted in at each
+	 * piece); pull_start sets every option each time anyway. */
 	if (pl->n_handles < PULL_SPARE) {
-		curl_easy_reset(x->h);
 		pl->handles[pl->n_handles++] = x->h;
 	} else
 		curl_easy_cleanup(x->h);
@@ -304,6 +310,7 @@ pull_check(struct pull *pl, struct pull_xfer *x)
 
 	pull_xfer_detach(pl, x);
 	pl->state[x->piece] = PULL_PIECE_CHECK;
+	pl->checking++;
 	pthread_mutex_lock(&pl->qmu);
 	for (pp = &pl->q_in; *pp != NULL; pp = &(*pp)->qnext)
 		;
@@ -394,6 +401,7 @@ pull_reap(struct pull *pl, char **cause)
 	pthread_mutex_unlock(&pl->qmu);
 	while ((x = done) != NULL) {
 		done = x->qnext;
+		pl->checking--;
 		if (rc == 0 && pull_checked(pl, x, cause) != 0)
 			rc = -1;
 		pull_xfer_free(pl, x);

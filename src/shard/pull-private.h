@@ -36,6 +36,10 @@ struct pull_xfer;
 
 #define PULL_SPARE	64
 #define PULL_CHECKERS	2
+/* Pieces in, waiting for a checker, before no more are asked for: the
+ * memory a pull holds stays bounded (and its buffers reused, hot in the
+ * cache) when the disk or the hashing is slower than the network. */
+#define PULL_BACKLOG	(2 * PULL_CHECKERS)
 
 struct pull {
 	const struct pull_config *cfg;
@@ -66,6 +70,7 @@ struct pull {
 	void			*handles[PULL_SPARE];	/* CURL, reset */
 	size_t			 n_handles;
 	unsigned		 in_flight;
+	unsigned		 checking;	/* pieces with the checkers */
 	uint64_t		 done_bytes;
 	uint64_t		 total_bytes;
 };
