@@ -218,7 +218,8 @@ node_join_run(struct cmd_args *a, struct node_run_config *rc)
 		rc_ = 0;
 		/* A hash that failed drains the node: that is an error. */
 		if (node_model_id(sigs.node)[0] == '\0') {
-			cause = xstrdup("stopped before its weights were hashed");
+			cause = xstrdup("stopped before its weights were "
+			    "hashed");
 			rc_ = -1;
 		}
 	}

@@ -36,7 +36,7 @@ struct node_run_import {
 	int			 attached;	/* node set (or gone) */
 	char			*path;
 	int			 hash;		/* the id waits for the hash */
-	int			 hash_rc;	/* 1: running, 0: done, -1: failed */
+	int			 hash_rc;	/* 1: running, 0: done, -1: not */
 	double			 hash_s;
 	char			 id[MODEL_ID_MAX];
 	char			*hash_cause;
@@ -56,7 +56,7 @@ struct node_run {
 	char			*path;		/* the file loaded */
 	char			*held;		/* spans the store holds */
 	char			*pulled;	/* the id pulled */
-	char			 model_id[MODEL_ID_MAX];	/* "": hashing */
+	char			 model_id[MODEL_ID_MAX]; /* "": hashing */
 	struct node_run_import	*import;
 	int			 hold;		/* the store, held while serving */
 };

@@ -112,7 +112,8 @@ test_model_id_committed(void)
 	CHECK(strcmp(a, b) != 0);
 	CHECK(model_id_compute(f, NULL, p, sizeof(p)) == 0);
 	CHECK(!model_id_committed(p) && !model_id_matches(p, w));
-	CHECK(!model_id_committed("llama-f32-0123456789abcdef0123456789abcdeg"));
+	CHECK(!model_id_committed(
+	    "llama-f32-0123456789abcdef0123456789abcdeg"));
 	gguf_close(f);
 }
 
