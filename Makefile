@@ -34,7 +34,7 @@ ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SAN) -pthread -Isrc -Icmd \
 # Libraries: the core needs only libc, libm and PCRE2; the rest is for cmd/,
 # net/, conf/ and ui/.
 PKGS	= yaml-0.1 jansson libcurl ncursesw readline libpcre2-8 libsodium sqlite3 \
-	  libmicrohttpd opendht-c opendht
+	  libmicrohttpd opendht-c opendht libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CORE_LIBS  = $(shell pkg-config --libs libpcre2-8 2>/dev/null) -lm -pthread
@@ -42,7 +42,7 @@ LIBS	= $(PKG_LIBS) -lstdc++ -lm -pthread
 
 DEPS_APT = build-essential pkg-config libyaml-dev libjansson-dev \
 	   libcurl4-openssl-dev libncurses-dev libreadline-dev libpcre2-dev \
-	   libsodium-dev libsqlite3-dev libmicrohttpd-dev libopendht-c-dev \
+	   libsodium-dev libsqlite3-dev libmicrohttpd-dev libopendht-c-dev libssl-dev \
 	   libopendht-dev man-db bash-completion zsh fish python3 \
 	   python3-cryptography clang libclang-rt-dev tmux lighttpd
 

@@ -3,9 +3,11 @@
 # machine's loopback and disk: all blocks and the head of a model pulled
 # from three seeding nodes, against `curl -o` fetching the same bytes from
 # one of them; and from an origin (lighttpd), against `curl -o` fetching the
-# same byte ranges from it. Each pull hashes every piece: the CPU time of
-# hashing the whole file once (`shard add`) is printed too. Not part of
-# `make test`.
+# same byte ranges from it. Each pull hashes every piece (SHA-256): the
+# CPU time of each pull, and of hashing the whole file once (`shard add`),
+# are printed too, with the load average before and after (the machine is
+# shared: the wall-clock ratios mean little under a load above its cores).
+# Not part of `make test`.
 #
 #   sh bench/bench-shard-pull.sh [MODEL.gguf]
 #
@@ -81,7 +83,8 @@ done
 
 echo "$BENCH_NAME: $(basename "$M"), $size bytes, $REPS runs each"
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores"
-t_peers= t_curlp= t_origin= t_curlo= cpu_pull=
+echo "before: $(uptime | sed 's/.*load/load/')"
+t_peers= t_curlp= t_origin= t_curlo= cpu_pull= cpu_origin=
 for r in $(seq 1 "$REPS"); do
 	rm -rf "$tmp/h" "$tmp"/c.* "$tmp/o.gguf"
 	mkdir -p "$tmp/h"
@@ -91,8 +94,10 @@ for r in $(seq 1 "$REPS"); do
 	t_curlp="$t_curlp $(secs curl $curl_args)"
 	rm -rf "$tmp/h" "$tmp"/c.*
 	mkdir -p "$tmp/h"
-	t_origin="$t_origin $(secs env SWARM_HOME="$tmp/h" "$SWARM" shard pull \
-	    "$origin" --blocks all --head)"
+	t_origin="$t_origin $(secs env SWARM_HOME="$tmp/h" /usr/bin/time -f \
+	    "%U %S" -o "$tmp/origin.time" "$SWARM" shard pull "$origin" \
+	    --blocks all --head)"
+	cpu_origin="$cpu_origin $(awk '{ print $1 + $2 }' "$tmp/origin.time")"
 	t_curlo="$t_curlo $(secs curl -s -o "$tmp/o.gguf" "$origin")"
 	rm -f "$tmp/o.gguf"
 done
@@ -102,8 +107,9 @@ mib=$(echo "$size / 1048576" | bc -l)
 printf 'from 3 peers:   swarm %.2f s (%.0f MiB/s, %.2f s CPU)   curl -o from 1 peer %.2f s (%.0f MiB/s)   ratio %.2f\n' \
     "$mp" "$(echo "$mib / $mp" | bc -l)" "$(echo "$cpu_pull" | median)" \
     "$mc" "$(echo "$mib / $mc" | bc -l)" "$(echo "$mc / $mp" | bc -l)"
-printf 'from origin:    swarm %.2f s (%.0f MiB/s)   curl -o %.2f s (%.0f MiB/s)   ratio %.2f\n' \
-    "$mo" "$(echo "$mib / $mo" | bc -l)" "$mco" "$(echo "$mib / $mco" | bc -l)" \
+printf 'from origin:    swarm %.2f s (%.0f MiB/s, %.2f s CPU)   curl -o %.2f s (%.0f MiB/s)   ratio %.2f\n' \
+    "$mo" "$(echo "$mib / $mo" | bc -l)" "$(echo "$cpu_origin" | median)" "$mco" "$(echo "$mib / $mco" | bc -l)" \
     "$(echo "$mco / $mo" | bc -l)"
 printf 'hashing the whole file once (shard add): %.2f s CPU (%.0f MiB/s)\n' \
     "$hash_cpu" "$(echo "$mib / $hash_cpu" | bc -l)"
+echo "after: $(uptime | sed 's/.*load/load/')"

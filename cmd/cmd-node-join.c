@@ -203,7 +203,9 @@ node_join_run(struct cmd_args *a, struct node_run_config *rc)
 		cause = xstrdup("cannot start a thread");
 	else
 		have_thread = 1;
-	if (have_thread && (v = args_get(a, "port-file")) != NULL) {
+	/* The port file says the node takes sessions: its id is known. */
+	if (have_thread && (v = args_get(a, "port-file")) != NULL &&
+	    node_wait_model_id(sigs.node) == 0) {
 		port = xasprintf("%u\n", node_port(sigs.node));
 		rc_ = path_write_atomic(v, port, &cause);
 		free(port);
@@ -214,6 +216,12 @@ node_join_run(struct cmd_args *a, struct node_run_config *rc)
 	    node_wait(sigs.node, &cause) == 0) {
 		node_join_log(NULL, "stopped");
 		rc_ = 0;
+		/* A hash that failed drains the node: that is an error. */
+		if (node_model_id(sigs.node)[0] == '\0') {
+			cause = xstrdup("stopped before its weights were "
+			    "hashed");
+			rc_ = -1;
+		}
 	}
 out:
 	if (have_thread) {

@@ -177,10 +177,10 @@ engine_join(struct engine *e, char **cause)
 	const struct engine_config *cfg = &e->cfg;
 	struct directory *inner;
 
-	if (model_id_compute(e->w.gguf, e->model_id, sizeof(e->model_id)) !=
-	    0)
-		return set_cause(cause, "cannot compute the model id of '%s'",
-		    cfg->model_path);
+	/* The id commits to the weights: hashed once per file, then cached. */
+	if (store_model_id(e->w.gguf->path, 1, e->model_id,
+	    sizeof(e->model_id), cause) != 0)
+		return -1;
 	if (cfg->n_peers > 0)
 		inner = directory_static_new((const char *const *)cfg->peers,
 		    cfg->n_peers);

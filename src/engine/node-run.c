@@ -3,6 +3,7 @@
  */
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,8 +31,16 @@
  */
 struct node_run_import {
 	pthread_mutex_t		 mu;
+	pthread_cond_t		 cond;
 	struct node		*node;		/* NULL once the node is gone */
+	int			 attached;	/* node set (or gone) */
 	char			*path;
+	int			 hash;		/* the id waits for the hash */
+	int			 hash_rc;	/* 1: running, 0: done, -1: not */
+	double			 hash_s;
+	char			 id[MODEL_ID_MAX];
+	char			*hash_cause;
+	int			 seed;		/* add the file to the store */
 	void			(*log)(void *arg, const char *msg);
 	void			*log_arg;
 	int			 refs;
@@ -47,6 +56,7 @@ struct node_run {
 	char			*path;		/* the file loaded */
 	char			*held;		/* spans the store holds */
 	char			*pulled;	/* the id pulled */
+	char			 model_id[MODEL_ID_MAX]; /* "": hashing */
 	struct node_run_import	*import;
 	int			 hold;		/* the store, held while serving */
 };
@@ -71,18 +81,17 @@ node_run_in_dht(const struct node_run_config *cfg)
 	return cfg->new_swarm || cfg->n_bootstrap > 0;
 }
 
-/* The model's id and block count, from its file. */
+/* The model's block count, and how many fit in memory. */
 static int
-node_run_model(const char *path, char *model_id, uint32_t *n_block,
-    uint32_t *fit, char **cause)
+node_run_model(const char *path, uint32_t *n_block, uint32_t *fit,
+    char **cause)
 {
 	struct gguf_file *f;
 	long page, pages;
 
 	if ((f = gguf_open(path, cause)) == NULL)
 		return -1;
-	if (model_id_compute(f, model_id, MODEL_ID_MAX) != 0 ||
-	    model_id_block_count(f, n_block) != 0) {
+	if (model_id_block_count(f, n_block) != 0) {
 		gguf_close(f);
 		return set_cause(cause, "cannot tell the blocks of '%s'", path);
 	}
@@ -121,13 +130,13 @@ node_run_auto(struct node_run *nr, char **cause)
 	struct dht *dht = NULL;
 	struct directory *dir = NULL;
 	struct peer_record *recs = NULL;
-	char model_id[MODEL_ID_MAX], *c = NULL;
+	const char *model_id = nr->model_id;
+	char *c = NULL;
 	uint32_t n_block, fit = 0;
 	size_t n = 0;
 	int rc;
 
-	if (node_run_model(cfg->node.model_path, model_id, &n_block, &fit,
-	    cause) != 0)
+	if (node_run_model(cfg->node.model_path, &n_block, &fit, cause) != 0)
 		return -1;
 	if (!cfg->new_swarm) {
 		rc = directory_dht_join(cfg->network, NULL, 0, cfg->bootstrap,
@@ -170,6 +179,8 @@ node_run_import_unref(struct node_run_import *im)
 	if (!last)
 		return;
 	pthread_mutex_destroy(&im->mu);
+	pthread_cond_destroy(&im->cond);
+	free(im->hash_cause);
 	free(im->path);
 	free(im);
 }
@@ -188,6 +199,43 @@ node_run_import_log(struct node_run_import *im, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The hash's outcome, to the node once both are there; im->mu held. */
+static void
+node_run_import_apply(struct node_run_import *im)
+{
+	if (im->node == NULL || im->hash_rc == 1)
+		return;
+	if (im->hash_rc == 0) {
+		node_set_model_id(im->node, im->id);
+		node_run_import_log(im, "weights hashed in %.1f s: serving as "
+		    "%s", im->hash_s, im->id);
+	} else {
+		node_run_import_log(im, "cannot hash the weights: %s",
+		    im->hash_cause);
+		node_drain(im->node);
+	}
+}
+
+/* The id of a whole file not hashed before, while the node loads. */
+static int
+node_run_import_hash(struct node_run_import *im)
+{
+	char id[MODEL_ID_MAX], *cause = NULL;
+	double t0 = clock_now();
+	int rc;
+
+	rc = store_model_id(im->path, 1, id, sizeof(id), &cause);
+	pthread_mutex_lock(&im->mu);
+	im->hash_rc = rc == 0 ? 0 : -1;
+	im->hash_s = clock_now() - t0;
+	snprintf(im->id, sizeof(im->id), "%s", rc == 0 ? id : "");
+	im->hash_cause = cause;
+	if (im->attached)
+		node_run_import_apply(im);
+	pthread_mutex_unlock(&im->mu);
+	return rc;
+}
+
 static void *
 node_run_import_main(void *arg)
 {
@@ -195,6 +243,10 @@ node_run_import_main(void *arg)
 	char *id = NULL, *held = NULL, *cause = NULL;
 	int tries;
 
+	if (im->hash && node_run_import_hash(im) != 0)
+		goto out;
+	if (!im->seed)
+		goto out;
 	/* Another node sharing the data directory may be adding it too. */
 	for (tries = 0; tries < 60; tries++) {
 		free(cause);
@@ -208,6 +260,8 @@ node_run_import_main(void *arg)
 		clock_sleep(0.5);
 	}
 	pthread_mutex_lock(&im->mu);
+	while (!im->attached)
+		pthread_cond_wait(&im->cond, &im->mu);
 	if (im->node != NULL && held != NULL) {
 		node_set_held(im->node, held);
 		node_run_import_log(im, "seeding the whole file from the "
@@ -215,6 +269,7 @@ node_run_import_main(void *arg)
 	} else if (im->node != NULL && cause != NULL)
 		node_run_import_log(im, "not seeding: %s", cause);
 	pthread_mutex_unlock(&im->mu);
+out:
 	free(cause);
 	free(held);
 	free(id);
@@ -222,27 +277,53 @@ node_run_import_main(void *arg)
 	return NULL;
 }
 
-/* A node serving a whole file seeds it once it is hashed into the store. */
+/*
+ * A node serving a whole file not hashed before hashes it on a thread of
+ * its own, started before the node loads its span: the node loads,
+ * answers /info meanwhile, and is announced (and opens sessions) once its
+ * id is known. Then, seeding, it adds the file to the store (the manifest
+ * is cached by then). node_run_import_attach gives the thread the node.
+ */
 static void
-node_run_import(struct node_run *nr)
+node_run_import(struct node_run *nr, int hash, int seed)
 {
 	struct node_run_import *im = xcalloc(1, sizeof(*im));
 	pthread_t t;
 
 	pthread_mutex_init(&im->mu, NULL);
-	im->node = nr->node;
+	pthread_cond_init(&im->cond, NULL);
 	im->path = xstrdup(nr->path);
+	im->hash = hash;
+	im->hash_rc = 1;
+	im->seed = seed;
 	im->log = nr->cfg->node.log;
 	im->log_arg = nr->cfg->node.log_arg;
 	im->refs = 2;
 	if (pthread_create(&t, NULL, node_run_import_main, im) != 0) {
 		free(im->path);
+		pthread_cond_destroy(&im->cond);
 		pthread_mutex_destroy(&im->mu);
 		free(im);
 		return;
 	}
 	pthread_detach(t);
 	nr->import = im;
+}
+
+/* The node for the import thread; NULL: it is gone (or never came). */
+static void
+node_run_import_attach(struct node_run *nr, struct node *node)
+{
+	struct node_run_import *im = nr->import;
+
+	if (im == NULL)
+		return;
+	pthread_mutex_lock(&im->mu);
+	im->node = node;
+	im->attached = 1;
+	node_run_import_apply(im);
+	pthread_cond_broadcast(&im->cond);
+	pthread_mutex_unlock(&im->mu);
 }
 
 /*
@@ -361,6 +442,7 @@ node_run_start(struct node_run_config *cfg, char **cause)
 	struct node_run *nr = xcalloc(1, sizeof(*nr));
 	const char *listen = cfg->node.listen, *model;
 	char *span = NULL;
+	int hashed;
 
 	nr->cfg = cfg;
 	nr->hold = -1;
@@ -377,6 +459,16 @@ node_run_start(struct node_run_config *cfg, char **cause)
 	if ((nr->path = store_resolve(model, 0, 0, 0, cause)) == NULL)
 		goto fail;
 	cfg->node.model_path = nr->path;
+	/*
+	 * The id commits to the weights: a store model's manifest has it, a
+	 * whole file hashed before is in the cache; else the node hashes it
+	 * while it starts (--blocks auto needs the id first: it waits).
+	 */
+	hashed = store_model_id(nr->path, cfg->auto_blocks, nr->model_id,
+	    sizeof(nr->model_id), cause);
+	if (hashed < 0)
+		goto fail;
+	cfg->node.model_id = nr->model_id;	/* "" when hashed == 1 */
 	if (cfg->auto_blocks && node_run_auto(nr, cause) != 0)
 		goto fail;
 	if (strcmp(model, nr->path) != 0 && (span = store_resolve(model,
@@ -390,14 +482,20 @@ node_run_start(struct node_run_config *cfg, char **cause)
 	cfg->node.extra_routes = node_run_routes;
 	cfg->node.n_extra_routes = sizeof(node_run_routes) /
 	    sizeof(node_run_routes[0]);
+	if (strcmp(model, nr->path) == 0 && (cfg->node.seed || hashed == 1))
+		node_run_import(nr, hashed == 1, cfg->node.seed);
+	if (hashed == 1 && nr->import == NULL) {
+		set_cause(cause, "cannot start a thread");
+		goto fail;
+	}
 	if ((nr->node = node_new(&cfg->node, cause)) == NULL)
 		goto fail;
-	if (strcmp(model, nr->path) == 0 && cfg->node.seed)
-		node_run_import(nr);
+	node_run_import_attach(nr, nr->node);
 	node_run_log(nr, "serving blocks %u:%u of %s on %s (model %s, %.0f "
 	    "tokens/s per block)", cfg->node.block_begin, cfg->node.block_end,
-	    cfg->node.model_path, node_addr(nr->node),
-	    node_model_id(nr->node), node_throughput(nr->node));
+	    cfg->node.model_path, node_addr(nr->node), hashed == 1 ?
+	    "id once its weights are hashed" : nr->model_id,
+	    node_throughput(nr->node));
 	if (cfg->node.public_addr == NULL && (strncmp(listen, "0.0.0.0:", 8) ==
 	    0 || strncmp(listen, "[::]:", 5) == 0))
 		node_run_log(nr, "listening on every interface: give others a "
@@ -474,9 +572,7 @@ node_run_free(struct node_run *nr)
 	if (nr == NULL)
 		return;
 	if (nr->import != NULL) {
-		pthread_mutex_lock(&nr->import->mu);
-		nr->import->node = NULL;
-		pthread_mutex_unlock(&nr->import->mu);
+		node_run_import_attach(nr, NULL);
 		node_run_import_unref(nr->import);
 	}
 	node_free(nr->node);

@@ -10,6 +10,7 @@
 #include "engine/survey.h"
 #include "net/dht.h"
 #include "net/http-client.h"
+#include "shard/store.h"
 #include "swarm/model-id.h"
 #include "swarm/record.h"
 #include "util/strbuf.h"
@@ -181,10 +182,9 @@ survey_model_file(const char *path, char *id, uint32_t *n_block,
 
 	if ((f = gguf_open(path, cause)) == NULL)
 		return -1;
-	if (model_id_compute(f, id, MODEL_ID_MAX) != 0) {
+	if (store_model_id(path, 1, id, MODEL_ID_MAX, cause) != 0) {
 		gguf_close(f);
-		return set_cause(cause, "cannot compute the model id of '%s'",
-		    path);
+		return -1;
 	}
 	if (model_id_block_count(f, n_block) != 0)
 		*n_block = 0;

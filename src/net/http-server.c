@@ -130,6 +130,8 @@ http_response_release(struct http_response *r)
 	int i;
 
 	free(r->body);
+	if (r->has_file)
+		close(r->file_fd);
 	for (i = 0; i < r->n_headers; i++) {
 		free(r->headers[i][0]);
 		free(r->headers[i][1]);
@@ -333,17 +335,25 @@ http_server_queue(struct http_server *s, struct http_exchange *x,
 	enum MHD_Result ret;
 	int i;
 
-	if (r->body == NULL) {
+	if (r->body == NULL && !r->has_file) {
 		r->body = xstrdup("");
 		r->len = 0;
 	}
 	if (r->status < 100 || r->status > 599)
 		r->status = 500;
-	mr = MHD_create_response_from_buffer(r->len, r->body,
-	    MHD_RESPMEM_MUST_FREE);
-	if (mr == NULL)
-		return MHD_NO;
-	r->body = NULL;
+	if (r->has_file) {
+		mr = MHD_create_response_from_fd_at_offset64(r->len,
+		    r->file_fd, r->file_offset);
+		if (mr == NULL)
+			return MHD_NO;	/* http_response_release closes it */
+		r->has_file = 0;
+	} else {
+		mr = MHD_create_response_from_buffer(r->len, r->body,
+		    MHD_RESPMEM_MUST_FREE);
+		if (mr == NULL)
+			return MHD_NO;
+		r->body = NULL;
+	}
 	if (r->content_type != NULL)
 		MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE,
 		    r->content_type);

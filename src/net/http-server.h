@@ -44,6 +44,11 @@ struct http_response {
 	const char	*content_type;	/* static */
 	char		*body;		/* allocated; the server frees it */
 	size_t		 len;
+	/* Or, has_file set: len bytes of file_fd from file_offset, sent from
+	 * the page cache (sendfile) without a copy; the server closes it. */
+	int		 has_file;
+	int		 file_fd;
+	uint64_t	 file_offset;
 	char		*headers[HTTP_MAX_HEADERS][2];	/* allocated */
 	int		 n_headers;
 };

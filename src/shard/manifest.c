@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <sodium.h>
 
 #include "core/gguf.h"
@@ -17,12 +18,21 @@
 #include "util/path.h"
 #include "util/xmalloc.h"
 
-#define MANIFEST_FORMAT		"swarm-manifest-1"
+#define MANIFEST_FORMAT		"swarm-manifest-2"	/* SHA-256 pieces */
 
+/*
+ * SHA-256, not BLAKE2b: hashing is most of a pull's CPU time, and the
+ * SHA extensions of x86 and ARMv8 run it at twice the speed of the best
+ * BLAKE2b (1.8 against 0.95 GB/s on one Zen 4 core).
+ */
 void
 manifest_hash(const void *buf, size_t len, uint8_t out[MANIFEST_HASH_BYTES])
 {
-	crypto_generichash(out, MANIFEST_HASH_BYTES, buf, len, NULL, 0);
+	unsigned int n = 0;
+
+	if (EVP_Digest(buf, len, out, &n, EVP_sha256(), NULL) != 1 ||
+	    n != MANIFEST_HASH_BYTES)
+		abort();
 }
 
 static enum manifest_role
@@ -87,12 +97,15 @@ manifest_layout(struct manifest *m, char **cause)
 	return 0;
 }
 
+/* The id: committed to the weights when every piece's hash is known. */
 static int
 manifest_names(struct manifest *m, const struct gguf_file *f, char **cause)
 {
+	uint8_t w[MANIFEST_HASH_BYTES];
 	char id[MODEL_ID_MAX];
+	int whole = manifest_weights(m, w) == 0;
 
-	if (model_id_compute(f, id, sizeof(id)) != 0 ||
+	if (model_id_compute(f, whole ? w : NULL, id, sizeof(id)) != 0 ||
 	    model_id_block_count(f, &m->n_blocks) != 0)
 		return set_cause(cause, "'%s': cannot tell the model's id and "
 		    "blocks", f->path);
@@ -114,8 +127,11 @@ manifest_from_gguf(struct manifest *m, const struct gguf_file *f,
 		set_cause(cause, "'%s': too many tensors", f->path);
 		goto fail;
 	}
-	if (manifest_names(m, f, cause) != 0)
+	if (model_id_block_count(f, &m->n_blocks) != 0) {
+		set_cause(cause, "'%s': cannot tell the model's blocks",
+		    f->path);
 		goto fail;
+	}
 	m->file_size = file_size;
 	m->header_size = f->data_offset;
 	m->n_tensors = f->n_tensors;
@@ -145,6 +161,8 @@ manifest_from_gguf(struct manifest *m, const struct gguf_file *f,
 		manifest_hash(f->map + p->offset, p->size, p->hash);
 		p->known = 1;
 	}
+	if (manifest_names(m, f, cause) != 0)
+		goto fail;
 	return 0;
 fail:
 	manifest_release(m);
@@ -308,6 +326,7 @@ manifest_from_json(struct manifest *m, const json_t *o, char **cause)
 	const json_t *ts = json_object_get(o, "tensors");
 	const char *id = json_string_value(json_object_get(o, "id"));
 	const char *name = json_string_value(json_object_get(o, "name"));
+	uint8_t w[MANIFEST_HASH_BYTES];
 	uint64_t v;
 	size_t i;
 
@@ -340,6 +359,12 @@ manifest_from_json(struct manifest *m, const json_t *o, char **cause)
 	if (manifest_layout(m, cause) != 0 ||
 	    manifest_hashes_from_json(m, ts, o, cause) != 0)
 		goto fail;
+	if (model_id_committed(m->id) && (manifest_weights(m, w) != 0 ||
+	    !model_id_matches(m->id, w))) {
+		set_cause(cause, "manifest: its hashes are not those of '%s'",
+		    m->id);
+		goto fail;
+	}
 	return 0;
 fail:
 	manifest_release(m);
@@ -383,6 +408,35 @@ manifest_complete(const struct manifest *m)
 		if (!m->pieces[i].known)
 			return 0;
 	return 1;
+}
+
+int
+manifest_weights(const struct manifest *m, uint8_t out[MANIFEST_HASH_BYTES])
+{
+	crypto_generichash_state st;
+	uint64_t v[3];
+	size_t i;
+
+	if (m->n_pieces == 0 || !manifest_complete(m))
+		return -1;
+	if (sodium_init() < 0)
+		abort();
+	crypto_generichash_init(&st, NULL, 0, MANIFEST_HASH_BYTES);
+	crypto_generichash_update(&st, (const uint8_t *)"swarm-weights-1", 15);
+	v[0] = m->file_size;
+	v[1] = m->header_size;
+	v[2] = m->n_pieces;
+	crypto_generichash_update(&st, (const uint8_t *)v, sizeof(v));
+	for (i = 0; i < m->n_pieces; i++) {
+		v[0] = m->pieces[i].offset;
+		v[1] = m->pieces[i].size;
+		crypto_generichash_update(&st, (const uint8_t *)v,
+		    2 * sizeof(v[0]));
+		crypto_generichash_update(&st, m->pieces[i].hash,
+		    MANIFEST_HASH_BYTES);
+	}
+	crypto_generichash_final(&st, out, MANIFEST_HASH_BYTES);
+	return 0;
 }
 
 void

@@ -2,12 +2,15 @@
  * A model's manifest: the GGUF's header size and every tensor (name, type,
  * shape, offset in the file, bytes, block), the file cut into pieces (the
  * header is piece 0; each tensor's bytes are cut into pieces of at most
- * MANIFEST_PIECE_BYTES that never span two tensors) and the BLAKE2b-256
+ * MANIFEST_PIECE_BYTES that never span two tensors) and the SHA-256
  * hash of each piece. The store keeps one per model; a puller checks every
  * piece against it before the piece is written. A manifest made from a
  * partial download knows the hashes of the pieces fetched only; one made
- * from a whole file is complete, and its digest (the hash of its canonical
- * JSON) commits to every byte of the weights.
+ * from a whole file is complete: its weights digest (manifest_weights,
+ * over the layout and every piece's hash) commits to every byte of the
+ * file, and the model id is made from it (swarm/model-id.h), so that a
+ * manifest is checked against the id it was asked for. An incomplete
+ * manifest carries a provisional id.
  */
 #ifndef SWARM_SHARD_MANIFEST_H
 #define SWARM_SHARD_MANIFEST_H
@@ -50,7 +53,7 @@ struct manifest_piece {
 };
 
 struct manifest {
-	char			*id;		/* model_id_compute's */
+	char			*id;		/* committed when complete */
 	char			*name;		/* general.name or the id */
 	uint64_t		 file_size;
 	uint64_t		 header_size;	/* the data section's offset */
@@ -75,7 +78,10 @@ void	manifest_release(struct manifest *);
 
 /* Canonical JSON (keys in a fixed order, hashes as hex or null). */
 struct json_t	*manifest_to_json(const struct manifest *);
-/* Parses and checks an untrusted manifest: every size and offset. */
+/*
+ * Parses and checks an untrusted manifest: every size and offset, and
+ * that a committed id is the one of its hashes.
+ */
 int	manifest_from_json(struct manifest *, const struct json_t *,
 	    char **cause);
 int	manifest_load(struct manifest *, const char *path, char **cause);
@@ -83,12 +89,18 @@ int	manifest_save(const struct manifest *, const char *path, char **cause);
 
 /* Are all pieces' hashes known? */
 int	manifest_complete(const struct manifest *);
-/* Hex of the BLAKE2b-256 of the canonical JSON; size >= 65. */
+/*
+ * The weights digest: BLAKE2b-256 over the file's layout and every
+ * piece's offset, size and hash; -1 when a hash is unknown.
+ */
+int	manifest_weights(const struct manifest *,
+	    uint8_t out[MANIFEST_HASH_BYTES]);
+/* Hex of the SHA-256 of the canonical JSON; size >= 65. */
 void	manifest_digest(const struct manifest *, char *out, size_t size);
 /* Do two manifests describe the same file and agree on every hash? */
 int	manifest_same_file(const struct manifest *, const struct manifest *);
 
-/* BLAKE2b-256 of buf. */
+/* SHA-256 of buf (a piece's hash). */
 void	manifest_hash(const void *buf, size_t len,
 	    uint8_t out[MANIFEST_HASH_BYTES]);
 /* Does buf hash to piece i's known hash? -1 when the hash is unknown. */

@@ -118,7 +118,8 @@ pull_start(struct pull *pl, size_t i, int s)
 	else
 		x->buf = xmalloc(x->cap > MANIFEST_PIECE_BYTES ? x->cap :
 		    MANIFEST_PIECE_BYTES);
-	/* Handles are reused too: each keeps its receive buffer. */
+	/* Handles are reused too: each keeps its receive buffer and its
+	 * connection. */
 	x->h = pl->n_handles > 0 ? pl->handles[--pl->n_handles] :
 	    curl_easy_init();
 	snprintf(range, sizeof(range), "%llu-%llu",
@@ -174,6 +175,9 @@ pull_schedule(struct pull *pl, char **cause)
 	unsigned max = pl->cfg->in_flight ? pl->cfg->in_flight : 4;
 	size_t k, i;
 	int s, any, todo = 0;
+
+	if (pl->checking >= PULL_BACKLOG)
+		return 0;
 
 	for (k = 0; k < pl->n_order; k++) {
 		i = pl->order[k];
@@ -232,8 +236,10 @@ pull_xfer_detach(struct pull *pl, struct pull_xfer *x)
 			break;
 		}
 	curl_multi_remove_handle(pl->multi, x->h);
+	/* Not reset: a reset handle given its buffer size again frees and
+	 * allocates its receive buffer (fresh pages, faulted in at each
+	 * piece); pull_start sets every option each time anyway. */
 	if (pl->n_handles < PULL_SPARE) {
-		curl_easy_reset(x->h);
 		pl->handles[pl->n_handles++] = x->h;
 	} else
 		curl_easy_cleanup(x->h);
@@ -268,6 +274,7 @@ pull_checker_main(void *arg)
 {
 	struct pull *pl = arg;
 	struct pull_xfer *x;
+	uint8_t h[MANIFEST_HASH_BYTES];
 
 	pthread_mutex_lock(&pl->qmu);
 	for (;;) {
@@ -277,8 +284,16 @@ pull_checker_main(void *arg)
 			break;
 		pl->q_in = x->qnext;
 		pthread_mutex_unlock(&pl->qmu);
-		x->put_rc = store_piece_put(&pl->sm, x->piece, x->buf, x->len,
-		    &x->bad, &x->cause);
+		/* Hashed side by side; written one at a time (two writers
+		 * of one file only spin on its lock in the kernel). */
+		x->put_rc = store_piece_check(&pl->sm, x->piece, x->buf,
+		    x->len, h, &x->bad, &x->cause);
+		if (x->put_rc == 0) {
+			pthread_mutex_lock(&pl->wmu);
+			x->put_rc = store_piece_write(&pl->sm, x->piece, x->buf,
+			    x->len, h, &x->cause);
+			pthread_mutex_unlock(&pl->wmu);
+		}
 		pthread_mutex_lock(&pl->qmu);
 		x->qnext = pl->q_out;
 		pl->q_out = x;
@@ -295,6 +310,7 @@ pull_check(struct pull *pl, struct pull_xfer *x)
 
 	pull_xfer_detach(pl, x);
 	pl->state[x->piece] = PULL_PIECE_CHECK;
+	pl->checking++;
 	pthread_mutex_lock(&pl->qmu);
 	for (pp = &pl->q_in; *pp != NULL; pp = &(*pp)->qnext)
 		;
@@ -385,6 +401,7 @@ pull_reap(struct pull *pl, char **cause)
 	pthread_mutex_unlock(&pl->qmu);
 	while ((x = done) != NULL) {
 		done = x->qnext;
+		pl->checking--;
 		if (rc == 0 && pull_checked(pl, x, cause) != 0)
 			rc = -1;
 		pull_xfer_free(pl, x);
@@ -411,14 +428,16 @@ pull_checker_stop(struct pull *pl)
 
 	pthread_mutex_lock(&pl->qmu);
 	pl->q_stop = 1;
-	pthread_cond_signal(&pl->qcv);
+	pthread_cond_broadcast(&pl->qcv);
 	pthread_mutex_unlock(&pl->qmu);
-	pthread_join(pl->checker, NULL);
+	while (pl->n_checkers > 0)
+		pthread_join(pl->checker[--pl->n_checkers], NULL);
 	while ((x = pl->q_out) != NULL) {
 		pl->q_out = x->qnext;
 		pull_xfer_free(pl, x);
 	}
 	pthread_mutex_destroy(&pl->qmu);
+	pthread_mutex_destroy(&pl->wmu);
 	pthread_cond_destroy(&pl->qcv);
 }
 
@@ -430,8 +449,14 @@ pull_fetch(struct pull *pl, char **cause)
 	pl->multi = curl_multi_init();
 	curl_multi_setopt(pl->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 8L);
 	pthread_mutex_init(&pl->qmu, NULL);
+	pthread_mutex_init(&pl->wmu, NULL);
 	pthread_cond_init(&pl->qcv, NULL);
-	if (pthread_create(&pl->checker, NULL, pull_checker_main, pl) != 0)
+	for (pl->n_checkers = 0; pl->n_checkers < PULL_CHECKERS;
+	    pl->n_checkers++)
+		if (pthread_create(&pl->checker[pl->n_checkers], NULL,
+		    pull_checker_main, pl) != 0)
+			break;
+	if (pl->n_checkers == 0)
 		abort();
 	while (rc == 0 && !pull_all_done(pl)) {
 		if ((rc = pull_schedule(pl, cause)) != 0)

@@ -35,6 +35,11 @@ struct pull_src {
 struct pull_xfer;
 
 #define PULL_SPARE	64
+#define PULL_CHECKERS	2
+/* Pieces in, waiting for a checker, before no more are asked for: the
+ * memory a pull holds stays bounded (and its buffers reused, hot in the
+ * cache) when the disk or the hashing is slower than the network. */
+#define PULL_BACKLOG	(2 * PULL_CHECKERS)
 
 struct pull {
 	const struct pull_config *cfg;
@@ -49,10 +54,13 @@ struct pull {
 	int			 n_src;
 	void			*multi;		/* CURLM */
 	struct pull_xfer	*xfers;
-	/* The checker thread: hashes and writes what came in, while the
-	 * transfers go on. */
-	pthread_t		 checker;
+	/* The checker threads: hash and write what came in, while the
+	 * transfers go on (hashing is the pull's main cost in CPU: two
+	 * threads keep it off the critical path on a machine of two cores). */
+	pthread_t		 checker[PULL_CHECKERS];
+	int			 n_checkers;
 	pthread_mutex_t		 qmu;
+	pthread_mutex_t		 wmu;		/* one writer at a time */
 	pthread_cond_t		 qcv;
 	struct pull_xfer	*q_in;		/* to check, in order */
 	struct pull_xfer	*q_out;		/* checked */
@@ -62,6 +70,7 @@ struct pull {
 	void			*handles[PULL_SPARE];	/* CURL, reset */
 	size_t			 n_handles;
 	unsigned		 in_flight;
+	unsigned		 checking;	/* pieces with the checkers */
 	uint64_t		 done_bytes;
 	uint64_t		 total_bytes;
 };

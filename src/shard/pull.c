@@ -15,6 +15,7 @@
 
 #include "core/gguf.h"
 #include "shard/pull-private.h"
+#include "swarm/model-id.h"
 #include "util/clock.h"
 #include "util/xmalloc.h"
 
@@ -263,9 +264,11 @@ pull_manifest_copy(struct manifest *dst, const struct manifest *src)
 }
 
 /*
- * The manifest to trust among the offers: the store's own, else the
- * complete one of the digest asked for, else the complete one most peers
- * serve.
+ * The manifest to trust among the offers: the store's own, else for a
+ * committed id the offer of that id (manifest_from_json checked that its
+ * hashes are the id's), else the complete one of the digest asked for,
+ * else the complete one most peers serve (a name or a provisional id:
+ * nothing better to go by).
  */
 static int
 pull_trust(const struct pull_config *cfg, struct manifest *offers,
@@ -280,6 +283,14 @@ pull_trust(const struct pull_config *cfg, struct manifest *offers,
 		store_close(&local);
 		return i == 0 ? 0 : set_cause(cause, "bad manifest in the store");
 	}
+	for (i = 0; i < n && model_id_committed(cfg->source); i++) {
+		if (ok[i] && strcmp(offers[i].id, cfg->source) == 0)
+			return pull_manifest_copy(trusted, &offers[i]) == 0 ?
+			    0 : set_cause(cause, "bad manifest");
+	}
+	if (model_id_committed(cfg->source))
+		return set_cause(cause, "no peer serves the manifest of '%s'",
+		    cfg->source);
 	for (i = 0; i < n; i++) {
 		if (!ok[i] || !manifest_complete(&offers[i]))
 			continue;
@@ -334,8 +345,12 @@ pull_from_peers(struct pull *pl, struct manifest *trusted, char **cause)
 	for (i = 0; i < n; i++)
 		ok[i] = pull_peer_offer(cfg->peers[i], cfg->source, &offers[i],
 		    &has[i]) == 0;
+	/*
+	 * The origin's header makes a provisional manifest: no stand-in for
+	 * the one a committed id asks for.
+	 */
 	if ((rc = pull_trust(cfg, offers, ok, n, trusted, cause)) != 0 &&
-	    cfg->origin != NULL) {
+	    cfg->origin != NULL && !model_id_committed(cfg->source)) {
 		free(*cause);
 		*cause = NULL;
 		rc = pull_origin_manifest(cfg->origin, trusted, NULL, cause);

@@ -87,28 +87,24 @@ store_source_line(const char *path)
 
 /*
  * Is the whole file already in the store, linked, unchanged since it was
- * hashed (same path, size and modification time)? Then nothing is hashed
- * again.
+ * added (same path, size and modification time)?
  */
 static int
-store_added_before(const struct gguf_file *f, const char *path, char **id)
+store_added_before(const struct manifest *m, const char *path)
 {
-	char mid[MODEL_ID_MAX], *root, *spath, *line, buf[PATH_MAX + 64];
+	char *root, *spath, *line, buf[PATH_MAX + 64];
 	FILE *fp;
 	int same = 0;
 
-	if (model_id_compute(f, mid, sizeof(mid)) != 0 ||
-	    (root = store_root(NULL)) == NULL)
+	if ((root = store_root(NULL)) == NULL)
 		return 0;
-	spath = xasprintf("%s/%s/source", root, mid);
+	spath = xasprintf("%s/%s/source", root, m->id);
 	line = store_source_line(path);
 	if (line != NULL && (fp = fopen(spath, "r")) != NULL) {
 		same = fgets(buf, sizeof(buf), fp) != NULL &&
 		    strcmp(buf, line) == 0;
 		fclose(fp);
 	}
-	if (same)
-		*id = xstrdup(mid);
 	free(line);
 	free(spath);
 	free(root);
@@ -134,17 +130,19 @@ store_add_file(const char *path, int span, uint32_t a, uint32_t b, int head,
 {
 	struct store_model sm;
 	struct manifest m;
-	struct gguf_file *f;
+	struct gguf_file *f = NULL;
 	int rc = -1;
 
-	if ((f = gguf_open(path, cause)) == NULL)
+	/* Hashed once per file: the cache knows an unchanged one. */
+	if (store_file_manifest(path, 1, &m, cause) != 0)
 		return -1;
-	if (!span && store_added_before(f, path, id)) {
-		gguf_close(f);
-		return 0;
+	if (!span && store_added_before(&m, path)) {
+		*id = xstrdup(m.id);
+		rc = 0;
+		goto out_m;
 	}
-	if (manifest_from_gguf(&m, f, f->map_size, 1, cause) != 0)
-		goto out;
+	if (span && (f = gguf_open(path, cause)) == NULL)
+		goto out_m;
 	if (store_create(&sm, &m, cause) != 0)
 		goto out_m;
 	if (span)
@@ -160,7 +158,6 @@ store_add_file(const char *path, int span, uint32_t a, uint32_t b, int head,
 	store_close(&sm);
 out_m:
 	manifest_release(&m);
-out:
 	gguf_close(f);
 	return rc;
 }

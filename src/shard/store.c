@@ -406,11 +406,10 @@ store_save_manifest(struct store_model *sm, char **cause)
 }
 
 int
-store_piece_put(struct store_model *sm, size_t i, const void *buf,
-    size_t len, int *bad, char **cause)
+store_piece_check(const struct store_model *sm, size_t i, const void *buf,
+    size_t len, uint8_t h[MANIFEST_HASH_BYTES], int *bad, char **cause)
 {
-	struct manifest_piece *p = &sm->m.pieces[i];
-	uint8_t h[MANIFEST_HASH_BYTES];
+	const struct manifest_piece *p = &sm->m.pieces[i];
 
 	*bad = 0;
 	if (len != p->size) {
@@ -419,26 +418,50 @@ store_piece_put(struct store_model *sm, size_t i, const void *buf,
 		    len, (unsigned long long)p->size);
 	}
 	manifest_hash(buf, len, h);
-	if (p->known && sodium_memcmp(h, p->hash, sizeof(h)) != 0) {
+	if (p->known && sodium_memcmp(h, p->hash, MANIFEST_HASH_BYTES) != 0) {
 		*bad = 1;
 		return set_cause(cause, "piece %zu does not match its hash", i);
 	}
+	return 0;
+}
+
+int
+store_piece_write(struct store_model *sm, size_t i, const void *buf,
+    size_t len, const uint8_t h[MANIFEST_HASH_BYTES], char **cause)
+{
+	struct manifest_piece *p = &sm->m.pieces[i];
+
 	if (sm->linked)
 		return set_cause(cause, "'%s' is a link to a whole file",
 		    sm->m.id);
 	if (store_pwrite_all(sm->data_fd, buf, len, p->offset) != 0)
 		return set_cause(cause, "cannot write '%s': %s", sm->data_path,
 		    strerror(errno));
+	/* Writeback starts now, in the background: the sync at store_close
+	 * then waits for little (0.18 s of a 636 MB pull before). */
+	(void)sync_file_range(sm->data_fd, (off64_t)p->offset, (off64_t)len,
+	    SYNC_FILE_RANGE_WRITE);
 	/* Only now, with the bytes written, is the piece recorded held
 	 * (synced at store_close; see store_check_unsynced). */
-	if (store_pwrite_all(sm->pieces_fd, h, sizeof(h), i * STORE_RECORD)
-	    != 0)
+	if (store_pwrite_all(sm->pieces_fd, h, MANIFEST_HASH_BYTES,
+	    i * STORE_RECORD) != 0)
 		return set_cause(cause, "cannot write '%s': %s",
 		    sm->pieces_path, strerror(errno));
-	memcpy(p->hash, h, sizeof(h));
+	memcpy(p->hash, h, MANIFEST_HASH_BYTES);
 	p->known = 1;
 	sm->held[i] = 1;
 	return 0;
+}
+
+int
+store_piece_put(struct store_model *sm, size_t i, const void *buf,
+    size_t len, int *bad, char **cause)
+{
+	uint8_t h[MANIFEST_HASH_BYTES];
+
+	if (store_piece_check(sm, i, buf, len, h, bad, cause) != 0)
+		return -1;
+	return store_piece_write(sm, i, buf, len, h, cause);
 }
 
 int

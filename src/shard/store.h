@@ -52,6 +52,12 @@ void	store_close(struct store_model *);
  */
 int	store_piece_put(struct store_model *, size_t i, const void *buf,
 	    size_t len, int *bad, char **cause);
+/* store_piece_put in two: the check (h: the bytes' hash), the write. */
+int	store_piece_check(const struct store_model *, size_t i,
+	    const void *buf, size_t len, uint8_t h[MANIFEST_HASH_BYTES],
+	    int *bad, char **cause);
+int	store_piece_write(struct store_model *, size_t i, const void *buf,
+	    size_t len, const uint8_t h[MANIFEST_HASH_BYTES], char **cause);
 /* Reads held piece i into buf (m.pieces[i].size bytes). */
 int	store_piece_read(struct store_model *, size_t i, void *buf,
 	    char **cause);
@@ -72,6 +78,22 @@ int	store_save_manifest(struct store_model *, char **cause);
  */
 int	store_add_file(const char *path, int span, uint32_t a, uint32_t b,
 	    int head, char **id, char **cause);
+
+/*
+ * The complete manifest of a whole local file, from the cache kept under
+ * the store when the file is unchanged since it was hashed, else hashed
+ * now (hash set; 1 when not) and cached.
+ */
+int	store_file_manifest(const char *path, int hash, struct manifest *,
+	    char **cause);
+/*
+ * The model id of the file a node or client loads: a store model's own
+ * (committed, or provisional when pulled in part from an origin URL), or a
+ * whole file's committed id (store_file_manifest: 1 when not hashed yet and
+ * hash is not set).
+ */
+int	store_model_id(const char *path, int hash, char *out, size_t size,
+	    char **cause);
 
 struct json_t;
 /* Every held model: id, name, blocks held as spans, head, bytes, digest. */

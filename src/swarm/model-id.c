@@ -1,10 +1,11 @@
 /*
  * The model id. The readable part (name, quantization) is for people; the
- * hash is what keeps peers apart. It is BLAKE2b over a canonical listing:
- * the architecture, every scalar "<arch>.*" key sorted by name (the
- * hyper-parameters), the vocabulary size, and the tensors sorted by name
- * with their types and shapes. Sorting makes the id independent of the
- * order a writer chose; leaving out tensor data keeps it instant.
+ * hash is what keeps peers apart. A committed id's hash is BLAKE2b-128 of
+ * the weights' digest, which covers the header bytes (the metadata and the
+ * tensor table) and every tensor's bytes. A provisional id's hash is
+ * BLAKE2b over a canonical listing: the architecture, every scalar
+ * "<arch>.*" key sorted by name (the hyper-parameters), the vocabulary
+ * size, and the tensors sorted by name with their types and shapes.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -18,7 +19,8 @@
 #include "swarm/record.h"
 #include "util/xmalloc.h"
 
-#define MODEL_ID_HASH_HEX	12
+#define MODEL_ID_HASH_HEX	12	/* provisional */
+#define MODEL_ID_COMMIT_BYTES	16	/* 32 hex digits */
 #define MODEL_ID_NAME_MAX	64
 
 static int
@@ -179,12 +181,28 @@ model_id_hash(const struct gguf_file *f, const char *arch,
 	free(prefix);
 }
 
+static void
+model_id_commit(const uint8_t weights[MODEL_ID_WEIGHTS_BYTES],
+    uint8_t h[MODEL_ID_COMMIT_BYTES])
+{
+	crypto_generichash_state st;
+
+	if (sodium_init() < 0)
+		abort();
+	crypto_generichash_init(&st, NULL, 0, MODEL_ID_COMMIT_BYTES);
+	model_id_feed(&st, "swarm-model-id-v2", 17);
+	model_id_feed(&st, weights, MODEL_ID_WEIGHTS_BYTES);
+	crypto_generichash_final(&st, h, MODEL_ID_COMMIT_BYTES);
+}
+
 int
-model_id_compute(const struct gguf_file *f, char *out, size_t size)
+model_id_compute(const struct gguf_file *f, const uint8_t *weights,
+    char *out, size_t size)
 {
 	char arch[MODEL_ID_NAME_MAX], name[MODEL_ID_NAME_MAX], quant[16];
 	char hex[2 * crypto_generichash_BYTES + 1];
 	uint8_t h[crypto_generichash_BYTES];
+	int n_hex = MODEL_ID_HASH_HEX;
 	struct gguf_str s;
 	int n;
 
@@ -201,11 +219,54 @@ model_id_compute(const struct gguf_file *f, char *out, size_t size)
 	if (name[0] == '\0')
 		snprintf(name, sizeof(name), "%s", arch);
 	model_id_quant(f, quant, sizeof(quant));
-	model_id_hash(f, arch, h);
-	for (n = 0; n < MODEL_ID_HASH_HEX / 2; n++)
+	if (weights != NULL) {
+		model_id_commit(weights, h);
+		n_hex = 2 * MODEL_ID_COMMIT_BYTES;
+	} else
+		model_id_hash(f, arch, h);
+	for (n = 0; n < n_hex / 2; n++)
 		snprintf(hex + 2 * n, 3, "%02x", h[n]);
 	n = snprintf(out, size, "%s-%s-%s", name, quant, hex);
 	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+/* The hash after the last '-'; NULL when there is none. */
+static const char *
+model_id_tail(const char *id)
+{
+	const char *t = strrchr(id, '-');
+
+	return t != NULL ? t + 1 : NULL;
+}
+
+int
+model_id_committed(const char *id)
+{
+	const char *t = model_id_tail(id);
+	size_t i;
+
+	if (t == NULL || strlen(t) != 2 * MODEL_ID_COMMIT_BYTES)
+		return 0;
+	for (i = 0; t[i] != '\0'; i++)
+		if (!((t[i] >= '0' && t[i] <= '9') || (t[i] >= 'a' &&
+		    t[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+int
+model_id_matches(const char *id, const uint8_t weights[MODEL_ID_WEIGHTS_BYTES])
+{
+	char hex[2 * MODEL_ID_COMMIT_BYTES + 1];
+	uint8_t h[MODEL_ID_COMMIT_BYTES];
+	size_t n;
+
+	if (!model_id_committed(id))
+		return 0;
+	model_id_commit(weights, h);
+	for (n = 0; n < MODEL_ID_COMMIT_BYTES; n++)
+		snprintf(hex + 2 * n, 3, "%02x", h[n]);
+	return strcmp(model_id_tail(id), hex) == 0;
 }
 
 int

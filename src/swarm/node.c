@@ -244,6 +244,31 @@ node_set_held(struct node *n, const char *held)
 }
 
 void
+node_set_model_id(struct node *n, const char *id)
+{
+	pthread_mutex_lock(&n->mu);
+	if (n->model_id[0] == '\0') {
+		snprintf(n->model_id, sizeof(n->model_id), "%s", id);
+		/* Announce now, not at the next round. */
+		pthread_cond_broadcast(&n->cond);
+	}
+	pthread_mutex_unlock(&n->mu);
+}
+
+int
+node_wait_model_id(struct node *n)
+{
+	int rc;
+
+	pthread_mutex_lock(&n->mu);
+	while (n->model_id[0] == '\0' && !n->drain_asked)
+		pthread_cond_wait(&n->cond, &n->mu);
+	rc = n->model_id[0] != '\0' ? 0 : -1;
+	pthread_mutex_unlock(&n->mu);
+	return rc;
+}
+
+void
 node_get_record(struct node *n, struct peer_record *r)
 {
 	pthread_mutex_lock(&n->mu);
@@ -445,7 +470,7 @@ node_handle_open(struct node *n, const struct http_request *req,
 	struct node_session *s;
 	struct kv_cache *kv;
 	char *cause = NULL, idstr[17], client[PEER_ID_LEN + 1];
-	char key_hex[2 * IDENTITY_PK_LEN + 1];
+	char key_hex[2 * IDENTITY_PK_LEN + 1], served[MODEL_ID_MAX];
 	uint8_t pk[IDENTITY_PK_LEN];
 
 	if ((o = json_loadb(req->body, req->body_len, 0, &jerr)) == NULL) {
@@ -466,9 +491,18 @@ node_handle_open(struct node *n, const struct http_request *req,
 	a = (uint64_t)json_integer_value(json_object_get(o, "block_begin"));
 	b = (uint64_t)json_integer_value(json_object_get(o, "block_end"));
 	len = (uint64_t)json_integer_value(json_object_get(o, "max_length"));
-	if (strcmp(model_id, n->model_id) != 0) {
+	/* Set once, under the lock, when the weights are hashed. */
+	pthread_mutex_lock(&n->mu);
+	snprintf(served, sizeof(served), "%s", n->model_id);
+	pthread_mutex_unlock(&n->mu);
+	if (served[0] == '\0') {
+		http_response_error(resp, 503, "hashing", "this node is still "
+		    "hashing its weights (the id commits to them)");
+		goto out;
+	}
+	if (strcmp(model_id, served) != 0) {
 		http_response_error(resp, 404, "wrong_model", "this node "
-		    "serves '%s', not '%s'", n->model_id, model_id);
+		    "serves '%s', not '%s'", served, model_id);
 		goto out;
 	}
 	if (a >= b || a < n->cfg.block_begin || b > n->cfg.block_end) {
@@ -941,7 +975,7 @@ node_housekeeper(void *arg)
 			}
 		}
 		if (n->announcer != NULL && now >= next_announce &&
-		    !n->drain_asked) {
+		    !n->drain_asked && n->model_id[0] != '\0') {
 			node_record_locked(n, &r);
 			pthread_mutex_unlock(&n->mu);
 			if (n->announcer->ops->announce != NULL &&
@@ -1119,8 +1153,12 @@ node_new(const struct node_config *cfg, char **cause)
 	}
 	if (n->cfg.max_context == 0)
 		n->cfg.max_context = hp.n_ctx_train > 0 ? hp.n_ctx_train : 4096;
-	if (model_id_compute(n->gguf, n->model_id, sizeof(n->model_id))
-	    != 0) {
+	/* The id given (empty: set once hashed), else a provisional one. */
+	if (cfg->model_id != NULL)
+		snprintf(n->model_id, sizeof(n->model_id), "%s",
+		    cfg->model_id);
+	else if (model_id_compute(n->gguf, NULL, n->model_id,
+	    sizeof(n->model_id)) != 0) {
 		set_cause(cause, "cannot compute the model id of '%s'",
 		    cfg->model_path);
 		goto fail;

@@ -25,6 +25,10 @@ struct http_route;
 
 struct node_config {
 	const char	*model_path;
+	/* The id to serve (swarm/model-id.h); "": not known yet, neither
+	 * announced nor open to sessions until node_set_model_id; NULL: the
+	 * file's provisional id. */
+	const char	*model_id;
 	uint32_t	 block_begin;	/* served span [begin, end) */
 	uint32_t	 block_end;
 	const char	*listen;	/* host:port; port 0: any */
@@ -80,6 +84,10 @@ const char	*node_addr(const struct node *);
 const char	*node_model_id(const struct node *);
 /* Tokens per second through one block, measured at start. */
 double		 node_throughput(const struct node *);
+/* Sets the id of a node started without one: it is announced at once. */
+void		 node_set_model_id(struct node *, const char *id);
+/* Waits for the id (0), or for the node to be drained (-1). */
+int		 node_wait_model_id(struct node *);
 /*
  * The spans of blocks the node's shard store holds (announced in its
  * record while it seeds); NULL: none. From any thread.

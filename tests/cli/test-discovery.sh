@@ -98,13 +98,18 @@ check via-n3-complete sh -c 'printf "%s\n" "$1" | grep -q "blocks 5, complete"' 
 check via-n3-replicas sh -c 'printf "%s\n" "$1" | grep -q "blocks 0:2 have 2 peers"' _ "$out"
 check via-n3-peers [ "$(printf '%s\n' "$out" | grep -c '127\.0\.0\.1:')" -eq 3 ]
 
-# Without an argument every model is listed; the id matches the file's.
+# Without an argument every model is listed; the id matches the file's,
+# and commits to its bytes (32 hex digits: see swarm-protocol(7)).
 expect list 0 "$SWARM" models status --json --bootstrap "127.0.0.1:$p2"
 check list-one-model json_check "
+import re
 assert len(d['models']) == 1 and d['network'] == 'public'
-assert d['models'][0]['model_id'].startswith('llama-f32-')"
+assert re.fullmatch(r'llama-f32-[0-9a-f]{32}', d['models'][0]['model_id'])"
 id=$(printf '%s\n' "$out" | python3 -c "import json, sys
 print(json.load(sys.stdin)['models'][0]['model_id'])")
+mkdir -p "$SWARM_HOME/idh"
+check id-is-files [ "$id" = "$(SWARM_HOME=$SWARM_HOME/idh "$SWARM" shard add \
+    "$MODELS/stories260K.gguf")" ]
 expect by-id 0 "$SWARM" models status --json --bootstrap "127.0.0.1:$p2" "$id"
 check by-id-complete json_check "assert d['models'][0]['complete']"
 

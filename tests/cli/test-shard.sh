@@ -96,32 +96,53 @@ expect list-json 0 "$SWARM" shard list --json
 check list-span [ "$(echo "$out" | json_get '[0]["held"]')" = "['2:4']" ]
 check list-no-head [ "$(echo "$out" | json_get '[0]["head"]')" = False ]
 
-# the stored span loads, and a node on it answers as one on the whole file
+# the stored span loads, and nodes on it answer as nodes on the whole file
 # (the nodes on the file have a data directory of their own: they add the
-# file to their store)
+# file to their store). A span pulled from the origin alone carries a
+# provisional id: the client's store holds the head under the same one.
+check provisional-id sh -c 'echo "$1" | grep -Eq -- "-[0-9a-f]{12}$"' _ "$QID"
+start_origin
+mkdir -p "$SWARM_HOME/hq"
+SWARM_HOME=$SWARM_HOME/hq "$SWARM" shard pull "$ORIGIN/q8.gguf" \
+    --blocks 0:2 --head >/dev/null 2>&1 || fail pull-hq
+stop_origin
 mkdir -p "$SWARM_HOME/hfile"
 start_node fa "$SWARM_HOME/hfile" "$Q" 0:2
 start_node fb "$SWARM_HOME/hfile" "$Q" 2:4
+start_node sa "$SWARM_HOME/hq" "$QID" 0:2
 start_node sb "$SWARM_HOME" "$QID" 2:4
 expect logits-file 0 "$SWARM" infer run -m "$Q" --peer 127.0.0.1:$port_fa \
     --peer 127.0.0.1:$port_fb --tokens 1,260,290 -n 4 --temp 0 \
     --dump-logits "$SWARM_HOME/file.f32"
-expect logits-store 0 "$SWARM" infer run -m "$Q" --peer 127.0.0.1:$port_fa \
-    --peer 127.0.0.1:$port_sb --tokens 1,260,290 -n 4 --temp 0 \
-    --dump-logits "$SWARM_HOME/store.f32"
+expect logits-store 0 env SWARM_HOME=$SWARM_HOME/hq "$SWARM" infer run \
+    -m "$QID" --peer 127.0.0.1:$port_sa --peer 127.0.0.1:$port_sb \
+    --tokens 1,260,290 -n 4 --temp 0 --dump-logits "$SWARM_HOME/store.f32"
 check logits-identical cmp -s "$SWARM_HOME/file.f32" "$SWARM_HOME/store.f32"
+# the whole file's id commits to its bytes: hashed once, then cached
+mkdir -p "$SWARM_HOME/hid"
+FID=$(SWARM_HOME=$SWARM_HOME/hid "$SWARM" shard add "$Q")
+check committed-id sh -c 'echo "$1" | grep -Eq -- "-[0-9a-f]{32}$"' _ "$FID"
+check ids-differ [ "$FID" != "$QID" ]
+check node-file-id grep -q "weights hashed in .* serving as $FID" \
+    "$SWARM_HOME/fa.log" "$SWARM_HOME/fb.log"
 # a node serving a whole file hashes it into its store and seeds it
 i=0
 while :; do
 	rm -rf "$SWARM_HOME/hwhole"
 	mkdir -p "$SWARM_HOME/hwhole"
-	out=$(SWARM_HOME=$SWARM_HOME/hwhole "$SWARM" shard pull "$QID" \
+	out=$(SWARM_HOME=$SWARM_HOME/hwhole "$SWARM" shard pull "$FID" \
 	    --blocks all --head --peer 127.0.0.1:$port_fa --json 2>/dev/null) &&
 	    break
 	i=$((i + 1)); [ $i -ge 50 ] && break
 	sleep 0.1
 done
-check whole-file-seeded cmp -s "$Q" "$SWARM_HOME/hwhole/shards/$QID/model.gguf"
+check whole-file-seeded cmp -s "$Q" "$SWARM_HOME/hwhole/shards/$FID/model.gguf"
+# a second node on the unchanged file does not hash it again
+start_node fc "$SWARM_HOME/hfile" "$Q" 0:1
+check node-cached sh -c '! grep -q "weights hashed" "$1" &&
+    grep -q "model $2" "$1"' _ "$SWARM_HOME/fc.log" "$FID"
+kill "$pid_fc" "$pid_sa"
+wait "$pid_fc" "$pid_sa" 2>/dev/null
 expect missing-block 1 timeout 20 "$SWARM" node join -m "$QID" --blocks 1:3 \
     --listen 127.0.0.1:0
 check missing-block-named sh -c 'echo "$1" | grep -q "block 1 of .* is not in the store; fetch it with .swarm shard pull"' _ "$err"
@@ -188,28 +209,29 @@ assert b[\"127.0.0.1:$2\"] <= h and b[\"$3\"] >= d[\"bytes_wanted\"] - h, b
     "$SWARM_HOME/hfresh/shards/$SID/manifest.json"
 
 # --- three seeding peers, one of them corrupt -------------------------------
+# (their stores copied from the whole file: its id commits to its bytes)
 for s in p1:0:3 p2:2:5 p3:3:5; do
 	n=${s%%:*}
 	mkdir -p "$SWARM_HOME/$n"
-	SWARM_HOME=$SWARM_HOME/$n "$SWARM" shard add "$M" --blocks "${s#*:}" \
-	    --head >/dev/null || fail "add-$n"
+	CID=$(SWARM_HOME=$SWARM_HOME/$n "$SWARM" shard add "$M" --blocks \
+	    "${s#*:}" --head) || fail "add-$n"
 done
 # p2's copy of its span is overwritten with garbage, behind its records
 python3 -c "
 import json
-m = json.load(open('$SWARM_HOME/p2/shards/$SID/manifest.json'))
-f = open('$SWARM_HOME/p2/shards/$SID/model.gguf', 'r+b')
+m = json.load(open('$SWARM_HOME/p2/shards/$CID/manifest.json'))
+f = open('$SWARM_HOME/p2/shards/$CID/model.gguf', 'r+b')
 for t in m['tensors']:
     if t['name'].startswith(('blk.2.', 'blk.3.', 'blk.4.')):
         f.seek(t['offset']); f.write(b'\x55' * t['size'])
 "
 export SWARM_ANNOUNCE_INTERVAL=2
-start_node p1 "$SWARM_HOME/p1" "$SID" 0:3 --new-swarm
-start_node p2 "$SWARM_HOME/p2" "$SID" 2:5 --bootstrap 127.0.0.1:$port_p1
-start_node p3 "$SWARM_HOME/p3" "$SID" 3:5 --bootstrap 127.0.0.1:$port_p1
+start_node p1 "$SWARM_HOME/p1" "$CID" 0:3 --new-swarm
+start_node p2 "$SWARM_HOME/p2" "$CID" 2:5 --bootstrap 127.0.0.1:$port_p1
+start_node p3 "$SWARM_HOME/p3" "$CID" 3:5 --bootstrap 127.0.0.1:$port_p1
 unset SWARM_ANNOUNCE_INTERVAL
 mkdir -p "$SWARM_HOME/hpull"
-expect pull-peers 0 env SWARM_HOME=$SWARM_HOME/hpull "$SWARM" shard pull "$SID" \
+expect pull-peers 0 env SWARM_HOME=$SWARM_HOME/hpull "$SWARM" shard pull "$CID" \
     --blocks all --head --peer 127.0.0.1:$port_p1 \
     --peer 127.0.0.1:$port_p2 --peer 127.0.0.1:$port_p3 --json
 check pull-peers-banned sh -c 'echo "$1" | python3 -c "
@@ -223,9 +245,9 @@ check pull-peers-named sh -c 'echo "$1" | grep -q "banned 127.0.0.1:$2"' _ \
     "$err" "$port_p2"
 check pull-peers-identical python3 -c "
 import json
-m = json.load(open('$SWARM_HOME/hpull/shards/$SID/manifest.json'))
+m = json.load(open('$SWARM_HOME/hpull/shards/$CID/manifest.json'))
 a = open('$M', 'rb').read()
-b = open('$SWARM_HOME/hpull/shards/$SID/model.gguf', 'rb').read()
+b = open('$SWARM_HOME/hpull/shards/$CID/model.gguf', 'rb').read()
 assert a[:m['header_size']] == b[:m['header_size']]
 for t in m['tensors']:
     o, n = t['offset'], t['size']
@@ -238,7 +260,7 @@ i=0
 while :; do
 	rm -rf "$SWARM_HOME/hdht"
 	mkdir -p "$SWARM_HOME/hdht"
-	out=$(SWARM_HOME=$SWARM_HOME/hdht "$SWARM" shard pull "$SID" \
+	out=$(SWARM_HOME=$SWARM_HOME/hdht "$SWARM" shard pull "$CID" \
 	    --blocks all --head --bootstrap 127.0.0.1:$port_p1 --json \
 	    2>"$SWARM_HOME/dht.err")
 	n=$(echo "$out" | json_get '["sources"].__len__()' 2>/dev/null)
@@ -250,6 +272,71 @@ check pull-dht-three-seeders [ "$n" = 3 ]
 check pull-dht-banned sh -c 'echo "$1" | grep -q "banned 127.0.0.1:$2"' _ \
     "$(cat "$SWARM_HOME/dht.err")" "$port_p2"
 expect pull-dht-verify 0 env SWARM_HOME=$SWARM_HOME/hdht "$SWARM" shard verify
+
+# --- one byte flipped in a tensor: another id, never mixed ------------------
+cp "$M" "$SWARM_HOME/alt.gguf"
+python3 -c "
+import json
+m = json.load(open('$SWARM_HOME/p1/shards/$CID/manifest.json'))
+t = [t for t in m['tensors'] if t['name'] == 'blk.1.attn_q.weight'][0]
+f = open('$SWARM_HOME/alt.gguf', 'r+b')
+f.seek(t['offset'] + t['size'] // 2); b = f.read(1)
+f.seek(t['offset'] + t['size'] // 2); f.write(bytes([b[0] ^ 1]))
+"
+mkdir -p "$SWARM_HOME/halt" "$SWARM_HOME/hhonest"
+AID=$(SWARM_HOME=$SWARM_HOME/halt "$SWARM" shard add "$SWARM_HOME/alt.gguf")
+check flipped-byte-id-differs [ -n "$AID" -a "$AID" != "$CID" ]
+start_node alt "$SWARM_HOME/halt" "$SWARM_HOME/alt.gguf" 0:5
+start_node honest "$SWARM_HOME/hhonest" "$M" 0:5
+check alt-serves-its-id grep -q "(model $AID," "$SWARM_HOME/alt.log"
+expect alt-not-used 1 "$SWARM" infer run -m "$M" --peer 127.0.0.1:$port_alt \
+    -n 1 --temp 0
+expect alt-skipped 0 "$SWARM" infer run -m "$M" --peer 127.0.0.1:$port_alt \
+    --peer 127.0.0.1:$port_honest -n 200 --temp 0
+check alt-skipped-golden [ "$out" = "$(cat "$GOLDEN")" ]
+check alt-no-session sh -c '! grep -q "session" "$1"' _ "$SWARM_HOME/alt.log"
+# a peer that serves the altered copy's manifest under the original id (a
+# liar, in python): the manifest is refused, no byte is taken from it
+AM=$SWARM_HOME/halt/shards/$AID/manifest.json
+lieport=$(free_port)
+python3 -c "
+import http.server, json, sys
+m = json.load(open('$AM'))
+m['id'] = '$CID'
+n = 1 + sum(len(t['pieces']) for t in m['tensors'])
+doc = json.dumps({'manifest': m, 'held': '1' * n}).encode()
+data = open('$SWARM_HOME/alt.gguf', 'rb').read()
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        if self.path.endswith('/manifest'):
+            body = doc
+        else:
+            a, b = self.headers['Range'][6:].split('-')
+            body = data[int(a):int(b) + 1]
+        self.send_response(200 if self.path.endswith('/manifest') else 206)
+        self.send_header('Content-Length', str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        open('$SWARM_HOME/liar.log', 'a').write(self.path + chr(10))
+http.server.HTTPServer(('127.0.0.1', $lieport), H).serve_forever()
+" &
+liepid=$!
+track $liepid
+i=0
+until curl -s -o /dev/null "http://127.0.0.1:$lieport/shards/x/manifest"; do
+	i=$((i + 1)); [ $i -gt 100 ] && break; sleep 0.05
+done
+mkdir -p "$SWARM_HOME/hpalt"
+expect liar-refused 1 env SWARM_HOME=$SWARM_HOME/hpalt "$SWARM" shard \
+    pull "$CID" --peer 127.0.0.1:$lieport --blocks 0:1
+check liar-said sh -c 'echo "$1" | grep -q "no peer serves the manifest"' \
+    _ "$err"
+check liar-no-data sh -c '! grep -q "/data" "$1"' _ "$SWARM_HOME/liar.log"
+kill "$liepid"
+wait "$liepid" 2>/dev/null
+kill "$pid_alt" "$pid_honest"
+wait "$pid_alt" "$pid_honest" 2>/dev/null
 
 # --- kill -9 in the middle of a pull, then the same pull ---------------------
 start_origin 1500

@@ -64,7 +64,7 @@ test_client_failover(void)
 	CHECKF(gf != NULL, "%s", cause);
 	m = model_load(gf, 0, 5, MODEL_LOAD_EMBED, pool, &cause);
 	CHECKF(m != NULL, "%s", cause);
-	CHECK(model_id_compute(gf, model_id, sizeof(model_id)) == 0);
+	CHECK(model_id_compute(gf, NULL, model_id, sizeof(model_id)) == 0);
 	e = m->hp.n_embd;
 	kv = kv_cache_new(m, 0, 5, 16, NULL);
 	want = xmalloc(8 * e * sizeof(float));

@@ -3,8 +3,11 @@
  * to several threads at once give the text one backend alone gives, run
  * here and through a node of this process (a Q8_0 model, so the pool
  * does the work and a backend that forgot the pool lock is caught); the
- * stats count them; an engine with nowhere to run refuses to open.
+ * stats count them; an engine with nowhere to run refuses to open. The
+ * node serves the id the engine asks for: the one that commits to the
+ * file's bytes (hashed into a shard store of the test's own).
  */
+#include <ftw.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +16,9 @@
 #include "test.h"
 #include "core/generate.h"
 #include "engine/engine.h"
+#include "shard/store.h"
 #include "swarm/node.h"
+#include "swarm/record.h"
 #include "util/strbuf.h"
 #include "util/xmalloc.h"
 
@@ -129,7 +134,7 @@ test_local_and_swarm(void)
 	struct node *n;
 	struct strbuf metrics = STRBUF_INIT;
 	char *path = test_model(), *cause = NULL, *local, *swarm, *peer;
-	char *peers[1], *detail = NULL;
+	char *peers[1], *detail = NULL, id[MODEL_ID_MAX];
 
 	engine_config_init(&ec);
 	ec.model_path = path;
@@ -150,6 +155,8 @@ test_local_and_swarm(void)
 	/* The same through a node of this process serving every block. */
 	node_config_init(&nc);
 	nc.model_path = path;
+	CHECK(store_model_id(path, 1, id, sizeof(id), NULL) == 0);
+	nc.model_id = id;
 	nc.block_begin = 0;
 	nc.block_end = 4;
 	nc.listen = "127.0.0.1:0";
@@ -211,11 +218,27 @@ test_nowhere_to_run(void)
 	free(path);
 }
 
+static int
+test_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
 int
 main(void)
 {
+	char home[] = "/tmp/swarm-test-engine-XXXXXX";
+
+	/* The id's hash is cached under the data directory: a private one. */
+	if (mkdtemp(home) == NULL)
+		return 1;
+	setenv("SWARM_HOME", home, 1);
 	TEST_RUN(test_default_ctx);
 	TEST_RUN(test_local_and_swarm);
 	TEST_RUN(test_nowhere_to_run);
+	nftw(home, test_rm, 16, FTW_DEPTH | FTW_PHYS);
 	TEST_EXIT();
 }

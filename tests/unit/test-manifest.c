@@ -2,12 +2,16 @@
  * Manifests (src/shard/manifest.c): the pieces of a real model never span
  * two tensors and cover every tensor byte once; the JSON form reads back
  * the same; hostile manifests (a tensor past the end, a wrong number of
- * hashes, a bad hash, a huge piece size) are refused; the span a pull wants.
+ * hashes, a bad hash, a huge piece size, another piece's hash under the
+ * same id) are refused; the span a pull wants; the id of a complete
+ * manifest commits to the weights (one byte flipped in a tensor: another
+ * id), an incomplete one's is provisional.
  */
 #include <jansson.h>
 
 #include "core/gguf.h"
 #include "shard/manifest.h"
+#include "swarm/model-id.h"
 #include "test.h"
 
 static struct gguf_file *
@@ -138,6 +142,15 @@ edit_huge(json_t *o)
 	json_object_set_new(test_tensor0(o), "size", json_integer(1LL << 62));
 }
 
+/* A piece's hash replaced by another's: the id no longer matches. */
+static void
+edit_swap_hash(json_t *o)
+{
+	json_t *ps = json_object_get(test_tensor0(o), "pieces");
+
+	json_array_set(ps, 0, json_object_get(o, "header"));
+}
+
 static void
 test_hostile_refused(void)
 {
@@ -150,6 +163,50 @@ test_hostile_refused(void)
 	CHECK(test_hostile(edit_hash, NULL) == -1);
 	CHECK(test_hostile(edit_piece_size, NULL) == -1);
 	CHECK(test_hostile(edit_huge, NULL) == -1);
+	CHECK(test_hostile(edit_swap_hash, &cause) == -1);
+	CHECKF(cause != NULL && strstr(cause, "not those of") != NULL, "%s",
+	    cause);
+	free(cause);
+}
+
+/* A copy of stories260K in memory, one byte of a block's tensor flipped. */
+static void
+test_id_commits(void)
+{
+	struct gguf_file *f = test_open(), *g;
+	struct manifest m, alt, part;
+	uint8_t w[MANIFEST_HASH_BYTES], *copy;
+	const struct gguf_tensor *t = NULL;
+	size_t i;
+
+	CHECK(f != NULL);
+	CHECK(manifest_from_gguf(&m, f, f->map_size, 1, NULL) == 0);
+	CHECK(model_id_committed(m.id));
+	CHECK(manifest_weights(&m, w) == 0 && model_id_matches(m.id, w));
+	copy = malloc(f->map_size);
+	memcpy(copy, f->map, f->map_size);
+	for (i = 0; i < f->n_tensors && t == NULL; i++)
+		if (strcmp(f->tensors[i].name, "blk.2.ffn_up.weight") == 0)
+			t = &f->tensors[i];
+	CHECK(t != NULL);
+	copy[f->data_offset + t->offset + t->n_bytes / 2] ^= 1;
+	g = gguf_open_buffer(copy, f->map_size, "copy", NULL);
+	CHECK(g != NULL);
+	CHECK(manifest_from_gguf(&alt, g, g->map_size, 1, NULL) == 0);
+	CHECKF(strcmp(m.id, alt.id) != 0, "%s", m.id);
+	CHECK(!model_id_matches(m.id, (uint8_t[MANIFEST_HASH_BYTES]){ 0 }));
+	/* Without the tensors' bytes the id is provisional, the same. */
+	manifest_release(&alt);
+	CHECK(manifest_from_gguf(&alt, g, g->map_size, 0, NULL) == 0);
+	CHECK(manifest_from_gguf(&part, f, f->map_size, 0, NULL) == 0);
+	CHECK(!model_id_committed(alt.id) && strcmp(alt.id, part.id) == 0);
+	CHECK(manifest_weights(&part, w) == -1);
+	manifest_release(&part);
+	manifest_release(&alt);
+	gguf_close(g);
+	free(copy);
+	manifest_release(&m);
+	gguf_close(f);
 }
 
 static void
@@ -195,5 +252,6 @@ main(void)
 	TEST_RUN(test_json_round_trip);
 	TEST_RUN(test_hostile_refused);
 	TEST_RUN(test_want);
+	TEST_RUN(test_id_commits);
 	TEST_EXIT();
 }

@@ -1,6 +1,7 @@
 /*
  * Tests for src/swarm/model-id: the id is stable, the same for two copies
- * of a file, and differs between quantizations and shapes.
+ * of a file, and differs between quantizations and shapes; a committed id
+ * is made from the weights' digest and matches it alone.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +28,7 @@ id_of(const char *rel, char *out)
 		free(cause);
 		return -1;
 	}
-	rc = model_id_compute(f, out, MODEL_ID_MAX);
+	rc = model_id_compute(f, NULL, out, MODEL_ID_MAX);
 	gguf_close(f);
 	return rc;
 }
@@ -83,10 +84,37 @@ test_model_id_copy_same(void)
 	fclose(fp);
 	f = gguf_open_buffer(buf, (size_t)n, "copy", &cause);
 	CHECKF(f != NULL, "%s", cause);
-	CHECK(model_id_compute(f, b, sizeof(b)) == 0);
+	CHECK(model_id_compute(f, NULL, b, sizeof(b)) == 0);
 	gguf_close(f);
 	free(buf);
 	CHECKF(strcmp(a, b) == 0, "%s != %s", a, b);
+}
+
+static void
+test_model_id_committed(void)
+{
+	uint8_t w[MODEL_ID_WEIGHTS_BYTES];
+	char a[MODEL_ID_MAX], b[MODEL_ID_MAX], p[MODEL_ID_MAX], *path;
+	struct gguf_file *f;
+
+	path = xasprintf("%s/stories260K.gguf", test_models_dir());
+	f = gguf_open(path, NULL);
+	free(path);
+	CHECK(f != NULL);
+	memset(w, 7, sizeof(w));
+	CHECK(model_id_compute(f, w, a, sizeof(a)) == 0);
+	CHECK(strncmp(a, "llama-f32-", 10) == 0 && strlen(a) == 10 + 32);
+	CHECK(model_id_valid(a) && model_id_committed(a));
+	CHECK(model_id_matches(a, w));
+	w[31] ^= 1;
+	CHECK(!model_id_matches(a, w));
+	CHECK(model_id_compute(f, w, b, sizeof(b)) == 0);
+	CHECK(strcmp(a, b) != 0);
+	CHECK(model_id_compute(f, NULL, p, sizeof(p)) == 0);
+	CHECK(!model_id_committed(p) && !model_id_matches(p, w));
+	CHECK(!model_id_committed(
+	    "llama-f32-0123456789abcdef0123456789abcdeg"));
+	gguf_close(f);
 }
 
 static void
@@ -104,7 +132,7 @@ test_model_id_valid(void)
 	f = gguf_open(path, &cause);
 	free(path);
 	CHECK(f != NULL);
-	CHECK(model_id_compute(f, small, sizeof(small)) == -1);
+	CHECK(model_id_compute(f, NULL, small, sizeof(small)) == -1);
 	gguf_close(f);
 }
 
@@ -115,5 +143,6 @@ main(void)
 	TEST_RUN(test_model_id_quant_differs);
 	TEST_RUN(test_model_id_copy_same);
 	TEST_RUN(test_model_id_valid);
+	TEST_RUN(test_model_id_committed);
 	TEST_EXIT();
 }
