@@ -135,11 +135,18 @@ netlab_add() {
 	eval "netlab_addr_$1=$netlab_addr"
 }
 
-# netlab_run NAME CMD...: runs CMD in namespace NAME.
+# netlab_run NAME CMD...: runs CMD in namespace NAME. In the background,
+# $! is a shell's: to kill the command itself start it with
+# `ip netns exec "$(netlab_ns NAME)" CMD... &`.
 netlab_run() {
 	nr_ns="${netlab_pfx}-$1"
 	shift
 	ip netns exec "$nr_ns" "$@"
+}
+
+# netlab_ns NAME: the namespace's full name.
+netlab_ns() {
+	echo "${netlab_pfx}-$1"
 }
 
 # netlab_expose NAME PORT DELAY_MS [JITTER_MS] [--udp]: a relay on NAME's
@@ -151,7 +158,8 @@ netlab_expose() {
 	eval "ne_addr=\$netlab_addr_$ne_name"
 	ne_pf=$(mktemp)
 	rm -f "$ne_pf"
-	netlab_run "$ne_name" "$NETLAB_RELAY" --listen "$ne_addr:0" \
+	ip netns exec "${netlab_pfx}-$ne_name" "$NETLAB_RELAY" \
+	    --listen "$ne_addr:0" \
 	    --to "127.0.0.1:$ne_port" --delay-ms "$ne_delay" \
 	    --jitter-ms "$ne_jitter" --port-file "$ne_pf" $ne_udp &
 	netlab_relay_pid=$!
