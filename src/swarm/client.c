@@ -90,7 +90,14 @@
  * replayed: a near peer back after a failure takes its blocks back.
  */
 #define CLIENT_REROUTE_SECONDS	5.0
+/*
+ * A peer measured again after a ban gets this long for /info: it may be
+ * hung (stopped, its socket still accepting), and the probe, run while
+ * re-pricing the chain, must not stall the run for a step timeout.
+ */
+#define CLIENT_REPROBE_TIMEOUT	2.0
 #define CLIENT_REROUTE_GAIN	0.2
+#define CLIENT_REROUTE_LOOKUP	60.0	/* seconds between its lookups */
 
 struct client_peer {
 	struct peer_record	 rec;
@@ -105,6 +112,7 @@ struct client_peer {
 	double			 link_bytes;
 	double			 link_seconds;
 	enum proto_dtype	 dtype;
+	int			 probed;	/* measured once already */
 };
 
 struct client_input {
@@ -154,6 +162,7 @@ struct client {
 	uint64_t		 spent_units;	/* receipted, every hop */
 	uint64_t		 spent_amount;
 	double			 reroute_at;	/* next client_reroute */
+	double			 lookup_at;	/* its next directory lookup */
 };
 
 static void
@@ -347,10 +356,13 @@ client_peer_probe(struct client *c, struct client_peer *p)
 	struct peer_record r;
 	char *cause = NULL;
 	json_t *o = NULL;
-	double t0;
+	double t0, timeout = c->cfg.step_timeout;
 	long status;
 	int i, rc = -1;
 
+	if (p->probed && timeout > CLIENT_REPROBE_TIMEOUT)
+		timeout = CLIENT_REPROBE_TIMEOUT;
+	p->probed = 1;
 	/*
 	 * Twice: the first request pays for the connection, the second,
 	 * on it, is a round trip and nothing else; the lower counts.
@@ -358,8 +370,7 @@ client_peer_probe(struct client *c, struct client_peer *p)
 	for (i = 0; i < 2; i++) {
 		t0 = clock_now();
 		if (http_client_request(p->http, "GET", "/info", NULL, NULL, 0,
-		    NULL, c->cfg.step_timeout, 1 << 20, &status, &body,
-		    &cause) != 0) {
+		    NULL, timeout, 1 << 20, &status, &body, &cause) != 0) {
 			client_ban(c, p, cause);
 			goto out;
 		}
@@ -388,11 +399,13 @@ out:
 /* Asks the directory and builds the candidate list for routing. */
 /*
  * *unban_at gets the earliest time a banned peer that would otherwise be
- * usable is allowed again (0: none is banned).
+ * usable is allowed again (0: none is banned). known: the peers met so far
+ * instead of the directory's (a static directory asks every peer, and a
+ * hung one makes it wait).
  */
 static int
-client_candidates(struct client *c, struct route_peer **out, size_t *n_out,
-    struct client_peer ***map, double *unban_at, char **cause)
+client_candidates_from(struct client *c, int known, struct route_peer **out,
+    size_t *n_out, struct client_peer ***map, double *unban_at, char **cause)
 {
 	struct peer_record *recs = NULL;
 	struct client_peer *p;
@@ -404,7 +417,12 @@ client_candidates(struct client *c, struct route_peer **out, size_t *n_out,
 	*n_out = 0;
 	*map = NULL;
 	*unban_at = 0;
-	if (c->cfg.dir->ops->lookup(c->cfg.dir, c->model_id, &recs, &n,
+	if (known) {
+		n = c->n_peers;
+		recs = xcalloc(n ? n : 1, sizeof(*recs));
+		for (i = 0; i < n; i++)
+			recs[i] = c->peers[i]->rec;
+	} else if (c->cfg.dir->ops->lookup(c->cfg.dir, c->model_id, &recs, &n,
 	    cause) != 0)
 		return -1;
 	*out = xcalloc(n ? n : 1, sizeof(**out));
@@ -434,6 +452,13 @@ client_candidates(struct client *c, struct route_peer **out, size_t *n_out,
 	}
 	free(recs);
 	return 0;
+}
+
+static int
+client_candidates(struct client *c, struct route_peer **out, size_t *n_out,
+    struct client_peer ***map, double *unban_at, char **cause)
+{
+	return client_candidates_from(c, 0, out, n_out, map, unban_at, cause);
 }
 
 static int
@@ -983,6 +1008,7 @@ client_open(struct client *c, uint32_t max_length, char **cause)
 	if (c->cfg.run_timeout > 0)
 		c->deadline = clock_now() + c->cfg.run_timeout;
 	c->reroute_at = clock_now() + c->cfg.reroute_interval;
+	c->lookup_at = clock_now() + CLIENT_REROUTE_LOOKUP;
 	return client_build(c, 0, c->cfg.n_layer, NULL, 0, &c->hops,
 	    &c->n_hops, NULL, cause);
 }
@@ -1168,8 +1194,12 @@ client_reroute(struct client *c)
 	char *err = NULL;
 
 	c->reroute_at = clock_now() + c->cfg.reroute_interval;
-	if (client_candidates(c, &cand, &n_cand, &map, &unban_at, &err) != 0)
+	/* The directory anew once a minute; the peers known otherwise. */
+	if (client_candidates_from(c, clock_now() < c->lookup_at, &cand,
+	    &n_cand, &map, &unban_at, &err) != 0)
 		goto out;
+	if (clock_now() >= c->lookup_at)
+		c->lookup_at = clock_now() + CLIENT_REROUTE_LOOKUP;
 	for (h = 0; h < c->n_hops; h++) {
 		struct client_hop *hop = &c->hops[h];
 
