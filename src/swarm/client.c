@@ -163,6 +163,7 @@ struct client {
 	uint64_t		 spent_amount;
 	double			 reroute_at;	/* next client_reroute */
 	double			 lookup_at;	/* its next directory lookup */
+	double			 step_started;	/* the last step sent, when */
 };
 
 static void
@@ -747,7 +748,7 @@ client_hop_step(struct client *c, struct client_hop *h, float *hidden,
 	if (client_receipt(c, h, &r, 0))
 		wire = receipt_wire_encode(&r);
 	/* One deadline for the step, the transport's retry included. */
-	t0 = clock_now();
+	t0 = c->step_started = clock_now();
 	for (attempt = 0; attempt < 2; attempt++) {
 		left = t0 + timeout - clock_now();
 		if (attempt > 0 && left < 0.001)
@@ -1048,11 +1049,16 @@ client_repair(struct client *c, size_t h, char **cause)
 {
 	struct client_hop *repl;
 	size_t n_repl;
+	double t0 = c->step_started;	/* the step that failed */
 
 	if (client_build(c, c->hops[h].begin, c->hops[h].end,
 	    c->hops[h].inputs, c->hops[h].n_inputs, &repl, &n_repl, NULL,
 	    cause) != 0)
 		return -1;
+	/* From the failed step's start to a chain that has caught up. */
+	client_log(c, "blocks %u:%u: stalled %.3f s (failure, new chain, "
+	    "%zu steps replayed)", c->hops[h].begin, c->hops[h].end,
+	    clock_now() - t0, c->hops[h].n_inputs);
 	client_replace(c, h, repl, n_repl);
 	return 0;
 }

@@ -73,6 +73,7 @@ FAR=$netlab_public
 expect route-local 0 "$SWARM" infer run --local -m "$M" -n 300 --temp 0 \
     --ignore-eos
 route_text=$out
+: >"$SWARM_HOME/route.err"
 netlab_run c "$SWARM" infer run -m "$M" -n 300 --temp 0 --ignore-eos -v \
     --peer "$FAR" --peer "$NEAR" >"$SWARM_HOME/route.out" \
     2>"$SWARM_HOME/route.err" &
@@ -95,6 +96,7 @@ wait $pid_run
 check route-run-ok [ $? -eq 0 ]
 check route-same-text [ "$(cat "$SWARM_HOME/route.out")" = "$route_text" ]
 check route-moved-far grep -q "chain: $FAR " "$SWARM_HOME/route.err"
+check route-stall-said grep -q "blocks 0:5: stalled [0-9.]* s" "$SWARM_HOME/route.err"
 check route-back-near grep -q "reroute: blocks 0:5 .* through $FAR, .* through $NEAR: moving" \
     "$SWARM_HOME/route.err"
 check route-ends-near grep -q "hop 0: $NEAR blocks 0:5" "$SWARM_HOME/route.err"
