@@ -16,7 +16,9 @@
 # the namespace's address in front of it that holds every byte for the
 # delay, in both directions, so any connection from another namespace (the
 # client, or a node forwarding to the next) has that one-way delay and the
-# link's bandwidth. Only addresses inside these namespaces are used.
+# link's bandwidth. Only addresses inside these namespaces are used. The
+# relay accepts a connection at once, so opening one costs no round trip
+# here (on a real link it costs one); what is sent on it does.
 #
 # netlab_init chains its cleanup to the EXIT trap of tests/cli/lib.sh
 # (cli_cleanup, run first, stops the processes the test tracked); every
