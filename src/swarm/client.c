@@ -87,7 +87,9 @@
  * Every CLIENT_REROUTE_SECONDS the chain is priced again (peers banned
  * after a failure probed anew), and a hop whose blocks cost less than
  * 1 - CLIENT_REROUTE_GAIN of it through others moves there, its inputs
- * replayed: a near peer back after a failure takes its blocks back.
+ * replayed: a near peer back after a failure takes its blocks back. The
+ * replay is a step on the new peers for each step done so far, so at half
+ * the cost it pays for itself if as many steps are still to come.
  */
 #define CLIENT_REROUTE_SECONDS	5.0
 /*
@@ -96,7 +98,7 @@
  * re-pricing the chain, must not stall the run for a step timeout.
  */
 #define CLIENT_REPROBE_TIMEOUT	2.0
-#define CLIENT_REROUTE_GAIN	0.2
+#define CLIENT_REROUTE_GAIN	0.5
 #define CLIENT_REROUTE_LOOKUP	60.0	/* seconds between its lookups */
 
 struct client_peer {

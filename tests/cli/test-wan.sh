@@ -105,12 +105,12 @@ kill $pid_near $pid_far
 wait $pid_near $pid_far 2>/dev/null
 
 # --- f16 on a slow link ------------------------------------------------------------
-# 2 MB/s each way; a model whose rows (8192 floats, 32 KB) are most of a
+# 2 MB/s each way; a model whose rows (16384 floats, 64 KB) are most of a
 # step's time: two blocks with one small head and a small feed-forward.
 # F32 weights: with quantized ones the activations are quantized too, and
 # random weights turn f16's rounding into a jump of a quantum now and then.
 WIDE=$("$GEN" -q --dir "$SWARM_HOME/models" --type F32 --blocks 2 \
-    --embd 8192 --ffn 64 --heads 1 --head-dim 64 --vocab 512 --ctx 256)
+    --embd 16384 --ffn 64 --heads 1 --head-dim 64 --vocab 512 --ctx 256)
 netlab_add slowc 16mbit
 netlab_add slown 16mbit
 lab_node slown slow "$WIDE" 0:2
