@@ -445,8 +445,14 @@ client_candidates_from(struct client *c, int known, struct route_peer **out,
 				*unban_at = p->banned_until;
 			usable = 0;
 		}
-		if (usable && p->rtt < 0 && client_peer_probe(c, p) != 0)
+		if (usable && p->rtt < 0 && client_peer_probe(c, p) != 0) {
+			/* Refused now (measured again after a ban, it is still
+			 * down): worth waiting for, as any banned peer. */
+			if (p->banned_until > now && (*unban_at == 0 ||
+			    p->banned_until < *unban_at))
+				*unban_at = p->banned_until;
 			usable = 0;
+		}
 		(*out)[*n_out].rec = &p->rec;
 		(*out)[*n_out].rtt = p->rtt > 0 ? p->rtt : 0;
 		(*out)[*n_out].usable = usable;
