@@ -105,7 +105,9 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libswarm.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libswarm.a $(LIBS)
 
-test: $(SWARM) $(UNIT_BIN)
+# The network lab's relay (tests/cli/netlab.sh) and the model generator are
+# tools of the tests too.
+test: $(SWARM) $(UNIT_BIN) $(BUILD)/bench/delay-relay $(BUILD)/bench/gen-model
 	@SWARM_BIN=$(abspath $(SWARM)) BUILD=$(BUILD) sh tests/run-tests.sh
 
 # End-to-end tests with real clients (need node and the npm registry).

@@ -63,11 +63,12 @@ struct gen_shape {
 	float		 rope_theta;
 	float		 rms_eps;
 	int		 tied;
+	uint32_t	 head_dim;	/* 0: n_embd / n_head */
 };
 
 /* TinyLlama-1.1B (v1.0): the shape the benchmark reference figures use. */
 static const struct gen_shape gen_tinyllama = {
-	22, 2048, 5632, 32, 4, 32000, 2048, 10000.0f, 1e-5f, 0
+	22, 2048, 5632, 32, 4, 32000, 2048, 10000.0f, 1e-5f, 0, 0
 };
 
 static int
@@ -124,7 +125,7 @@ usage(void)
 	    "                 [--blocks N] [--embd N] [--ffn N] [--heads N]"
 	    " [--kv-heads N]\n"
 	    "                 [--vocab N] [--ctx N] [--seed N] [--tied]"
-	    " [--threads N]\n"
+	    " [--threads N] [--head-dim N]\n"
 	    "                 [--dir DIR | --out FILE] [--force] [--quiet]\n");
 	exit(2);
 }
@@ -357,13 +358,21 @@ gen_add(struct gen_tensor *t, size_t *n, const char *name, enum gen_role role,
 	x->n_bytes = x->row_bytes * (size_t)n_out;
 }
 
+/* A head's width: given (--head-dim), or the width over the heads. */
+static int64_t
+gen_head_dim(const struct gen_shape *sh)
+{
+	return sh->head_dim ? sh->head_dim : sh->n_embd / sh->n_head;
+}
+
 /* Tensors in the order llama.cpp's converter writes a Llama. */
 static struct gen_tensor *
 gen_tensors(const struct gen_ftype *ft, const struct gen_shape *sh,
     size_t *count)
 {
 	int64_t e = sh->n_embd, f = sh->n_ff, v = sh->n_vocab;
-	int64_t hd = sh->n_embd / sh->n_head, kvd = hd * sh->n_head_kv;
+	int64_t hd = gen_head_dim(sh), kvd = hd * sh->n_head_kv;
+	int64_t qd = hd * sh->n_head;
 	struct gen_tensor *t = xcalloc((size_t)sh->n_block * 9 + 3, sizeof(*t));
 	size_t n = 0;
 	char name[64];
@@ -373,11 +382,12 @@ gen_tensors(const struct gen_ftype *ft, const struct gen_shape *sh,
 	gen_add(t, &n, "token_embd.weight", GEN_TOKEN_EMBD, e, v, ft, sh, 0);
 	for (l = 0; l < sh->n_block; l++) {
 		gen_add(t, &n, BLK("attn_norm.weight"), GEN_NORM, e, 1, ft, sh, l);
-		gen_add(t, &n, BLK("attn_q.weight"), GEN_ATTN_Q, e, e, ft, sh, l);
+		gen_add(t, &n, BLK("attn_q.weight"), GEN_ATTN_Q, e, qd, ft, sh,
+		    l);
 		gen_add(t, &n, BLK("attn_k.weight"), GEN_ATTN_K, e, kvd, ft, sh, l);
 		gen_add(t, &n, BLK("attn_v.weight"), GEN_ATTN_V, e, kvd, ft, sh, l);
-		gen_add(t, &n, BLK("attn_output.weight"), GEN_ATTN_OUT, e, e, ft,
-		    sh, l);
+		gen_add(t, &n, BLK("attn_output.weight"), GEN_ATTN_OUT, qd, e,
+		    ft, sh, l);
 		gen_add(t, &n, BLK("ffn_norm.weight"), GEN_NORM, e, 1, ft, sh, l);
 		gen_add(t, &n, BLK("ffn_gate.weight"), GEN_FFN_GATE, e, f, ft, sh,
 		    l);
@@ -571,11 +581,15 @@ static char *
 gen_description(const struct gen_ftype *ft, const struct gen_shape *sh,
     uint64_t seed)
 {
+	char hd[32] = "";
+
+	if (sh->head_dim)
+		snprintf(hd, sizeof(hd), " of %u", sh->head_dim);
 	return xasprintf("random weights (gen-model v%d, seed %llu, %s): %u "
-	    "blocks, width %u, ffn %u, %u/%u heads, vocabulary %u, context %u%s",
-	    GEN_VERSION, (unsigned long long)seed, ft->name, sh->n_block,
-	    sh->n_embd, sh->n_ff, sh->n_head, sh->n_head_kv, sh->n_vocab,
-	    sh->n_ctx, sh->tied ? ", tied output" : "");
+	    "blocks, width %u, ffn %u, %u/%u heads%s, vocabulary %u, context "
+	    "%u%s", GEN_VERSION, (unsigned long long)seed, ft->name,
+	    sh->n_block, sh->n_embd, sh->n_ff, sh->n_head, sh->n_head_kv, hd,
+	    sh->n_vocab, sh->n_ctx, sh->tied ? ", tied output" : "");
 }
 
 /* Whether path is a readable GGUF that this generator made with the same
@@ -649,6 +663,7 @@ main(int argc, char **argv)
 		{ "ctx", required_argument, NULL, 'c' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "tied", no_argument, NULL, 'y' },
+		{ "head-dim", required_argument, NULL, 'D' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "force", no_argument, NULL, 'F' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -656,7 +671,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	/* Shape options override the preset whatever their order. */
-	int64_t over[7] = { -1, -1, -1, -1, -1, -1, -1 };
+	int64_t over[8] = { -1, -1, -1, -1, -1, -1, -1, -1 };
 	struct gen_shape sh = gen_tinyllama;
 	const struct gen_ftype *ft = &gen_ftypes[4];
 	const char *out = NULL, *dir = "bench/models";
@@ -673,7 +688,7 @@ main(int argc, char **argv)
 	int64_t max_in = 0;
 	double t0;
 
-	while ((c = getopt_long(argc, argv, "o:d:T:S:b:e:f:H:k:v:c:s:yt:Fqh",
+	while ((c = getopt_long(argc, argv, "o:d:T:S:b:e:f:H:k:v:c:s:yt:FqhD:",
 	    longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o': out = optarg; break;
@@ -703,6 +718,7 @@ main(int argc, char **argv)
 		case 'k': over[4] = gen_num("kv-heads", optarg, 1, 4096); break;
 		case 'v': over[5] = gen_num("vocab", optarg, 260, 1 << 20); break;
 		case 'c': over[6] = gen_num("ctx", optarg, 1, 1 << 24); break;
+		case 'D': over[7] = gen_num("head-dim", optarg, 2, 4096); break;
 		case 's':
 			seed = parse_uint(optarg, 0, UINT64_MAX, &errstr);
 			if (errstr != NULL) {
@@ -728,13 +744,14 @@ main(int argc, char **argv)
 	if (over[4] >= 0) sh.n_head_kv = (uint32_t)over[4];
 	if (over[5] >= 0) sh.n_vocab = (uint32_t)over[5];
 	if (over[6] >= 0) sh.n_ctx = (uint32_t)over[6];
+	if (over[7] >= 0) sh.head_dim = (uint32_t)over[7];
 	sh.tied = tied;
 	/* A head count given alone implies as many KV heads, not TinyLlama's
 	 * four. */
 	if (over[3] >= 0 && over[4] < 0)
 		sh.n_head_kv = sh.n_head;
-	if (sh.n_embd % sh.n_head != 0 || (sh.n_embd / sh.n_head) % 2 != 0 ||
-	    sh.n_head % sh.n_head_kv != 0)
+	if ((sh.head_dim == 0 && sh.n_embd % sh.n_head != 0) ||
+	    gen_head_dim(&sh) % 2 != 0 || sh.n_head % sh.n_head_kv != 0)
 		die("inconsistent shape: width %u, %u heads, %u KV heads "
 		    "(the width must split into heads of even size, the heads "
 		    "into KV groups)", sh.n_embd, sh.n_head, sh.n_head_kv);
@@ -744,10 +761,14 @@ main(int argc, char **argv)
 		path = xstrdup(out);
 	else {
 		gen_mkdirs(dir);
-		path = xasprintf("%s/llama-b%u-e%u-f%u-h%u-kv%u-v%u-c%u%s-%s-s%llu"
-		    ".gguf", dir, sh.n_block, sh.n_embd, sh.n_ff, sh.n_head,
-		    sh.n_head_kv, sh.n_vocab, sh.n_ctx, sh.tied ? "-tied" : "",
-		    ft->name, (unsigned long long)seed);
+		char hd[32] = "";
+
+		if (sh.head_dim)
+			snprintf(hd, sizeof(hd), "-d%u", sh.head_dim);
+		path = xasprintf("%s/llama-b%u-e%u-f%u-h%u-kv%u%s-v%u-c%u%s-%s-"
+		    "s%llu.gguf", dir, sh.n_block, sh.n_embd, sh.n_ff,
+		    sh.n_head, sh.n_head_kv, hd, sh.n_vocab, sh.n_ctx,
+		    sh.tied ? "-tied" : "", ft->name, (unsigned long long)seed);
 	}
 	if (!force && gen_cached(path, desc)) {
 		if (gen_verbose)
@@ -789,7 +810,13 @@ main(int argc, char **argv)
 	gguf_writer_add_u32(w, "llama.block_count", sh.n_block);
 	gguf_writer_add_u32(w, "llama.feed_forward_length", sh.n_ff);
 	gguf_writer_add_u32(w, "llama.rope.dimension_count",
-	    sh.n_embd / sh.n_head);
+	    (uint32_t)gen_head_dim(&sh));
+	if (sh.head_dim) {
+		gguf_writer_add_u32(w, "llama.attention.key_length",
+		    sh.head_dim);
+		gguf_writer_add_u32(w, "llama.attention.value_length",
+		    sh.head_dim);
+	}
 	gguf_writer_add_u32(w, "llama.attention.head_count", sh.n_head);
 	gguf_writer_add_u32(w, "llama.attention.head_count_kv", sh.n_head_kv);
 	gguf_writer_add_f32(w, "llama.attention.layer_norm_rms_epsilon",

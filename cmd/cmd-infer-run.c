@@ -34,8 +34,9 @@ static const struct opt infer_run_opts[] = {
 	OPT_PEER,
 	OPT_BOOTSTRAP,
 	OPT_NETWORK,
-	OPT_STRING(0, "wire-dtype", "TYPE", "hidden states on the wire: f32 "
-	    "(default, exact), f16 or bf16"),
+	OPT_STRING(0, "wire-dtype", "TYPE", "hidden states on the wire: auto "
+	    "(default: f32, exact, and f16 to peers on a slow link), f32, "
+	    "f16 or bf16"),
 	OPT_DURATION(0, "connect-timeout", 0.001, 1e6, "to connect to a peer "
 	    "(default 5)"),
 	OPT_DURATION(0, "step-timeout", 0.001, 1e6, "for one step on one "
@@ -139,16 +140,30 @@ infer_chat_prompt(const struct cmd_args *a, struct engine *e, char **prompt,
 	return 0;
 }
 
+/* ", link 1.9 MB/s" when measured (static). */
+static const char *
+infer_link(double rate)
+{
+	static char buf[64];
+
+	if (rate <= 0)
+		return "";
+	snprintf(buf, sizeof(buf), ", link %.1f MB/s", rate / 1e6);
+	return buf;
+}
+
 /* The swarm's wire and timeouts, and the prompt options' conflicts. */
 static int
 infer_check(struct cmd_args *a, struct engine_config *ec)
 {
 	const char *v;
 
-	if ((v = args_get(a, "wire-dtype")) != NULL &&
-	    proto_dtype_parse(v, &ec->wire) != 0)
-		return cmd_usage_error(a, "--wire-dtype: '%s' is not f32, f16 "
-		    "or bf16", v);
+	if ((v = args_get(a, "wire-dtype")) != NULL && strcmp(v, "auto") != 0) {
+		if (proto_dtype_parse(v, &ec->wire) != 0)
+			return cmd_usage_error(a, "--wire-dtype: '%s' is not "
+			    "auto, f32, f16 or bf16", v);
+		ec->wire_fixed = 1;
+	}
 	ec->connect_timeout = args_num(a, "connect-timeout", 0);
 	ec->step_timeout = args_num(a, "step-timeout", 0);
 	ec->run_timeout = args_num(a, "timeout", 0);
@@ -231,9 +246,10 @@ infer_print_verbose(struct engine *e, struct engine_backend *b,
 	nh = engine_backend_hops(b, &hs);
 	for (i = 0; i < nh; i++)
 		fprintf(stderr, "hop %zu: %s blocks %u:%u, %llu steps, %.3f "
-		    "ms per step\n", i, hs[i].addr, hs[i].begin, hs[i].end,
-		    (unsigned long long)hs[i].steps, hs[i].steps > 0 ?
-		    hs[i].seconds * 1e3 / hs[i].steps : 0.0);
+		    "ms per step, %s%s\n", i, hs[i].addr, hs[i].begin,
+		    hs[i].end, (unsigned long long)hs[i].steps, hs[i].steps > 0 ?
+		    hs[i].seconds * 1e3 / hs[i].steps : 0.0,
+		    proto_dtype_name(hs[i].dtype), infer_link(hs[i].link_rate));
 	fprintf(stderr, "failovers: %u\n", engine_backend_failovers(b));
 	if ((checked = engine_backend_verified(b, &bad)) > 0)
 		fprintf(stderr, "verified: %u steps, %u mismatches\n", checked,

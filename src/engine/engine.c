@@ -200,6 +200,7 @@ engine_join(struct engine *e, char **cause)
 	e->cc.n_layer = e->w.hp.n_layer;
 	e->cc.n_embd = e->w.hp.n_embd;
 	e->cc.wire = cfg->wire;
+	e->cc.wire_auto = !cfg->wire_fixed;
 	if (cfg->connect_timeout > 0)
 		e->cc.connect_timeout = cfg->connect_timeout;
 	if (cfg->step_timeout > 0)

@@ -51,6 +51,7 @@ struct engine_config {
 	size_t		 n_bootstrap;
 	const char	*network;
 	enum proto_dtype wire;		/* default f32 */
+	int		 wire_fixed;	/* wire on every link, slow ones too */
 	double		 connect_timeout;	/* seconds; 0: the client's */
 	double		 step_timeout;
 	double		 run_timeout;	/* 0: none */

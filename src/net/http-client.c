@@ -164,6 +164,20 @@ http_client_request(struct http_client *c, const char *method,
 	return 0;
 }
 
+int
+http_client_timing(struct http_client *c, double *first_byte, double *total)
+{
+	curl_off_t fb, t;
+
+	if (curl_easy_getinfo(c->curl, CURLINFO_STARTTRANSFER_TIME_T, &fb) !=
+	    CURLE_OK || curl_easy_getinfo(c->curl, CURLINFO_TOTAL_TIME_T, &t) !=
+	    CURLE_OK)
+		return -1;
+	*first_byte = (double)fb * 1e-6;
+	*total = (double)t * 1e-6;
+	return 0;
+}
+
 static size_t
 http_client_stream_write(char *data, size_t size, size_t n, void *arg)
 {

@@ -33,6 +33,14 @@ int	http_client_request(struct http_client *, const char *method,
 	    long *status, struct strbuf *answer, char **cause);
 
 /*
+ * The last request's times from its start, seconds: to the answer's first
+ * byte and to its last. What lies between is the answer's transfer, which
+ * tells the link's speed when the answer is large (client.c's wire dtype).
+ */
+int	http_client_timing(struct http_client *, double *first_byte,
+	    double *total);
+
+/*
  * POSTs a JSON body (NULL: GETs) to path (Authorization: Bearer when bearer is not
  * NULL) and hands the answer to on_data as it arrives, and with (NULL, 0)
  * now and then while it waits: on_data returning non-zero stops the

@@ -69,6 +69,37 @@
  * loses nothing but how recent a crashed node's last one is.
  */
 #define CLIENT_RECEIPT_SECONDS	0.25
+/*
+ * The wire dtype on slow links. A peer's link speed is measured on its
+ * answers of at least CLIENT_LINK_SAMPLE bytes (smaller ones fit in a
+ * burst and tell nothing) as bytes over the time from the first byte to
+ * the last; under CLIENT_SLOW_LINK bytes/s, hidden states go in f16, which
+ * halves the transfer and moves the numbers by about 1e-3 of a row's rms.
+ * A LAN never gets there, so the output stays bit-identical where the wire
+ * costs little; nor does a peer on this machine (loopback), whose answers,
+ * copied while both sides compute, can measure under 100 MB/s. The link
+ * must measure CLIENT_FAST_LINK before f32 comes back, so it does not flap.
+ */
+#define CLIENT_LINK_SAMPLE	32768
+#define CLIENT_SLOW_LINK	5e6		/* 40 Mbit/s */
+#define CLIENT_FAST_LINK	20e6
+/*
+ * Every CLIENT_REROUTE_SECONDS the chain is priced again (peers banned
+ * after a failure probed anew), and a hop whose blocks cost less than
+ * 1 - CLIENT_REROUTE_GAIN of it through others moves there, its inputs
+ * replayed: a near peer back after a failure takes its blocks back. The
+ * replay is a step on the new peers for each step done so far, so at half
+ * the cost it pays for itself if as many steps are still to come.
+ */
+#define CLIENT_REROUTE_SECONDS	5.0
+/*
+ * A peer measured again after a ban gets this long for /info: it may be
+ * hung (stopped, its socket still accepting), and the probe, run while
+ * re-pricing the chain, must not stall the run for a step timeout.
+ */
+#define CLIENT_REPROBE_TIMEOUT	2.0
+#define CLIENT_REROUTE_GAIN	0.5
+#define CLIENT_REROUTE_LOOKUP	60.0	/* seconds between its lookups */
 
 struct client_peer {
 	struct peer_record	 rec;
@@ -78,6 +109,12 @@ struct client_peer {
 	double			 banned_until;
 	char			*failure;	/* why it was last refused */
 	double			 failed_at;
+	/* The link, measured on answers (CLIENT_LINK_SAMPLE): decayed sums
+	 * of bytes and seconds, and the dtype chosen for it. */
+	double			 link_bytes;
+	double			 link_seconds;
+	enum proto_dtype	 dtype;
+	int			 probed;	/* measured once already */
 };
 
 struct client_input {
@@ -126,6 +163,9 @@ struct client {
 	struct strbuf		 answer;
 	uint64_t		 spent_units;	/* receipted, every hop */
 	uint64_t		 spent_amount;
+	double			 reroute_at;	/* next client_reroute */
+	double			 lookup_at;	/* its next directory lookup */
+	double			 step_started;	/* the last step sent, when */
 };
 
 static void
@@ -152,6 +192,7 @@ client_config_init(struct client_config *cfg)
 	cfg->run_timeout = 0;
 	cfg->max_failovers = 32;
 	cfg->receipts = 1;
+	cfg->wire_auto = 1;
 }
 
 struct client *
@@ -163,6 +204,10 @@ client_new(const struct client_config *cfg)
 	c->cfg = *cfg;
 	c->model_id = xstrdup(cfg->model_id);
 	c->cfg.model_id = c->model_id;
+	if (c->cfg.max_frame == 0 || c->cfg.max_frame > PROTO_MAX_BODY)
+		c->cfg.max_frame = PROTO_MAX_BODY;
+	if (c->cfg.reroute_interval == 0)
+		c->cfg.reroute_interval = CLIENT_REROUTE_SECONDS;
 	strbuf_init(&c->frame);
 	strbuf_init(&c->answer);
 	c->rng = ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid() ^
@@ -271,6 +316,9 @@ client_ban(struct client *c, struct client_peer *p, const char *why)
 	free(p->failure);
 	p->failure = xstrdup(why);
 	p->failed_at = clock_now();
+	/* When it is allowed again it is measured again: a node back at
+	 * the same address may be elsewhere, or have restarted busy. */
+	p->rtt = -1;
 	client_log(c, "peer %s refused for %.0f s: %s", p->rec.addr, p->ban,
 	    why);
 }
@@ -291,6 +339,7 @@ client_peer_get(struct client *c, const struct peer_record *r)
 	p = xcalloc(1, sizeof(*p));
 	p->rec = *r;
 	p->rtt = -1;
+	p->dtype = c->cfg.wire;
 	if ((p->http = http_client_new(r->addr, c->cfg.connect_timeout)) ==
 	    NULL)
 		abort();
@@ -310,17 +359,32 @@ client_peer_probe(struct client *c, struct client_peer *p)
 	struct peer_record r;
 	char *cause = NULL;
 	json_t *o = NULL;
-	double t0;
+	double t0, timeout = c->cfg.step_timeout;
 	long status;
-	int rc = -1;
+	int i, rc = -1;
 
-	t0 = clock_now();
-	if (http_client_request(p->http, "GET", "/info", NULL, NULL, 0, NULL,
-	    c->cfg.step_timeout, 1 << 20, &status, &body, &cause) != 0) {
-		client_ban(c, p, cause);
-		goto out;
+	if (p->probed && timeout > CLIENT_REPROBE_TIMEOUT)
+		timeout = CLIENT_REPROBE_TIMEOUT;
+	p->probed = 1;
+	/*
+	 * Twice: the first request pays for the connection, the second,
+	 * on it, is a round trip and nothing else; the lower counts.
+	 */
+	for (i = 0; i < 2; i++) {
+		t0 = clock_now();
+		if (http_client_request(p->http, "GET", "/info", NULL, NULL, 0,
+		    NULL, timeout, 1 << 20, &status, &body, &cause) != 0) {
+			client_ban(c, p, cause);
+			goto out;
+		}
+		t0 = clock_now() - t0;
+		if (i == 0 || t0 < p->rtt)
+			p->rtt = t0;
+		if (i == 0 && status == 200)
+			strbuf_reset(&body);
+		else
+			break;
 	}
-	p->rtt = clock_now() - t0;
 	if (status != 200 || (o = json_loadb(body.buf, body.len, 0, NULL)) ==
 	    NULL || record_from_json(json_object_get(o, "record"), &r,
 	    NULL) != 0 || strcmp(r.model_id, c->model_id) != 0) {
@@ -338,11 +402,13 @@ out:
 /* Asks the directory and builds the candidate list for routing. */
 /*
  * *unban_at gets the earliest time a banned peer that would otherwise be
- * usable is allowed again (0: none is banned).
+ * usable is allowed again (0: none is banned). known: the peers met so far
+ * instead of the directory's (a static directory asks every peer, and a
+ * hung one makes it wait).
  */
 static int
-client_candidates(struct client *c, struct route_peer **out, size_t *n_out,
-    struct client_peer ***map, double *unban_at, char **cause)
+client_candidates_from(struct client *c, int known, struct route_peer **out,
+    size_t *n_out, struct client_peer ***map, double *unban_at, char **cause)
 {
 	struct peer_record *recs = NULL;
 	struct client_peer *p;
@@ -354,7 +420,12 @@ client_candidates(struct client *c, struct route_peer **out, size_t *n_out,
 	*n_out = 0;
 	*map = NULL;
 	*unban_at = 0;
-	if (c->cfg.dir->ops->lookup(c->cfg.dir, c->model_id, &recs, &n,
+	if (known) {
+		n = c->n_peers;
+		recs = xcalloc(n ? n : 1, sizeof(*recs));
+		for (i = 0; i < n; i++)
+			recs[i] = c->peers[i]->rec;
+	} else if (c->cfg.dir->ops->lookup(c->cfg.dir, c->model_id, &recs, &n,
 	    cause) != 0)
 		return -1;
 	*out = xcalloc(n ? n : 1, sizeof(**out));
@@ -374,8 +445,14 @@ client_candidates(struct client *c, struct route_peer **out, size_t *n_out,
 				*unban_at = p->banned_until;
 			usable = 0;
 		}
-		if (usable && p->rtt < 0 && client_peer_probe(c, p) != 0)
+		if (usable && p->rtt < 0 && client_peer_probe(c, p) != 0) {
+			/* Refused now (measured again after a ban, it is still
+			 * down): worth waiting for, as any banned peer. */
+			if (p->banned_until > now && (*unban_at == 0 ||
+			    p->banned_until < *unban_at))
+				*unban_at = p->banned_until;
 			usable = 0;
+		}
 		(*out)[*n_out].rec = &p->rec;
 		(*out)[*n_out].rtt = p->rtt > 0 ? p->rtt : 0;
 		(*out)[*n_out].usable = usable;
@@ -384,6 +461,13 @@ client_candidates(struct client *c, struct route_peer **out, size_t *n_out,
 	}
 	free(recs);
 	return 0;
+}
+
+static int
+client_candidates(struct client *c, struct route_peer **out, size_t *n_out,
+    struct client_peer ***map, double *unban_at, char **cause)
+{
+	return client_candidates_from(c, 0, out, n_out, map, unban_at, cause);
 }
 
 static int
@@ -583,6 +667,52 @@ client_implausible(const float *x, size_t n, char **cause)
 }
 
 /*
+ * A peer's answer of len bytes just came: its transfer time joins the
+ * link's figures, and with wire_auto the dtype follows the link's speed.
+ */
+static void
+client_link_measure(struct client *c, struct client_peer *p, size_t len)
+{
+	double first, total, rate;
+	enum proto_dtype want;
+
+	if (len < CLIENT_LINK_SAMPLE || http_client_timing(p->http, &first,
+	    &total) != 0 || total <= first)
+		return;
+	/* Recent answers weigh most: a link's speed changes. */
+	p->link_bytes = 0.7 * p->link_bytes + (double)len;
+	p->link_seconds = 0.7 * p->link_seconds + (total - first);
+	rate = p->link_bytes / p->link_seconds;
+	if (!c->cfg.wire_auto || strncmp(p->rec.addr, "127.", 4) == 0 ||
+	    strncmp(p->rec.addr, "[::1]", 5) == 0 ||
+	    strncmp(p->rec.addr, "localhost:", 10) == 0)
+		return;
+	want = p->dtype;
+	if (rate < CLIENT_SLOW_LINK)
+		want = c->cfg.wire == PROTO_DTYPE_F32 ? PROTO_DTYPE_F16 :
+		    c->cfg.wire;
+	else if (rate > CLIENT_FAST_LINK)
+		want = c->cfg.wire;
+	if (want == p->dtype)
+		return;
+	client_log(c, "peer %s: link %.2f MB/s: hidden states in %s",
+	    p->rec.addr, rate / 1e6, proto_dtype_name(want));
+	p->dtype = want;
+}
+
+/* The most rows one frame may hold (client_config.max_frame). */
+static int
+client_frame_rows(const struct client *c)
+{
+	size_t rows = (c->cfg.max_frame - PROTO_HEADER_SIZE) /
+	    ((size_t)c->cfg.n_embd * sizeof(float));
+
+	if (rows > PROTO_MAX_TOKENS)
+		rows = PROTO_MAX_TOKENS;
+	return rows > 0 ? (int)rows : 1;
+}
+
+/*
  * One step on one hop: rows in hidden are replaced by the answer. Retries
  * once on a transport failure (the node answers a repeated step number from
  * its memory, without running it twice).
@@ -601,7 +731,7 @@ client_hop_step(struct client *c, struct client_hop *h, float *hidden,
 	int attempt, rc = -1;
 
 	memset(&st, 0, sizeof(st));
-	st.dtype = c->cfg.wire;
+	st.dtype = h->peer->dtype;
 	st.n_tokens = (uint32_t)n;
 	st.width = c->cfg.n_embd;
 	st.pos0 = (uint32_t)pos0;
@@ -626,7 +756,7 @@ client_hop_step(struct client *c, struct client_hop *h, float *hidden,
 	if (client_receipt(c, h, &r, 0))
 		wire = receipt_wire_encode(&r);
 	/* One deadline for the step, the transport's retry included. */
-	t0 = clock_now();
+	t0 = c->step_started = clock_now();
 	for (attempt = 0; attempt < 2; attempt++) {
 		left = t0 + timeout - clock_now();
 		if (attempt > 0 && left < 0.001)
@@ -657,6 +787,7 @@ client_hop_step(struct client *c, struct client_hop *h, float *hidden,
 	}
 	if (wire != NULL)
 		client_receipt_taken(c, h, &r);
+	client_link_measure(c, h->peer, c->answer.len);
 	lim.width = c->cfg.n_embd;
 	lim.max_tokens = (uint32_t)n;
 	lim.max_pos = (uint32_t)pos0 + (uint32_t)n;
@@ -705,9 +836,10 @@ client_log_chain(struct client *c, const struct client_hop *hops, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		strbuf_addf(&sb, "%s%s blocks %u:%u rtt %.2f ms", i ? ", " : "",
-		    hops[i].peer->rec.addr, hops[i].begin, hops[i].end,
-		    hops[i].peer->rtt * 1e3);
+		strbuf_addf(&sb, "%s%s blocks %u:%u rtt %.2f ms %s",
+		    i ? ", " : "", hops[i].peer->rec.addr, hops[i].begin,
+		    hops[i].end, hops[i].peer->rtt * 1e3,
+		    proto_dtype_name(hops[i].peer->dtype));
 	client_log(c, "chain: %s", sb.buf);
 	strbuf_release(&sb);
 }
@@ -884,6 +1016,8 @@ client_open(struct client *c, uint32_t max_length, char **cause)
 	c->max_length = max_length;
 	if (c->cfg.run_timeout > 0)
 		c->deadline = clock_now() + c->cfg.run_timeout;
+	c->reroute_at = clock_now() + c->cfg.reroute_interval;
+	c->lookup_at = clock_now() + CLIENT_REROUTE_LOOKUP;
 	return client_build(c, 0, c->cfg.n_layer, NULL, 0, &c->hops,
 	    &c->n_hops, NULL, cause);
 }
@@ -923,11 +1057,16 @@ client_repair(struct client *c, size_t h, char **cause)
 {
 	struct client_hop *repl;
 	size_t n_repl;
+	double t0 = c->step_started;	/* the step that failed */
 
 	if (client_build(c, c->hops[h].begin, c->hops[h].end,
 	    c->hops[h].inputs, c->hops[h].n_inputs, &repl, &n_repl, NULL,
 	    cause) != 0)
 		return -1;
+	/* From the failed step's start to a chain that has caught up. */
+	client_log(c, "blocks %u:%u: stalled %.3f s (failure, new chain, "
+	    "%zu steps replayed)", c->hops[h].begin, c->hops[h].end,
+	    clock_now() - t0, c->hops[h].n_inputs);
 	client_replace(c, h, repl, n_repl);
 	return 0;
 }
@@ -1052,6 +1191,91 @@ out:
 	return rc;
 }
 
+/*
+ * A cheaper chain than the current one over some hop's blocks (see
+ * CLIENT_REROUTE_SECONDS)? Then that hop moves, its inputs replayed on the
+ * new peers; if they fail, it stays where it is.
+ */
+static void
+client_reroute(struct client *c)
+{
+	struct route_peer *cand = NULL;
+	struct client_peer **map = NULL;
+	struct route_hop *route = NULL;
+	struct client_hop *repl;
+	size_t n_cand, n_route, n_repl, h, i, k;
+	double unban_at, now_cost, new_cost;
+	char *err = NULL;
+
+	c->reroute_at = clock_now() + c->cfg.reroute_interval;
+	/* The directory anew once a minute; the peers known otherwise. */
+	if (client_candidates_from(c, clock_now() < c->lookup_at, &cand,
+	    &n_cand, &map, &unban_at, &err) != 0)
+		goto out;
+	if (clock_now() >= c->lookup_at)
+		c->lookup_at = clock_now() + CLIENT_REROUTE_LOOKUP;
+	for (h = 0; h < c->n_hops; h++) {
+		struct client_hop *hop = &c->hops[h];
+
+		for (k = 0; k < n_cand && map[k] != hop->peer; k++)
+			;
+		/* Gone from the directory or refused: failover's work. */
+		if (k == n_cand || !cand[k].usable)
+			continue;
+		now_cost = route_hop_cost(&cand[k], hop->begin, hop->end);
+		free(route);
+		route = NULL;
+		free(err);
+		err = NULL;
+		if (route_find(cand, n_cand, hop->begin, hop->end, &route,
+		    &n_route, &err) != 0)
+			continue;
+		if (n_route == 1 && map[route[0].peer] == hop->peer)
+			continue;
+		for (new_cost = 0, i = 0; i < n_route; i++)
+			new_cost += route_hop_cost(&cand[route[i].peer],
+			    route[i].begin, route[i].end);
+		if (new_cost > now_cost * (1 - CLIENT_REROUTE_GAIN))
+			continue;
+		client_log(c, "reroute: blocks %u:%u cost %.2f ms through %s, "
+		    "%.2f ms through %s: moving", hop->begin, hop->end,
+		    now_cost * 1e3, hop->peer->rec.addr, new_cost * 1e3,
+		    map[route[0].peer]->rec.addr);
+		if (client_build(c, hop->begin, hop->end, hop->inputs,
+		    hop->n_inputs, &repl, &n_repl, NULL, &err) != 0) {
+			client_log(c, "reroute: blocks %u:%u stay: %s",
+			    hop->begin, hop->end, err);
+			continue;
+		}
+		client_hop_close(c, hop);
+		client_replace(c, h, repl, n_repl);
+		h += n_repl - 1;
+	}
+out:
+	free(err);
+	free(cand);
+	free(map);
+	free(route);
+}
+
+/* client_forward over frames of at most rows rows each. */
+static int
+client_forward_chunks(struct client *c, float *hidden, int n, int32_t pos0,
+    int rows, char **cause)
+{
+	int off, k;
+
+	client_log(c, "%d rows over %d steps of at most %d (a frame holds "
+	    "%zu bytes)", n, (n + rows - 1) / rows, rows, c->cfg.max_frame);
+	for (off = 0; off < n; off += k) {
+		k = n - off < rows ? n - off : rows;
+		if (client_forward(c, hidden + (size_t)off * c->cfg.n_embd, k,
+		    pos0 + off, cause) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 int
 client_forward(struct client *c, float *hidden, int n, int32_t pos0,
     char **cause)
@@ -1067,6 +1291,11 @@ client_forward(struct client *c, float *hidden, int n, int32_t pos0,
 	if (n <= 0 || (uint64_t)pos0 + (uint64_t)n > c->max_length)
 		return set_cause(cause, "positions %d..%d past the session's "
 		    "length %u", pos0, pos0 + n - 1, c->max_length);
+	if (n > client_frame_rows(c))
+		return client_forward_chunks(c, hidden, n, pos0,
+		    client_frame_rows(c), cause);
+	if (c->cfg.reroute_interval > 0 && clock_now() >= c->reroute_at)
+		client_reroute(c);
 	in = xmalloc(bytes);
 	/* Which hop this step is checked on, if any (client_verify). */
 	if (c->cfg.verify_rate > 0 && client_random(c) < c->cfg.verify_rate)
@@ -1126,6 +1355,10 @@ client_stats(const struct client *c, struct client_hop_stats **out)
 		(*out)[i].end = c->hops[i].end;
 		(*out)[i].steps = c->hops[i].steps;
 		(*out)[i].seconds = c->hops[i].seconds;
+		(*out)[i].dtype = c->hops[i].peer->dtype;
+		(*out)[i].link_rate = c->hops[i].peer->link_seconds > 0 ?
+		    c->hops[i].peer->link_bytes /
+		    c->hops[i].peer->link_seconds : 0;
 	}
 	return c->n_hops;
 }

@@ -34,6 +34,17 @@ struct client_config {
 	uint32_t		 n_layer;
 	uint32_t		 n_embd;
 	enum proto_dtype	 wire;		/* default f32: bit-identical */
+	/*
+	 * Automatic wire: f32 (wire) on fast links, f16 to a peer whose
+	 * measured link is slow (client.c, CLIENT_SLOW_LINK). Default on.
+	 */
+	int			 wire_auto;
+	/* Bytes of one step frame at most; a longer evaluation goes in
+	 * several steps. 0: PROTO_MAX_BODY. */
+	size_t			 max_frame;
+	/* How often a cheaper chain is looked for (a near peer back after
+	 * a failure); seconds, 0: the default, < 0: never. */
+	double			 reroute_interval;
 	double			 connect_timeout;	/* seconds */
 	double			 step_timeout;
 	double			 run_timeout;	/* 0: none */
@@ -69,6 +80,8 @@ struct client_hop_stats {
 	uint32_t	 end;
 	uint64_t	 steps;
 	double		 seconds;	/* round trips, summed */
+	enum proto_dtype dtype;		/* hidden states on the wire now */
+	double		 link_rate;	/* bytes/s measured; 0: unknown */
 };
 
 /* The current chain with its latency figures (allocated array). */

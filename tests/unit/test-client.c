@@ -147,9 +147,94 @@ out:
 	CHECK(ok);
 }
 
+/*
+ * An evaluation whose frame would pass client_config.max_frame goes in
+ * several steps of fewer rows, each one what the node computes for those
+ * rows on top of the ones before.
+ */
+static void
+test_client_chunks(void)
+{
+	char path[512], addr[64], model_id[MODEL_ID_MAX], *cause = NULL;
+	const char *list[1];
+	struct node *node = NULL;
+	struct client_config cc;
+	struct client_hop_stats *hs = NULL;
+	struct directory *dir = NULL;
+	struct client *c = NULL;
+	struct gguf_file *gf;
+	struct model *m = NULL;
+	struct kv_cache *kv = NULL;
+	struct pool *pool = pool_new(1);
+	int32_t toks[8] = { 1, 403, 407, 500, 12, 99, 7, 300 }, pos[8];
+	float *want = NULL, *got = NULL;
+	size_t e, nh = 0;
+	int i, off, k, ok = 0;
+
+	snprintf(path, sizeof(path), "%s/stories260K.gguf", test_models_dir());
+	gf = gguf_open(path, &cause);
+	CHECKF(gf != NULL, "%s", cause);
+	m = model_load(gf, 0, 5, MODEL_LOAD_EMBED, pool, &cause);
+	CHECKF(m != NULL, "%s", cause);
+	CHECK(model_id_compute(gf, model_id, sizeof(model_id)) == 0);
+	e = m->hp.n_embd;
+	kv = kv_cache_new(m, 0, 5, 16, NULL);
+	want = xmalloc(8 * e * sizeof(float));
+	got = xmalloc(8 * e * sizeof(float));
+	/* Here, as the node should: 3, 3, then 2 rows. */
+	model_embed(m, toks, 8, want, NULL);
+	memcpy(got, want, 8 * e * sizeof(float));
+	for (off = 0; off < 8; off += k) {
+		k = 8 - off < 3 ? 8 - off : 3;
+		for (i = 0; i < k; i++)
+			pos[i] = off + i;
+		model_forward_blocks(m, pool, 0, 5, want + off * e, pos, k, kv,
+		    NULL);
+	}
+	if ((node = test_node(path, 0, 5, addr, sizeof(addr))) == NULL)
+		goto out;
+	list[0] = addr;
+	dir = directory_static_new(list, 1);
+	client_config_init(&cc);
+	cc.dir = dir;
+	cc.model_id = model_id;
+	cc.n_layer = 5;
+	cc.n_embd = (uint32_t)e;
+	cc.max_frame = 48 + 3 * e * sizeof(float) + 5;	/* 3 rows a frame */
+	c = client_new(&cc);
+	if (client_open(c, 16, &cause) != 0 ||
+	    client_forward(c, got, 8, 0, &cause) != 0) {
+		fprintf(stderr, "  %s\n", cause);
+		goto out;
+	}
+	nh = client_stats(c, &hs);
+	ok = nh == 1 && hs[0].steps == 3 &&
+	    memcmp(want, got, 8 * e * sizeof(float)) == 0;
+	if (!ok)
+		fprintf(stderr, "  %zu hops, %llu steps, rows %s\n", nh,
+		    nh ? (unsigned long long)hs[0].steps : 0ULL,
+		    memcmp(want, got, 8 * e * sizeof(float)) ? "differ" :
+		    "agree");
+out:
+	free(hs);
+	free(cause);
+	client_free(c);
+	if (dir != NULL)
+		dir->ops->free(dir);
+	node_free(node);
+	kv_cache_free(kv);
+	model_free(m);
+	gguf_close(gf);
+	pool_free(pool);
+	free(want);
+	free(got);
+	CHECK(ok);
+}
+
 int
 main(void)
 {
 	TEST_RUN(test_client_failover);
+	TEST_RUN(test_client_chunks);
 	TEST_EXIT();
 }

@@ -68,6 +68,46 @@ test_route_counts_price(void)
 	CHECK(route_hop_cost(&test_peers[0], 0, 10) > 1.0);
 }
 
+/*
+ * The round trip measured from the client counts: of two replicas the near
+ * one, and a far one only when its speed saves more time than its longer
+ * round trip costs.
+ */
+static void
+test_route_latency(void)
+{
+	struct route_hop *h;
+	size_t n;
+
+	test_add(0, 0, 10, 1000, 0.100);	/* 50 ms away: 0.110 s */
+	test_add(1, 0, 10, 1000, 0.010);	/* 5 ms away: 0.020 s */
+	CHECK(route_find(test_peers, 2, 0, 10, &h, &n, NULL) == 0);
+	CHECK(n == 1 && h[0].peer == 1);
+	free(h);
+	CHECK(fabs(route_hop_cost(&test_peers[1], 0, 10) - 0.020) < 1e-9);
+	/* The near one computes 80 ms slower: still the near one (0.090
+	 * against 0.110)... */
+	test_recs[1].throughput = 10.0 / 0.080;
+	CHECK(route_find(test_peers, 2, 0, 10, &h, &n, NULL) == 0);
+	CHECK(n == 1 && h[0].peer == 1);
+	free(h);
+	/* ...100 ms slower: the far one saves 0.010 s. */
+	test_recs[1].throughput = 10.0 / 0.110;
+	CHECK(route_find(test_peers, 2, 0, 10, &h, &n, NULL) == 0);
+	CHECK(n == 1 && h[0].peer == 0);
+	free(h);
+	/* Gone (banned after a failure): the far one; back: the near one. */
+	test_recs[1].throughput = 1000;
+	test_peers[1].usable = 0;
+	CHECK(route_find(test_peers, 2, 0, 10, &h, &n, NULL) == 0);
+	CHECK(n == 1 && h[0].peer == 0);
+	free(h);
+	test_peers[1].usable = 1;
+	CHECK(route_find(test_peers, 2, 0, 10, &h, &n, NULL) == 0);
+	CHECK(n == 1 && h[0].peer == 1);
+	free(h);
+}
+
 static void
 test_route_overlap_and_subspan(void)
 {
@@ -128,6 +168,7 @@ main(void)
 {
 	TEST_RUN(test_route_prefers_cheap);
 	TEST_RUN(test_route_counts_price);
+	TEST_RUN(test_route_latency);
 	TEST_RUN(test_route_overlap_and_subspan);
 	TEST_RUN(test_route_unusable_and_gaps);
 	TEST_EXIT();
