@@ -36,6 +36,9 @@ static const struct opt infer_run_opts[] = {
 	OPT_NETWORK,
 	OPT_STRING(0, "wire-dtype", "TYPE", "hidden states on the wire: f32 "
 	    "(default, exact), f16 or bf16"),
+	OPT_FLAG(0, "push", "each node forwards a step's output to the next "
+	    "(default: swarm.push, on)"),
+	OPT_FLAG(0, "no-push", "the client sends every step to every hop"),
 	OPT_DURATION(0, "connect-timeout", 0.001, 1e6, "to connect to a peer "
 	    "(default 5)"),
 	OPT_DURATION(0, "step-timeout", 0.001, 1e6, "for one step on one "
@@ -149,6 +152,12 @@ infer_check(struct cmd_args *a, struct engine_config *ec)
 	    proto_dtype_parse(v, &ec->wire) != 0)
 		return cmd_usage_error(a, "--wire-dtype: '%s' is not f32, f16 "
 		    "or bf16", v);
+	if (args_flag(a, "push") && args_flag(a, "no-push"))
+		return cmd_usage_error(a, "give --push or --no-push, not both");
+	if (args_flag(a, "push"))
+		ec->push = 1;
+	else if (args_flag(a, "no-push"))
+		ec->push = 0;
 	ec->connect_timeout = args_num(a, "connect-timeout", 0);
 	ec->step_timeout = args_num(a, "step-timeout", 0);
 	ec->run_timeout = args_num(a, "timeout", 0);
@@ -211,6 +220,7 @@ infer_print_verbose(struct engine *e, struct engine_backend *b,
     double t_load)
 {
 	struct client_hop_stats *hs;
+	struct client_push_stats ps;
 	unsigned checked, bad;
 	size_t i, nh;
 
@@ -235,6 +245,16 @@ infer_print_verbose(struct engine *e, struct engine_backend *b,
 		    (unsigned long long)hs[i].steps, hs[i].steps > 0 ?
 		    hs[i].seconds * 1e3 / hs[i].steps : 0.0);
 	fprintf(stderr, "failovers: %u\n", engine_backend_failovers(b));
+	engine_backend_push(b, &ps);
+	if (!engine_push(e))
+		fprintf(stderr, "push: off (the client sends each step to "
+		    "every hop)\n");
+	else
+		fprintf(stderr, "push: on, %llu steps pushed, %llu stalled "
+		    "(%.3f s), %llu routes refused\n",
+		    (unsigned long long)ps.pushed,
+		    (unsigned long long)ps.stalls, ps.stall_seconds,
+		    (unsigned long long)ps.refused);
 	if ((checked = engine_backend_verified(b, &bad)) > 0)
 		fprintf(stderr, "verified: %u steps, %u mismatches\n", checked,
 		    bad);

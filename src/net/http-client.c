@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "net/http-client.h"
 #include "util/strbuf.h"
@@ -23,7 +24,9 @@ struct http_client {
 	int		(*on_data)(void *, const char *, size_t);
 	void		*on_data_arg;
 	int		 stopped;
-	char		*next_header;	/* "Name: value" for the next request */
+	/* "Name: value" for the next request only */
+	char		*next_headers[HTTP_CLIENT_MAX_HEADERS];
+	int		 n_next_headers;
 };
 
 static pthread_once_t http_client_once = PTHREAD_ONCE_INIT;
@@ -77,8 +80,22 @@ void
 http_client_set_header(struct http_client *c, const char *name,
     const char *value)
 {
-	free(c->next_header);
-	c->next_header = xasprintf("%s: %s", name, value);
+	size_t len = strlen(name);
+	int i;
+
+	/* The same name again replaces the value. */
+	for (i = 0; i < c->n_next_headers; i++) {
+		if (strncasecmp(c->next_headers[i], name, len) == 0 &&
+		    c->next_headers[i][len] == ':') {
+			free(c->next_headers[i]);
+			c->next_headers[i] = xasprintf("%s: %s", name, value);
+			return;
+		}
+	}
+	if (c->n_next_headers == HTTP_CLIENT_MAX_HEADERS)
+		abort();
+	c->next_headers[c->n_next_headers++] = xasprintf("%s: %s", name,
+	    value);
 }
 
 void
@@ -87,7 +104,8 @@ http_client_free(struct http_client *c)
 	if (c == NULL)
 		return;
 	curl_easy_cleanup(c->curl);
-	free(c->next_header);
+	while (c->n_next_headers > 0)
+		free(c->next_headers[--c->n_next_headers]);
 	free(c->addr);
 	free(c);
 }
@@ -108,6 +126,7 @@ http_client_request(struct http_client *c, const char *method,
 	char *url, *h;
 	CURL *e = c->curl;
 	CURLcode rc;
+	int i;
 
 	*status = 0;
 	strbuf_reset(answer);
@@ -135,11 +154,11 @@ http_client_request(struct http_client *c, const char *method,
 		hdrs = curl_slist_append(hdrs, h);
 		free(h);
 	}
-	if (c->next_header != NULL) {
-		hdrs = curl_slist_append(hdrs, c->next_header);
-		free(c->next_header);
-		c->next_header = NULL;
+	for (i = 0; i < c->n_next_headers; i++) {
+		hdrs = curl_slist_append(hdrs, c->next_headers[i]);
+		free(c->next_headers[i]);
 	}
+	c->n_next_headers = 0;
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
 	if (body != NULL) {
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
@@ -200,6 +219,7 @@ http_client_stream(struct http_client *c, const char *path,
 	char *url, *h;
 	CURL *e = c->curl;
 	CURLcode rc;
+	int i;
 
 	*status = 0;
 	url = http_client_url(c, path);
@@ -227,6 +247,11 @@ http_client_stream(struct http_client *c, const char *path,
 		hdrs = curl_slist_append(hdrs, h);
 		free(h);
 	}
+	for (i = 0; i < c->n_next_headers; i++) {
+		hdrs = curl_slist_append(hdrs, c->next_headers[i]);
+		free(c->next_headers[i]);
+	}
+	c->n_next_headers = 0;
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
 	if (body != NULL) {
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);

@@ -17,7 +17,12 @@ struct http_client	*http_client_new(const char *addr,
 			    double connect_timeout);
 void			 http_client_free(struct http_client *);
 const char		*http_client_addr(const struct http_client *);
-/* One more header for the next request only (a receipt); no CR or LF. */
+#define HTTP_CLIENT_MAX_HEADERS	4
+
+/*
+ * One more header for the next request only (a receipt); no CR or LF. At
+ * most HTTP_CLIENT_MAX_HEADERS names; the same name again replaces.
+ */
 void			 http_client_set_header(struct http_client *,
 			    const char *name, const char *value);
 
