@@ -1195,7 +1195,7 @@ client_poll_run(void *arg)
 		http_client_set_header(p->h->peer->http, RECEIPT_HEADER,
 		    p->wire);
 	p->rc = http_client_stream(p->h->peer->http, p->path, NULL, NULL, 0,
-	    p->wait + 5, client_poll_data, p, &p->status, &p->err);
+	    p->wait + 1, client_poll_data, p, &p->status, &p->err);
 	if (p->rc == 1 && p->err == NULL)
 		p->err = xstrdup("stopped");
 	p->took = clock_now() - t0;
