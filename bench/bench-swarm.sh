@@ -1,9 +1,9 @@
 #!/bin/sh
 # The swarm's overhead on loopback: a TinyLlama-1.1B-shaped model split over
 # three nodes on this machine against the same model run with --local, the
-# same thread count for the compute in both. Prints generation tokens/s for
-# both, their ratio, each hop's round trip, and the latency the swarm adds
-# per hop. Not part of `make test`.
+# same thread count for the compute in both, the swarm with push on and off.
+# Prints generation tokens/s for each, their ratio to local, each hop's
+# time, and the latency the swarm adds per hop. Not part of `make test`.
 #
 #   sh bench/bench-swarm.sh [MODEL.gguf]
 #
@@ -58,7 +58,10 @@ peers="$peers --peer 127.0.0.1:$(cat "$tmp/p3")"
 ports="$(cat "$tmp/p1") $(cat "$tmp/p2") $(cat "$tmp/p3")"
 
 # Local and swarm runs alternate, so that a load change on the machine hits
-# both; the idle nodes stay up during the local runs (their workers sleep).
+# every one; the idle nodes stay up during the local runs (their workers
+# sleep). The swarm runs twice a round: with push (each node forwards to
+# the next, hops + 1 one-way trips a token) and without (the client sends
+# every step to every hop, 2 x hops).
 for r in $(seq "$REPS"); do
 	"$SWARM" infer run --local -m "$M" -t "$THREADS" -n "$TOKENS" --temp 0 \
 	    --ignore-eos -v "Once upon a time" >/dev/null 2>"$tmp/local.err" || {
@@ -66,35 +69,43 @@ for r in $(seq "$REPS"); do
 		exit 1
 	}
 	gen_tps "$tmp/local.err" >>"$tmp/local.all"
-	node_stats >"$tmp/before$r"
-	"$SWARM" infer run -m "$M" $peers -t "$THREADS" -n "$TOKENS" --temp 0 \
-	    --ignore-eos -v "Once upon a time" >/dev/null 2>"$tmp/swarm$r.err" || {
-		cat "$tmp/swarm$r.err" >&2
-		exit 1
-	}
-	node_stats >"$tmp/after$r"
-	echo "$(gen_tps "$tmp/swarm$r.err") $r" >>"$tmp/swarm.all"
-	echo "run $r: local $(tail -1 "$tmp/local.all"), swarm $(tail -1 "$tmp/swarm.all" | cut -d' ' -f1) tokens/s"
+	line="run $r: local $(tail -1 "$tmp/local.all")"
+	for mode in push no-push; do
+		node_stats >"$tmp/before-$mode$r"
+		"$SWARM" infer run -m "$M" $peers -t "$THREADS" -n "$TOKENS" \
+		    --temp 0 --ignore-eos -v --$mode "Once upon a time" \
+		    >/dev/null 2>"$tmp/$mode$r.err" || {
+			cat "$tmp/$mode$r.err" >&2
+			exit 1
+		}
+		node_stats >"$tmp/after-$mode$r"
+		echo "$(gen_tps "$tmp/$mode$r.err") $r" >>"$tmp/$mode.all"
+		line="$line, $mode $(tail -1 "$tmp/$mode.all" | cut -d' ' -f1)"
+	done
+	echo "$line tokens/s (load $(cut -d' ' -f1 /proc/loadavg))"
 done
-sort -g "$tmp/swarm.all" | tail -1 >"$tmp/swarm.best"
-read -r swarm_tps r <"$tmp/swarm.best"
 local_tps=$(best <"$tmp/local.all")
-
-# Each hop's round trip against the time its node spent computing: what
-# remains is the transport (HTTP, copies, scheduling) added per hop.
-paste "$tmp/before$r" "$tmp/after$r" | awk '{
-	printf "%.3f\n", ($4 > $2 ? 1e3 * ($3 - $1) / ($4 - $2) : 0) }' \
-    >"$tmp/compute"
-grep '^hop ' "$tmp/swarm$r.err" | tr ',' ' ' | paste - "$tmp/compute" |
-    awk '{ printf "hop %s %s blocks %s %.3f ms per step: compute %.3f ms, " \
-	"transport %.3f ms\n", $2, $3, $5, $8, $12, $8 - $12 }'
-awk -v l="$local_tps" -v s="$swarm_tps" -v h=3 'BEGIN {
-	printf "local: %.2f tokens/s\n", l
-	printf "swarm: %.2f tokens/s over %d hops\n", s, h
-	printf "ratio: %.3f (goal >= 0.95)\n", s / l
-	printf "added latency per hop (from tokens/s): %.3f ms (goal < 0.3)\n",
-	    (1000 / s - 1000 / l) / h
-}'
+echo "local: $local_tps tokens/s"
+for mode in push no-push; do
+	sort -g "$tmp/$mode.all" | tail -1 >"$tmp/$mode.best"
+	read -r swarm_tps r <"$tmp/$mode.best"
+	# Each hop's time against the time its node spent computing: what
+	# remains is the transport (HTTP, copies, scheduling) added per hop;
+	# with push a hop's time runs from the step's start.
+	paste "$tmp/before-$mode$r" "$tmp/after-$mode$r" | awk '{
+		printf "%.3f\n", ($4 > $2 ? 1e3 * ($3 - $1) / ($4 - $2) : 0) }' \
+	    >"$tmp/compute"
+	echo "$mode:"
+	grep '^hop ' "$tmp/$mode$r.err" | tr ',' ' ' | paste - "$tmp/compute" |
+	    awk '{ printf "  hop %s %s blocks %s %.3f ms per step: compute " \
+		"%.3f ms\n", $2, $3, $5, $8, $12 }'
+	awk -v l="$local_tps" -v s="$swarm_tps" -v h=3 -v m="$mode" 'BEGIN {
+		printf "  swarm %s: %.2f tokens/s over %d hops\n", m, s, h
+		printf "  ratio: %.3f (goal >= 0.95)\n", s / l
+		printf "  added latency per hop (from tokens/s): %.3f ms\n",
+		    (1000 / s - 1000 / l) / h
+	}'
+done
 
 # The same on the tiny model, where compute is small and the transport shows.
 tiny=${BENCH_TINY_MODEL:-../shared/models/stories260K.gguf}

@@ -38,6 +38,12 @@ int	http_client_request(struct http_client *, const char *method,
 	    long *status, struct strbuf *answer, char **cause);
 
 /*
+ * From another thread: breaks the connection, so that a request waiting
+ * on it fails at once (and the next one connects anew).
+ */
+void	http_client_abort(struct http_client *);
+
+/*
  * POSTs a JSON body (NULL: GETs) to path (Authorization: Bearer when bearer is not
  * NULL) and hands the answer to on_data as it arrives, and with (NULL, 0)
  * now and then while it waits: on_data returning non-zero stops the

@@ -106,6 +106,11 @@ struct client_hop {
 	uint64_t		 receipted;	/* tokens the last receipt says */
 	uint64_t		 receipt_seq;
 	double			 receipt_at;	/* when the last was made */
+	/* The last receipt sent and not known taken: sent again until it
+	 * is, since the node may have taken it (a lost answer, a wait given
+	 * up) and would refuse another of the same number as replayed. */
+	struct receipt		 pending;
+	int			 has_pending;
 	/* Push: the route the node took (client_push_routes). */
 	char			 routed_addr[256];	/* "": none */
 	char			 routed_session[32];
@@ -443,6 +448,10 @@ client_receipt(struct client *c, struct client_hop *h, struct receipt *r,
 	const struct identity *id = client_identity(c);
 	double now = clock_now();
 
+	if (h->has_pending) {
+		*r = h->pending;
+		return 1;
+	}
 	if (!c->cfg.receipts || !h->has_node_key || h->tokens == 0 ||
 	    h->tokens == h->receipted || (!force && now - h->receipt_at <
 	    CLIENT_RECEIPT_SECONDS))
@@ -462,6 +471,8 @@ client_receipt(struct client *c, struct client_hop *h, struct receipt *r,
 	r->seq = h->receipt_seq + 1;
 	r->time = (int64_t)time(NULL);
 	receipt_sign(r, id->sk);
+	h->pending = *r;
+	h->has_pending = 1;
 	return 1;
 }
 
@@ -472,6 +483,9 @@ client_receipt_taken(struct client *c, struct client_hop *h,
 {
 	uint64_t was = h->receipted * (h->end - h->begin);
 
+	h->has_pending = 0;
+	if (r->tokens <= h->receipted && h->receipt_seq >= r->seq)
+		return;		/* the same one again */
 	c->spent_units += r->units - was;
 	c->spent_amount += r->amount - receipt_amount(was, r->price);
 	h->receipted = r->tokens;
@@ -493,6 +507,7 @@ client_hop_account(struct client_hop *h, json_t *o, char **cause)
 	json_t *p = json_object_get(o, "price");
 
 	h->has_node_key = 0;
+	h->has_pending = 0;
 	h->tokens = h->receipted = h->receipt_seq = 0;
 	h->receipt_at = 0;
 	if (k == NULL || json_is_null(k))
@@ -1163,6 +1178,7 @@ struct client_poll {
 	double			 took;
 	int			 rc;
 	int			 started;
+	int			 done;		/* the request is over */
 	pthread_t		 thread;
 };
 
@@ -1199,7 +1215,26 @@ client_poll_run(void *arg)
 	if (p->rc == 1 && p->err == NULL)
 		p->err = xstrdup("stopped");
 	p->took = clock_now() - t0;
+	__atomic_store_n(&p->done, 1, __ATOMIC_RELEASE);
 	return NULL;
+}
+
+/*
+ * Stops the waits still running: nothing will reach their hops. The flag
+ * ends a wait within a second (curl's progress calls); breaking the
+ * connection ends it now.
+ */
+static void
+client_push_abort(struct client_poll *polls, size_t from, size_t nh,
+    int *flag)
+{
+	size_t k;
+
+	__atomic_store_n(flag, 1, __ATOMIC_RELEASE);
+	for (k = from; k < nh; k++)
+		if (polls[k].started && !__atomic_load_n(&polls[k].done,
+		    __ATOMIC_ACQUIRE))
+			http_client_abort(polls[k].h->peer->http);
 }
 
 /*
@@ -1256,7 +1291,7 @@ client_push_step(struct client *c, float *hidden, int n, int32_t pos0,
 		memcpy(hidden, in, bytes);
 		client_log(c, "push: hop 0 (%s) failed: %s",
 		    c->hops[0].peer->rec.addr, err);
-		__atomic_store_n(&abort_polls, 1, __ATOMIC_RELEASE);
+		client_push_abort(polls, 1, nh, &abort_polls);
 	}
 	c->step_flags = 0;
 	free(err);
@@ -1293,7 +1328,7 @@ client_push_step(struct client *c, float *hidden, int n, int32_t pos0,
 			    k, p->h->peer->rec.addr, err);
 			free(err);
 			err = NULL;
-			__atomic_store_n(&abort_polls, 1, __ATOMIC_RELEASE);
+			client_push_abort(polls, k + 1, nh, &abort_polls);
 			continue;
 		}
 		/* Its input is the answer before it. */
