@@ -669,6 +669,7 @@ struct node_forward {
 	struct node	*node;
 	char		*addr;
 	char		*path;
+	uint64_t	 step;		/* in the next session */
 	struct strbuf	 frame;
 };
 
@@ -758,35 +759,57 @@ node_forward_run(void *arg)
 	return NULL;
 }
 
-/* Called with n->mu held: sends the step's output rows on (a thread). */
-static void
-node_forward_start(struct node *n, struct node_session *s,
-    const struct proto_step *st, const float *rows)
+/*
+ * Called with n->mu held: the forward of a step's output, when the
+ * session has a route (else NULL); node_forward_start sends it.
+ */
+static struct node_forward *
+node_forward_new(struct node *n, struct node_session *s,
+    const struct proto_step *st)
 {
 	struct node_forward *f;
-	struct proto_step fs = *st;
-	pthread_attr_t attr;
-	pthread_t t;
 
+	if (s->push_addr == NULL || !(st->flags & PROTO_FLAG_PUSH))
+		return NULL;
 	f = xcalloc(1, sizeof(*f));
 	f->node = n;
 	f->addr = xstrdup(s->push_addr);
 	f->path = xasprintf("/sessions/%s/step", s->push_session);
-	fs.step = (uint64_t)((int64_t)st->step + s->push_delta);
-	fs.flags = PROTO_FLAG_PUSH;
+	f->step = (uint64_t)((int64_t)st->step + s->push_delta);
 	strbuf_init(&f->frame);
+	n->forwarding++;
+	return f;
+}
+
+/* Encodes the rows and sends them on from a thread of their own. */
+static void
+node_forward_start(struct node_forward *f, const struct proto_step *st,
+    const float *rows)
+{
+	struct node *n = f->node;
+	struct proto_step fs = *st;
+	pthread_attr_t attr;
+	pthread_t t;
+	int rc;
+
+	fs.step = f->step;
+	fs.flags = PROTO_FLAG_PUSH;
 	proto_step_encode(&fs, rows, &f->frame);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&t, &attr, node_forward_run, f) != 0) {
-		n->push.forward_failed++;
-		strbuf_release(&f->frame);
-		free(f->addr);
-		free(f->path);
-		free(f);
-	} else
-		n->forwarding++;
+	rc = pthread_create(&t, &attr, node_forward_run, f);
 	pthread_attr_destroy(&attr);
+	if (rc == 0)
+		return;
+	pthread_mutex_lock(&n->mu);
+	n->push.forward_failed++;
+	n->forwarding--;
+	pthread_cond_broadcast(&n->cond);
+	pthread_mutex_unlock(&n->mu);
+	strbuf_release(&f->frame);
+	free(f->addr);
+	free(f->path);
+	free(f);
 }
 
 /* The answer to a step pushed by a peer: the rows go on, not back. */
@@ -810,6 +833,7 @@ node_handle_step(struct node *n, uint64_t id, const struct http_request *req,
 	struct strbuf out = STRBUF_INIT;
 	uint32_t i;
 	double t0;
+	struct node_forward *fwd;
 	int rc, creditor, pushed;
 
 	pthread_mutex_lock(&n->mu);
@@ -914,8 +938,7 @@ node_handle_step(struct node *n, uint64_t id, const struct http_request *req,
 		n->push.from_peer++;
 	else
 		n->push.from_client++;
-	if ((st.flags & PROTO_FLAG_PUSH) && s->push_addr != NULL)
-		node_forward_start(n, s, &st, hidden);
+	fwd = node_forward_new(n, s, &st);
 	n->tokens_processed += st.n_tokens;
 	rate_add(&n->token_rate, node_now(), st.n_tokens);
 	n->steps++;
@@ -923,6 +946,8 @@ node_handle_step(struct node *n, uint64_t id, const struct http_request *req,
 	/* Only work keeps a session: failed steps and retries do not. */
 	s->last_used = node_now();
 	pthread_mutex_unlock(&n->mu);
+	if (fwd != NULL)
+		node_forward_start(fwd, &st, hidden);
 done:
 	pthread_mutex_lock(&n->mu);
 	s->busy = 0;
