@@ -1,8 +1,9 @@
 # Server-to-server push on loopback: three nodes forward each step's output
 # to the next one; the text is the same as --local and as push off, the
-# nodes' counters show who sent each step, a middle node killed with -9
-# mid-run stalls one step and the text stays the same, and a node refuses
-# to forward to an address no signed route names (no open relay).
+# nodes' counters show who sent each step, a middle (then the last, then
+# the first) node killed with -9 mid-run stalls a step and the text stays
+# the same, and a node refuses to forward to an address no signed route
+# names (no open relay).
 . tests/cli/lib.sh
 M=$MODELS/stories260K.gguf
 GOLDEN=$MODELS/golden/stories260K_run_t0_n200.expected.txt
@@ -144,6 +145,52 @@ check kill9-stall-reported sh -c 'grep -q "stalled .* s and was finished hop by 
     "$SWARM_HOME/fo.err"
 # After the failover the new chain pushes again: a routed the spare.
 check kill9-rerouted [ "$(push_field $port_a routes)" -ge 3 ]
+
+# --- kill -9 of the last node, and of the first, mid-run -------------------------
+# run_kill NAME VICTIM_BLOCKS PEERS...: 200 tokens, the node in use for
+# VICTIM_BLOCKS (of the two named c1/c2 or a1/a2) killed once the chain is up.
+run_kill() {
+	rk=$1 rk_blocks=$2 rk_x=$3 rk_y=$4
+	shift 4
+	: >"$SWARM_HOME/$rk.err"
+	"$SWARM" infer run -m "$M" -n 200 --temp 0 -v --push "$@" \
+	    >"$SWARM_HOME/$rk.out" 2>"$SWARM_HOME/$rk.err" &
+	cpid=$!
+	track $cpid
+	i=0
+	while ! grep -q "chain:" "$SWARM_HOME/$rk.err" && [ $i -lt 100 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	sleep 0.3
+	if grep -q "127.0.0.1:$(eval echo \$port_$rk_x) blocks $rk_blocks" \
+	    "$SWARM_HOME/$rk.err"; then
+		kill -9 "$(eval echo \$pid_$rk_x)"
+	else
+		kill -9 "$(eval echo \$pid_$rk_y)"
+	fi
+	wait $cpid
+	check $rk-exit [ $? -eq 0 ]
+	check $rk-golden cmp -s "$SWARM_HOME/$rk.out" "$GOLDEN"
+	check $rk-stall-reported grep -q "push: on, 200 steps pushed, [1-9][0-9]* stalled" \
+	    "$SWARM_HOME/$rk.err"
+}
+survivor_b=$pid_b1
+[ "$victim" = "$pid_b1" ] && survivor_b=$pid_b2
+port_bs=$port_b1
+[ "$victim" = "$pid_b1" ] && port_bs=$port_b2
+export SWARM_TEST_STEP_DELAY_MS=3
+start_node c1 4:5
+start_node c2 4:5
+start_node a1 0:2
+start_node a2 0:2
+unset SWARM_TEST_STEP_DELAY_MS
+kill $pid_a $pid_c
+wait $pid_a $pid_c 2>/dev/null
+run_kill last 4:5 c1 c2 --peer 127.0.0.1:$port_a1 --peer 127.0.0.1:$port_bs \
+    --peer 127.0.0.1:$port_c1 --peer 127.0.0.1:$port_c2
+run_kill first 0:2 a1 a2 --peer 127.0.0.1:$port_a1 --peer 127.0.0.1:$port_a2 \
+    --peer 127.0.0.1:$port_bs --peer 127.0.0.1:$port_c1 --peer 127.0.0.1:$port_c2
 
 
 exit $cli_failed
