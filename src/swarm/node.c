@@ -70,6 +70,10 @@ struct node_session {
 	char			 push_session[17];
 	int64_t			 push_delta;	/* next hop's step - this one's */
 	uint64_t		 route_seq;
+	/* A pushed step refused (its status; 0: none), so that the client
+	 * waiting for it hears at once rather than at its timeout. */
+	int			 push_refused;
+	uint64_t		 push_refused_step;
 	struct node_session	*next;
 };
 
@@ -854,7 +858,9 @@ node_handle_step(struct node *n, uint64_t id, const struct http_request *req,
 	lim.max_pos = s->max_length;
 	s->busy = 1;
 	n->in_flight++;
+	st.step = s->next_step;		/* for a refusal, if it does not decode */
 	pthread_mutex_unlock(&n->mu);
+	pushed = http_request_header(req, NODE_PUSHED_HEADER) != NULL;
 
 	if (proto_step_decode(req->body, req->body_len, &lim, &st, &hidden,
 	    &cause) != 0) {
@@ -864,7 +870,6 @@ node_handle_step(struct node *n, uint64_t id, const struct http_request *req,
 	}
 	if (node_step_account(n, s, req, resp) != 0)
 		goto done;
-	pushed = http_request_header(req, NODE_PUSHED_HEADER) != NULL;
 	if (st.step + 1 == s->next_step && s->answer.len > 0 && pushed) {
 		/* The client stepped it itself already: nothing to do. */
 		node_respond_pushed(resp, st.step);
@@ -950,6 +955,10 @@ node_handle_step(struct node *n, uint64_t id, const struct http_request *req,
 		node_forward_start(fwd, &st, hidden);
 done:
 	pthread_mutex_lock(&n->mu);
+	if (pushed && resp->status != 200) {
+		s->push_refused = resp->status;
+		s->push_refused_step = st.step;
+	}
 	s->busy = 0;
 	n->in_flight--;
 	pthread_cond_broadcast(&n->cond);
@@ -1015,6 +1024,14 @@ node_handle_wait(struct node *n, uint64_t id, const char *step_str,
 		}
 		if (!s->busy && s->next_step == k + 1 && s->answer.len > 0)
 			break;
+		if (s->push_refused != 0 && s->push_refused_step == k &&
+		    s->next_step == k) {
+			pthread_mutex_unlock(&n->mu);
+			http_response_error(resp, 502, "push_refused", "step %llu "
+			    "pushed here was refused with HTTP %d",
+			    (unsigned long long)k, s->push_refused);
+			return;
+		}
 		if (s->next_step > k + 1 || (!s->busy && s->next_step ==
 		    k + 1)) {
 			pthread_mutex_unlock(&n->mu);

@@ -106,6 +106,15 @@ assert r.status == 400, (r.status, b)
 c.request("GET", "/sessions/%s/steps/-1" % sid)
 r = c.getresponse(); b = r.read()
 assert r.status == 400, (r.status, b)
+# A pushed step refused: the wait for it hears so at once.
+c.request("POST", "/sessions/%s/step" % sid, body=b"SWHS" + b"\0" * 20,
+          headers={"X-Swarm-Pushed-By": "127.0.0.1:1",
+                   "Content-Type": "application/x-swarm-step"})
+r = c.getresponse(); b = r.read()
+assert r.status == 400, (r.status, b)
+c.request("GET", "/sessions/%s/steps/0" % sid, headers={"X-Swarm-Wait": "30"})
+r = c.getresponse(); b = r.read()
+assert r.status == 502 and json.loads(b)["error"]["code"] == "push_refused", (r.status, b)
 req("DELETE", "/sessions/%s" % sid)
 PYEOF
 check relay-counted [ "$(push_field $port_a relay_refused)" -eq 1 ]
