@@ -246,7 +246,7 @@ infer_print_verbose(struct engine *e, struct engine_backend *b,
 		    hs[i].seconds * 1e3 / hs[i].steps : 0.0);
 	fprintf(stderr, "failovers: %u\n", engine_backend_failovers(b));
 	engine_backend_push(b, &ps);
-	if (!engine_push(e))
+	if (!ps.on)
 		fprintf(stderr, "push: off (the client sends each step to "
 		    "every hop)\n");
 	else

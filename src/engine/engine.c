@@ -539,12 +539,6 @@ engine_backend_push(const struct engine_backend *b,
 		memset(st, 0, sizeof(*st));
 }
 
-int
-engine_push(const struct engine *e)
-{
-	return !e->cfg.local && e->cfg.push;
-}
-
 unsigned
 engine_backend_failovers(const struct engine_backend *b)
 {

@@ -161,8 +161,6 @@ unsigned	 engine_backend_failovers(const struct engine_backend *);
 /* Push's figures (zero when local). */
 void		 engine_backend_push(const struct engine_backend *,
 		    struct client_push_stats *);
-/* Do the steps go node to node (swarm.push)? 0 when local. */
-int		 engine_push(const struct engine *);
 /* Steps checked on another replica; *mismatches of them (may be NULL). */
 unsigned	 engine_backend_verified(const struct engine_backend *,
 		    unsigned *mismatches);

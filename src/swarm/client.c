@@ -911,13 +911,26 @@ out:
 	return rc;
 }
 
+/*
+ * Does this client push? Not when it checks its peers (verify_rate): a
+ * node could forward other rows than it answers, and only rows the client
+ * sent itself are known to be what a node was given.
+ */
+static int
+client_pushes(const struct client *c)
+{
+	return c->cfg.push && c->cfg.verify_rate <= 0;
+}
+
 int
 client_open(struct client *c, uint32_t max_length, char **cause)
 {
 	client_close(c);
 	c->max_length = max_length;
-	client_log(c, "steps: %s", c->cfg.push ? "pushed node to node (push "
-	    "on)" : "sent to every hop by the client (push off)");
+	client_log(c, "steps: %s", client_pushes(c) ? "pushed node to node "
+	    "(push on)" : c->cfg.push ? "sent to every hop by the client "
+	    "(push off: checking replicas needs every hop's input)" :
+	    "sent to every hop by the client (push off)");
 	if (c->cfg.run_timeout > 0)
 		c->deadline = clock_now() + c->cfg.run_timeout;
 	return client_build(c, 0, c->cfg.n_layer, NULL, 0, &c->hops,
@@ -1375,8 +1388,7 @@ client_forward(struct client *c, float *hidden, int n, int32_t pos0,
 	/* Which hop this step is checked on, if any (client_verify). */
 	if (c->cfg.verify_rate > 0 && client_random(c) < c->cfg.verify_rate)
 		check = client_random(c) * (double)c->n_hops;
-	/* A step checked on a replica goes hop by hop. */
-	if (c->cfg.push && c->n_hops > 1 && check < 0 &&
+	if (client_pushes(c) && c->n_hops > 1 &&
 	    client_push_routes(c) == 0) {
 		t0 = clock_now();
 		client_push_step(c, hidden, n, pos0, &h);
@@ -1436,6 +1448,7 @@ void
 client_push_stats(const struct client *c, struct client_push_stats *st)
 {
 	*st = c->push;
+	st->on = client_pushes(c);
 }
 
 size_t

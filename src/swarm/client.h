@@ -43,7 +43,8 @@ struct client_config {
 	uint32_t		 n_layer;
 	uint32_t		 n_embd;
 	enum proto_dtype	 wire;		/* default f32: bit-identical */
-	int			 push;		/* nodes forward to each other */
+	int			 push;		/* nodes forward to each other;
+						   off when verify_rate > 0 */
 	double			 connect_timeout;	/* seconds */
 	double			 step_timeout;
 	double			 run_timeout;	/* 0: none */
@@ -90,6 +91,8 @@ void		 client_spent(struct client *, uint64_t *units,
 /* Push: steps pushed through the chain, and those that stalled (finished
  * hop by hop after a failure) with the seconds they took. */
 struct client_push_stats {
+	int		 on;		/* push used (client_config.push, and no
+					   verify_rate) */
 	uint64_t	 pushed;
 	uint64_t	 stalls;
 	double		 stall_seconds;

@@ -64,6 +64,11 @@ expect push-flags-conflict 2 "$SWARM" infer run -m "$M" \
 expect push-config-off 0 "$SWARM" infer run -m "$M" $PEERS -n 20 --temp 0 -v
 check push-config-off-said sh -c 'echo "$1" | grep -q "push: off"' _ "$err"
 "$SWARM" config set swarm.push true >/dev/null 2>&1
+# A client that checks replicas sends every step itself.
+SWARM_CLIENT_VERIFY_RATE=0.5 expect push-verify-off 0 "$SWARM" infer run \
+    -m "$M" $PEERS -n 20 --temp 0 -v --push
+check push-verify-off-said sh -c 'echo "$1" | grep -q "push off: checking replicas" &&
+    echo "$1" | grep -q "^push: off"' _ "$err"
 
 # --- no open relay ------------------------------------------------------------
 MODEL_ID=$(curl -s "127.0.0.1:$port_a/info" | python3 -c \
