@@ -1122,8 +1122,14 @@ client_push_routes(struct client *c)
 	struct client_hop *h, *next;
 	int64_t delta;
 	long status;
-	size_t i;
+	size_t i, j;
 
+	/* One connection a peer: a peer twice in the chain (a repair took
+	 * part of its span) cannot be waited on and stepped at once. */
+	for (i = 0; i < c->n_hops; i++)
+		for (j = i + 1; j < c->n_hops; j++)
+			if (c->hops[i].peer == c->hops[j].peer)
+				return -1;
 	for (i = 0; i + 1 < c->n_hops; i++) {
 		h = &c->hops[i];
 		next = &c->hops[i + 1];
