@@ -118,6 +118,16 @@ struct client_hop {
 	int			 route_refused;	/* no push through this hop */
 };
 
+struct client_poll;
+
+struct client_poller {
+	pthread_t		 thread;
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cond;
+	struct client_poll	*job;		/* NULL: idle */
+	int			 quit;
+};
+
 struct client {
 	struct client_config	 cfg;
 	char			*model_id;
@@ -137,6 +147,10 @@ struct client {
 	uint64_t		 spent_units;	/* receipted, every hop */
 	uint64_t		 spent_amount;
 	uint32_t		 step_flags;	/* of the frames sent */
+	/* Push: a thread for each hop's wait, kept between steps (starting
+	 * threads for every step costs more than waking them). */
+	struct client_poller	*pollers;
+	size_t			 n_pollers;
 	uint64_t		 route_seq;	/* the last route signed */
 	struct client_push_stats push;
 };
@@ -196,6 +210,7 @@ client_hop_release(struct client_hop *h)
 	memset(h, 0, sizeof(*h));
 }
 
+static void	client_pollers_stop(struct client *);
 static int	client_receipt(struct client *, struct client_hop *,
 		    struct receipt *, int force);
 static void	client_receipt_taken(struct client *, struct client_hop *,
@@ -252,6 +267,7 @@ client_free(struct client *c)
 	if (c == NULL)
 		return;
 	client_close(c);
+	client_pollers_stop(c);
 	for (i = 0; i < c->n_peers; i++) {
 		http_client_free(c->peers[i]->http);
 		free(c->peers[i]->failure);
@@ -1198,7 +1214,6 @@ struct client_poll {
 	int			 rc;
 	int			 started;
 	int			 done;		/* the request is over */
-	pthread_t		 thread;
 };
 
 static int
@@ -1236,6 +1251,107 @@ client_poll_run(void *arg)
 	p->took = clock_now() - t0;
 	__atomic_store_n(&p->done, 1, __ATOMIC_RELEASE);
 	return NULL;
+}
+
+/* Ends the pollers (none may have a wait running). */
+static void
+client_pollers_stop(struct client *c)
+{
+	struct client_poller *w;
+	size_t i;
+
+	for (i = 0; i < c->n_pollers; i++) {
+		w = &c->pollers[i];
+		pthread_mutex_lock(&w->mu);
+		w->quit = 1;
+		pthread_cond_broadcast(&w->cond);
+		pthread_mutex_unlock(&w->mu);
+		pthread_join(w->thread, NULL);
+		pthread_mutex_destroy(&w->mu);
+		pthread_cond_destroy(&w->cond);
+	}
+	free(c->pollers);
+	c->pollers = NULL;
+	c->n_pollers = 0;
+}
+
+static void *
+client_poller_main(void *arg)
+{
+	struct client_poller *w = arg;
+	struct client_poll *p;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (w->job == NULL && !w->quit)
+			pthread_cond_wait(&w->cond, &w->mu);
+		if (w->quit)
+			break;
+		p = w->job;
+		pthread_mutex_unlock(&w->mu);
+		client_poll_run(p);
+		pthread_mutex_lock(&w->mu);
+		w->job = NULL;
+		pthread_cond_broadcast(&w->cond);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/*
+ * Makes n pollers, between steps (no wait runs): the threads hold
+ * pointers into the array, so a longer chain starts them all anew.
+ */
+static void
+client_pollers_ensure(struct client *c, size_t n)
+{
+	struct client_poller *w;
+	size_t i;
+
+	if (n <= c->n_pollers)
+		return;
+	client_pollers_stop(c);
+	c->pollers = xcalloc(n, sizeof(*c->pollers));
+	for (i = 0; i < n; i++) {
+		w = &c->pollers[i];
+		pthread_mutex_init(&w->mu, NULL);
+		pthread_cond_init(&w->cond, NULL);
+		if (pthread_create(&w->thread, NULL, client_poller_main, w) !=
+		    0) {
+			pthread_mutex_destroy(&w->mu);
+			pthread_cond_destroy(&w->cond);
+			break;
+		}
+		c->n_pollers++;
+	}
+}
+
+/* Hands wait p to poller k; 0 when there is no such thread. */
+static int
+client_poller_start(struct client *c, size_t k, struct client_poll *p)
+{
+	struct client_poller *w;
+
+	if (k >= c->n_pollers)
+		return 0;
+	w = &c->pollers[k];
+	pthread_mutex_lock(&w->mu);
+	w->job = p;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->mu);
+	return 1;
+}
+
+/* Waits for poller k's wait to be over. */
+static void
+client_poller_join(struct client *c, size_t k)
+{
+	struct client_poller *w = &c->pollers[k];
+
+	pthread_mutex_lock(&w->mu);
+	while (w->job != NULL)
+		pthread_cond_wait(&w->cond, &w->mu);
+	pthread_mutex_unlock(&w->mu);
 }
 
 /*
@@ -1277,6 +1393,7 @@ client_push_step(struct client *c, float *hidden, int n, int32_t pos0,
 	int abort_polls = 0;
 
 	*done = 0;
+	client_pollers_ensure(c, nh);
 	polls = xcalloc(nh, sizeof(*polls));
 	in = xmalloc(bytes);
 	for (k = 0; k < nh; k++) {
@@ -1298,8 +1415,7 @@ client_push_step(struct client *c, float *hidden, int n, int32_t pos0,
 		strbuf_init(&p->answer);
 		if (client_receipt(c, p->h, &p->r, 0))
 			p->wire = receipt_wire_encode(&p->r);
-		p->started = pthread_create(&p->thread, NULL, client_poll_run,
-		    p) == 0;
+		p->started = client_poller_start(c, k, p);
 	}
 	memcpy(in, hidden, bytes);
 	c->step_flags = PROTO_FLAG_PUSH;
@@ -1321,7 +1437,7 @@ client_push_step(struct client *c, float *hidden, int n, int32_t pos0,
 	for (k = 1; k < nh; k++) {
 		p = &polls[k];
 		if (p->started)
-			pthread_join(p->thread, NULL);
+			client_poller_join(c, k);
 		if (*done != k)
 			continue;
 		free(rows);
