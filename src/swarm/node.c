@@ -141,7 +141,15 @@ struct node {
 	struct directory	*announcer;
 	/* Push (under mu): idle connections to next hops, forwards running. */
 	struct node_pusher	*pushers;
-	uint32_t		 forwarding;
+	uint32_t		 forwarding;	/* made, not yet sent or failed */
+	/* The forwards waiting for a thread, and the threads that send
+	 * them (kept a while between steps: waking one costs less). */
+	struct node_forward	*fwd_queue;
+	uint32_t		 fwd_queued;
+	uint32_t		 fwd_threads;
+	uint32_t		 fwd_idle;
+	int			 fwd_quit;
+	pthread_cond_t		 fwd_cond;
 	struct node_push_stats	 push;
 	pthread_t		 housekeeper;
 	int			 housekeeper_running;
@@ -675,7 +683,11 @@ struct node_forward {
 	char		*path;
 	uint64_t	 step;		/* in the next session */
 	struct strbuf	 frame;
+	struct node_forward *next;	/* in the node's queue */
 };
+
+/* Seconds a forwarding thread waits for the next forward before it ends. */
+#define NODE_FORWARDER_LINGER	5
 
 /* Seconds a forward may take: the next hop computes before it answers. */
 #define NODE_FORWARD_TIMEOUT	30.0
@@ -763,6 +775,39 @@ node_forward_run(void *arg)
 	return NULL;
 }
 
+/* A forwarding thread: sends the queued forwards, one at a time. */
+static void *
+node_forwarder(void *arg)
+{
+	struct node *n = arg;
+	struct node_forward *f;
+	struct timespec ts;
+	int rc;
+
+	pthread_mutex_lock(&n->mu);
+	for (;;) {
+		rc = 0;
+		while (n->fwd_queue == NULL && !n->fwd_quit && rc == 0) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += NODE_FORWARDER_LINGER;
+			n->fwd_idle++;
+			rc = pthread_cond_timedwait(&n->fwd_cond, &n->mu, &ts);
+			n->fwd_idle--;
+		}
+		if ((f = n->fwd_queue) == NULL)
+			break;		/* told to quit, or nothing came */
+		n->fwd_queue = f->next;
+		n->fwd_queued--;
+		pthread_mutex_unlock(&n->mu);
+		node_forward_run(f);
+		pthread_mutex_lock(&n->mu);
+	}
+	n->fwd_threads--;
+	pthread_cond_broadcast(&n->cond);
+	pthread_mutex_unlock(&n->mu);
+	return NULL;
+}
+
 /*
  * Called with n->mu held: the forward of a step's output, when the
  * session has a route (else NULL); node_forward_start sends it.
@@ -785,27 +830,45 @@ node_forward_new(struct node *n, struct node_session *s,
 	return f;
 }
 
-/* Encodes the rows and sends them on from a thread of their own. */
+/*
+ * Encodes the rows and queues the forward for a forwarding thread: an
+ * idle one, else a new one, so that no forward waits for another (each
+ * waits for the next hop's computation).
+ */
 static void
 node_forward_start(struct node_forward *f, const struct proto_step *st,
     const float *rows)
 {
 	struct node *n = f->node;
+	struct node_forward **pp;
 	struct proto_step fs = *st;
 	pthread_attr_t attr;
 	pthread_t t;
-	int rc;
+	int rc = 0;
 
 	fs.step = f->step;
 	fs.flags = PROTO_FLAG_PUSH;
 	proto_step_encode(&fs, rows, &f->frame);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	rc = pthread_create(&t, &attr, node_forward_run, f);
-	pthread_attr_destroy(&attr);
-	if (rc == 0)
-		return;
 	pthread_mutex_lock(&n->mu);
+	for (pp = &n->fwd_queue; *pp != NULL; pp = &(*pp)->next)
+		;
+	*pp = f;
+	n->fwd_queued++;
+	if (n->fwd_queued > n->fwd_idle) {
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		if ((rc = pthread_create(&t, &attr, node_forwarder, n)) == 0)
+			n->fwd_threads++;
+		pthread_attr_destroy(&attr);
+	}
+	pthread_cond_signal(&n->fwd_cond);
+	if (rc == 0 || n->fwd_threads > 0) {
+		pthread_mutex_unlock(&n->mu);
+		return;
+	}
+	/* No thread to send it: take it back. */
+	*pp = NULL;
+	n->fwd_queued--;
 	n->push.forward_failed++;
 	n->forwarding--;
 	pthread_cond_broadcast(&n->cond);
@@ -1609,6 +1672,7 @@ node_new(const struct node_config *cfg, char **cause)
 	rate_init(&n->token_rate, n->started);
 	pthread_mutex_init(&n->mu, NULL);
 	pthread_cond_init(&n->cond, NULL);
+	pthread_cond_init(&n->fwd_cond, NULL);
 	node_queue_init(&n->compute);
 	pthread_mutex_init(&n->pool_mu, NULL);
 
@@ -1803,7 +1867,9 @@ node_free(struct node *n)
 	free(n->routes);
 	/* Then the forwards, which use the node. */
 	pthread_mutex_lock(&n->mu);
-	while (n->forwarding > 0)
+	n->fwd_quit = 1;
+	pthread_cond_broadcast(&n->fwd_cond);
+	while (n->forwarding > 0 || n->fwd_threads > 0)
 		pthread_cond_wait(&n->cond, &n->mu);
 	while (n->pushers != NULL) {
 		struct node_pusher *p = n->pushers;
@@ -1834,6 +1900,7 @@ node_free(struct node *n)
 	gguf_close(n->gguf);
 	pthread_mutex_destroy(&n->mu);
 	pthread_cond_destroy(&n->cond);
+	pthread_cond_destroy(&n->fwd_cond);
 	node_queue_release(&n->compute);
 	pthread_mutex_destroy(&n->pool_mu);
 	node_ledger_free(n->ledger);
