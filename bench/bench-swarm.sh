@@ -1,11 +1,11 @@
 #!/bin/sh
 # The swarm's overhead on loopback: a TinyLlama-1.1B-shaped model split over
 # three nodes on this machine against the same model run with --local, the
-# same thread count for the compute in both. Local and swarm runs alternate
-# (a load change on the machine hits both); prints the median generation
-# tokens/s of each, their ratio, each hop's round trip in the median swarm
-# run, the latency the swarm adds per hop, and the load average before and
-# after. Not part of `make test`.
+# same thread count for the compute in both, the swarm with push on and off.
+# Local and swarm runs alternate (a load change on the machine hits every
+# one); prints the median generation tokens/s of each, their ratio to local,
+# each hop's time in the median run, the latency the swarm adds per hop, and
+# the load average before and after. Not part of `make test`.
 #
 #   sh bench/bench-swarm.sh [MODEL.gguf]
 #
@@ -62,7 +62,10 @@ peers="$peers --peer 127.0.0.1:$(cat "$tmp/p3")"
 ports="$(cat "$tmp/p1") $(cat "$tmp/p2") $(cat "$tmp/p3")"
 
 # Local and swarm runs alternate, so that a load change on the machine hits
-# both; the idle nodes stay up during the local runs (their workers sleep).
+# every one; the idle nodes stay up during the local runs (their workers
+# sleep). The swarm runs twice a round: with push (each node forwards to
+# the next, hops + 1 one-way trips a token) and without (the client sends
+# every step to every hop, 2 x hops).
 for r in $(seq "$REPS"); do
 	"$SWARM" infer run --local -m "$M" -t "$THREADS" -n "$TOKENS" --temp 0 \
 	    --ignore-eos -v "Once upon a time" >/dev/null 2>"$tmp/local.err" || {
@@ -70,42 +73,52 @@ for r in $(seq "$REPS"); do
 		exit 1
 	}
 	gen_tps "$tmp/local.err" >>"$tmp/local.all"
-	node_stats >"$tmp/before$r"
-	"$SWARM" infer run -m "$M" $peers -t "$THREADS" -n "$TOKENS" --temp 0 \
-	    --ignore-eos -v "Once upon a time" >/dev/null 2>"$tmp/swarm$r.err" || {
-		cat "$tmp/swarm$r.err" >&2
-		exit 1
-	}
-	node_stats >"$tmp/after$r"
-	echo "$(gen_tps "$tmp/swarm$r.err") $r" >>"$tmp/swarm.all"
-	echo "run $r: local $(tail -1 "$tmp/local.all"), swarm $(tail -1 "$tmp/swarm.all" | cut -d' ' -f1) tokens/s"
+	line="run $r: local $(tail -1 "$tmp/local.all")"
+	for mode in push no-push; do
+		node_stats >"$tmp/before-$mode$r"
+		"$SWARM" infer run -m "$M" $peers -t "$THREADS" -n "$TOKENS" \
+		    --temp 0 --ignore-eos -v --$mode "Once upon a time" \
+		    >/dev/null 2>"$tmp/$mode$r.err" || {
+			cat "$tmp/$mode$r.err" >&2
+			exit 1
+		}
+		node_stats >"$tmp/after-$mode$r"
+		echo "$(gen_tps "$tmp/$mode$r.err") $r" >>"$tmp/$mode.all"
+		line="$line, $mode $(tail -1 "$tmp/$mode.all" | cut -d' ' -f1)"
+	done
+	echo "$line tokens/s (load $(cut -d' ' -f1 /proc/loadavg))"
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
-# the median swarm run, and its number for the hop lines below
-sort -g "$tmp/swarm.all" | awk '{ v[NR] = $0 } END { print v[int((NR + 1) / 2)] }' \
-    >"$tmp/swarm.median"
-read -r swarm_tps r <"$tmp/swarm.median"
 local_tps=$(median <"$tmp/local.all")
-# each run's swarm against the local run just before it
-pair_ratio=$(paste "$tmp/local.all" "$tmp/swarm.all" |
-    awk '{ printf "%.4f\n", ($1 > 0 ? $2 / $1 : 0) }' | median)
-
-# Each hop's round trip against the time its node spent computing: what
-# remains is the transport (HTTP, copies, scheduling) added per hop.
-paste "$tmp/before$r" "$tmp/after$r" | awk '{
-	printf "%.3f\n", ($4 > $2 ? 1e3 * ($3 - $1) / ($4 - $2) : 0) }' \
-    >"$tmp/compute"
-grep '^hop ' "$tmp/swarm$r.err" | tr ',' ' ' | paste - "$tmp/compute" |
-    awk '{ printf "hop %s %s blocks %s %.3f ms per step: compute %.3f ms, " \
-	"transport %.3f ms\n", $2, $3, $5, $8, $12, $8 - $12 }'
-awk -v l="$local_tps" -v s="$swarm_tps" -v p="$pair_ratio" -v h=3 'BEGIN {
-	printf "local: %.2f tokens/s (median)\n", l
-	printf "swarm: %.2f tokens/s over %d hops (median)\n", s, h
-	printf "ratio: %.3f (goal >= 0.95); median of the runs\047 ratios %.3f\n",
-	    s / l, p
-	printf "added latency per hop (from tokens/s): %.3f ms (goal < 0.3)\n",
-	    (1000 / s - 1000 / l) / h
-}'
+echo "local: $local_tps tokens/s (median)"
+for mode in push no-push; do
+	# the median run, and its number for the hop lines below
+	sort -g "$tmp/$mode.all" |
+	    awk '{ v[NR] = $0 } END { print v[int((NR + 1) / 2)] }' \
+	    >"$tmp/$mode.median"
+	read -r swarm_tps r <"$tmp/$mode.median"
+	# each run's swarm against the local run just before it
+	pair_ratio=$(paste "$tmp/local.all" "$tmp/$mode.all" |
+	    awk '{ printf "%.4f\n", ($1 > 0 ? $2 / $1 : 0) }' | median)
+	# Each hop's time against the time its node spent computing: what
+	# remains is the transport (HTTP, copies, scheduling) added per hop;
+	# with push a hop's time runs from the step's start.
+	paste "$tmp/before-$mode$r" "$tmp/after-$mode$r" | awk '{
+		printf "%.3f\n", ($4 > $2 ? 1e3 * ($3 - $1) / ($4 - $2) : 0) }' \
+	    >"$tmp/compute"
+	echo "$mode:"
+	grep '^hop ' "$tmp/$mode$r.err" | tr ',' ' ' | paste - "$tmp/compute" |
+	    awk '{ printf "  hop %s %s blocks %s %.3f ms per step: compute " \
+		"%.3f ms\n", $2, $3, $5, $8, $NF }'
+	awk -v l="$local_tps" -v s="$swarm_tps" -v p="$pair_ratio" -v h=3 \
+	    -v m="$mode" 'BEGIN {
+		printf "  swarm %s: %.2f tokens/s over %d hops (median)\n", m, s, h
+		printf "  ratio: %.3f (goal >= 0.95); median of the runs\047 " \
+		    "ratios %.3f\n", s / l, p
+		printf "  added latency per hop (from tokens/s): %.3f ms " \
+		    "(goal < 0.3)\n", (1000 / s - 1000 / l) / h
+	}'
+done
 
 # The same on the tiny model, where compute is small and the transport shows.
 tiny=${BENCH_TINY_MODEL:-../shared/models/stories260K.gguf}

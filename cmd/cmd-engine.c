@@ -202,6 +202,7 @@ cmd_engine_config(struct cmd_args *a, struct conf *c,
 	ec->threads = (int)conf_get_int(c, "infer.threads");
 	ec->repack = conf_get_bool(c, "infer.repack");
 	ec->verify_rate = conf_get_float(c, "client.verify_rate");
+	ec->push = conf_get_bool(c, "swarm.push");
 	ec->max_price = conf_get_float(c, "client.max_price");
 	ec->receipts = conf_get_bool(c, "ledger.enabled");
 	if (cmd_engine_account(c, ec) != 0)

@@ -37,6 +37,9 @@ static const struct opt infer_run_opts[] = {
 	OPT_STRING(0, "wire-dtype", "TYPE", "hidden states on the wire: auto "
 	    "(default: f32, exact, and f16 to peers on a slow link), f32, "
 	    "f16 or bf16"),
+	OPT_FLAG(0, "push", "each node forwards a step's output to the next "
+	    "(default: swarm.push, on)"),
+	OPT_FLAG(0, "no-push", "the client sends every step to every hop"),
 	OPT_DURATION(0, "connect-timeout", 0.001, 1e6, "to connect to a peer "
 	    "(default 5)"),
 	OPT_DURATION(0, "step-timeout", 0.001, 1e6, "for one step on one "
@@ -164,6 +167,12 @@ infer_check(struct cmd_args *a, struct engine_config *ec)
 			    "auto, f32, f16 or bf16", v);
 		ec->wire_fixed = 1;
 	}
+	if (args_flag(a, "push") && args_flag(a, "no-push"))
+		return cmd_usage_error(a, "give --push or --no-push, not both");
+	if (args_flag(a, "push"))
+		ec->push = 1;
+	else if (args_flag(a, "no-push"))
+		ec->push = 0;
 	ec->connect_timeout = args_num(a, "connect-timeout", 0);
 	ec->step_timeout = args_num(a, "step-timeout", 0);
 	ec->run_timeout = args_num(a, "timeout", 0);
@@ -226,6 +235,7 @@ infer_print_verbose(struct engine *e, struct engine_backend *b,
     double t_load)
 {
 	struct client_hop_stats *hs;
+	struct client_push_stats ps;
 	unsigned checked, bad;
 	size_t i, nh;
 
@@ -251,6 +261,16 @@ infer_print_verbose(struct engine *e, struct engine_backend *b,
 		    hs[i].seconds * 1e3 / hs[i].steps : 0.0,
 		    proto_dtype_name(hs[i].dtype), infer_link(hs[i].link_rate));
 	fprintf(stderr, "failovers: %u\n", engine_backend_failovers(b));
+	engine_backend_push(b, &ps);
+	if (!ps.on)
+		fprintf(stderr, "push: off (the client sends each step to "
+		    "every hop)\n");
+	else
+		fprintf(stderr, "push: on, %llu steps pushed, %llu stalled "
+		    "(%.3f s), %llu routes refused\n",
+		    (unsigned long long)ps.pushed,
+		    (unsigned long long)ps.stalls, ps.stall_seconds,
+		    (unsigned long long)ps.refused);
 	if ((checked = engine_backend_verified(b, &bad)) > 0)
 		fprintf(stderr, "verified: %u steps, %u mismatches\n", checked,
 		    bad);

@@ -201,6 +201,7 @@ engine_join(struct engine *e, char **cause)
 	e->cc.n_embd = e->w.hp.n_embd;
 	e->cc.wire = cfg->wire;
 	e->cc.wire_auto = !cfg->wire_fixed;
+	e->cc.push = cfg->push;
 	if (cfg->connect_timeout > 0)
 		e->cc.connect_timeout = cfg->connect_timeout;
 	if (cfg->step_timeout > 0)
@@ -527,6 +528,16 @@ engine_backend_hops(const struct engine_backend *b,
 		return 0;
 	}
 	return client_stats(b->client, out);
+}
+
+void
+engine_backend_push(const struct engine_backend *b,
+    struct client_push_stats *st)
+{
+	if (b->client != NULL)
+		client_push_stats(b->client, st);
+	else
+		memset(st, 0, sizeof(*st));
 }
 
 unsigned

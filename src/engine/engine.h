@@ -36,6 +36,7 @@ struct model;
 struct strbuf;
 struct tokenizer;
 struct client_hop_stats;
+struct client_push_stats;
 
 /* Its strings are read while engine_open runs; none is kept. */
 struct engine_config {
@@ -52,6 +53,7 @@ struct engine_config {
 	const char	*network;
 	enum proto_dtype wire;		/* default f32 */
 	int		 wire_fixed;	/* wire on every link, slow ones too */
+	int		 push;		/* swarm.push: nodes forward steps */
 	double		 connect_timeout;	/* seconds; 0: the client's */
 	double		 step_timeout;
 	double		 run_timeout;	/* 0: none */
@@ -157,6 +159,9 @@ void		 engine_backend_close_spent(struct engine_backend *,
 size_t		 engine_backend_hops(const struct engine_backend *,
 		    struct client_hop_stats **);
 unsigned	 engine_backend_failovers(const struct engine_backend *);
+/* Push's figures (zero when local). */
+void		 engine_backend_push(const struct engine_backend *,
+		    struct client_push_stats *);
 /* Steps checked on another replica; *mismatches of them (may be NULL). */
 unsigned	 engine_backend_verified(const struct engine_backend *,
 		    unsigned *mismatches);

@@ -7,6 +7,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "net/http-client.h"
 #include "util/strbuf.h"
@@ -23,7 +26,13 @@ struct http_client {
 	int		(*on_data)(void *, const char *, size_t);
 	void		*on_data_arg;
 	int		 stopped;
-	char		*next_header;	/* "Name: value" for the next request */
+	/* "Name: value" for the next request only */
+	char		*next_headers[HTTP_CLIENT_MAX_HEADERS];
+	int		 n_next_headers;
+	/* The connection's socket, for http_client_abort from another
+	 * thread; -1: none. */
+	pthread_mutex_t	 sock_mu;
+	curl_socket_t	 sock;
 };
 
 static pthread_once_t http_client_once = PTHREAD_ONCE_INIT;
@@ -47,6 +56,54 @@ http_client_write(char *data, size_t size, size_t n, void *arg)
 	return n;
 }
 
+static curl_socket_t
+http_client_open_socket(void *arg, curlsocktype purpose,
+    struct curl_sockaddr *a)
+{
+	struct http_client *c = arg;
+	curl_socket_t fd;
+
+	(void)purpose;
+	fd = socket(a->family, a->socktype, a->protocol);
+	pthread_mutex_lock(&c->sock_mu);
+	c->sock = fd;
+	pthread_mutex_unlock(&c->sock_mu);
+	return fd;
+}
+
+static int
+http_client_close_socket(void *arg, curl_socket_t fd)
+{
+	struct http_client *c = arg;
+
+	pthread_mutex_lock(&c->sock_mu);
+	if (c->sock == fd)
+		c->sock = -1;
+	pthread_mutex_unlock(&c->sock_mu);
+	return close(fd);
+}
+
+/* Every request: curl_easy_reset forgets them. */
+static void
+http_client_socket_opts(struct http_client *c)
+{
+	curl_easy_setopt(c->curl, CURLOPT_OPENSOCKETFUNCTION,
+	    http_client_open_socket);
+	curl_easy_setopt(c->curl, CURLOPT_OPENSOCKETDATA, c);
+	curl_easy_setopt(c->curl, CURLOPT_CLOSESOCKETFUNCTION,
+	    http_client_close_socket);
+	curl_easy_setopt(c->curl, CURLOPT_CLOSESOCKETDATA, c);
+}
+
+void
+http_client_abort(struct http_client *c)
+{
+	pthread_mutex_lock(&c->sock_mu);
+	if (c->sock >= 0)
+		shutdown(c->sock, SHUT_RDWR);
+	pthread_mutex_unlock(&c->sock_mu);
+}
+
 /* addr is host:port, or a base URL with its scheme. */
 static char *
 http_client_url(const struct http_client *c, const char *path)
@@ -65,7 +122,10 @@ http_client_new(const char *addr, double connect_timeout)
 	c = xcalloc(1, sizeof(*c));
 	c->addr = xstrdup(addr);
 	c->connect_timeout = connect_timeout;
+	c->sock = -1;
+	pthread_mutex_init(&c->sock_mu, NULL);
 	if ((c->curl = curl_easy_init()) == NULL) {
+		pthread_mutex_destroy(&c->sock_mu);
 		free(c->addr);
 		free(c);
 		return NULL;
@@ -77,8 +137,22 @@ void
 http_client_set_header(struct http_client *c, const char *name,
     const char *value)
 {
-	free(c->next_header);
-	c->next_header = xasprintf("%s: %s", name, value);
+	size_t len = strlen(name);
+	int i;
+
+	/* The same name again replaces the value. */
+	for (i = 0; i < c->n_next_headers; i++) {
+		if (strncasecmp(c->next_headers[i], name, len) == 0 &&
+		    c->next_headers[i][len] == ':') {
+			free(c->next_headers[i]);
+			c->next_headers[i] = xasprintf("%s: %s", name, value);
+			return;
+		}
+	}
+	if (c->n_next_headers == HTTP_CLIENT_MAX_HEADERS)
+		abort();
+	c->next_headers[c->n_next_headers++] = xasprintf("%s: %s", name,
+	    value);
 }
 
 void
@@ -87,7 +161,9 @@ http_client_free(struct http_client *c)
 	if (c == NULL)
 		return;
 	curl_easy_cleanup(c->curl);
-	free(c->next_header);
+	pthread_mutex_destroy(&c->sock_mu);
+	while (c->n_next_headers > 0)
+		free(c->next_headers[--c->n_next_headers]);
 	free(c->addr);
 	free(c);
 }
@@ -108,11 +184,13 @@ http_client_request(struct http_client *c, const char *method,
 	char *url, *h;
 	CURL *e = c->curl;
 	CURLcode rc;
+	int i;
 
 	*status = 0;
 	strbuf_reset(answer);
 	url = http_client_url(c, path);
 	curl_easy_reset(e);
+	http_client_socket_opts(c);
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
@@ -135,11 +213,11 @@ http_client_request(struct http_client *c, const char *method,
 		hdrs = curl_slist_append(hdrs, h);
 		free(h);
 	}
-	if (c->next_header != NULL) {
-		hdrs = curl_slist_append(hdrs, c->next_header);
-		free(c->next_header);
-		c->next_header = NULL;
+	for (i = 0; i < c->n_next_headers; i++) {
+		hdrs = curl_slist_append(hdrs, c->next_headers[i]);
+		free(c->next_headers[i]);
 	}
+	c->n_next_headers = 0;
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
 	if (body != NULL) {
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
@@ -214,10 +292,12 @@ http_client_stream(struct http_client *c, const char *path,
 	char *url, *h;
 	CURL *e = c->curl;
 	CURLcode rc;
+	int i;
 
 	*status = 0;
 	url = http_client_url(c, path);
 	curl_easy_reset(e);
+	http_client_socket_opts(c);
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
@@ -241,6 +321,11 @@ http_client_stream(struct http_client *c, const char *path,
 		hdrs = curl_slist_append(hdrs, h);
 		free(h);
 	}
+	for (i = 0; i < c->n_next_headers; i++) {
+		hdrs = curl_slist_append(hdrs, c->next_headers[i]);
+		free(c->next_headers[i]);
+	}
+	c->n_next_headers = 0;
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
 	if (body != NULL) {
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);

@@ -17,7 +17,12 @@ struct http_client	*http_client_new(const char *addr,
 			    double connect_timeout);
 void			 http_client_free(struct http_client *);
 const char		*http_client_addr(const struct http_client *);
-/* One more header for the next request only (a receipt); no CR or LF. */
+#define HTTP_CLIENT_MAX_HEADERS	4
+
+/*
+ * One more header for the next request only (a receipt); no CR or LF. At
+ * most HTTP_CLIENT_MAX_HEADERS names; the same name again replaces.
+ */
 void			 http_client_set_header(struct http_client *,
 			    const char *name, const char *value);
 
@@ -39,6 +44,12 @@ int	http_client_request(struct http_client *, const char *method,
  */
 int	http_client_timing(struct http_client *, double *first_byte,
 	    double *total);
+
+/*
+ * From another thread: breaks the connection, so that a request waiting
+ * on it fails at once (and the next one connects anew).
+ */
+void	http_client_abort(struct http_client *);
 
 /*
  * POSTs a JSON body (NULL: GETs) to path (Authorization: Bearer when bearer is not

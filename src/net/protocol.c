@@ -152,7 +152,7 @@ proto_step_decode(const void *buf, size_t len, const struct proto_limits *lim,
 	s->flags = proto_get32(h + 20);
 	s->step = proto_get64(h + 24);
 	s->session = proto_get64(h + 32);
-	if (s->flags != 0)
+	if ((s->flags & ~(uint32_t)PROTO_FLAGS_KNOWN) != 0)
 		return set_cause(cause, "step frame: unknown flags 0x%x",
 		    s->flags);
 	if (s->session != 0 || proto_get64(h + 40) != 0)
@@ -208,6 +208,16 @@ proto_session_terms(const char *model_id, uint32_t block_begin,
 	return xasprintf("swarm-session-v1\n%s\n%u\n%u\n%u\n%lld\n",
 	    model_id, block_begin, block_end, max_length,
 	    (long long)timestamp);
+}
+
+char *
+proto_route_terms(const char *model_id, const char *session,
+    const char *next_addr, const char *next_session, int64_t step_delta,
+    uint64_t seq)
+{
+	return xasprintf("swarm-route-v1\n%s\n%s\n%s\n%s\n%lld\n%llu\n",
+	    model_id, session, next_addr, next_session, (long long)step_delta,
+	    (unsigned long long)seq);
 }
 
 /* The fixed body when an error cannot be encoded (out of memory). */

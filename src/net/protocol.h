@@ -10,9 +10,9 @@
  *	  8     4  n_tokens
  *	 12     4  width (the model's n_embd)
  *	 16     4  pos0: position of the first row
- *	 20     4  flags (none defined; must be zero)
+ *	 20     4  flags (PROTO_FLAG_PUSH; others must be zero)
  *	 24     8  step number within the session, from 0
- *	 32     8  session: 0, reserved for server-to-server forwarding
+ *	 32     8  session: 0, reserved
  *	 40     8  reserved, zero
  *	 48        rows
  *
@@ -33,6 +33,13 @@ struct strbuf;
 #define PROTO_MAX_WIDTH		65536
 #define PROTO_MAX_BODY		(64u << 20)	/* any request body */
 #define PROTO_CONTENT_TYPE	"application/x-swarm-step"
+/*
+ * Push: the node forwards its output to the next hop of the route the
+ * session's client signed (POST /sessions/ID/route), as a step of that
+ * hop's session, with this flag again; a node without a route does not.
+ */
+#define PROTO_FLAG_PUSH		0x1
+#define PROTO_FLAGS_KNOWN	PROTO_FLAG_PUSH
 
 enum proto_dtype {
 	PROTO_DTYPE_F32 = 0,
@@ -80,6 +87,15 @@ int	proto_step_decode(const void *buf, size_t len,
  */
 char	*proto_session_terms(const char *model_id, uint32_t block_begin,
 	    uint32_t block_end, uint32_t max_length, int64_t timestamp);
+/*
+ * What a client signs to let a session's node forward its outputs: the
+ * session, the next hop (address and session there), the difference of
+ * step numbers between the two sessions and a sequence number that only
+ * grows, one line each after a fixed first line. Allocated.
+ */
+char	*proto_route_terms(const char *model_id, const char *session,
+	    const char *next_addr, const char *next_session,
+	    int64_t step_delta, uint64_t seq);
 char	*proto_error_json(const char *code, const char *message);
 /* Reads an error body; returns -1 when it is not one. */
 int	 proto_error_parse(const char *body, size_t len, char **code,

@@ -143,6 +143,26 @@ struct client_hop {
 	uint64_t		 receipted;	/* tokens the last receipt says */
 	uint64_t		 receipt_seq;
 	double			 receipt_at;	/* when the last was made */
+	/* The last receipt sent and not known taken: sent again until it
+	 * is, since the node may have taken it (a lost answer, a wait given
+	 * up) and would refuse another of the same number as replayed. */
+	struct receipt		 pending;
+	int			 has_pending;
+	/* Push: the route the node took (client_push_routes). */
+	char			 routed_addr[256];	/* "": none */
+	char			 routed_session[32];
+	int64_t			 routed_delta;
+	int			 route_refused;	/* no push through this hop */
+};
+
+struct client_poll;
+
+struct client_poller {
+	pthread_t		 thread;
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cond;
+	struct client_poll	*job;		/* NULL: idle */
+	int			 quit;
 };
 
 struct client {
@@ -166,6 +186,13 @@ struct client {
 	double			 reroute_at;	/* next client_reroute */
 	double			 lookup_at;	/* its next directory lookup */
 	double			 step_started;	/* the last step sent, when */
+	uint32_t		 step_flags;	/* of the frames sent */
+	/* Push: a thread for each hop's wait, kept between steps (starting
+	 * threads for every step costs more than waking them). */
+	struct client_poller	*pollers;
+	size_t			 n_pollers;
+	uint64_t		 route_seq;	/* the last route signed */
+	struct client_push_stats push;
 };
 
 static void
@@ -228,6 +255,7 @@ client_hop_release(struct client_hop *h)
 	memset(h, 0, sizeof(*h));
 }
 
+static void	client_pollers_stop(struct client *);
 static int	client_receipt(struct client *, struct client_hop *,
 		    struct receipt *, int force);
 static void	client_receipt_taken(struct client *, struct client_hop *,
@@ -284,6 +312,7 @@ client_free(struct client *c)
 	if (c == NULL)
 		return;
 	client_close(c);
+	client_pollers_stop(c);
 	for (i = 0; i < c->n_peers; i++) {
 		http_client_free(c->peers[i]->http);
 		free(c->peers[i]->failure);
@@ -519,6 +548,10 @@ client_receipt(struct client *c, struct client_hop *h, struct receipt *r,
 	const struct identity *id = client_identity(c);
 	double now = clock_now();
 
+	if (h->has_pending) {
+		*r = h->pending;
+		return 1;
+	}
 	if (!c->cfg.receipts || !h->has_node_key || h->tokens == 0 ||
 	    h->tokens == h->receipted || (!force && now - h->receipt_at <
 	    CLIENT_RECEIPT_SECONDS))
@@ -538,6 +571,8 @@ client_receipt(struct client *c, struct client_hop *h, struct receipt *r,
 	r->seq = h->receipt_seq + 1;
 	r->time = (int64_t)time(NULL);
 	receipt_sign(r, id->sk);
+	h->pending = *r;
+	h->has_pending = 1;
 	return 1;
 }
 
@@ -548,6 +583,9 @@ client_receipt_taken(struct client *c, struct client_hop *h,
 {
 	uint64_t was = h->receipted * (h->end - h->begin);
 
+	h->has_pending = 0;
+	if (r->tokens <= h->receipted && h->receipt_seq >= r->seq)
+		return;		/* the same one again */
 	c->spent_units += r->units - was;
 	c->spent_amount += r->amount - receipt_amount(was, r->price);
 	h->receipted = r->tokens;
@@ -569,6 +607,7 @@ client_hop_account(struct client_hop *h, json_t *o, char **cause)
 	json_t *p = json_object_get(o, "price");
 
 	h->has_node_key = 0;
+	h->has_pending = 0;
 	h->tokens = h->receipted = h->receipt_seq = 0;
 	h->receipt_at = 0;
 	if (k == NULL || json_is_null(k))
@@ -666,6 +705,22 @@ client_implausible(const float *x, size_t n, char **cause)
 	return 0;
 }
 
+/* How long a step of n rows may take on hop h (CLIENT_STEP_SLACK). */
+static double
+client_hop_timeout(const struct client *c, const struct client_hop *h, int n)
+{
+	double expect, timeout = c->cfg.step_timeout;
+
+	if (h->row_seconds > 0) {
+		expect = CLIENT_STEP_SLACK * h->row_seconds * n;
+		if (expect < CLIENT_STEP_FLOOR)
+			expect = CLIENT_STEP_FLOOR;
+		if (expect < timeout)
+			timeout = expect;
+	}
+	return timeout;
+}
+
 /*
  * A peer's answer of len bytes just came: its transfer time joins the
  * link's figures, and with wire_auto the dtype follows the link's speed.
@@ -726,7 +781,7 @@ client_hop_step(struct client *c, struct client_hop *h, float *hidden,
 	struct receipt r;
 	float *rows = NULL;
 	char *path, *err = NULL, *wire = NULL;
-	double t0, left, took, expect, timeout = c->cfg.step_timeout;
+	double t0, left, took, timeout;
 	long status;
 	int attempt, rc = -1;
 
@@ -735,17 +790,12 @@ client_hop_step(struct client *c, struct client_hop *h, float *hidden,
 	st.n_tokens = (uint32_t)n;
 	st.width = c->cfg.n_embd;
 	st.pos0 = (uint32_t)pos0;
+	st.flags = c->step_flags;
 	st.step = h->next_step;
 	strbuf_reset(&c->frame);
 	proto_step_encode(&st, hidden, &c->frame);
 	path = xasprintf("/sessions/%s/step", h->session);
-	if (h->row_seconds > 0) {
-		expect = CLIENT_STEP_SLACK * h->row_seconds * n;
-		if (expect < CLIENT_STEP_FLOOR)
-			expect = CLIENT_STEP_FLOOR;
-		if (expect < timeout)
-			timeout = expect;
-	}
+	timeout = client_hop_timeout(c, h, n);
 	if (c->deadline > 0 && c->deadline - clock_now() < timeout)
 		timeout = c->deadline - clock_now();
 	if (timeout <= 0) {
@@ -1009,11 +1059,26 @@ out:
 	return rc;
 }
 
+/*
+ * Does this client push? Not when it checks its peers (verify_rate): a
+ * node could forward other rows than it answers, and only rows the client
+ * sent itself are known to be what a node was given.
+ */
+static int
+client_pushes(const struct client *c)
+{
+	return c->cfg.push && c->cfg.verify_rate <= 0;
+}
+
 int
 client_open(struct client *c, uint32_t max_length, char **cause)
 {
 	client_close(c);
 	c->max_length = max_length;
+	client_log(c, "steps: %s", client_pushes(c) ? "pushed node to node "
+	    "(push on)" : c->cfg.push ? "sent to every hop by the client "
+	    "(push off: checking replicas needs every hop's input)" :
+	    "sent to every hop by the client (push off)");
 	if (c->cfg.run_timeout > 0)
 		c->deadline = clock_now() + c->cfg.run_timeout;
 	c->reroute_at = clock_now() + c->cfg.reroute_interval;
@@ -1276,15 +1341,389 @@ client_forward_chunks(struct client *c, float *hidden, int n, int32_t pos0,
 	return 0;
 }
 
+/* --- push ----------------------------------------------------------------- */
+
+#define CLIENT_WAIT_HEADER	"X-Swarm-Wait"
+/* The most a node lets a client wait for one answer (node.c's). */
+#define CLIENT_WAIT_MAX		60.0
+
+/*
+ * Tells every hop but the last where its pushed outputs go: the next
+ * hop's address and session, signed, whenever that changed (a new chain,
+ * a repair). -1 when a hop will not push (an older node, a refusal): the
+ * step then goes hop by hop.
+ */
+static int
+client_push_routes(struct client *c)
+{
+	uint8_t sig[IDENTITY_SIG_LEN];
+	char sig_hex[2 * IDENTITY_SIG_LEN + 1], *terms, *body, *path;
+	char *err = NULL, *code = NULL, *msg = NULL;
+	struct client_hop *h, *next;
+	int64_t delta;
+	long status;
+	size_t i, j;
+
+	/* One connection a peer: a peer twice in the chain (a repair took
+	 * part of its span) cannot be waited on and stepped at once. */
+	for (i = 0; i < c->n_hops; i++)
+		for (j = i + 1; j < c->n_hops; j++)
+			if (c->hops[i].peer == c->hops[j].peer)
+				return -1;
+	for (i = 0; i + 1 < c->n_hops; i++) {
+		h = &c->hops[i];
+		next = &c->hops[i + 1];
+		delta = (int64_t)next->next_step - (int64_t)h->next_step;
+		if (h->route_refused)
+			return -1;
+		if (strcmp(h->routed_addr, next->peer->rec.addr) == 0 &&
+		    strcmp(h->routed_session, next->session) == 0 &&
+		    h->routed_delta == delta)
+			continue;
+		c->route_seq++;
+		terms = proto_route_terms(c->model_id, h->session,
+		    next->peer->rec.addr, next->session, delta, c->route_seq);
+		identity_sign(client_identity(c), terms, strlen(terms), sig);
+		free(terms);
+		hex_encode(sig, sizeof(sig), sig_hex);
+		body = xasprintf("{\"next\":\"%s\",\"next_session\":\"%s\","
+		    "\"step_delta\":%lld,\"seq\":%llu,\"signature\":\"%s\"}",
+		    next->peer->rec.addr, next->session, (long long)delta,
+		    (unsigned long long)c->route_seq, sig_hex);
+		path = xasprintf("/sessions/%s/route", h->session);
+		if (http_client_request(h->peer->http, "POST", path, NULL, body,
+		    strlen(body), "application/json", c->cfg.step_timeout,
+		    1 << 16, &status, &c->answer, &err) == 0 && status != 200) {
+			if (proto_error_parse(c->answer.buf, c->answer.len,
+			    &code, &msg) == 0)
+				err = xasprintf("HTTP %ld: %s", status, msg);
+			else
+				err = xasprintf("HTTP status %ld", status);
+		}
+		free(body);
+		free(path);
+		free(code);
+		free(msg);
+		code = msg = NULL;
+		if (err != NULL) {
+			client_log(c, "push: peer %s will not forward (%s): "
+			    "steps go hop by hop", h->peer->rec.addr, err);
+			free(err);
+			h->route_refused = 1;
+			c->push.refused++;
+			return -1;
+		}
+		snprintf(h->routed_addr, sizeof(h->routed_addr), "%s",
+		    next->peer->rec.addr);
+		snprintf(h->routed_session, sizeof(h->routed_session), "%s",
+		    next->session);
+		h->routed_delta = delta;
+	}
+	return 0;
+}
+
+/* A wait for one hop's answer to a pushed step, on a thread of its own. */
+struct client_poll {
+	struct client_hop	*h;
+	char			*path;
+	double			 wait;
+	size_t			 max_answer;
+	char			*wire;		/* a receipt, or NULL */
+	struct receipt		 r;
+	const int		*abort;		/* stop waiting (another failed) */
+	struct strbuf		 answer;
+	long			 status;
+	char			*err;
+	double			 took;
+	int			 rc;
+	int			 started;
+	int			 done;		/* the request is over */
+};
+
+static int
+client_poll_data(void *arg, const char *data, size_t len)
+{
+	struct client_poll *p = arg;
+
+	if (data == NULL)
+		return __atomic_load_n(p->abort, __ATOMIC_ACQUIRE);
+	if (p->answer.len + len > p->max_answer) {
+		p->err = xasprintf("%s: answer over %zu bytes",
+		    p->h->peer->rec.addr, p->max_answer);
+		return 1;
+	}
+	strbuf_add(&p->answer, data, len);
+	return 0;
+}
+
+static void *
+client_poll_run(void *arg)
+{
+	struct client_poll *p = arg;
+	char wait[32];
+	double t0 = clock_now();
+
+	snprintf(wait, sizeof(wait), "%.3f", p->wait);
+	http_client_set_header(p->h->peer->http, CLIENT_WAIT_HEADER, wait);
+	if (p->wire != NULL)
+		http_client_set_header(p->h->peer->http, RECEIPT_HEADER,
+		    p->wire);
+	p->rc = http_client_stream(p->h->peer->http, p->path, NULL, NULL, 0,
+	    p->wait + 1, client_poll_data, p, &p->status, &p->err);
+	if (p->rc == 1 && p->err == NULL)
+		p->err = xstrdup("stopped");
+	p->took = clock_now() - t0;
+	__atomic_store_n(&p->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* Ends the pollers (none may have a wait running). */
+static void
+client_pollers_stop(struct client *c)
+{
+	struct client_poller *w;
+	size_t i;
+
+	for (i = 0; i < c->n_pollers; i++) {
+		w = &c->pollers[i];
+		pthread_mutex_lock(&w->mu);
+		w->quit = 1;
+		pthread_cond_broadcast(&w->cond);
+		pthread_mutex_unlock(&w->mu);
+		pthread_join(w->thread, NULL);
+		pthread_mutex_destroy(&w->mu);
+		pthread_cond_destroy(&w->cond);
+	}
+	free(c->pollers);
+	c->pollers = NULL;
+	c->n_pollers = 0;
+}
+
+static void *
+client_poller_main(void *arg)
+{
+	struct client_poller *w = arg;
+	struct client_poll *p;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (w->job == NULL && !w->quit)
+			pthread_cond_wait(&w->cond, &w->mu);
+		if (w->quit)
+			break;
+		p = w->job;
+		pthread_mutex_unlock(&w->mu);
+		client_poll_run(p);
+		pthread_mutex_lock(&w->mu);
+		w->job = NULL;
+		pthread_cond_broadcast(&w->cond);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/*
+ * Makes n pollers, between steps (no wait runs): the threads hold
+ * pointers into the array, so a longer chain starts them all anew.
+ */
+static void
+client_pollers_ensure(struct client *c, size_t n)
+{
+	struct client_poller *w;
+	size_t i;
+
+	if (n <= c->n_pollers)
+		return;
+	client_pollers_stop(c);
+	c->pollers = xcalloc(n, sizeof(*c->pollers));
+	for (i = 0; i < n; i++) {
+		w = &c->pollers[i];
+		pthread_mutex_init(&w->mu, NULL);
+		pthread_cond_init(&w->cond, NULL);
+		if (pthread_create(&w->thread, NULL, client_poller_main, w) !=
+		    0) {
+			pthread_mutex_destroy(&w->mu);
+			pthread_cond_destroy(&w->cond);
+			break;
+		}
+		c->n_pollers++;
+	}
+}
+
+/* Hands wait p to poller k; 0 when there is no such thread. */
+static int
+client_poller_start(struct client *c, size_t k, struct client_poll *p)
+{
+	struct client_poller *w;
+
+	if (k >= c->n_pollers)
+		return 0;
+	w = &c->pollers[k];
+	pthread_mutex_lock(&w->mu);
+	w->job = p;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->mu);
+	return 1;
+}
+
+/* Waits for poller k's wait to be over. */
+static void
+client_poller_join(struct client *c, size_t k)
+{
+	struct client_poller *w = &c->pollers[k];
+
+	pthread_mutex_lock(&w->mu);
+	while (w->job != NULL)
+		pthread_cond_wait(&w->cond, &w->mu);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/*
+ * Stops the waits still running: nothing will reach their hops. The flag
+ * ends a wait within a second (curl's progress calls); breaking the
+ * connection ends it now.
+ */
+static void
+client_push_abort(struct client_poll *polls, size_t from, size_t nh,
+    int *flag)
+{
+	size_t k;
+
+	__atomic_store_n(flag, 1, __ATOMIC_RELEASE);
+	for (k = from; k < nh; k++)
+		if (polls[k].started && !__atomic_load_n(&polls[k].done,
+		    __ATOMIC_ACQUIRE))
+			http_client_abort(polls[k].h->peer->http);
+}
+
+/*
+ * One pushed step: the rows go to hop 0 with the push flag; the other
+ * hops' answers are waited for at once. *done gets how many hops answered
+ * in order (their inputs kept, hidden the last one's answer), so that the
+ * caller finishes the step hop by hop from there.
+ */
+static void
+client_push_step(struct client *c, float *hidden, int n, int32_t pos0,
+    size_t *done)
+{
+	size_t k, nh = c->n_hops, e = c->cfg.n_embd;
+	size_t bytes = (size_t)n * e * sizeof(float);
+	struct client_poll *polls, *p;
+	struct proto_limits lim;
+	struct proto_step got;
+	double wait = 0;
+	float *in, *rows = NULL;
+	char *err = NULL;
+	int abort_polls = 0;
+
+	*done = 0;
+	client_pollers_ensure(c, nh);
+	polls = xcalloc(nh, sizeof(*polls));
+	in = xmalloc(bytes);
+	for (k = 0; k < nh; k++) {
+		/* Hop k answers once every hop up to it has computed. */
+		wait += client_hop_timeout(c, &c->hops[k], n);
+		if (k == 0)
+			continue;
+		p = &polls[k];
+		p->h = &c->hops[k];
+		p->path = xasprintf("/sessions/%s/steps/%llu", p->h->session,
+		    (unsigned long long)p->h->next_step);
+		p->wait = wait < CLIENT_WAIT_MAX ? wait : CLIENT_WAIT_MAX;
+		if (c->deadline > 0 && c->deadline - clock_now() < p->wait)
+			p->wait = c->deadline - clock_now();
+		if (p->wait < 0)
+			p->wait = 0;
+		p->max_answer = PROTO_HEADER_SIZE + bytes + 65536;
+		p->abort = &abort_polls;
+		strbuf_init(&p->answer);
+		if (client_receipt(c, p->h, &p->r, 0))
+			p->wire = receipt_wire_encode(&p->r);
+		p->started = client_poller_start(c, k, p);
+	}
+	memcpy(in, hidden, bytes);
+	c->step_flags = PROTO_FLAG_PUSH;
+	if (client_hop_step(c, &c->hops[0], hidden, n, pos0, &err) == 0) {
+		client_hop_keep(c, &c->hops[0], in, n, pos0);
+		*done = 1;
+	} else {
+		memcpy(hidden, in, bytes);
+		client_log(c, "push: hop 0 (%s) failed: %s",
+		    c->hops[0].peer->rec.addr, err);
+		client_push_abort(polls, 1, nh, &abort_polls);
+	}
+	c->step_flags = 0;
+	free(err);
+	err = NULL;
+	lim.width = (uint32_t)e;
+	lim.max_tokens = (uint32_t)n;
+	lim.max_pos = (uint32_t)pos0 + (uint32_t)n;
+	for (k = 1; k < nh; k++) {
+		p = &polls[k];
+		if (p->started)
+			client_poller_join(c, k);
+		if (*done != k)
+			continue;
+		free(rows);
+		rows = NULL;
+		if (!p->started)
+			err = xstrdup("cannot start a thread");
+		else if (p->rc != 0)
+			err = xstrdup(p->err != NULL ? p->err : "no answer");
+		else if (p->status != 200) {
+			strbuf_reset(&c->answer);
+			strbuf_add(&c->answer, p->answer.buf, p->answer.len);
+			client_http_error(c, p->status, &err);
+		} else if (proto_step_decode(p->answer.buf, p->answer.len, &lim,
+		    &got, &rows, &err) != 0)
+			;
+		else if (got.n_tokens != (uint32_t)n ||
+		    got.pos0 != (uint32_t)pos0 || got.step != p->h->next_step)
+			err = xstrdup("answer for another step");
+		else
+			client_implausible(rows, (size_t)n * e, &err);
+		if (err != NULL) {
+			client_log(c, "push: no answer from hop %zu (%s): %s",
+			    k, p->h->peer->rec.addr, err);
+			free(err);
+			err = NULL;
+			client_push_abort(polls, k + 1, nh, &abort_polls);
+			continue;
+		}
+		/* Its input is the answer before it. */
+		client_hop_keep(c, p->h, hidden, n, pos0);
+		memcpy(hidden, rows, bytes);
+		p->h->next_step++;
+		p->h->tokens += (uint64_t)n;
+		p->h->steps++;
+		p->h->seconds += p->took;
+		/* From the step's start: a timeout's bound, not a figure. */
+		p->h->row_seconds = p->h->row_seconds > 0 ? 0.8 *
+		    p->h->row_seconds + 0.2 * p->took / n : p->took / n;
+		if (p->wire != NULL)
+			client_receipt_taken(c, p->h, &p->r);
+		*done = k + 1;
+	}
+	for (k = 1; k < nh; k++) {
+		free(polls[k].path);
+		free(polls[k].wire);
+		free(polls[k].err);
+		strbuf_release(&polls[k].answer);
+	}
+	free(rows);
+	free(polls);
+	free(in);
+}
+
 int
 client_forward(struct client *c, float *hidden, int n, int32_t pos0,
     char **cause)
 {
 	size_t h = 0, bytes = (size_t)n * c->cfg.n_embd * sizeof(float);
-	double check = -1;
+	double check = -1, t0 = 0;
 	float *in;
 	char *err = NULL;
-	int v, rc = -1;
+	int v, stalled = 0, rc = -1;
 
 	if (c->n_hops == 0)
 		return set_cause(cause, "no chain: open a session first");
@@ -1300,6 +1739,14 @@ client_forward(struct client *c, float *hidden, int n, int32_t pos0,
 	/* Which hop this step is checked on, if any (client_verify). */
 	if (c->cfg.verify_rate > 0 && client_random(c) < c->cfg.verify_rate)
 		check = client_random(c) * (double)c->n_hops;
+	if (client_pushes(c) && c->n_hops > 1 &&
+	    client_push_routes(c) == 0) {
+		t0 = clock_now();
+		client_push_step(c, hidden, n, pos0, &h);
+		c->push.pushed++;
+		if (h < c->n_hops)
+			stalled = 1;
+	}
 	while (h < c->n_hops) {
 		struct client_hop *hop = &c->hops[h];
 
@@ -1338,8 +1785,21 @@ client_forward(struct client *c, float *hidden, int n, int32_t pos0,
 	}
 	rc = 0;
 out:
+	if (stalled) {
+		c->push.stalls++;
+		c->push.stall_seconds += clock_now() - t0;
+		client_log(c, "push: step at position %d stalled %.3f s and was "
+		    "finished hop by hop", pos0, clock_now() - t0);
+	}
 	free(in);
 	return rc;
+}
+
+void
+client_push_stats(const struct client *c, struct client_push_stats *st)
+{
+	*st = c->push;
+	st->on = client_pushes(c);
 }
 
 size_t

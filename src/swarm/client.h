@@ -8,6 +8,15 @@
  * rebuild the new peers' caches, and carries on: the output is the same as
  * if nothing had failed.
  *
+ * With push (client_config.push) a step goes to the first hop only, with
+ * the push flag; each node forwards its output to the next along the route
+ * the client signed, and the client waits at every later hop for its
+ * answer (GET /sessions/ID/steps/K), all at once: the last hop's answer,
+ * the one generation waits for, comes hops + 1 one-way trips after the
+ * step left, and the others, which come earlier, are the kept inputs for a
+ * replay. A step whose push breaks is finished hop by hop from the first
+ * hop whose answer did not come (a stall, counted in client_push_stats).
+ *
  * As a generate_backend the embedding and output head run here, from the
  * client's own copy of the model (loaded with MODEL_LOAD_EMBED and
  * MODEL_LOAD_HEAD only).
@@ -45,6 +54,8 @@ struct client_config {
 	/* How often a cheaper chain is looked for (a near peer back after
 	 * a failure); seconds, 0: the default, < 0: never. */
 	double			 reroute_interval;
+	int			 push;		/* nodes forward to each other;
+						   off when verify_rate > 0 */
 	double			 connect_timeout;	/* seconds */
 	double			 step_timeout;
 	double			 run_timeout;	/* 0: none */
@@ -90,6 +101,19 @@ unsigned	 client_failovers(const struct client *);
 /* Block-tokens and micro-credits receipted so far, every hop. */
 void		 client_spent(struct client *, uint64_t *units,
 		    uint64_t *amount);
+/* Push: steps pushed through the chain, and those that stalled (finished
+ * hop by hop after a failure) with the seconds they took. */
+struct client_push_stats {
+	int		 on;		/* push used (client_config.push, and no
+					   verify_rate) */
+	uint64_t	 pushed;
+	uint64_t	 stalls;
+	double		 stall_seconds;
+	uint64_t	 refused;	/* routes a node refused */
+};
+
+void		 client_push_stats(const struct client *,
+		    struct client_push_stats *);
 /* Steps checked on another replica; *mismatches (may be NULL) of them. */
 unsigned	 client_verified(const struct client *, unsigned *mismatches);
 

@@ -29,6 +29,7 @@
 #include "core/model.h"
 #include "core/pool.h"
 #include "core/weights.h"
+#include "net/http-client.h"
 #include "net/http-server.h"
 #include "net/protocol.h"
 #include "swarm/identity.h"
@@ -60,7 +61,37 @@ struct node_session {
 	uint64_t		 next_step;
 	struct strbuf		 answer;	/* the answer to next_step - 1 */
 	struct node_ledger_account acct;
+	/* The key that signed the open; push routes must carry its
+	 * signature. */
+	uint8_t			 client_pk[IDENTITY_PK_LEN];
+	int			 has_client_pk;
+	/* Push: where the outputs of pushed steps go (node_handle_route). */
+	char			*push_addr;	/* NULL: nowhere */
+	char			 push_session[17];
+	int64_t			 push_delta;	/* next hop's step - this one's */
+	uint64_t		 route_seq;
+	/* A pushed step refused (its status; 0: none), so that the client
+	 * waiting for it hears at once rather than at its timeout. */
+	int			 push_refused;
+	uint64_t		 push_refused_step;
 	struct node_session	*next;
+};
+
+/* A connection to a next hop, kept between forwards. */
+struct node_pusher {
+	struct http_client	*http;
+	struct node_pusher	*next;
+};
+
+/* The counters of push (the push object of /info's status). */
+struct node_push_stats {
+	uint64_t	 from_client;	/* steps computed, sent by a client */
+	uint64_t	 from_peer;	/* steps computed, pushed by a peer */
+	uint64_t	 forwarded;	/* outputs forwarded to the next hop */
+	uint64_t	 forward_failed;
+	uint64_t	 waits;		/* answers fetched by waiting clients */
+	uint64_t	 routes;	/* routes taken */
+	uint64_t	 refused;	/* routes refused: an open relay asked */
 };
 
 struct node {
@@ -108,6 +139,18 @@ struct node {
 	int			 drain_asked;
 	int			 stopping;
 	struct directory	*announcer;
+	/* Push (under mu): idle connections to next hops, forwards running. */
+	struct node_pusher	*pushers;
+	uint32_t		 forwarding;	/* made, not yet sent or failed */
+	/* The forwards waiting for a thread, and the threads that send
+	 * them (kept a while between steps: waking one costs less). */
+	struct node_forward	*fwd_queue;
+	uint32_t		 fwd_queued;
+	uint32_t		 fwd_threads;
+	uint32_t		 fwd_idle;
+	int			 fwd_quit;
+	pthread_cond_t		 fwd_cond;
+	struct node_push_stats	 push;
 	pthread_t		 housekeeper;
 	int			 housekeeper_running;
 };
@@ -163,6 +206,7 @@ node_session_free(struct node_session *s)
 {
 	kv_cache_free(s->kv);
 	strbuf_release(&s->answer);
+	free(s->push_addr);
 	free(s);
 }
 
@@ -381,6 +425,16 @@ node_handle_info(struct node *n, struct http_response *resp, int sessions)
 		    (json_int_t)bs.max_sessions));
 	}
 	json_object_set_new(st, "ledger", node_ledger_json(n->ledger));
+	pthread_mutex_lock(&n->mu);
+	json_object_set_new(st, "push", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,"
+	    "s:I}", "steps_from_client", (json_int_t)n->push.from_client,
+	    "steps_from_peers", (json_int_t)n->push.from_peer,
+	    "forwarded", (json_int_t)n->push.forwarded,
+	    "forward_failed", (json_int_t)n->push.forward_failed,
+	    "waits", (json_int_t)n->push.waits,
+	    "routes", (json_int_t)n->push.routes,
+	    "relay_refused", (json_int_t)n->push.refused));
+	pthread_mutex_unlock(&n->mu);
 	o = json_pack("{s:i,s:o,s:o}", "protocol", PROTO_VERSION,
 	    "record", record_to_json(&r), "status", st);
 	node_respond_json(resp, 200, o);
@@ -581,6 +635,10 @@ node_handle_open(struct node *n, const struct http_request *req,
 	s->max_length = (uint32_t)len;
 	s->kv = kv;
 	memcpy(s->client, client, sizeof(s->client));
+	if (*client != '\0') {
+		memcpy(s->client_pk, pk, sizeof(s->client_pk));
+		s->has_client_pk = 1;
+	}
 	snprintf(idstr, sizeof(idstr), "%016llx", (unsigned long long)s->id);
 	node_ledger_account_init(&s->acct, idstr, *client != '\0' ? pk : NULL,
 	    n->node_key, n->model_id, (uint32_t)a, (uint32_t)b,
@@ -648,6 +706,221 @@ node_step_account(struct node *n, struct node_session *s,
 	return 0;
 }
 
+/*
+ * Push: a forward of one step's output to the next hop, made by the step's
+ * handler and sent by a thread of its own, so that the handler answers its
+ * caller at once.
+ */
+struct node_forward {
+	struct node	*node;
+	char		*addr;
+	char		*path;
+	uint64_t	 step;		/* in the next session */
+	struct strbuf	 frame;
+	struct node_forward *next;	/* in the node's queue */
+};
+
+/* Seconds a forwarding thread waits for the next forward before it ends. */
+#define NODE_FORWARDER_LINGER	5
+
+/* Seconds a forward may take: the next hop computes before it answers. */
+#define NODE_FORWARD_TIMEOUT	30.0
+/* Marks a step pushed by a peer: it is answered without the rows. */
+#define NODE_PUSHED_HEADER	"X-Swarm-Pushed-By"
+
+/* An idle connection to addr, or a new one. */
+static struct http_client *
+node_pusher_take(struct node *n, const char *addr)
+{
+	struct node_pusher **pp, *p;
+	struct http_client *hc = NULL;
+
+	pthread_mutex_lock(&n->mu);
+	for (pp = &n->pushers; *pp != NULL; pp = &(*pp)->next) {
+		if (strcmp(http_client_addr((*pp)->http), addr) == 0) {
+			p = *pp;
+			*pp = p->next;
+			hc = p->http;
+			free(p);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&n->mu);
+	if (hc == NULL)
+		hc = http_client_new(addr, 5);
+	return hc;
+}
+
+static void
+node_pusher_give(struct node *n, struct http_client *hc)
+{
+	struct node_pusher *p = xcalloc(1, sizeof(*p));
+
+	p->http = hc;
+	pthread_mutex_lock(&n->mu);
+	p->next = n->pushers;
+	n->pushers = p;
+	pthread_mutex_unlock(&n->mu);
+}
+
+static void *
+node_forward_run(void *arg)
+{
+	struct node_forward *f = arg;
+	struct node *n = f->node;
+	struct strbuf answer = STRBUF_INIT;
+	struct http_client *hc;
+	char *err = NULL;
+	long status = 0;
+	int ok = 0;
+
+	if ((hc = node_pusher_take(n, f->addr)) == NULL)
+		err = xstrdup("cannot make a connection");
+	else {
+		http_client_set_header(hc, NODE_PUSHED_HEADER,
+		    n->public_addr);
+		if (http_client_request(hc, "POST", f->path, NULL,
+		    f->frame.buf, f->frame.len, PROTO_CONTENT_TYPE,
+		    NODE_FORWARD_TIMEOUT, 1 << 16, &status, &answer,
+		    &err) == 0 && status == 200)
+			ok = 1;
+		if (ok)
+			node_pusher_give(n, hc);
+		else
+			http_client_free(hc);
+	}
+	if (!ok)
+		node_log(n, "push to %s%s: %s", f->addr, f->path, err != NULL ?
+		    err : answer.buf);
+	pthread_mutex_lock(&n->mu);
+	if (ok)
+		n->push.forwarded++;
+	else
+		n->push.forward_failed++;
+	n->forwarding--;
+	pthread_cond_broadcast(&n->cond);
+	pthread_mutex_unlock(&n->mu);
+	free(err);
+	strbuf_release(&answer);
+	strbuf_release(&f->frame);
+	free(f->addr);
+	free(f->path);
+	free(f);
+	return NULL;
+}
+
+/* A forwarding thread: sends the queued forwards, one at a time. */
+static void *
+node_forwarder(void *arg)
+{
+	struct node *n = arg;
+	struct node_forward *f;
+	struct timespec ts;
+	int rc;
+
+	pthread_mutex_lock(&n->mu);
+	for (;;) {
+		rc = 0;
+		while (n->fwd_queue == NULL && !n->fwd_quit && rc == 0) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += NODE_FORWARDER_LINGER;
+			n->fwd_idle++;
+			rc = pthread_cond_timedwait(&n->fwd_cond, &n->mu, &ts);
+			n->fwd_idle--;
+		}
+		if ((f = n->fwd_queue) == NULL)
+			break;		/* told to quit, or nothing came */
+		n->fwd_queue = f->next;
+		n->fwd_queued--;
+		pthread_mutex_unlock(&n->mu);
+		node_forward_run(f);
+		pthread_mutex_lock(&n->mu);
+	}
+	n->fwd_threads--;
+	pthread_cond_broadcast(&n->cond);
+	pthread_mutex_unlock(&n->mu);
+	return NULL;
+}
+
+/*
+ * Called with n->mu held: the forward of a step's output, when the
+ * session has a route (else NULL); node_forward_start sends it.
+ */
+static struct node_forward *
+node_forward_new(struct node *n, struct node_session *s,
+    const struct proto_step *st)
+{
+	struct node_forward *f;
+
+	if (s->push_addr == NULL || !(st->flags & PROTO_FLAG_PUSH))
+		return NULL;
+	f = xcalloc(1, sizeof(*f));
+	f->node = n;
+	f->addr = xstrdup(s->push_addr);
+	f->path = xasprintf("/sessions/%s/step", s->push_session);
+	f->step = (uint64_t)((int64_t)st->step + s->push_delta);
+	strbuf_init(&f->frame);
+	n->forwarding++;
+	return f;
+}
+
+/*
+ * Encodes the rows and queues the forward for a forwarding thread: an
+ * idle one, else a new one, so that no forward waits for another (each
+ * waits for the next hop's computation).
+ */
+static void
+node_forward_start(struct node_forward *f, const struct proto_step *st,
+    const float *rows)
+{
+	struct node *n = f->node;
+	struct node_forward **pp;
+	struct proto_step fs = *st;
+	pthread_attr_t attr;
+	pthread_t t;
+	int rc = 0;
+
+	fs.step = f->step;
+	fs.flags = PROTO_FLAG_PUSH;
+	proto_step_encode(&fs, rows, &f->frame);
+	pthread_mutex_lock(&n->mu);
+	for (pp = &n->fwd_queue; *pp != NULL; pp = &(*pp)->next)
+		;
+	*pp = f;
+	n->fwd_queued++;
+	if (n->fwd_queued > n->fwd_idle) {
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		if ((rc = pthread_create(&t, &attr, node_forwarder, n)) == 0)
+			n->fwd_threads++;
+		pthread_attr_destroy(&attr);
+	}
+	pthread_cond_signal(&n->fwd_cond);
+	if (rc == 0 || n->fwd_threads > 0) {
+		pthread_mutex_unlock(&n->mu);
+		return;
+	}
+	/* No thread to send it: take it back. */
+	*pp = NULL;
+	n->fwd_queued--;
+	n->push.forward_failed++;
+	n->forwarding--;
+	pthread_cond_broadcast(&n->cond);
+	pthread_mutex_unlock(&n->mu);
+	strbuf_release(&f->frame);
+	free(f->addr);
+	free(f->path);
+	free(f);
+}
+
+/* The answer to a step pushed by a peer: the rows go on, not back. */
+static void
+node_respond_pushed(struct http_response *resp, uint64_t step)
+{
+	node_respond_json(resp, 200, json_pack("{s:I}", "pushed",
+	    (json_int_t)step));
+}
+
 static void
 node_handle_step(struct node *n, uint64_t id, const struct http_request *req,
     struct http_response *resp)
@@ -661,7 +934,8 @@ node_handle_step(struct node *n, uint64_t id, const struct http_request *req,
 	struct strbuf out = STRBUF_INIT;
 	uint32_t i;
 	double t0;
-	int rc, creditor;
+	struct node_forward *fwd;
+	int rc, creditor, pushed;
 
 	pthread_mutex_lock(&n->mu);
 	if ((s = node_session_find(n, id)) == NULL) {
@@ -681,7 +955,9 @@ node_handle_step(struct node *n, uint64_t id, const struct http_request *req,
 	lim.max_pos = s->max_length;
 	s->busy = 1;
 	n->in_flight++;
+	st.step = s->next_step;		/* for a refusal, if it does not decode */
 	pthread_mutex_unlock(&n->mu);
+	pushed = http_request_header(req, NODE_PUSHED_HEADER) != NULL;
 
 	if (proto_step_decode(req->body, req->body_len, &lim, &st, &hidden,
 	    &cause) != 0) {
@@ -691,6 +967,11 @@ node_handle_step(struct node *n, uint64_t id, const struct http_request *req,
 	}
 	if (node_step_account(n, s, req, resp) != 0)
 		goto done;
+	if (st.step + 1 == s->next_step && s->answer.len > 0 && pushed) {
+		/* The client stepped it itself already: nothing to do. */
+		node_respond_pushed(resp, st.step);
+		goto done;
+	}
 	if (st.step + 1 == s->next_step && s->answer.len > 0) {
 		/* A retry: the same answer, the cache untouched. */
 		resp->status = 200;
@@ -747,10 +1028,19 @@ node_handle_step(struct node *n, uint64_t id, const struct http_request *req,
 	strbuf_add(&s->answer, out.buf, out.len);
 	s->next_step++;
 	node_ledger_computed(n->ledger, &s->acct, st.n_tokens);
-	resp->status = 200;
-	resp->content_type = PROTO_CONTENT_TYPE;
-	resp->body = strbuf_detach(&out, &resp->len);
+	if (pushed)
+		node_respond_pushed(resp, st.step);
+	else {
+		resp->status = 200;
+		resp->content_type = PROTO_CONTENT_TYPE;
+		resp->body = strbuf_detach(&out, &resp->len);
+	}
 	pthread_mutex_lock(&n->mu);
+	if (pushed)
+		n->push.from_peer++;
+	else
+		n->push.from_client++;
+	fwd = node_forward_new(n, s, &st);
 	n->tokens_processed += st.n_tokens;
 	rate_add(&n->token_rate, node_now(), st.n_tokens);
 	n->steps++;
@@ -758,8 +1048,14 @@ node_handle_step(struct node *n, uint64_t id, const struct http_request *req,
 	/* Only work keeps a session: failed steps and retries do not. */
 	s->last_used = node_now();
 	pthread_mutex_unlock(&n->mu);
+	if (fwd != NULL)
+		node_forward_start(fwd, &st, hidden);
 done:
 	pthread_mutex_lock(&n->mu);
+	if (pushed && resp->status != 200) {
+		s->push_refused = resp->status;
+		s->push_refused_step = st.step;
+	}
 	s->busy = 0;
 	n->in_flight--;
 	/* Only a drain waits for the steps in flight: no other thread is
@@ -771,6 +1067,267 @@ done:
 	free(cause);
 	free(hidden);
 	free(pos);
+}
+
+/* The longest a client may wait for a pushed step's answer, seconds. */
+#define NODE_WAIT_MAX		60.0
+#define NODE_WAIT_HEADER	"X-Swarm-Wait"
+
+/*
+ * GET /sessions/ID/steps/K: the answer to step K once it is computed
+ * (pushed by a peer), waiting at most X-Swarm-Wait seconds; the last hop
+ * of a pushed chain answers its client this way. A receipt may ride on
+ * it, as on a step.
+ */
+static void
+node_handle_wait(struct node *n, uint64_t id, const char *step_str,
+    const struct http_request *req, struct http_response *resp)
+{
+	const char *h = http_request_header(req, RECEIPT_HEADER);
+	const char *errstr = NULL;
+	struct node_session *s;
+	struct timespec ts;
+	double wait = 10, deadline, t;
+	uint64_t k;
+	char *cause = NULL;
+
+	k = parse_uint(step_str, 0, UINT64_MAX - 1, &errstr);
+	if (errstr != NULL) {
+		http_response_error(resp, 400, "malformed", "step '%.32s' is "
+		    "%s", step_str, errstr);
+		return;
+	}
+	if ((step_str = http_request_header(req, NODE_WAIT_HEADER)) != NULL) {
+		wait = parse_double(step_str, 0, NODE_WAIT_MAX, &errstr);
+		if (errstr != NULL) {
+			http_response_error(resp, 400, "malformed", "%s: "
+			    "'%.32s' is %s", NODE_WAIT_HEADER, step_str,
+			    errstr);
+			return;
+		}
+	}
+	deadline = node_now() + wait;
+	pthread_mutex_lock(&n->mu);
+	if ((s = node_session_find(n, id)) != NULL && h != NULL &&
+	    node_ledger_receipt(n->ledger, &s->acct, h, &cause) != 0) {
+		pthread_mutex_unlock(&n->mu);
+		http_response_error(resp, 402, "bad_receipt", "%s", cause);
+		free(cause);
+		return;
+	}
+	for (;;) {
+		if ((s = node_session_find(n, id)) == NULL) {
+			pthread_mutex_unlock(&n->mu);
+			http_response_error(resp, 404, "unknown_session", "no "
+			    "session %016llx", (unsigned long long)id);
+			return;
+		}
+		if (!s->busy && s->next_step == k + 1 && s->answer.len > 0)
+			break;
+		if (s->push_refused != 0 && s->push_refused_step == k &&
+		    s->next_step == k) {
+			pthread_mutex_unlock(&n->mu);
+			http_response_error(resp, 502, "push_refused", "step %llu "
+			    "pushed here was refused with HTTP %d",
+			    (unsigned long long)k, s->push_refused);
+			return;
+		}
+		if (s->next_step > k + 1 || (!s->busy && s->next_step ==
+		    k + 1)) {
+			pthread_mutex_unlock(&n->mu);
+			http_response_error(resp, 409, "wrong_step", "step %llu "
+			    "is past (next %llu)", (unsigned long long)k,
+			    (unsigned long long)s->next_step);
+			return;
+		}
+		if ((t = node_now()) >= deadline || n->stopping ||
+		    http_request_gone(req)) {
+			pthread_mutex_unlock(&n->mu);
+			http_response_error(resp, 504, "not_yet", "step %llu "
+			    "not computed within %.3f s", (unsigned long long)k,
+			    wait);
+			return;
+		}
+		/* Woken by the step's end; now and then to see the client. */
+		t = deadline - t > 0.5 ? 0.5 : deadline - t;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += (long)(t * 1e9);
+		while (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&n->cond, &n->mu, &ts);
+	}
+	n->push.waits++;
+	resp->status = 200;
+	resp->content_type = PROTO_CONTENT_TYPE;
+	resp->body = xmalloc(s->answer.len);
+	memcpy(resp->body, s->answer.buf, s->answer.len);
+	resp->len = s->answer.len;
+	pthread_mutex_unlock(&n->mu);
+}
+
+/*
+ * Is addr a peer of this model that serves block b? Its /info answers;
+ * anything else is an address the node will not forward to.
+ */
+static int
+node_route_check(struct node *n, const char *addr, uint32_t b, char **cause)
+{
+	struct strbuf body = STRBUF_INIT;
+	struct http_client *hc;
+	struct peer_record r;
+	json_t *o = NULL;
+	char *host = NULL, *err = NULL;
+	uint16_t port;
+	long status;
+	int rc = -1;
+
+	if (proto_parse_addr(addr, &host, &port, cause) != 0)
+		return -1;
+	free(host);
+	if ((hc = http_client_new(addr, 2)) == NULL) {
+		set_cause(cause, "cannot make a connection to '%s'", addr);
+		goto out;
+	}
+	if (http_client_request(hc, "GET", "/info", NULL, NULL, 0, NULL, 2,
+	    1 << 20, &status, &body, &err) != 0) {
+		set_cause(cause, "%s", err);
+		goto out;
+	}
+	if (status != 200 || (o = json_loadb(body.buf, body.len, 0,
+	    NULL)) == NULL || record_from_json(json_object_get(o, "record"),
+	    &r, NULL) != 0) {
+		set_cause(cause, "'%s' is not a swarm node", addr);
+		goto out;
+	}
+	if (strcmp(r.model_id, n->model_id) != 0) {
+		set_cause(cause, "'%s' serves another model", addr);
+		goto out;
+	}
+	if (b < r.block_begin || b >= r.block_end) {
+		set_cause(cause, "'%s' serves blocks %u:%u, not block %u", addr,
+		    r.block_begin, r.block_end, b);
+		goto out;
+	}
+	rc = 0;
+out:
+	json_decref(o);
+	http_client_free(hc);
+	strbuf_release(&body);
+	free(err);
+	return rc;
+}
+
+static void
+node_refuse_relay(struct node *n, struct http_response *resp, const char *why)
+{
+	pthread_mutex_lock(&n->mu);
+	n->push.refused++;
+	pthread_mutex_unlock(&n->mu);
+	node_log(n, "route refused: %s", why);
+	http_response_error(resp, 403, "relay_refused", "route refused: %s",
+	    why);
+}
+
+/*
+ * POST /sessions/ID/route: where the outputs of the session's pushed
+ * steps go. The client that opened the session signs the route, and the
+ * next hop must be a peer of this model serving the block after the
+ * session's span: the node is nobody's open relay.
+ */
+static void
+node_handle_route(struct node *n, uint64_t id, const struct http_request *req,
+    struct http_response *resp)
+{
+	json_t *o, *next, *nsess, *delta, *seq, *sig;
+	uint8_t pk[IDENTITY_PK_LEN], sigbin[IDENTITY_SIG_LEN];
+	struct node_session *s;
+	char idstr[17], *terms, *cause = NULL;
+	uint64_t last_seq;
+	uint32_t end;
+	int rc;
+
+	if ((o = json_loadb(req->body, req->body_len, 0, NULL)) == NULL) {
+		http_response_error(resp, 400, "malformed", "route: not JSON");
+		return;
+	}
+	next = json_object_get(o, "next");
+	nsess = json_object_get(o, "next_session");
+	delta = json_object_get(o, "step_delta");
+	seq = json_object_get(o, "seq");
+	sig = json_object_get(o, "signature");
+	if (!json_is_string(next) || json_string_length(next) == 0 ||
+	    json_string_length(next) > 255 || !json_is_string(nsess) ||
+	    node_parse_session_id(json_string_value(nsess),
+	    json_string_length(nsess), &(uint64_t){ 0 }) != 0 ||
+	    !json_is_integer(delta) || json_integer_value(delta) <
+	    -((json_int_t)1 << 40) || json_integer_value(delta) >
+	    (json_int_t)1 << 40 || !json_is_integer(seq) ||
+	    json_integer_value(seq) <= 0 || !json_is_string(sig) ||
+	    hex_decode(json_string_value(sig), sigbin, sizeof(sigbin)) != 0) {
+		http_response_error(resp, 400, "malformed", "route: needs next "
+		    "(host:port), next_session, step_delta, seq and signature");
+		goto out;
+	}
+	pthread_mutex_lock(&n->mu);
+	if ((s = node_session_find(n, id)) == NULL) {
+		pthread_mutex_unlock(&n->mu);
+		http_response_error(resp, 404, "unknown_session", "no session "
+		    "%016llx", (unsigned long long)id);
+		goto out;
+	}
+	rc = s->has_client_pk;
+	memcpy(pk, s->client_pk, sizeof(pk));
+	last_seq = s->route_seq;
+	end = s->block_end;
+	pthread_mutex_unlock(&n->mu);
+	if (!rc) {
+		node_refuse_relay(n, resp, "the session is not signed by a "
+		    "client");
+		goto out;
+	}
+	snprintf(idstr, sizeof(idstr), "%016llx", (unsigned long long)id);
+	terms = proto_route_terms(n->model_id, idstr, json_string_value(next),
+	    json_string_value(nsess), (int64_t)json_integer_value(delta),
+	    (uint64_t)json_integer_value(seq));
+	rc = identity_verify(pk, terms, strlen(terms), sigbin);
+	free(terms);
+	if (rc != 0) {
+		node_refuse_relay(n, resp, "the session's client did not sign "
+		    "it");
+		goto out;
+	}
+	if ((uint64_t)json_integer_value(seq) <= last_seq) {
+		http_response_error(resp, 409, "stale_route", "route %lld, "
+		    "the last was %llu", (long long)json_integer_value(seq),
+		    (unsigned long long)last_seq);
+		goto out;
+	}
+	if (node_route_check(n, json_string_value(next), end, &cause) != 0) {
+		node_refuse_relay(n, resp, cause);
+		goto out;
+	}
+	pthread_mutex_lock(&n->mu);
+	if ((s = node_session_find(n, id)) != NULL) {
+		free(s->push_addr);
+		s->push_addr = xstrdup(json_string_value(next));
+		snprintf(s->push_session, sizeof(s->push_session), "%s",
+		    json_string_value(nsess));
+		s->push_delta = (int64_t)json_integer_value(delta);
+		s->route_seq = (uint64_t)json_integer_value(seq);
+		n->push.routes++;
+	}
+	pthread_mutex_unlock(&n->mu);
+	if (s == NULL)
+		http_response_error(resp, 404, "unknown_session", "no session "
+		    "%016llx", (unsigned long long)id);
+	else
+		node_respond_json(resp, 200, json_pack("{s:s}", "next",
+		    json_string_value(next)));
+out:
+	free(cause);
+	json_decref(o);
 }
 
 static void
@@ -894,6 +1451,26 @@ node_route_step(void *arg, const struct http_request *req,
 		node_handle_step(arg, id, req, resp);
 }
 
+static void
+node_route_wait(void *arg, const struct http_request *req,
+    struct http_response *resp)
+{
+	uint64_t id;
+
+	if (node_route_session(req, resp, &id) == 0)
+		node_handle_wait(arg, id, req->wild[1], req, resp);
+}
+
+static void
+node_route_route(void *arg, const struct http_request *req,
+    struct http_response *resp)
+{
+	uint64_t id;
+
+	if (node_route_session(req, resp, &id) == 0)
+		node_handle_route(arg, id, req, resp);
+}
+
 /*
  * Before a step's body is read: the session must exist and the body fit
  * its largest frame (every position at once, in float32). Small sessions
@@ -946,6 +1523,11 @@ static const struct http_route node_routes[] = {
 	{ "DELETE", "/sessions/*", node_route_close, 0, 0, NULL },
 	{ "POST", "/sessions/*/step", node_route_step, PROTO_MAX_BODY,
 	    HTTP_ROUTE_THREAD, node_admit_step },
+	/* Both wait: for a step to be pushed, for the next hop's /info. */
+	{ "GET", "/sessions/*/steps/*", node_route_wait, 0, HTTP_ROUTE_THREAD,
+	    NULL },
+	{ "POST", "/sessions/*/route", node_route_route, NODE_MAX_CONTROL_BODY,
+	    HTTP_ROUTE_THREAD, NULL },
 	{ "POST", "/control/leave", node_route_leave, NODE_MAX_CONTROL_BODY,
 	    0, NULL },
 };
@@ -1127,6 +1709,7 @@ node_new(const struct node_config *cfg, char **cause)
 	rate_init(&n->token_rate, n->started);
 	pthread_mutex_init(&n->mu, NULL);
 	pthread_cond_init(&n->cond, NULL);
+	pthread_cond_init(&n->fwd_cond, NULL);
 	node_queue_init(&n->compute);
 	pthread_mutex_init(&n->pool_mu, NULL);
 
@@ -1323,6 +1906,20 @@ node_free(struct node *n)
 	/* Stop the server first: no handler runs after this. */
 	http_server_free(n->http);
 	free(n->routes);
+	/* Then the forwards, which use the node. */
+	pthread_mutex_lock(&n->mu);
+	n->fwd_quit = 1;
+	pthread_cond_broadcast(&n->fwd_cond);
+	while (n->forwarding > 0 || n->fwd_threads > 0)
+		pthread_cond_wait(&n->cond, &n->mu);
+	while (n->pushers != NULL) {
+		struct node_pusher *p = n->pushers;
+
+		n->pushers = p->next;
+		http_client_free(p->http);
+		free(p);
+	}
+	pthread_mutex_unlock(&n->mu);
 	batch_free(n->batch);
 	if (n->housekeeper_running) {
 		pthread_mutex_lock(&n->mu);
@@ -1344,6 +1941,7 @@ node_free(struct node *n)
 	gguf_close(n->gguf);
 	pthread_mutex_destroy(&n->mu);
 	pthread_cond_destroy(&n->cond);
+	pthread_cond_destroy(&n->fwd_cond);
 	node_queue_release(&n->compute);
 	pthread_mutex_destroy(&n->pool_mu);
 	node_ledger_free(n->ledger);

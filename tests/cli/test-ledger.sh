@@ -75,7 +75,9 @@ start_node a 0:2
 start_node b 2:4
 start_node c 4:5
 PEERS="--peer 127.0.0.1:$port_a --peer 127.0.0.1:$port_b --peer 127.0.0.1:$port_c"
-expect three-nodes-run 0 "$SWARM" infer run -m "$M" $PEERS -n 200 --temp 0
+# With push (the default, said here): the nodes forward to each other and
+# the client receipts each hop all the same.
+expect three-nodes-run 0 "$SWARM" infer run -m "$M" $PEERS -n 200 --temp 0 --push
 check three-nodes-golden [ "$out" = "$(cat "$GOLDEN")" ]
 for n in a b c; do info $n >"$SWARM_HOME/$n.info"; done
 tok() {

@@ -202,7 +202,8 @@ check only-garbage-named sh -c 'echo "$1" | grep -q \
 # is caught, named and refused, and the text is the honest one.
 start_node up "$M" 2:4
 STUB_UPSTREAM=127.0.0.1:$port_up start_stub liar lie "$MODEL_ID" 2 4
-expect liar-unchecked 0 "$SWARM" infer run -m "$M" -n 30 --temp 0 \
+# Hop by hop: with push the liar, a relay, passes the honest node's rows on.
+expect liar-unchecked 0 "$SWARM" infer run -m "$M" -n 30 --temp 0 --no-push \
     --peer 127.0.0.1:$port_a --peer 127.0.0.1:$port_liar \
     --peer 127.0.0.1:$SLOW --peer 127.0.0.1:$port_c
 check liar-changes-text [ "$out" != "$text30" ]

@@ -4,17 +4,24 @@
  * identical to running every block here, and stay so when the node in use
  * goes away mid-run (a replica takes over after a replay).
  */
+#include <jansson.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "test.h"
 #include "core/gguf.h"
 #include "core/model.h"
 #include "core/pool.h"
+#include "net/http-client.h"
+#include "net/protocol.h"
 #include "swarm/client.h"
+#include "swarm/identity.h"
 #include "swarm/directory-static.h"
 #include "swarm/model-id.h"
 #include "swarm/node.h"
 #include "swarm/record.h"
+#include "util/hex.h"
+#include "util/strbuf.h"
 #include "util/xmalloc.h"
 
 static struct node *
@@ -176,7 +183,7 @@ test_client_chunks(void)
 	CHECKF(gf != NULL, "%s", cause);
 	m = model_load(gf, 0, 5, MODEL_LOAD_EMBED, pool, &cause);
 	CHECKF(m != NULL, "%s", cause);
-	CHECK(model_id_compute(gf, model_id, sizeof(model_id)) == 0);
+	CHECK(model_id_compute(gf, NULL, model_id, sizeof(model_id)) == 0);
 	e = m->hp.n_embd;
 	kv = kv_cache_new(m, 0, 5, 16, NULL);
 	want = xmalloc(8 * e * sizeof(float));
@@ -231,10 +238,274 @@ out:
 	CHECK(ok);
 }
 
+/*
+ * Push: three hops (a spare for the middle one), each step forwarded node
+ * to node; the middle node goes away mid-run, the step stalls, is finished
+ * hop by hop and the states stay bit-identical to one process.
+ */
+static void
+test_client_push_failover(void)
+{
+	char path[512], addrs[4][64], model_id[MODEL_ID_MAX], *cause = NULL;
+	const char *list[4];
+	struct node *nodes[4] = { NULL, NULL, NULL, NULL };
+	struct client_config cc;
+	struct client_push_stats ps;
+	struct client_hop_stats *hs = NULL;
+	struct directory *dir = NULL;
+	struct client *c = NULL;
+	struct gguf_file *gf;
+	struct model *m = NULL;
+	struct kv_cache *kv = NULL;
+	struct pool *pool = pool_new(1);
+	int32_t toks[8] = { 1, 403, 407, 500, 12, 99, 7, 300 }, pos[8];
+	float *want = NULL, *got = NULL;
+	size_t e, i, nh;
+	int step, victim, ok = 1;
+
+	snprintf(path, sizeof(path), "%s/stories260K.gguf", test_models_dir());
+	gf = gguf_open(path, &cause);
+	CHECKF(gf != NULL, "%s", cause);
+	m = model_load(gf, 0, 5, MODEL_LOAD_EMBED, pool, &cause);
+	CHECKF(m != NULL, "%s", cause);
+	CHECK(model_id_compute(gf, NULL, model_id, sizeof(model_id)) == 0);
+	e = m->hp.n_embd;
+	kv = kv_cache_new(m, 0, 5, 16, NULL);
+	want = xmalloc(8 * e * sizeof(float));
+	got = xmalloc(8 * e * sizeof(float));
+	nodes[0] = test_node(path, 0, 2, addrs[0], sizeof(addrs[0]));
+	nodes[1] = test_node(path, 2, 4, addrs[1], sizeof(addrs[1]));
+	nodes[2] = test_node(path, 2, 4, addrs[2], sizeof(addrs[2]));
+	nodes[3] = test_node(path, 4, 5, addrs[3], sizeof(addrs[3]));
+	for (i = 0; i < 4; i++) {
+		if (nodes[i] == NULL)
+			ok = 0;
+		list[i] = addrs[i];
+	}
+	if (!ok)
+		goto out;
+	dir = directory_static_new(list, 4);
+	client_config_init(&cc);
+	cc.dir = dir;
+	cc.model_id = model_id;
+	cc.n_layer = 5;
+	cc.n_embd = (uint32_t)e;
+	cc.push = 1;
+	c = client_new(&cc);
+	if (client_open(c, 16, &cause) != 0) {
+		fprintf(stderr, "  open: %s\n", cause);
+		ok = 0;
+		goto out;
+	}
+	for (step = 0; step < 6 && ok; step++) {
+		int p0 = step == 0 ? 0 : step + 2, n = step == 0 ? 3 : 1;
+
+		for (i = 0; i < (size_t)n; i++)
+			pos[i] = p0 + (int32_t)i;
+		model_embed(m, toks + p0, n, want, NULL);
+		memcpy(got, want, n * e * sizeof(float));
+		model_forward_blocks(m, pool, 0, 5, want, pos, n, kv, NULL);
+		if (client_forward(c, got, n, p0, &cause) != 0) {
+			fprintf(stderr, "  step %d: %s\n", step, cause);
+			ok = 0;
+			break;
+		}
+		if (memcmp(want, got, n * e * sizeof(float)) != 0) {
+			fprintf(stderr, "  step %d: hidden states differ\n", step);
+			ok = 0;
+		}
+		if (step == 2) {
+			nh = client_stats(c, &hs);
+			victim = nh == 3 && strcmp(hs[1].addr, addrs[1]) == 0 ?
+			    1 : 2;
+			free(hs);
+			hs = NULL;
+			node_free(nodes[victim]);
+			nodes[victim] = NULL;
+		}
+	}
+	client_push_stats(c, &ps);
+	if (ok && (client_failovers(c) != 1 || ps.pushed != 6 ||
+	    ps.stalls != 1)) {
+		fprintf(stderr, "  %u failovers, %llu pushed, %llu stalls\n",
+		    client_failovers(c), (unsigned long long)ps.pushed,
+		    (unsigned long long)ps.stalls);
+		ok = 0;
+	}
+out:
+	free(cause);
+	client_free(c);
+	if (dir != NULL)
+		dir->ops->free(dir);
+	for (i = 0; i < 4; i++)
+		node_free(nodes[i]);
+	kv_cache_free(kv);
+	model_free(m);
+	gguf_close(gf);
+	pool_free(pool);
+	free(want);
+	free(got);
+	CHECK(ok);
+}
+
+/* POSTs body to path on hc; the status, and the error code in *code. */
+static long
+test_post(struct http_client *hc, const char *path, const char *body,
+    char code[64])
+{
+	struct strbuf ans = STRBUF_INIT;
+	char *c = NULL, *msg = NULL;
+	long status = 0;
+
+	*code = '\0';
+	if (http_client_request(hc, "POST", path, NULL, body, strlen(body),
+	    "application/json", 5, 1 << 16, &status, &ans, NULL) != 0)
+		status = -1;
+	if (proto_error_parse(ans.buf, ans.len, &c, &msg) == 0)
+		snprintf(code, 64, "%s", c);
+	free(c);
+	free(msg);
+	if (status == 200 && strstr(path, "/sessions") != NULL &&
+	    strstr(path, "/route") == NULL) {
+		json_t *o = json_loadb(ans.buf, ans.len, 0, NULL);
+
+		snprintf(code, 64, "%s", json_string_value(json_object_get(o,
+		    "session_id")));
+		json_decref(o);
+	}
+	strbuf_release(&ans);
+	return status;
+}
+
+/* A route signed by key for the session sid; allocated JSON. */
+static char *
+test_route(const struct identity *key, const char *model_id, const char *sid,
+    const char *next, uint64_t seq)
+{
+	uint8_t sig[IDENTITY_SIG_LEN];
+	char hex[2 * IDENTITY_SIG_LEN + 1], *t;
+
+	t = proto_route_terms(model_id, sid, next, "00000000000000aa", 0, seq);
+	identity_sign(key, t, strlen(t), sig);
+	free(t);
+	hex_encode(sig, sizeof(sig), hex);
+	return xasprintf("{\"next\":\"%s\",\"next_session\":"
+	    "\"00000000000000aa\",\"step_delta\":0,\"seq\":%llu,"
+	    "\"signature\":\"%s\"}", next, (unsigned long long)seq, hex);
+}
+
+/*
+ * No open relay: a signed session's node forwards only to a node of its
+ * model serving the next block, on a route its client signed, with a
+ * sequence number past the last; what it refuses it counts.
+ */
+static void
+test_client_push_relay(void)
+{
+	char path[512], addrs[3][64], model_id[MODEL_ID_MAX], code[64];
+	char sid[64], pk_hex[2 * IDENTITY_PK_LEN + 1];
+	char sig_hex[2 * IDENTITY_SIG_LEN + 1], *t, *body, *rpath = NULL;
+	uint8_t sig[IDENTITY_SIG_LEN];
+	struct node *nodes[3] = { NULL, NULL, NULL };
+	struct identity key, other;
+	struct http_client *hc = NULL;
+	struct strbuf ans = STRBUF_INIT;
+	struct gguf_file *gf;
+	json_t *o = NULL;
+	int64_t ts = (int64_t)time(NULL);
+	long status;
+	size_t i;
+	int ok = 1;
+
+	snprintf(path, sizeof(path), "%s/stories260K.gguf", test_models_dir());
+	CHECK((gf = gguf_open(path, NULL)) != NULL);
+	CHECK(model_id_compute(gf, NULL, model_id, sizeof(model_id)) == 0);
+	gguf_close(gf);
+	nodes[0] = test_node(path, 0, 2, addrs[0], sizeof(addrs[0]));
+	nodes[1] = test_node(path, 2, 5, addrs[1], sizeof(addrs[1]));
+	nodes[2] = test_node(path, 3, 5, addrs[2], sizeof(addrs[2]));
+	for (i = 0; i < 3; i++)
+		ok &= nodes[i] != NULL;
+	identity_generate(&key);
+	identity_generate(&other);
+	hc = http_client_new(addrs[0], 5);
+	if (!ok || hc == NULL)
+		goto out;
+	/* A session signed by key. */
+	t = proto_session_terms(model_id, 0, 2, 8, ts);
+	identity_sign(&key, t, strlen(t), sig);
+	free(t);
+	hex_encode(key.pk, sizeof(key.pk), pk_hex);
+	hex_encode(sig, sizeof(sig), sig_hex);
+	body = xasprintf("{\"model_id\":\"%s\",\"block_begin\":0,"
+	    "\"block_end\":2,\"max_length\":8,\"client_key\":\"%s\","
+	    "\"timestamp\":%lld,\"signature\":\"%s\"}", model_id, pk_hex,
+	    (long long)ts, sig_hex);
+	status = test_post(hc, "/sessions", body, sid);
+	free(body);
+	if (status != 200) {
+		fprintf(stderr, "  open: %ld\n", status);
+		ok = 0;
+		goto out;
+	}
+	rpath = xasprintf("/sessions/%s/route", sid);
+	/* Anywhere: nobody there answers as a node. */
+	body = test_route(&key, model_id, sid, "127.0.0.1:1", 1);
+	status = test_post(hc, rpath, body, code);
+	free(body);
+	ok &= status == 403 && strcmp(code, "relay_refused") == 0;
+	/* A node of the model, but not serving block 2. */
+	body = test_route(&key, model_id, sid, addrs[2], 2);
+	status = test_post(hc, rpath, body, code);
+	free(body);
+	ok &= status == 403 && strcmp(code, "relay_refused") == 0;
+	/* The right node, signed by another key. */
+	body = test_route(&other, model_id, sid, addrs[1], 3);
+	status = test_post(hc, rpath, body, code);
+	free(body);
+	ok &= status == 403 && strcmp(code, "relay_refused") == 0;
+	/* The right node, signed by the session's key: taken. */
+	body = test_route(&key, model_id, sid, addrs[1], 4);
+	status = test_post(hc, rpath, body, code);
+	free(body);
+	ok &= status == 200;
+	/* The same route again: its sequence number is spent. */
+	body = test_route(&key, model_id, sid, addrs[1], 4);
+	status = test_post(hc, rpath, body, code);
+	free(body);
+	ok &= status == 409 && strcmp(code, "stale_route") == 0;
+	if (!ok)
+		fprintf(stderr, "  last answer %ld %s\n", status, code);
+	if (http_client_request(hc, "GET", "/status", NULL, NULL, 0, NULL, 5,
+	    1 << 20, &status, &ans, NULL) != 0 || (o = json_loadb(ans.buf,
+	    ans.len, 0, NULL)) == NULL)
+		ok = 0;
+	else {
+		json_t *p = json_object_get(json_object_get(o, "status"),
+		    "push");
+
+		ok &= json_integer_value(json_object_get(p,
+		    "relay_refused")) == 3 && json_integer_value(
+		    json_object_get(p, "routes")) == 1;
+	}
+out:
+	json_decref(o);
+	strbuf_release(&ans);
+	free(rpath);
+	http_client_free(hc);
+	identity_release(&key);
+	identity_release(&other);
+	for (i = 0; i < 3; i++)
+		node_free(nodes[i]);
+	CHECK(ok);
+}
+
 int
 main(void)
 {
 	TEST_RUN(test_client_failover);
 	TEST_RUN(test_client_chunks);
+	TEST_RUN(test_client_push_failover);
+	TEST_RUN(test_client_push_relay);
 	TEST_EXIT();
 }

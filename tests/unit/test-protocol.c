@@ -178,11 +178,36 @@ test_protocol_errors_and_addrs(void)
 	CHECK(proto_dtype_parse("f8", &d) == -1);
 }
 
+/* The push flag is the one known; the route a client signs is fixed text. */
+static void
+test_protocol_push(void)
+{
+	static uint8_t buf[PROTO_HEADER_SIZE + 64];
+	struct proto_step s;
+	float *y = NULL;
+	char *t, *cause = NULL;
+	size_t len;
+
+	len = test_frame(buf, 1, 0, 1, 8, 0, PROTO_FLAG_PUSH, 0, 32);
+	CHECKF(proto_step_decode(buf, len, &test_lim, &s, &y, &cause) == 0,
+	    "%s", cause);
+	CHECK(s.flags == PROTO_FLAG_PUSH);
+	free(y);
+	len = test_frame(buf, 1, 0, 1, 8, 0, PROTO_FLAG_PUSH | 2, 0, 32);
+	CHECK(test_refused(buf, len, "flags"));
+	t = proto_route_terms("m", "00000000000000aa", "127.0.0.1:7400",
+	    "00000000000000bb", -3, 7);
+	CHECK_STR(t, "swarm-route-v1\nm\n00000000000000aa\n127.0.0.1:7400\n"
+	    "00000000000000bb\n-3\n7\n");
+	free(t);
+}
+
 int
 main(void)
 {
 	TEST_RUN(test_protocol_round_trip);
 	TEST_RUN(test_protocol_hostile);
 	TEST_RUN(test_protocol_errors_and_addrs);
+	TEST_RUN(test_protocol_push);
 	TEST_EXIT();
 }
