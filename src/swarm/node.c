@@ -137,6 +137,8 @@ struct node {
 	double			 last_error_at;
 	enum peer_state		 state;
 	int			 drain_asked;
+	/* Threads asleep in node_route_wait: a step's end wakes them. */
+	unsigned		 step_waiters;
 	int			 stopping;
 	struct directory	*announcer;
 	/* Push (under mu): idle connections to next hops, forwards running. */
@@ -1058,9 +1060,10 @@ done:
 	}
 	s->busy = 0;
 	n->in_flight--;
-	/* Only a drain waits for the steps in flight: no other thread is
-	 * woken by every step (each wake-up costs the cores a switch). */
-	if (n->drain_asked)
+	/* Only a drain and the clients waiting for pushed answers wait for
+	 * a step's end: no other thread is woken by every step (each
+	 * wake-up costs the cores a switch). */
+	if (n->drain_asked || n->step_waiters > 0)
 		pthread_cond_broadcast(&n->cond);
 	pthread_mutex_unlock(&n->mu);
 	strbuf_release(&out);
@@ -1156,7 +1159,9 @@ node_handle_wait(struct node *n, uint64_t id, const char *step_str,
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000L;
 		}
+		n->step_waiters++;
 		pthread_cond_timedwait(&n->cond, &n->mu, &ts);
+		n->step_waiters--;
 	}
 	n->push.waits++;
 	resp->status = 200;
