@@ -731,6 +731,26 @@ qs_tile_q2_K(const int R, const int C, int64_t nb, const void *w, size_t ws,
 			out[(size_t)c * os + r] = qs_hsum(acc[r][c]);
 }
 
+/* The sixteen 6-bit Q3_K scales (12 bytes at s), less 32, as int8: the
+ * same as quant_k3_scales, in registers (no store and reload). */
+QS_INLINE __m128i
+qs_k3_scales_v(const uint8_t *s)
+{
+	uint32_t a2;
+	__m128i lo, hi;
+
+	memcpy(&a2, s + 8, 4);
+	/* dwords a0 a1 a0 a1, the high nibbles in the last two */
+	lo = _mm_shuffle_epi32(_mm_loadl_epi64((const __m128i *)s), 0x44);
+	lo = _mm_and_si128(_mm_srlv_epi32(lo, _mm_setr_epi32(0, 0, 4, 4)),
+	    _mm_set1_epi32(0x0f0f0f0f));
+	/* two bits of a2 per dword, at bits 4-5 of each byte */
+	hi = _mm_srlv_epi32(_mm_set1_epi32((int)a2), _mm_setr_epi32(0, 2, 4,
+	    6));
+	hi = _mm_and_si128(_mm_slli_epi32(hi, 4), _mm_set1_epi32(0x30303030));
+	return _mm_sub_epi8(_mm_or_si128(lo, hi), _mm_set1_epi8(32));
+}
+
 /*
  * Q3_K: q = low two bits + 4 * hmask bit - 4; the unsigned part (0..7)
  * goes through the byte dot product and the -4 comes back through the
@@ -755,13 +775,11 @@ qs_tile_q3_K(const int R, const int C, int64_t nb, const void *w, size_t ws,
 				    sizeof(struct block_q3_K));
 		__m256i isum[QS_RB][QS_CB];
 		const struct block_q3_K *b[QS_RB];
-		int8_t sc[QS_RB][16];
 		__m128i sv[QS_RB];
 
 		QS_UNROLL for (r = 0; r < R; r++) {
 			b[r] = QS_ROW(w, ws, r, struct block_q3_K) + ib;
-			quant_k3_scales(b[r]->scales, sc[r]);
-			sv[r] = _mm_loadu_si128((const __m128i *)sc[r]);
+			sv[r] = qs_k3_scales_v(b[r]->scales);
 			QS_UNROLL for (c = 0; c < C; c++)
 				isum[r][c] = _mm256_setzero_si256();
 		}
