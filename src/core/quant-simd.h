@@ -1181,6 +1181,16 @@ qs_panel_bytes_q4_0(const void *blk, float *d)
 	return qs_nibbles(b->qs);
 }
 
+/* Q5_0 as q + 16 (unsigned, 0..31) */
+QS_INLINE __m256i
+qs_panel_bytes_q5_0(const void *blk, float *d)
+{
+	const struct block_q5_0 *b = blk;
+
+	*d = qs_h2f(b->d);
+	return qs_decode_q5_0(b);
+}
+
 QS_INLINE __m256i
 qs_panel_bytes_q8_0(const void *blk, float *d)
 {
@@ -1224,6 +1234,7 @@ qs_panel_pack_##name(int64_t nb, const void *w, size_t ws, int n_rows,	\
 	}								\
 }
 QS_PANEL_PACK(q4_0, block_q4_0)
+QS_PANEL_PACK(q5_0, block_q5_0)
 QS_PANEL_PACK(q8_0, block_q8_0)
 
 /* Keeps v in a register as computed: without it the compiler reorders a
@@ -1249,13 +1260,19 @@ qs_bcast4(const void *p)
  * does a step of either straight into int32 (Q8_0's weights then stored
  * as q + 128, see qs_panel_bytes_q8_0).
  */
+/*
+ * Q5_0 the same way as q + 16: eight steps of its products, up to
+ * 8 * 2 * 31 * 127, no longer fit in int16, so without VNNI the sums are
+ * widened after every four steps (half: at most 31496).
+ */
 QS_INLINE void
-qs_panel_run_q4_0(const int C, int64_t ib0, int64_t ib1,
+qs_panel_run_off(const int C, const int half, int64_t ib0, int64_t ib1,
     const struct qs_panel_block *p, const void *acts, size_t as,
     const struct qs_act_block *ab, size_t abs_, __m256 *res)
 {
 #if !QS_VNNI
 	const __m256i ones = _mm256_set1_epi16(1);
+	__m256i s32[QS_PANEL_ACTS];
 #endif
 	__m256 acc[QS_PANEL_ACTS];
 	int64_t ib;
@@ -1267,8 +1284,12 @@ qs_panel_run_q4_0(const int C, int64_t ib0, int64_t ib1,
 		__m256i s[QS_PANEL_ACTS];
 		__m256 d = _mm256_load_ps(p[ib].d);
 
-		QS_UNROLL for (c = 0; c < C; c++)
+		QS_UNROLL for (c = 0; c < C; c++) {
 			s[c] = _mm256_setzero_si256();
+#if !QS_VNNI
+			s32[c] = _mm256_setzero_si256();
+#endif
+		}
 		QS_UNROLL for (j = 0; j < 8; j++) {
 			__m256i w = _mm256_load_si256(&p[ib].q[j]);
 
@@ -1280,6 +1301,10 @@ qs_panel_run_q4_0(const int C, int64_t ib0, int64_t ib1,
 #else
 				s[c] = _mm256_add_epi16(s[c],
 				    _mm256_maddubs_epi16(w, a));
+				if (half && j == 3) {
+					s32[c] = _mm256_madd_epi16(s[c], ones);
+					s[c] = _mm256_setzero_si256();
+				}
 #endif
 				QS_KEEP(s[c]);
 			}
@@ -1292,6 +1317,9 @@ qs_panel_run_q4_0(const int C, int64_t ib0, int64_t ib1,
 #else
 			__m256i i32 = _mm256_add_epi32(_mm256_madd_epi16(s[c],
 			    ones), _mm256_set1_epi32(a->off));
+
+			if (half)
+				i32 = _mm256_add_epi32(i32, s32[c]);
 #endif
 
 			acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i32),
@@ -1301,6 +1329,11 @@ qs_panel_run_q4_0(const int C, int64_t ib0, int64_t ib1,
 	QS_UNROLL for (c = 0; c < C; c++)
 		res[c] = acc[c];
 }
+
+#define qs_panel_run_q4_0(C, ib0, ib1, p, acts, as, ab, abs_, res) \
+	qs_panel_run_off(C, 0, ib0, ib1, p, acts, as, ab, abs_, res)
+#define qs_panel_run_q5_0(C, ib0, ib1, p, acts, as, ab, abs_, res) \
+	qs_panel_run_off(C, 1, ib0, ib1, p, acts, as, ab, abs_, res)
 
 /*
  * One Q8_0 block of eight rows (eight vectors of four weights a row, as
@@ -1397,6 +1430,8 @@ qs_panel_acts(int64_t nb, const void *acts, size_t as, int n_acts, int off,
 }
 #define qs_panel_acts_q4_0(nb, acts, as, n, ab) \
 	qs_panel_acts(nb, acts, as, n, 8, ab)
+#define qs_panel_acts_q5_0(nb, acts, as, n, ab) \
+	qs_panel_acts(nb, acts, as, n, 16, ab)
 #define qs_panel_acts_q8_0(nb, acts, as, n, ab) \
 	qs_panel_acts(nb, acts, as, n, QS_VNNI ? 128 : 0, ab)
 
@@ -1474,6 +1509,7 @@ qs_panel_gemm_##name(int64_t nb, const void *w, size_t ws, int n_rows,	\
 	return 0;							\
 }
 QS_PANEL_GEMM(q4_0)
+QS_PANEL_GEMM(q5_0)
 QS_PANEL_GEMM(q8_0)
 
 /*
@@ -2379,7 +2415,7 @@ qs_gemm_##name(int64_t k, const void *w, size_t ws, int n_rows,	\
 }
 QS_GEMM(q8_0, QK8_0, qs_dec_q8_0, QS_GEOM_LEGACY, qs_panel_gemm_q8_0)
 QS_GEMM(q4_0, QK4_0, qs_dec_q4_0, QS_GEOM_LEGACY, qs_panel_gemm_q4_0)
-QS_GEMM(q5_0, QK5_0, QS_NO_DEC, QS_GEOM_LEGACY, QS_NO_PANEL)
+QS_GEMM(q5_0, QK5_0, QS_NO_DEC, QS_GEOM_LEGACY, qs_panel_gemm_q5_0)
 QS_GEMM(q4_1, QK4_1, QS_NO_DEC, QS_GEOM_LEGACY, QS_NO_PANEL)
 QS_GEMM(q5_1, QK5_1, QS_NO_DEC, QS_GEOM_LEGACY, QS_NO_PANEL)
 QS_GEMM(q2_K, QK_K, QS_NO_DEC, QS_GEOM_K, QS_NO_PANEL)
