@@ -23,7 +23,8 @@
 # without it those types are skipped, saying so.
 BUILD=${BUILD:-build}
 BIN=$BUILD/bench
-TYPES=${BENCH_TYPES:-F16 Q8_0 Q4_0 Q4_K_M Q6_K Q5_K_M Q3_K_M Q2_K Q5_0 Q4_1 Q5_1}
+TYPES=${BENCH_TYPES:-F16 Q8_0 Q4_0 Q4_K_M Q6_K Q5_K_M Q3_K_M Q2_K Q5_0 Q4_1
+    Q5_1}
 QUANTIZE=${BENCH_QUANTIZE:-}
 REPS=${BENCH_REPS:-5}
 THREADS=${BENCH_THREADS:-1,2}
@@ -114,7 +115,8 @@ for t in $TYPES; do
 		echo null >"$tmp/$t.gen"
 	else
 		t0=$(now)
-		if ! "$QUANTIZE" "$f16" "$out.tmp" "$t" >"$tmp/$t.log" 2>&1; then
+		if ! "$QUANTIZE" "$f16" "$out.tmp" "$t" >"$tmp/$t.log" \
+		    2>&1; then
 			cat "$tmp/$t.log" >&2
 			echo "run-bench.sh: $QUANTIZE could not make $t" >&2
 			rm -f "$out.tmp"

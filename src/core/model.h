@@ -57,7 +57,7 @@ struct model_weight {
 	int64_t		 n_out;
 	size_t		 row_bytes;
 	void		*x8;
-	void		*copy;		/* data's own copy in large pages */
+	void		*copy;		/* data's copy in large pages */
 };
 
 struct model_block {

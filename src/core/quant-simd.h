@@ -683,7 +683,7 @@ qs_tile_q2_K(const int R, const int C, int64_t nb, const void *w, size_t ws,
 			b[r] = QS_ROW(w, ws, r, struct block_q2_K) + ib;
 			sv[r] = _mm_and_si128(_mm_loadu_si128((const __m128i *)
 			    b[r]->scales), _mm_set1_epi8(0x0F));
-			/* the tables of sub-blocks 0-7 and 8-15, a dword each */
+			/* tables of sub-blocks 0-7 and 8-15, a dword each */
 			if (C > 1) {
 				lut[r][0] = _mm256_mullo_epi32(
 				    _mm256_cvtepu8_epi32(sv[r]),
