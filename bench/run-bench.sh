@@ -15,9 +15,17 @@
 # bench/models), BENCH_JSON (default bench/results.json) and BENCH_SHAPE
 # (gen-model's shape options, default --shape tinyllama; the llama.cpp
 # figures only hold for that one) can be set too.
+#
+# gen-model writes F32, F16, Q8_0, Q4_0 and Q4_K_M files itself. The other
+# types (Q6_K, Q5_K_M, Q3_K_M, Q2_K, Q5_0, Q4_1, Q5_1) are made from its
+# F16 file by llama.cpp's quantizer, so that they hold llama.cpp's
+# per-tensor type mix: BENCH_QUANTIZE names that program (llama-quantize);
+# without it those types are skipped, saying so.
 BUILD=${BUILD:-build}
 BIN=$BUILD/bench
-TYPES=${BENCH_TYPES:-F16 Q8_0 Q4_0 Q4_K_M}
+TYPES=${BENCH_TYPES:-F16 Q8_0 Q4_0 Q4_K_M Q6_K Q5_K_M Q3_K_M Q2_K Q5_0 Q4_1
+    Q5_1}
+QUANTIZE=${BENCH_QUANTIZE:-}
 REPS=${BENCH_REPS:-5}
 THREADS=${BENCH_THREADS:-1,2}
 MODELS=${BENCH_MODELS:-bench/models}
@@ -58,22 +66,75 @@ echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) cor
 echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 echo
 
-# Models first, so generating one does not disturb measuring another.
-for t in $TYPES; do
+# The types gen-model writes itself.
+gen_writes() {
+	case $1 in
+	F32|F16|Q8_0|Q4_0|Q4_K_M) return 0 ;;
+	*) return 1 ;;
+	esac
+}
+
+# gen-model's file of type $1: its path to stdout, the seconds it took (or
+# "null" when it was cached) to $tmp/$1.gen
+gen_file() {
 	t0=$(now)
-	"$BIN/gen-model" $SHAPE --type "$t" --dir "$MODELS" >"$tmp/$t.path" \
-	    2>"$tmp/$t.log"
+	"$BIN/gen-model" $SHAPE --type "$1" --dir "$MODELS" >"$tmp/$1.path" \
+	    2>"$tmp/$1.log"
 	rc=$?
 	t1=$(now)
-	cat "$tmp/$t.log" >&2
-	[ "$rc" -eq 0 ] || exit 1
-	# the seconds it took to make, or "null" when it was cached
-	if grep -q '^gen-model: reusing' "$tmp/$t.log"; then
+	cat "$tmp/$1.log" >&2
+	[ "$rc" -eq 0 ] || return 1
+	if grep -q '^gen-model: reusing' "$tmp/$1.log"; then
 		echo null
 	else
 		echo "$t0 $t1" | awk '{ printf "%.1f\n", $2 - $1 }'
-	fi >"$tmp/$t.gen"
+	fi >"$tmp/$1.gen"
+}
+
+# Models first, so generating one does not disturb measuring another.
+kept=
+for t in $TYPES; do
+	if gen_writes "$t"; then
+		gen_file "$t" || exit 1
+		kept="$kept $t"
+		continue
+	fi
+	if [ -z "$QUANTIZE" ]; then
+		echo "run-bench.sh: skipping $t: gen-model does not write it;" \
+		    "set BENCH_QUANTIZE to a llama-quantize to make it with" \
+		    "llama.cpp's type mix" >&2
+		continue
+	fi
+	if [ ! -f "$tmp/F16.path" ]; then
+		gen_file F16 || exit 1
+	fi
+	f16=$(cat "$tmp/F16.path")
+	out=$(dirname "$f16")/$t-from-$(basename "$f16")
+	if [ -f "$out" ] && [ "$out" -nt "$f16" ]; then
+		echo "run-bench.sh: reusing $out" >&2
+		echo null >"$tmp/$t.gen"
+	else
+		t0=$(now)
+		if ! "$QUANTIZE" "$f16" "$out.tmp" "$t" >"$tmp/$t.log" \
+		    2>&1; then
+			cat "$tmp/$t.log" >&2
+			echo "run-bench.sh: $QUANTIZE could not make $t" >&2
+			rm -f "$out.tmp"
+			exit 1
+		fi
+		mv "$out.tmp" "$out"
+		t1=$(now)
+		echo "$t0 $t1" | awk '{ printf "%.1f\n", $2 - $1 }' \
+		    >"$tmp/$t.gen"
+	fi
+	echo "$out" >"$tmp/$t.path"
+	kept="$kept $t"
 done
+TYPES=$kept
+if [ -z "$TYPES" ]; then
+	echo "run-bench.sh: no type left to measure" >&2
+	exit 1
+fi
 
 # CPU time the hypervisor gave to others while we ran (/proc/stat "steal"),
 # a sign of a busy host that the load average inside the machine misses.

@@ -57,6 +57,7 @@ struct model_weight {
 	int64_t		 n_out;
 	size_t		 row_bytes;
 	void		*x8;
+	void		*copy;		/* data's copy in large pages */
 };
 
 struct model_block {
@@ -74,9 +75,11 @@ struct model_block {
 
 #define MODEL_LOAD_EMBED	0x1	/* token embedding */
 #define MODEL_LOAD_HEAD		0x2	/* output norm and output matrix */
-/* Use the matrices in the file's layout: by default those of a type with
- * an interleaved layout are repacked once at load (a copy in memory; the
- * file's pages are then given back), which decode streams faster. */
+/* Use the matrices in the file's pages: by default those of a type with
+ * an interleaved layout are repacked once at load, the others copied as
+ * they are (either way into memory with large pages where the system
+ * gives them; the file's pages are then given back), which decode
+ * streams faster. */
 #define MODEL_LOAD_PLAIN	0x4
 
 struct model {
@@ -113,7 +116,8 @@ struct model	*model_load_progress(const struct gguf_file *, uint32_t a,
 		    uint32_t b, int flags, struct pool *,
 		    const struct model_progress *, char **cause);
 void		 model_free(struct model *);
-/* Bytes of the matrices repacked at load (0 with MODEL_LOAD_PLAIN). */
+/* Bytes of the matrices repacked or copied at load (0 with
+ * MODEL_LOAD_PLAIN). */
 size_t		 model_repacked_bytes(const struct model *);
 
 /* hidden[n][n_embd] = embedding rows of tokens[n]. */

@@ -1839,6 +1839,8 @@ quant_gemm_rows_independent(enum ggml_type type, int x8)
 	case GGML_TYPE_Q4_0:
 	case GGML_TYPE_Q8_0:
 		return x8;	/* the plain kernels decode one row apart */
+	case GGML_TYPE_Q5_0:
+		return 0;	/* it has no interleaved layout */
 	default:
 		return 1;
 	}

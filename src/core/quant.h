@@ -328,7 +328,7 @@ quant_gemm_fn	 quant_get_gemm(enum ggml_type weight_type);
  * activation row the same bits whatever the other rows of the call are
  * (the integer dot products of the quantized types sum in one order), so
  * rows of different sessions may share one call. The float types, and
- * plain Q4_0 and Q8_0, take another path for one row than for many
+ * plain Q4_0, Q5_0 and Q8_0, take another path for one row than for many
  * (test-quant checks the claim at every level).
  */
 int		 quant_gemm_rows_independent(enum ggml_type weight_type, int x8);
