@@ -1,11 +1,12 @@
 #!/bin/sh
 # Push against the client driving every hop, over links with a one-way
-# delay: three nodes on this machine, each behind a TCP proxy on loopback
-# that holds every chunk DELAY ms in each direction (the nodes announce the
-# proxies' addresses, so node-to-node forwards cross them too). Prints ms
-# per generated token with push on and off, interleaved, and what the trips
+# delay: three nodes on this machine, each behind bench/delay-relay on
+# loopback, which holds every chunk DELAY ms in each direction (the nodes
+# announce the relays' addresses, so node-to-node forwards cross them
+# too). Prints ms per generated token with push on and off, interleaved, and what the trips
 # alone would cost: (hops + 1) x DELAY with push, 2 x hops x DELAY without.
-# A stand-in for a real network lab; not part of `make test`.
+# Needs no root: bench/bench-wan.sh is the same in network namespaces with
+# bandwidth limits. Not part of `make test`.
 #
 #   sh bench/bench-push.sh [MODEL.gguf]
 #
@@ -18,49 +19,8 @@ DELAYS=${BENCH_DELAYS:-0 5 20}
 [ "$TOKENS" = 64 ] && [ -z "$BENCH_TOKENS" ] && TOKENS=32
 [ "$REPS" = 3 ] && [ -z "$BENCH_REPS" ] && REPS=2
 
-cat >"$tmp/delay.py" <<'EOF'
-import asyncio, sys, time
-# delay.py TARGET_PORT_FILE DELAY_MS PORT_FILE: listens on a free port
-# (written to PORT_FILE) and relays to the port in TARGET_PORT_FILE, read
-# at each connection, so the node may start after its proxy.
-tfile, d, pfile = sys.argv[1], float(sys.argv[2]) / 1e3, sys.argv[3]
-
-async def pipe(r, w):
-    q = asyncio.Queue()
-    async def send():
-        while True:
-            t, data = await q.get()
-            if not data:
-                w.close()
-                return
-            if t + d > time.monotonic():
-                await asyncio.sleep(t + d - time.monotonic())
-            w.write(data)
-            await w.drain()
-    s = asyncio.ensure_future(send())
-    while True:
-        data = await r.read(1 << 16)
-        q.put_nowait((time.monotonic(), data))
-        if not data:
-            break
-    await s
-
-async def handle(r, w):
-    try:
-        tport = int(open(tfile).read())
-        tr, tw = await asyncio.open_connection("127.0.0.1", tport)
-    except (OSError, ValueError):
-        w.close()
-        return
-    await asyncio.gather(pipe(r, tw), pipe(tr, w), return_exceptions=True)
-
-async def main():
-    srv = await asyncio.start_server(handle, "127.0.0.1", 0)
-    open(pfile + ".tmp", "w").write("%d\n" % srv.sockets[0].getsockname()[1])
-    __import__("os").rename(pfile + ".tmp", pfile)
-    await srv.serve_forever()
-asyncio.run(main())
-EOF
+RELAY=$BUILD/bench/delay-relay
+[ -x "$RELAY" ] || { echo "$BENCH_NAME: no $RELAY (make $RELAY)"; exit 0; }
 
 # wait_port FILE
 wait_port() {
@@ -78,16 +38,17 @@ for d in $DELAYS; do
 	i=0 peers= dpids=
 	for span in 0:$b1 $b1:$b2 $b2:$n_layer; do
 		i=$((i + 1))
-		# the proxy first, on a free port, then the node announcing it
-		python3 "$tmp/delay.py" "$tmp/n$d$i" "$d" "$tmp/x$d$i" &
-		dpids="$dpids $!"
-		wait_port "$tmp/x$d$i"
-		port=$(cat "$tmp/x$d$i")
+		# the node announces its relay's port; the relay delays both ways
+		port=$(free_port)
 		"$SWARM" node join -m "$M" --blocks "$span" --listen 127.0.0.1:0 \
 		    --public-addr 127.0.0.1:$port --port-file "$tmp/n$d$i" \
 		    -t "$THREADS" 2>"$tmp/node$d$i.log" &
 		dpids="$dpids $!"
 		wait_port "$tmp/n$d$i"
+		"$RELAY" --listen 127.0.0.1:$port --to 127.0.0.1:$(cat "$tmp/n$d$i") \
+		    --delay-ms "$d" --port-file "$tmp/x$d$i" 2>"$tmp/relay$d$i.log" &
+		dpids="$dpids $!"
+		wait_port "$tmp/x$d$i"
 		peers="$peers --peer 127.0.0.1:$port"
 	done
 	pids="$pids $dpids"

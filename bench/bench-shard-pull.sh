@@ -17,10 +17,6 @@ BENCH_NAME=bench-shard-pull
 . "$(dirname "$0")/lib.sh"
 command -v lighttpd >/dev/null || { echo "$BENCH_NAME: needs lighttpd"; exit 0; }
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 # secs CMD...: runs CMD, prints its wall seconds.
 secs() {
 	s0=$(date +%s.%N)

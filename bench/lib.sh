@@ -17,6 +17,11 @@ if [ -z "$M" ]; then
 	fi
 fi
 
+# free_port: a TCP port free on 127.0.0.1 now.
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 tmp=$(mktemp -d)
 pids=
 cleanup() {

@@ -37,6 +37,30 @@ wait_file() {
 	return 0
 }
 
+# node_start NAME ARGS...: `swarm node join ARGS` on a free loopback port,
+# waited for; its pid in $pid and $pid_NAME, its port in $port and
+# $port_NAME, its log in $SWARM_HOME/NAME.log. $node_env, when set, holds
+# VAR=VALUE words for its environment. Returns 1 (a FAIL line said why) when
+# it does not start.
+node_start() {
+	ns_name=$1
+	shift
+	rm -f "$SWARM_HOME/$ns_name.port"
+	# shellcheck disable=SC2086 # node_env is a list of words
+	env $node_env "$SWARM" node join --listen 127.0.0.1:0 \
+	    --port-file "$SWARM_HOME/$ns_name.port" "$@" \
+	    2>"$SWARM_HOME/$ns_name.log" &
+	pid=$!
+	track $pid
+	eval "pid_$ns_name=$pid"
+	wait_file "$SWARM_HOME/$ns_name.port" || {
+		fail "start-$ns_name" "$(cat "$SWARM_HOME/$ns_name.log")"
+		return 1
+	}
+	port=$(cat "$SWARM_HOME/$ns_name.port")
+	eval "port_$ns_name=$port"
+}
+
 pass() { echo "PASS $1"; }
 fail() { echo "FAIL $1${2:+: $2}"; cli_failed=1; }
 

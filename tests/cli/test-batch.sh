@@ -89,14 +89,9 @@ done
 
 # --- nodes batch the steps of sessions from different clients -------------
 M=$MODELS/synth/synth-llama-Q4_0.gguf
+# start_node NAME BLOCKS: a node of $M, two threads (lib.sh's node_start).
 start_node() {
-	rm -f "$SWARM_HOME/$1.port"
-	"$SWARM" node join -m "$M" --blocks "$2" --listen 127.0.0.1:0 \
-	    --port-file "$SWARM_HOME/$1.port" --threads 2 \
-	    2>"$SWARM_HOME/$1.log" &
-	track $!
-	wait_file "$SWARM_HOME/$1.port" || { fail "start-$1"; exit 1; }
-	port=$(cat "$SWARM_HOME/$1.port")
+	node_start "$1" -m "$M" --blocks "$2" --threads 2 || exit 1
 }
 start_node n1 0:2
 N1=$port

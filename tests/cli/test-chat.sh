@@ -90,15 +90,9 @@ check overflow-drop-forgets sh -c 'printf "%s" "$1" | grep -q "forgot the" &&
     ! printf "%s" "$1" | grep -q "needs"' _ "$err"
 expect overflow-bad 2 "$SWARM" infer chat -m "$M" --local --overflow maybe
 
-# --- through a two-node swarm: the same replies, the nodes keep the session ---------
+# start_node NAME BLOCKS: a node of $M (lib.sh's node_start).
 start_node() {
-	"$SWARM" node join -m "$M" --blocks "$2" --listen 127.0.0.1:0 \
-	    --port-file "$SWARM_HOME/$1.port" --threads 1 \
-	    2>"$SWARM_HOME/$1.log" &
-	track $!
-	eval "pid_$1=$!"
-	wait_file "$SWARM_HOME/$1.port" || fail "start-$1" "$(cat "$SWARM_HOME/$1.log")"
-	eval "port_$1=$(cat "$SWARM_HOME/$1.port")"
+	node_start "$1" -m "$M" --blocks "$2" --threads 1
 }
 start_node a 0:3
 start_node b 3:5

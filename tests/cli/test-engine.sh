@@ -65,18 +65,12 @@ kill $cpid
 check ctx-same [ "$ictx" = "$sctx" ]
 check ctx-capped [ "$ictx" = 4096 ]
 
-# --- concurrent streams overlap on the network -----------------------------
-# Every step waits 40 ms on each node, so the run is network-bound: eight
-# streams at once finish well before eight in turn, unless the gateway's
-# requests take turns for their whole evaluation.
+# start_node NAME BLOCKS: a node of $M whose steps take 40 ms at least
+# (lib.sh's node_start).
 start_node() {
-	rm -f "$SWARM_HOME/$1.port"
-	SWARM_TEST_STEP_DELAY_MS=40 "$SWARM" node join -m "$M" --blocks "$2" \
-	    --listen 127.0.0.1:0 --port-file "$SWARM_HOME/$1.port" \
-	    --threads 1 2>"$SWARM_HOME/$1.log" &
-	track $!
-	wait_file "$SWARM_HOME/$1.port" || { fail "start-$1"; exit 1; }
-	port=$(cat "$SWARM_HOME/$1.port")
+	node_env=SWARM_TEST_STEP_DELAY_MS=40
+	node_start "$1" -m "$M" --blocks "$2" --threads 1 || exit 1
+	node_env=
 }
 start_node n1 0:2
 N1=$port

@@ -8,24 +8,16 @@
 M=$MODELS/stories260K.gguf
 GOLDEN=$MODELS/golden/stories260K_run_t0_n200.expected.txt
 
-# start_node NAME BLOCKS [ARGS...]: as in test-swarm.sh, its ledger in
+# start_node NAME BLOCKS [ARGS...]: lib.sh's node_start, its ledger in
 # NAME.db (or $LEDGER); the environment given before the call applies.
 start_node() {
 	sn_name=$1 sn_blocks=$2
 	shift 2
-	rm -f "$SWARM_HOME/$sn_name.port"
-	SWARM_LEDGER_PATH="${LEDGER:-$SWARM_HOME/$sn_name.db}" "$SWARM" node join \
-	    -m "$M" --blocks "$sn_blocks" --listen 127.0.0.1:0 \
-	    --port-file "$SWARM_HOME/$sn_name.port" --threads 1 "$@" \
-	    2>"$SWARM_HOME/$sn_name.log" &
-	pid=$!
-	track $pid
-	eval "pid_$sn_name=$pid"
-	wait_file "$SWARM_HOME/$sn_name.port" || {
-		fail "start-$sn_name" "$(cat "$SWARM_HOME/$sn_name.log")"
-		return 1
-	}
-	eval "port_$sn_name=$(cat "$SWARM_HOME/$sn_name.port")"
+	node_env="SWARM_LEDGER_PATH=${LEDGER:-$SWARM_HOME/$sn_name.db}"
+	node_start "$sn_name" -m "$M" --blocks "$sn_blocks" --threads 1 "$@"
+	sn_rc=$?
+	node_env=
+	return $sn_rc
 }
 
 # stop NAME...: SIGTERM, and wait until each is gone (its ledger flushed).

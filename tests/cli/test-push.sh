@@ -8,22 +8,11 @@
 M=$MODELS/stories260K.gguf
 GOLDEN=$MODELS/golden/stories260K_run_t0_n200.expected.txt
 
-# start_node NAME BLOCKS [ARGS...]: its port in $port_NAME, pid in $pid_NAME.
+# start_node NAME BLOCKS [ARGS...]: a node of $M (lib.sh's node_start).
 start_node() {
 	sn_name=$1 sn_blocks=$2
 	shift 2
-	rm -f "$SWARM_HOME/$sn_name.port"
-	"$SWARM" node join -m "$M" --blocks "$sn_blocks" \
-	    --listen 127.0.0.1:0 --port-file "$SWARM_HOME/$sn_name.port" \
-	    --threads 1 "$@" 2>"$SWARM_HOME/$sn_name.log" &
-	pid=$!
-	track $pid
-	eval "pid_$sn_name=$pid"
-	wait_file "$SWARM_HOME/$sn_name.port" || {
-		fail "start-$sn_name" "$(cat "$SWARM_HOME/$sn_name.log")"
-		return 1
-	}
-	eval "port_$sn_name=$(cat "$SWARM_HOME/$sn_name.port")"
+	node_start "$sn_name" -m "$M" --blocks "$sn_blocks" --threads 1 "$@"
 }
 
 # push_field PORT FIELD: a counter of the node's push object.

@@ -432,15 +432,9 @@ want("tools-stream-same", text == (whole["message"]["content"] or "") and fin ==
      (text, fin, whole))
 sys.exit(0 if ok else 1)
 PYEOF
-# --- through the swarm: the same text as --local; a gap answers 503 ---------
+# start_node NAME BLOCKS: a node of $M (lib.sh's node_start).
 start_node() {
-	rm -f "$SWARM_HOME/$1.port"
-	"$SWARM" node join -m "$M" --blocks "$2" --listen 127.0.0.1:0 \
-	    --port-file "$SWARM_HOME/$1.port" --threads 1 \
-	    2>"$SWARM_HOME/$1.log" &
-	track $!
-	wait_file "$SWARM_HOME/$1.port" || { fail "start-$1"; exit 1; }
-	port=$(cat "$SWARM_HOME/$1.port")
+	node_start "$1" -m "$M" --blocks "$2" --threads 1 || exit 1
 }
 start_node n1 0:2
 N1=$port

@@ -56,22 +56,17 @@ stop_origin() {
 	logged=$(awk '{ s += $NF } END { print s + 0 }' "$SWARM_HOME/access.log")
 }
 
-# start_node NAME HOME MODEL BLOCKS [ARGS...]
+# start_node NAME HOME MODEL BLOCKS [ARGS...]: a node with its own
+# SWARM_HOME (lib.sh's node_start).
 start_node() {
 	sn_name=$1 sn_home=$2 sn_model=$3 sn_blocks=$4
 	shift 4
-	rm -f "$SWARM_HOME/$sn_name.port"
-	SWARM_HOME=$sn_home "$SWARM" node join -m "$sn_model" \
-	    --blocks "$sn_blocks" --listen 127.0.0.1:0 \
-	    --port-file "$SWARM_HOME/$sn_name.port" --threads 1 "$@" \
-	    2>"$SWARM_HOME/$sn_name.log" &
-	track $!
-	eval "pid_$sn_name=$!"
-	wait_file "$SWARM_HOME/$sn_name.port" || {
-		fail "start-$sn_name" "$(cat "$SWARM_HOME/$sn_name.log")"
-		return 1
-	}
-	eval "port_$sn_name=$(cat "$SWARM_HOME/$sn_name.port")"
+	node_env="SWARM_HOME=$sn_home"
+	node_start "$sn_name" -m "$sn_model" --blocks "$sn_blocks" \
+	    --threads 1 "$@"
+	sn_rc=$?
+	node_env=
+	return $sn_rc
 }
 
 json_get() {

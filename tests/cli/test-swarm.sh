@@ -7,24 +7,12 @@ M=$MODELS/stories260K.gguf
 GOLDEN=$MODELS/golden/stories260K_run_t0_n200.expected.txt
 PY=$PWD/tests/cli/swarm-stub.py
 
-# start_node NAME MODEL BLOCKS [ARGS...]: a node on a free port; its port in
-# $port and in $SWARM_HOME/NAME.port, its pid in $pid, its log in NAME.log.
+# start_node NAME MODEL BLOCKS [ARGS...]: a node (lib.sh's node_start).
 start_node() {
 	sn_name=$1 sn_model=$2 sn_blocks=$3
 	shift 3
-	rm -f "$SWARM_HOME/$sn_name.port"
-	"$SWARM" node join -m "$sn_model" --blocks "$sn_blocks" \
-	    --listen 127.0.0.1:0 --port-file "$SWARM_HOME/$sn_name.port" \
-	    --threads 1 "$@" 2>"$SWARM_HOME/$sn_name.log" &
-	pid=$!
-	track $pid
-	eval "pid_$sn_name=$pid"
-	wait_file "$SWARM_HOME/$sn_name.port" || {
-		fail "start-$sn_name" "$(cat "$SWARM_HOME/$sn_name.log")"
-		return 1
-	}
-	port=$(cat "$SWARM_HOME/$sn_name.port")
-	eval "port_$sn_name=$port"
+	node_start "$sn_name" -m "$sn_model" --blocks "$sn_blocks" \
+	    --threads 1 "$@"
 }
 
 start_stub() {

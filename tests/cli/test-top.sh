@@ -10,19 +10,17 @@ M=$MODELS/stories260K.gguf
 TMUX_SOCK=swarm-top-test-$$
 export LC_ALL=C
 
+# start_node NAME [ARGS...]: a node of $M with its own SWARM_HOME
+# (lib.sh's node_start).
 start_node() {
 	name=$1
 	shift
 	mkdir -p "$SWARM_HOME/$name"
-	SWARM_HOME=$SWARM_HOME/$name "$SWARM" node join -m "$M" \
-	    --listen 127.0.0.1:0 --port-file "$SWARM_HOME/$name.port" \
-	    --threads 1 "$@" 2>"$SWARM_HOME/$name.log" &
-	track $!
-	eval "pid_$name=$!"
-	wait_file "$SWARM_HOME/$name.port" || fail "start-$name" \
-	    "$(cat "$SWARM_HOME/$name.log")"
-	port=$(cat "$SWARM_HOME/$name.port")
-	eval "port_$name=$port"
+	node_env="SWARM_HOME=$SWARM_HOME/$name"
+	node_start "$name" -m "$M" --threads 1 "$@"
+	sn_rc=$?
+	node_env=
+	return $sn_rc
 }
 
 start_node c --blocks 4:5 --new-swarm
