@@ -44,7 +44,8 @@ DEPS_APT = build-essential pkg-config libyaml-dev libjansson-dev \
 	   libcurl4-openssl-dev libncurses-dev libreadline-dev libpcre2-dev \
 	   libsodium-dev libsqlite3-dev libmicrohttpd-dev libopendht-c-dev libssl-dev \
 	   libopendht-dev man-db bash-completion zsh fish python3 \
-	   python3-cryptography clang libclang-rt-dev tmux lighttpd
+	   python3-cryptography clang libclang-rt-dev tmux lighttpd \
+	   iproute2
 
 # Files named *-avx2.c / *-avx512.c hold the SIMD fast paths; they are the
 # only ones built with those instruction sets, and are called only after a
