@@ -100,6 +100,21 @@
 #define CLIENT_REPROBE_TIMEOUT	2.0
 #define CLIENT_REROUTE_GAIN	0.5
 #define CLIENT_REROUTE_LOOKUP	60.0	/* seconds between its lookups */
+/*
+ * With push a link between two peers is priced at the round trip the
+ * upstream one measured and published (the rtt object of the push object
+ * of its /info), read when the peer is probed and, for the peers of the
+ * chain, again every CLIENT_LINKS_REFRESH seconds when the chain is priced
+ * again; at most CLIENT_MAX_LINKS of them a peer (a node keeps 16).
+ */
+#define CLIENT_LINKS_REFRESH	30.0
+#define CLIENT_MAX_LINKS	64
+
+/* A round trip a peer published: from it to addr. */
+struct client_link {
+	char			 addr[256];
+	double			 rtt;		/* seconds */
+};
 
 struct client_peer {
 	struct peer_record	 rec;
@@ -115,6 +130,9 @@ struct client_peer {
 	double			 link_seconds;
 	enum proto_dtype	 dtype;
 	int			 probed;	/* measured once already */
+	struct client_link	*links;		/* published round trips */
+	size_t			 n_links;
+	double			 links_at;	/* when read */
 };
 
 struct client_input {
@@ -316,6 +334,7 @@ client_free(struct client *c)
 	for (i = 0; i < c->n_peers; i++) {
 		http_client_free(c->peers[i]->http);
 		free(c->peers[i]->failure);
+		free(c->peers[i]->links);
 		free(c->peers[i]);
 	}
 	free(c->peers);
@@ -378,8 +397,89 @@ client_peer_get(struct client *c, const struct peer_record *r)
 }
 
 /*
+ * The round trips a peer's /info (o) says it measured to others: the rtt
+ * object of its status's push object, CLIENT_MAX_LINKS at most, each a
+ * number of seconds under a minute (anything else is left out). None:
+ * none known.
+ */
+static void
+client_peer_links(struct client_peer *p, const json_t *o)
+{
+	json_t *rtt, *v;
+	const char *addr;
+	double x;
+
+	free(p->links);
+	p->links = NULL;
+	p->n_links = 0;
+	p->links_at = clock_now();
+	rtt = json_object_get(json_object_get(json_object_get(o, "status"),
+	    "push"), "rtt");
+	if (!json_is_object(rtt) || json_object_size(rtt) == 0)
+		return;
+	p->links = xcalloc(CLIENT_MAX_LINKS, sizeof(*p->links));
+	json_object_foreach(rtt, addr, v) {
+		if (p->n_links == CLIENT_MAX_LINKS)
+			break;
+		x = json_number_value(v);
+		if (!json_is_number(v) || !(x >= 0 && x < 60) ||
+		    strlen(addr) >= sizeof(p->links->addr))
+			continue;
+		snprintf(p->links[p->n_links].addr, sizeof(p->links->addr),
+		    "%s", addr);
+		p->links[p->n_links++].rtt = x;
+	}
+}
+
+/* The round trip p published to addr; -1: none. */
+static double
+client_peer_link(const struct client_peer *p, const char *addr)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_links; i++)
+		if (strcmp(p->links[i].addr, addr) == 0)
+			return p->links[i].rtt;
+	return -1;
+}
+
+/* route_push's link over the candidates' peers (arg: the map). */
+static double
+client_route_link(void *arg, size_t from, size_t to)
+{
+	struct client_peer **map = arg;
+
+	return client_peer_link(map[from], map[to]->rec.addr);
+}
+
+/*
+ * Reads the round trips the peer published again (CLIENT_LINKS_REFRESH),
+ * with the short time of a probe; a failure leaves what was known.
+ */
+static void
+client_peer_links_refresh(struct client *c, struct client_peer *p)
+{
+	struct strbuf body = STRBUF_INIT;
+	char *err = NULL;
+	json_t *o;
+	long status;
+
+	p->links_at = clock_now();
+	if (http_client_request(p->http, "GET", "/info", NULL, NULL, 0, NULL,
+	    CLIENT_REPROBE_TIMEOUT, 1 << 20, &status, &body, &err) == 0 &&
+	    status == 200 && (o = json_loadb(body.buf, body.len, 0,
+	    NULL)) != NULL) {
+		client_peer_links(p, o);
+		json_decref(o);
+	}
+	free(err);
+	strbuf_release(&body);
+}
+
+/*
  * Measures a new peer's round trip with GET /info; a peer whose answer is
- * not a record of this model is refused.
+ * not a record of this model is refused. The round trips it published to
+ * others are kept (client_peer_links).
  */
 static int
 client_peer_probe(struct client *c, struct client_peer *p)
@@ -420,6 +520,7 @@ client_peer_probe(struct client *c, struct client_peer *p)
 		client_ban(c, p, "its info is not a record of this model");
 		goto out;
 	}
+	client_peer_links(p, o);
 	rc = 0;
 out:
 	free(cause);
@@ -955,15 +1056,77 @@ client_wait_unban(struct client *c, double unban_at, double *waited)
 }
 
 /*
+ * Does this client push? Not when it checks its peers (verify_rate): a
+ * node could forward other rows than it answers, and only rows the client
+ * sent itself are known to be what a node was given.
+ */
+static int
+client_pushes(const struct client *c)
+{
+	return c->cfg.push && c->cfg.verify_rate <= 0;
+}
+
+/*
+ * The pricing of a pushed chain over the candidates (map): the links the
+ * peers published, and the chain's ends, the peers before and after it
+ * (NULL, or one no longer a candidate: the client).
+ */
+static void
+client_route_push(struct client_peer **map, size_t n,
+    const struct client_peer *before, const struct client_peer *after,
+    struct route_push *push)
+{
+	size_t k;
+
+	push->link = client_route_link;
+	push->arg = map;
+	push->from = push->to = ROUTE_CLIENT;
+	for (k = 0; k < n; k++) {
+		if (map[k] == before)
+			push->from = k;
+		if (map[k] == after)
+			push->to = k;
+	}
+}
+
+/* With -v: the links of a pushed chain, measured or estimated. */
+static void
+client_log_links(struct client *c, const struct route_peer *cand,
+    struct client_peer **map, const struct route_push *push,
+    const struct route_hop *route, size_t n)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t i, k, prev = push->from;
+
+	for (i = 0; i <= n; i++, prev = k) {
+		k = i < n ? route[i].peer : push->to;
+		if (prev == ROUTE_CLIENT || k == ROUTE_CLIENT)
+			continue;
+		strbuf_addf(&sb, "%s%s -> %s rtt %.2f ms %s", sb.len ? ", " :
+		    "", map[prev]->rec.addr, map[k]->rec.addr,
+		    route_link_rtt(cand, push, prev, k) * 1e3, prev == k ?
+		    "(the same peer)" : client_route_link(map, prev, k) >= 0 ?
+		    "measured" : "estimated");
+	}
+	if (sb.len > 0)
+		client_log(c, "push links: %s", sb.buf);
+	strbuf_release(&sb);
+}
+
+/*
  * Builds hops over [begin, end) and brings their caches to the state given
  * by inputs (the kept inputs of what they replace; none for a new chain).
- * Peers that fail on the way are banned and routed around.
+ * Peers that fail on the way are banned and routed around. before and
+ * after: the peers of the hops next to these (NULL: the client), whose
+ * links to them a pushed chain is priced with.
  */
 static int
 client_build(struct client *c, uint32_t begin, uint32_t end,
     const struct client_input *inputs, size_t n_inputs,
+    const struct client_peer *before, const struct client_peer *after,
     struct client_hop **out, size_t *n_out, float *last_out, char **cause)
 {
+	struct route_push push;
 	struct route_peer *cand = NULL;
 	struct client_peer **map = NULL;
 	struct route_hop *route = NULL;
@@ -989,8 +1152,13 @@ client_build(struct client *c, uint32_t begin, uint32_t end,
 		if (client_candidates(c, &cand, &n_cand, &map, &unban_at,
 		    cause) != 0)
 			goto out;
-		found = route_find(cand, n_cand, begin, end, &route, &n_route,
-		    &err) == 0;
+		client_route_push(map, n_cand, before, after, &push);
+		if (client_pushes(c))
+			found = route_find_push(cand, n_cand, &push, begin, end,
+			    &route, &n_route, &err) == 0;
+		else
+			found = route_find(cand, n_cand, begin, end, &route,
+			    &n_route, &err) == 0;
 		if (!found && client_wait_unban(c, unban_at, &waited)) {
 			/* The only peers of a span are banned: wait it out. */
 			free(err);
@@ -1009,6 +1177,8 @@ client_build(struct client *c, uint32_t begin, uint32_t end,
 			hops[i].peer = map[route[i].peer];
 		}
 		client_log_chain(c, hops, n_route);
+		if (client_pushes(c))
+			client_log_links(c, cand, map, &push, route, n_route);
 		for (i = 0; i < n_route; i++) {
 			if (client_hop_open(c, &hops[i], &err) != 0)
 				goto failed;
@@ -1059,17 +1229,6 @@ out:
 	return rc;
 }
 
-/*
- * Does this client push? Not when it checks its peers (verify_rate): a
- * node could forward other rows than it answers, and only rows the client
- * sent itself are known to be what a node was given.
- */
-static int
-client_pushes(const struct client *c)
-{
-	return c->cfg.push && c->cfg.verify_rate <= 0;
-}
-
 int
 client_open(struct client *c, uint32_t max_length, char **cause)
 {
@@ -1083,8 +1242,8 @@ client_open(struct client *c, uint32_t max_length, char **cause)
 		c->deadline = clock_now() + c->cfg.run_timeout;
 	c->reroute_at = clock_now() + c->cfg.reroute_interval;
 	c->lookup_at = clock_now() + CLIENT_REROUTE_LOOKUP;
-	return client_build(c, 0, c->cfg.n_layer, NULL, 0, &c->hops,
-	    &c->n_hops, NULL, cause);
+	return client_build(c, 0, c->cfg.n_layer, NULL, 0, NULL, NULL,
+	    &c->hops, &c->n_hops, NULL, cause);
 }
 
 /* Closes and frees n hops (the array itself is the caller's). */
@@ -1116,6 +1275,19 @@ client_replace(struct client *c, size_t h, struct client_hop *repl,
 	client_hop_release(&old);
 }
 
+/* The peers next to hop h (NULL: the client's end). */
+static const struct client_peer *
+client_hop_before(const struct client *c, size_t h)
+{
+	return h > 0 ? c->hops[h - 1].peer : NULL;
+}
+
+static const struct client_peer *
+client_hop_after(const struct client *c, size_t h)
+{
+	return h + 1 < c->n_hops ? c->hops[h + 1].peer : NULL;
+}
+
 /* Replaces hop h by a fresh chain over its blocks, replaying its inputs. */
 static int
 client_repair(struct client *c, size_t h, char **cause)
@@ -1125,8 +1297,8 @@ client_repair(struct client *c, size_t h, char **cause)
 	double t0 = c->step_started;	/* the step that failed */
 
 	if (client_build(c, c->hops[h].begin, c->hops[h].end,
-	    c->hops[h].inputs, c->hops[h].n_inputs, &repl, &n_repl, NULL,
-	    cause) != 0)
+	    c->hops[h].inputs, c->hops[h].n_inputs, client_hop_before(c, h),
+	    client_hop_after(c, h), &repl, &n_repl, NULL, cause) != 0)
 		return -1;
 	/* From the failed step's start to a chain that has caught up. */
 	client_log(c, "blocks %u:%u: stalled %.3f s (failure, new chain, "
@@ -1200,8 +1372,8 @@ client_verify(struct client *c, size_t h, float *out, int n, char **cause)
 		off += (size_t)hop->inputs[k].n * e;
 	}
 	suspect->banned_until = INFINITY;	/* another replica, not it */
-	if (client_build(c, hop->begin, hop->end, &all, 1, &repl, &n_repl,
-	    check, &err) != 0) {
+	if (client_build(c, hop->begin, hop->end, &all, 1, NULL, NULL, &repl,
+	    &n_repl, check, &err) != 0) {
 		client_log(c, "verify: blocks %u:%u unchecked: %s",
 		    hop->begin, hop->end, err);
 		suspect->banned_until = saved;
@@ -1227,8 +1399,8 @@ client_verify(struct client *c, size_t h, float *out, int n, char **cause)
 		honest.n = all.n;
 		honest.rows = check;
 		final = xmalloc((size_t)all.n * e * sizeof(float));
-		if (client_build(c, hop->end, c->cfg.n_layer, &honest, 1, &tail,
-		    &n_tail, final, cause) != 0) {
+		if (client_build(c, hop->end, c->cfg.n_layer, &honest, 1, NULL,
+		    NULL, &tail, &n_tail, final, cause) != 0) {
 			client_hops_free(c, repl, n_repl);
 			free(repl);
 			rc = -1;
@@ -1259,20 +1431,29 @@ out:
 /*
  * A cheaper chain than the current one over some hop's blocks (see
  * CLIENT_REROUTE_SECONDS)? Then that hop moves, its inputs replayed on the
- * new peers; if they fail, it stays where it is.
+ * new peers; if they fail, it stays where it is. With push both are priced
+ * between the hop's neighbours, with the round trips the chain's peers
+ * published lately (CLIENT_LINKS_REFRESH).
  */
 static void
 client_reroute(struct client *c)
 {
 	struct route_peer *cand = NULL;
 	struct client_peer **map = NULL;
-	struct route_hop *route = NULL;
+	struct route_hop *route = NULL, now;
 	struct client_hop *repl;
-	size_t n_cand, n_route, n_repl, h, i, k;
+	struct route_push push;
+	size_t n_cand, n_route, n_repl, h, k;
 	double unban_at, now_cost, new_cost;
 	char *err = NULL;
+	int pushing = client_pushes(c);
 
 	c->reroute_at = clock_now() + c->cfg.reroute_interval;
+	/* The last hop's links lead nowhere in the chain. */
+	for (h = 0; pushing && h + 1 < c->n_hops; h++)
+		if (clock_now() >= c->hops[h].peer->links_at +
+		    CLIENT_LINKS_REFRESH)
+			client_peer_links_refresh(c, c->hops[h].peer);
 	/* The directory anew once a minute; the peers known otherwise. */
 	if (client_candidates_from(c, clock_now() < c->lookup_at, &cand,
 	    &n_cand, &map, &unban_at, &err) != 0)
@@ -1287,19 +1468,25 @@ client_reroute(struct client *c)
 		/* Gone from the directory or refused: failover's work. */
 		if (k == n_cand || !cand[k].usable)
 			continue;
-		now_cost = route_hop_cost(&cand[k], hop->begin, hop->end);
+		now.begin = hop->begin;
+		now.end = hop->end;
+		now.peer = k;
+		client_route_push(map, n_cand, client_hop_before(c, h),
+		    client_hop_after(c, h), &push);
+		now_cost = route_chain_cost(cand, pushing ? &push : NULL, &now,
+		    1);
 		free(route);
 		route = NULL;
 		free(err);
 		err = NULL;
-		if (route_find(cand, n_cand, hop->begin, hop->end, &route,
-		    &n_route, &err) != 0)
+		if ((pushing ? route_find_push(cand, n_cand, &push, hop->begin,
+		    hop->end, &route, &n_route, &err) : route_find(cand, n_cand,
+		    hop->begin, hop->end, &route, &n_route, &err)) != 0)
 			continue;
 		if (n_route == 1 && map[route[0].peer] == hop->peer)
 			continue;
-		for (new_cost = 0, i = 0; i < n_route; i++)
-			new_cost += route_hop_cost(&cand[route[i].peer],
-			    route[i].begin, route[i].end);
+		new_cost = route_chain_cost(cand, pushing ? &push : NULL, route,
+		    n_route);
 		if (new_cost > now_cost * (1 - CLIENT_REROUTE_GAIN))
 			continue;
 		client_log(c, "reroute: blocks %u:%u cost %.2f ms through %s, "
@@ -1307,7 +1494,8 @@ client_reroute(struct client *c)
 		    now_cost * 1e3, hop->peer->rec.addr, new_cost * 1e3,
 		    map[route[0].peer]->rec.addr);
 		if (client_build(c, hop->begin, hop->end, hop->inputs,
-		    hop->n_inputs, &repl, &n_repl, NULL, &err) != 0) {
+		    hop->n_inputs, client_hop_before(c, h),
+		    client_hop_after(c, h), &repl, &n_repl, NULL, &err) != 0) {
 			client_log(c, "reroute: blocks %u:%u stay: %s",
 			    hop->begin, hop->end, err);
 			continue;

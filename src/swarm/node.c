@@ -83,6 +83,27 @@ struct node_pusher {
 	struct node_pusher	*next;
 };
 
+/*
+ * Push: the round trip to a next hop (the rtt object of /info's push
+ * object, what a client prices the link at), smoothed over samples: one
+ * when a route to it comes, then the forwards' times less the next hop's
+ * compute. NODE_RTT_MAX of them, the least recently measured replaced.
+ */
+#define NODE_RTT_MAX		16
+/* A new sample's weight in the smoothed figure. */
+#define NODE_RTT_GAIN		0.125
+/*
+ * Forwards of larger frames are not samples: their time is the link's
+ * bandwidth as much as its latency (16 KiB: a row of 4096 floats).
+ */
+#define NODE_RTT_SAMPLE_BYTES	(16 << 10)
+
+struct node_rtt {
+	char		 addr[256];
+	double		 rtt;		/* seconds */
+	double		 at;		/* its last sample */
+};
+
 /* The counters of push (the push object of /info's status). */
 struct node_push_stats {
 	uint64_t	 from_client;	/* steps computed, sent by a client */
@@ -153,6 +174,8 @@ struct node {
 	int			 fwd_quit;
 	pthread_cond_t		 fwd_cond;
 	struct node_push_stats	 push;
+	struct node_rtt		 rtts[NODE_RTT_MAX];	/* under mu */
+	size_t			 n_rtts;
 	pthread_t		 housekeeper;
 	int			 housekeeper_running;
 };
@@ -386,9 +409,10 @@ static void
 node_handle_info(struct node *n, struct http_response *resp, int sessions)
 {
 	struct peer_record r;
-	json_t *o, *st, *list;
+	json_t *o, *st, *list, *rtts;
 	struct node_session *s;
 	double now = node_now();
+	size_t i;
 
 	list = json_array();
 	pthread_mutex_lock(&n->mu);
@@ -428,14 +452,19 @@ node_handle_info(struct node *n, struct http_response *resp, int sessions)
 	}
 	json_object_set_new(st, "ledger", node_ledger_json(n->ledger));
 	pthread_mutex_lock(&n->mu);
+	rtts = json_object();
+	for (i = 0; i < n->n_rtts; i++)
+		json_object_set_new(rtts, n->rtts[i].addr,
+		    json_real(n->rtts[i].rtt));
 	json_object_set_new(st, "push", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,"
-	    "s:I}", "steps_from_client", (json_int_t)n->push.from_client,
+	    "s:I,s:o}", "steps_from_client", (json_int_t)n->push.from_client,
 	    "steps_from_peers", (json_int_t)n->push.from_peer,
 	    "forwarded", (json_int_t)n->push.forwarded,
 	    "forward_failed", (json_int_t)n->push.forward_failed,
 	    "waits", (json_int_t)n->push.waits,
 	    "routes", (json_int_t)n->push.routes,
-	    "relay_refused", (json_int_t)n->push.refused));
+	    "relay_refused", (json_int_t)n->push.refused,
+	    "rtt", rtts));
 	pthread_mutex_unlock(&n->mu);
 	o = json_pack("{s:i,s:o,s:o}", "protocol", PROTO_VERSION,
 	    "record", record_to_json(&r), "status", st);
@@ -730,9 +759,9 @@ struct node_forward {
 /* Marks a step pushed by a peer: it is answered without the rows. */
 #define NODE_PUSHED_HEADER	"X-Swarm-Pushed-By"
 
-/* An idle connection to addr, or a new one. */
+/* An idle connection to addr, or a new one (*fresh set). */
 static struct http_client *
-node_pusher_take(struct node *n, const char *addr)
+node_pusher_take(struct node *n, const char *addr, int *fresh)
 {
 	struct node_pusher **pp, *p;
 	struct http_client *hc = NULL;
@@ -748,6 +777,7 @@ node_pusher_take(struct node *n, const char *addr)
 		}
 	}
 	pthread_mutex_unlock(&n->mu);
+	*fresh = hc == NULL;
 	if (hc == NULL)
 		hc = http_client_new(addr, 5);
 	return hc;
@@ -765,6 +795,75 @@ node_pusher_give(struct node *n, struct http_client *hc)
 	pthread_mutex_unlock(&n->mu);
 }
 
+/* A connection made elsewhere (a route's check): kept for the forwards
+ * unless one to the same address is idle already. */
+static void
+node_pusher_offer(struct node *n, struct http_client *hc)
+{
+	struct node_pusher *p;
+
+	pthread_mutex_lock(&n->mu);
+	for (p = n->pushers; p != NULL; p = p->next)
+		if (strcmp(http_client_addr(p->http), http_client_addr(hc)) ==
+		    0)
+			break;
+	pthread_mutex_unlock(&n->mu);
+	if (p == NULL)
+		node_pusher_give(n, hc);
+	else
+		http_client_free(hc);
+}
+
+/* A sample of the round trip to addr, seconds (NODE_RTT_GAIN). */
+static void
+node_rtt_note(struct node *n, const char *addr, double sample)
+{
+	struct node_rtt *e = NULL;
+	size_t i;
+
+	if (!(sample >= 0) || sample > NODE_FORWARD_TIMEOUT ||
+	    strlen(addr) >= sizeof(e->addr))
+		return;
+	pthread_mutex_lock(&n->mu);
+	for (i = 0; i < n->n_rtts; i++)
+		if (strcmp(n->rtts[i].addr, addr) == 0) {
+			e = &n->rtts[i];
+			e->rtt += NODE_RTT_GAIN * (sample - e->rtt);
+			break;
+		}
+	if (e == NULL) {
+		if (n->n_rtts < NODE_RTT_MAX)
+			e = &n->rtts[n->n_rtts++];
+		else
+			for (e = &n->rtts[0], i = 1; i < n->n_rtts; i++)
+				if (n->rtts[i].at < e->at)
+					e = &n->rtts[i];
+		snprintf(e->addr, sizeof(e->addr), "%s", addr);
+		e->rtt = sample;
+	}
+	e->at = node_now();
+	pthread_mutex_unlock(&n->mu);
+}
+
+/*
+ * The seconds a forward's answer says the next hop spent on the step
+ * ({"pushed": K, "compute_seconds": S}); -1: it does not say.
+ */
+static double
+node_pushed_compute(const struct strbuf *answer)
+{
+	json_t *o, *v;
+	double s = -1;
+
+	if ((o = json_loadb(answer->buf, answer->len, 0, NULL)) == NULL)
+		return -1;
+	v = json_object_get(o, "compute_seconds");
+	if (json_is_number(v) && json_number_value(v) >= 0)
+		s = json_number_value(v);
+	json_decref(o);
+	return s;
+}
+
 static void *
 node_forward_run(void *arg)
 {
@@ -774,18 +873,26 @@ node_forward_run(void *arg)
 	struct http_client *hc;
 	char *err = NULL;
 	long status = 0;
-	int ok = 0;
+	double t0, compute;
+	int ok = 0, fresh;
 
-	if ((hc = node_pusher_take(n, f->addr)) == NULL)
+	if ((hc = node_pusher_take(n, f->addr, &fresh)) == NULL)
 		err = xstrdup("cannot make a connection");
 	else {
 		http_client_set_header(hc, NODE_PUSHED_HEADER,
 		    n->public_addr);
+		t0 = node_now();
 		if (http_client_request(hc, "POST", f->path, NULL,
 		    f->frame.buf, f->frame.len, PROTO_CONTENT_TYPE,
 		    NODE_FORWARD_TIMEOUT, 1 << 16, &status, &answer,
 		    &err) == 0 && status == 200)
 			ok = 1;
+		t0 = node_now() - t0;
+		/* On a connection made now the time holds its opening too. */
+		if (ok && !fresh && f->frame.len <= NODE_RTT_SAMPLE_BYTES &&
+		    (compute = node_pushed_compute(&answer)) >= 0 &&
+		    t0 > compute)
+			node_rtt_note(n, f->addr, t0 - compute);
 		if (ok)
 			node_pusher_give(n, hc);
 		else
@@ -915,12 +1022,17 @@ node_forward_start(struct node_forward *f, const struct proto_step *st,
 	free(f);
 }
 
-/* The answer to a step pushed by a peer: the rows go on, not back. */
+/*
+ * The answer to a step pushed by a peer: the rows go on, not back. The
+ * seconds the step waited for and spent in the forward pass let the peer
+ * tell the link's round trip from its forward's time.
+ */
 static void
-node_respond_pushed(struct http_response *resp, uint64_t step)
+node_respond_pushed(struct http_response *resp, uint64_t step,
+    double compute)
 {
-	node_respond_json(resp, 200, json_pack("{s:I}", "pushed",
-	    (json_int_t)step));
+	node_respond_json(resp, 200, json_pack("{s:I,s:f}", "pushed",
+	    (json_int_t)step, "compute_seconds", compute));
 }
 
 static void
@@ -971,7 +1083,7 @@ node_handle_step(struct node *n, uint64_t id, const struct http_request *req,
 		goto done;
 	if (st.step + 1 == s->next_step && s->answer.len > 0 && pushed) {
 		/* The client stepped it itself already: nothing to do. */
-		node_respond_pushed(resp, st.step);
+		node_respond_pushed(resp, st.step, 0);
 		goto done;
 	}
 	if (st.step + 1 == s->next_step && s->answer.len > 0) {
@@ -1031,7 +1143,7 @@ node_handle_step(struct node *n, uint64_t id, const struct http_request *req,
 	s->next_step++;
 	node_ledger_computed(n->ledger, &s->acct, st.n_tokens);
 	if (pushed)
-		node_respond_pushed(resp, st.step);
+		node_respond_pushed(resp, st.step, t0);
 	else {
 		resp->status = 200;
 		resp->content_type = PROTO_CONTENT_TYPE;
@@ -1174,7 +1286,9 @@ node_handle_wait(struct node *n, uint64_t id, const char *step_str,
 
 /*
  * Is addr a peer of this model that serves block b? Its /info answers;
- * anything else is an address the node will not forward to.
+ * anything else is an address the node will not forward to. Then, on the
+ * same connection, GET /status is the first sample of the round trip to
+ * it (node_rtt_note), and the connection is kept for the forwards.
  */
 static int
 node_route_check(struct node *n, const char *addr, uint32_t b, char **cause)
@@ -1186,6 +1300,7 @@ node_route_check(struct node *n, const char *addr, uint32_t b, char **cause)
 	char *host = NULL, *err = NULL;
 	uint16_t port;
 	long status;
+	double t0;
 	int rc = -1;
 
 	if (proto_parse_addr(addr, &host, &port, cause) != 0)
@@ -1216,6 +1331,14 @@ node_route_check(struct node *n, const char *addr, uint32_t b, char **cause)
 		goto out;
 	}
 	rc = 0;
+	strbuf_reset(&body);
+	t0 = node_now();
+	if (http_client_request(hc, "GET", "/status", NULL, NULL, 0, NULL, 2,
+	    1 << 20, &status, &body, &err) == 0 && status == 200) {
+		node_rtt_note(n, addr, node_now() - t0);
+		node_pusher_offer(n, hc);
+		hc = NULL;
+	}
 out:
 	json_decref(o);
 	http_client_free(hc);

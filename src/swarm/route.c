@@ -2,6 +2,10 @@
  * Dijkstra over block boundaries. The graph is small (a boundary per block,
  * a few edges per peer), so the plain O(V^2) form is enough and keeps the
  * choice deterministic: on equal cost the lower peer index wins.
+ *
+ * With push a hop's cost depends on the peer before it (the link between
+ * them), so the nodes are the peers instead: "the chain so far ends with
+ * peer k", which stands at boundary min(k's end, end) whatever came before.
  */
 #include <float.h>
 #include <stdlib.h>
@@ -11,15 +15,68 @@
 #include "util/strbuf.h"
 #include "util/xmalloc.h"
 
-double
-route_hop_cost(const struct route_peer *p, uint32_t begin, uint32_t end)
+/* A hop's compute, and its price for one token weighed as
+ * ROUTE_SECONDS_PER_CREDIT of latency each credit. */
+static double
+route_work_cost(const struct route_peer *p, uint32_t begin, uint32_t end)
 {
 	double tp = p->rec->throughput > 1e-6 ? p->rec->throughput : 1e-6;
 
-	/* A hop's price for one token, weighed as ROUTE_SECONDS_PER_CREDIT
-	 * of latency each credit. */
-	return p->rtt + (double)(end - begin) / tp + p->rec->price *
+	return (double)(end - begin) / tp + p->rec->price *
 	    (double)(end - begin) / 1000 * ROUTE_SECONDS_PER_CREDIT;
+}
+
+double
+route_hop_cost(const struct route_peer *p, uint32_t begin, uint32_t end)
+{
+	return p->rtt + route_work_cost(p, begin, end);
+}
+
+double
+route_link_rtt(const struct route_peer *peers, const struct route_push *push,
+    size_t from, size_t to)
+{
+	double r;
+
+	if (from == ROUTE_CLIENT)
+		return to == ROUTE_CLIENT ? 0 : peers[to].rtt;
+	if (to == ROUTE_CLIENT || from == to)
+		return peers[from].rtt;
+	if (push != NULL && push->link != NULL &&
+	    (r = push->link(push->arg, from, to)) >= 0)
+		return r;
+	/*
+	 * Not measured yet: the larger of the two round trips from the
+	 * client. Never under the least the link can be (the difference of
+	 * the two), and a far peer costs as much on either side of it as it
+	 * would from the client.
+	 */
+	return peers[from].rtt > peers[to].rtt ? peers[from].rtt :
+	    peers[to].rtt;
+}
+
+double
+route_chain_cost(const struct route_peer *peers,
+    const struct route_push *push, const struct route_hop *hops,
+    size_t n_hops)
+{
+	size_t i, prev;
+	double c = 0;
+
+	if (push == NULL) {
+		for (i = 0; i < n_hops; i++)
+			c += route_hop_cost(&peers[hops[i].peer], hops[i].begin,
+			    hops[i].end);
+		return c;
+	}
+	prev = push->from;
+	for (i = 0; i < n_hops; i++) {
+		c += route_link_rtt(peers, push, prev, hops[i].peer) / 2 +
+		    route_work_cost(&peers[hops[i].peer], hops[i].begin,
+		    hops[i].end);
+		prev = hops[i].peer;
+	}
+	return c + route_link_rtt(peers, push, prev, push->to) / 2;
 }
 
 static int
@@ -129,6 +186,96 @@ out:
 	free(dist);
 	free(from_v);
 	free(from_p);
+	free(done);
+	return rc;
+}
+
+int
+route_find_push(const struct route_peer *peers, size_t n,
+    const struct route_push *push, uint32_t begin, uint32_t end,
+    struct route_hop **hops, size_t *n_hops, char **cause)
+{
+	size_t ns = n + 2, start = n, fin = n + 1, u, v, k, prev, count;
+	uint32_t i, *at;
+	double *dist, c;
+	size_t *from;
+	unsigned char *done;
+	int rc = -1;
+	static const struct route_push none = { NULL, NULL, ROUTE_CLIENT,
+	    ROUTE_CLIENT };
+
+	*hops = NULL;
+	*n_hops = 0;
+	if (push == NULL)
+		push = &none;
+	if (begin >= end)
+		return set_cause(cause, "empty span %u:%u", begin, end);
+	dist = xreallocarray(NULL, ns, sizeof(*dist));
+	from = xreallocarray(NULL, ns, sizeof(*from));
+	at = xreallocarray(NULL, ns, sizeof(*at));
+	done = xcalloc(ns, 1);
+	for (v = 0; v < ns; v++)
+		dist[v] = DBL_MAX;
+	for (k = 0; k < n; k++)
+		at[k] = peers[k].rec->block_end < end ?
+		    peers[k].rec->block_end : end;
+	at[start] = begin;
+	at[fin] = end;
+	dist[start] = 0;
+	for (;;) {
+		u = ns;
+		for (v = 0; v < ns; v++)
+			if (!done[v] && dist[v] < DBL_MAX &&
+			    (u == ns || dist[v] < dist[u]))
+				u = v;
+		if (u == ns || u == fin)
+			break;
+		done[u] = 1;
+		prev = u == start ? push->from : u;
+		if ((i = at[u]) == end) {
+			/* The last hop: its output goes back one way. */
+			c = dist[u] + route_link_rtt(peers, push, u, push->to) /
+			    2;
+			if (c < dist[fin]) {
+				dist[fin] = c;
+				from[fin] = u;
+			}
+			continue;
+		}
+		for (k = 0; k < n; k++) {
+			const struct peer_record *r = peers[k].rec;
+
+			if (!peers[k].usable || done[k] || i < r->block_begin ||
+			    i >= r->block_end)
+				continue;
+			c = dist[u] + route_link_rtt(peers, push, prev, k) / 2 +
+			    route_work_cost(&peers[k], i, at[k]);
+			if (c < dist[k]) {
+				dist[k] = c;
+				from[k] = u;
+			}
+		}
+	}
+	if (dist[fin] == DBL_MAX) {
+		route_gaps(peers, n, begin, end, cause);
+		goto out;
+	}
+	count = 0;
+	for (v = from[fin]; v != start; v = from[v])
+		count++;
+	*hops = xreallocarray(NULL, count, sizeof(**hops));
+	*n_hops = count;
+	for (v = from[fin]; v != start; v = from[v]) {
+		count--;
+		(*hops)[count].begin = at[from[v]];
+		(*hops)[count].end = at[v];
+		(*hops)[count].peer = v;
+	}
+	rc = 0;
+out:
+	free(dist);
+	free(from);
+	free(at);
 	free(done);
 	return rc;
 }

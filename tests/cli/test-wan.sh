@@ -2,8 +2,10 @@
 # goes in several steps; and, in network namespaces with delayed and
 # bandwidth-limited links (tests/cli/netlab.sh, root only, else skipped),
 # the client routes by measured latency (near replica, far one while the
-# near one is down, back when it returns) and puts hidden states in f16 on
-# a 2 MB/s link, about twice as fast, within the f16 tolerance.
+# near one is down, back when it returns), nodes publish the round trips
+# they measured to the next ones with push, and the client puts hidden
+# states in f16 on a 2 MB/s link, about twice as fast, within the f16
+# tolerance.
 . tests/cli/lib.sh
 BUILD=${BUILD:-build}
 GEN=$BUILD/bench/gen-model
@@ -103,6 +105,47 @@ check route-ends-near grep -q "hop 0: $NEAR blocks 0:5" "$SWARM_HOME/route.err"
 [ $cli_failed = 0 ] || cat "$SWARM_HOME/route.err"
 kill $pid_near $pid_far
 wait $pid_near $pid_far 2>/dev/null
+
+# --- round trips between peers, measured and published -------------------------------
+# Two nodes 20 ms away each, one way: after a pushed run the first one's
+# /info says its round trip to the second, at least 40 ms (and not wildly
+# more), and the next run prices that link with it rather than with an
+# estimate from the client's own round trips.
+netlab_add p1
+netlab_add p2
+lab_node p1 p1 "$M" 0:3
+lab_node p2 p2 "$M" 3:5
+netlab_expose p1 7000 20 || fail expose-p1
+P1=$netlab_public
+netlab_expose p2 7000 20 || fail expose-p2
+P2=$netlab_public
+expect rtt-local 0 "$SWARM" infer run --local -m "$M" -n 30 --temp 0
+rtt_text=$out
+expect rtt-push-run 0 netlab_run c "$SWARM" infer run -m "$M" -n 30 --temp 0 \
+    -v --push --peer "$P1" --peer "$P2"
+check rtt-push-text [ "$out" = "$rtt_text" ]
+check rtt-estimated sh -c 'echo "$1" | grep -q "push links: $2 -> $3 rtt [0-9.]* ms estimated"' \
+    _ "$err" "$P1" "$P2"
+check rtt-published sh -c 'ip netns exec "$1" curl -s 127.0.0.1:7000/info |
+    python3 -c "import json, sys
+r = json.load(sys.stdin)[\"status\"][\"push\"][\"rtt\"]
+t = r[sys.argv[1]]
+print(\"published round trip to the next hop: %.1f ms\" % (t * 1e3), file=sys.stderr)
+assert 0.040 <= t < 0.2, r" "$2"' _ "$(netlab_ns p1)" "$P2"
+# The last node forwards to nobody.
+check rtt-last-none sh -c 'ip netns exec "$1" curl -s 127.0.0.1:7000/info |
+    python3 -c "import json, sys
+assert json.load(sys.stdin)[\"status\"][\"push\"][\"rtt\"] == {}"' _ \
+    "$(netlab_ns p2)"
+expect rtt-push-again 0 netlab_run c "$SWARM" infer run -m "$M" -n 30 --temp 0 \
+    -v --push --peer "$P1" --peer "$P2"
+check rtt-again-text [ "$out" = "$rtt_text" ]
+check rtt-measured sh -c 'ms=$(echo "$1" | sed -n "s/.*push links: $2 -> $3 rtt \([0-9.]*\) ms measured.*/\1/p")
+    [ -n "$ms" ] && python3 -c "import sys; assert 40 <= float(sys.argv[1]) < 200" "$ms"' \
+    _ "$err" "$P1" "$P2"
+[ $cli_failed = 0 ] || echo "$err"
+kill $pid_p1 $pid_p2
+wait $pid_p1 $pid_p2 2>/dev/null
 
 # --- f16 on a slow link ------------------------------------------------------------
 # 2 MB/s each way; a model whose rows (16384 floats, 64 KB) are most of a
