@@ -2,8 +2,10 @@
 # goes in several steps; and, in network namespaces with delayed and
 # bandwidth-limited links (tests/cli/netlab.sh, root only, else skipped),
 # the client routes by measured latency (near replica, far one while the
-# near one is down, back when it returns), nodes publish the round trips
-# they measured to the next ones with push, and the client puts hidden
+# near one is down, back when it returns), a pushed run through three
+# nodes 20 ms apart survives kill -9 of its middle node with the same text,
+# nodes publish the round trips they measured to the next ones with push,
+# and the client puts hidden
 # states in f16 on a 2 MB/s link, about twice as fast, within the f16
 # tolerance.
 . tests/cli/lib.sh
@@ -146,6 +148,55 @@ check rtt-measured sh -c 'ms=$(echo "$1" | sed -n "s/.*push links: $2 -> $3 rtt 
 [ $cli_failed = 0 ] || echo "$err"
 kill $pid_p1 $pid_p2
 wait $pid_p1 $pid_p2 2>/dev/null
+
+# --- failover under delay, with push -----------------------------------------------
+# Three spans, 20 ms each way on every link, a spare for the middle one:
+# kill -9 of the middle node in use mid-run; the text stays the --local one
+# and the stall is reported.
+netlab_add fa
+netlab_add fb
+netlab_add fb2
+netlab_add fd
+lab_node fa fa "$M" 0:2
+lab_node fb fb "$M" 2:4
+lab_node fb2 fb2 "$M" 2:4
+lab_node fd fd "$M" 4:5
+for n in fa fb fb2 fd; do
+	netlab_expose $n 7000 20 || fail "expose-$n"
+	eval "pub_$n=$netlab_public"
+done
+expect fo-local 0 "$SWARM" infer run --local -m "$M" -n 200 --temp 0 \
+    --ignore-eos
+fo_text=$out
+netlab_run c "$SWARM" infer run -m "$M" -n 200 --temp 0 --ignore-eos -v \
+    --push --peer "$pub_fa" --peer "$pub_fb" --peer "$pub_fb2" \
+    --peer "$pub_fd" >"$SWARM_HOME/fo.out" 2>"$SWARM_HOME/fo.err" &
+pid_run=$!
+track $pid_run
+i=0
+until grep -q "chain:" "$SWARM_HOME/fo.err"; do
+	i=$((i + 1))
+	[ $i -gt 400 ] && break
+	sleep 0.05
+done
+# 200 tokens at about 80 ms each: well past the first second
+sleep 2
+if grep -m1 "chain:" "$SWARM_HOME/fo.err" | grep -q "$pub_fb2"; then
+	victim=$pid_fb2
+else
+	victim=$pid_fb
+fi
+kill -9 $victim
+wait $victim 2>/dev/null
+wait $pid_run
+check fo-run-ok [ $? -eq 0 ]
+check fo-same-text [ "$(cat "$SWARM_HOME/fo.out")" = "$fo_text" ]
+check fo-pushed grep -q "^push: on, [1-9][0-9]* steps pushed" "$SWARM_HOME/fo.err"
+check fo-stall-said grep -q "^push: on, .* [1-9][0-9]* stalled" "$SWARM_HOME/fo.err"
+check fo-failover grep -q "^failovers: [1-9]" "$SWARM_HOME/fo.err"
+[ $cli_failed = 0 ] || cat "$SWARM_HOME/fo.err"
+kill $pid_fa $pid_fb $pid_fb2 $pid_fd 2>/dev/null
+wait $pid_fa $pid_fb $pid_fb2 $pid_fd 2>/dev/null
 
 # --- f16 on a slow link ------------------------------------------------------------
 # 2 MB/s each way; a model whose rows (16384 floats, 64 KB) are most of a
