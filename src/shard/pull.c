@@ -490,6 +490,31 @@ pull_is_url(const char *s)
 	return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0;
 }
 
+/*
+ * A whole file pulled under a provisional id (from an origin) moves to the
+ * id committed to its bytes, as `shard add` would name it.
+ */
+static int
+pull_commit(struct pull *pl, const char *origin, char **cause)
+{
+	const char *why = NULL;
+	char *was;
+	int rc;
+
+	if (model_id_committed(pl->sm.m.id))
+		return 0;
+	was = xstrdup(pl->sm.m.id);
+	if ((rc = store_commit_id(&pl->sm, origin, &why, cause)) > 0) {
+		pull_log(pl, "every piece held: '%s' is now '%s', the id "
+		    "committed to its bytes", was, pl->sm.m.id);
+		free(pl->rep->id);
+		pl->rep->id = xstrdup(pl->sm.m.id);
+	} else if (rc == 0 && why != NULL && manifest_complete(&pl->sm.m))
+		pull_log(pl, "'%s' keeps its provisional id: %s", was, why);
+	free(was);
+	return rc < 0 ? -1 : 0;
+}
+
 int
 pull_run(const struct pull_config *cfg, struct pull_report *rep,
     char **cause)
@@ -514,7 +539,14 @@ pull_run(const struct pull_config *cfg, struct pull_report *rep,
 		rc = pull_from_peers(&pl, &m, cause);
 	if (rc != 0)
 		goto out;
-	rc = store_create(&pl.sm, &m, cause);
+	/* A whole pull of this URL may have moved to its committed id. */
+	rc = 0;
+	if (pull_is_url(cfg->source) && !model_id_committed(m.id))
+		rc = store_open_moved(&pl.sm, &m, cfg->source, cause);
+	if (rc == 0)
+		rc = store_create(&pl.sm, &m, cause);
+	else if (rc > 0)
+		rc = 0;
 	manifest_release(&m);
 	if (rc != 0)
 		goto out;
@@ -526,6 +558,8 @@ pull_run(const struct pull_config *cfg, struct pull_report *rep,
 		rc = pull_fetch(&pl, cause);
 	if (store_save_manifest(&pl.sm, rc == 0 ? cause : NULL) != 0)
 		rc = -1;
+	if (rc == 0)
+		rc = pull_commit(&pl, origin, cause);
 	pull_fill_report(&pl, t0);
 out:
 	free(prefix.p);

@@ -210,6 +210,83 @@ store_hold(const char *model)
 	return fd;
 }
 
+int
+store_commit_id(struct store_model *sm, const char *origin, const char **why,
+    char **cause)
+{
+	uint8_t w[MANIFEST_HASH_BYTES];
+	char id[MODEL_ID_MAX], *root = NULL, *dir = NULL, *slash, *line, *path;
+	struct gguf_file *f;
+	const char *stay = NULL;
+	size_t i;
+	int lock = -1, rc = -1;
+
+	if (model_id_committed(sm->m.id))
+		stay = "its id is committed already";
+	for (i = 0; stay == NULL && i < sm->m.n_pieces; i++)
+		if (!sm->held[i])
+			stay = "it does not hold every piece";
+	if (stay == NULL && manifest_weights(&sm->m, w) != 0)
+		stay = "a piece's hash is unknown";
+	if (stay == NULL && (lock = store_serving_lock(sm->dir, LOCK_EX)) < 0)
+		stay = "a running node serves it";
+	if (stay != NULL) {
+		rc = 0;
+		goto out;
+	}
+	if ((f = gguf_open(sm->data_path, cause)) == NULL)
+		goto out;
+	rc = model_id_compute(f, w, id, sizeof(id));
+	gguf_close(f);
+	if (rc != 0) {
+		rc = set_cause(cause, "'%s': cannot compute its committed id",
+		    sm->m.id);
+		goto out;
+	}
+	root = xstrdup(sm->dir);
+	if ((slash = strrchr(root, '/')) != NULL)
+		*slash = '\0';
+	dir = xasprintf("%s/%s", root, id);
+	if (access(dir, F_OK) == 0) {
+		stay = "the store holds its committed id already";
+		rc = 0;
+		goto out;
+	}
+	if (origin != NULL) {
+		line = xasprintf("%s %s\n", sm->m.id, origin);
+		path = xasprintf("%s/moved-from", sm->dir);
+		rc = path_write_atomic(path, line, cause);
+		free(path);
+		free(line);
+		if (rc != 0)
+			goto out;
+	}
+	/* The directory first, then the manifest that names it. */
+	if (rename(sm->dir, dir) != 0) {
+		rc = set_cause(cause, "cannot rename '%s': %s", sm->dir,
+		    strerror(errno));
+		goto out;
+	}
+	free(sm->dir);
+	free(sm->data_path);
+	free(sm->pieces_path);
+	sm->dir = dir;
+	sm->data_path = xasprintf("%s/model.gguf", dir);
+	sm->pieces_path = xasprintf("%s/pieces", dir);
+	dir = NULL;
+	free(sm->m.id);
+	sm->m.id = xstrdup(id);
+	rc = store_save_manifest(sm, cause) == 0 ? 1 : -1;
+out:
+	if (why != NULL)
+		*why = stay;
+	if (lock >= 0)
+		close(lock);
+	free(root);
+	free(dir);
+	return rc;
+}
+
 /* -1 with *cause while a node serves the model. */
 static int
 store_not_served(const struct store_model *sm, int *fd, char **cause)
@@ -384,7 +461,7 @@ static int
 store_rm_whole(struct store_model *sm, char **cause)
 {
 	const char *names[] = { "model.gguf", "pieces", "manifest.json",
-	    "unsynced", "source", "serving" };
+	    "unsynced", "source", "serving", "moved-from" };
 	char *p;
 	size_t i;
 
@@ -393,7 +470,7 @@ store_rm_whole(struct store_model *sm, char **cause)
 	if (sm->pieces_fd >= 0)
 		close(sm->pieces_fd);
 	sm->data_fd = sm->pieces_fd = -1;
-	for (i = 0; i < 6; i++) {
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		p = xasprintf("%s/%s", sm->dir, names[i]);
 		unlink(p);
 		free(p);

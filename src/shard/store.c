@@ -277,6 +277,60 @@ store_find(const char *root, const char *model, char **cause)
 	return NULL;
 }
 
+/* "PROVISIONAL-ID ORIGIN-URL": what a committed model was pulled as. */
+static char *
+store_moved_line(const char *id, const char *origin)
+{
+	return xasprintf("%s %s\n", id, origin);
+}
+
+int
+store_open_moved(struct store_model *sm, const struct manifest *m,
+    const char *origin, char **cause)
+{
+	struct manifest same;
+	struct dirent *de;
+	char *root, *want, *path, buf[4096];
+	DIR *d;
+	FILE *fp;
+	int rc = 0, hit;
+
+	if ((root = store_root(cause)) == NULL)
+		return -1;
+	want = store_moved_line(m->id, origin);
+	if ((d = opendir(root)) == NULL)
+		goto out;
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		path = xasprintf("%s/%s/moved-from", root, de->d_name);
+		hit = 0;
+		if ((fp = fopen(path, "r")) != NULL) {
+			hit = fgets(buf, sizeof(buf), fp) != NULL &&
+			    strcmp(buf, want) == 0;
+			fclose(fp);
+		}
+		free(path);
+		if (!hit)
+			continue;
+		path = xasprintf("%s/%s", root, de->d_name);
+		rc = store_open_dir(sm, path, 1, cause) == 0 ? 1 : -1;
+		free(path);
+		/* The same layout, the origin's header against the one held. */
+		same = *m;
+		if (rc == 1 && (same.id = sm->m.id, !manifest_same_file(&sm->m,
+		    &same))) {
+			store_close(sm);
+			rc = 0;
+		}
+	}
+	closedir(d);
+out:
+	free(want);
+	free(root);
+	return rc;
+}
+
 int
 store_open(struct store_model *sm, const char *model, int writable,
     char **cause)

@@ -107,6 +107,26 @@ struct json_t	*store_verify_json(const char *model, char **cause);
 int	store_rm(const char *model, int span, uint32_t a, uint32_t b,
 	    char **cause);
 
+/*
+ * A model held under a provisional id (its header came from an origin URL)
+ * that now holds every piece knows every piece's hash: it moves to the id
+ * committed to those bytes, the one `shard add` of the same file gives, so
+ * its nodes meet the peers of the whole file; origin (the URL it came from,
+ * or NULL) is noted so that the same pull finds it again
+ * (store_open_moved). 1 when it moved (sm's id and paths follow), 0 when it
+ * stays (not every piece, committed already, served by a running node, or
+ * that id held already: *why says which when not NULL), -1 with *cause.
+ */
+int	store_commit_id(struct store_model *, const char *origin,
+	    const char **why, char **cause);
+/*
+ * Opens for writing the model that a pull of m (provisional) from origin
+ * became (store_commit_id): 1 when there is one, 0 when not (sm
+ * untouched), -1 with *cause.
+ */
+int	store_open_moved(struct store_model *, const struct manifest *m,
+	    const char *origin, char **cause);
+
 /* Does the model hold every piece of blocks [a, b) and (head) the head? */
 int	store_has_span(const struct store_model *, uint32_t a, uint32_t b,
 	    int head, uint32_t *missing_block);

@@ -24,10 +24,12 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# start_origin [KBPS]: lighttpd serving $W on a free port, its access log
-# in $W/access.log ("request status bytes"); $ORIGIN is its base URL.
+# start_origin [KBPS]: lighttpd serving $W on a port free at the first
+# start and the same one after (a pull of the same URL is the same pull),
+# its access log in $W/access.log ("request status bytes"); $ORIGIN is its
+# base URL.
 start_origin() {
-	lport=$(free_port)
+	lport=${lport:-$(free_port)}
 	{
 		echo "server.document-root = \"$W\""
 		echo "server.port = $lport"
@@ -120,6 +122,28 @@ check committed-id sh -c 'echo "$1" | grep -Eq -- "-[0-9a-f]{32}$"' _ "$FID"
 check ids-differ [ "$FID" != "$QID" ]
 check node-file-id grep -q "weights hashed in .* serving as $FID" \
     "$SWARM_HOME/fa.log" "$SWARM_HOME/fb.log"
+# every piece pulled from the origin: the store moves the model to the id
+# committed to its bytes, the one `shard add` gives; the same pull again
+# finds it there and fetches nothing
+start_origin
+mkdir -p "$SWARM_HOME/hall"
+expect pull-all-origin 0 env SWARM_HOME=$SWARM_HOME/hall "$SWARM" shard pull \
+    "$ORIGIN/q8.gguf" --blocks all --head --json
+check pull-all-committed [ "$(echo "$out" | json_get '["id"]')" = "$FID" ]
+check pull-all-said sh -c 'echo "$1" | grep -q "is now .$2., the id committed"' \
+    _ "$err" "$FID"
+expect pull-all-again 0 env SWARM_HOME=$SWARM_HOME/hall "$SWARM" shard pull \
+    "$ORIGIN/q8.gguf" --blocks all --head --json
+check pull-all-again-nothing [ "$(echo "$out" | json_get '["bytes_fetched"]')" = 0 ]
+check pull-all-again-id [ "$(echo "$out" | json_get '["id"]')" = "$FID" ]
+stop_origin
+check pull-all-stored cmp -s "$Q" "$SWARM_HOME/hall/shards/$FID/model.gguf"
+expect pull-all-list 0 env SWARM_HOME=$SWARM_HOME/hall "$SWARM" shard list --json
+check pull-all-listed [ "$(echo "$out" | json_get '[0]["id"]')" = "$FID" ]
+check pull-all-one [ "$(echo "$out" | json_get '.__len__()')" = 1 ]
+expect pull-all-verify 0 env SWARM_HOME=$SWARM_HOME/hall "$SWARM" shard verify
+expect pull-all-rm 0 env SWARM_HOME=$SWARM_HOME/hall "$SWARM" shard rm "$FID"
+check pull-all-rm-gone [ ! -e "$SWARM_HOME/hall/shards/$FID" ]
 # a node serving a whole file hashes it into its store and seeds it
 i=0
 while :; do
