@@ -1104,7 +1104,11 @@ QS_DEC_LEGACY(q4_0, block_q4_0, 1)
 QS_DEC_LEGACY(q8_0, block_q8_0, 0)
 
 /* F16 rows against an activation converted to float once per call;
- * four accumulators, 32 elements (one cache line of weights) a step */
+ * four accumulators, 32 elements (one cache line of weights) a step.
+ * No software prefetch here: with the rows in large pages (model-load
+ * copies them there) the hardware prefetcher follows the stream alone,
+ * and the prefetch instructions only took load slots (measured 22 -> 28
+ * GB/s on a Zen 4 host, 2048 x 2048 from memory). */
 #define QS_DEC_F16_K	8192
 
 static void
@@ -1127,8 +1131,6 @@ qs_dec_f16(int64_t k, const void *w, size_t ws, int n_rows, const void *act,
 		QS_UNROLL for (u = 0; u < 4; u++)
 			acc[u] = _mm256_setzero_ps();
 		for (i = 0; i + 32 <= k; i += 32) {
-			_mm_prefetch((const char *)x + 2 * i + QS_DEC_AHEAD,
-			    _MM_HINT_T0);
 			QS_UNROLL for (u = 0; u < 4; u++)
 				acc[u] = _mm256_fmadd_ps(qs_load_f16(x,
 				    i + 8 * u), _mm256_loadu_ps(a + i + 8 * u),
