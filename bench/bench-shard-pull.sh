@@ -17,8 +17,16 @@ BENCH_NAME=bench-shard-pull
 . "$(dirname "$0")/lib.sh"
 command -v lighttpd >/dev/null || { echo "$BENCH_NAME: needs lighttpd"; exit 0; }
 
-# secs CMD...: runs CMD, prints its wall seconds.
+# secs CMD...: runs CMD, prints its wall seconds. The dirty pages of the
+# run before are written out first, so that no run pays for another's; and
+# twice the file's size of memory is written and freed just before, so that
+# the page cache the run fills is memory the host already backs (on a
+# virtual machine that hands freed memory back to its host, the first
+# touch of a page costs the host a fault: seen here as a write() into the
+# page cache twice as slow in some runs, for curl and swarm alike).
 secs() {
+	sync
+	python3 -c "b = b'x' * (2 * $size)"
 	s0=$(date +%s.%N)
 	"$@" >/dev/null 2>"$tmp/cmd.err" || { cat "$tmp/cmd.err" >&2; exit 1; }
 	echo "$(date +%s.%N) - $s0" | bc
@@ -34,7 +42,7 @@ mkdir -p "$tmp/p1"
     "$SWARM" shard add "$M" >"$tmp/id" || exit 1
 ID=$(cat "$tmp/id")
 hash_cpu=$(awk '{ print $1 + $2 }' "$tmp/add.time")
-size=$(stat -c %s "$M")
+size=$(stat -L -c %s "$M")
 
 # Three seeding nodes, each serving one block and holding the whole file.
 peers=
@@ -81,22 +89,48 @@ echo "$BENCH_NAME: $(basename "$M"), $size bytes, $REPS runs each"
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores"
 echo "before: $(uptime | sed 's/.*load/load/')"
 t_peers= t_curlp= t_origin= t_curlo= cpu_pull= cpu_origin=
-for r in $(seq 1 "$REPS"); do
+
+# One timing of each kind; the outputs of the one before are removed first
+# (an ext4 mounted with discard trims them on the next commit).
+run_peers() {
 	rm -rf "$tmp/h" "$tmp"/c.* "$tmp/o.gguf"
 	mkdir -p "$tmp/h"
 	t_peers="$t_peers $(secs env SWARM_HOME="$tmp/h" /usr/bin/time -f "%U %S" \
 	    -o "$tmp/pull.time" "$SWARM" shard pull "$ID" --blocks all --head $peers)"
 	cpu_pull="$cpu_pull $(awk '{ print $1 + $2 }' "$tmp/pull.time")"
+}
+run_curlp() {
+	rm -rf "$tmp/h" "$tmp"/c.* "$tmp/o.gguf"
 	t_curlp="$t_curlp $(secs curl $curl_args)"
-	rm -rf "$tmp/h" "$tmp"/c.*
+}
+run_origin() {
+	rm -rf "$tmp/h" "$tmp"/c.* "$tmp/o.gguf"
 	mkdir -p "$tmp/h"
 	t_origin="$t_origin $(secs env SWARM_HOME="$tmp/h" /usr/bin/time -f \
 	    "%U %S" -o "$tmp/origin.time" "$SWARM" shard pull "$origin" \
 	    --blocks all --head)"
 	cpu_origin="$cpu_origin $(awk '{ print $1 + $2 }' "$tmp/origin.time")"
+}
+run_curlo() {
+	rm -rf "$tmp/h" "$tmp"/c.* "$tmp/o.gguf"
 	t_curlo="$t_curlo $(secs curl -s -o "$tmp/o.gguf" "$origin")"
-	rm -f "$tmp/o.gguf"
+}
+# Interleaved, and the order turned round every other round, so that
+# neither side always follows the other's writes.
+for r in $(seq 1 "$REPS"); do
+	if [ $((r % 2)) = 1 ]; then
+		run_peers; run_curlp; run_origin; run_curlo
+	else
+		run_curlo; run_origin; run_curlp; run_peers
+	fi
 done
+rm -rf "$tmp/h" "$tmp"/c.* "$tmp/o.gguf"
+# every run, in seconds, then the medians
+runs() { printf '%-22s' "$1:"; shift; for v in "$@"; do printf ' %.2f' "$v"; done; echo; }
+runs "peers, swarm" $t_peers
+runs "peers, curl" $t_curlp
+runs "origin, swarm" $t_origin
+runs "origin, curl" $t_curlo
 mp=$(echo "$t_peers" | median); mc=$(echo "$t_curlp" | median)
 mo=$(echo "$t_origin" | median); mco=$(echo "$t_curlo" | median)
 mib=$(echo "$size / 1048576" | bc -l)
