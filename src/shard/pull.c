@@ -278,7 +278,7 @@ pull_trust(const struct pull_config *cfg, struct manifest *offers,
 	struct store_model local;
 	size_t i, j, votes, best_votes = 0, best = SIZE_MAX;
 
-	if (store_open(&local, cfg->source, 0, NULL) == 0) {
+	if (store_open(&local, cfg->source, STORE_READ, NULL) == 0) {
 		i = pull_manifest_copy(trusted, &local.m);
 		store_close(&local);
 		return i == 0 ? 0 : set_cause(cause, "bad manifest in the store");

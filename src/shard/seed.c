@@ -44,7 +44,7 @@ seed_open(const char *model, struct store_model *sm,
 {
 	char *cause = NULL;
 
-	if (store_open(sm, model, 0, &cause) == 0)
+	if (store_open(sm, model, STORE_SEED, &cause) == 0)
 		return 0;
 	http_response_error(resp, 404, "not_found", "%s", cause);
 	free(cause);
@@ -159,7 +159,7 @@ seed_get(const char *model, char **cause)
 	seed_entry_drop(victim);
 	e = victim;
 	/* The files' state first: a change while opening shows next time. */
-	if (store_open(&e->sm, model, 0, cause) != 0)
+	if (store_open(&e->sm, model, STORE_SEED, cause) != 0)
 		return NULL;
 	mpath = xasprintf("%s/manifest.json", e->sm.dir);
 	ok = stat(mpath, &e->manifest_st) == 0 &&

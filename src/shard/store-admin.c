@@ -203,7 +203,7 @@ store_hold(const char *model)
 	struct store_model sm;
 	int fd;
 
-	if (store_open(&sm, model, 0, NULL) != 0)
+	if (store_open(&sm, model, STORE_READ, NULL) != 0)
 		return -1;
 	fd = store_serving_lock(sm.dir, LOCK_SH);
 	store_close(&sm);
@@ -305,7 +305,7 @@ store_held_text(const char *model)
 	char *out = NULL, *t;
 	size_t i;
 
-	if (store_open(&sm, model, 0, NULL) != 0)
+	if (store_open(&sm, model, STORE_READ, NULL) != 0)
 		return NULL;
 	a = store_spans_json(&sm);
 	json_array_foreach(a, i, v) {
@@ -489,7 +489,7 @@ store_rm(const char *model, int span, uint32_t a, uint32_t b, char **cause)
 	size_t i, k;
 	int rc = 0, lock = -1;
 
-	if (store_open(&sm, model, 1, cause) != 0)
+	if (store_open(&sm, model, STORE_WRITE, cause) != 0)
 		return -1;
 	if (store_not_served(&sm, &lock, cause) != 0)
 		rc = -1;
@@ -529,7 +529,7 @@ store_resolve(const char *model, uint32_t a, uint32_t b, int head,
 		set_cause(cause, "cannot open '%s': %s", model, strerror(ENOENT));
 		return NULL;
 	}
-	if (store_open(&sm, model, 0, cause) != 0)
+	if (store_open(&sm, model, STORE_READ, cause) != 0)
 		return NULL;
 	if (b == MANIFEST_NO_BLOCK)
 		b = sm.m.n_blocks;

@@ -31,11 +31,18 @@ struct store_model {
 /* shards/ under the data directory, allocated. */
 char	*store_root(char **cause);
 
+/* How a model is opened. */
+enum {
+	STORE_READ,	/* to read, settling what a writer left unsynced */
+	STORE_WRITE,	/* its files opened for pieces to be put */
+	STORE_SEED,	/* to read, never waiting on the disk (a seeder) */
+};
+
 /*
  * Opens a held model by id or name (general.name, or an unambiguous
- * prefix of the id); writable opens its files for pieces to be put.
+ * prefix of the id), in a mode above.
  */
-int	store_open(struct store_model *, const char *model, int writable,
+int	store_open(struct store_model *, const char *model, int mode,
 	    char **cause);
 /*
  * Opens the model of m's id for writing, creating it when absent; an
