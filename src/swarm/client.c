@@ -1788,11 +1788,14 @@ client_push_abort(struct client_poll *polls, size_t from, size_t nh,
  * One pushed step: the rows go to hop 0 with the push flag; the other
  * hops' answers are waited for at once. *done gets how many hops answered
  * in order (their inputs kept, hidden the last one's answer), so that the
- * caller finishes the step hop by hop from there.
+ * caller finishes the step hop by hop from there. When the first hop that
+ * did not answer gave no answer at all (it was told how long to wait and
+ * let the wait pass a second more: hung, or gone), *mute is its index and
+ * *mute_cause why, so that the caller does not ask it again.
  */
 static void
 client_push_step(struct client *c, float *hidden, int n, int32_t pos0,
-    size_t *done)
+    size_t *done, size_t *mute, char **mute_cause)
 {
 	size_t k, nh = c->n_hops, e = c->cfg.n_embd;
 	size_t bytes = (size_t)n * e * sizeof(float);
@@ -1873,7 +1876,11 @@ client_push_step(struct client *c, float *hidden, int n, int32_t pos0,
 		if (err != NULL) {
 			client_log(c, "push: no answer from hop %zu (%s): %s",
 			    k, p->h->peer->rec.addr, err);
-			free(err);
+			if (p->started && p->rc < 0) {
+				*mute = k;
+				*mute_cause = err;
+			} else
+				free(err);
 			err = NULL;
 			client_push_abort(polls, k + 1, nh, &abort_polls);
 			continue;
@@ -1908,9 +1915,10 @@ client_forward(struct client *c, float *hidden, int n, int32_t pos0,
     char **cause)
 {
 	size_t h = 0, bytes = (size_t)n * c->cfg.n_embd * sizeof(float);
+	size_t mute = SIZE_MAX;
 	double check = -1, t0 = 0;
 	float *in;
-	char *err = NULL;
+	char *err = NULL, *mute_cause = NULL;
 	int v, stalled = 0, rc = -1;
 
 	if (c->n_hops == 0)
@@ -1930,7 +1938,7 @@ client_forward(struct client *c, float *hidden, int n, int32_t pos0,
 	if (client_pushes(c) && c->n_hops > 1 &&
 	    client_push_routes(c) == 0) {
 		t0 = clock_now();
-		client_push_step(c, hidden, n, pos0, &h);
+		client_push_step(c, hidden, n, pos0, &h, &mute, &mute_cause);
 		c->push.pushed++;
 		if (h < c->n_hops)
 			stalled = 1;
@@ -1940,7 +1948,13 @@ client_forward(struct client *c, float *hidden, int n, int32_t pos0,
 
 		memcpy(in, hidden, bytes);
 		c->last_status = 0;
-		if (client_hop_step(c, hop, hidden, n, pos0, &err) == 0) {
+		if (h == mute) {
+			/* It let the push's wait pass: asked again, it would
+			 * take as long to fail again. */
+			err = mute_cause;
+			mute_cause = NULL;
+			mute = SIZE_MAX;
+		} else if (client_hop_step(c, hop, hidden, n, pos0, &err) == 0) {
 			client_hop_keep(c, hop, in, n, pos0);
 			if ((double)h == floor(check) &&
 			    (v = client_verify(c, h, hidden, n, cause)) != 0) {
@@ -1979,6 +1993,7 @@ out:
 		client_log(c, "push: step at position %d stalled %.3f s and was "
 		    "finished hop by hop", pos0, clock_now() - t0);
 	}
+	free(mute_cause);
 	free(in);
 	return rc;
 }
