@@ -594,13 +594,6 @@ client_candidates_from(struct client *c, int known, struct route_peer **out,
 }
 
 static int
-client_candidates(struct client *c, struct route_peer **out, size_t *n_out,
-    struct client_peer ***map, double *unban_at, char **cause)
-{
-	return client_candidates_from(c, 0, out, n_out, map, unban_at, cause);
-}
-
-static int
 client_http_error(struct client *c, long status, char **cause)
 {
 	char *code = NULL, *msg = NULL;
@@ -1135,7 +1128,8 @@ client_build(struct client *c, uint32_t begin, uint32_t end,
 	double unban_at, waited = 0;
 	float *x = NULL;
 	char *err = NULL;
-	int tries, found, rc = -1;
+	int tries, found, known, rc = -1;
+	int replacing = n_inputs > 0 || before != NULL || after != NULL;
 
 	*out = NULL;
 	*n_out = 0;
@@ -1149,8 +1143,12 @@ client_build(struct client *c, uint32_t begin, uint32_t end,
 		free(map);
 		free(route);
 		route = NULL;
-		if (client_candidates(c, &cand, &n_cand, &map, &unban_at,
-		    cause) != 0)
+		/* Replacing hops, the peers met so far first: a static
+		 * directory asks every node, and the one that just hung would
+		 * hold the lookup for its timeout. */
+		known = tries == 0 && replacing && c->n_peers > 0;
+		if (client_candidates_from(c, known, &cand, &n_cand, &map,
+		    &unban_at, cause) != 0)
 			goto out;
 		client_route_push(map, n_cand, before, after, &push);
 		if (client_pushes(c))
@@ -1159,6 +1157,12 @@ client_build(struct client *c, uint32_t begin, uint32_t end,
 		else
 			found = route_find(cand, n_cand, begin, end, &route,
 			    &n_route, &err) == 0;
+		if (!found && known) {
+			/* none of them will do: ask the directory */
+			free(err);
+			err = NULL;
+			continue;
+		}
 		if (!found && client_wait_unban(c, unban_at, &waited)) {
 			/* The only peers of a span are banned: wait it out. */
 			free(err);
