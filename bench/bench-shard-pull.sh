@@ -19,14 +19,13 @@ command -v lighttpd >/dev/null || { echo "$BENCH_NAME: needs lighttpd"; exit 0; 
 
 # secs CMD...: runs CMD, prints its wall seconds. The dirty pages of the
 # run before are written out first, so that no run pays for another's; and
-# twice the file's size of memory is written and freed just before, so that
-# the page cache the run fills is memory the host already backs (on a
-# virtual machine that hands freed memory back to its host, the first
-# touch of a page costs the host a fault: seen here as a write() into the
-# page cache twice as slow in some runs, for curl and swarm alike).
+# twice the file's size of memory (at most half of what is available) is
+# written and freed just before, so that the page cache the run fills is
+# memory the host already backs (on a virtual machine that hands freed
+# memory back to its host, the first touch of a page costs a fault there).
 secs() {
 	sync
-	python3 -c "b = b'x' * (2 * $size)"
+	python3 -c "b = b'x' * $warm"
 	s0=$(date +%s.%N)
 	"$@" >/dev/null 2>"$tmp/cmd.err" || { cat "$tmp/cmd.err" >&2; exit 1; }
 	echo "$(date +%s.%N) - $s0" | bc
@@ -43,6 +42,10 @@ mkdir -p "$tmp/p1"
 ID=$(cat "$tmp/id")
 hash_cpu=$(awk '{ print $1 + $2 }' "$tmp/add.time")
 size=$(stat -L -c %s "$M")
+# the memory written and freed before each run: twice the file, at most
+# half of what is available
+warm=$(awk -v s="$size" '/^MemAvailable:/ { a = $2 * 1024 / 2;
+    printf "%d\n", (2 * s < a ? 2 * s : a) }' /proc/meminfo)
 
 # Three seeding nodes, each serving one block and holding the whole file.
 peers=
