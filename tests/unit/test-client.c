@@ -4,9 +4,13 @@
  * identical to running every block here, and stay so when the node in use
  * goes away mid-run (a replica takes over after a replay).
  */
+#include <arpa/inet.h>
 #include <jansson.h>
+#include <netinet/in.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "test.h"
 #include "core/gguf.h"
@@ -20,6 +24,7 @@
 #include "swarm/model-id.h"
 #include "swarm/node.h"
 #include "swarm/record.h"
+#include "util/clock.h"
 #include "util/hex.h"
 #include "util/strbuf.h"
 #include "util/xmalloc.h"
@@ -500,6 +505,102 @@ out:
 	CHECK(ok);
 }
 
+/*
+ * A socket that listens and never accepts: a hung node (connections wait
+ * in the backlog, never answered). Its descriptor, or -1.
+ */
+static int
+test_silent_listener(char *addr, size_t size)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    listen(fd, 8) != 0 || getsockname(fd, (struct sockaddr *)&sa,
+	    &len) != 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	snprintf(addr, size, "127.0.0.1:%u", ntohs(sa.sin_port));
+	return fd;
+}
+
+/*
+ * The static directory asks its nodes at once, and a node that did not
+ * answer is given a short while the next time: two hung nodes beside a
+ * live one cost one timeout (5 s), not two, then about a second.
+ */
+static void
+test_directory_static_silent(void)
+{
+	char path[1024], addrs[3][64], model_id[MODEL_ID_MAX], *cause = NULL;
+	const char *list[3];
+	struct gguf_file *gf;
+	struct node *node = NULL;
+	struct directory *dir = NULL;
+	struct peer_record *recs = NULL;
+	size_t n = 0;
+	double t0, first, second;
+	int fd0, fd2, i;
+
+	snprintf(path, sizeof(path), "%s/stories260K.gguf", test_models_dir());
+	gf = gguf_open(path, &cause);
+	CHECKF(gf != NULL, "%s", cause);
+	if (gf == NULL)
+		return;
+	CHECK(model_id_compute(gf, NULL, model_id, sizeof(model_id)) == 0);
+	fd0 = test_silent_listener(addrs[0], sizeof(addrs[0]));
+	fd2 = test_silent_listener(addrs[2], sizeof(addrs[2]));
+	node = test_node(path, 0, 5, addrs[1], sizeof(addrs[1]));
+	CHECK(fd0 >= 0 && fd2 >= 0 && node != NULL);
+	if (fd0 < 0 || fd2 < 0 || node == NULL)
+		goto out;
+	/* the live node first on its own, until it answers with its record */
+	list[0] = addrs[1];
+	dir = directory_static_new(list, 1);
+	for (i = 0; i < 100 && n == 0; i++) {
+		free(recs);
+		recs = NULL;
+		CHECK(dir->ops->lookup(dir, model_id, &recs, &n, &cause) == 0);
+		if (n == 0)
+			clock_sleep(0.05);
+	}
+	CHECK(n == 1);
+	dir->ops->free(dir);
+	free(recs);
+	recs = NULL;
+	for (i = 0; i < 3; i++)
+		list[i] = addrs[i];
+	dir = directory_static_new(list, 3);
+	t0 = clock_now();
+	CHECK(dir->ops->lookup(dir, model_id, &recs, &n, &cause) == 0);
+	first = clock_now() - t0;
+	CHECK(n == 1 && strcmp(recs[0].addr, addrs[1]) == 0);
+	free(recs);
+	recs = NULL;
+	t0 = clock_now();
+	CHECK(dir->ops->lookup(dir, model_id, &recs, &n, &cause) == 0);
+	second = clock_now() - t0;
+	CHECK(n == 1 && strcmp(recs[0].addr, addrs[1]) == 0);
+	CHECKF(first > 4 && first < 8, "first lookup took %.2f s", first);
+	CHECKF(second < 3, "second lookup took %.2f s", second);
+	free(recs);
+out:
+	if (dir != NULL)
+		dir->ops->free(dir);
+	node_free(node);
+	if (fd0 >= 0)
+		close(fd0);
+	if (fd2 >= 0)
+		close(fd2);
+	gguf_close(gf);
+}
+
 int
 main(void)
 {
@@ -507,5 +608,6 @@ main(void)
 	TEST_RUN(test_client_chunks);
 	TEST_RUN(test_client_push_failover);
 	TEST_RUN(test_client_push_relay);
+	TEST_RUN(test_directory_static_silent);
 	TEST_EXIT();
 }
