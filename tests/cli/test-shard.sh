@@ -398,13 +398,18 @@ for t in m['tensors']:
 # pieces are hashed again, and the one whose bytes did not reach the disk
 # is fetched again
 D=$(echo "$SWARM_HOME"/shards/synth-llama-f32-*)
-psize=$(python3 -c "
+# damage_piece BYTE: 64 bytes of BYTE over the start of blk.1.attn_q in
+# $D's model.gguf (one piece); prints that tensor's size
+damage_piece() {
+	python3 -c "
 import json
 m = json.load(open('$D/manifest.json'))
 t = [t for t in m['tensors'] if t['name'] == 'blk.1.attn_q.weight'][0]
-f = open('$D/model.gguf', 'r+b'); f.seek(t['offset']); f.write(b'\\0' * 64)
+f = open('$D/model.gguf', 'r+b'); f.seek(t['offset']); f.write(bytes([$1]) * 64)
 print(t['size'])
-")
+"
+}
+psize=$(damage_piece 0)
 echo "another-boot" >"$D/unsynced"
 start_origin
 expect crash-repull 0 "$SWARM" shard pull "$ORIGIN/f32.gguf" --blocks all \
@@ -428,12 +433,7 @@ full_held=$(held_of)
 
 # after a crash, a reader finds a piece bad: its record is cleared for good
 # (a later open, trusting the records again, still lacks the piece)
-python3 -c "
-import json
-m = json.load(open('$D/manifest.json'))
-t = [t for t in m['tensors'] if t['name'] == 'blk.1.attn_q.weight'][0]
-f = open('$D/model.gguf', 'r+b'); f.seek(t['offset']); f.write(b'\\1' * 64)
-"
+damage_piece 1 >/dev/null
 echo "another-boot" >"$D/unsynced"
 expect crash-reader 0 "$SWARM" shard list --json
 check crash-reader-settled [ ! -e "$D/unsynced" ]
