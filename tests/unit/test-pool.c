@@ -3,6 +3,7 @@
  * many back-to-back jobs of varying size (the decode pattern), with thread
  * indices in range.
  */
+#include <sched.h>
 #include <stdatomic.h>
 #include <time.h>
 
@@ -185,6 +186,56 @@ test_pool_caller_sleeps(void)
 	pool_free(p);
 }
 
+static double
+test_wall_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * One core for the caller and its worker (the other cores busy, in real
+ * life: a chain of nodes on two cores): the worker, woken onto the
+ * caller's core, must not hold it spinning for the next job while the
+ * caller, who has the jobs to give out, waits for the scheduler's slice.
+ * Twenty small jobs after each nap take microseconds; held, milliseconds.
+ */
+static void
+test_pool_shared_core(void)
+{
+	static atomic_int hits[4];
+	struct timespec nap = { 0, 2 * 1000 * 1000 };
+	struct count_job job;
+	cpu_set_t one, all;
+	struct pool *p;
+	double t0, took = 0;
+	int round, k, cpu = sched_getcpu();
+
+	CHECK(cpu >= 0 && sched_getaffinity(0, sizeof(all), &all) == 0);
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	CHECK(sched_setaffinity(0, sizeof(one), &one) == 0);
+	p = pool_new(2);	/* its worker inherits the one core */
+	job.hits = hits;
+	job.n_threads = 2;
+	atomic_init(&job.bad_thread, 0);
+	for (round = 0; round < 50; round++) {
+		pool_idle(p);
+		nanosleep(&nap, NULL);	/* the worker sleeps */
+		t0 = test_wall_seconds();
+		for (k = 0; k < 20; k++)
+			pool_run(p, count_task, &job, 4);
+		took += test_wall_seconds() - t0;
+	}
+	pool_free(p);
+	sched_setaffinity(0, sizeof(all), &all);
+	fprintf(stderr, "  twenty jobs after a nap, worker and caller on one "
+	    "core: %.3f ms\n", took / 50 * 1e3);
+	CHECK(took / 50 < 0.15e-3);
+}
+
 int
 main(void)
 {
@@ -192,5 +243,6 @@ main(void)
 	TEST_RUN(test_pool_single_thread);
 	TEST_RUN(test_pool_idle);
 	TEST_RUN(test_pool_caller_sleeps);
+	TEST_RUN(test_pool_shared_core);
 	TEST_EXIT();
 }
