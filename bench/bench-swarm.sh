@@ -11,8 +11,8 @@
 #
 # Without MODEL it asks bench/gen-model (make bench) for the 1.1B shape in
 # Q4_0; without either it says so and exits 0. BENCH_THREADS (default 2),
-# BENCH_TOKENS (default 64), BENCH_REPS (default 3) and BENCH_SETTLE can be
-# set.
+# BENCH_TOKENS (default 64), BENCH_REPS (default 3), BENCH_SETTLE and
+# BENCH_GAP can be set.
 THREADS=${BENCH_THREADS:-2}
 BENCH_NAME=bench-swarm
 . "$(dirname "$0")/lib.sh"
@@ -73,41 +73,69 @@ sleep "${BENCH_SETTLE:-30}"
 
 # Local and swarm runs alternate, so that a load change on the machine hits
 # every one; the idle nodes stay up during the local runs (their workers
-# sleep). The swarm runs twice a round: with push (each node forwards to
-# the next, hops + 1 one-way trips a token) and without (the client sends
-# every step to every hop, 2 x hops).
-for r in $(seq "$REPS"); do
+# sleep). The swarm runs three times a round: as configured by default
+# (auto: the client times both ways on the chain and keeps the faster),
+# with push (each node forwards to the next, hops + 1 one-way trips a
+# token) and without (the client sends every step to every hop, 2 x
+# hops). The order of the four turns round
+# each round, and each run starts BENCH_GAP seconds (default 3) after the
+# last one ended: a process that exits leaves work behind it (on a virtual
+# machine its freed memory goes back to the host in the next seconds), and
+# the run right after one paid for it every time (with push always after
+# local, push measured 0.75 of local where it measured as fast as no-push
+# in any other order).
+run_local() {
 	"$SWARM" infer run --local -m "$M" -t "$THREADS" -n "$TOKENS" --temp 0 \
 	    --ignore-eos -v "Once upon a time" >/dev/null 2>"$tmp/local.err" || {
 		cat "$tmp/local.err" >&2
 		exit 1
 	}
 	gen_tps "$tmp/local.err" >>"$tmp/local.all"
-	line="run $r: local $(tail -1 "$tmp/local.all")"
-	for mode in push no-push; do
-		node_stats >"$tmp/before-$mode$r"
-		"$SWARM" infer run -m "$M" $peers -t "$THREADS" -n "$TOKENS" \
-		    --temp 0 --ignore-eos -v --$mode "Once upon a time" \
-		    >/dev/null 2>"$tmp/$mode$r.err" || {
-			cat "$tmp/$mode$r.err" >&2
-			exit 1
-		}
-		node_stats >"$tmp/after-$mode$r"
-		echo "$(gen_tps "$tmp/$mode$r.err") $r" >>"$tmp/$mode.all"
-		line="$line, $mode $(tail -1 "$tmp/$mode.all" | cut -d' ' -f1)"
+}
+run_swarm() {
+	node_stats >"$tmp/before-$1$r"
+	flag=--$1
+	[ "$1" = auto ] && flag=
+	"$SWARM" infer run -m "$M" $peers -t "$THREADS" -n "$TOKENS" \
+	    --temp 0 --ignore-eos -v $flag "Once upon a time" \
+	    >/dev/null 2>"$tmp/$1$r.err" || {
+		cat "$tmp/$1$r.err" >&2
+		exit 1
+	}
+	node_stats >"$tmp/after-$1$r"
+	echo "$(gen_tps "$tmp/$1$r.err") $r" >>"$tmp/$1.all"
+}
+for r in $(seq "$REPS"); do
+	case $((r % 4)) in
+	1) order="local auto push no-push" ;;
+	2) order="auto push no-push local" ;;
+	3) order="push no-push local auto" ;;
+	0) order="no-push local auto push" ;;
+	esac
+	for mode in $order; do
+		sleep "${BENCH_GAP:-3}"
+		if [ "$mode" = local ]; then
+			run_local
+		else
+			run_swarm "$mode"
+		fi
 	done
-	echo "$line tokens/s (load $(cut -d' ' -f1 /proc/loadavg))"
+	echo "run $r ($order): local $(tail -1 "$tmp/local.all"), auto" \
+	    "$(tail -1 "$tmp/auto.all" | cut -d' ' -f1), push" \
+	    "$(tail -1 "$tmp/push.all" | cut -d' ' -f1), no-push" \
+	    "$(tail -1 "$tmp/no-push.all" | cut -d' ' -f1) tokens/s" \
+	    "(load $(cut -d' ' -f1 /proc/loadavg))"
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 local_tps=$(median <"$tmp/local.all")
 echo "local: $local_tps tokens/s (median)"
-for mode in push no-push; do
+for mode in auto push no-push; do
 	# the median run, and its number for the hop lines below
 	sort -g "$tmp/$mode.all" |
 	    awk '{ v[NR] = $0 } END { print v[int((NR + 1) / 2)] }' \
 	    >"$tmp/$mode.median"
 	read -r swarm_tps r <"$tmp/$mode.median"
-	# each run's swarm against the local run just before it
+	# each run's swarm against the local run of the same round
 	pair_ratio=$(paste "$tmp/local.all" "$tmp/$mode.all" |
 	    awk '{ printf "%.4f\n", ($1 > 0 ? $2 / $1 : 0) }' | median)
 	# Each hop's time against the time its node spent computing: what
@@ -117,6 +145,7 @@ for mode in push no-push; do
 		printf "%.3f\n", ($4 > $2 ? 1e3 * ($3 - $1) / ($4 - $2) : 0) }' \
 	    >"$tmp/compute"
 	echo "$mode:"
+	grep '^push: auto' "$tmp/$mode$r.err" | sed 's/^/  /'
 	grep '^hop ' "$tmp/$mode$r.err" | tr ',' ' ' | paste - "$tmp/compute" |
 	    awk '{ printf "  hop %s %s blocks %s %.3f ms per step: compute " \
 		"%.3f ms\n", $2, $3, $5, $8, $NF }'

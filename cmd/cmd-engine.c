@@ -16,6 +16,7 @@
 #include "engine/engine.h"
 #include "engine/node-run.h"
 #include "ledger/ledger.h"
+#include "swarm/client.h"
 #include "ui/progress.h"
 #include "util/xmalloc.h"
 #include "util/parse.h"
@@ -170,6 +171,7 @@ cmd_engine_config(struct cmd_args *a, struct conf *c,
     struct engine_config *ec)
 {
 	char **peers;
+	const char *v;
 	int n_peers, n_boots, rc;
 
 	engine_config_init(ec);
@@ -202,7 +204,9 @@ cmd_engine_config(struct cmd_args *a, struct conf *c,
 	ec->threads = (int)conf_get_int(c, "infer.threads");
 	ec->repack = conf_get_bool(c, "infer.repack");
 	ec->verify_rate = conf_get_float(c, "client.verify_rate");
-	ec->push = conf_get_bool(c, "swarm.push");
+	v = conf_get_str(c, "swarm.push");
+	ec->push = v == NULL || strcmp(v, "auto") == 0 ? CLIENT_PUSH_AUTO :
+	    parse_bool(v) == 1 ? CLIENT_PUSH_ON : CLIENT_PUSH_OFF;
 	ec->max_price = conf_get_float(c, "client.max_price");
 	ec->receipts = conf_get_bool(c, "ledger.enabled");
 	if (cmd_engine_account(c, ec) != 0)

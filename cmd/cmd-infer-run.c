@@ -170,9 +170,9 @@ infer_check(struct cmd_args *a, struct engine_config *ec)
 	if (args_flag(a, "push") && args_flag(a, "no-push"))
 		return cmd_usage_error(a, "give --push or --no-push, not both");
 	if (args_flag(a, "push"))
-		ec->push = 1;
+		ec->push = CLIENT_PUSH_ON;
 	else if (args_flag(a, "no-push"))
-		ec->push = 0;
+		ec->push = CLIENT_PUSH_OFF;
 	ec->connect_timeout = args_num(a, "connect-timeout", 0);
 	ec->step_timeout = args_num(a, "step-timeout", 0);
 	ec->run_timeout = args_num(a, "timeout", 0);
@@ -262,15 +262,26 @@ infer_print_verbose(struct engine *e, struct engine_backend *b,
 		    proto_dtype_name(hs[i].dtype), infer_link(hs[i].link_rate));
 	fprintf(stderr, "failovers: %u\n", engine_backend_failovers(b));
 	engine_backend_push(b, &ps);
-	if (!ps.on)
+	if (ps.mode == CLIENT_PUSH_OFF)
 		fprintf(stderr, "push: off (the client sends each step to "
 		    "every hop)\n");
-	else
-		fprintf(stderr, "push: on, %llu steps pushed, %llu stalled "
-		    "(%.3f s), %llu routes refused\n",
-		    (unsigned long long)ps.pushed,
+	else {
+		fprintf(stderr, "push: %s", ps.mode == CLIENT_PUSH_ON ? "on" :
+		    ps.trial_pushed <= 0 ? "auto, still trying" : ps.on ?
+		    "auto, on" : "auto, off");
+		if (ps.mode == CLIENT_PUSH_AUTO && ps.trial_pushed > 0)
+			fprintf(stderr, " (a token %.2f ms pushed, %.2f ms "
+			    "sent to every hop)", ps.trial_pushed * 1e3,
+			    ps.trial_sent * 1e3);
+		fprintf(stderr, ", %llu steps pushed, %llu stalled (%.3f s), "
+		    "%llu routes refused", (unsigned long long)ps.pushed,
 		    (unsigned long long)ps.stalls, ps.stall_seconds,
 		    (unsigned long long)ps.refused);
+		if (ps.mode == CLIENT_PUSH_AUTO)
+			fprintf(stderr, ", %llu sent to every hop",
+			    (unsigned long long)ps.sent);
+		fputc('\n', stderr);
+	}
 	if ((checked = engine_backend_verified(b, &bad)) > 0)
 		fprintf(stderr, "verified: %u steps, %u mismatches\n", checked,
 		    bad);

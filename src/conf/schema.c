@@ -20,6 +20,7 @@ static int schema_check_blocks(const char *, char **);
 static int schema_check_alias(const char *, char **);
 static int schema_check_hostport(const char *, char **);
 static int schema_check_overflow(const char *, char **);
+static int schema_check_push(const char *, char **);
 
 #define S SCHEMA_STRING
 #define I SCHEMA_INT
@@ -46,7 +47,7 @@ const struct schema_key schema_table[] = {
 	{ "node.credit_limit", F, 0, 1e15, "1000000", NULL, "credits a client may owe this node, past node.free_units, before its steps are refused with 'payment required'" },
 	{ "node.free_units", I, 0, 1e15, "1000000000", NULL, "block-tokens served to any client before what it owes counts" },
 	{ "swarm.bootstrap", L, 0, 0, "", schema_check_hostport, "peers (host:port) to join the swarm through" },
-	{ "swarm.push", B, 0, 0, "true", NULL, "a step goes node to node along the chain (each node forwards its output to the next; hops + 1 one-way trips a token); false: the client sends it to every hop (2 x hops)" },
+	{ "swarm.push", S, 0, 0, "auto", schema_check_push, "how a step goes along the chain: true, node to node (each node forwards its output to the next; hops + 1 one-way trips a token); false, from the client to every hop (2 x hops); auto, whichever of the two a trial on the chain finds faster" },
 	{ "swarm.network", S, 0, 0, "public", NULL, "name of the swarm; nodes of other networks are ignored" },
 	{ "infer.threads", I, 0, 1024, "0", NULL, "compute threads for local inference; 0: one per core" },
 	{ "infer.repack", B, 0, 0, "true", NULL, "repack quantized matrices at load into the faster interleaved layout (a private copy); false: load at once, compute on the file's pages" },
@@ -87,6 +88,14 @@ schema_check_overflow(const char *v, char **cause)
 	if (strcmp(v, "stop") == 0 || strcmp(v, "drop-oldest") == 0)
 		return 0;
 	return set_cause(cause, "'%s' is not stop or drop-oldest", v);
+}
+
+static int
+schema_check_push(const char *v, char **cause)
+{
+	if (strcmp(v, "auto") == 0 || parse_bool(v) >= 0)
+		return 0;
+	return set_cause(cause, "'%s' is not auto, true or false", v);
 }
 
 const struct schema_key *

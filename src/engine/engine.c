@@ -28,6 +28,7 @@
 #include "swarm/directory-static.h"
 #include "swarm/identity.h"
 #include "swarm/model-id.h"
+#include "swarm/push-trial.h"
 #include "swarm/record.h"
 #include "swarm/route.h"
 #include "util/clock.h"
@@ -52,6 +53,7 @@ struct engine {
 	struct dht		*dht;
 	struct directory	*dir;
 	struct client_config	 cc;
+	struct push_memo	*push_memo;	/* push auto, every backend's */
 	struct identity		 id;
 	int			 have_id;
 	struct ledger		*ledger;
@@ -202,6 +204,7 @@ engine_join(struct engine *e, char **cause)
 	e->cc.wire = cfg->wire;
 	e->cc.wire_auto = !cfg->wire_fixed;
 	e->cc.push = cfg->push;
+	e->cc.push_memo = e->push_memo = push_memo_new();
 	if (cfg->connect_timeout > 0)
 		e->cc.connect_timeout = cfg->connect_timeout;
 	if (cfg->step_timeout > 0)
@@ -281,6 +284,7 @@ engine_free(struct engine *e)
 	if (e->dir != NULL)
 		e->dir->ops->free(e->dir);
 	dht_free(e->dht);
+	push_memo_free(e->push_memo);
 	ledger_close(e->ledger);
 	if (e->have_id)
 		identity_release(&e->id);

@@ -53,7 +53,7 @@ struct engine_config {
 	const char	*network;
 	enum proto_dtype wire;		/* default f32 */
 	int		 wire_fixed;	/* wire on every link, slow ones too */
-	int		 push;		/* swarm.push: nodes forward steps */
+	int		 push;		/* swarm.push: a client_push */
 	double		 connect_timeout;	/* seconds; 0: the client's */
 	double		 step_timeout;
 	double		 run_timeout;	/* 0: none */

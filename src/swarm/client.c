@@ -29,6 +29,7 @@
 #include "swarm/client.h"
 #include "swarm/identity.h"
 #include "swarm/record.h"
+#include "swarm/push-trial.h"
 #include "swarm/route.h"
 #include "util/hex.h"
 #include "util/strbuf.h"
@@ -211,6 +212,7 @@ struct client {
 	size_t			 n_pollers;
 	uint64_t		 route_seq;	/* the last route signed */
 	struct client_push_stats push;
+	struct push_trial	 trial;		/* push auto */
 };
 
 static void
@@ -259,6 +261,7 @@ client_new(const struct client_config *cfg)
 	    (uint64_t)(uintptr_t)c;
 	if (c->rng == 0)
 		c->rng = 1;
+	push_trial_init(&c->trial);
 	return c;
 }
 
@@ -1056,7 +1059,42 @@ client_wait_unban(struct client *c, double unban_at, double *waited)
 static int
 client_pushes(const struct client *c)
 {
-	return c->cfg.push && c->cfg.verify_rate <= 0;
+	return c->cfg.push != CLIENT_PUSH_OFF && c->cfg.verify_rate <= 0;
+}
+
+/* The way a step of n rows goes: pushed, or sent to every hop. */
+static enum push_way
+client_push_way(struct client *c, int n)
+{
+	uint64_t chain = 0;
+	size_t i;
+
+	if (!client_pushes(c) || c->n_hops < 2)
+		return PUSH_WAY_SENT;
+	if (c->cfg.push != CLIENT_PUSH_AUTO)
+		return PUSH_WAY_PUSHED;
+	for (i = 0; i < c->n_hops; i++)
+		chain = push_trial_chain(chain, c->hops[i].peer->rec.addr,
+		    c->hops[i].begin, c->hops[i].end);
+	return push_trial_way(&c->trial, c->cfg.push_memo, chain, n,
+	    clock_now());
+}
+
+/* Push auto: a step's time for the trial, and its verdict when made. */
+static void
+client_push_timed(struct client *c, enum push_way way, int n, double took,
+    int clean)
+{
+	struct push_trial *t = &c->trial;
+
+	if (c->cfg.push != CLIENT_PUSH_AUTO || !push_trial_note(t,
+	    c->cfg.push_memo, way, n, took, clean, clock_now()))
+		return;
+	client_log(c, "push auto: a token took %.2f ms pushed, %.2f ms sent "
+	    "to every hop (median of %d each): %s for %.0f s", 1e3 *
+	    t->median[PUSH_WAY_PUSHED], 1e3 * t->median[PUSH_WAY_SENT],
+	    PUSH_TRIAL_STEPS, t->verdict == PUSH_WAY_PUSHED ? "pushing" :
+	    "sending", PUSH_TRIAL_HOLD);
 }
 
 /*
@@ -1238,10 +1276,12 @@ client_open(struct client *c, uint32_t max_length, char **cause)
 {
 	client_close(c);
 	c->max_length = max_length;
-	client_log(c, "steps: %s", client_pushes(c) ? "pushed node to node "
-	    "(push on)" : c->cfg.push ? "sent to every hop by the client "
-	    "(push off: checking replicas needs every hop's input)" :
-	    "sent to every hop by the client (push off)");
+	client_log(c, "steps: %s", !client_pushes(c) ? c->cfg.push ?
+	    "sent to every hop by the client (push off: checking replicas "
+	    "needs every hop's input)" : "sent to every hop by the client "
+	    "(push off)" : c->cfg.push == CLIENT_PUSH_AUTO ? "pushed node "
+	    "to node or sent to every hop by the client, whichever a trial "
+	    "finds faster (push auto)" : "pushed node to node (push on)");
 	if (c->cfg.run_timeout > 0)
 		c->deadline = clock_now() + c->cfg.run_timeout;
 	c->reroute_at = clock_now() + c->cfg.reroute_interval;
@@ -1920,9 +1960,11 @@ client_forward(struct client *c, float *hidden, int n, int32_t pos0,
 {
 	size_t h = 0, bytes = (size_t)n * c->cfg.n_embd * sizeof(float);
 	size_t mute = SIZE_MAX;
-	double check = -1, t0 = 0;
+	double check = -1, t0 = 0, started;
 	float *in;
 	char *err = NULL, *mute_cause = NULL;
+	enum push_way way;
+	unsigned failovers;
 	int v, stalled = 0, rc = -1;
 
 	if (c->n_hops == 0)
@@ -1939,13 +1981,19 @@ client_forward(struct client *c, float *hidden, int n, int32_t pos0,
 	/* Which hop this step is checked on, if any (client_verify). */
 	if (c->cfg.verify_rate > 0 && client_random(c) < c->cfg.verify_rate)
 		check = client_random(c) * (double)c->n_hops;
-	if (client_pushes(c) && c->n_hops > 1 &&
-	    client_push_routes(c) == 0) {
+	started = clock_now();
+	failovers = c->failovers;
+	way = client_push_way(c, n);
+	if (way == PUSH_WAY_PUSHED && client_push_routes(c) == 0) {
 		t0 = clock_now();
 		client_push_step(c, hidden, n, pos0, &h, &mute, &mute_cause);
 		c->push.pushed++;
 		if (h < c->n_hops)
 			stalled = 1;
+	} else {
+		way = PUSH_WAY_SENT;
+		if (client_pushes(c))
+			c->push.sent++;
 	}
 	while (h < c->n_hops) {
 		struct client_hop *hop = &c->hops[h];
@@ -1990,6 +2038,8 @@ client_forward(struct client *c, float *hidden, int n, int32_t pos0,
 			goto out;
 	}
 	rc = 0;
+	client_push_timed(c, way, n, clock_now() - started, !stalled &&
+	    c->failovers == failovers);
 out:
 	if (stalled) {
 		c->push.stalls++;
@@ -2006,7 +2056,11 @@ void
 client_push_stats(const struct client *c, struct client_push_stats *st)
 {
 	*st = c->push;
-	st->on = client_pushes(c);
+	st->mode = client_pushes(c) ? c->cfg.push : CLIENT_PUSH_OFF;
+	st->on = st->mode == CLIENT_PUSH_ON || (st->mode == CLIENT_PUSH_AUTO &&
+	    c->trial.verdict != PUSH_WAY_SENT);
+	st->trial_pushed = c->trial.median[PUSH_WAY_PUSHED];
+	st->trial_sent = c->trial.median[PUSH_WAY_SENT];
 }
 
 size_t

@@ -36,6 +36,9 @@ struct identity;
 struct ledger;
 struct model;
 struct pool;
+struct push_memo;
+
+enum client_push { CLIENT_PUSH_OFF, CLIENT_PUSH_ON, CLIENT_PUSH_AUTO };
 
 struct client_config {
 	struct directory	*dir;		/* borrowed */
@@ -54,8 +57,12 @@ struct client_config {
 	/* How often a cheaper chain is looked for (a near peer back after
 	 * a failure); seconds, 0: the default, < 0: never. */
 	double			 reroute_interval;
-	int			 push;		/* nodes forward to each other;
-						   off when verify_rate > 0 */
+	/* Nodes forward to each other (a client_push; off when
+	 * verify_rate > 0). CLIENT_PUSH_AUTO times both ways on the chain
+	 * and takes the faster (push-trial.h); push_memo (borrowed, may be
+	 * NULL) shares what it found between the clients of a process. */
+	int			 push;
+	struct push_memo	*push_memo;
 	double			 connect_timeout;	/* seconds */
 	double			 step_timeout;
 	double			 run_timeout;	/* 0: none */
@@ -104,8 +111,14 @@ void		 client_spent(struct client *, uint64_t *units,
 /* Push: steps pushed through the chain, and those that stalled (finished
  * hop by hop after a failure) with the seconds they took. */
 struct client_push_stats {
-	int		 on;		/* push used (client_config.push, and no
-					   verify_rate) */
+	int		 on;		/* steps pushed now (client_config.push,
+					   no verify_rate, auto's verdict) */
+	int		 mode;		/* a client_push; off with verify_rate */
+	/* Auto: the verdict's medians, a token's seconds pushed and sent by
+	 * the client (0: still trying). */
+	double		 trial_pushed;
+	double		 trial_sent;
+	uint64_t	 sent;		/* single-row steps sent by the client */
 	uint64_t	 pushed;
 	uint64_t	 stalls;
 	double		 stall_seconds;

@@ -46,6 +46,26 @@ check push-off-said sh -c 'echo "$1" | grep -q "push: off"' _ "$err"
 # Push off: every step of c came from the client.
 check push-off-counted [ "$(push_field $port_c steps_from_client)" -eq 200 ]
 check push-off-no-peer-step [ "$(push_field $port_c steps_from_peers)" -eq 200 ]
+# Auto, the default: the first single-token steps alternate between the
+# two ways until six of each are timed, then the faster is kept; the text
+# is the same, and every step went one way or the other.
+steps_c() {
+	echo $(( $(push_field $port_c steps_from_peers) +
+	    $(push_field $port_c steps_from_client) ))
+}
+before_c=$(steps_c)
+expect push-auto 0 "$SWARM" infer run -m "$M" $PEERS -n 200 --temp 0 -v
+check push-auto-golden [ "$out" = "$(cat "$GOLDEN")" ]
+check push-auto-said sh -c 'echo "$1" | grep -q "steps: .* (push auto)" &&
+    echo "$1" | grep -q "push auto: a token took [0-9.]* ms pushed, [0-9.]* ms sent to every hop (median of 6 each): \(pushing\|sending\) for 120 s" &&
+    echo "$1" | grep -q "^push: auto, \(on\|off\) (a token [0-9.]* ms pushed, [0-9.]* ms sent to every hop), "' _ "$err"
+auto_pushed=$(echo "$err" | sed -n 's/^push: auto.*, \([0-9]*\) steps pushed,.*/\1/p')
+auto_sent=$(echo "$err" | sed -n 's/^push: auto.*, \([0-9]*\) sent to every hop$/\1/p')
+check push-auto-both-ways sh -c '[ "$1" -ge 6 ] && [ "$2" -ge 6 ] &&
+    [ $(($1 + $2)) -eq 200 ]' _ "${auto_pushed:-0}" "${auto_sent:-0}"
+check push-auto-counted [ $(( $(steps_c) - before_c )) -eq 200 ]
+expect push-config-bad 1 "$SWARM" config set swarm.push maybe
+check push-config-bad-said sh -c 'echo "$1" | grep -q "not auto, true or false"' _ "$err"
 expect push-flags-conflict 2 "$SWARM" infer run -m "$M" \
     $PEERS -n 2 --push --no-push
 # The config key turns it off too.

@@ -1,0 +1,64 @@
+/*
+ * Push auto: whether a chain's steps go node to node (push) or from the
+ * client to every hop is settled by timing both on the chain itself. Push
+ * saves round trips from the client (hops + 1 one-way trips a token instead
+ * of 2 x hops), which is what counts between homes; it costs each node a
+ * forward and the client a wait at every hop, which is what counts where
+ * the round trips are short (on loopback, three nodes sharing two cores:
+ * 0.22 ms a hop pushed against 0.15 sent). Which wins depends on the
+ * links and on the machines, so the client measures it.
+ *
+ * A trial alternates the two ways over single-row steps (a prompt's steps
+ * are longer and not compared) until it holds PUSH_TRIAL_STEPS clean steps
+ * of each, then takes the way of the lower median. The verdict holds for
+ * PUSH_TRIAL_HOLD seconds and while the chain stays the same; a new chain
+ * is tried anew. A memo (may be NULL) shares verdicts between the clients
+ * of one process (each request of `swarm serve` has its own client), so a
+ * chain already tried is not tried again for every request.
+ */
+#ifndef SWARM_SWARM_PUSH_TRIAL_H
+#define SWARM_SWARM_PUSH_TRIAL_H
+
+#include <stdint.h>
+
+#define PUSH_TRIAL_STEPS	6	/* clean steps of each way */
+#define PUSH_TRIAL_HOLD		120.0	/* seconds a verdict holds */
+
+enum push_way { PUSH_WAY_SENT = 0, PUSH_WAY_PUSHED = 1 };
+
+struct push_trial {
+	uint64_t	 chain;		/* push_trial_chain of the chain tried */
+	int		 verdict;	/* a push_way; -1: trying */
+	int		 n[2];		/* clean steps timed, by way */
+	double		 took[2][PUSH_TRIAL_STEPS];	/* seconds */
+	double		 median[2];	/* of the last verdict; 0: none yet */
+	double		 until;		/* clock_now() when it lapses */
+};
+
+struct push_memo;
+
+struct push_memo *push_memo_new(void);
+void		 push_memo_free(struct push_memo *);
+
+void		 push_trial_init(struct push_trial *);
+/* A chain's identity for the trial: its hops' addresses and spans, fed
+ * in order (start with chain 0). */
+uint64_t	 push_trial_chain(uint64_t chain, const char *addr,
+		    uint32_t begin, uint32_t end);
+/*
+ * The way a step of rows rows over chain goes now (now: clock_now()). A
+ * verdict of another chain, or one that lapsed, starts a trial, unless
+ * the memo holds a fresh verdict for this chain.
+ */
+enum push_way	 push_trial_way(struct push_trial *, struct push_memo *,
+		    uint64_t chain, int rows, double now);
+/*
+ * Records a step that went way and took seconds, clean (no stall, no
+ * failure on the way). Returns 1 when it completed the trial (the verdict
+ * and medians are in the trial, and in the memo), else 0.
+ */
+int		 push_trial_note(struct push_trial *, struct push_memo *,
+		    enum push_way way, int rows, double seconds, int clean,
+		    double now);
+
+#endif

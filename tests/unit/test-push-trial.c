@@ -1,0 +1,136 @@
+/*
+ * Tests for src/swarm/push-trial: the trial alternates the two ways over
+ * single-row steps, takes the lower median, holds it for its time and its
+ * chain, and a memo hands a verdict to another client of the process.
+ */
+#include <stdint.h>
+
+#include "test.h"
+#include "swarm/push-trial.h"
+
+static uint64_t
+chain_of(const char *a, const char *b)
+{
+	return push_trial_chain(push_trial_chain(0, a, 0, 11), b, 11, 22);
+}
+
+/* Runs a trial to its verdict, each way's steps taking the times given. */
+static int
+run_trial(struct push_trial *t, struct push_memo *m, uint64_t chain,
+    const double *pushed, const double *sent, double now)
+{
+	int ip = 0, is = 0, steps;
+	enum push_way w;
+
+	for (steps = 0; steps < 4 * PUSH_TRIAL_STEPS; steps++) {
+		w = push_trial_way(t, m, chain, 1, now);
+		if (push_trial_note(t, m, w, 1, w == PUSH_WAY_PUSHED ?
+		    pushed[ip++] : sent[is++], 1, now))
+			return steps + 1;
+	}
+	return -1;
+}
+
+static void
+test_push_trial_alternates_and_picks_lower_median(void)
+{
+	/* one slow outlier each way: the medians ignore it */
+	double pushed[] = { 0.025, 0.024, 0.090, 0.026, 0.025, 0.024 };
+	double sent[] = { 0.021, 0.020, 0.022, 0.200, 0.021, 0.020 };
+	uint64_t c = chain_of("127.0.0.1:1", "127.0.0.1:2");
+	struct push_trial t;
+
+	push_trial_init(&t);
+	CHECK(push_trial_way(&t, NULL, c, 1, 0) == PUSH_WAY_PUSHED);
+	CHECK(push_trial_note(&t, NULL, PUSH_WAY_PUSHED, 1, 0.02, 1, 0) == 0);
+	CHECK(push_trial_way(&t, NULL, c, 1, 0) == PUSH_WAY_SENT);
+	/* a prompt's step pushes and is not timed */
+	CHECK(push_trial_way(&t, NULL, c, 7, 0) == PUSH_WAY_PUSHED);
+	CHECK(push_trial_note(&t, NULL, PUSH_WAY_PUSHED, 7, 0.5, 1, 0) == 0);
+	CHECK(t.n[PUSH_WAY_PUSHED] == 1);
+	/* a step that stalled or failed over is not timed */
+	CHECK(push_trial_note(&t, NULL, PUSH_WAY_SENT, 1, 0.5, 0, 0) == 0);
+	CHECK(t.n[PUSH_WAY_SENT] == 0);
+	push_trial_init(&t);
+	CHECK(run_trial(&t, NULL, c, pushed, sent, 10) == 2 * PUSH_TRIAL_STEPS);
+	CHECK(t.verdict == PUSH_WAY_SENT);
+	CHECK(fabs(t.median[PUSH_WAY_PUSHED] - 0.0250) < 1e-9);
+	CHECK(fabs(t.median[PUSH_WAY_SENT] - 0.0210) < 1e-9);
+	/* the verdict holds: every step, whatever its rows, goes that way */
+	CHECK(push_trial_way(&t, NULL, c, 1, 10 + PUSH_TRIAL_HOLD - 1) ==
+	    PUSH_WAY_SENT);
+	CHECK(push_trial_way(&t, NULL, c, 9, 11) == PUSH_WAY_SENT);
+	/* and lapses: a new trial, pushed first */
+	CHECK(push_trial_way(&t, NULL, c, 1, 10 + PUSH_TRIAL_HOLD) ==
+	    PUSH_WAY_PUSHED);
+	CHECK(t.verdict == -1 && t.n[0] == 0 && t.n[1] == 0);
+	/* the other way round */
+	push_trial_init(&t);
+	CHECK(run_trial(&t, NULL, c, sent, pushed, 0) > 0);
+	CHECK(t.verdict == PUSH_WAY_PUSHED);
+}
+
+static void
+test_push_trial_new_chain_tried_anew(void)
+{
+	double pushed[] = { 1, 1, 1, 1, 1, 1 }, sent[] = { 2, 2, 2, 2, 2, 2 };
+	uint64_t a = chain_of("127.0.0.1:1", "127.0.0.1:2");
+	uint64_t b = chain_of("127.0.0.1:1", "127.0.0.1:3");
+	struct push_trial t;
+
+	CHECK(a != b);
+	CHECK(a != chain_of("127.0.0.1:2", "127.0.0.1:1"));
+	push_trial_init(&t);
+	CHECK(run_trial(&t, NULL, a, pushed, sent, 0) > 0);
+	CHECK(t.verdict == PUSH_WAY_PUSHED);
+	CHECK(push_trial_way(&t, NULL, b, 1, 1) == PUSH_WAY_PUSHED);
+	CHECK(t.verdict == -1);
+	CHECK(push_trial_way(&t, NULL, b, 1, 1) == PUSH_WAY_PUSHED);
+	CHECK(push_trial_note(&t, NULL, PUSH_WAY_PUSHED, 1, 1, 1, 1) == 0);
+	CHECK(push_trial_way(&t, NULL, b, 1, 1) == PUSH_WAY_SENT);
+}
+
+static void
+test_push_trial_memo_shared(void)
+{
+	double pushed[] = { 3, 3, 3, 3, 3, 3 }, sent[] = { 2, 2, 2, 2, 2, 2 };
+	uint64_t a = chain_of("10.0.0.1:1", "10.0.0.2:1");
+	struct push_memo *m = push_memo_new();
+	struct push_trial t1, t2, t3;
+	int i;
+
+	push_trial_init(&t1);
+	CHECK(run_trial(&t1, m, a, pushed, sent, 100) > 0);
+	CHECK(t1.verdict == PUSH_WAY_SENT);
+	/* another client of the process: no trial, the verdict at once */
+	push_trial_init(&t2);
+	CHECK(push_trial_way(&t2, m, a, 1, 150) == PUSH_WAY_SENT);
+	CHECK(t2.verdict == PUSH_WAY_SENT && t2.median[PUSH_WAY_SENT] == 2);
+	/* once it lapsed, a client tries again */
+	push_trial_init(&t3);
+	CHECK(push_trial_way(&t3, m, a, 1, 100 + PUSH_TRIAL_HOLD) ==
+	    PUSH_WAY_PUSHED);
+	CHECK(t3.verdict == -1);
+	/* more chains than the memo keeps: the newest are kept */
+	for (i = 0; i < 40; i++) {
+		char addr[32];
+
+		snprintf(addr, sizeof(addr), "10.0.1.%d:1", i);
+		push_trial_init(&t1);
+		CHECK(run_trial(&t1, m, chain_of(addr, "x"), pushed, sent,
+		    200 + i) > 0);
+	}
+	push_trial_init(&t2);
+	CHECK(push_trial_way(&t2, m, chain_of("10.0.1.39:1", "x"), 1, 250) ==
+	    PUSH_WAY_SENT);
+	push_memo_free(m);
+}
+
+int
+main(void)
+{
+	TEST_RUN(test_push_trial_alternates_and_picks_lower_median);
+	TEST_RUN(test_push_trial_new_chain_tried_anew);
+	TEST_RUN(test_push_trial_memo_shared);
+	TEST_EXIT();
+}
