@@ -132,17 +132,21 @@ push_trial_way(struct push_trial *t, struct push_memo *m, uint64_t chain,
 	if (t->chain != chain || (t->verdict >= 0 && now >= t->until)) {
 		t->chain = chain;
 		t->n[0] = t->n[1] = 0;
+		t->steps = 0;
 		t->verdict = -1;
 		(void)push_memo_get(m, t, chain, now);
 	}
 	if (t->verdict >= 0)
 		return (enum push_way)t->verdict;
 	/* A prompt's steps push (the way that suits far peers); single
-	 * rows alternate, pushed first. */
-	if (rows != 1)
+	 * rows alternate in runs, pushed first, until a way has its
+	 * share (a run of the other way may have failed). */
+	if (rows != 1 || t->n[PUSH_WAY_SENT] >= PUSH_TRIAL_STEPS)
 		return PUSH_WAY_PUSHED;
-	return t->n[PUSH_WAY_PUSHED] <= t->n[PUSH_WAY_SENT] ?
-	    PUSH_WAY_PUSHED : PUSH_WAY_SENT;
+	if (t->n[PUSH_WAY_PUSHED] >= PUSH_TRIAL_STEPS)
+		return PUSH_WAY_SENT;
+	return t->steps / PUSH_TRIAL_RUN % 2 == 0 ? PUSH_WAY_PUSHED :
+	    PUSH_WAY_SENT;
 }
 
 static int
@@ -164,8 +168,14 @@ int
 push_trial_note(struct push_trial *t, struct push_memo *m,
     enum push_way way, int rows, double seconds, int clean, double now)
 {
-	if (t->verdict >= 0 || rows != 1 || !clean || seconds < 0 ||
-	    t->n[way] >= PUSH_TRIAL_STEPS)
+	int first;
+
+	if (t->verdict >= 0 || rows != 1)
+		return 0;
+	/* the first step of a run meets what the other way left */
+	first = t->steps % PUSH_TRIAL_RUN == 0;
+	t->steps++;
+	if (first || !clean || seconds < 0 || t->n[way] >= PUSH_TRIAL_STEPS)
 		return 0;
 	t->took[way][t->n[way]++] = seconds;
 	if (t->n[PUSH_WAY_SENT] < PUSH_TRIAL_STEPS ||
@@ -175,9 +185,8 @@ push_trial_note(struct push_trial *t, struct push_memo *m,
 	    PUSH_TRIAL_STEPS);
 	t->median[PUSH_WAY_PUSHED] = push_median(t->took[PUSH_WAY_PUSHED],
 	    PUSH_TRIAL_STEPS);
-	/* On a tie push: it is the way that stays cheap if links slow. */
-	t->verdict = t->median[PUSH_WAY_PUSHED] <= t->median[PUSH_WAY_SENT] ?
-	    PUSH_WAY_PUSHED : PUSH_WAY_SENT;
+	t->verdict = t->median[PUSH_WAY_PUSHED] < PUSH_TRIAL_MARGIN *
+	    t->median[PUSH_WAY_SENT] ? PUSH_WAY_PUSHED : PUSH_WAY_SENT;
 	t->until = now + PUSH_TRIAL_HOLD;
 	push_memo_put(m, t);
 	return 1;

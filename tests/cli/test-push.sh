@@ -46,9 +46,10 @@ check push-off-said sh -c 'echo "$1" | grep -q "push: off"' _ "$err"
 # Push off: every step of c came from the client.
 check push-off-counted [ "$(push_field $port_c steps_from_client)" -eq 200 ]
 check push-off-no-peer-step [ "$(push_field $port_c steps_from_peers)" -eq 200 ]
-# Auto, the default: the first single-token steps alternate between the
-# two ways until six of each are timed, then the faster is kept; the text
-# is the same, and every step went one way or the other.
+# Auto, the default: the first single-token steps take turns between the
+# two ways, three in a row each, until six of each are timed, then the
+# faster is kept; the text is the same, and every step went one way or the
+# other.
 steps_c() {
 	echo $(( $(push_field $port_c steps_from_peers) +
 	    $(push_field $port_c steps_from_client) ))
