@@ -3,8 +3,10 @@
 # delay: three nodes on this machine, each behind bench/delay-relay on
 # loopback, which holds every chunk DELAY ms in each direction (the nodes
 # announce the relays' addresses, so node-to-node forwards cross them
-# too). Prints ms per generated token with push on and off, interleaved, and what the trips
-# alone would cost: (hops + 1) x DELAY with push, 2 x hops x DELAY without.
+# too). Prints ms per generated token with push on and off, and as the
+# client chooses by default (auto: it times both on its first steps),
+# interleaved, and what the trips alone would cost: (hops + 1) x DELAY with
+# push, 2 x hops x DELAY without.
 # Needs no root: bench/bench-wan.sh is the same in network namespaces with
 # bandwidth limits. Not part of `make test`.
 #
@@ -53,9 +55,11 @@ for d in $DELAYS; do
 	done
 	pids="$pids $dpids"
 	for r in $(seq "$REPS"); do
-		for mode in push no-push; do
+		for mode in auto push no-push; do
+			flag=--$mode
+			[ $mode = auto ] && flag=
 			"$SWARM" infer run -m "$M" $peers -t "$THREADS" \
-			    -n "$TOKENS" --temp 0 --ignore-eos -v --$mode \
+			    -n "$TOKENS" --temp 0 --ignore-eos -v $flag \
 			    "Once upon a time" >"$tmp/out-$mode" \
 			    2>"$tmp/err-$mode" || {
 				cat "$tmp/err-$mode" >&2
@@ -71,9 +75,12 @@ for d in $DELAYS; do
 	done
 	push=$(sort -g "$tmp/ms-$d-push" | head -1)
 	nopush=$(sort -g "$tmp/ms-$d-no-push" | head -1)
-	awk -v d="$d" -v p="$push" -v n="$nopush" -v l="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
-		printf "delay %2d ms: push %.1f ms/token (trips %d), no-push %.1f ms/token (trips %d), saved %.1f ms (load %s)\n",
-		    d, p, 4 * d, n, 6 * d, n - p, l }'
+	auto=$(sort -g "$tmp/ms-$d-auto" | head -1)
+	awk -v d="$d" -v p="$push" -v n="$nopush" -v a="$auto" -v l="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
+		printf "delay %2d ms: push %.1f ms/token (trips %d), no-push %.1f ms/token (trips %d), saved %.1f ms; auto %.1f ms/token (load %s)\n",
+		    d, p, 4 * d, n, 6 * d, n - p, a, l }'
+	sed -n 's/^push: auto, \([a-z]*\) (\([^)]*\)), .*/  auto, last run: push \1 (\2)/p' \
+	    "$tmp/err-auto"
 	for p in $dpids; do kill "$p" 2>/dev/null; done
 	for p in $dpids; do wait "$p" 2>/dev/null; done
 done
