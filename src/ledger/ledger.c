@@ -19,8 +19,12 @@
 
 #include "ledger/ledger.h"
 #include "ledger/ledger-private.h"
+#include "util/clock.h"
 #include "util/hex.h"
 #include "util/xmalloc.h"
+
+/* Tries of a new ledger's set-up that found it locked (about 2 s). */
+#define LEDGER_OPEN_TRIES	60
 
 struct ledger_entry {
 	int			 is_usage;
@@ -234,6 +238,36 @@ ledger_writer(void *arg)
 	return NULL;
 }
 
+/*
+ * WAL mode and the tables. Processes opening a new ledger at the same
+ * moment (nodes started together from one home) meet lock upgrades that
+ * SQLite answers busy at once instead of waiting, since two of them
+ * waiting on each other would deadlock (1 open in 80 failed, eight at
+ * once): every step is safe to repeat, so it is tried again a while.
+ */
+static int
+ledger_init_db(sqlite3 *db, char **cause)
+{
+	char *err;
+	int tries, code;
+
+	for (tries = 0;; tries++) {
+		err = NULL;
+		if (ledger_exec(db, "PRAGMA journal_mode=WAL", &err) == 0 &&
+		    ledger_exec(db, "PRAGMA synchronous=NORMAL", &err) == 0 &&
+		    ledger_exec(db, ledger_schema, &err) == 0)
+			return 0;
+		code = sqlite3_errcode(db) & 0xff;
+		if ((code != SQLITE_BUSY && code != SQLITE_LOCKED) ||
+		    tries == LEDGER_OPEN_TRIES) {
+			*cause = err;
+			return -1;
+		}
+		free(err);
+		clock_sleep(0.02 + 0.03 * (double)(tries % 4));
+	}
+}
+
 struct ledger *
 ledger_open(const char *path, char **cause)
 {
@@ -247,9 +281,7 @@ ledger_open(const char *path, char **cause)
 		goto fail;
 	}
 	if (ledger_db_open(path, 0, &l->db, cause) != 0 ||
-	    ledger_exec(l->db, "PRAGMA journal_mode=WAL", cause) != 0 ||
-	    ledger_exec(l->db, "PRAGMA synchronous=NORMAL", cause) != 0 ||
-	    ledger_exec(l->db, ledger_schema, cause) != 0)
+	    ledger_init_db(l->db, cause) != 0)
 		goto fail;
 	if (pthread_create(&l->writer, NULL, ledger_writer, l) != 0) {
 		set_cause(cause, "cannot start a thread");

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "test.h"
@@ -175,6 +176,46 @@ test_tmp_remove(char *path)
 	free(path);
 }
 
+/*
+ * Processes opening one new ledger at the same moment (nodes started
+ * together from one home): every one opens it. SQLite answers some lock
+ * upgrades busy at once instead of waiting (they could deadlock).
+ */
+static void
+test_ledger_open_together(void)
+{
+	enum { PROCS = 12, ROUNDS = 12 };
+	pid_t pids[PROCS];
+	int round, i, st, failed = 0;
+
+	for (round = 0; round < ROUNDS; round++) {
+		char *path = test_tmp_db();
+
+		for (i = 0; i < PROCS; i++) {
+			if ((pids[i] = fork()) == 0) {
+				char *cause = NULL;
+				struct ledger *l = ledger_open(path, &cause);
+				struct ledger_balance *b = NULL;
+				size_t n;
+				int bad = l == NULL || ledger_balances(l, &b,
+				    &n, &cause) != 0;
+
+				if (bad)
+					fprintf(stderr, "  open: %s\n", cause);
+				free(b);
+				ledger_close(l);
+				_exit(bad);
+			}
+		}
+		for (i = 0; i < PROCS; i++)
+			if (pids[i] < 0 || waitpid(pids[i], &st, 0) != pids[i] ||
+			    !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+				failed++;
+		test_tmp_remove(path);
+	}
+	CHECKF(failed == 0, "%d of %d opens failed", failed, PROCS * ROUNDS);
+}
+
 static void
 test_ledger_store(void)
 {
@@ -296,6 +337,7 @@ main(void)
 	TEST_RUN(test_receipt_wire);
 	TEST_RUN(test_receipt_json);
 	TEST_RUN(test_node_ledger_verdicts);
+	TEST_RUN(test_ledger_open_together);
 	TEST_RUN(test_ledger_store);
 	TEST_RUN(test_ledger_when);
 	TEST_RUN(test_queue_creditor_first);
