@@ -1276,12 +1276,18 @@ client_open(struct client *c, uint32_t max_length, char **cause)
 {
 	client_close(c);
 	c->max_length = max_length;
-	client_log(c, "steps: %s", !client_pushes(c) ? c->cfg.push ?
-	    "sent to every hop by the client (push off: checking replicas "
-	    "needs every hop's input)" : "sent to every hop by the client "
-	    "(push off)" : c->cfg.push == CLIENT_PUSH_AUTO ? "pushed node "
-	    "to node or sent to every hop by the client, whichever a trial "
-	    "finds faster (push auto)" : "pushed node to node (push on)");
+	if (c->cfg.push == CLIENT_PUSH_OFF)
+		client_log(c, "steps: sent to every hop by the client (push "
+		    "off)");
+	else if (!client_pushes(c))
+		client_log(c, "steps: sent to every hop by the client (push "
+		    "off: checking replicas needs every hop's input)");
+	else if (c->cfg.push == CLIENT_PUSH_AUTO)
+		client_log(c, "steps: pushed node to node or sent to every hop "
+		    "by the client, whichever a trial finds faster (push "
+		    "auto)");
+	else
+		client_log(c, "steps: pushed node to node (push on)");
 	if (c->cfg.run_timeout > 0)
 		c->deadline = clock_now() + c->cfg.run_timeout;
 	c->reroute_at = clock_now() + c->cfg.reroute_interval;

@@ -118,7 +118,8 @@ struct client_push_stats {
 	 * the client (0: still trying). */
 	double		 trial_pushed;
 	double		 trial_sent;
-	uint64_t	 sent;		/* single-row steps sent by the client */
+	uint64_t	 sent;		/* steps sent to every hop by the client
+					   while push was on or auto */
 	uint64_t	 pushed;
 	uint64_t	 stalls;
 	double		 stall_seconds;
