@@ -1,7 +1,8 @@
 #!/bin/sh
 # The swarm's overhead on loopback: a TinyLlama-1.1B-shaped model split over
 # three nodes on this machine against the same model run with --local, the
-# same thread count for the compute in both, the swarm with push on and off.
+# same thread count for the compute in both, the swarm as the client
+# chooses by default (auto) and with push on and off.
 # Local and swarm runs alternate (a load change on the machine hits every
 # one); prints the median generation tokens/s of each, their ratio to local,
 # each hop's time in the median run, the latency the swarm adds per hop, and
@@ -77,13 +78,12 @@ sleep "${BENCH_SETTLE:-30}"
 # (auto: the client times both ways on the chain and keeps the faster),
 # with push (each node forwards to the next, hops + 1 one-way trips a
 # token) and without (the client sends every step to every hop, 2 x
-# hops). The order of the four turns round
-# each round, and each run starts BENCH_GAP seconds (default 3) after the
-# last one ended: a process that exits leaves work behind it (on a virtual
-# machine its freed memory goes back to the host in the next seconds), and
-# the run right after one paid for it every time (with push always after
-# local, push measured 0.75 of local where it measured as fast as no-push
-# in any other order).
+# hops). The order of the four turns round each round, and each run
+# starts BENCH_GAP seconds (default 3) after the last one ended: a process
+# that exits leaves work behind it (on a virtual machine its freed memory
+# goes back to the host in the next seconds), and the run right after one
+# paid for it every time (with push always after local, push measured 0.75
+# of local where it measured as fast as no-push in any other order).
 run_local() {
 	"$SWARM" infer run --local -m "$M" -t "$THREADS" -n "$TOKENS" --temp 0 \
 	    --ignore-eos -v "Once upon a time" >/dev/null 2>"$tmp/local.err" || {
