@@ -42,16 +42,15 @@ push_memo_free(struct push_memo *m)
 	free(m);
 }
 
-/* The fresh verdict the memo holds for chain into t; 0, or -1: none. */
-static int
+/* The fresh verdict the memo holds for chain, if any, into t. */
+static void
 push_memo_get(struct push_memo *m, struct push_trial *t, uint64_t chain,
     double now)
 {
 	size_t i;
-	int rc = -1;
 
 	if (m == NULL)
-		return -1;
+		return;
 	pthread_mutex_lock(&m->mu);
 	for (i = 0; i < m->n; i++) {
 		if (m->e[i].chain != chain || now >= m->e[i].until)
@@ -59,11 +58,9 @@ push_memo_get(struct push_memo *m, struct push_trial *t, uint64_t chain,
 		t->verdict = m->e[i].verdict;
 		memcpy(t->median, m->e[i].median, sizeof(t->median));
 		t->until = m->e[i].until;
-		rc = 0;
 		break;
 	}
 	pthread_mutex_unlock(&m->mu);
-	return rc;
 }
 
 /* Keeps t's verdict: over the same chain's, else the one lapsing first. */
@@ -134,7 +131,7 @@ push_trial_way(struct push_trial *t, struct push_memo *m, uint64_t chain,
 		t->n[0] = t->n[1] = 0;
 		t->steps = 0;
 		t->verdict = -1;
-		(void)push_memo_get(m, t, chain, now);
+		push_memo_get(m, t, chain, now);
 	}
 	if (t->verdict >= 0)
 		return (enum push_way)t->verdict;

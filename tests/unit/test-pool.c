@@ -68,12 +68,13 @@ test_pool_single_thread(void)
 	pool_free(p);
 }
 
+/* Seconds on a clock: CLOCK_PROCESS_CPUTIME_ID, CLOCK_MONOTONIC... */
 static double
-test_cpu_seconds(void)
+test_seconds(clockid_t clock)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	clock_gettime(clock, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
@@ -87,9 +88,9 @@ test_pool_cpu_after_job(struct pool *p, struct count_job *job, int idle)
 	pool_run(p, count_task, job, 100);
 	if (idle)
 		pool_idle(p);
-	t0 = test_cpu_seconds();
+	t0 = test_seconds(CLOCK_PROCESS_CPUTIME_ID);
 	nanosleep(&nap, NULL);
-	return test_cpu_seconds() - t0;
+	return test_seconds(CLOCK_PROCESS_CPUTIME_ID) - t0;
 }
 
 static void
@@ -149,15 +150,6 @@ slow_task(void *arg, int task, int thread)
 	atomic_fetch_add(&j->done, 1);
 }
 
-static double
-test_thread_cpu_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /*
  * A worker that keeps its last task long (off its core, in real life): the
  * caller sleeps for it instead of spinning the whole time, and still
@@ -174,9 +166,9 @@ test_pool_caller_sleeps(void)
 	for (round = 0; round < 3; round++) {
 		atomic_init(&j.started, 0);
 		atomic_init(&j.done, 0);
-		t0 = test_thread_cpu_seconds();
+		t0 = test_seconds(CLOCK_THREAD_CPUTIME_ID);
 		pool_run(p, slow_task, &j, 2);
-		cpu += test_thread_cpu_seconds() - t0;
+		cpu += test_seconds(CLOCK_THREAD_CPUTIME_ID) - t0;
 		CHECK(atomic_load(&j.done) == 2);
 	}
 	fprintf(stderr, "  caller's cpu while a worker held a 50 ms task: "
@@ -184,15 +176,6 @@ test_pool_caller_sleeps(void)
 	/* spinning would be about 50 ms of it */
 	CHECK(cpu / 3 < 0.015);
 	pool_free(p);
-}
-
-static double
-test_wall_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /*
@@ -224,10 +207,10 @@ test_pool_shared_core(void)
 	for (round = 0; round < 50; round++) {
 		pool_idle(p);
 		nanosleep(&nap, NULL);	/* the worker sleeps */
-		t0 = test_wall_seconds();
+		t0 = test_seconds(CLOCK_MONOTONIC);
 		for (k = 0; k < 20; k++)
 			pool_run(p, count_task, &job, 4);
-		took += test_wall_seconds() - t0;
+		took += test_seconds(CLOCK_MONOTONIC) - t0;
 	}
 	pool_free(p);
 	sched_setaffinity(0, sizeof(all), &all);
