@@ -689,6 +689,68 @@ test_gemm_levels(void)
 }
 
 /*
+ * The float types' prompt kernel in all its blocking: more activations
+ * than one group block holds (QS_FPANEL_GROUPS groups of sixteen), k over
+ * several panel blocks and ending mid-chunk, rows ending mid-tile; every
+ * level against the reference.
+ */
+static void
+test_gemm_float_blocks(void)
+{
+	static const enum ggml_type types[] = { GGML_TYPE_F32, GGML_TYPE_F16,
+	    GGML_TYPE_BF16 };
+	static const int nacts[] = { 4, 150 };
+	enum { K = 2600, ROWS = 13, AMAX = 150 };
+	float *wf, *af, *out, *ref;
+	uint8_t *w, *a;
+	size_t t, ws, as;
+	int lvl, nlvl = isa_count(), ai, i, j, bad;
+	quant_gemm_fn fn;
+
+	wf = malloc(sizeof(float) * K * ROWS);
+	af = malloc(sizeof(float) * K * AMAX);
+	w = malloc((size_t)K * 4 * ROWS);
+	a = malloc((size_t)K * 4 * AMAX);
+	out = malloc(sizeof(float) * ROWS * AMAX);
+	ref = malloc(sizeof(float) * ROWS * AMAX);
+	fill_random(wf, K * ROWS, 0.05f);
+	fill_random(af, K * AMAX, 2);
+	for (t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
+		ws = quant_row_size(types[t], K);
+		as = quant_row_size(types[t], K);
+		for (i = 0; i < ROWS; i++)
+			quant_quantize_row_ref(types[t], wf + (size_t)K * i,
+			    w + ws * i, K);
+		for (j = 0; j < AMAX; j++)
+			quant_quantize_row_ref(types[t], af + (size_t)K * j,
+			    a + as * j, K);
+		for (ai = 0; ai < 2; ai++) {
+			quant_gemm_ref(types[t], K, w, ws, ROWS, a, as,
+			    nacts[ai], ref, ROWS);
+			for (lvl = 0; lvl < nlvl; lvl++) {
+				quant_set_isa((enum quant_isa)lvl);
+				fn = quant_get_gemm(types[t]);
+				fn(K, w, ws, ROWS, a, as, nacts[ai], out, ROWS);
+				for (bad = 0, i = 0; i < ROWS * nacts[ai]; i++)
+					bad += fabsf(out[i] - ref[i]) >
+					    1e-4f * (fabsf(ref[i]) + 1);
+				CHECKF(bad == 0, "%s %s, %d activations: %d "
+				    "sums off", quant_type_info(types[t])->name,
+				    quant_isa_name((enum quant_isa)lvl),
+				    nacts[ai], bad);
+			}
+		}
+	}
+	quant_set_isa(QUANT_ISA_AVX512);
+	free(wf);
+	free(af);
+	free(w);
+	free(a);
+	free(out);
+	free(ref);
+}
+
+/*
  * Interleaved weights: the layout round-trips, its reference equals the
  * plain one exactly, and every level's kernel matches the plain reference
  * for whole and short panels, few and many activations, one run of k and
@@ -1049,6 +1111,7 @@ main(void)
 	TEST_RUN(test_vec_dot_ref);
 	TEST_RUN(test_isa);
 	TEST_RUN(test_gemm_levels);
+	TEST_RUN(test_gemm_float_blocks);
 	TEST_RUN(test_gemm_x8);
 	TEST_RUN(test_gemm_rows_independent);
 	TEST_RUN(test_quantize_levels);
