@@ -23,6 +23,12 @@ struct model_matmul_part {
 };
 
 #define MODEL_MATMUL_ACT_TILE	64
+/* Row tasks a thread and rows a task at most: most products, and the
+ * float types' prompts (see model_matmul_group). */
+#define MODEL_MATMUL_TASKS		16
+#define MODEL_MATMUL_ROWS_MAX		256
+#define MODEL_MATMUL_FLOAT_TASKS	4
+#define MODEL_MATMUL_FLOAT_ROWS_MAX	1024
 
 /*
  * Products of one input with up to three matrices (q/k/v, gate/up): the
@@ -95,7 +101,8 @@ model_matmul_group(struct pool *pool, const struct model_weight *const *w,
 {
 	enum ggml_type dot = quant_type_info(w[0]->type)->dot_type;
 	struct model_matmul_job j;
-	int threads = pool_size(pool), act_tasks, tasks = 0, i, per;
+	int threads = pool_size(pool), act_tasks, tasks = 0, i, per, cap;
+	int float_prompt;
 	char *buf = NULL;
 
 	for (i = 1; i < n_parts; i++) {
@@ -142,15 +149,19 @@ model_matmul_group(struct pool *pool, const struct model_weight *const *w,
 		 * tasks a thread, not sixteen, and larger ones (an F16
 		 * 2048-wide product at 64 activations: 89 GFLOP/s in calls
 		 * of 64 rows, 95 of 128, 105 of 512). */
-		per = n > 1 && dot == w[i]->type ? 4 : 16;
+		float_prompt = n > 1 && dot == w[i]->type;
+		per = float_prompt ? MODEL_MATMUL_FLOAT_TASKS :
+		    MODEL_MATMUL_TASKS;
+		cap = float_prompt ? MODEL_MATMUL_FLOAT_ROWS_MAX :
+		    MODEL_MATMUL_ROWS_MAX;
 		p->rows_per_task = (int)((w[i]->n_out + threads * per - 1) /
 		    (threads * per));
 		if (act_tasks > 1)
 			p->rows_per_task = (int)((w[i]->n_out + threads - 1) /
 			    threads);
 		p->rows_per_task = (p->rows_per_task + 15) & ~15;
-		if (p->rows_per_task > (per == 4 ? 1024 : 256))
-			p->rows_per_task = per == 4 ? 1024 : 256;
+		if (p->rows_per_task > cap)
+			p->rows_per_task = cap;
 		if (p->rows_per_task < 16)
 			p->rows_per_task = 16;
 		p->row_tasks = (int)((w[i]->n_out + p->rows_per_task - 1) /
