@@ -162,17 +162,18 @@ int
 node_info_fetch_wait(const char *addr, double seconds, struct node_info *ni,
     char **cause)
 {
-	double end = clock_now() + seconds;
+	double end = clock_now() + seconds, left;
 	char *c = NULL;
 
+	/* Asked every 0.1 s, and once more at the end: the whole time. */
 	for (;;) {
 		free(c);
 		c = NULL;
 		if (node_info_fetch(addr, ni, &c) == 0)
 			return 0;
-		if (clock_now() + 0.1 > end)
+		if ((left = end - clock_now()) <= 0)
 			break;
-		clock_sleep(0.1);
+		clock_sleep(left < 0.1 ? left : 0.1);
 	}
 	set_cause(cause, "no node answers at %s (%s); start one with `swarm "
 	    "node join -m MODEL.gguf --listen %s`", addr, c, addr);
