@@ -2263,6 +2263,19 @@ qs_fpanel_run(const int R, int64_t kc, const float *const *wr, const float *ap,
 	}
 }
 
+/* Where row `row`'s next chunk starts, element k0 of it: the same row
+ * further on, or (after a block's last chunk, next_tile set) the row a
+ * tile further down (the last row, past the end). */
+QS_INLINE const uint8_t *
+qs_fpanel_next(const void *w, size_t ws, int n_rows, int row, int64_t k0,
+    int next_tile, int esize)
+{
+	if (next_tile)
+		row = row + QS_FPANEL_ROWS < n_rows ? row + QS_FPANEL_ROWS :
+		    n_rows - 1;
+	return QS_ROW(w, ws, row, uint8_t) + k0 * esize;
+}
+
 /* qs_fpanel_run for R = nr rows, each count compiled on its own */
 QS_INLINE void
 qs_fpanel_tile(int nr, int64_t kc, const float *const *wr, const float *ap,
@@ -2412,17 +2425,13 @@ qs_fpanel_gemm_##name(int64_t k, const void *w, size_t ws, int n_rows,	\
 						    QS_ROW(w, ws, r + i, \
 						    uint8_t);		\
 									\
-						pf[i] = ch + 1 < nch ?	\
-						    row + (k0 +		\
-						    QS_FPANEL_KC) *	\
-						    (esize) : QS_ROW(w,	\
-						    ws, r +		\
-						    QS_FPANEL_ROWS + i < \
-						    n_rows ? r +	\
-						    QS_FPANEL_ROWS + i : \
-						    n_rows - 1, uint8_t) \
-						    + c0 * QS_FPANEL_KC * \
-						    (esize);		\
+						pf[i] = qs_fpanel_next(	\
+						    w, ws, n_rows, r +	\
+						    i, ch + 1 < nch ?	\
+						    k0 + QS_FPANEL_KC :	\
+						    c0 * QS_FPANEL_KC,	\
+						    ch + 1 == nch,	\
+						    (esize));		\
 						if (direct) {		\
 							wr[i] = (const float *)(const void *) \
 							    row + k0;	\

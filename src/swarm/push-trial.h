@@ -19,9 +19,9 @@
  * median is under PUSH_TRIAL_MARGIN of the sent one: on loopback, where
  * whole runs of each way differ by 5 %, a trial's medians came out within
  * 2 % either way, and push is the way that leaves more behind it; where
- * push matters (round trips of milliseconds) it wins by far more. The verdict holds for
- * PUSH_TRIAL_HOLD seconds and while the chain stays the same; a new chain
- * is tried anew. A memo (may be NULL) shares verdicts between the clients
+ * push matters (round trips of milliseconds) it wins by far more. The
+ * verdict holds for PUSH_TRIAL_HOLD seconds and while the chain stays the
+ * same; a new chain is tried anew. A memo (may be NULL) shares verdicts between the clients
  * of one process (each request of `swarm serve` has its own client), so a
  * chain already tried is not tried again for every request.
  */
