@@ -683,6 +683,20 @@ qs_2bit(const uint8_t *qs, int h, int j)
  * 4i + 3 of each pair, so one activation and many agree to the bit.
  */
 #if QS_VNNI
+/* v0, v1: the values of pairs k and k + 1 against aq; sc: the words */
+QS_INLINE __m256i
+qs_two_pairs(__m256i acc, __m256i v0, __m256i v1, const int8_t *aq,
+    __m256i sc)
+{
+	__m256i d0 = _mm256_dpbusd_epi32(_mm256_setzero_si256(), v0,
+	    _mm256_loadu_si256((const __m256i *)aq));
+	__m256i d1 = _mm256_dpbusd_epi32(_mm256_setzero_si256(), v1,
+	    _mm256_loadu_si256((const __m256i *)(aq + 32)));
+
+	return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_blend_epi16(d0,
+	    _mm256_slli_epi32(d1, 16), 0xAA), sc));
+}
+
 QS_INLINE __m256i
 qs_q2_two_pairs(__m256i acc, const uint8_t *qs, const int8_t *aq,
     __m256i sb, int h, int j)
@@ -691,18 +705,12 @@ qs_q2_two_pairs(__m256i acc, const uint8_t *qs, const int8_t *aq,
 	const short m0 = (short)(0x8000 | s0), m1 = (short)(0x8000 | (s0 + 1));
 	const short m2 = (short)(0x8000 | (s0 + 2));
 	const short m3 = (short)(0x8000 | (s0 + 3));
-	__m256i d0 = _mm256_dpbusd_epi32(_mm256_setzero_si256(),
-	    qs_2bit(qs, h, j), _mm256_loadu_si256((const __m256i *)(aq +
-	    128 * h + 32 * j)));
-	__m256i d1 = _mm256_dpbusd_epi32(_mm256_setzero_si256(),
-	    qs_2bit(qs, h, j + 1), _mm256_loadu_si256((const __m256i *)(aq +
-	    128 * h + 32 * j + 32)));
 	/* words: sub-blocks s0, s0 + 2 | s0 + 1, s0 + 3 alternating */
 	__m256i sc = _mm256_shuffle_epi8(sb, _mm256_setr_epi16(m0, m2, m0,
 	    m2, m0, m2, m0, m2, m1, m3, m1, m3, m1, m3, m1, m3));
 
-	return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_blend_epi16(d0,
-	    _mm256_slli_epi32(d1, 16), 0xAA), sc));
+	return qs_two_pairs(acc, qs_2bit(qs, h, j), qs_2bit(qs, h, j + 1),
+	    aq + 128 * h + 32 * j, sc);
 }
 #endif
 
@@ -860,10 +868,28 @@ qs_k3_scales_v(const uint8_t *s)
 	return _mm_sub_epi8(_mm_or_si128(lo, hi), _mm_set1_epi8(32));
 }
 
+/* unsigned Q3_K values (0..7) of elements 128h + 32j + [0, 32): the two
+ * low bits and bit 4h + j of hmask moved to bit 2 (a 16-bit shift keeps
+ * it in its byte: it moves at most five places, towards bit 2) */
+QS_INLINE __m256i
+qs_q3_values(const struct block_q3_K *b, int h, int j)
+{
+	const int m = 4 * h + j;
+	__m256i hm = _mm256_loadu_si256((const __m256i *)b->hmask);
+
+	hm = m >= 2 ? _mm256_srli_epi16(hm, m - 2) : _mm256_slli_epi16(hm,
+	    2 - m);
+	return _mm256_or_si256(qs_2bit(b->qs, h, j), _mm256_and_si256(hm,
+	    _mm256_set1_epi8(4)));
+}
+
 /*
  * Q3_K: q = low two bits + 4 * hmask bit - 4; the unsigned part (0..7)
  * goes through the byte dot product and the -4 comes back through the
- * bsums, as Q6_K's bias does.
+ * bsums, as Q6_K's bias does. One activation with VNNI goes by pairs as
+ * Q2_K's does (qs_two_pairs; sums of four at most 4 * 7 * 128, int16),
+ * the signed scales as words of both halves' sub-blocks: every int32
+ * lane gets the same sum as in the other path.
  */
 QS_INLINE void
 qs_tile_q3_K(const int R, const int C, int64_t nb, const void *w, size_t ws,
@@ -892,22 +918,53 @@ qs_tile_q3_K(const int R, const int C, int64_t nb, const void *w, size_t ws,
 			QS_UNROLL for (c = 0; c < C; c++)
 				isum[r][c] = _mm256_setzero_si256();
 		}
+#if QS_VNNI
+		if (C == 1) {
+			const int8_t *aq = (QS_ROW(acts, as, 0,
+			    struct block_q8_K) + ib)->qs;
+
+			QS_UNROLL for (r = 0; r < R; r++) {
+				__m256i s16 = _mm256_cvtepi8_epi16(sv[r]);
+
+				QS_UNROLL for (h = 0; h < 2; h++) {
+					/* sub-blocks 8h.. as words, both halves */
+					__m256i sb = _mm256_permute4x64_epi64(
+					    s16, h ? 0xEE : 0x44);
+
+					QS_UNROLL for (j = 0; j < 4; j += 2) {
+						const char a = (char)(4 * j);
+						const char c1 = (char)(4 * j + 4);
+						const char b1 = (char)(4 * j + 2);
+						const char d1 = (char)(4 * j + 6);
+						/* words of sub-blocks 2j, 2j + 2
+						 * | 2j + 1, 2j + 3, of 8h.. */
+						__m256i sc = _mm256_shuffle_epi8(
+						    sb, _mm256_setr_epi8(a,
+						    a + 1, c1, c1 + 1, a, a + 1,
+						    c1, c1 + 1, a, a + 1, c1,
+						    c1 + 1, a, a + 1, c1, c1 + 1,
+						    b1, b1 + 1, d1, d1 + 1, b1,
+						    b1 + 1, d1, d1 + 1, b1,
+						    b1 + 1, d1, d1 + 1, b1,
+						    b1 + 1, d1, d1 + 1));
+
+						isum[r][0] = qs_two_pairs(
+						    isum[r][0],
+						    qs_q3_values(b[r], h, j),
+						    qs_q3_values(b[r], h,
+						    j + 1), aq + 128 * h +
+						    32 * j, sc);
+					}
+				}
+			}
+		} else
+#endif
 		QS_UNROLL for (h = 0; h < 2; h++) {
 			QS_UNROLL for (j = 0; j < 4; j++) {
 				__m256i q[QS_RB], s[QS_RB];
 
 				QS_UNROLL for (r = 0; r < R; r++) {
-					__m256i hm = _mm256_loadu_si256(
-					    (const __m256i *)b[r]->hmask);
-					__m256i bit = _mm256_set1_epi8(
-					    (char)(1 << (4 * h + j)));
-
-					hm = _mm256_cmpeq_epi8(
-					    _mm256_and_si256(hm, bit), bit);
-					q[r] = _mm256_or_si256(
-					    qs_2bit(b[r]->qs, h, j),
-					    _mm256_and_si256(hm,
-					    _mm256_set1_epi8(4)));
+					q[r] = qs_q3_values(b[r], h, j);
 					s[r] = qs_scale_pair(sv[r], 4 * h + j);
 				}
 				QS_UNROLL for (c = 0; c < C; c++) {

@@ -666,6 +666,8 @@ test_rows_batched_identical(void)
 {
 	check_rows_batched_identical("synth-llama-Q4_0");
 	check_rows_batched_identical("synth-llama-Q4_K_M");
+	check_rows_batched_identical("synth-llama-Q3_K_M");
+	check_rows_batched_identical("synth-llama-Q2_K");
 	check_rows_batched_identical("synth-llama-Q6_K");
 	check_rows_batched_identical("synth-llama-Q8_0");
 	check_rows_batched_identical("synth-llama-F16");
