@@ -868,6 +868,25 @@ qs_k3_scales_v(const uint8_t *s)
 	return _mm_sub_epi8(_mm_or_si128(lo, hi), _mm_set1_epi8(32));
 }
 
+#if QS_VNNI
+/*
+ * qs_two_pairs' scales from sb, the words of sub-blocks 8h.. in both
+ * halves: words w, w + 2 alternating in the low half, w + 1, w + 3 in
+ * the high one (a byte shuffle within each half).
+ */
+QS_INLINE __m256i
+qs_pair_words(__m256i sb, int w)
+{
+	const char lo = (char)(2 * w), lo2 = (char)(2 * w + 4);
+	const char hi = (char)(2 * w + 2), hi2 = (char)(2 * w + 6);
+
+	return _mm256_shuffle_epi8(sb, _mm256_setr_epi8(lo, lo + 1, lo2,
+	    lo2 + 1, lo, lo + 1, lo2, lo2 + 1, lo, lo + 1, lo2, lo2 + 1, lo,
+	    lo + 1, lo2, lo2 + 1, hi, hi + 1, hi2, hi2 + 1, hi, hi + 1, hi2,
+	    hi2 + 1, hi, hi + 1, hi2, hi2 + 1, hi, hi + 1, hi2, hi2 + 1));
+}
+#endif
+
 /* unsigned Q3_K values (0..7) of elements 128h + 32j + [0, 32): the two
  * low bits and bit 4h + j of hmask moved to bit 2 (a 16-bit shift keeps
  * it in its byte: it moves at most five places, towards bit 2) */
@@ -931,30 +950,14 @@ qs_tile_q3_K(const int R, const int C, int64_t nb, const void *w, size_t ws,
 					__m256i sb = _mm256_permute4x64_epi64(
 					    s16, h ? 0xEE : 0x44);
 
-					QS_UNROLL for (j = 0; j < 4; j += 2) {
-						const char a = (char)(4 * j);
-						const char c1 = (char)(4 * j + 4);
-						const char b1 = (char)(4 * j + 2);
-						const char d1 = (char)(4 * j + 6);
-						/* words of sub-blocks 2j, 2j + 2
-						 * | 2j + 1, 2j + 3, of 8h.. */
-						__m256i sc = _mm256_shuffle_epi8(
-						    sb, _mm256_setr_epi8(a,
-						    a + 1, c1, c1 + 1, a, a + 1,
-						    c1, c1 + 1, a, a + 1, c1,
-						    c1 + 1, a, a + 1, c1, c1 + 1,
-						    b1, b1 + 1, d1, d1 + 1, b1,
-						    b1 + 1, d1, d1 + 1, b1,
-						    b1 + 1, d1, d1 + 1, b1,
-						    b1 + 1, d1, d1 + 1));
-
+					QS_UNROLL for (j = 0; j < 4; j += 2)
 						isum[r][0] = qs_two_pairs(
 						    isum[r][0],
 						    qs_q3_values(b[r], h, j),
 						    qs_q3_values(b[r], h,
 						    j + 1), aq + 128 * h +
-						    32 * j, sc);
-					}
+						    32 * j, qs_pair_words(sb,
+						    2 * j));
 				}
 			}
 		} else
