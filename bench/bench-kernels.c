@@ -1,6 +1,8 @@
 /*
  * Times the gemm kernels per weight type and SIMD level on a 2048 x 2048
- * matrix, with one activation (decode: memory bound, reported as GB/s of
+ * matrix (BENCH_SHAPE=ROWSxK another: 2048x5632 is a 1.1B model's down
+ * projection, where a kernel's row outgrowing the first-level cache
+ * showed), with one activation (decode: memory bound, reported as GB/s of
  * weights streamed) and 64 (prompt processing: compute bound, GFLOP/s).
  * The weights are cycled through enough copies to exceed the last-level
  * cache, so decode figures are memory bandwidth, not cache bandwidth.
@@ -20,7 +22,9 @@
 
 #include "core/quant.h"
 
-#define DIM	2048
+#define DIM	2048	/* rows and k unless BENCH_SHAPE says */
+#define DIM_MAX	65536
+#define ELEMS_MAX	((size_t)1 << 26)	/* rows x k: 256 MiB of floats */
 #define BYTES_COLD (256u << 20)
 
 static const enum ggml_type bench_types[] = {
@@ -87,8 +91,8 @@ wanted(int argc, char **argv, const char *name)
  * so that the figures are for the kernel, not for a busy host. */
 static void
 bench_kernel(const char *name, enum quant_isa isa, quant_gemm_fn fn,
-    uint8_t **w, int ncopies, size_t ws, const uint8_t *act, size_t as,
-    size_t wbytes, float *out)
+    int rows, int k, uint8_t **w, int ncopies, size_t ws, const uint8_t *act,
+    size_t as, size_t wbytes, float *out)
 {
 	static const int nacts[] = { 1, 64 };
 	double t0, dt, best_dt, flops;
@@ -96,7 +100,7 @@ bench_kernel(const char *name, enum quant_isa isa, quant_gemm_fn fn,
 
 	for (a = 0; a < 2; a++) {
 		t0 = now();
-		fn(DIM, w[0], ws, DIM, act, as, nacts[a], out, DIM);
+		fn(k, w[0], ws, rows, act, as, nacts[a], out, rows);
 		dt = now() - t0;
 		iters = (int)(0.1 / (dt > 1e-6 ? dt : 1e-6));
 		if (iters < 2)
@@ -105,13 +109,13 @@ bench_kernel(const char *name, enum quant_isa isa, quant_gemm_fn fn,
 		for (rep = 0; rep < 5; rep++) {
 			t0 = now();
 			for (it = 0; it < iters; it++)
-				fn(DIM, w[(rep * iters + it) % ncopies], ws,
-				    DIM, act, as, nacts[a], out, DIM);
+				fn(k, w[(rep * iters + it) % ncopies], ws,
+				    rows, act, as, nacts[a], out, rows);
 			dt = (now() - t0) / iters;
 			if (dt < best_dt)
 				best_dt = dt;
 		}
-		flops = 2.0 * DIM * DIM * nacts[a];
+		flops = 2.0 * rows * k * nacts[a];
 		printf("%-6s %-7s %6d %10.3f %10.2f %10.2f\n", name,
 		    quant_isa_name(isa), nacts[a], best_dt * 1e3,
 		    wbytes / best_dt * 1e-9, flops / best_dt * 1e-9);
@@ -126,16 +130,26 @@ main(int argc, char **argv)
 	float *wf, *af, *out;
 	size_t t, ws, as, wbytes;
 	uint8_t **x8 = NULL;
-	char name[16];
-	int ncopies, i;
+	const char *shape = getenv("BENCH_SHAPE");
+	char name[16], x, more;
+	int ncopies, i, rows = DIM, k = DIM;
 
-	wf = malloc(sizeof(float) * DIM * DIM);
-	af = malloc(sizeof(float) * DIM * 64);
-	out = malloc(sizeof(float) * DIM * 64);
-	for (i = 0; i < DIM * DIM; i++)
+	if (shape != NULL && (sscanf(shape, "%d%c%d%c", &rows, &x, &k,
+	    &more) != 3 || x != 'x' || rows < 1 || rows > DIM_MAX || k < 256 ||
+	    k > DIM_MAX || k % 256 != 0 || (size_t)rows * k > ELEMS_MAX)) {
+		fprintf(stderr, "bench-kernels: BENCH_SHAPE '%s' is not "
+		    "ROWSxK (rows 1-%d, k a multiple of 256 up to %d, at most "
+		    "%zu elements)\n", shape, DIM_MAX, DIM_MAX, ELEMS_MAX);
+		return 1;
+	}
+	wf = malloc(sizeof(float) * (size_t)rows * k);
+	af = malloc(sizeof(float) * k * 64);
+	out = malloc(sizeof(float) * rows * 64);
+	for (i = 0; (size_t)i < (size_t)rows * k; i++)
 		wf[i] = frand() * 0.1f;
-	for (i = 0; i < DIM * 64; i++)
+	for (i = 0; i < k * 64; i++)
 		af[i] = frand();
+	printf("%d rows x k %d\n", rows, k);
 	printf("%-6s %-7s %6s %10s %10s %10s\n", "type", "isa", "n_acts",
 	    "ms/call", "GB/s", "GFLOP/s");
 	for (t = 0; t < sizeof(bench_types) / sizeof(bench_types[0]); t++) {
@@ -145,16 +159,16 @@ main(int argc, char **argv)
 
 		if (!wanted(argc, argv, ti->name))
 			continue;
-		ws = quant_row_size(type, DIM);
-		as = quant_row_size(ti->dot_type, DIM);
-		wbytes = ws * DIM;
+		ws = quant_row_size(type, k);
+		as = quant_row_size(ti->dot_type, k);
+		wbytes = ws * rows;
 		ncopies = getenv("BENCH_HOT") ? 1 :
 		    (int)(BYTES_COLD / wbytes) + 1;
 		w = malloc(sizeof(*w) * ncopies);
 		w[0] = bench_weights_alloc(wbytes);
-		for (i = 0; i < DIM; i++)
-			quant_quantize_row_ref(type, wf + (size_t)i * DIM,
-			    w[0] + ws * i, DIM);
+		for (i = 0; i < rows; i++)
+			quant_quantize_row_ref(type, wf + (size_t)i * k,
+			    w[0] + ws * i, k);
 		for (i = 1; i < ncopies; i++) {
 			w[i] = bench_weights_alloc(wbytes);
 			memcpy(w[i], w[0], wbytes);
@@ -162,24 +176,25 @@ main(int argc, char **argv)
 		act = malloc(as * 64);
 		for (i = 0; i < 64; i++)
 			quant_quantize_row_ref(ti->dot_type,
-			    af + (size_t)i * DIM, act + as * i, DIM);
+			    af + (size_t)i * k, act + as * i, k);
 		if (quant_x8_supported(type)) {
 			/* the same weights interleaved, as a model loads them */
 			x8 = malloc(sizeof(*x8) * ncopies);
 			for (i = 0; i < ncopies; i++) {
 				x8[i] = bench_weights_alloc(quant_x8_bytes(type,
-				    DIM, DIM));
-				quant_x8_pack(type, DIM, w[i], ws, DIM, x8[i]);
+				    k, rows));
+				quant_x8_pack(type, k, w[i], ws, rows, x8[i]);
 			}
 		}
 		for (isa = QUANT_ISA_SCALAR; isa <= best; isa++) {
 			quant_set_isa(isa);
-			bench_kernel(ti->name, isa, quant_get_gemm(type), w,
-			    ncopies, ws, act, as, wbytes, out);
+			bench_kernel(ti->name, isa, quant_get_gemm(type), rows,
+			    k, w, ncopies, ws, act, as, wbytes, out);
 			if (x8 != NULL) {
 				snprintf(name, sizeof(name), "%sx8", ti->name);
 				bench_kernel(name, isa, quant_get_gemm_x8(type),
-				    x8, ncopies, ws, act, as, wbytes, out);
+				    rows, k, x8, ncopies, ws, act, as, wbytes,
+				    out);
 			}
 		}
 		for (i = 0; x8 != NULL && i < ncopies; i++)

@@ -947,8 +947,10 @@ qs_tile_q3_K(const int R, const int C, int64_t nb, const void *w, size_t ws,
 
 				QS_UNROLL for (h = 0; h < 2; h++) {
 					/* sub-blocks 8h.. as words, both halves */
-					__m256i sb = _mm256_permute4x64_epi64(
-					    s16, h ? 0xEE : 0x44);
+					__m256i sb = h ?
+					    _mm256_permute4x64_epi64(s16,
+					    0xEE) : _mm256_permute4x64_epi64(
+					    s16, 0x44);
 
 					QS_UNROLL for (j = 0; j < 4; j += 2)
 						isum[r][0] = qs_two_pairs(
