@@ -63,6 +63,28 @@ bench_weights_alloc(size_t n)
 	return p;
 }
 
+/*
+ * n copies' places of bytes each, page-aligned in one allocation (free
+ * the first); one allocation each would round a small matrix up to a
+ * large page per copy.
+ */
+static uint8_t **
+bench_copies_alloc(size_t bytes, int n)
+{
+	size_t stride = (bytes + 4095) / 4096 * 4096;
+	uint8_t **c = malloc(sizeof(*c) * n), *base;
+	int i;
+
+	if (c == NULL) {
+		fprintf(stderr, "bench-kernels: out of memory\n");
+		exit(1);
+	}
+	base = bench_weights_alloc(stride * n);
+	for (i = 0; i < n; i++)
+		c[i] = base + stride * i;
+	return c;
+}
+
 static uint64_t rng = 88172645463325252ull;
 
 static float
@@ -164,27 +186,22 @@ main(int argc, char **argv)
 		wbytes = ws * rows;
 		ncopies = getenv("BENCH_HOT") ? 1 :
 		    (int)(BYTES_COLD / wbytes) + 1;
-		w = malloc(sizeof(*w) * ncopies);
-		w[0] = bench_weights_alloc(wbytes);
+		w = bench_copies_alloc(wbytes, ncopies);
 		for (i = 0; i < rows; i++)
 			quant_quantize_row_ref(type, wf + (size_t)i * k,
 			    w[0] + ws * i, k);
-		for (i = 1; i < ncopies; i++) {
-			w[i] = bench_weights_alloc(wbytes);
+		for (i = 1; i < ncopies; i++)
 			memcpy(w[i], w[0], wbytes);
-		}
 		act = malloc(as * 64);
 		for (i = 0; i < 64; i++)
 			quant_quantize_row_ref(ti->dot_type,
 			    af + (size_t)i * k, act + as * i, k);
 		if (quant_x8_supported(type)) {
 			/* the same weights interleaved, as a model loads them */
-			x8 = malloc(sizeof(*x8) * ncopies);
-			for (i = 0; i < ncopies; i++) {
-				x8[i] = bench_weights_alloc(quant_x8_bytes(type,
-				    k, rows));
+			x8 = bench_copies_alloc(quant_x8_bytes(type, k, rows),
+			    ncopies);
+			for (i = 0; i < ncopies; i++)
 				quant_x8_pack(type, k, w[i], ws, rows, x8[i]);
-			}
 		}
 		for (isa = QUANT_ISA_SCALAR; isa <= best; isa++) {
 			quant_set_isa(isa);
@@ -197,12 +214,11 @@ main(int argc, char **argv)
 				    out);
 			}
 		}
-		for (i = 0; x8 != NULL && i < ncopies; i++)
-			free(x8[i]);
+		if (x8 != NULL)
+			free(x8[0]);
 		free(x8);
 		x8 = NULL;
-		for (i = 0; i < ncopies; i++)
-			free(w[i]);
+		free(w[0]);
 		free(w);
 		free(act);
 	}

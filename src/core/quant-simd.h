@@ -160,9 +160,10 @@ qs_prefetch(const void *p, size_t size)
  * asked for as usual push the activation out of it before the next panel
  * reads it again. Their weights are asked for non-temporally (read once)
  * further ahead, and the activation's next block back into the first
- * level. The 5632-wide Q6_K products went from 21-22 to 26-29 GB/s at one
- * thread, the 2048-wide ones unchanged (Zen 4); the types with smaller
- * panels gained nothing measurable and keep qs_prefetch.
+ * level. The 5632-wide products at one thread went from 21-22 to 26-29
+ * GB/s (Q6_K) and from 25-27 to 27-28 (Q8_0), the 2048-wide ones
+ * unchanged (Zen 4); the types with smaller panels gained nothing
+ * measurable and keep qs_prefetch.
  */
 #define QS_X8_AHEAD	2048
 
