@@ -21,9 +21,10 @@
  * 2 % either way, and push is the way that leaves more behind it; where
  * push matters (round trips of milliseconds) it wins by far more. The
  * verdict holds for PUSH_TRIAL_HOLD seconds and while the chain stays the
- * same; a new chain is tried anew. A memo (may be NULL) shares verdicts between the clients
- * of one process (each request of `swarm serve` has its own client), so a
- * chain already tried is not tried again for every request.
+ * same; a new chain is tried anew. A memo (may be NULL) shares verdicts
+ * between the clients of one process (each request of `swarm serve` has
+ * its own client), so a chain already tried is not tried again for every
+ * request.
  */
 #ifndef SWARM_SWARM_PUSH_TRIAL_H
 #define SWARM_SWARM_PUSH_TRIAL_H
