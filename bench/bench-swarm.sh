@@ -13,7 +13,7 @@
 # Without MODEL it asks bench/gen-model (make bench) for the 1.1B shape in
 # Q4_0; without either it says so and exits 0. BENCH_THREADS (default 2),
 # BENCH_TOKENS (default 64), BENCH_REPS (default 3), BENCH_SETTLE and
-# BENCH_GAP can be set.
+# BENCH_GAP can be set; BENCH_FLOOR=0 skips the floor (bench/hop-floor).
 THREADS=${BENCH_THREADS:-2}
 BENCH_NAME=bench-swarm
 . "$(dirname "$0")/lib.sh"
@@ -159,9 +159,18 @@ for mode in auto push no-push; do
 	}'
 done
 
+# What no transport can go under here: the same chain over plain TCP, each
+# step a pass over a third of the model's bytes (bench/hop-floor.c).
+if [ "${BENCH_FLOOR:-1}" = 1 ] && [ -x "$BUILD/bench/hop-floor" ]; then
+	size=$(($(wc -c <"$M") / 1048576))
+	"$BUILD/bench/hop-floor" -t "$THREADS" -s $((size / 3 + 1)) -r 3 |
+	    tail -1 | sed 's/^/the /'
+fi
+
 # The same on the tiny model, where compute is small and the transport shows.
 tiny=${BENCH_TINY_MODEL:-../shared/models/stories260K.gguf}
 if [ "${BENCH_TINY:-1}" = 1 ] && [ -f "$tiny" ]; then
 	echo
-	BENCH_TINY=0 BENCH_TOKENS=500 BENCH_THREADS=1 BENCH_SETTLE=5 sh "$0" "$tiny"
+	BENCH_TINY=0 BENCH_FLOOR=0 BENCH_TOKENS=500 BENCH_THREADS=1 \
+	    BENCH_SETTLE=5 sh "$0" "$tiny"
 fi
