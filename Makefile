@@ -102,7 +102,7 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(BUILD)/libswarm.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libswarm.a $(LIBS)
 
-$(BUILD)/bench/%: bench/%.c $(BUILD)/libswarm.a
+$(BUILD)/bench/%: bench/%.c bench/read-pass.h $(BUILD)/libswarm.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libswarm.a $(LIBS)
 

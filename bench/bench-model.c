@@ -36,6 +36,8 @@
 #include "util/parse.h"
 #include "util/xmalloc.h"
 
+#include "read-pass.h"
+
 #define BENCH_MAX_THREADS	16
 #define BENCH_SHORT_PROMPT	4	/* tokens evaluated before a tg run */
 
@@ -194,19 +196,8 @@ static void
 bench_read_task(void *arg, int task, int thread)
 {
 	struct bench_read *b = arg;
-	const uint8_t *p = b->ptr[task];
-	uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, w[4];
-	size_t i, n = b->len[task];
 
-	for (i = 0; i + 32 <= n; i += 32) {
-		__builtin_prefetch(p + i + 1024);
-		memcpy(w, p + i, 32);
-		a0 += w[0];
-		a1 += w[1];
-		a2 += w[2];
-		a3 += w[3];
-	}
-	b->sink[thread] += a0 ^ a1 ^ a2 ^ a3;
+	b->sink[thread] += read_pass(b->ptr[task], b->len[task]);
 }
 
 static void

@@ -42,6 +42,8 @@
 #include "util/parse.h"
 #include "util/xmalloc.h"
 
+#include "read-pass.h"
+
 #define FLOOR_NODES	3
 #define FLOOR_FRAME	(2048 * sizeof(float))
 #define FLOOR_CHUNK	((size_t)1 << 20)	/* bytes a pool task reads */
@@ -58,21 +60,10 @@ static void
 floor_read_task(void *arg, int task, int thread)
 {
 	struct floor_pass *f = arg;
-	const uint8_t *p = f->p + (size_t)task * FLOOR_CHUNK;
-	size_t i, n = f->n - (size_t)task * FLOOR_CHUNK;
-	uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, w[4];
+	size_t off = (size_t)task * FLOOR_CHUNK, n = f->n - off;
 
-	if (n > FLOOR_CHUNK)
-		n = FLOOR_CHUNK;
-	for (i = 0; i + 32 <= n; i += 32) {
-		__builtin_prefetch(p + i + 1024);
-		memcpy(w, p + i, 32);
-		a0 += w[0];
-		a1 += w[1];
-		a2 += w[2];
-		a3 += w[3];
-	}
-	f->sink[thread] += a0 ^ a1 ^ a2 ^ a3;
+	f->sink[thread] += read_pass(f->p + off, n < FLOOR_CHUNK ? n :
+	    FLOOR_CHUNK);
 }
 
 /* seconds the pass took */
@@ -102,7 +93,7 @@ floor_fill(struct floor_pass *f, size_t n)
 }
 
 static void
-die(const char *what)
+floor_die(const char *what)
 {
 	fprintf(stderr, "hop-floor: %s: %s\n", what, strerror(errno));
 	exit(1);
@@ -122,7 +113,7 @@ floor_listen(uint16_t *port)
 	    bind(s, (struct sockaddr *)&a, sizeof(a)) != 0 ||
 	    listen(s, 4) != 0 ||
 	    getsockname(s, (struct sockaddr *)&a, &len) != 0)
-		die("listen on 127.0.0.1");
+		floor_die("listen on 127.0.0.1");
 	*port = ntohs(a.sin_port);
 	return s;
 }
@@ -133,7 +124,7 @@ floor_nodelay(int s)
 	int one = 1;
 
 	if (setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
-		die("TCP_NODELAY");
+		floor_die("TCP_NODELAY");
 }
 
 static int
@@ -142,7 +133,7 @@ floor_accept(int l)
 	int s = accept(l, NULL, NULL);
 
 	if (s < 0)
-		die("accept");
+		floor_die("accept");
 	floor_nodelay(s);
 	return s;
 }
@@ -159,7 +150,7 @@ floor_dial(uint16_t port)
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if ((s = socket(AF_INET, SOCK_STREAM, 0)) < 0 ||
 	    connect(s, (struct sockaddr *)&a, sizeof(a)) != 0)
-		die("connect to 127.0.0.1");
+		floor_die("connect to 127.0.0.1");
 	floor_nodelay(s);
 	return s;
 }
@@ -190,7 +181,7 @@ floor_write(int s, const uint8_t *buf, size_t n)
 		if ((r = write(s, buf, n)) < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
-			die("write");
+			floor_die("write");
 		buf += r;
 		n -= (size_t)r;
 	}
@@ -250,7 +241,7 @@ floor_chain(const struct floor_opts *o, int push, struct pool *pool,
 		lis[i] = floor_listen(&port[i]);
 	for (i = 0; i < FLOOR_NODES; i++) {
 		if ((pid[i] = fork()) < 0)
-			die("fork");
+			floor_die("fork");
 		if (pid[i] == 0) {
 			int in = floor_accept(lis[i]);
 			int out = in;
