@@ -143,25 +143,29 @@ cmd_node_run_start(struct node_run_config *rc, char **cause)
 
 /*
  * The client's key (client.key in the data directory, so that its balances
- * mean something across runs) and ledger. The paths live as long as the
- * process: the engine reads them at open.
+ * mean something across runs), ledger, and push auto's verdicts
+ * (push-verdicts there, so that one-shot runs over the same chain do not
+ * time it again each). The paths live as long as the process: the engine
+ * reads them at open.
  */
 static int
 cmd_engine_account(struct conf *c, struct engine_config *ec)
 {
-	static char *key_path, *ledger_path;
+	static char *key_path, *ledger_path, *push_path;
 	char *cause = NULL, *dir;
 
 	if (key_path == NULL) {
 		if ((dir = conf_data_dir(&cause)) == NULL)
 			return cmd_fail(cause);
 		key_path = xasprintf("%s/client.key", dir);
+		push_path = xasprintf("%s/push-verdicts", dir);
 		free(dir);
 	}
 	if (ec->receipts && ledger_path == NULL &&
 	    (ledger_path = conf_get_path(c, "ledger.path", &cause)) == NULL)
 		return cmd_fail(cause);
 	ec->identity_path = key_path;
+	ec->push_memo_path = push_path;
 	ec->ledger_path = ec->receipts ? ledger_path : NULL;
 	return 0;
 }

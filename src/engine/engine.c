@@ -54,6 +54,7 @@ struct engine {
 	struct directory	*dir;
 	struct client_config	 cc;
 	struct push_memo	*push_memo;	/* push auto, every backend's */
+	char			*push_memo_path;	/* kept there; may be NULL */
 	struct identity		 id;
 	int			 have_id;
 	struct ledger		*ledger;
@@ -205,6 +206,19 @@ engine_join(struct engine *e, char **cause)
 	e->cc.wire_auto = !cfg->wire_fixed;
 	e->cc.push = cfg->push;
 	e->cc.push_memo = e->push_memo = push_memo_new();
+	if (cfg->push_memo_path != NULL && cfg->push == CLIENT_PUSH_AUTO) {
+		char *why = NULL;
+		int n;
+
+		e->push_memo_path = xstrdup(cfg->push_memo_path);
+		if ((n = push_memo_load(e->push_memo, e->push_memo_path,
+		    clock_now(), &why)) < 0) {
+			engine_log(e, "push auto: %s", why);
+			free(why);
+		} else if (n > 0)
+			engine_log(e, "push auto: %d verdict%s of earlier runs "
+			    "(%s)", n, n == 1 ? "" : "s", e->push_memo_path);
+	}
 	if (cfg->connect_timeout > 0)
 		e->cc.connect_timeout = cfg->connect_timeout;
 	if (cfg->step_timeout > 0)
@@ -284,6 +298,16 @@ engine_free(struct engine *e)
 	if (e->dir != NULL)
 		e->dir->ops->free(e->dir);
 	dht_free(e->dht);
+	if (e->push_memo_path != NULL) {
+		char *why = NULL;
+
+		if (push_memo_save(e->push_memo, e->push_memo_path,
+		    clock_now(), &why) != 0) {
+			engine_log(e, "push auto: %s", why);
+			free(why);
+		}
+		free(e->push_memo_path);
+	}
 	push_memo_free(e->push_memo);
 	ledger_close(e->ledger);
 	if (e->have_id)

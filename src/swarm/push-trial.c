@@ -2,14 +2,19 @@
  * Push auto: timing both ways of sending steps on a chain. See
  * push-trial.h.
  */
+#include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "swarm/push-trial.h"
 #include "util/xmalloc.h"
 
 #define PUSH_MEMO_SLOTS	16
+#define PUSH_MEMO_FILE_LINES	(4 * PUSH_MEMO_SLOTS)	/* read at most */
 
 struct push_memo_entry {
 	uint64_t	 chain;
@@ -63,16 +68,14 @@ push_memo_get(struct push_memo *m, struct push_trial *t, uint64_t chain,
 	pthread_mutex_unlock(&m->mu);
 }
 
-/* Keeps t's verdict: over the same chain's, else the one lapsing first. */
+/* Keeps a verdict: over the same chain's, else the one lapsing first. */
 static void
-push_memo_put(struct push_memo *m, const struct push_trial *t)
+push_memo_keep(struct push_memo *m, const struct push_memo_entry *e)
 {
 	size_t i, k = 0;
 
-	if (m == NULL)
-		return;
 	pthread_mutex_lock(&m->mu);
-	for (i = 0; i < m->n && m->e[i].chain != t->chain; i++)
+	for (i = 0; i < m->n && m->e[i].chain != e->chain; i++)
 		;
 	if (i < m->n)
 		k = i;
@@ -82,11 +85,142 @@ push_memo_put(struct push_memo *m, const struct push_trial *t)
 		for (i = 1; i < m->n; i++)
 			if (m->e[i].until < m->e[k].until)
 				k = i;
-	m->e[k].chain = t->chain;
-	m->e[k].verdict = t->verdict;
-	memcpy(m->e[k].median, t->median, sizeof(t->median));
-	m->e[k].until = t->until;
+	m->e[k] = *e;
 	pthread_mutex_unlock(&m->mu);
+}
+
+static void
+push_memo_put(struct push_memo *m, const struct push_trial *t)
+{
+	struct push_memo_entry e;
+
+	if (m == NULL)
+		return;
+	e.chain = t->chain;
+	e.verdict = t->verdict;
+	memcpy(e.median, t->median, sizeof(e.median));
+	e.until = t->until;
+	push_memo_keep(m, &e);
+}
+
+/* The wall clock, seconds: the file's times outlive the process. */
+static double
+push_wall_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/*
+ * One line of the file: "CHAIN VERDICT SENT PUSHED UNTIL", the chain in
+ * hex, the medians in seconds, UNTIL on the wall clock. A line that is
+ * not that, or whose verdict lapsed or would hold longer than a verdict
+ * made now, is no verdict (the file is anyone's to edit).
+ */
+static int
+push_memo_parse(const char *line, double wall, double now,
+    struct push_memo_entry *e)
+{
+	unsigned long long chain;
+	double sent, pushed, until, left;
+	int verdict, used = 0;
+
+	if (sscanf(line, "%16llx %d %lf %lf %lf%n", &chain, &verdict, &sent,
+	    &pushed, &until, &used) != 5 || (line[used] != '\n' &&
+	    line[used] != '\0'))
+		return -1;
+	if ((verdict != PUSH_WAY_SENT && verdict != PUSH_WAY_PUSHED) ||
+	    !(sent >= 0 && sent < 3600) || !(pushed >= 0 && pushed < 3600))
+		return -1;
+	left = until - wall;
+	if (!(left > 0 && left <= PUSH_TRIAL_HOLD))
+		return -1;
+	e->chain = (uint64_t)chain;
+	e->verdict = verdict;
+	e->median[PUSH_WAY_SENT] = sent;
+	e->median[PUSH_WAY_PUSHED] = pushed;
+	e->until = now + left;
+	return 0;
+}
+
+int
+push_memo_load(struct push_memo *m, const char *path, double now,
+    char **cause)
+{
+	struct push_memo_entry e;
+	char line[256];
+	double wall = push_wall_now();
+	FILE *f;
+	int n = 0, lines = 0;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		*cause = xasprintf("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (lines++ < PUSH_MEMO_FILE_LINES && fgets(line, sizeof(line), f)
+	    != NULL) {
+		if (strchr(line, '\n') == NULL && !feof(f))
+			break;		/* longer than any line of ours */
+		if (push_memo_parse(line, wall, now, &e) == 0) {
+			push_memo_keep(m, &e);
+			n++;
+		}
+	}
+	fclose(f);
+	return n;
+}
+
+int
+push_memo_save(struct push_memo *m, const char *path, double now,
+    char **cause)
+{
+	struct push_memo *all = push_memo_new();
+	double wall = push_wall_now();
+	char *tmp = NULL, *ignored = NULL;
+	FILE *f = NULL;
+	size_t i;
+	int rc = -1;
+
+	/* Another process's verdicts stay, ours over the same chains. */
+	if (push_memo_load(all, path, now, &ignored) < 0)
+		free(ignored);
+	pthread_mutex_lock(&m->mu);
+	for (i = 0; i < m->n; i++)
+		if (m->e[i].until > now)
+			push_memo_keep(all, &m->e[i]);
+	pthread_mutex_unlock(&m->mu);
+	tmp = xasprintf("%s.%ld.tmp", path, (long)getpid());
+	if ((f = fopen(tmp, "w")) == NULL)
+		goto out;
+	for (i = 0; i < all->n; i++)
+		fprintf(f, "%016llx %d %.6f %.6f %.3f\n",
+		    (unsigned long long)all->e[i].chain, all->e[i].verdict,
+		    all->e[i].median[PUSH_WAY_SENT],
+		    all->e[i].median[PUSH_WAY_PUSHED],
+		    wall + (all->e[i].until - now));
+	if (fflush(f) != 0 || ferror(f))
+		goto out;
+	if (fclose(f) != 0) {
+		f = NULL;
+		goto out;
+	}
+	f = NULL;
+	if (rename(tmp, path) == 0)
+		rc = 0;
+out:
+	if (rc != 0) {
+		*cause = xasprintf("%s: %s", path, strerror(errno));
+		if (f != NULL)
+			fclose(f);
+		unlink(tmp);
+	}
+	free(tmp);
+	push_memo_free(all);
+	return rc;
 }
 
 void

@@ -24,7 +24,9 @@
  * same; a new chain is tried anew. A memo (may be NULL) shares verdicts
  * between the clients of one process (each request of `swarm serve` has
  * its own client), so a chain already tried is not tried again for every
- * request.
+ * request, and through a file between processes (a script's one-shot
+ * `infer run`s: the trial cost one 64-token run on loopback 2-5 % of its
+ * speed).
  */
 #ifndef SWARM_SWARM_PUSH_TRIAL_H
 #define SWARM_SWARM_PUSH_TRIAL_H
@@ -52,6 +54,19 @@ struct push_memo;
 
 struct push_memo *push_memo_new(void);
 void		 push_memo_free(struct push_memo *);
+
+/*
+ * The memo kept in a file between processes, so that a script's one-shot
+ * runs over a chain do not try it again each time: push_memo_load adds
+ * the file's fresh verdicts (no file: none; returns how many), and
+ * push_memo_save writes the memo's fresh ones beside the file's others,
+ * through a temporary file renamed over it. now is clock_now(); the file
+ * holds the wall clock. -1 with *cause on an error.
+ */
+int		 push_memo_load(struct push_memo *, const char *path,
+		    double now, char **cause);
+int		 push_memo_save(struct push_memo *, const char *path,
+		    double now, char **cause);
 
 void		 push_trial_init(struct push_trial *);
 /* A chain's identity for the trial: its hops' addresses and spans, fed

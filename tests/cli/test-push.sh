@@ -65,6 +65,15 @@ auto_sent=$(echo "$err" | sed -n 's/^push: auto.*, \([0-9]*\) sent to every hop$
 check push-auto-both-ways sh -c '[ "$1" -ge 6 ] && [ "$2" -ge 6 ] &&
     [ $(($1 + $2)) -eq 200 ]' _ "${auto_pushed:-0}" "${auto_sent:-0}"
 check push-auto-counted [ $(( $(steps_c) - before_c )) -eq 200 ]
+# The verdict outlives the run (push-verdicts in the data directory): the
+# next run over the same chain goes the way it found at once, every step.
+auto_way=$(echo "$err" | sed -n 's/^push: auto, \(on\|off\) .*/\1/p')
+expect push-auto-again 0 "$SWARM" infer run -m "$M" $PEERS -n 40 --temp 0 -v
+check push-auto-again-said sh -c 'echo "$1" | grep -q "push auto: 1 verdict of earlier runs" &&
+    ! echo "$1" | grep -q "push auto: a token took"' _ "$err"
+again_pushed=$(echo "$err" | sed -n 's/^push: auto.*, \([0-9]*\) steps pushed,.*/\1/p')
+check push-auto-again-one-way sh -c '[ "$1" = on ] && [ "$2" -eq 40 ] ||
+    { [ "$1" = off ] && [ "$2" -eq 0 ]; }' _ "$auto_way" "${again_pushed:-x}"
 expect push-config-bad 1 "$SWARM" config set swarm.push maybe
 check push-config-bad-said sh -c 'echo "$1" | grep -q "not auto, true or false"' _ "$err"
 expect push-flags-conflict 2 "$SWARM" infer run -m "$M" \

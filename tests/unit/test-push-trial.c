@@ -1,9 +1,15 @@
 /*
  * Tests for src/swarm/push-trial: the trial alternates the two ways over
  * single-row steps, takes the lower median, holds it for its time and its
- * chain, and a memo hands a verdict to another client of the process.
+ * chain, and a memo hands a verdict to another client of the process, and
+ * through its file to another process.
  */
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "test.h"
 #include "swarm/push-trial.h"
@@ -151,11 +157,111 @@ test_push_trial_memo_shared(void)
 	push_memo_free(m);
 }
 
+static double
+wall_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	CHECK(f != NULL);
+	if (f == NULL)
+		return;
+	fputs(text, f);
+	fclose(f);
+}
+
+static void
+test_push_memo_file(void)
+{
+	double pushed[] = { 3, 3, 3, 3, 3, 3 }, sent[] = { 2, 2, 2, 2, 2, 2 };
+	uint64_t a = chain_of("10.0.0.1:1", "10.0.0.2:1");
+	uint64_t b = chain_of("10.0.0.3:1", "10.0.0.4:1");
+	char dir[] = "/tmp/test-push-memo-XXXXXX", path[64], text[512];
+	struct push_memo *m = push_memo_new(), *m2, *m3;
+	struct push_trial t;
+	char *cause = NULL;
+	double wall = wall_now();
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/push-verdicts", dir);
+	/* no file yet: no verdict, no error */
+	CHECK(push_memo_load(m, path, 1000, &cause) == 0);
+	push_trial_init(&t);
+	CHECK(run_trial(&t, m, a, pushed, sent, 1000) > 0);
+	CHECK(push_memo_save(m, path, 1010, &cause) == 0);
+	/* another process, its clock elsewhere: the verdict, 110 s left */
+	m2 = push_memo_new();
+	CHECK(push_memo_load(m2, path, 5000, &cause) == 1);
+	push_trial_init(&t);
+	CHECK(push_trial_way(&t, m2, a, 1, 5000) == PUSH_WAY_SENT);
+	CHECK(t.verdict == PUSH_WAY_SENT && t.median[PUSH_WAY_SENT] == 2 &&
+	    t.median[PUSH_WAY_PUSHED] == 3);
+	CHECK(t.until > 5000 + PUSH_TRIAL_HOLD - 10 - 1 &&
+	    t.until < 5000 + PUSH_TRIAL_HOLD - 10 + 1);
+	/* its own verdict of another chain is saved beside the first */
+	push_trial_init(&t);
+	CHECK(run_trial(&t, m2, b, sent, pushed, 5000) > 0);
+	CHECK(t.verdict == PUSH_WAY_PUSHED);
+	m3 = push_memo_new();
+	CHECK(push_memo_save(m3, path, 7000, &cause) == 0);	/* merges */
+	CHECK(push_memo_save(m2, path, 5001, &cause) == 0);
+	CHECK(push_memo_load(m3, path, 9000, &cause) == 2);
+	push_memo_free(m3);
+	/* the file is anyone's: only well-formed, fresh lines count */
+	snprintf(text, sizeof(text),
+	    "%016llx 0 0.002 0.003 %.3f\n"		/* good */
+	    "%016llx 1 0.002 0.003 %.3f\n"		/* lapsed */
+	    "%016llx 1 0.002 0.003 %.3f\n"		/* held too long */
+	    "%016llx 7 0.002 0.003 %.3f\n"		/* no such way */
+	    "%016llx 1 nan 0.003 %.3f\n"		/* no median */
+	    "%016llx 1 0.002 0.003 %.3f trailing\n"
+	    "garbage\n\n",
+	    (unsigned long long)a, wall + 60,
+	    (unsigned long long)b, wall - 1,
+	    (unsigned long long)b, wall + 10 * PUSH_TRIAL_HOLD,
+	    (unsigned long long)b, wall + 60,
+	    (unsigned long long)b, wall + 60,
+	    (unsigned long long)b, wall + 60);
+	write_file(path, text);
+	m3 = push_memo_new();
+	CHECK(push_memo_load(m3, path, 0, &cause) == 1);
+	push_trial_init(&t);
+	CHECK(push_trial_way(&t, m3, b, 1, 0) == PUSH_WAY_PUSHED &&
+	    t.verdict == -1);	/* b: a trial */
+	push_memo_free(m3);
+	/* a line longer than any of ours ends the reading */
+	memset(text, 'f', sizeof(text) - 2);
+	text[sizeof(text) - 2] = '\n';
+	text[sizeof(text) - 1] = '\0';
+	write_file(path, text);
+	m3 = push_memo_new();
+	CHECK(push_memo_load(m3, path, 0, &cause) == 0);
+	push_memo_free(m3);
+	/* a directory it cannot write: the cause, no verdict lost */
+	snprintf(path, sizeof(path), "%s/none/push-verdicts", dir);
+	CHECK(push_memo_save(m2, path, 5001, &cause) == -1 && cause != NULL);
+	free(cause);
+	snprintf(path, sizeof(path), "%s/push-verdicts", dir);
+	unlink(path);
+	rmdir(dir);
+	push_memo_free(m2);
+	push_memo_free(m);
+}
+
 int
 main(void)
 {
 	TEST_RUN(test_push_trial_alternates_and_picks_lower_median);
 	TEST_RUN(test_push_trial_new_chain_tried_anew);
 	TEST_RUN(test_push_trial_memo_shared);
+	TEST_RUN(test_push_memo_file);
 	TEST_EXIT();
 }
