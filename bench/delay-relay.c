@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/clock.h"
 #include "util/parse.h"
 #include "util/xmalloc.h"
 
@@ -71,15 +72,6 @@ struct relay_conn {
 
 static double relay_delay, relay_jitter;
 static uint64_t relay_rng = 0x9e3779b97f4a7c15ULL;
-
-static double
-relay_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* Uniform in [0, 1) (xorshift64*). */
 static double
@@ -273,7 +265,7 @@ relay_tcp(int lfd, const struct sockaddr_in *to)
 	socklen_t elen;
 
 	for (;;) {
-		now = relay_now();
+		now = clock_now();
 		next = 0;
 		n = 0;
 		pfd[n].fd = lfd;
@@ -314,7 +306,7 @@ relay_tcp(int lfd, const struct sockaddr_in *to)
 		if (poll(pfd, (nfds_t)n, (int)(wait + 0.999)) < 0 &&
 		    errno != EINTR)
 			return;
-		now = relay_now();
+		now = clock_now();
 		if (pfd[0].revents & POLLIN) {
 			while ((fd = accept(lfd, NULL, NULL)) >= 0) {
 				for (i = 0; i < RELAY_MAX_CONN &&
@@ -399,7 +391,7 @@ relay_udp(int lfd, const struct sockaddr_in *to)
 	int i, n;
 
 	for (;;) {
-		now = relay_now();
+		now = clock_now();
 		next = 0;
 		n = 0;
 		pfd[n].fd = lfd;
@@ -431,7 +423,7 @@ relay_udp(int lfd, const struct sockaddr_in *to)
 		if (poll(pfd, (nfds_t)n, (int)(wait + 0.999)) < 0 &&
 		    errno != EINTR)
 			return;
-		now = relay_now();
+		now = clock_now();
 		if (pfd[0].revents & POLLIN) {
 			for (;;) {
 				flen = sizeof(from);

@@ -7,10 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "swarm/push-trial.h"
+#include "util/clock.h"
 #include "util/xmalloc.h"
 
 #define PUSH_MEMO_SLOTS	16
@@ -103,16 +103,6 @@ push_memo_put(struct push_memo *m, const struct push_trial *t)
 	push_memo_keep(m, &e);
 }
 
-/* The wall clock, seconds: the file's times outlive the process. */
-static double
-push_wall_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /*
  * One line of the file: "CHAIN VERDICT SENT PUSHED UNTIL", the chain in
  * hex, the medians in seconds, UNTIL on the wall clock. A line that is
@@ -151,7 +141,7 @@ push_memo_load(struct push_memo *m, const char *path, double now,
 {
 	struct push_memo_entry e;
 	char line[256];
-	double wall = push_wall_now();
+	double wall = clock_wall();
 	FILE *f;
 	int n = 0, lines = 0;
 
@@ -179,7 +169,7 @@ push_memo_save(struct push_memo *m, const char *path, double now,
     char **cause)
 {
 	struct push_memo *all = push_memo_new();
-	double wall = push_wall_now();
+	double wall = clock_wall();
 	char *tmp = NULL, *ignored = NULL;
 	FILE *f = NULL;
 	size_t i;

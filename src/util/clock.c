@@ -1,5 +1,5 @@
 /*
- * The monotonic clock (clock.h).
+ * The monotonic clock and the wall clock (clock.h).
  */
 #include <errno.h>
 #include <time.h>
@@ -12,6 +12,15 @@ clock_now(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+double
+clock_wall(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 

@@ -8,11 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "test.h"
 #include "swarm/push-trial.h"
+#include "util/clock.h"
 
 static uint64_t
 chain_of(const char *a, const char *b)
@@ -157,15 +157,6 @@ test_push_trial_memo_shared(void)
 	push_memo_free(m);
 }
 
-static double
-wall_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static void
 write_file(const char *path, const char *text)
 {
@@ -188,7 +179,7 @@ test_push_memo_file(void)
 	struct push_memo *m = push_memo_new(), *m2, *m3;
 	struct push_trial t;
 	char *cause = NULL;
-	double wall = wall_now();
+	double wall = clock_wall();
 
 	CHECK(mkdtemp(dir) != NULL);
 	snprintf(path, sizeof(path), "%s/push-verdicts", dir);
