@@ -7,10 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "swarm/push-trial.h"
 #include "util/clock.h"
+#include "util/path.h"
+#include "util/strbuf.h"
 #include "util/xmalloc.h"
 
 #define PUSH_MEMO_SLOTS	16
@@ -27,6 +28,7 @@ struct push_memo {
 	pthread_mutex_t		 mu;
 	struct push_memo_entry	 e[PUSH_MEMO_SLOTS];
 	size_t			 n;
+	int			 made;	/* a verdict of this process's */
 };
 
 struct push_memo *
@@ -101,6 +103,9 @@ push_memo_put(struct push_memo *m, const struct push_trial *t)
 	memcpy(e.median, t->median, sizeof(e.median));
 	e.until = t->until;
 	push_memo_keep(m, &e);
+	pthread_mutex_lock(&m->mu);
+	m->made = 1;
+	pthread_mutex_unlock(&m->mu);
 }
 
 /*
@@ -168,14 +173,20 @@ int
 push_memo_save(struct push_memo *m, const char *path, double now,
     char **cause)
 {
-	struct push_memo *all = push_memo_new();
+	struct push_memo *all;
+	struct strbuf text = STRBUF_INIT;
 	double wall = clock_wall();
-	char *tmp = NULL, *ignored = NULL;
-	FILE *f = NULL;
+	char *ignored = NULL;
 	size_t i;
-	int rc = -1;
+	int rc, made;
 
+	pthread_mutex_lock(&m->mu);
+	made = m->made;
+	pthread_mutex_unlock(&m->mu);
+	if (!made)
+		return 0;	/* nothing the file lacks */
 	/* Another process's verdicts stay, ours over the same chains. */
+	all = push_memo_new();
 	if (push_memo_load(all, path, now, &ignored) < 0)
 		free(ignored);
 	pthread_mutex_lock(&m->mu);
@@ -183,32 +194,14 @@ push_memo_save(struct push_memo *m, const char *path, double now,
 		if (m->e[i].until > now)
 			push_memo_keep(all, &m->e[i]);
 	pthread_mutex_unlock(&m->mu);
-	tmp = xasprintf("%s.%ld.tmp", path, (long)getpid());
-	if ((f = fopen(tmp, "w")) == NULL)
-		goto out;
 	for (i = 0; i < all->n; i++)
-		fprintf(f, "%016llx %d %.6f %.6f %.3f\n",
+		strbuf_addf(&text, "%016llx %d %.6f %.6f %.3f\n",
 		    (unsigned long long)all->e[i].chain, all->e[i].verdict,
 		    all->e[i].median[PUSH_WAY_SENT],
 		    all->e[i].median[PUSH_WAY_PUSHED],
 		    wall + (all->e[i].until - now));
-	if (fflush(f) != 0 || ferror(f))
-		goto out;
-	if (fclose(f) != 0) {
-		f = NULL;
-		goto out;
-	}
-	f = NULL;
-	if (rename(tmp, path) == 0)
-		rc = 0;
-out:
-	if (rc != 0) {
-		*cause = xasprintf("%s: %s", path, strerror(errno));
-		if (f != NULL)
-			fclose(f);
-		unlink(tmp);
-	}
-	free(tmp);
+	rc = path_write_atomic(path, text.len > 0 ? text.buf : "", cause);
+	strbuf_release(&text);
 	push_memo_free(all);
 	return rc;
 }

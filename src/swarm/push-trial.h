@@ -25,8 +25,8 @@
  * between the clients of one process (each request of `swarm serve` has
  * its own client), so a chain already tried is not tried again for every
  * request, and through a file between processes (a script's one-shot
- * `infer run`s: the trial cost one 64-token run on loopback 2-5 % of its
- * speed).
+ * `infer run`s: each paid a trial, ten of a 64-token run's steps pushed,
+ * 3-10 % slower each on loopback).
  */
 #ifndef SWARM_SWARM_PUSH_TRIAL_H
 #define SWARM_SWARM_PUSH_TRIAL_H
@@ -59,8 +59,8 @@ void		 push_memo_free(struct push_memo *);
  * The memo kept in a file between processes, so that a script's one-shot
  * runs over a chain do not try it again each time: push_memo_load adds
  * the file's fresh verdicts (no file: none; returns how many), and
- * push_memo_save writes the memo's fresh ones beside the file's others,
- * through a temporary file renamed over it. now is clock_now(); the file
+ * push_memo_save, when this process made a verdict, writes the memo's
+ * fresh ones beside the file's others (path_write_atomic). now is clock_now(); the file
  * holds the wall clock. -1 with *cause on an error.
  */
 int		 push_memo_load(struct push_memo *, const char *path,

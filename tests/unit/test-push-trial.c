@@ -201,9 +201,8 @@ test_push_memo_file(void)
 	push_trial_init(&t);
 	CHECK(run_trial(&t, m2, b, sent, pushed, 5000) > 0);
 	CHECK(t.verdict == PUSH_WAY_PUSHED);
-	m3 = push_memo_new();
-	CHECK(push_memo_save(m3, path, 7000, &cause) == 0);	/* merges */
 	CHECK(push_memo_save(m2, path, 5001, &cause) == 0);
+	m3 = push_memo_new();
 	CHECK(push_memo_load(m3, path, 9000, &cause) == 2);
 	push_memo_free(m3);
 	/* the file is anyone's: only well-formed, fresh lines count */
@@ -236,10 +235,16 @@ test_push_memo_file(void)
 	m3 = push_memo_new();
 	CHECK(push_memo_load(m3, path, 0, &cause) == 0);
 	push_memo_free(m3);
-	/* a directory it cannot write: the cause, no verdict lost */
+	/* a directory it cannot write: the cause; a memo with no verdict of
+	 * its own writes nothing */
 	snprintf(path, sizeof(path), "%s/none/push-verdicts", dir);
 	CHECK(push_memo_save(m2, path, 5001, &cause) == -1 && cause != NULL);
 	free(cause);
+	cause = NULL;
+	m3 = push_memo_new();
+	CHECK(push_memo_load(m3, path, 5001, &cause) == 0);
+	CHECK(push_memo_save(m3, path, 5001, &cause) == 0 && cause == NULL);
+	push_memo_free(m3);
 	snprintf(path, sizeof(path), "%s/push-verdicts", dir);
 	unlink(path);
 	rmdir(dir);
