@@ -38,6 +38,27 @@ int	http_client_request(struct http_client *, const char *method,
 	    long *status, struct strbuf *answer, char **cause);
 
 /*
+ * Lets http_client_request_channel use a channel (net/channel.h): path is
+ * where the server upgrades connections to one (NULL: never). Only for a
+ * host:port client.
+ */
+void	http_client_channel(struct http_client *, const char *path);
+/*
+ * As http_client_request, over the channel when the server gives one: it
+ * is opened at the first such request, on a connection of its own, and
+ * kept. When the channel cannot be opened or fails, the request goes over
+ * HTTP at once (so it must bear being received twice, as a session's step
+ * does); a server that has no channels is not asked again, and after a
+ * failure no channel is tried for a few seconds.
+ */
+int	http_client_request_channel(struct http_client *, const char *method,
+	    const char *path, const char *token, const void *body, size_t len,
+	    const char *content_type, double timeout, size_t max_answer,
+	    long *status, struct strbuf *answer, char **cause);
+/* Did the last request go over the channel? */
+int	http_client_on_channel(const struct http_client *);
+
+/*
  * The last request's times from its start, seconds: to the answer's first
  * byte and to its last. What lies between is the answer's transfer, which
  * tells the link's speed when the answer is large (client.c's wire dtype).

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "net/http-server.h"
+#include "net/http-server-impl.h"
 #include "net/protocol.h"
 #include "util/strbuf.h"
 #include "util/xmalloc.h"
@@ -43,84 +44,8 @@
 #define HTTP_DEFAULT_PER_ADDR	256
 #define HTTP_MAX_CONNECTIONS	16384
 #define HTTP_STREAM_HIGH	((size_t)1 << 20)	/* queued stream bytes */
-#define HTTP_ADDR_BUCKETS	256
 #define HTTP_MAX_WORKERS	1024	/* handler threads */
 #define HTTP_WORKER_IDLE	30	/* seconds before an idle one ends */
-
-/* Open connections of one client address (not loopback). */
-struct http_addr {
-	unsigned char	 key[16];
-	int		 family;
-	unsigned	 count;
-	struct http_addr *next;
-};
-
-struct http_server {
-	struct http_server_config cfg;
-	struct MHD_Daemon	*mhd;
-	uint16_t		 port;
-	int			 stopping;	/* atomic */
-	pthread_mutex_t		 mu;		/* everything below */
-	pthread_cond_t		 cv;
-	size_t			 buffered;	/* body bytes reserved */
-	pthread_cond_t		 work;		/* a job is queued */
-	struct http_exchange	*queue;		/* jobs for the workers */
-	struct http_exchange	*queue_tail;
-	unsigned		 n_queued;
-	unsigned		 jobs;		/* queued or running */
-	unsigned		 n_workers;
-	unsigned		 n_idle;
-	struct http_addr	*addrs[HTTP_ADDR_BUCKETS];
-};
-
-struct http_header {
-	char	*name;
-	char	*value;
-};
-
-struct http_stream {
-	struct http_exchange	*x;
-};
-
-struct http_exchange {
-	struct http_server	*s;
-	struct MHD_Connection	*conn;
-	const struct http_route	*route;
-	int			 fd;
-	pthread_mutex_t		 mu;	/* the fields from here on */
-	pthread_cond_t		 cv;
-	int			 refs;
-	char			*method;
-	char			*path;
-	char			*wild[HTTP_MAX_WILD];
-	struct http_header	*headers;
-	size_t			 n_headers;
-	struct strbuf		 body;
-	uint64_t		 content_length;	/* UINT64_MAX: unknown */
-	size_t			 reserved;	/* of the server's budget */
-	int			 queued;	/* an answer is on its way */
-	int			 refused;	/* answered at the request's end */
-	int			 too_large;
-	int			 over_budget;
-	int			 threaded;	/* a handler thread has it */
-	int			 suspended;
-	int			 done;		/* the handler returned */
-	int			 gone;		/* the connection ended */
-	int			 streaming;
-	int			 stream_queued;
-	struct http_request	 req;
-	struct http_response	 resp;
-	struct http_stream	 stream;
-	struct strbuf		 out;		/* stream bytes not yet sent */
-	size_t			 out_off;
-	struct http_exchange	*next;		/* in the server's queue */
-};
-
-static int
-http_server_stopping(const struct http_server *s)
-{
-	return __atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE);
-}
 
 /* --- responses ------------------------------------------------------------ */
 
@@ -188,20 +113,15 @@ http_key_equal(const char *a, const char *b)
 
 /* --- exchanges ------------------------------------------------------------ */
 
-static struct http_exchange *
-http_exchange_new(struct http_server *s, struct MHD_Connection *c,
-    const char *method, const char *path)
+struct http_exchange *
+http_exchange_alloc(struct http_server *s, const char *method,
+    const char *path)
 {
 	struct http_exchange *x = xcalloc(1, sizeof(*x));
-	const union MHD_ConnectionInfo *ci;
 
 	x->s = s;
-	x->conn = c;
 	x->refs = 1;
 	x->fd = -1;
-	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-	if (ci != NULL)
-		x->fd = ci->connect_fd;
 	pthread_mutex_init(&x->mu, NULL);
 	pthread_cond_init(&x->cv, NULL);
 	x->method = xstrdup(method);
@@ -213,7 +133,21 @@ http_exchange_new(struct http_server *s, struct MHD_Connection *c,
 	return x;
 }
 
-static void
+static struct http_exchange *
+http_exchange_new(struct http_server *s, struct MHD_Connection *c,
+    const char *method, const char *path)
+{
+	struct http_exchange *x = http_exchange_alloc(s, method, path);
+	const union MHD_ConnectionInfo *ci;
+
+	x->conn = c;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci != NULL)
+		x->fd = ci->connect_fd;
+	return x;
+}
+
+void
 http_exchange_unref(struct http_exchange *x)
 {
 	struct http_server *s = x->s;
@@ -327,7 +261,7 @@ http_request_gone(const struct http_request *req)
 
 /* --- answering ------------------------------------------------------------ */
 
-static enum MHD_Result
+enum MHD_Result
 http_server_queue(struct http_server *s, struct http_exchange *x,
     struct http_response *r)
 {
@@ -367,12 +301,7 @@ http_server_queue(struct http_server *s, struct http_exchange *x,
 	return ret;
 }
 
-static void
-http_server_error_fill(struct http_server *s, struct http_response *r,
-    int status, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-static void
+void
 http_server_error_fill(struct http_server *s, struct http_response *r,
     int status, const char *code, const char *fmt, ...)
 {
@@ -720,7 +649,7 @@ http_route_method(const struct http_route *r, const char *method)
  * The route for the request, or NULL with *path_known set when some
  * route has its path (a 405; *allow lists the methods).
  */
-static const struct http_route *
+const struct http_route *
 http_server_route(struct http_server *s, struct http_exchange *x,
     int *path_known, struct strbuf *allow)
 {
@@ -751,7 +680,7 @@ http_server_route(struct http_server *s, struct http_exchange *x,
 	return NULL;
 }
 
-static int
+int
 http_server_loopback_addr(const struct sockaddr *sa)
 {
 	if (sa == NULL)
@@ -816,7 +745,7 @@ http_server_content_length(struct http_exchange *x, uint64_t *out)
 }
 
 /* Reserves n more bytes of the server's body budget for x. */
-static int
+int
 http_server_reserve(struct http_server *s, struct http_exchange *x, size_t n)
 {
 	int ok;
@@ -847,7 +776,7 @@ http_exchange_request(struct http_exchange *x)
 }
 
 /* A key from Authorization: Bearer, checked against every key. */
-static int
+int
 http_server_authorized(struct http_server *s, struct http_exchange *x)
 {
 	const char *h;
@@ -879,6 +808,12 @@ http_server_begin(struct http_server *s, struct http_exchange *x)
 	MHD_get_connection_values(x->conn, MHD_HEADER_KIND,
 	    http_exchange_header, x);
 	http_exchange_request(x);
+	if (s->cfg.channel_path != NULL && strcmp(x->path,
+	    s->cfg.channel_path) == 0 && strcmp(x->method, "GET") == 0) {
+		/* Answered (101 or a refusal) at the request's end. */
+		x->channel = 1;
+		return MHD_YES;
+	}
 	if (http_server_content_length(x, &x->content_length) != 0) {
 		http_server_error_fill(s, r, 400, "bad_request", "one "
 		    "Content-Length header with a number is needed");
@@ -973,7 +908,7 @@ http_server_access(void *cls, struct MHD_Connection *c, const char *url,
 		return http_server_begin(s, x);
 	}
 	if (*upload_data_size > 0) {
-		if (!x->queued && !x->refused)
+		if (!x->queued && !x->refused && !x->channel)
 			http_server_upload(s, x, upload_data,
 			    *upload_data_size);
 		*upload_data_size = 0;
@@ -983,6 +918,8 @@ http_server_access(void *cls, struct MHD_Connection *c, const char *url,
 		return MHD_YES;
 	if (x->refused)
 		return http_server_queue(s, x, &x->resp);
+	if (x->channel)
+		return http_channel_offer(s, x);
 	if (x->threaded)
 		return http_server_resumed(s, x);
 	if (x->too_large) {
@@ -1183,6 +1120,8 @@ http_server_new(const struct http_server_config *cfg, char **cause)
 	pthread_cond_init(&s->work, NULL);
 	limit = http_server_fd_limit();
 	flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME;
+	if (cfg->channel_path != NULL)
+		flags |= MHD_ALLOW_UPGRADE;
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	errno = 0;
@@ -1241,6 +1180,8 @@ http_server_free(struct http_server *s)
 	while (s->jobs > 0 || s->n_workers > 0)
 		pthread_cond_wait(&s->cv, &s->mu);
 	pthread_mutex_unlock(&s->mu);
+	/* Upgraded connections are ours to end before the daemon stops. */
+	http_channel_close_all(s);
 	MHD_stop_daemon(s->mhd);
 	for (i = 0; i < HTTP_ADDR_BUCKETS; i++)
 		while ((a = s->addrs[i]) != NULL) {

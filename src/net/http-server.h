@@ -66,6 +66,8 @@ typedef int (*http_admit)(void *arg, const struct http_request *,
 
 #define HTTP_ROUTE_AUTH		0x1	/* a bearer key of the server's */
 #define HTTP_ROUTE_THREAD	0x2	/* long work: a thread of its own */
+/* Also served on a channel (channel_path below); never with a stream. */
+#define HTTP_ROUTE_CHANNEL	0x4
 
 struct http_route {
 	const char	*method;	/* "GET" answers HEAD too */
@@ -103,6 +105,18 @@ struct http_server_config {
 	unsigned		 threads;	/* 0: 4 */
 	unsigned		 idle_timeout;	/* seconds; 0: 10 */
 	unsigned		 max_per_address; /* 0: 256 */
+	/*
+	 * Channels (net/channel.h): a GET of channel_path asking to upgrade
+	 * to CHANNEL_PROTOCOL turns its connection into a channel, served
+	 * by a thread of its own that runs the HTTP_ROUTE_CHANNEL routes'
+	 * handlers frame by frame, with the same checks as over HTTP.
+	 * NULL: none. A channel ends after channel_idle seconds without a
+	 * request; past max_channels (16 from one address, loopback
+	 * excepted) the upgrade is refused with 503.
+	 */
+	const char		*channel_path;
+	unsigned		 max_channels;	/* 0: 128 */
+	unsigned		 channel_idle;	/* seconds; 0: 120 */
 };
 
 struct http_server;
