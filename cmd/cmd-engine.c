@@ -211,6 +211,7 @@ cmd_engine_config(struct cmd_args *a, struct conf *c,
 	v = conf_get_str(c, "swarm.push");
 	ec->push = v == NULL || strcmp(v, "auto") == 0 ? CLIENT_PUSH_AUTO :
 	    parse_bool(v) == 1 ? CLIENT_PUSH_ON : CLIENT_PUSH_OFF;
+	ec->plain_http = !conf_get_bool(c, "swarm.channels");
 	ec->max_price = conf_get_float(c, "client.max_price");
 	ec->receipts = conf_get_bool(c, "ledger.enabled");
 	if (cmd_engine_account(c, ec) != 0)

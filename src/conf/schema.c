@@ -48,6 +48,7 @@ const struct schema_key schema_table[] = {
 	{ "node.free_units", I, 0, 1e15, "1000000000", NULL, "block-tokens served to any client before what it owes counts" },
 	{ "swarm.bootstrap", L, 0, 0, "", schema_check_hostport, "peers (host:port) to join the swarm through" },
 	{ "swarm.push", S, 0, 0, "auto", schema_check_push, "how a step goes along the chain: true, node to node (each node forwards its output to the next; hops + 1 one-way trips a token); false, from the client to every hop (2 x hops); auto, whichever of the two a trial on the chain finds faster" },
+	{ "swarm.channels", B, 0, 0, "true", NULL, "send steps over a channel where a node offers one (the HTTP connection upgraded to length-prefixed frames: fewer hand-offs a hop); false: every request over plain HTTP" },
 	{ "swarm.network", S, 0, 0, "public", NULL, "name of the swarm; nodes of other networks are ignored" },
 	{ "infer.threads", I, 0, 1024, "0", NULL, "compute threads for local inference; 0: one per core" },
 	{ "infer.repack", B, 0, 0, "true", NULL, "repack quantized matrices at load into the faster interleaved layout (a private copy); false: load at once, compute on the file's pages" },

@@ -205,6 +205,7 @@ engine_join(struct engine *e, char **cause)
 	e->cc.wire = cfg->wire;
 	e->cc.wire_auto = !cfg->wire_fixed;
 	e->cc.push = cfg->push;
+	e->cc.plain_http = cfg->plain_http;
 	e->cc.push_memo = e->push_memo = push_memo_new();
 	if (cfg->push_memo_path != NULL && cfg->push == CLIENT_PUSH_AUTO) {
 		char *why = NULL;

@@ -54,6 +54,7 @@ struct engine_config {
 	enum proto_dtype wire;		/* default f32 */
 	int		 wire_fixed;	/* wire on every link, slow ones too */
 	int		 push;		/* swarm.push: a client_push */
+	int		 plain_http;	/* swarm.channels false */
 	/* Where push auto's verdicts are kept between runs (NULL: not). */
 	const char	*push_memo_path;
 	double		 connect_timeout;	/* seconds; 0: the client's */

@@ -33,6 +33,9 @@ struct strbuf;
 #define PROTO_MAX_WIDTH		65536
 #define PROTO_MAX_BODY		(64u << 20)	/* any request body */
 #define PROTO_CONTENT_TYPE	"application/x-swarm-step"
+/* Where a node upgrades a connection to a channel (net/channel.h), for
+ * steps. */
+#define PROTO_CHANNEL_PATH	"/channel"
 /*
  * Push: the node forwards its output to the next hop of the route the
  * session's client signed (POST /sessions/ID/route), as a step of that

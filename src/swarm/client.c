@@ -394,6 +394,8 @@ client_peer_get(struct client *c, const struct peer_record *r)
 	if ((p->http = http_client_new(r->addr, c->cfg.connect_timeout)) ==
 	    NULL)
 		abort();
+	if (!c->cfg.plain_http)
+		http_client_channel(p->http, PROTO_CHANNEL_PATH);
 	c->peers = xreallocarray(c->peers, c->n_peers + 1, sizeof(*c->peers));
 	c->peers[c->n_peers++] = p;
 	return p;
@@ -913,8 +915,8 @@ client_hop_step(struct client *c, struct client_hop *h, float *hidden,
 		if (wire != NULL)
 			http_client_set_header(h->peer->http, RECEIPT_HEADER,
 			    wire);
-		if (http_client_request(h->peer->http, "POST", path, NULL,
-		    c->frame.buf, c->frame.len, PROTO_CONTENT_TYPE, left,
+		if (http_client_request_channel(h->peer->http, "POST", path,
+		    NULL, c->frame.buf, c->frame.len, PROTO_CONTENT_TYPE, left,
 		    PROTO_HEADER_SIZE + (size_t)n * c->cfg.n_embd * 4 + 65536,
 		    &status, &c->answer, &err) == 0)
 			break;

@@ -63,6 +63,8 @@ struct client_config {
 	 * NULL) shares what it found between the clients of a process. */
 	int			 push;
 	struct push_memo	*push_memo;
+	/* Steps over plain HTTP, never a channel (net/channel.h). */
+	int			 plain_http;
 	double			 connect_timeout;	/* seconds */
 	double			 step_timeout;
 	double			 run_timeout;	/* 0: none */

@@ -778,8 +778,8 @@ node_pusher_take(struct node *n, const char *addr, int *fresh)
 	}
 	pthread_mutex_unlock(&n->mu);
 	*fresh = hc == NULL;
-	if (hc == NULL)
-		hc = http_client_new(addr, 5);
+	if (hc == NULL && (hc = http_client_new(addr, 5)) != NULL)
+		http_client_channel(hc, PROTO_CHANNEL_PATH);
 	return hc;
 }
 
@@ -882,7 +882,7 @@ node_forward_run(void *arg)
 		http_client_set_header(hc, NODE_PUSHED_HEADER,
 		    n->public_addr);
 		t0 = node_now();
-		if (http_client_request(hc, "POST", f->path, NULL,
+		if (http_client_request_channel(hc, "POST", f->path, NULL,
 		    f->frame.buf, f->frame.len, PROTO_CONTENT_TYPE,
 		    NODE_FORWARD_TIMEOUT, 1 << 16, &status, &answer,
 		    &err) == 0 && status == 200)
@@ -1642,7 +1642,10 @@ node_admit_step(void *arg, const struct http_request *req,
 	return 0;
 }
 
-/* A step waits for the compute pool: it runs on a thread of its own. */
+/*
+ * A step waits for the compute pool: it runs on a thread of its own, or
+ * on its channel's (the hot path: one wake-up each way).
+ */
 static const struct http_route node_routes[] = {
 	{ "GET", "/info", node_route_info, 0, 0, NULL },
 	{ "GET", "/status", node_route_status, 0, 0, NULL },
@@ -1650,7 +1653,7 @@ static const struct http_route node_routes[] = {
 	    NULL },
 	{ "DELETE", "/sessions/*", node_route_close, 0, 0, NULL },
 	{ "POST", "/sessions/*/step", node_route_step, PROTO_MAX_BODY,
-	    HTTP_ROUTE_THREAD, node_admit_step },
+	    HTTP_ROUTE_THREAD | HTTP_ROUTE_CHANNEL, node_admit_step },
 	/* Both wait: for a step to be pushed, for the next hop's /info. */
 	{ "GET", "/sessions/*/steps/*", node_route_wait, 0, HTTP_ROUTE_THREAD,
 	    NULL },
@@ -1897,6 +1900,7 @@ node_new(const struct node_config *cfg, char **cause)
 	hcfg.routes = n->routes;
 	hcfg.n_routes = cfg->n_extra_routes + n_base;
 	hcfg.arg = n;
+	hcfg.channel_path = PROTO_CHANNEL_PATH;
 	/* Room for one full-context step of a large model at a time. */
 	hcfg.max_buffered = 2 * (size_t)PROTO_MAX_BODY;
 	if ((n->http = http_server_new(&hcfg, cause)) == NULL)
