@@ -209,7 +209,7 @@ channel_encode(struct strbuf *out, enum channel_kind kind, unsigned status,
 	channel_put16(head + 6, status);
 	channel_put32(head + 8, (uint32_t)total);
 	channel_put32(head + 12, body_len);
-	strbuf_grow(out, sizeof(head) + total + body_len);
+	strbuf_grow(out, sizeof(head) + total);
 	strbuf_add(out, head, sizeof(head));
 	for (i = 0; i < n; i++) {
 		channel_put16(len2, (unsigned)strlen(f[i]));

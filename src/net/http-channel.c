@@ -233,6 +233,7 @@ http_channel_request(struct http_channel *ch, const struct channel_msg *m)
 		x->req.wild[i] = x->wild[i];
 	x->req.body = "";
 	x->req.loopback = ch->loopback;
+	x->req.channel = 1;
 	x->req.x = x;
 	x->resp.status = 500;
 	if (route == NULL || !(route->flags & HTTP_ROUTE_CHANNEL)) {
@@ -420,6 +421,17 @@ http_channel_offer(struct http_server *s, struct http_exchange *x)
 refuse:
 	x->channel = 0;
 	return http_server_queue(s, x, r);
+}
+
+unsigned
+http_server_channels(struct http_server *s)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&s->mu);
+	n = s->n_channels;
+	pthread_mutex_unlock(&s->mu);
+	return n;
 }
 
 void

@@ -36,6 +36,7 @@ struct http_request {
 	const char	*body;		/* NUL-terminated; "" when none */
 	size_t		 body_len;
 	int		 loopback;	/* the client is on 127.0.0.0/8 or ::1 */
+	int		 channel;	/* it came on a channel */
 	struct http_exchange *x;	/* the server's */
 };
 
@@ -125,6 +126,8 @@ struct http_server;
 struct http_server	*http_server_new(const struct http_server_config *,
 			    char **cause);
 uint16_t		 http_server_port(const struct http_server *);
+/* Channels open now. */
+unsigned		 http_server_channels(struct http_server *);
 /*
  * Stops listening: streams see their client gone, the server waits for
  * every handler thread, then closes every connection.

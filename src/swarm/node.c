@@ -108,6 +108,7 @@ struct node_rtt {
 struct node_push_stats {
 	uint64_t	 from_client;	/* steps computed, sent by a client */
 	uint64_t	 from_peer;	/* steps computed, pushed by a peer */
+	uint64_t	 on_channels;	/* steps computed that came on one */
 	uint64_t	 forwarded;	/* outputs forwarded to the next hop */
 	uint64_t	 forward_failed;
 	uint64_t	 waits;		/* answers fetched by waiting clients */
@@ -465,6 +466,9 @@ node_handle_info(struct node *n, struct http_response *resp, int sessions)
 	    "routes", (json_int_t)n->push.routes,
 	    "relay_refused", (json_int_t)n->push.refused,
 	    "rtt", rtts));
+	json_object_set_new(st, "channels", json_pack("{s:I,s:I}", "open",
+	    (json_int_t)http_server_channels(n->http), "steps",
+	    (json_int_t)n->push.on_channels));
 	pthread_mutex_unlock(&n->mu);
 	o = json_pack("{s:i,s:o,s:o}", "protocol", PROTO_VERSION,
 	    "record", record_to_json(&r), "status", st);
@@ -1154,6 +1158,8 @@ node_handle_step(struct node *n, uint64_t id, const struct http_request *req,
 		n->push.from_peer++;
 	else
 		n->push.from_client++;
+	if (req->channel)
+		n->push.on_channels++;
 	fwd = node_forward_new(n, s, &st);
 	n->tokens_processed += st.n_tokens;
 	rate_add(&n->token_rate, node_now(), st.n_tokens);
@@ -1310,6 +1316,8 @@ node_route_check(struct node *n, const char *addr, uint32_t b, char **cause)
 		set_cause(cause, "cannot make a connection to '%s'", addr);
 		goto out;
 	}
+	/* kept for the forwards, which go on a channel */
+	http_client_channel(hc, PROTO_CHANNEL_PATH);
 	if (http_client_request(hc, "GET", "/info", NULL, NULL, 0, NULL, 2,
 	    1 << 20, &status, &body, &err) != 0) {
 		set_cause(cause, "%s", err);

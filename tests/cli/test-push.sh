@@ -2,7 +2,7 @@
 # to the next one; the text is the same as --local and as push off, the
 # nodes' counters show who sent each step, a middle (then the last, then
 # the first) node killed with -9 mid-run stalls a step and the text stays
-# the same, and a node refuses to forward to an address no signed route
+# the same, steps go on channels (plain HTTP when told), and a node refuses to forward to an address no signed route
 # names (no open relay).
 . tests/cli/lib.sh
 M=$MODELS/stories260K.gguf
@@ -46,6 +46,23 @@ check push-off-said sh -c 'echo "$1" | grep -q "push: off"' _ "$err"
 # Push off: every step of c came from the client.
 check push-off-counted [ "$(push_field $port_c steps_from_client)" -eq 200 ]
 check push-off-no-peer-step [ "$(push_field $port_c steps_from_peers)" -eq 200 ]
+# Channels: every step above came on one (the client's to each node, a's
+# and b's pushes); with swarm.channels false the client steps over HTTP,
+# and the text is the same.
+chan_field() {
+	curl -s "127.0.0.1:$1/status" | python3 -c \
+	    'import json,sys; print(json.load(sys.stdin)["status"]["channels"][sys.argv[1]])' "$2"
+}
+check channel-steps-a [ "$(chan_field $port_a steps)" -eq 400 ]
+check channel-steps-b [ "$(chan_field $port_b steps)" -eq 400 ]
+check channel-steps-c [ "$(chan_field $port_c steps)" -eq 400 ]
+check channel-open-c [ "$(chan_field $port_c open)" -ge 1 ]
+"$SWARM" config set swarm.channels false >/dev/null
+expect plain-http 0 "$SWARM" infer run -m "$M" $PEERS -n 200 --temp 0 --no-push
+"$SWARM" config unset swarm.channels >/dev/null
+check plain-http-golden [ "$out" = "$(cat "$GOLDEN")" ]
+check plain-http-not-on-channels [ "$(chan_field $port_c steps)" -eq 400 ]
+check plain-http-counted [ "$(push_field $port_c steps_from_client)" -eq 400 ]
 # Auto, the default: the first single-token steps take turns between the
 # two ways, three in a row each, until six of each are timed, then the
 # faster is kept; the text is the same, and every step went one way or the
