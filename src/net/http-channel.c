@@ -306,8 +306,11 @@ http_channel_run(void *arg)
 	idle = s->cfg.channel_idle != 0 ? s->cfg.channel_idle :
 	    HTTP_CHANNEL_IDLE;
 	while (!http_server_stopping(s)) {
-		if (channel_fill(ch->fd, &ch->in, CHANNEL_HEAD_SIZE,
-		    clock_now() + idle, &closed, &cause) != 0)
+		/* Idle until a frame starts; then it must come whole. */
+		if (channel_fill(ch->fd, &ch->in, 1, clock_now() + idle,
+		    &closed, &cause) != 0 || channel_fill(ch->fd, &ch->in,
+		    CHANNEL_HEAD_SIZE, clock_now() + HTTP_CHANNEL_FRAME_TIME,
+		    &closed, &cause) != 0)
 			break;
 		if (channel_head_parse(ch->in.buf, UINT32_MAX, &h,
 		    &cause) != 0 || h.kind != CHANNEL_REQUEST)

@@ -134,6 +134,119 @@ sys.exit(0 if 0 < rss < 200 else 1)
 PYEOF
 check node-alive-after-bodies alive "$NODE_PID"
 
+# --- channels: the upgraded connection is read as carefully ------------------
+# 200 channels at once (past the node's 128: refused with 503, the others
+# kept), each thread idle; then, on channels: garbage, a step announcing
+# 4 GiB, one announcing 60 MiB for a session of 64 positions, fields that
+# lie about their length, a frame cut short and left hanging. Each ends its
+# channel or is answered; the node stays small and alive and still serves
+# a real client on a channel after.
+check channels-hostile python3 - <<'PYEOF'
+import http.client, json, os, socket, struct, sys, time
+
+port, pid = int(os.environ["NODE"]), os.environ["NODE_PID"]
+UP = (b"GET /channel HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
+      b"Upgrade: swarm-channel/1\r\n\r\n")
+
+def rss_mb():
+    for line in open("/proc/%s/status" % pid):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0
+
+def upgrade():
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(UP)
+    d = b""
+    while b"\r\n\r\n" not in d:
+        b = s.recv(4096)
+        if not b:
+            break
+        d += b
+    return s, int(d.split(b" ")[1]) if d.startswith(b"HTTP/") else 0
+
+def frame(fields, body_len, kind=1, status=0, lie=0):
+    f = b"".join(struct.pack("<H", len(x)) + x for x in fields)
+    return b"SWCH" + struct.pack("<HHII", kind, status, len(f) + lie,
+                                 body_len) + f
+
+def answer(s):
+    """The answer frame's status, 'closed' when the node ended the channel."""
+    d = b""
+    try:
+        while len(d) < 16:
+            b = s.recv(65536)
+            if not b:
+                return "closed"
+            d += b
+    except socket.timeout:
+        return "timeout"
+    return struct.unpack("<H", d[6:8])[0]
+
+c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+c.request("POST", "/sessions", json.dumps({"model_id": os.environ["MODEL_ID"],
+          "block_begin": 0, "block_end": 5, "max_length": 64}))
+sid = json.loads(c.getresponse().read())["session_id"]
+c.close()
+step = ("/sessions/%s/step" % sid).encode()
+
+ok = True
+socks, codes = [], {}
+for i in range(200):
+    s, code = upgrade()
+    codes[code] = codes.get(code, 0) + 1
+    socks.append(s)
+if codes.get(101, 0) != 128 or codes.get(503, 0) != 72:
+    print("  200 upgrades: %r" % codes, file=sys.stderr)
+    ok = False
+rss_many = rss_mb()
+for s in socks:
+    s.close()
+time.sleep(0.5)
+
+cases = [
+    ("garbage", b"GARBAGE GARBAGE GARBAGE!", "closed"),
+    ("4 GiB body", frame([b"POST", step], 0xffffffff), 413),
+    ("60 MiB body", frame([b"POST", step], 60 << 20) + b"\0" * 4096, 413),
+    ("fields lie", frame([b"POST", step], 0, lie=100) + b"x" * 100, "closed"),
+    ("header name with colon", frame([b"POST", step, b"a:b", b"c"], 0),
+     "closed"),
+    ("an answer sent to the node", frame([b""], 0, kind=2, status=200),
+     "closed"),
+    ("not a channel path", frame([b"GET", b"/info"], 0), 404),
+]
+for name, data, want in cases:
+    s, code = upgrade()
+    if code != 101:
+        print("  %s: upgrade %r" % (name, code), file=sys.stderr)
+        ok = False
+        continue
+    s.sendall(data)
+    got = answer(s)
+    s.close()
+    if got != want:
+        print("  %s: got %r, want %r" % (name, got, want), file=sys.stderr)
+        ok = False
+# A frame cut short and left hanging: ends within the node's frame time.
+s, code = upgrade()
+s.sendall(frame([b"POST", step], 100)[:10])
+s.settimeout(15)
+got = answer(s)
+s.close()
+if got != "closed":
+    print("  a cut frame: %r" % (got,), file=sys.stderr)
+    ok = False
+rss = rss_mb()
+print("  node RSS %.0f MB with 128 channels, %.0f MB after" % (rss_many, rss),
+      file=sys.stderr)
+sys.exit(0 if ok and 0 < rss_many < 300 and rss < 200 else 1)
+PYEOF
+check node-alive-after-channels alive "$NODE_PID"
+expect channel-client-after 0 "$SWARM" infer run -m "$M" --temp 0 -n 5 \
+    --peer "127.0.0.1:$NODE" --no-push
+check channel-client-on-channel [ "$(curl -s "127.0.0.1:$NODE/status" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["status"]["channels"]["steps"])')" -ge 5 ]
+
 # --- 3. a thousand half-open connections lock nobody out -----------------------
 # 1,000 sockets to serve and 1,000 to the node send part of their headers
 # and stay open; a normal request to each is answered within a second.
