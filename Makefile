@@ -98,7 +98,7 @@ $(SWARM): $(CMD_OBJ) $(BUILD)/libswarm.a
 
 # Unit tests link only libswarm.a plus the libraries they need; the core
 # tests need nothing beyond libc, libm and PCRE2.
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(BUILD)/libswarm.a
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h tests/unit/test-net.h $(BUILD)/libswarm.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libswarm.a $(LIBS)
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "test.h"
+#include "test-net.h"
 #include "net/channel.h"
 #include "net/http-client.h"
 #include "net/http-server.h"
@@ -282,23 +283,6 @@ test_channel_fallback(void)
 	free(cause);
 	http_client_free(c);
 	strbuf_release(&a);
-}
-
-static int
-test_connect(uint16_t port)
-{
-	struct sockaddr_in sa;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons(port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
 }
 
 /* Everything the server sends until it closes or 3 s pass. */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "test.h"
+#include "test-net.h"
 #include "net/http-server.h"
 #include "util/xmalloc.h"
 
@@ -120,23 +121,6 @@ test_server(void)
 		fprintf(stderr, "  %s\n", cause);
 	free(cause);
 	return s;
-}
-
-static int
-test_connect(uint16_t port)
-{
-	struct sockaddr_in sa;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons(port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
 }
 
 /* Sends raw and reads the answer until the server closes (5 s at most). */
