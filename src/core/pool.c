@@ -4,7 +4,8 @@
  * a worker that wakes late with a stale view of an old job can never run a
  * task of the next one. Between jobs a worker spins for a short while (jobs
  * arrive microseconds apart during decode) before it sleeps, unless told
- * that no job is coming soon (pool_idle). The caller, its share done, spins
+ * that no job is coming soon (pool_idle), and woken ahead of one when told
+ * that it comes in a moment (pool_wake). The caller, its share done, spins
  * for the others' last tasks only as long as a task takes; past that a
  * worker is off its core (another process took it) and the caller sleeps
  * until the worker is done, so that its core can run the worker instead of
@@ -56,6 +57,7 @@ struct pool {
 	atomic_int		 n_tasks;
 	atomic_bool		 stop;
 	atomic_uint		 nap;		/* bumped by pool_idle */
+	atomic_uint		 wakes;		/* bumped by pool_wake */
 };
 
 static void
@@ -93,7 +95,7 @@ pool_main(void *varg)
 {
 	struct pool_worker *w = varg;
 	struct pool *p = w->pool;
-	unsigned seen = 0, gen = 0, nap_seen = 0, nap;
+	unsigned seen = 0, gen = 0, nap_seen = 0, nap, wakes;
 	long spins;
 
 	for (;;) {
@@ -120,10 +122,14 @@ pool_main(void *varg)
 		if (spins == POOL_SPIN) {
 			pthread_mutex_lock(&p->lock);
 			atomic_fetch_add(&p->sleeping, 1);
+			wakes = atomic_load(&p->wakes);
 			while ((gen = atomic_load(&p->generation)) == seen &&
-			    !atomic_load(&p->stop))
+			    !atomic_load(&p->stop) &&
+			    atomic_load(&p->wakes) == wakes)
 				pthread_cond_wait(&p->wake, &p->lock);
 			atomic_fetch_sub(&p->sleeping, 1);
+			/* Naps asked for while asleep are over. */
+			nap_seen = atomic_load(&p->nap);
 			pthread_mutex_unlock(&p->lock);
 			if (sched_getcpu() == atomic_load_explicit(
 			    &p->caller_cpu, memory_order_relaxed))
@@ -131,6 +137,8 @@ pool_main(void *varg)
 		}
 		if (atomic_load(&p->stop))
 			return NULL;
+		if (gen == seen)
+			continue;	/* woken ahead of a job: spin for it */
 		seen = gen;
 		pool_work(p, gen, w->index);
 	}
@@ -192,6 +200,17 @@ void
 pool_idle(struct pool *p)
 {
 	atomic_fetch_add_explicit(&p->nap, 1, memory_order_relaxed);
+}
+
+void
+pool_wake(struct pool *p)
+{
+	if (atomic_load(&p->sleeping) == 0)
+		return;
+	pthread_mutex_lock(&p->lock);
+	atomic_fetch_add(&p->wakes, 1);
+	pthread_cond_broadcast(&p->wake);
+	pthread_mutex_unlock(&p->lock);
 }
 
 int

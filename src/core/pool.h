@@ -25,5 +25,12 @@ void		 pool_run(struct pool *, pool_fn fn, void *arg, int n_tasks);
  * a core that another process on the machine needs.
  */
 void		 pool_idle(struct pool *);
+/*
+ * Says a job comes in a moment (a node's step has arrived and is being
+ * read): sleeping workers wake now and spin for it, so that their wake-up
+ * overlaps the caller's preparations instead of the job's first tasks.
+ * Workers that see no job spin for a while, then sleep again.
+ */
+void		 pool_wake(struct pool *);
 
 #endif

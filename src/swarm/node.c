@@ -1647,6 +1647,8 @@ node_admit_step(void *arg, const struct http_request *req,
 		    (unsigned long long)max);
 		return -1;
 	}
+	/* A step comes: the pool's workers wake while its body is read. */
+	pool_wake(n->pool);
 	return 0;
 }
 
