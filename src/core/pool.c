@@ -122,14 +122,19 @@ pool_main(void *varg)
 		if (spins == POOL_SPIN) {
 			pthread_mutex_lock(&p->lock);
 			atomic_fetch_add(&p->sleeping, 1);
+			/*
+			 * The naps asked for so far are this sleep: one asked
+			 * while asleep stays pending (it may follow the job
+			 * that wakes this worker), one asked before does not
+			 * put a pool_wake's spin back to sleep.
+			 */
+			nap_seen = atomic_load(&p->nap);
 			wakes = atomic_load(&p->wakes);
 			while ((gen = atomic_load(&p->generation)) == seen &&
 			    !atomic_load(&p->stop) &&
 			    atomic_load(&p->wakes) == wakes)
 				pthread_cond_wait(&p->wake, &p->lock);
 			atomic_fetch_sub(&p->sleeping, 1);
-			/* Naps asked for while asleep are over. */
-			nap_seen = atomic_load(&p->nap);
 			pthread_mutex_unlock(&p->lock);
 			if (sched_getcpu() == atomic_load_explicit(
 			    &p->caller_cpu, memory_order_relaxed))

@@ -78,17 +78,27 @@ test_seconds(clockid_t clock)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* CPU the process burns while the caller sleeps 100 ms after a job. */
+/*
+ * CPU the process burns while the caller sleeps 100 ms after a job: with
+ * the workers told to nap (idle), or napping for a while and then woken
+ * ahead of a job that does not come (wake).
+ */
 static double
-test_pool_cpu_after_job(struct pool *p, struct count_job *job, int idle)
+test_pool_cpu_after_job(struct pool *p, struct count_job *job, int idle,
+    int wake)
 {
-	struct timespec nap = { 0, 100 * 1000 * 1000 };
+	struct timespec nap = { 0, 100 * 1000 * 1000 }, settle = { 0,
+	    20 * 1000 * 1000 };
 	double t0;
 
 	pool_run(p, count_task, job, 100);
-	if (idle)
+	if (idle || wake)
 		pool_idle(p);
+	if (wake)
+		nanosleep(&settle, NULL);	/* the workers asleep */
 	t0 = test_seconds(CLOCK_PROCESS_CPUTIME_ID);
+	if (wake)
+		pool_wake(p);
 	nanosleep(&nap, NULL);
 	return test_seconds(CLOCK_PROCESS_CPUTIME_ID) - t0;
 }
@@ -116,31 +126,13 @@ test_pool_idle(void)
 			CHECK(atomic_load(&hits[i]) == 1);
 	}
 	for (round = 0; round < 3; round++) {
-		spin += test_pool_cpu_after_job(p, &job, 0);
-		idle += test_pool_cpu_after_job(p, &job, 1);
+		spin += test_pool_cpu_after_job(p, &job, 0, 0);
+		idle += test_pool_cpu_after_job(p, &job, 1, 0);
 	}
 	fprintf(stderr, "  cpu after a job: %.2f ms spinning, %.2f ms after "
 	    "pool_idle\n", spin / 3 * 1e3, idle / 3 * 1e3);
 	CHECK(idle < spin);
 	pool_free(p);
-}
-
-/* CPU the process burns in 100 ms after a nap, woken ahead or not. */
-static double
-test_pool_cpu_after_wake(struct pool *p, struct count_job *job, int wake)
-{
-	struct timespec nap = { 0, 100 * 1000 * 1000 }, settle = { 0,
-	    20 * 1000 * 1000 };
-	double t0;
-
-	pool_run(p, count_task, job, 100);
-	pool_idle(p);
-	nanosleep(&settle, NULL);	/* the workers asleep */
-	t0 = test_seconds(CLOCK_PROCESS_CPUTIME_ID);
-	if (wake)
-		pool_wake(p);
-	nanosleep(&nap, NULL);
-	return test_seconds(CLOCK_PROCESS_CPUTIME_ID) - t0;
 }
 
 /*
@@ -173,8 +165,8 @@ test_pool_wake(void)
 			CHECK(atomic_load(&hits[i]) == 1);
 	}
 	for (round = 0; round < 3; round++) {
-		woken += test_pool_cpu_after_wake(p, &job, 1);
-		asleep += test_pool_cpu_after_wake(p, &job, 0);
+		woken += test_pool_cpu_after_job(p, &job, 1, 1);
+		asleep += test_pool_cpu_after_job(p, &job, 1, 0);
 	}
 	fprintf(stderr, "  cpu in 100 ms after a nap: %.2f ms woken ahead, "
 	    "%.2f ms not\n", woken / 3 * 1e3, asleep / 3 * 1e3);
