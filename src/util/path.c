@@ -4,9 +4,11 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/path.h"
 #include "util/xmalloc.h"
@@ -45,18 +47,25 @@ out:
 int
 path_write_atomic(const char *path, const char *text, char **cause)
 {
-	char *tmp = xasprintf("%s.tmp", path);
+	static atomic_uint serial;
+	char *tmp;
 	FILE *fp;
 	int rc = 0, bad;
 
+	/* A temporary name of this write's own: two writers at once (two
+	 * processes, two threads) each rename a whole file. */
+	tmp = xasprintf("%s.%ld.%u.tmp", path, (long)getpid(),
+	    atomic_fetch_add(&serial, 1));
 	if ((fp = fopen(tmp, "w")) == NULL)
 		rc = set_cause(cause, "cannot write '%s': %s", path,
 		    strerror(errno));
 	else {
 		bad = fputs(text, fp) == EOF;
-		if (fclose(fp) != 0 || bad || rename(tmp, path) != 0)
+		if (fclose(fp) != 0 || bad || rename(tmp, path) != 0) {
 			rc = set_cause(cause, "cannot write '%s': %s", path,
 			    strerror(errno));
+			unlink(tmp);
+		}
 	}
 	free(tmp);
 	return rc;

@@ -8,8 +8,9 @@
 #include <sys/types.h>
 
 /*
- * Writes text to path whole, through a temporary file renamed over it, so
- * a reader never sees half of it (port files that tests poll).
+ * Writes text to path whole, through a temporary file of its own renamed
+ * over it, so a reader never sees half of it (port files that tests poll)
+ * and two writers at once leave one's text or the other's, whole.
  */
 int	path_write_atomic(const char *path, const char *text, char **cause);
 /* mkdir -p with mode for the directories it creates. */

@@ -1,13 +1,17 @@
 /*
  * Tests for src/util: number parsing ranges, string distance and strbuf.
  */
+#include <dirent.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "test.h"
 #include "util/heap.h"
 #include "util/parse.h"
+#include "util/path.h"
 #include "util/strbuf.h"
 #include "util/utf8.h"
 #include "util/xmalloc.h"
@@ -192,6 +196,90 @@ test_heap_orders(void)
 	heap_release(&h);
 }
 
+/* A writer of one text, many times, to one file. */
+struct test_writer {
+	const char	*path;
+	char		*text;
+	int		 failed;
+};
+
+static void *
+test_write_many(void *arg)
+{
+	struct test_writer *w = arg;
+	int i;
+
+	for (i = 0; i < 300; i++)
+		if (path_write_atomic(w->path, w->text, NULL) != 0)
+			w->failed++;
+	return NULL;
+}
+
+/*
+ * Two writers at once (as two processes saving push verdicts): the file
+ * is always one's text or the other's, whole, and no temporary file is
+ * left behind.
+ */
+static void
+test_path_write_atomic_concurrent(void)
+{
+	char dir[] = "/tmp/swarm-test-path-XXXXXX", *path, *got;
+	struct test_writer w[2];
+	struct strbuf sb = STRBUF_INIT;
+	struct dirent *de;
+	pthread_t t[2];
+	FILE *fp;
+	DIR *d;
+	int i, k, bad = 0, files = 0;
+
+	CHECK(mkdtemp(dir) != NULL);
+	path = xasprintf("%s/verdicts", dir);
+	for (k = 0; k < 2; k++) {
+		w[k].path = path;
+		w[k].failed = 0;
+		strbuf_reset(&sb);
+		for (i = 0; i < 20000; i++)
+			strbuf_addc(&sb, k ? 'b' : 'a');
+		w[k].text = strbuf_detach(&sb, NULL);
+	}
+	CHECK(pthread_create(&t[0], NULL, test_write_many, &w[0]) == 0);
+	CHECK(pthread_create(&t[1], NULL, test_write_many, &w[1]) == 0);
+	for (i = 0; i < 300; i++) {
+		if ((fp = fopen(path, "r")) == NULL)
+			continue;
+		strbuf_reset(&sb);
+		strbuf_fread(&sb, fp);
+		fclose(fp);
+		if (sb.len != 20000 || (strspn(sb.buf, "a") != 20000 &&
+		    strspn(sb.buf, "b") != 20000))
+			bad++;
+	}
+	pthread_join(t[0], NULL);
+	pthread_join(t[1], NULL);
+	CHECK(w[0].failed == 0 && w[1].failed == 0);
+	CHECKF(bad == 0, "%d reads saw a mix or a part", bad);
+	fp = fopen(path, "r");
+	CHECK(fp != NULL);
+	strbuf_reset(&sb);
+	strbuf_fread(&sb, fp);
+	fclose(fp);
+	got = sb.buf;
+	CHECK(sb.len == 20000 && (strspn(got, "a") == 20000 ||
+	    strspn(got, "b") == 20000));
+	CHECK((d = opendir(dir)) != NULL);
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			files++;
+	closedir(d);
+	CHECKF(files == 1, "%d files in the directory", files);
+	unlink(path);
+	rmdir(dir);
+	free(path);
+	free(w[0].text);
+	free(w[1].text);
+	strbuf_release(&sb);
+}
+
 int
 main(void)
 {
@@ -204,5 +292,6 @@ main(void)
 	TEST_RUN(test_utf8_sanitize);
 	TEST_RUN(test_heap_orders);
 	TEST_RUN(test_strbuf_detach_empty);
+	TEST_RUN(test_path_write_atomic_concurrent);
 	TEST_EXIT();
 }
