@@ -19,6 +19,22 @@ static const struct opt node_status_opts[] = {
 	OPT_END
 };
 
+/* The steps that came on channels, from a node that counts them. */
+static void
+cmd_node_status_channels(const struct node_info *ni)
+{
+	json_t *ch = json_object_get(json_object_get(ni->json, "status"),
+	    "channels");
+	json_t *open = json_object_get(ch, "open");
+	json_t *steps = json_object_get(ch, "steps");
+
+	if (!json_is_integer(open) || !json_is_integer(steps))
+		return;
+	printf("channels    %lld open; %lld of the steps came on one\n",
+	    (long long)json_integer_value(open),
+	    (long long)json_integer_value(steps));
+}
+
 static int
 cmd_node_status_exec(struct cmd_args *a)
 {
@@ -57,6 +73,7 @@ cmd_node_status_exec(struct cmd_args *a)
 	printf("load        %.0f%%\n", ni.rec.load * 100);
 	printf("tokens      %lld processed in %lld steps\n",
 	    (long long)ni.tokens_processed, (long long)ni.steps);
+	cmd_node_status_channels(&ni);
 	printf("rate        %.1f tokens/s over 10 s, %.1f over 60 s\n",
 	    ni.tokens_per_second_10s, ni.tokens_per_second_60s);
 	printf("uptime      %.0f s\n", ni.uptime_seconds);

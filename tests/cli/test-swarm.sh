@@ -50,6 +50,7 @@ assert s[\"tokens_processed\"]>=220 and s[\"sessions\"]==0, s
 "' _ "$out"
 expect status-text 0 "$SWARM" node status 127.0.0.1:$port_a
 check status-text-blocks sh -c 'echo "$1" | grep -q "blocks *0:2 of 5"' _ "$out"
+check status-text-channels sh -c 'echo "$1" | grep -q "^channels *[0-9][0-9]* open; [1-9][0-9]* of the steps came on one$"' _ "$out"
 expect status-down 1 "$SWARM" node status 127.0.0.1:1
 MODEL_ID=$(curl -s "127.0.0.1:$port_a/info" | python3 -c \
     'import json,sys; print(json.load(sys.stdin)["record"]["model_id"])')
