@@ -81,11 +81,7 @@ http_channel_addr(struct MHD_Connection *conn, int *loopback,
 	if (ci == NULL || (sa = ci->client_addr) == NULL)
 		return;
 	*loopback = http_server_loopback_addr(sa);
-	*family = sa->sa_family;
-	if (sa->sa_family == AF_INET)
-		memcpy(key, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-	else if (sa->sa_family == AF_INET6)
-		memcpy(key, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+	http_addr_key(sa, key, family);
 }
 
 /* The channel's end: the socket back to libmicrohttpd, which closes it. */

@@ -215,6 +215,17 @@ http_client_addr(const struct http_client *c)
 	return c->addr;
 }
 
+/* A request starts: no status yet, no abort of an earlier one. */
+static void
+http_client_begin(struct http_client *c, long *status)
+{
+	*status = 0;
+	c->ch_used = 0;
+	pthread_mutex_lock(&c->sock_mu);
+	c->aborted = 0;
+	pthread_mutex_unlock(&c->sock_mu);
+}
+
 int
 http_client_request(struct http_client *c, const char *method,
     const char *path, const char *token, const void *body, size_t len,
@@ -227,11 +238,7 @@ http_client_request(struct http_client *c, const char *method,
 	CURLcode rc;
 	int i;
 
-	*status = 0;
-	c->ch_used = 0;
-	pthread_mutex_lock(&c->sock_mu);
-	c->aborted = 0;
-	pthread_mutex_unlock(&c->sock_mu);
+	http_client_begin(c, status);
 	strbuf_reset(answer);
 	url = http_client_url(c, path);
 	curl_easy_reset(e);
@@ -344,11 +351,7 @@ http_client_stream(struct http_client *c, const char *path,
 	CURLcode rc;
 	int i;
 
-	*status = 0;
-	c->ch_used = 0;
-	pthread_mutex_lock(&c->sock_mu);
-	c->aborted = 0;
-	pthread_mutex_unlock(&c->sock_mu);
+	http_client_begin(c, status);
 	url = http_client_url(c, path);
 	curl_easy_reset(e);
 	http_client_socket_opts(c);
@@ -649,11 +652,7 @@ http_client_request_channel(struct http_client *c, const char *method,
 	long refused;
 	int aborted;
 
-	*status = 0;
-	c->ch_used = 0;
-	pthread_mutex_lock(&c->sock_mu);
-	c->aborted = 0;
-	pthread_mutex_unlock(&c->sock_mu);
+	http_client_begin(c, status);
 	if (c->ch_path == NULL || (c->ch_fd < 0 && now < c->ch_retry_at))
 		goto http;
 	if (c->ch_fd < 0 && http_client_channel_open(c, deadline, &refused,

@@ -110,6 +110,9 @@ int			 http_server_reserve(struct http_server *,
 enum MHD_Result		 http_server_queue(struct http_server *,
 			    struct http_exchange *, struct http_response *);
 int			 http_server_loopback_addr(const struct sockaddr *);
+/* An address's bytes (zero-padded to 16) and family; -1: not IP. */
+int			 http_addr_key(const struct sockaddr *,
+			    unsigned char key[16], int *family);
 void			 http_server_error_fill(struct http_server *,
 			    struct http_response *, int status,
 			    const char *code, const char *fmt, ...)

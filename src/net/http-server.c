@@ -962,7 +962,7 @@ http_server_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 /* --- connections ---------------------------------------------------------- */
 
-static int
+int
 http_addr_key(const struct sockaddr *sa, unsigned char key[16], int *family)
 {
 	memset(key, 0, 16);
