@@ -209,16 +209,21 @@ engine_join(struct engine *e, char **cause)
 	e->cc.push_memo = e->push_memo = push_memo_new();
 	if (cfg->push_memo_path != NULL && cfg->push == CLIENT_PUSH_AUTO) {
 		char *why = NULL;
-		int n;
+		int n, trials;
 
 		e->push_memo_path = xstrdup(cfg->push_memo_path);
 		if ((n = push_memo_load(e->push_memo, e->push_memo_path,
-		    clock_now(), &why)) < 0) {
+		    clock_now(), &trials, &why)) < 0) {
 			engine_log(e, "push auto: %s", why);
 			free(why);
-		} else if (n > 0)
+		} else if (n > 0 && trials == 0)
 			engine_log(e, "push auto: %d verdict%s of earlier runs "
 			    "(%s)", n, n == 1 ? "" : "s", e->push_memo_path);
+		else if (trials > 0)
+			engine_log(e, "push auto: %d verdict%s and %d trial%s "
+			    "going on of earlier runs (%s)", n, n == 1 ? "" :
+			    "s", trials, trials == 1 ? "" : "s",
+			    e->push_memo_path);
 	}
 	if (cfg->connect_timeout > 0)
 		e->cc.connect_timeout = cfg->connect_timeout;

@@ -26,7 +26,10 @@
  * its own client), so a chain already tried is not tried again for every
  * request, and through a file between processes (a script's one-shot
  * `infer run`s: each paid a trial, ten of a 64-token run's steps pushed,
- * 3-10 % slower each on loopback).
+ * 3-10 % slower each on loopback). It shares a trial's timed steps too,
+ * each kept PUSH_TRIAL_HOLD seconds after the trial's last: a trial takes
+ * about 18 single-row steps, and requests or runs shorter than that (an
+ * agent's short turns) would each begin one and none finish it.
  */
 #ifndef SWARM_SWARM_PUSH_TRIAL_H
 #define SWARM_SWARM_PUSH_TRIAL_H
@@ -58,13 +61,15 @@ void		 push_memo_free(struct push_memo *);
 /*
  * The memo kept in a file between processes, so that a script's one-shot
  * runs over a chain do not try it again each time: push_memo_load adds
- * the file's fresh verdicts (no file: none; returns how many), and
- * push_memo_save, when this process made a verdict, writes the memo's
- * fresh ones beside the file's others (path_write_atomic). now is clock_now(); the file
- * holds the wall clock. -1 with *cause on an error.
+ * the file's fresh verdicts and trials (no file: none; returns how many
+ * verdicts, *trials, if not NULL, how many trials), and push_memo_save,
+ * when this process made a verdict or timed a step, writes the memo's
+ * fresh ones beside the file's others (path_write_atomic; a verdict there
+ * is not replaced by a trial). now is clock_now(); the file holds the wall
+ * clock. -1 with *cause on an error.
  */
 int		 push_memo_load(struct push_memo *, const char *path,
-		    double now, char **cause);
+		    double now, int *trials, char **cause);
 int		 push_memo_save(struct push_memo *, const char *path,
 		    double now, char **cause);
 
@@ -76,7 +81,8 @@ uint64_t	 push_trial_chain(uint64_t chain, const char *addr,
 /*
  * The way a step of rows rows over chain goes now (now: clock_now()). A
  * verdict of another chain, or one that lapsed, starts a trial, unless
- * the memo holds a fresh verdict for this chain.
+ * the memo holds a fresh verdict for this chain; while trying, the memo's
+ * steps of the chain count as the trial's own.
  */
 enum push_way	 push_trial_way(struct push_trial *, struct push_memo *,
 		    uint64_t chain, int rows, double now);

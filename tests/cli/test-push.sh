@@ -1,6 +1,7 @@
 # Server-to-server push on loopback: three nodes forward each step's output
 # to the next one; the text is the same as --local and as push off, the
-# nodes' counters show who sent each step, a middle (then the last, then
+# nodes' counters show who sent each step, push auto's trial goes on
+# across short runs, a middle (then the last, then
 # the first) node killed with -9 mid-run stalls a step and the text stays
 # the same, steps go on channels (plain HTTP when told), and a node refuses to forward to an address no signed route
 # names (no open relay).
@@ -91,6 +92,24 @@ check push-auto-again-said sh -c 'echo "$1" | grep -q "push auto: 1 verdict of e
 again_pushed=$(echo "$err" | sed -n 's/^push: auto.*, \([0-9]*\) steps pushed,.*/\1/p')
 check push-auto-again-one-way sh -c '[ "$1" = on ] && [ "$2" -eq 40 ] ||
     { [ "$1" = off ] && [ "$2" -eq 0 ]; }' _ "$auto_way" "${again_pushed:-x}"
+# Runs shorter than a trial (8 tokens: 2 timed steps of each way) go on
+# with the trial the last one left in the file, and together end it.
+find "$SWARM_HOME" -name push-verdicts -exec rm -f {} +
+short_runs=0 short_said=
+while [ $short_runs -lt 6 ]; do
+	short_runs=$((short_runs + 1))
+	short_err=$("$SWARM" infer run -m "$M" $PEERS -n 8 --temp 0 -v \
+	    --ignore-eos 2>&1 >/dev/null)
+	if [ $short_runs -eq 2 ]; then
+		short_said=$short_err
+	fi
+	if echo "$short_err" | grep -q "push auto: a token took"; then
+		break
+	fi
+done
+check push-auto-short-runs-end-a-trial sh -c 'echo "$1" | grep -q "push auto: a token took" &&
+    [ "$2" -ge 3 ] && [ "$2" -le 5 ]' _ "$short_err" "$short_runs"
+check push-auto-short-runs-go-on sh -c 'echo "$1" | grep -q "push auto: 0 verdicts and 1 trial going on of earlier runs"' _ "$short_said"
 expect push-config-bad 1 "$SWARM" config set swarm.push maybe
 check push-config-bad-said sh -c 'echo "$1" | grep -q "not auto, true or false"' _ "$err"
 expect push-flags-conflict 2 "$SWARM" infer run -m "$M" \
