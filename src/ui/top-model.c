@@ -124,6 +124,26 @@ top_peer_sessions(struct top_peer *p, const json_t *list)
 	}
 }
 
+/* The push and channels objects of a node's status: how steps came. */
+static void
+top_peer_steps(struct top_peer *p, const json_t *st)
+{
+	const json_t *push = json_object_get(st, "push");
+	const json_t *ch = json_object_get(st, "channels");
+
+	p->has_steps = json_is_integer(json_object_get(push,
+	    "steps_from_client")) && json_is_integer(json_object_get(push,
+	    "steps_from_peers"));
+	p->steps_client = top_json_int(push, "steps_from_client");
+	p->steps_peers = top_json_int(push, "steps_from_peers");
+	p->forwarded = top_json_int(push, "forwarded");
+	p->forward_failed = top_json_int(push, "forward_failed");
+	p->has_channels = json_is_integer(json_object_get(ch, "open")) &&
+	    json_is_integer(json_object_get(ch, "steps"));
+	p->channels_open = top_json_int(ch, "open");
+	p->channel_steps = top_json_int(ch, "steps");
+}
+
 /* Text from a peer is shown on a terminal: nothing but printable ASCII. */
 static void
 top_clean(char *s)
@@ -166,6 +186,7 @@ top_peer_doc(struct top_peer *p, const json_t *doc)
 	    top_json_str(st, "last_error"));
 	top_clean(p->last_error);
 	top_peer_sessions(p, json_object_get(st, "session_list"));
+	top_peer_steps(p, st);
 	switch (r.state) {
 	case PEER_STATE_JOINING:
 		p->state = TOP_STATE_JOINING;

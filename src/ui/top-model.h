@@ -71,6 +71,15 @@ struct top_peer {
 	char			 poll_error[TOP_ERROR_MAX];	/* asking it */
 	struct top_session	 sess[TOP_SESSIONS];
 	size_t			 n_sess;
+	/* How its steps came and went (a node that says: has_steps). */
+	int			 has_steps;
+	int64_t			 steps_client;	/* sent by a client */
+	int64_t			 steps_peers;	/* pushed by a peer */
+	int64_t			 forwarded;	/* its outputs pushed on */
+	int64_t			 forward_failed;
+	int			 has_channels;
+	int64_t			 channels_open;
+	int64_t			 channel_steps;	/* came on a channel */
 	struct top_series	 rate;		/* its tps_10s, for the detail */
 };
 

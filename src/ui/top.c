@@ -251,6 +251,17 @@ top_draw_detail(struct top_ui *u, int y, int end)
 		TOP_LINE("  session blocks %" PRIu32 ":%" PRIu32 ", %" PRId64
 		    " positions", p->sess[k].block_begin, p->sess[k].block_end,
 		    p->sess[k].length);
+	if (p->has_steps && p->has_channels)
+		TOP_LINE("steps     %" PRId64 " from clients, %" PRId64 " pushed "
+		    "by peers, %" PRId64 " forwarded (%" PRId64 " failed); %"
+		    PRId64 " came on channels, %" PRId64 " open",
+		    p->steps_client, p->steps_peers, p->forwarded,
+		    p->forward_failed, p->channel_steps, p->channels_open);
+	else if (p->has_steps)
+		TOP_LINE("steps     %" PRId64 " from clients, %" PRId64 " pushed "
+		    "by peers, %" PRId64 " forwarded (%" PRId64 " failed)",
+		    p->steps_client, p->steps_peers, p->forwarded,
+		    p->forward_failed);
 	TOP_LINE("errors    %" PRId64 "%s%s", p->errors,
 	    p->last_error[0] != '\0' ? ", last: " : "", p->last_error);
 	if (p->poll_error[0] != '\0')

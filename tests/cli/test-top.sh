@@ -193,7 +193,8 @@ tm send-keys -t t1 Enter
 wait_screen t1 3 has '^span  *2:4 of 5 blocks'
 check board-detail sh -c 'printf "%s\n" "$1" | grep -q "^peer detail" &&
     printf "%s\n" "$1" | grep -q "^address  *127.0.0.1:$2" &&
-    printf "%s\n" "$1" | grep -q "^rate  .*tokens/s over 10 s"' _ "$scr" "$port_b"
+    printf "%s\n" "$1" | grep -q "^rate  .*tokens/s over 10 s" &&
+    printf "%s\n" "$1" | grep -q "^steps  *[0-9]* from clients, [0-9]* pushed by peers, [0-9]* forwarded ([0-9]* failed); [0-9]* came on channels, [0-9]* open"' _ "$scr" "$port_b"
 tm send-keys -t t1 Escape '?'
 wait_screen t1 3 has '^keys'
 check board-help has 's  *sort by the next column' "$scr"

@@ -287,11 +287,45 @@ test_rate_window(void)
 	CHECK(fabs(rate_per_second(&r, 160.5, 60) - 41.0 / 60) < 1e-9);
 }
 
+/* A node's push and channels objects give its detail's steps line; a node
+ * without them (an older one) shows none, and lying types are no figure. */
+static void
+test_steps_and_channels(void)
+{
+	struct watch_answer a[3];
+	json_t *docs[3], *st;
+	struct top t;
+
+	top_init(&t, "public");
+	answers(a, docs, 1);
+	st = json_object_get(docs[0], "status");
+	json_object_set_new(st, "push", json_pack("{s:i,s:i,s:i,s:i}",
+	    "steps_from_client", 120, "steps_from_peers", 40, "forwarded",
+	    38, "forward_failed", 2));
+	json_object_set_new(st, "channels", json_pack("{s:i,s:i}", "open", 3,
+	    "steps", 150));
+	st = json_object_get(docs[2], "status");
+	json_object_set_new(st, "push", json_pack("{s:s,s:i}",
+	    "steps_from_client", "many", "steps_from_peers", 1));
+	json_object_set_new(st, "channels", json_pack("{s:i}", "open", 1));
+	top_update(&t, a, 3, 1000);
+	release(docs);
+	CHECK(t.n_peers == 3);
+	CHECK(t.peers[0].has_steps && t.peers[0].has_channels);
+	CHECK(t.peers[0].steps_client == 120 && t.peers[0].steps_peers == 40 &&
+	    t.peers[0].forwarded == 38 && t.peers[0].forward_failed == 2);
+	CHECK(t.peers[0].channels_open == 3 && t.peers[0].channel_steps == 150);
+	CHECK(!t.peers[1].has_steps && !t.peers[1].has_channels);
+	CHECK(!t.peers[2].has_steps && !t.peers[2].has_channels);
+	top_release(&t);
+}
+
 int
 main(void)
 {
 	TEST_RUN(test_rows_and_coverage);
 	TEST_RUN(test_unreachable_is_a_gap);
+	TEST_RUN(test_steps_and_channels);
 	TEST_RUN(test_sort_filter_models);
 	TEST_RUN(test_rows_truncate);
 	TEST_RUN(test_sparkline);
