@@ -10,7 +10,8 @@
  *
  * usage: bench-kernels [type ...]
  * BENCH_HOT=1 in the environment times one copy, from the cache: the
- * kernels' compute ceiling rather than the memory's.
+ * kernels' compute ceiling rather than the memory's. BENCH_ACTS=1,8,64
+ * times other activation counts (a batch of sessions' decode steps).
  */
 #include <sys/mman.h>
 
@@ -26,6 +27,7 @@
 #define DIM_MAX	65536
 #define ELEMS_MAX	((size_t)1 << 26)	/* rows x k: 256 MiB of floats */
 #define BYTES_COLD (256u << 20)
+#define ACTS_MAX	64	/* activations a call, at most */
 
 static const enum ggml_type bench_types[] = {
 	GGML_TYPE_F32, GGML_TYPE_F16, GGML_TYPE_BF16, GGML_TYPE_Q8_0,
@@ -109,18 +111,22 @@ wanted(int argc, char **argv, const char *name)
 	return 0;
 }
 
-/* One kernel at one activation and at 64: best of five runs of ~0.1 s,
- * so that the figures are for the kernel, not for a busy host. */
+/* The activation counts timed: one and 64, or BENCH_ACTS's list. */
+static int bench_nacts[ACTS_MAX] = { 1, 64 };
+static int bench_n_nacts = 2;
+
+/* One kernel at each activation count: best of five runs of ~0.1 s, so
+ * that the figures are for the kernel, not for a busy host. */
 static void
 bench_kernel(const char *name, enum quant_isa isa, quant_gemm_fn fn,
     int rows, int k, uint8_t **w, int ncopies, size_t ws, const uint8_t *act,
     size_t as, size_t wbytes, float *out)
 {
-	static const int nacts[] = { 1, 64 };
+	const int *nacts = bench_nacts;
 	double t0, dt, best_dt, flops;
 	int a, rep, it, iters;
 
-	for (a = 0; a < 2; a++) {
+	for (a = 0; a < bench_n_nacts; a++) {
 		t0 = now();
 		fn(k, w[0], ws, rows, act, as, nacts[a], out, rows);
 		dt = now() - t0;
@@ -145,6 +151,29 @@ bench_kernel(const char *name, enum quant_isa isa, quant_gemm_fn fn,
 	}
 }
 
+/* BENCH_ACTS: "1,8,64" into bench_nacts; -1 if it is not that. */
+static int
+bench_acts(const char *list)
+{
+	char *end;
+	long v;
+	int n = 0;
+
+	for (;;) {
+		v = strtol(list, &end, 10);
+		if (end == list || v < 1 || v > ACTS_MAX || n == ACTS_MAX)
+			return -1;
+		bench_nacts[n++] = (int)v;
+		if (*end == '\0')
+			break;
+		if (*end != ',')
+			return -1;
+		list = end + 1;
+	}
+	bench_n_nacts = n;
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -153,9 +182,16 @@ main(int argc, char **argv)
 	size_t t, ws, as, wbytes;
 	uint8_t **x8 = NULL;
 	const char *shape = getenv("BENCH_SHAPE");
+	const char *acts_list = getenv("BENCH_ACTS");
 	char name[16], x, more;
 	int ncopies, i, rows = DIM, k = DIM;
 
+	if (acts_list != NULL && bench_acts(acts_list) != 0) {
+		fprintf(stderr, "bench-kernels: BENCH_ACTS '%s' is not a "
+		    "list of counts of 1 to %d, comma-separated\n", acts_list,
+		    ACTS_MAX);
+		return 1;
+	}
 	if (shape != NULL && (sscanf(shape, "%d%c%d%c", &rows, &x, &k,
 	    &more) != 3 || x != 'x' || rows < 1 || rows > DIM_MAX || k < 256 ||
 	    k > DIM_MAX || k % 256 != 0 || (size_t)rows * k > ELEMS_MAX)) {

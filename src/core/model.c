@@ -96,24 +96,6 @@ model_rope(const struct model *m, float *x, int n_heads, int pos)
 	}
 }
 
-/* a . b in eight independent partial sums, which the compiler keeps in
- * vector lanes (one running sum would wait on each addition) */
-static float
-model_dot_f32(const float *restrict a, const float *restrict b, int n)
-{
-	float acc[8] = { 0, 0, 0, 0, 0, 0, 0, 0 }, t;
-	int i, l;
-
-	for (i = 0; i + 8 <= n; i += 8)
-		for (l = 0; l < 8; l++)
-			acc[l] += a[i + l] * b[i + l];
-	t = ((acc[0] + acc[4]) + (acc[1] + acc[5])) +
-	    ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-	for (; i < n; i++)
-		t += a[i] * b[i];
-	return t;
-}
-
 /* gate = silu(gate) * up, spread over the pool (expf is not cheap) */
 struct model_swiglu_job {
 	float		*gate;
@@ -143,19 +125,13 @@ model_swiglu(struct pool *pool, float *gate, const float *up, size_t n)
 	    (int)((n + j.chunk - 1) / j.chunk));
 }
 
-/* y += a x, eight elements a step (a shape the compiler vectorises) */
-static void
-model_axpy_f32(float *restrict y, float a, const float *restrict x, int n)
-{
-	int i, l;
-
-	for (i = 0; i + 8 <= n; i += 8)
-		for (l = 0; l < 8; l++)
-			y[i + l] += a * x[i + l];
-	for (; i < n; i++)
-		y[i] += a * x[i];
-}
-
+/*
+ * Causal attention of a pass: a task is one row's query heads that share a
+ * key and value head (or a part of them, split so that a pass of few rows
+ * still gives every thread work), through the dispatched kernel
+ * (quant_get_attn), which reads each cached key and value row once for
+ * the heads it is given.
+ */
 struct model_attn_job {
 	const struct model	*m;
 	struct kv_cache *const	*kv;	/* row t's cache */
@@ -163,8 +139,11 @@ struct model_attn_job {
 	const float		*q;	/* [n][n_head * head_dim] */
 	float			*out;	/* [n][n_head * head_dim] */
 	const int32_t		*pos;
-	float			*scores;	/* [threads][max_ctx] */
+	float			*scores;	/* [threads][group][max_ctx] */
 	uint32_t		 max_ctx;
+	quant_attn_fn		 attn;
+	int			 group;	/* query heads a task (divides n_head
+					 * / n_head_kv) */
 };
 
 static void
@@ -172,39 +151,33 @@ model_attn_task(void *arg, int task, int thread)
 {
 	struct model_attn_job *j = arg;
 	const struct model_hparams *hp = &j->m->hp;
-	int hd = hp->head_dim, h = task % hp->n_head, t = task / hp->n_head;
-	int kvh = h / (hp->n_head / hp->n_head_kv), s, len = j->pos[t] + 1;
+	int hd = hp->head_dim, per_row = (int)hp->n_head / j->group;
+	int t = task / per_row, h = task % per_row * j->group;
+	int kvh = h / ((int)hp->n_head / (int)hp->n_head_kv);
 	size_t qd = (size_t)hp->n_head * hd;
 	const struct kv_cache *kv = j->kv[t];
 	size_t off = (size_t)(j->block - kv->block_begin) * kv->n_ctx *
-	    kv->kv_dim;
-	const float *kc = kv->k + off, *vc = kv->v + off;
-	const float *q = j->q + t * qd + (size_t)h * hd;
-	float *out = j->out + t * qd + (size_t)h * hd;
-	float *sc = j->scores + (size_t)thread * j->max_ctx, max = -INFINITY;
-	float scale = 1.0f / sqrtf((float)hd);
-	double sum = 0;
+	    kv->kv_dim + (size_t)kvh * hd;
 
-	for (s = 0; s < len; s++) {
-		const float *k = kc + (size_t)s * kv->kv_dim +
-		    (size_t)kvh * hd;
+	j->attn(j->q + t * qd + (size_t)h * hd, j->group, hd, kv->k + off,
+	    kv->v + off, kv->kv_dim, j->pos[t] + 1, 1.0f / sqrtf((float)hd),
+	    j->scores + (size_t)thread * j->group * j->max_ctx,
+	    j->out + t * qd + (size_t)h * hd);
+}
 
-		sc[s] = model_dot_f32(q, k, hd) * scale;
-		if (sc[s] > max)
-			max = sc[s];
-	}
-	for (s = 0; s < len; s++) {
-		sc[s] = expf(sc[s] - max);
-		sum += sc[s];
-	}
-	memset(out, 0, hd * sizeof(float));
-	for (s = 0; s < len; s++) {
-		const float *v = vc + (size_t)s * kv->kv_dim +
-		    (size_t)kvh * hd;
-		float p = (float)(sc[s] / sum);
+/*
+ * Query heads a task: all that share a key and value head, halved while
+ * that leaves fewer than two tasks a thread (one row's decode of a model
+ * with few key and value heads).
+ */
+static int
+model_attn_group(const struct model_hparams *hp, int n, int threads)
+{
+	int group = (int)(hp->n_head / hp->n_head_kv);
 
-		model_axpy_f32(out, p, v, hd);
-	}
+	while (group % 2 == 0 && n * (int)hp->n_head / group < 2 * threads)
+		group /= 2;
+	return group;
 }
 
 /*
@@ -261,7 +234,7 @@ struct model_scratch {
 	float	*att;		/* [n][n_head * head_dim] */
 	float	*gate;		/* [n][n_ff] */
 	float	*up;		/* [n][n_ff] */
-	float	*scores;	/* [threads][n_ctx] */
+	float	*scores;	/* [threads][attention group][n_ctx] */
 	void	*acts;		/* a product's input, quantized */
 };
 
@@ -310,8 +283,8 @@ model_scratch_layout(const struct model *m, uint32_t a, uint32_t b, int n,
 	s->att = model_scratch_take(base, &used, rows * qd * sizeof(float));
 	s->gate = model_scratch_take(base, &used, rows * f * sizeof(float));
 	s->up = model_scratch_take(base, &used, rows * f * sizeof(float));
-	s->scores = model_scratch_take(base, &used, (size_t)threads * n_ctx *
-	    sizeof(float));
+	s->scores = model_scratch_take(base, &used, (size_t)threads *
+	    (size_t)model_attn_group(hp, n, threads) * n_ctx * sizeof(float));
 	s->acts = model_scratch_take(base, &used, acts);
 	return used;
 }
@@ -419,6 +392,8 @@ model_forward_rows(const struct model *m, struct pool *pool, uint32_t a,
 	aj.pos = pos;
 	aj.scores = s.scores;
 	aj.max_ctx = max_ctx;
+	aj.attn = quant_get_attn();
+	aj.group = model_attn_group(hp, n, threads);
 
 	for (l = a; l < b; l++) {
 		const struct model_block *blk = &m->blocks[l];
@@ -452,7 +427,8 @@ model_forward_rows(const struct model *m, struct pool *pool, uint32_t a,
 		}
 		/* causal attention, each row over its own cache */
 		aj.block = l;
-		pool_run(pool, model_attn_task, &aj, n * (int)hp->n_head);
+		pool_run(pool, model_attn_task, &aj, n * (int)hp->n_head /
+		    aj.group);
 		/* output projection and residual */
 		model_product(pool, &blk->wo, s.att, rows, s.xb, s.acts);
 		for (i = 0; i < (int)(n * e); i++)

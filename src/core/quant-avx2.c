@@ -14,5 +14,6 @@
 #define QS_GEMM_X8_GETTER	quant_avx2_gemm_x8
 #define QS_QUANTIZE_GETTER	quant_avx2_quantize
 #define QS_DEQUANTIZE_GETTER	quant_avx2_dequantize
+#define QS_ATTN_GETTER		quant_avx2_attn
 
 #include "core/quant-simd.h"

@@ -11,5 +11,6 @@
 #define QS_GEMM_X8_GETTER	quant_avx512_gemm_x8
 #define QS_QUANTIZE_GETTER	quant_avx512_quantize
 #define QS_DEQUANTIZE_GETTER	quant_avx512_dequantize
+#define QS_ATTN_GETTER		quant_avx512_attn
 
 #include "core/quant-simd.h"

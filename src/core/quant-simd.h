@@ -18,6 +18,7 @@
  * the references do.
  */
 #include <immintrin.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -3063,6 +3064,198 @@ QS_GEMM_GETTER(enum ggml_type type)
 	case GGML_TYPE_Q6_K: return qs_gemm_q6_K;
 	default: return NULL;
 	}
+}
+
+/* ---- attention ---- */
+
+/*
+ * e^x for x <= 0 (a score less its row's maximum), to within about two
+ * units in the last place: x = n ln 2 + r with |r| <= ln 2 / 2, e^r by its
+ * Taylor polynomial to r^7 (Horner), then 2^n into the exponent. Below
+ * -87.3 (where e^x leaves the normal floats) the result is 0.
+ */
+QS_INLINE __m256
+qs_exp_neg(__m256 x)
+{
+	const __m256 lo = _mm256_set1_ps(-87.3f);
+	__m256 n, r, p, tiny = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
+	__m256i e;
+
+	x = _mm256_max_ps(x, lo);
+	n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504f)),
+	    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+	/* ln 2 in two parts, so that n * ln2_hi is exact */
+	r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145752f), x);
+	r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.42860677e-6f), r);
+	p = _mm256_set1_ps(1.0f / 5040);
+	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720));
+	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
+	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
+	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
+	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+	e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n),
+	    _mm256_set1_epi32(127)), 23);
+	p = _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+	return _mm256_andnot_ps(tiny, p);
+}
+
+/* lanes 0..n-1 set (n <= 8) */
+QS_INLINE __m256i
+qs_lanes(int n)
+{
+	return _mm256_cmpgt_epi32(_mm256_set1_epi32(n),
+	    _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/* The eight sums of a[0..7] into the lanes of one vector. */
+QS_INLINE __m256
+qs_hsum8(const __m256 *a)
+{
+	__m256 t0 = _mm256_hadd_ps(a[0], a[1]), t1 = _mm256_hadd_ps(a[2], a[3]);
+	__m256 t2 = _mm256_hadd_ps(a[4], a[5]), t3 = _mm256_hadd_ps(a[6], a[7]);
+	__m256 u0 = _mm256_hadd_ps(t0, t1), u1 = _mm256_hadd_ps(t2, t3);
+
+	return _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20),
+	    _mm256_permute2f128_ps(u0, u1, 0x31));
+}
+
+/* One head's scores: sc[s] = scale * q . k_s, eight positions at a time
+ * (eight independent sums, one vector of results). */
+QS_INLINE void
+qs_attn_scores(const float *q, int hd, const float *k, size_t kv_stride,
+    int len, float scale, float *sc)
+{
+	const __m256 sv = _mm256_set1_ps(scale);
+	__m256 acc[8];
+	int s, i, j;
+
+	for (s = 0; s + 8 <= len; s += 8) {
+		const float *k0 = k + (size_t)s * kv_stride;
+
+		QS_UNROLL for (j = 0; j < 8; j++)
+			acc[j] = _mm256_setzero_ps();
+		for (i = 0; i < hd; i += 8) {
+			__m256 qv = _mm256_loadu_ps(q + i);
+
+			QS_UNROLL for (j = 0; j < 8; j++)
+				acc[j] = _mm256_fmadd_ps(qv, _mm256_loadu_ps(
+				    k0 + (size_t)j * kv_stride + i), acc[j]);
+		}
+		_mm256_storeu_ps(sc + s, _mm256_mul_ps(qs_hsum8(acc), sv));
+	}
+	for (; s < len; s++) {
+		const float *kr = k + (size_t)s * kv_stride;
+		__m256 a = _mm256_setzero_ps();
+
+		for (i = 0; i < hd; i += 8)
+			a = _mm256_fmadd_ps(_mm256_loadu_ps(q + i),
+			    _mm256_loadu_ps(kr + i), a);
+		sc[s] = qs_hsum(a) * scale;
+	}
+}
+
+/* sc[s] = e^(sc[s] - max) in place; returns their sum. */
+QS_INLINE float
+qs_attn_softmax(float *sc, int len)
+{
+	__m256 m = _mm256_set1_ps(-INFINITY), sum = _mm256_setzero_ps(), e;
+	__m128 h;
+	__m256i lanes;
+	float max;
+	int s;
+
+	for (s = 0; s + 8 <= len; s += 8)
+		m = _mm256_max_ps(m, _mm256_loadu_ps(sc + s));
+	h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+	h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+	h = _mm_max_ss(h, _mm_shuffle_ps(h, h, 1));
+	max = _mm_cvtss_f32(h);
+	for (; s < len; s++)
+		if (sc[s] > max)
+			max = sc[s];
+	m = _mm256_set1_ps(max);
+	for (s = 0; s + 8 <= len; s += 8) {
+		e = qs_exp_neg(_mm256_sub_ps(_mm256_loadu_ps(sc + s), m));
+		_mm256_storeu_ps(sc + s, e);
+		sum = _mm256_add_ps(sum, e);
+	}
+	if (s < len) {
+		lanes = qs_lanes(len - s);
+		e = qs_exp_neg(_mm256_sub_ps(_mm256_maskload_ps(sc + s, lanes),
+		    m));
+		e = _mm256_and_ps(e, _mm256_castsi256_ps(lanes));
+		_mm256_maskstore_ps(sc + s, lanes, e);
+		sum = _mm256_add_ps(sum, e);
+	}
+	return qs_hsum(sum);
+}
+
+/*
+ * out_h = inv[h] * sum_s p_h[s] v_s for NH heads at once (p_h: the row of
+ * sc at h * len), eight elements of the rows at a time: each value row is
+ * read once for the NH heads, one multiply-add each (NH independent sums).
+ */
+QS_INLINE void
+qs_attn_values(const int NH, const float *sc, int len, int hd,
+    const float *v, size_t kv_stride, const float *inv, float *out)
+{
+	__m256 acc[8], vv;
+	int d, s, h;
+
+	for (d = 0; d < hd; d += 8) {
+		QS_UNROLL for (h = 0; h < NH; h++)
+			acc[h] = _mm256_setzero_ps();
+		for (s = 0; s < len; s++) {
+			vv = _mm256_loadu_ps(v + (size_t)s * kv_stride + d);
+			QS_UNROLL for (h = 0; h < NH; h++)
+				acc[h] = _mm256_fmadd_ps(_mm256_broadcast_ss(
+				    sc + (size_t)h * len + s), vv, acc[h]);
+		}
+		QS_UNROLL for (h = 0; h < NH; h++)
+			_mm256_storeu_ps(out + (size_t)h * hd + d,
+			    _mm256_mul_ps(acc[h], _mm256_set1_ps(inv[h])));
+	}
+}
+
+static void
+qs_attn(const float *q, int n_q, int hd, const float *k, const float *v,
+    size_t kv_stride, int len, float scale, float *scores, float *out)
+{
+	float inv[8];
+	int h, h0;
+
+	if (hd % 8 != 0 || len <= 0) {
+		quant_attn_ref(q, n_q, hd, k, v, kv_stride, len, scale, scores,
+		    out);
+		return;
+	}
+	for (h0 = 0; h0 < n_q; h0 += 8) {
+		int nh = n_q - h0 < 8 ? n_q - h0 : 8;
+		float *sc = scores + (size_t)h0 * len;
+
+		for (h = 0; h < nh; h++) {
+			qs_attn_scores(q + (size_t)(h0 + h) * hd, hd, k,
+			    kv_stride, len, scale, sc + (size_t)h * len);
+			inv[h] = 1.0f / qs_attn_softmax(sc + (size_t)h * len,
+			    len);
+		}
+		if (nh == 8)
+			qs_attn_values(8, sc, len, hd, v, kv_stride, inv,
+			    out + (size_t)h0 * hd);
+		else
+			for (h = 0; h < nh; h++)
+				qs_attn_values(1, sc + (size_t)h * len, len,
+				    hd, v, kv_stride, inv + h, out +
+				    (size_t)(h0 + h) * hd);
+	}
+}
+
+quant_attn_fn
+QS_ATTN_GETTER(void)
+{
+	return qs_attn;
 }
 
 quant_gemm_fn

@@ -1900,6 +1900,79 @@ quant_get_quantize(enum ggml_type type)
 	return fn != NULL ? fn : quant_ref_quantizers[type];
 }
 
+/* a . b in eight independent partial sums (the order the forward pass
+ * has always summed attention's dot products in) */
+static float
+quant_dot_f32(const float *restrict a, const float *restrict b, int n)
+{
+	float acc[8] = { 0, 0, 0, 0, 0, 0, 0, 0 }, t;
+	int i, l;
+
+	for (i = 0; i + 8 <= n; i += 8)
+		for (l = 0; l < 8; l++)
+			acc[l] += a[i + l] * b[i + l];
+	t = ((acc[0] + acc[4]) + (acc[1] + acc[5])) +
+	    ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+	for (; i < n; i++)
+		t += a[i] * b[i];
+	return t;
+}
+
+/* y += a x, eight elements a step */
+static void
+quant_axpy_f32(float *restrict y, float a, const float *restrict x, int n)
+{
+	int i, l;
+
+	for (i = 0; i + 8 <= n; i += 8)
+		for (l = 0; l < 8; l++)
+			y[i + l] += a * x[i + l];
+	for (; i < n; i++)
+		y[i] += a * x[i];
+}
+
+void
+quant_attn_ref(const float *q, int n_q, int hd, const float *k,
+    const float *v, size_t kv_stride, int len, float scale, float *scores,
+    float *out)
+{
+	int h, s;
+
+	for (h = 0; h < n_q; h++) {
+		const float *qh = q + (size_t)h * hd;
+		float *sc = scores + (size_t)h * len, *o = out + (size_t)h * hd;
+		float max = -INFINITY;
+		double sum = 0;
+
+		for (s = 0; s < len; s++) {
+			sc[s] = quant_dot_f32(qh, k + (size_t)s * kv_stride,
+			    hd) * scale;
+			if (sc[s] > max)
+				max = sc[s];
+		}
+		for (s = 0; s < len; s++) {
+			sc[s] = expf(sc[s] - max);
+			sum += sc[s];
+		}
+		memset(o, 0, (size_t)hd * sizeof(float));
+		for (s = 0; s < len; s++)
+			quant_axpy_f32(o, (float)(sc[s] / sum), v + (size_t)s *
+			    kv_stride, hd);
+	}
+}
+
+quant_attn_fn
+quant_get_attn(void)
+{
+	enum quant_isa isa = quant_isa();
+
+	if (isa >= QUANT_ISA_AVX512)
+		return quant_avx512_attn();
+	if (isa >= QUANT_ISA_AVX2)
+		return quant_avx2_attn();
+	return quant_attn_ref;
+}
+
 void
 quant_dequantize_row(enum ggml_type type, const void *src, float *dst,
     int64_t n)

@@ -336,6 +336,24 @@ int		 quant_gemm_rows_independent(enum ggml_type weight_type, int x8);
 /* Kernels over repacked weights; NULL without quant_x8_supported. */
 quant_gemm_fn	 quant_get_gemm_x8(enum ggml_type weight_type);
 quant_quantize_fn quant_get_quantize(enum ggml_type dot_type);
+
+/*
+ * Attention of n_q query heads that share one key and value head (grouped
+ * queries): q holds the n_q heads' rows of hd floats; row s < len of the
+ * keys is at k + s * kv_stride, of the values at v + s * kv_stride. Each
+ * head's row of out (n_q rows of hd) = softmax(scale * q k^T) v. scores:
+ * n_q * len floats of scratch. The reference sums in the order the forward
+ * pass always has; the SIMD kernels (hd a multiple of 8, else the
+ * reference) take eight positions' dot products at a time and a
+ * polynomial exp, within a few units in the last place of it.
+ */
+typedef void	(*quant_attn_fn)(const float *q, int n_q, int hd,
+		    const float *k, const float *v, size_t kv_stride, int len,
+		    float scale, float *scores, float *out);
+void		 quant_attn_ref(const float *q, int n_q, int hd,
+		    const float *k, const float *v, size_t kv_stride, int len,
+		    float scale, float *scores, float *out);
+quant_attn_fn	 quant_get_attn(void);
 void		 quant_dequantize_row(enum ggml_type type, const void *src,
 		    float *dst, int64_t n);
 

@@ -45,6 +45,8 @@ test_dpbusd(__m256i acc, __m256i u, __m256i s)
 #define QS_GEMM_X8_GETTER	test_wide_gemm_x8
 #define QS_QUANTIZE_GETTER	test_wide_quantize
 #define QS_DEQUANTIZE_GETTER	test_wide_dequantize
+#define QS_ATTN_GETTER		test_wide_attn
+quant_attn_fn		test_wide_attn(void);
 quant_gemm_fn		test_wide_gemm(enum ggml_type);
 quant_gemm_fn		test_wide_gemm_x8(enum ggml_type);
 quant_quantize_fn	test_wide_quantize(enum ggml_type);
@@ -1010,6 +1012,72 @@ test_dequantize_levels(void)
 	quant_set_isa(QUANT_ISA_AVX512);
 }
 
+/*
+ * Attention at every level against the reference: grouped heads of 64,
+ * 128 and 40 (no multiple of 8: the reference's own path) over 1 to 1500
+ * positions, with keys spread wide enough that most weights underflow;
+ * outputs within 2e-5 of the largest value, and every level the same to
+ * the bit whatever the positions before it (a row's result depends on its
+ * own cache only).
+ */
+static void
+test_attn_levels(void)
+{
+	static const int hds[] = { 64, 128, 40 };
+	static const int lens[] = { 1, 7, 8, 9, 300, 1500 };
+	enum { GROUP = 8, STRIDE = 4 * 128 + 8, POS = 1500 };
+	static float q[GROUP * 128], k[POS * STRIDE], v[POS * STRIDE];
+	static float sc[GROUP * POS], ref[GROUP * 128], got[GROUP * 128];
+	float scale, err, top;
+	size_t h, l, i;
+	int lvl, nlvl = isa_count();
+
+	fill_random(k, POS * STRIDE, 3);
+	fill_random(v, POS * STRIDE, 1);
+	for (h = 0; h < sizeof(hds) / sizeof(hds[0]); h++)
+	for (l = 0; l < sizeof(lens) / sizeof(lens[0]); l++) {
+		int hd = hds[h], len = lens[l];
+
+		fill_random(q, GROUP * hd, 1);
+		scale = 1.0f / sqrtf((float)hd);
+		quant_attn_ref(q, GROUP, hd, k, v, STRIDE, len, scale, sc,
+		    ref);
+		for (top = 0, i = 0; i < (size_t)GROUP * hd; i++)
+			if (fabsf(ref[i]) > top)
+				top = fabsf(ref[i]);
+		for (lvl = 0; lvl < nlvl; lvl++) {
+			quant_set_isa((enum quant_isa)lvl);
+			memset(got, 0, sizeof(got));
+			quant_get_attn()(q, GROUP, hd, k, v, STRIDE, len,
+			    scale, sc, got);
+			for (err = 0, i = 0; i < (size_t)GROUP * hd; i++)
+				if (fabsf(got[i] - ref[i]) > err)
+					err = fabsf(got[i] - ref[i]);
+			CHECKF(err <= 2e-5f * top, "hd %d, %d positions at "
+			    "%s: off by %g of %g", hd, len, quant_isa_name(
+			    (enum quant_isa)lvl), err, top);
+			/* one head alone: the same bits as in its group */
+			quant_get_attn()(q + hd, 1, hd, k, v, STRIDE, len,
+			    scale, sc, ref);
+			CHECK(memcmp(ref, got + hd, (size_t)hd *
+			    sizeof(float)) == 0);
+			quant_attn_ref(q, GROUP, hd, k, v, STRIDE, len, scale,
+			    sc, ref);
+		}
+		/* the wide build's kernel: the AVX-512 file's arithmetic */
+		quant_set_isa(QUANT_ISA_AVX2);
+		if (quant_isa() == QUANT_ISA_AVX2) {
+			test_wide_attn()(q, GROUP, hd, k, v, STRIDE, len,
+			    scale, sc, got);
+			for (err = 0, i = 0; i < (size_t)GROUP * hd; i++)
+				if (fabsf(got[i] - ref[i]) > err)
+					err = fabsf(got[i] - ref[i]);
+			CHECK(err <= 2e-5f * top);
+		}
+	}
+	quant_set_isa(QUANT_ISA_AVX512);
+}
+
 static void
 test_isa(void)
 {
@@ -1116,5 +1184,6 @@ main(void)
 	TEST_RUN(test_gemm_rows_independent);
 	TEST_RUN(test_quantize_levels);
 	TEST_RUN(test_dequantize_levels);
+	TEST_RUN(test_attn_levels);
 	TEST_EXIT();
 }
