@@ -96,11 +96,12 @@ model_rope(const struct model *m, float *x, int n_heads, int pos)
 	}
 }
 
-/* gate = silu(gate) * up, spread over the pool (expf is not cheap) */
+/* gate = silu(gate) * up, spread over the pool (the dispatched kernel) */
 struct model_swiglu_job {
 	float		*gate;
 	const float	*up;
 	size_t		 n, chunk;
+	quant_swiglu_fn	 fn;
 };
 
 static void
@@ -112,14 +113,13 @@ model_swiglu_task(void *arg, int task, int thread)
 	(void)thread;
 	if (end > j->n)
 		end = j->n;
-	for (; i < end; i++)
-		j->gate[i] = j->gate[i] / (1.0f + expf(-j->gate[i])) * j->up[i];
+	j->fn(j->gate + i, j->up + i, end - i);
 }
 
 static void
 model_swiglu(struct pool *pool, float *gate, const float *up, size_t n)
 {
-	struct model_swiglu_job j = { gate, up, n, 4096 };
+	struct model_swiglu_job j = { gate, up, n, 4096, quant_get_swiglu() };
 
 	pool_run(pool, model_swiglu_task, &j,
 	    (int)((n + j.chunk - 1) / j.chunk));

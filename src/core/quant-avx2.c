@@ -15,5 +15,6 @@
 #define QS_QUANTIZE_GETTER	quant_avx2_quantize
 #define QS_DEQUANTIZE_GETTER	quant_avx2_dequantize
 #define QS_ATTN_GETTER		quant_avx2_attn
+#define QS_SWIGLU_GETTER	quant_avx2_swiglu
 
 #include "core/quant-simd.h"

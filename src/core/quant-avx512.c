@@ -12,5 +12,6 @@
 #define QS_QUANTIZE_GETTER	quant_avx512_quantize
 #define QS_DEQUANTIZE_GETTER	quant_avx512_dequantize
 #define QS_ATTN_GETTER		quant_avx512_attn
+#define QS_SWIGLU_GETTER	quant_avx512_swiglu
 
 #include "core/quant-simd.h"

@@ -26,6 +26,8 @@ quant_quantize_fn	quant_avx512_quantize(enum ggml_type);
 quant_dequantize_fn	quant_avx512_dequantize(enum ggml_type);
 quant_attn_fn		quant_avx2_attn(void);
 quant_attn_fn		quant_avx512_attn(void);
+quant_swiglu_fn		quant_avx2_swiglu(void);
+quant_swiglu_fn		quant_avx512_swiglu(void);
 
 /* Six-bit scale and min of sub-block j (0..7) of a Q4_K/Q5_K block. */
 static inline void

@@ -3069,19 +3069,20 @@ QS_GEMM_GETTER(enum ggml_type type)
 /* ---- attention ---- */
 
 /*
- * e^x for x <= 0 (a score less its row's maximum), to within about two
- * units in the last place: x = n ln 2 + r with |r| <= ln 2 / 2, e^r by its
- * Taylor polynomial to r^7 (Horner), then 2^n into the exponent. Below
- * -87.3 (where e^x leaves the normal floats) the result is 0.
+ * e^x to within about two units in the last place: x = n ln 2 + r with
+ * |r| <= ln 2 / 2, e^r by its Taylor polynomial to r^7 (Horner), then 2^n
+ * into the exponent. Below -87.3 (where e^x leaves the normal floats) the
+ * result is 0; above 88 it is e^88 (a quotient by 1 + e^x is then 0 as
+ * it would be).
  */
 QS_INLINE __m256
-qs_exp_neg(__m256 x)
+qs_exp(__m256 x)
 {
 	const __m256 lo = _mm256_set1_ps(-87.3f);
 	__m256 n, r, p, tiny = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
 	__m256i e;
 
-	x = _mm256_max_ps(x, lo);
+	x = _mm256_min_ps(_mm256_max_ps(x, lo), _mm256_set1_ps(88.0f));
 	n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504f)),
 	    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
 	/* ln 2 in two parts, so that n * ln2_hi is exact */
@@ -3177,13 +3178,13 @@ qs_attn_softmax(float *sc, int len)
 			max = sc[s];
 	m = _mm256_set1_ps(max);
 	for (s = 0; s + 8 <= len; s += 8) {
-		e = qs_exp_neg(_mm256_sub_ps(_mm256_loadu_ps(sc + s), m));
+		e = qs_exp(_mm256_sub_ps(_mm256_loadu_ps(sc + s), m));
 		_mm256_storeu_ps(sc + s, e);
 		sum = _mm256_add_ps(sum, e);
 	}
 	if (s < len) {
 		lanes = qs_lanes(len - s);
-		e = qs_exp_neg(_mm256_sub_ps(_mm256_maskload_ps(sc + s, lanes),
+		e = qs_exp(_mm256_sub_ps(_mm256_maskload_ps(sc + s, lanes),
 		    m));
 		e = _mm256_and_ps(e, _mm256_castsi256_ps(lanes));
 		_mm256_maskstore_ps(sc + s, lanes, e);
@@ -3256,6 +3257,39 @@ quant_attn_fn
 QS_ATTN_GETTER(void)
 {
 	return qs_attn;
+}
+
+/* SwiGLU's gate, eight at a time; the last few through masks, so that
+ * every element has the same arithmetic wherever it lies. */
+static void
+qs_swiglu(float *gate, const float *up, size_t n)
+{
+	const __m256 one = _mm256_set1_ps(1.0f);
+	__m256i lanes;
+	__m256 g, y;
+	size_t i;
+
+	for (i = 0; i + 8 <= n; i += 8) {
+		g = _mm256_loadu_ps(gate + i);
+		y = _mm256_div_ps(g, _mm256_add_ps(one, qs_exp(
+		    _mm256_sub_ps(_mm256_setzero_ps(), g))));
+		_mm256_storeu_ps(gate + i, _mm256_mul_ps(y,
+		    _mm256_loadu_ps(up + i)));
+	}
+	if (i < n) {
+		lanes = qs_lanes((int)(n - i));
+		g = _mm256_maskload_ps(gate + i, lanes);
+		y = _mm256_div_ps(g, _mm256_add_ps(one, qs_exp(
+		    _mm256_sub_ps(_mm256_setzero_ps(), g))));
+		_mm256_maskstore_ps(gate + i, lanes, _mm256_mul_ps(y,
+		    _mm256_maskload_ps(up + i, lanes)));
+	}
+}
+
+quant_swiglu_fn
+QS_SWIGLU_GETTER(void)
+{
+	return qs_swiglu;
 }
 
 quant_gemm_fn

@@ -1961,6 +1961,27 @@ quant_attn_ref(const float *q, int n_q, int hd, const float *k,
 	}
 }
 
+void
+quant_swiglu_ref(float *gate, const float *up, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		gate[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
+}
+
+quant_swiglu_fn
+quant_get_swiglu(void)
+{
+	enum quant_isa isa = quant_isa();
+
+	if (isa >= QUANT_ISA_AVX512)
+		return quant_avx512_swiglu();
+	if (isa >= QUANT_ISA_AVX2)
+		return quant_avx2_swiglu();
+	return quant_swiglu_ref;
+}
+
 quant_attn_fn
 quant_get_attn(void)
 {

@@ -354,6 +354,16 @@ void		 quant_attn_ref(const float *q, int n_q, int hd,
 		    const float *k, const float *v, size_t kv_stride, int len,
 		    float scale, float *scores, float *out);
 quant_attn_fn	 quant_get_attn(void);
+
+/*
+ * SwiGLU's gate: gate[i] = silu(gate[i]) * up[i] = gate[i] / (1 +
+ * e^-gate[i]) * up[i] for i < n. The SIMD kernels use a polynomial exp
+ * (within a few units in the last place of the reference's expf) and give
+ * every element the same arithmetic wherever it lies in the array.
+ */
+typedef void	(*quant_swiglu_fn)(float *gate, const float *up, size_t n);
+void		 quant_swiglu_ref(float *gate, const float *up, size_t n);
+quant_swiglu_fn	 quant_get_swiglu(void);
 void		 quant_dequantize_row(enum ggml_type type, const void *src,
 		    float *dst, int64_t n);
 

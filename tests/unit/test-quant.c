@@ -46,7 +46,9 @@ test_dpbusd(__m256i acc, __m256i u, __m256i s)
 #define QS_QUANTIZE_GETTER	test_wide_quantize
 #define QS_DEQUANTIZE_GETTER	test_wide_dequantize
 #define QS_ATTN_GETTER		test_wide_attn
+#define QS_SWIGLU_GETTER	test_wide_swiglu
 quant_attn_fn		test_wide_attn(void);
+quant_swiglu_fn		test_wide_swiglu(void);
 quant_gemm_fn		test_wide_gemm(enum ggml_type);
 quant_gemm_fn		test_wide_gemm_x8(enum ggml_type);
 quant_quantize_fn	test_wide_quantize(enum ggml_type);
@@ -1078,6 +1080,52 @@ test_attn_levels(void)
 	quant_set_isa(QUANT_ISA_AVX512);
 }
 
+/*
+ * SwiGLU at every level against the reference: gates across and past
+ * exp's range (silu of -200 is 0, of 200 is 200), within 4e-6 relative;
+ * and an element's result the same to the bit wherever it lies (an array
+ * cut at any point, as a pass over more rows cuts it).
+ */
+static void
+test_swiglu_levels(void)
+{
+	enum { N = 1003 };
+	static float g[N], u[N], ref[N], got[N], part[N];
+	float err;
+	size_t i, cut;
+	int lvl, nlvl = isa_count();
+
+	fill_random(g, N, 6);
+	fill_random(u, N, 1);
+	g[0] = -200;
+	g[1] = 200;
+	g[2] = 0;
+	g[3] = -87.5f;
+	g[4] = 88.5f;
+	memcpy(ref, g, sizeof(g));
+	quant_swiglu_ref(ref, u, N);
+	CHECK(ref[0] == 0 && fabsf(ref[1] - 200 * u[1]) < 1e-3f);
+	for (lvl = 0; lvl < nlvl; lvl++) {
+		quant_set_isa((enum quant_isa)lvl);
+		memcpy(got, g, sizeof(g));
+		quant_get_swiglu()(got, u, N);
+		for (i = 0; i < N; i++) {
+			err = fabsf(got[i] - ref[i]);
+			CHECKF(err <= 4e-6f * fabsf(ref[i]) + 1e-30f, "at %s, "
+			    "element %zu (gate %g): %g against %g",
+			    quant_isa_name((enum quant_isa)lvl), i, g[i],
+			    got[i], ref[i]);
+		}
+		for (cut = 1; cut < 20; cut++) {
+			memcpy(part, g, sizeof(g));
+			quant_get_swiglu()(part, u, cut);
+			quant_get_swiglu()(part + cut, u + cut, N - cut);
+			CHECK(memcmp(part, got, sizeof(got)) == 0);
+		}
+	}
+	quant_set_isa(QUANT_ISA_AVX512);
+}
+
 static void
 test_isa(void)
 {
@@ -1185,5 +1233,6 @@ main(void)
 	TEST_RUN(test_quantize_levels);
 	TEST_RUN(test_dequantize_levels);
 	TEST_RUN(test_attn_levels);
+	TEST_RUN(test_swiglu_levels);
 	TEST_EXIT();
 }
