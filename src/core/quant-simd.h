@@ -1608,18 +1608,22 @@ qs_panel_acts(int64_t nb, const void *acts, size_t as, int n_acts, int off,
 #define qs_panel_acts_q8_0(nb, acts, as, n, ab) \
 	qs_panel_acts(nb, acts, as, n, QS_VNNI ? 128 : 0, ab)
 
+/* lanes 0..n-1 set (n <= 8) */
+QS_INLINE __m256i
+qs_lanes(int n)
+{
+	return _mm256_cmpgt_epi32(_mm256_set1_epi32(n),
+	    _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
 /* lanes 0..n-1 of v to out */
 QS_INLINE void
 qs_store_rows(float *out, __m256 v, int n)
 {
-	if (n == 8) {
+	if (n == 8)
 		_mm256_storeu_ps(out, v);
-	} else {
-		__m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(n),
-		    _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-
-		_mm256_maskstore_ps(out, m, v);
-	}
+	else
+		_mm256_maskstore_ps(out, qs_lanes(n), v);
 }
 
 /*
@@ -1710,8 +1714,7 @@ qs_load_rows(const float *out, int n)
 {
 	if (n == 8)
 		return _mm256_loadu_ps(out);
-	return _mm256_maskload_ps(out, _mm256_cmpgt_epi32(_mm256_set1_epi32(n),
-	    _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)));
+	return _mm256_maskload_ps(out, qs_lanes(n));
 }
 
 /* a run's C sums into out (added to what it holds when add) */
@@ -3100,14 +3103,6 @@ qs_exp(__m256 x)
 	    _mm256_set1_epi32(127)), 23);
 	p = _mm256_mul_ps(p, _mm256_castsi256_ps(e));
 	return _mm256_andnot_ps(tiny, p);
-}
-
-/* lanes 0..n-1 set (n <= 8) */
-QS_INLINE __m256i
-qs_lanes(int n)
-{
-	return _mm256_cmpgt_epi32(_mm256_set1_epi32(n),
-	    _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
 /* The eight sums of a[0..7] into the lanes of one vector. */

@@ -251,17 +251,18 @@ top_draw_detail(struct top_ui *u, int y, int end)
 		TOP_LINE("  session blocks %" PRIu32 ":%" PRIu32 ", %" PRId64
 		    " positions", p->sess[k].block_begin, p->sess[k].block_end,
 		    p->sess[k].length);
-	if (p->has_steps && p->has_channels)
+	if (p->has_steps) {
+		char chan[64] = "";
+
+		if (p->has_channels)
+			snprintf(chan, sizeof(chan), "; %" PRId64 " came on "
+			    "channels, %" PRId64 " open", p->channel_steps,
+			    p->channels_open);
 		TOP_LINE("steps     %" PRId64 " from clients, %" PRId64 " pushed "
-		    "by peers, %" PRId64 " forwarded (%" PRId64 " failed); %"
-		    PRId64 " came on channels, %" PRId64 " open",
+		    "by peers, %" PRId64 " forwarded (%" PRId64 " failed)%s",
 		    p->steps_client, p->steps_peers, p->forwarded,
-		    p->forward_failed, p->channel_steps, p->channels_open);
-	else if (p->has_steps)
-		TOP_LINE("steps     %" PRId64 " from clients, %" PRId64 " pushed "
-		    "by peers, %" PRId64 " forwarded (%" PRId64 " failed)",
-		    p->steps_client, p->steps_peers, p->forwarded,
-		    p->forward_failed);
+		    p->forward_failed, chan);
+	}
 	TOP_LINE("errors    %" PRId64 "%s%s", p->errors,
 	    p->last_error[0] != '\0' ? ", last: " : "", p->last_error);
 	if (p->poll_error[0] != '\0')
