@@ -7,6 +7,7 @@
 #define QS_VNNI	1
 #define QS_RB	4
 #define QS_CB	4
+#define QS_X8_Q4_0_ACTS	8
 #define QS_GEMM_GETTER		quant_avx512_gemm
 #define QS_GEMM_X8_GETTER	quant_avx512_gemm_x8
 #define QS_QUANTIZE_GETTER	quant_avx512_quantize

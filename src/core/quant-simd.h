@@ -1303,6 +1303,14 @@ qs_dec_f16(int64_t k, const void *w, size_t ws, int n_rows, const void *act,
 #ifndef QS_PANEL_ACTS
 #define QS_PANEL_ACTS	4	/* activations per pass over a panel */
 #endif
+/* activations a run over Q4_0's interleaved panels takes at once: 4, or 8
+ * where the build has 32 vector registers (the other types' runs take
+ * QS_PANEL_ACTS: eight of them measured slower) */
+#ifndef QS_X8_Q4_0_ACTS
+#define QS_X8_Q4_0_ACTS	4
+#endif
+_Static_assert(QS_PANEL_ACTS == 4 && (QS_X8_Q4_0_ACTS == 4 ||
+    QS_X8_Q4_0_ACTS == 8), "QS_GEMM_X8 dispatches runs of 1 to 4 or 8");
 #define QS_PANEL_MIN	4	/* fewer activations go through the tiles */
 #ifndef QS_PANEL_KB
 #define QS_PANEL_KB	64	/* blocks a pass, so that they stay in L1 */
@@ -1414,6 +1422,22 @@ QS_PANEL_PACK(q8_0, block_q8_0)
  * chain of integer additions into a tree whose partial sums no longer fit
  * in the sixteen registers, and spills them. */
 #define QS_KEEP(v)	__asm__("" : "+x"(v))
+
+#if QS_VNNI
+/*
+ * acc + the byte products of u with the four signed bytes at p, broadcast
+ * to every lane, through vpdpbusd's embedded broadcast: the compiler does
+ * not fold a set1 into it, and a broadcast load of its own costs a load
+ * and an issue slot next to every product.
+ */
+QS_INLINE __m256i
+qs_dpbusd_b4(__m256i acc, __m256i u, const void *p)
+{
+	__asm__("vpdpbusd %2%{1to8%}, %1, %0" : "+v"(acc) : "v"(u),
+	    "m"(*(const int32_t *)p));
+	return acc;
+}
+#endif
 
 QS_INLINE __m256i
 qs_bcast4(const void *p)
@@ -1733,68 +1757,101 @@ qs_x8_store(const int C, const __m256 *acc, float *out, size_t os, int nr,
 }
 
 /*
- * C activations (n blocks of each) against one panel streamed from
- * memory; the block's sums as in qs_panel_run_q4_0 (int16 on AVX2, where
- * a block's eight byte products per lane cannot overflow them; int32
- * through vpdpbusd with VNNI). add: out already holds the sums of the
- * blocks before these.
+ * Q4_0x8's activations, copied once per call block by block: block ib of
+ * activation c at [ib * C + c], its bytes beside its scale and offset term,
+ * so that a run reads every activation of a block through one pointer.
+ */
+struct qs_x8_act {
+	int8_t	qs[QK8_0];
+	float	d;
+	int32_t	off;
+};
+
+static void
+qs_x8_acts_q4_0(int64_t n, const void *acts, size_t as, int C,
+    struct qs_x8_act *pk)
+{
+	int64_t ib;
+	int c;
+
+	for (ib = 0; ib < n; ib++) {
+		for (c = 0; c < C; c++) {
+			const struct block_q8_0 *y = QS_ROW(acts, as, c,
+			    struct block_q8_0) + ib;
+			struct qs_x8_act *a = &pk[ib * C + c];
+
+			memcpy(a->qs, y->qs, sizeof(a->qs));
+			a->d = qs_h2f(y->d);
+			a->off = qs_hsum_i32(qs_offset(_mm256_loadu_si256(
+			    (const __m256i *)y->qs), 8));
+		}
+	}
+}
+
+/*
+ * C activations (n blocks of each, packed as above) against one panel
+ * streamed from memory; the block's sums as in qs_panel_run_q4_0 (int16
+ * on AVX2, where a block's eight byte products per lane cannot overflow
+ * them; int32 through vpdpbusd with VNNI, starting from the offset term).
+ * add: out already holds the sums of the blocks before these.
  */
 QS_INLINE void
 qs_x8_run_q4_0(const int C, int64_t n, const struct block_q4_0x8 *x,
-    const void *acts, size_t as, const struct qs_act_block *ab,
-    float *out, size_t os, int nr, int add)
+    const struct qs_x8_act *pk, float *out, size_t os, int nr, int add)
 {
-	__m256 acc[QS_PANEL_ACTS];
+	__m256 acc[QS_X8_Q4_0_ACTS];
 	int64_t ib;
 	int c, m;
 
 	QS_UNROLL for (c = 0; c < C; c++)
 		acc[c] = _mm256_setzero_ps();
 	for (ib = 0; ib < n; ib++) {
-		__m256i s[QS_PANEL_ACTS];
+		const struct qs_x8_act *a = pk + ib * C;
+		__m256i s[QS_X8_Q4_0_ACTS];
 		__m256 d;
 
-		if (C == 1)
+		/* measured: asking ahead pays for one activation and
+		 * for six or more, and costs for two to five */
+		if (C == 1 || C >= 6)
 			qs_prefetch(x + ib, sizeof(*x));
 		d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)
 		    x[ib].d));
 		QS_UNROLL for (c = 0; c < C; c++)
+#if QS_VNNI
+			s[c] = _mm256_set1_epi32(a[c].off);
+#else
 			s[c] = _mm256_setzero_si256();
+#endif
 		QS_UNROLL for (m = 0; m < 4; m++) {
 			__m256i lo, hi;
 
 			qs_x8_bytes_q4_0(x + ib, m, &lo, &hi);
 			QS_UNROLL for (c = 0; c < C; c++) {
-				const int8_t *a = QS_ROW(acts, as, c,
-				    struct block_q8_0)[ib].qs;
 #if QS_VNNI
-				s[c] = _mm256_dpbusd_epi32(s[c], lo,
-				    qs_bcast4(a + 4 * m));
-				s[c] = _mm256_dpbusd_epi32(s[c], hi,
-				    qs_bcast4(a + 16 + 4 * m));
+				s[c] = qs_dpbusd_b4(s[c], lo, a[c].qs + 4 * m);
+				s[c] = qs_dpbusd_b4(s[c], hi,
+				    a[c].qs + 16 + 4 * m);
 #else
 				s[c] = _mm256_add_epi16(s[c],
-				    _mm256_maddubs_epi16(lo, qs_bcast4(a +
-				    4 * m)));
+				    _mm256_maddubs_epi16(lo, qs_bcast4(
+				    a[c].qs + 4 * m)));
 				QS_KEEP(s[c]);
 				s[c] = _mm256_add_epi16(s[c],
-				    _mm256_maddubs_epi16(hi, qs_bcast4(a +
-				    16 + 4 * m)));
+				    _mm256_maddubs_epi16(hi, qs_bcast4(
+				    a[c].qs + 16 + 4 * m)));
 				QS_KEEP(s[c]);
 #endif
 			}
 		}
 		QS_UNROLL for (c = 0; c < C; c++) {
-			const struct qs_act_block *a = &ab[(size_t)c * n + ib];
 #if QS_VNNI
 			__m256i i32 = s[c];
 #else
-			__m256i i32 = _mm256_madd_epi16(s[c],
-			    _mm256_set1_epi16(1));
+			__m256i i32 = _mm256_add_epi32(_mm256_madd_epi16(s[c],
+			    _mm256_set1_epi16(1)), _mm256_set1_epi32(a[c].off));
 #endif
-			i32 = _mm256_add_epi32(i32, _mm256_set1_epi32(a->off));
 			acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i32),
-			    _mm256_mul_ps(d, _mm256_set1_ps(a->d)), acc[c]);
+			    _mm256_mul_ps(d, _mm256_set1_ps(a[c].d)), acc[c]);
 		}
 	}
 	qs_x8_store(C, acc, out, os, nr, add);
@@ -2208,20 +2265,23 @@ qs_x8_run_q6_K(const int C, int64_t n, const struct block_q6_Kx8 *x,
 }
 
 /*
- * The interleaved gemms run on the panels as stored, QS_X8_ACTS
- * activations a pass, along k in runs of QS_X8_NB blocks so that the
- * activations' per-block terms fit on the stack. Prompts take the same
- * path: for Q4_0 it measured as fast as repacking into the plain layout's
- * int8 panels first.
+ * The interleaved gemms run on the panels as stored, QS_PANEL_ACTS
+ * activations a pass (Q4_0: QS_X8_Q4_0_ACTS), along k in runs short
+ * enough that the activations' per-block terms fit on the stack:
+ * QS_X8_TERMS of them, QS_X8_TERMS / C blocks a run. Q4_0's (qs_x8_acts_q4_0, 40 bytes a block) are kept to
+ * 20 KiB, so that they stay in the first-level cache while the panels
+ * stream past them. Prompts take the same path: for Q4_0 it measured as
+ * fast as repacking into the plain layout's int8 panels first.
  */
-#define QS_X8_NB	512
-/* activations a run takes at once; the runs' dispatch below is for 4 */
-#define QS_X8_ACTS	4
-_Static_assert(QS_X8_ACTS == 4 && QS_X8_ACTS <= QS_PANEL_ACTS,
-    "QS_GEMM_X8 dispatches runs of 1 to 4 activations");
+#define QS_X8_TERMS		2048
+#define QS_X8_TERMS_Q4_0	512
 
-#define qs_x8_acts_q4_0(nb, acts, as, n, ab)	\
-	qs_panel_acts(nb, acts, as, n, 8, ab)
+#define qs_x8_call_q4_0(C, n, x, a, as, ab, o, os, nr, add) \
+	qs_x8_run_q4_0(C, n, x, ab, o, os, nr, add)
+#define qs_x8_call_q8_0	qs_x8_run_q8_0
+#define qs_x8_call_q4_K	qs_x8_run_q4_K
+#define qs_x8_call_q5_K	qs_x8_run_q5_K
+#define qs_x8_call_q6_K	qs_x8_run_q6_K
 #define qs_x8_acts_q4_K(nb, acts, as, n, ka)	\
 	qs_x8_kacts(nb, acts, as, n, 0, ka)
 #define qs_x8_acts_q5_K	qs_x8_acts_q4_K
@@ -2229,55 +2289,82 @@ _Static_assert(QS_X8_ACTS == 4 && QS_X8_ACTS <= QS_PANEL_ACTS,
 #define qs_x8_acts_q6_K(nb, acts, as, n, ka)	\
 	qs_x8_kacts(nb, acts, as, n, 1, ka)
 
-#define QS_GEMM_X8(name, blk, ablk, aname)				\
+/* a run of cn (1 to 4) activations, with cn a constant for each count */
+#define QS_X8_RUN4(name, cn, ...)					\
+	do {								\
+		if ((cn) == 4)						\
+			qs_x8_call_##name(4, __VA_ARGS__);		\
+		else if ((cn) == 1)					\
+			qs_x8_call_##name(1, __VA_ARGS__);		\
+		else if ((cn) == 2)					\
+			qs_x8_call_##name(2, __VA_ARGS__);		\
+		else							\
+			qs_x8_call_##name(3, __VA_ARGS__);		\
+	} while (0)
+/* the same for 1 to 8 */
+#define QS_X8_RUN8(name, cn, ...)					\
+	do {								\
+		if ((cn) == 8)						\
+			qs_x8_call_##name(8, __VA_ARGS__);		\
+		else if ((cn) <= 4)					\
+			QS_X8_RUN4(name, cn, __VA_ARGS__);		\
+		else if ((cn) == 5)					\
+			qs_x8_call_##name(5, __VA_ARGS__);		\
+		else if ((cn) == 6)					\
+			qs_x8_call_##name(6, __VA_ARGS__);		\
+		else							\
+			qs_x8_call_##name(7, __VA_ARGS__);		\
+	} while (0)
+#if QS_X8_Q4_0_ACTS == 8
+#define QS_X8_RUN_Q4_0	QS_X8_RUN8
+#else
+#define QS_X8_RUN_Q4_0	QS_X8_RUN4
+#endif
+
+#define QS_GEMM_X8(name, blk, ablk, aname, terms, most, runner)	\
 static void								\
 qs_gemm_##name##x8(int64_t k, const void *w, size_t ws, int n_rows,	\
     const void *acts, size_t as, int n_acts, float *out, size_t os)	\
 {									\
-	struct aname ab[QS_PANEL_ACTS * QS_X8_NB];			\
+	struct aname ab[terms];						\
 	const uint8_t *ap = acts;					\
 	int64_t nb = k / (blk), k0, n;					\
 	int c, cn, r, nr;						\
 									\
 	for (c = 0; c < n_acts; c += cn) {				\
-		cn = n_acts - c < QS_X8_ACTS ? n_acts - c : QS_X8_ACTS;	\
+		cn = n_acts - c < (most) ? n_acts - c : (most);		\
 		for (k0 = 0; k0 < nb; k0 += n) {			\
 			const uint8_t *a = ap + (size_t)c * as +	\
 			    (size_t)k0 * sizeof(struct ablk);		\
 									\
-			n = nb - k0 < QS_X8_NB ? nb - k0 : QS_X8_NB;	\
+			n = nb - k0 < (terms) / cn ? nb - k0 :		\
+			    (terms) / cn;				\
 			qs_x8_acts_##name(n, a, as, cn, ab);		\
 			for (r = 0; r < n_rows; r += QUANT_X8_ROWS) {	\
 				const struct block_##name##x8 *x =	\
 				    (const struct block_##name##x8 *)	\
 				    ((const uint8_t *)w + (size_t)r *	\
 				    ws) + k0;				\
-				float *o = out + (size_t)c * os + r;	\
 									\
 				nr = n_rows - r < QUANT_X8_ROWS ?	\
 				    n_rows - r : QUANT_X8_ROWS;		\
-				if (cn == 1)				\
-					qs_x8_run_##name(1, n, x, a, as, \
-					    ab, o, os, nr, k0 > 0);	\
-				else if (cn == 2)			\
-					qs_x8_run_##name(2, n, x, a, as, \
-					    ab, o, os, nr, k0 > 0);	\
-				else if (cn == 3)			\
-					qs_x8_run_##name(3, n, x, a, as, \
-					    ab, o, os, nr, k0 > 0);	\
-				else					\
-					qs_x8_run_##name(QS_X8_ACTS, n,	\
-					    x, a, as, ab, o, os, nr,	\
-					    k0 > 0);			\
+				runner(name, cn, n, x, a, as, ab,	\
+				    out + (size_t)c * os + r, os, nr,	\
+				    k0 > 0);				\
 			}						\
 		}							\
 	}								\
 }
-QS_GEMM_X8(q4_0, QK4_0, block_q8_0, qs_act_block)
-QS_GEMM_X8(q8_0, QK8_0, block_q8_0, qs_act_block)
-QS_GEMM_X8(q4_K, QK_K, block_q8_K, qs_kact_block)
-QS_GEMM_X8(q5_K, QK_K, block_q8_K, qs_kact_block)
-QS_GEMM_X8(q6_K, QK_K, block_q8_K, qs_kact_block)
+QS_GEMM_X8(q4_0, QK4_0, block_q8_0, qs_x8_act, QS_X8_TERMS_Q4_0,
+    QS_X8_Q4_0_ACTS, QS_X8_RUN_Q4_0)
+QS_GEMM_X8(q8_0, QK8_0, block_q8_0, qs_act_block, QS_X8_TERMS, QS_PANEL_ACTS,
+    QS_X8_RUN4)
+QS_GEMM_X8(q4_K, QK_K, block_q8_K, qs_kact_block, QS_X8_TERMS, QS_PANEL_ACTS,
+    QS_X8_RUN4)
+QS_GEMM_X8(q5_K, QK_K, block_q8_K, qs_kact_block, QS_X8_TERMS, QS_PANEL_ACTS,
+    QS_X8_RUN4)
+QS_GEMM_X8(q6_K, QK_K, block_q8_K, qs_kact_block, QS_X8_TERMS, QS_PANEL_ACTS,
+    QS_X8_RUN4)
 
 /*
  * The float types the other way round: sixteen activations side by side

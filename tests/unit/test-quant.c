@@ -758,7 +758,7 @@ test_gemm_float_blocks(void)
  * Interleaved weights: the layout round-trips, its reference equals the
  * plain one exactly, and every level's kernel matches the plain reference
  * for whole and short panels, few and many activations, one run of k and
- * several (k past QS_X8_NB blocks), and a call that starts at panel 1.
+ * several (k past QS_X8_TERMS / C blocks), and a call that starts at panel 1.
  * extreme: constant rows (of either sign) against constant activations
  * (of either sign), so every weight and activation takes its largest
  * quantized magnitude and the integer sums their largest values.
@@ -768,8 +768,8 @@ check_gemm_x8(enum ggml_type type, const int64_t *ks, size_t n_ks,
     int extreme)
 {
 	static const int rows[] = { 1, 3, 8, 17, 24 };
-	static const int nacts[] = { 1, 2, 3, 4, 5, 9 };
-	enum { RMAX = 24, AMAX = 9, OSTRIDE = RMAX + 5 };
+	static const int nacts[] = { 1, 2, 3, 4, 5, 7, 8, 9, 17 };
+	enum { RMAX = 24, AMAX = 17, OSTRIDE = RMAX + 5 };
 	const enum ggml_type dot = quant_type_info(type)->dot_type;
 	int64_t kmax = ks[n_ks - 1];
 	float *wf, *af, *out, *ref;
