@@ -1604,8 +1604,20 @@ qs_panel_run_q8_0(const int C, int64_t ib0, int64_t ib1,
 		res[c] = acc[c];
 }
 
-/* Each activation block's scale, and the term its sums carry when the
+/* An activation block's scale, and the term its sums carry when the
  * weights are stored with an offset (Q4_0 as q + 8: -8 * sum(a)). */
+QS_INLINE struct qs_act_block
+qs_act_term(const struct block_q8_0 *y, int off)
+{
+	struct qs_act_block t;
+
+	t.d = qs_h2f(y->d);
+	t.off = off == 0 ? 0 : qs_hsum_i32(qs_offset(_mm256_loadu_si256(
+	    (const __m256i *)y->qs), off));
+	return t;
+}
+
+/* Every activation block's, activation by activation */
 static void
 qs_panel_acts(int64_t nb, const void *acts, size_t as, int n_acts, int off,
     struct qs_act_block *ab)
@@ -1617,12 +1629,8 @@ qs_panel_acts(int64_t nb, const void *acts, size_t as, int n_acts, int off,
 		const struct block_q8_0 *y = QS_ROW(acts, as, c,
 		    struct block_q8_0);
 
-		for (ib = 0; ib < nb; ib++) {
-			ab[c * nb + ib].d = qs_h2f(y[ib].d);
-			ab[c * nb + ib].off = off == 0 ? 0 : qs_hsum_i32(
-			    qs_offset(_mm256_loadu_si256((const __m256i *)
-			    y[ib].qs), off));
-		}
+		for (ib = 0; ib < nb; ib++)
+			ab[c * nb + ib] = qs_act_term(&y[ib], off);
 	}
 }
 #define qs_panel_acts_q4_0(nb, acts, as, n, ab) \
@@ -1762,9 +1770,8 @@ qs_x8_store(const int C, const __m256 *acc, float *out, size_t os, int nr,
  * so that a run reads every activation of a block through one pointer.
  */
 struct qs_x8_act {
-	int8_t	qs[QK8_0];
-	float	d;
-	int32_t	off;
+	int8_t			qs[QK8_0];
+	struct qs_act_block	t;
 };
 
 static void
@@ -1781,9 +1788,7 @@ qs_x8_acts_q4_0(int64_t n, const void *acts, size_t as, int C,
 			struct qs_x8_act *a = &pk[ib * C + c];
 
 			memcpy(a->qs, y->qs, sizeof(a->qs));
-			a->d = qs_h2f(y->d);
-			a->off = qs_hsum_i32(qs_offset(_mm256_loadu_si256(
-			    (const __m256i *)y->qs), 8));
+			a->t = qs_act_term(y, 8);
 		}
 	}
 }
@@ -1818,7 +1823,7 @@ qs_x8_run_q4_0(const int C, int64_t n, const struct block_q4_0x8 *x,
 		    x[ib].d));
 		QS_UNROLL for (c = 0; c < C; c++)
 #if QS_VNNI
-			s[c] = _mm256_set1_epi32(a[c].off);
+			s[c] = _mm256_set1_epi32(a[c].t.off);
 #else
 			s[c] = _mm256_setzero_si256();
 #endif
@@ -1848,10 +1853,11 @@ qs_x8_run_q4_0(const int C, int64_t n, const struct block_q4_0x8 *x,
 			__m256i i32 = s[c];
 #else
 			__m256i i32 = _mm256_add_epi32(_mm256_madd_epi16(s[c],
-			    _mm256_set1_epi16(1)), _mm256_set1_epi32(a[c].off));
+			    _mm256_set1_epi16(1)),
+			    _mm256_set1_epi32(a[c].t.off));
 #endif
 			acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i32),
-			    _mm256_mul_ps(d, _mm256_set1_ps(a[c].d)), acc[c]);
+			    _mm256_mul_ps(d, _mm256_set1_ps(a[c].t.d)), acc[c]);
 		}
 	}
 	qs_x8_store(C, acc, out, os, nr, add);
@@ -2268,10 +2274,11 @@ qs_x8_run_q6_K(const int C, int64_t n, const struct block_q6_Kx8 *x,
  * The interleaved gemms run on the panels as stored, QS_PANEL_ACTS
  * activations a pass (Q4_0: QS_X8_Q4_0_ACTS), along k in runs short
  * enough that the activations' per-block terms fit on the stack:
- * QS_X8_TERMS of them, QS_X8_TERMS / C blocks a run. Q4_0's (qs_x8_acts_q4_0, 40 bytes a block) are kept to
- * 20 KiB, so that they stay in the first-level cache while the panels
- * stream past them. Prompts take the same path: for Q4_0 it measured as
- * fast as repacking into the plain layout's int8 panels first.
+ * QS_X8_TERMS of them, QS_X8_TERMS / C blocks a run. Q4_0's
+ * (qs_x8_acts_q4_0, 40 bytes a block) are kept to 20 KiB, so that they
+ * stay in the first-level cache while the panels stream past them.
+ * Prompts take the same path: for Q4_0 it measured as fast as repacking
+ * into the plain layout's int8 panels first.
  */
 #define QS_X8_TERMS		2048
 #define QS_X8_TERMS_Q4_0	512
